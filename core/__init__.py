@@ -1,0 +1,1 @@
+"""claimdesk core: models, ledger, services, plugin host; no screen code."""

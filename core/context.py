@@ -1,0 +1,35 @@
+"""Who is working: the user every change is recorded under.
+
+Front ends call :func:`set_user` once (from the OS user or ``--user``); tests
+and the demo builder use :func:`as_user` for a block.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+
+from claimdesk.core import config
+
+_user: contextvars.ContextVar[str | None] = contextvars.ContextVar("user", default=None)
+_default_user: list[str] = []
+
+
+def set_user(name: str) -> None:
+    """Set the user for the rest of this process."""
+    _default_user[:] = [name]
+
+
+def current_user() -> str:
+    """The user changes are recorded under (OS user unless set)."""
+    return _user.get() or (_default_user[0] if _default_user else config.os_user())
+
+
+@contextlib.contextmanager
+def as_user(name: str):
+    """Run a block as ``name``."""
+    token = _user.set(name)
+    try:
+        yield
+    finally:
+        _user.reset(token)

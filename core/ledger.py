@@ -1,0 +1,200 @@
+"""The ledger: the only code that writes journal entries and postings.
+
+Double entry, append-only. :func:`post` refuses an entry whose postings do not
+sum to zero, refuses to overdraw a voucher, over-apply a credit or push a
+charge split below zero, and keeps the three cached balances (split balance,
+voucher undistributed, credit unapplied) in step with the postings.
+Corrections are :func:`reverse` entries linked to what they reverse.
+
+Chart of accounts and sign convention: docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+from collections import defaultdict
+
+from claimdesk.core import clock, db
+from claimdesk.core.errors import LedgerError
+from claimdesk.core.models import (
+    ChargeSplit,
+    Credit,
+    Daysheet,
+    JournalEntry,
+    Posting,
+    Voucher,
+)
+
+#: account -> what its balance means (debit positive, credit negative).
+ACCOUNTS = {
+    "AR": "Receivable per charge split: debit balance = open amount the split's payer (or the patient) owes",
+    "REVENUE": "Gross charges: credit balance = fees charged",
+    "CASH": "Money received on vouchers: debit balance = money in the bank from that voucher",
+    "UNDISTRIBUTED": "Voucher money not drawn by any credit: credit balance, the payer's money",
+    "UNAPPLIED": "Credit money not applied to charges: credit balance, that patient's money",
+    "CONTRACTUAL": "Contractual (CO) adjustments: debit balance, never billed to anyone",
+    "WRITEOFF": "Write-offs (insurance and patient reasons): debit balance",
+}
+
+_entries_made: contextvars.ContextVar[list | None] = contextvars.ContextVar("entries", default=None)
+
+
+@dataclasses.dataclass
+class Line:
+    """One posting to be made: account, signed cents, and its dimensions (ids)."""
+
+    account: str
+    amount: int
+    split_id: int | None = None
+    voucher_id: int | None = None
+    credit_id: int | None = None
+    credit_split_id: int | None = None
+    charge_id: int | None = None
+    patient_id: int | None = None
+    payer_id: int | None = None
+    provider_id: int | None = None
+    reason_code: str = ""
+
+    def row(self, entry_id: int) -> dict:
+        return {
+            "entry": entry_id, "account": self.account, "amount": self.amount,
+            "split": self.split_id, "charge": self.charge_id, "patient": self.patient_id,
+            "payer": self.payer_id, "voucher": self.voucher_id, "credit": self.credit_id,
+            "credit_split": self.credit_split_id, "provider": self.provider_id,
+            "reason_code": self.reason_code,
+        }
+
+
+# Convenience constructors: the accounts as verbs.
+def ar(split: ChargeSplit, amount: int, reason_code: str = "", **dims) -> Line:
+    """A posting to a charge split's receivable (dimensions taken from the split)."""
+    return Line("AR", amount, split_id=split.id, charge_id=split.charge_id,
+                patient_id=split.patient_id, payer_id=split.payer_id,
+                reason_code=reason_code, **dims)
+
+
+def on_charge(account: str, split: ChargeSplit, amount: int, reason_code: str = "", **dims) -> Line:
+    """A posting to another account about a charge split (payment, adjustment)."""
+    return Line(account, amount, split_id=split.id, charge_id=split.charge_id,
+                patient_id=split.patient_id, payer_id=split.payer_id,
+                reason_code=reason_code, **dims)
+
+
+def undistributed(voucher: Voucher, amount: int, **dims) -> Line:
+    """A posting to a voucher's undistributed money (the payer's)."""
+    return Line("UNDISTRIBUTED", amount, voucher_id=voucher.id, payer_id=voucher.payer_id, **dims)
+
+
+def unapplied(credit: Credit, amount: int, **dims) -> Line:
+    """A posting to a credit's unapplied money (the patient's)."""
+    dims.setdefault("patient_id", credit.patient_id)
+    dims.setdefault("payer_id", credit.payer_id)
+    return Line("UNAPPLIED", amount, credit_id=credit.id, voucher_id=credit.voucher_id, **dims)
+
+
+def current_daysheet() -> Daysheet:
+    """Today's daysheet, opened on first use; a closed one refuses new entries."""
+    day = clock.today()
+    sheet = Daysheet.get_or_none(Daysheet.day == day)
+    if sheet is None:
+        sheet = Daysheet.create(day=day, status="open")
+    if sheet.status != "open":
+        raise LedgerError(f"the daysheet for {day.isoformat()} is closed; it takes no new entries")
+    return sheet
+
+
+def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
+         encounter_id: int | None = None, patient_id: int | None = None,
+         reverses: JournalEntry | None = None) -> JournalEntry:
+    """Write one balanced journal entry and its postings; keep cached balances.
+
+    Must run inside a write transaction. Zero-amount lines are dropped; an entry
+    with no lines left, or whose lines do not sum to zero, is refused.
+    """
+    if db.database.obj.transaction_depth() == 0:
+        raise LedgerError("ledger.post must run inside a write transaction")
+    lines = [ln for ln in lines if ln.amount != 0]
+    if not lines:
+        raise LedgerError(f"{kind}: an entry needs at least one non-zero posting")
+    for ln in lines:
+        if not isinstance(ln.amount, int) or isinstance(ln.amount, bool):
+            raise LedgerError(f"{kind}: posting amounts must be integer cents, got {ln.amount!r}")
+        if ln.account not in ACCOUNTS:
+            raise LedgerError(f"{kind}: unknown account {ln.account!r}")
+        if ln.account == "AR" and ln.split_id is None:
+            raise LedgerError(f"{kind}: an AR posting needs a charge split")
+        if ln.account == "UNDISTRIBUTED" and ln.voucher_id is None:
+            raise LedgerError(f"{kind}: an UNDISTRIBUTED posting needs a voucher")
+        if ln.account == "UNAPPLIED" and ln.credit_id is None:
+            raise LedgerError(f"{kind}: an UNAPPLIED posting needs a credit")
+    total = sum(ln.amount for ln in lines)
+    if total != 0:
+        raise LedgerError(f"{kind}: entry does not balance (off by {total} cents)")
+    now = clock.now()
+    entry = JournalEntry.create(
+        posted_at=now, posted_on=now.date(), daysheet=current_daysheet(), kind=kind,
+        memo=memo[:250], created_by=user, reverses=reverses,
+        encounter=encounter_id, patient=patient_id,
+    )
+    Posting.insert_many([ln.row(entry.id) for ln in lines]).execute()
+    _apply_to_caches(lines)
+    made = _entries_made.get()
+    if made is not None:
+        made.append(entry.id)
+    return entry
+
+
+def _apply_to_caches(lines: list[Line]) -> None:
+    splits: dict[int, int] = defaultdict(int)
+    vouchers: dict[int, int] = defaultdict(int)
+    credits: dict[int, int] = defaultdict(int)
+    for ln in lines:
+        if ln.account == "AR":
+            splits[ln.split_id] += ln.amount
+        elif ln.account == "UNDISTRIBUTED":
+            vouchers[ln.voucher_id] -= ln.amount
+        elif ln.account == "UNAPPLIED":
+            credits[ln.credit_id] -= ln.amount
+    for sid, delta in splits.items():
+        if delta and not ChargeSplit.update(balance=ChargeSplit.balance + delta).where(
+                (ChargeSplit.id == sid) & (ChargeSplit.balance + delta >= 0)).execute():
+            raise LedgerError(f"charge split {sid} would go below zero")
+    for vid, delta in vouchers.items():
+        if delta and not Voucher.update(undistributed=Voucher.undistributed + delta).where(
+                (Voucher.id == vid) & (Voucher.undistributed + delta >= 0)).execute():
+            raise LedgerError(f"voucher {vid} does not have enough undistributed money")
+    for cid, delta in credits.items():
+        if delta and not Credit.update(unapplied=Credit.unapplied + delta).where(
+                (Credit.id == cid) & (Credit.unapplied + delta >= 0)).execute():
+            raise LedgerError(f"credit {cid} does not have enough unapplied money")
+
+
+def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:
+    """Post the mirror image of ``entry``, linked to it; an entry reverses once."""
+    if entry.reverses_id is not None:
+        raise LedgerError(f"entry {entry.id} is itself a reversal; post a new entry instead")
+    if JournalEntry.select().where(JournalEntry.reverses == entry.id).exists():
+        raise LedgerError(f"entry {entry.id} is already reversed")
+    lines = []
+    for p in Posting.select().where(Posting.entry == entry.id).order_by(Posting.id):
+        lines.append(Line(
+            p.account, -p.amount, split_id=p.split_id, voucher_id=p.voucher_id,
+            credit_id=p.credit_id, credit_split_id=p.credit_split_id, charge_id=p.charge_id,
+            patient_id=p.patient_id, payer_id=p.payer_id, provider_id=p.provider_id,
+            reason_code=p.reason_code,
+        ))
+    return post(f"reversal:{entry.kind}", lines, memo=memo, user=user,
+                encounter_id=entry.encounter_id, patient_id=entry.patient_id, reverses=entry)
+
+
+class collect_entries:
+    """Context manager collecting the ids of entries posted inside it (for audit)."""
+
+    def __enter__(self) -> list[int]:
+        self.ids: list[int] = []
+        self._token = _entries_made.set(self.ids)
+        return self.ids
+
+    def __exit__(self, *exc) -> None:
+        _entries_made.reset(self._token)

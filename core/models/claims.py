@@ -1,0 +1,138 @@
+"""Claims: encounters, their payer list, charges, responsibility splits, EOBs, batches."""
+
+from __future__ import annotations
+
+import peewee
+
+from claimdesk.core.models.base import BaseModel, CentsField, JSONField
+from claimdesk.core.models.parties import Coverage, Patient, Payer, Provider, ServiceCode
+from claimdesk.core.models.work import WorkQueue
+
+CLAIM_TYPES = ("medical", "workers_comp")
+#: Responsibility ranks in the order balances move through them.
+RANKS = ("primary", "secondary", "tertiary", "patient")
+INSURANCE_RANKS = RANKS[:3]
+
+
+class Encounter(BaseModel):
+    """A claim: one visit of a patient to a provider, with charges."""
+
+    patient = peewee.ForeignKeyField(Patient, backref="encounters", index=True)
+    provider = peewee.ForeignKeyField(Provider)
+    dos = peewee.DateField(index=True)
+    claim_type = peewee.CharField(default="medical")
+    billable = peewee.BooleanField(default=True)
+    status = peewee.CharField(default="active")  # active | removed
+    queue = peewee.ForeignKeyField(WorkQueue, null=True, index=True)
+    tags = peewee.CharField(default="")  # comma separated, e.g. "Non-Billable"
+    replaces = peewee.ForeignKeyField("self", null=True, backref="replaced_by")
+    created_at = peewee.DateTimeField()
+
+    def tag_list(self) -> list[str]:
+        return [t for t in self.tags.split(",") if t]
+
+
+class EncounterPayer(BaseModel):
+    """One slot of an encounter's ordered payer list (primary/secondary/tertiary).
+
+    ``placeholder`` marks the pseudo payer "Patient" put in by an advanced action
+    (self-pay); ``replaced_payer`` remembers the payer it displaced.
+    """
+
+    encounter = peewee.ForeignKeyField(Encounter, backref="payers", index=True)
+    rank = peewee.CharField()
+    payer = peewee.ForeignKeyField(Payer)
+    coverage = peewee.ForeignKeyField(Coverage, null=True)
+    placeholder = peewee.BooleanField(default=False)
+    replaced_payer = peewee.ForeignKeyField(Payer, null=True)
+
+    class Meta:
+        indexes = ((("encounter", "rank"), True),)
+
+
+class Charge(BaseModel):
+    """A line of an encounter: service code, units, fee, provider, date."""
+
+    encounter = peewee.ForeignKeyField(Encounter, backref="charges", index=True)
+    patient = peewee.ForeignKeyField(Patient, index=True)
+    line_no = peewee.IntegerField(default=1)
+    service_code = peewee.ForeignKeyField(ServiceCode)
+    units = peewee.IntegerField(default=1)
+    fee = CentsField()
+    provider = peewee.ForeignKeyField(Provider)
+    dos = peewee.DateField()
+    kind = peewee.CharField(default="service")  # service | returned_check_fee
+    primary_marked_paid = peewee.BooleanField(default=False)
+
+
+class ChargeSplit(BaseModel):
+    """The part of a charge owed by one payer at one rank.
+
+    ``balance`` is a cache of the ledger's AR postings for this split; the ledger
+    keeps it and ``claimdesk verify`` recomputes it.
+    """
+
+    charge = peewee.ForeignKeyField(Charge, backref="splits", index=True)
+    rank = peewee.CharField()
+    payer = peewee.ForeignKeyField(Payer, index=True)
+    patient = peewee.ForeignKeyField(Patient, index=True)
+    balance = CentsField(default=0)
+    denied = peewee.BooleanField(default=False)
+    denial_code = peewee.CharField(default="")
+
+    class Meta:
+        indexes = ((("charge", "rank", "payer"), True),)
+
+
+class Eob(BaseModel):
+    """A payer's explanation of benefits for an encounter."""
+
+    encounter = peewee.ForeignKeyField(Encounter, backref="eobs", index=True)
+    payer = peewee.ForeignKeyField(Payer, index=True)
+    rank = peewee.CharField(default="primary")
+    voucher = peewee.DeferredForeignKey("Voucher", null=True)
+    received_on = peewee.DateField()
+    dummy = peewee.BooleanField(default=False)
+    moved_from = peewee.ForeignKeyField(Payer, null=True)
+    claim_ref = peewee.CharField(default="")
+
+
+class EobLine(BaseModel):
+    """Per charge: allowed, paid, denial."""
+
+    eob = peewee.ForeignKeyField(Eob, backref="lines", index=True)
+    charge = peewee.ForeignKeyField(Charge, index=True)
+    allowed = CentsField(default=0)
+    paid = CentsField(default=0)
+    denied = peewee.BooleanField(default=False)
+    denial_code = peewee.CharField(default="")
+
+
+class EobAdjustment(BaseModel):
+    """An adjustment on an EOB line: group code (CO/PR/OA/PI) + CARC reason."""
+
+    line = peewee.ForeignKeyField(EobLine, backref="adjustments", index=True)
+    group_code = peewee.CharField()
+    reason_code = peewee.CharField()
+    amount = CentsField()
+
+
+class ClaimBatch(BaseModel):
+    """One run of claim submissions."""
+
+    created_at = peewee.DateTimeField()
+    created_by = peewee.CharField()
+    export_path = peewee.CharField(default="")
+
+
+class Claim(BaseModel):
+    """An encounter billed (or queued to be billed) to one payer at one rank."""
+
+    encounter = peewee.ForeignKeyField(Encounter, backref="claims", index=True)
+    payer = peewee.ForeignKeyField(Payer, index=True)
+    rank = peewee.CharField()
+    status = peewee.CharField(default="queued", index=True)  # queued | sent | void
+    queued_at = peewee.DateTimeField()
+    batch = peewee.ForeignKeyField(ClaimBatch, null=True, backref="claims")
+    sent_at = peewee.DateTimeField(null=True)
+    resend = peewee.BooleanField(default=False)

@@ -1,0 +1,59 @@
+"""Money: integer cents in storage, ``Decimal`` at the edges, never float."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+CENT = Decimal("0.01")
+#: Largest amount accepted anywhere (ten million dollars): beyond it is a typo.
+MAX_CENTS = 10_000_000_00
+
+
+class MoneyError(ValueError):
+    """An amount that is not a valid money value."""
+
+
+def to_cents(value: Decimal | str | int) -> int:
+    """Parse a money value (Decimal, string or int of dollars) into cents.
+
+    Refuses floats, NaN/infinity, more than two decimals and absurd sizes.
+    """
+    if isinstance(value, bool) or isinstance(value, float):
+        raise MoneyError("must be a decimal string, not a float")
+    if isinstance(value, int):
+        value = Decimal(value)
+    if isinstance(value, str):
+        text = value.strip().replace(",", "").lstrip("$")
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            raise MoneyError(f"not an amount: {value!r}") from None
+    if not isinstance(value, Decimal):
+        raise MoneyError(f"not an amount: {value!r}")
+    if not value.is_finite():
+        raise MoneyError("must be a finite amount")
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise MoneyError("has more than 2 decimals")
+    cents = int(value * 100)
+    if abs(cents) > MAX_CENTS:
+        raise MoneyError("is larger than the largest amount allowed (10,000,000.00)")
+    return cents
+
+
+def to_decimal(cents: int) -> Decimal:
+    """Cents as a two-place ``Decimal``."""
+    return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
+def fmt(cents: int, *, sign: bool = False) -> str:
+    """Cents as ``1,234.56`` (``-12.00`` when negative; ``+`` when ``sign``)."""
+    d = to_decimal(cents)
+    text = f"{abs(d):,.2f}"
+    if cents < 0:
+        return "-" + text
+    return ("+" + text) if sign and cents > 0 else text
+
+
+def as_json(cents: int) -> str:
+    """Cents as the string form used in ``--json`` output (``"12.50"``)."""
+    return str(to_decimal(cents))

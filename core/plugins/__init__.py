@@ -1,0 +1,1 @@
+"""The plugin platform: hook specifications, the records plugins return, the host."""

@@ -1,0 +1,50 @@
+"""Hook specifications: what a claimdesk plugin may give the host.
+
+A plugin is a module (or object) with functions marked ``@hookimpl`` named after
+the specs below, registered through the ``claimdesk`` entry-point group::
+
+    [project.entry-points.claimdesk]
+    my_clinic = "my_clinic_plugin"
+
+Every ``claimdesk_*`` list hook returns a list of records from
+:mod:`claimdesk.core.plugins.records`; the host checks keys are unique across
+plugins. Adding arguments to a spec later is backward compatible (pluggy passes
+only the arguments an implementation names).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+PROJECT = "claimdesk"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def claimdesk_advanced_actions():
+    """Return a list of :class:`~claimdesk.core.plugins.records.Action` this plugin offers."""
+
+
+@hookspec
+def claimdesk_payment_methods():
+    """Return a list of :class:`~claimdesk.core.plugins.records.PaymentMethod` (cash, check, ...)."""
+
+
+@hookspec
+def claimdesk_fee_policies():
+    """Return a list of :class:`~claimdesk.core.plugins.records.FeePolicy` for returned checks."""
+
+
+@hookspec
+def claimdesk_writeoff_reasons():
+    """Return a list of :class:`~claimdesk.core.plugins.records.WriteoffReason`."""
+
+
+@hookspec
+def claimdesk_action_applied(event):
+    """Called after a workflow or action committed; ``event`` is an :class:`AppliedEvent`.
+
+    Return value ignored. An exception here is reported and never undoes the
+    committed work.
+    """

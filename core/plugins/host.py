@@ -1,0 +1,238 @@
+"""The plugin host: discovers plugins through the ``claimdesk`` entry-point group.
+
+Built-ins are registered exactly like a clinic's own package. Each entry point
+is loaded in its own try/except: a plugin that fails to import, to register, or
+to describe itself is reported (name, error) and skipped, and the rest keep
+working. Keys must be unique across plugins; a clash names both plugins.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.metadata as md
+import traceback
+from typing import Any, Iterable
+
+import pluggy
+
+from claimdesk.core.plugins import hookspecs
+from claimdesk.core.plugins.records import (
+    Action,
+    AppliedEvent,
+    FeePolicy,
+    PaymentMethod,
+    WriteoffReason,
+)
+
+GROUP = hookspecs.PROJECT
+WRITEOFF_KINDS = ("insurance", "patient")
+GROUP_CODES = ("CO", "PR", "OA", "PI", "")
+
+#: hook name -> (record type, attribute that is the unique key)
+LIST_HOOKS = {
+    "claimdesk_advanced_actions": (Action, "key"),
+    "claimdesk_payment_methods": (PaymentMethod, "key"),
+    "claimdesk_fee_policies": (FeePolicy, "key"),
+    "claimdesk_writeoff_reasons": (WriteoffReason, "code"),
+}
+
+
+@dataclasses.dataclass
+class PluginInfo:
+    """One discovered plugin: where it came from and what it implements."""
+
+    name: str
+    module: str
+    distribution: str
+    version: str
+    hooks: list[str] = dataclasses.field(default_factory=list)
+    builtin: bool = False
+
+
+@dataclasses.dataclass
+class PluginFailure:
+    """A plugin that could not be used, and why."""
+
+    name: str
+    stage: str  # import | register | describe | event
+    error: str
+
+
+class PluginHost:
+    """Holds the pluggy manager and the records every plugin contributed."""
+
+    def __init__(self, disabled: Iterable[str] = (), extra_writeoff_reasons: Iterable[dict] = ()):
+        self.pm = pluggy.PluginManager(GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        self.disabled = set(disabled)
+        self.plugins: list[PluginInfo] = []
+        self.failures: list[PluginFailure] = []
+        self.skipped: list[str] = []
+        self._extra_reasons = list(extra_writeoff_reasons)
+        self._records: dict[str, dict[str, Any]] | None = None
+        self._owner: dict[tuple[str, str], str] = {}
+
+    # -- discovery -----------------------------------------------------------
+    def load_entrypoints(self) -> "PluginHost":
+        """Load and register every entry point of the ``claimdesk`` group."""
+        for ep in sorted(md.entry_points(group=GROUP), key=lambda e: e.name):
+            if ep.name in self.disabled:
+                self.skipped.append(ep.name)
+                continue
+            dist = ep.dist.name if ep.dist else "?"
+            version = ep.dist.version if ep.dist else "?"
+            try:
+                obj = ep.load()
+            except Exception as exc:  # noqa: BLE001 - any import failure is reported
+                self.failures.append(PluginFailure(ep.name, "import", _describe(exc)))
+                continue
+            self.register(obj, ep.name, distribution=dist, version=version,
+                          builtin=ep.value.startswith("claimdesk.plugins."))
+        return self
+
+    def register(self, obj: Any, name: str, *, distribution: str = "local", version: str = "",
+                 builtin: bool = False) -> bool:
+        """Register one plugin object; on failure report it and leave nothing behind."""
+        if name in self.disabled:
+            self.skipped.append(name)
+            return False
+        try:
+            self.pm.register(obj, name=name)
+            self.pm.check_pending()
+        except Exception as exc:  # noqa: BLE001
+            if self.pm.get_plugin(name) is not None:
+                self.pm.unregister(name=name)
+            self.failures.append(PluginFailure(name, "register", _describe(exc)))
+            return False
+        hooks = sorted(h.name for h in (self.pm.get_hookcallers(obj) or []))
+        self.plugins.append(PluginInfo(name, getattr(obj, "__name__", type(obj).__name__),
+                                       distribution, version, hooks, builtin))
+        self._records = None
+        return True
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin (tests register one for their duration)."""
+        self.pm.unregister(name=name)
+        self.plugins = [p for p in self.plugins if p.name != name]
+        self._records = None
+
+    # -- records -------------------------------------------------------------
+    def _collect(self) -> dict[str, dict[str, Any]]:
+        if self._records is not None:
+            return self._records
+        records: dict[str, dict[str, Any]] = {h: {} for h in LIST_HOOKS}
+        self._owner = {}
+        self.failures = [f for f in self.failures if f.stage != "describe"]
+        for info in list(self.plugins):
+            plugin = self.pm.get_plugin(info.name)
+            for hook, (rtype, keyattr) in LIST_HOOKS.items():
+                impl = getattr(plugin, hook, None)
+                if impl is None or hook not in info.hooks:
+                    continue
+                try:
+                    items = list(impl() or [])
+                    for item in items:
+                        _check_record(item, rtype)
+                except Exception as exc:  # noqa: BLE001
+                    self.failures.append(PluginFailure(info.name, "describe", _describe(exc)))
+                    continue
+                for item in items:
+                    key = getattr(item, keyattr)
+                    other = self._owner.get((hook, key))
+                    if other is not None:
+                        self.failures.append(PluginFailure(
+                            info.name, "describe",
+                            f"conflicting {rtype.__name__} key {key!r}: already provided by plugin {other!r}"))
+                        continue
+                    self._owner[(hook, key)] = info.name
+                    records[hook][key] = item
+        for raw in self._extra_reasons:
+            try:
+                item = WriteoffReason(**raw)
+                _check_record(item, WriteoffReason)
+            except Exception as exc:  # noqa: BLE001
+                self.failures.append(PluginFailure("config", "describe", f"write-off reason {raw!r}: {_describe(exc)}"))
+                continue
+            other = self._owner.get(("claimdesk_writeoff_reasons", item.code))
+            if other is not None:
+                self.failures.append(PluginFailure(
+                    "config", "describe",
+                    f"conflicting WriteoffReason key {item.code!r}: already provided by plugin {other!r}"))
+                continue
+            self._owner[("claimdesk_writeoff_reasons", item.code)] = "config"
+            records["claimdesk_writeoff_reasons"][item.code] = item
+        self._records = records
+        return records
+
+    def owner(self, hook: str, key: str) -> str | None:
+        """Name of the plugin that contributed ``key`` to ``hook``."""
+        self._collect()
+        return self._owner.get((hook, key))
+
+    def actions(self) -> list[Action]:
+        """Every advanced action, in menu order."""
+        return sorted(self._collect()["claimdesk_advanced_actions"].values(), key=lambda a: (a.order, a.key))
+
+    def payment_methods(self) -> list[PaymentMethod]:
+        """Every payment method, in menu order."""
+        return sorted(self._collect()["claimdesk_payment_methods"].values(), key=lambda m: (m.order, m.key))
+
+    def fee_policies(self) -> list[FeePolicy]:
+        """Every returned-check fee policy, in menu order."""
+        return sorted(self._collect()["claimdesk_fee_policies"].values(), key=lambda f: (f.order, f.key))
+
+    def writeoff_reasons(self, kind: str | None = None) -> list[WriteoffReason]:
+        """Write-off reasons, optionally only one kind (insurance | patient)."""
+        items = self._collect()["claimdesk_writeoff_reasons"].values()
+        return sorted((r for r in items if kind is None or r.kind == kind), key=lambda r: r.code)
+
+    def get(self, hook: str, key: str):
+        """One record by key, or ``None``."""
+        return self._collect()[hook].get(key)
+
+    def notify_applied(self, event: AppliedEvent) -> None:
+        """Tell every ``claimdesk_action_applied`` implementation; report failures."""
+        for impl in self.pm.hook.claimdesk_action_applied.get_hookimpls():
+            try:
+                impl.function(event=event)
+            except Exception as exc:  # noqa: BLE001
+                self.failures.append(PluginFailure(impl.plugin_name, "event", _describe(exc)))
+
+
+def _check_record(item: Any, rtype: type) -> None:
+    if not isinstance(item, rtype):
+        raise TypeError(f"expected {rtype.__name__}, got {type(item).__name__}")
+    if rtype is WriteoffReason:
+        if item.kind not in WRITEOFF_KINDS:
+            raise ValueError(f"write-off reason {item.code!r}: kind must be one of {WRITEOFF_KINDS}")
+        if item.group_code not in GROUP_CODES:
+            raise ValueError(f"write-off reason {item.code!r}: unknown group code {item.group_code!r}")
+        if not item.code or not item.label:
+            raise ValueError("write-off reason needs a code and a label")
+    if rtype is Action and (not callable(item.applies) or not callable(item.apply)):
+        raise TypeError(f"action {item.key!r}: applies and apply must be callable")
+
+
+def _describe(exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:] if exc.__traceback__ else []
+    where = f" ({last[0].filename.rsplit('/', 1)[-1]}:{last[0].lineno})" if last else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+_host: PluginHost | None = None
+
+
+def get_host(settings=None) -> PluginHost:
+    """The process-wide host, loaded on first use from the entry points."""
+    global _host
+    if _host is None:
+        disabled = settings.disabled_plugins if settings else ()
+        extra = settings.extra_writeoff_reasons if settings else ()
+        _host = PluginHost(disabled, extra).load_entrypoints()
+    return _host
+
+
+def reset_host(host: PluginHost | None = None) -> None:
+    """Drop (or replace) the process-wide host; used by tests and by config reloads."""
+    global _host
+    _host = host

@@ -1,0 +1,85 @@
+"""The small typed records plugins hand to the host (one per contribution)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable
+
+from marshmallow import Schema
+
+
+@dataclasses.dataclass(frozen=True)
+class Action:
+    """An Advanced Action: a scenario a claim may be in, and what to do about it.
+
+    - ``applies(ctx)`` says whether the action fits the encounter in ``ctx``
+      (an :class:`~claimdesk.core.services.actions.ActionContext`).
+    - ``schema`` is a marshmallow Schema class for the guided inputs; the TUI
+      renders the form from it, the core validates with it.
+    - ``apply(ctx, data)`` does the work with the core services and returns a dict
+      describing what changed. It never commits: the core wraps it in one
+      transaction and records the audit event.
+    """
+
+    key: str
+    title: str
+    when: str
+    steps: tuple[str, ...]
+    applies: Callable[[Any], bool]
+    apply: Callable[[Any, dict], dict]
+    schema: type[Schema] | None = None
+    order: int = 500
+    offers_queue_removal: bool = True
+    repeatable: bool = True
+    always_offered: bool = False
+    required_role: str = "clerk"
+
+
+@dataclasses.dataclass(frozen=True)
+class PaymentMethod:
+    """A way money arrives (cash, check, card...): its fields as a marshmallow schema."""
+
+    key: str
+    label: str
+    schema: type[Schema] | None = None
+    reference_field: str | None = None
+    order: int = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class FeePolicy:
+    """A returned-check fee rule: ``fee_cents(returned_cents, data)`` -> fee in cents.
+
+    ``schema`` declares what the clerk enters when returning a check (service
+    code, amount, provider...). A fee of 0 means no fee charge is made.
+    """
+
+    key: str
+    label: str
+    fee_cents: Callable[[int, dict], int]
+    schema: type[Schema] | None = None
+    order: int = 500
+
+
+@dataclasses.dataclass(frozen=True)
+class WriteoffReason:
+    """A reason an amount may be written off; ``kind`` is "insurance" or "patient"."""
+
+    code: str
+    label: str
+    kind: str
+    group_code: str = ""
+    carc: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class AppliedEvent:
+    """What the host tells ``claimdesk_action_applied`` after a commit."""
+
+    action: str
+    user: str
+    encounter_id: int | None
+    patient_id: int | None
+    entry_ids: tuple[int, ...]
+    audit_id: int
+    result: dict

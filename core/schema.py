@@ -1,0 +1,116 @@
+"""Creating and upgrading the schema; the append-only guards; reference rows.
+
+The schema version lives in the ``schema_version`` table. ``MIGRATIONS`` maps a
+version to the step that brings the database to it; each step runs in its own
+transaction (``playhouse.migrate`` does not wrap itself). A database at a newer
+version than this code knows is refused.
+"""
+
+from __future__ import annotations
+
+from claimdesk.core import clock, db
+from claimdesk.core.db import StorageError
+from claimdesk.core.models import (
+    ALL_MODELS,
+    INACTIVE_PAYER,
+    PATIENT_PAYER,
+    Payer,
+    SchemaVersion,
+    WorkQueue,
+)
+
+#: The tables whose rows may never change once written.
+APPEND_ONLY = ("journal_entry", "posting", "audit_event")
+
+#: Work queues every clinic starts with: key -> name.
+STANDARD_QUEUES = {
+    "denied": "Denied",
+    "needs_secondary": "Needs secondary",
+    "patient_balance": "Patient balance",
+    "admin": "Admin",
+    "review": "Review",
+    "workers_comp": "Workers' comp",
+}
+
+
+def _v1() -> None:
+    db.database.create_tables(ALL_MODELS)
+    _install_guards()
+    _seed_reference_rows()
+
+
+#: version -> migration step. Append new versions; never edit an old one.
+MIGRATIONS = {1: _v1}
+CURRENT_VERSION = max(MIGRATIONS)
+
+
+def _install_guards() -> None:
+    """Triggers that make ledger and audit rows immutable on both engines."""
+    if db.is_postgres():
+        db.database.execute_sql("""
+            CREATE OR REPLACE FUNCTION claimdesk_append_only() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION 'claimdesk: % rows are append-only', TG_TABLE_NAME; END;
+            $$ LANGUAGE plpgsql""")
+        for table in APPEND_ONLY:
+            db.database.execute_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+            db.database.execute_sql(
+                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+                f"FOR EACH ROW EXECUTE FUNCTION claimdesk_append_only()")
+    else:
+        for table in APPEND_ONLY:
+            for op in ("UPDATE", "DELETE"):
+                db.database.execute_sql(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, 'claimdesk: {table} rows are append-only'); END")
+
+
+def _seed_reference_rows() -> None:
+    for name, kind in ((PATIENT_PAYER, "patient"), (INACTIVE_PAYER, "inactive")):
+        Payer.get_or_create(name=name, defaults={"kind": kind})
+    for key, name in STANDARD_QUEUES.items():
+        WorkQueue.get_or_create(key=key, defaults={"name": name})
+
+
+def current_version() -> int:
+    """The database's schema version (0 for an empty database)."""
+    if not SchemaVersion.table_exists():
+        return 0
+    row = SchemaVersion.select().order_by(SchemaVersion.version.desc()).first()
+    return row.version if row else 0
+
+
+def upgrade() -> list[int]:
+    """Bring the database to :data:`CURRENT_VERSION`; return the versions applied."""
+    have = current_version()
+    if have > CURRENT_VERSION:
+        raise StorageError(
+            f"this database is at schema version {have}, newer than this claimdesk "
+            f"understands ({CURRENT_VERSION}); upgrade claimdesk")
+    applied = []
+    for version in range(have + 1, CURRENT_VERSION + 1):
+        with db.write_transaction():
+            MIGRATIONS[version]()
+            SchemaVersion.create(version=version, upgraded_at=clock.now())
+        applied.append(version)
+    return applied
+
+
+def check() -> None:
+    """Refuse to work on a database that is missing its schema or is too new."""
+    have = current_version()
+    if have > CURRENT_VERSION:
+        upgrade()  # raises the clear "newer" message
+    if have < CURRENT_VERSION:
+        raise StorageError(
+            f"the database schema is at version {have}, this claimdesk needs "
+            f"{CURRENT_VERSION}: run `claimdesk db upgrade` (or `claimdesk init`)")
+
+
+def patient_payer() -> Payer:
+    """The pseudo payer "Patient" (self-pay placeholder)."""
+    return Payer.get(Payer.name == PATIENT_PAYER)
+
+
+def inactive_payer() -> Payer:
+    """The pseudo payer "Inactive Payer" (holds EOBs moved off an invalid payer)."""
+    return Payer.get(Payer.name == INACTIVE_PAYER)

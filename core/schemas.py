@@ -1,0 +1,99 @@
+"""marshmallow at every service boundary: money fields and the one ``load`` helper.
+
+Money comes in as a string (or int) and leaves as integer cents; floats, NaN,
+infinity, more than two decimals, negatives where not allowed and absurd sizes
+are refused with a message naming the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from marshmallow import Schema, ValidationError, fields, validate
+
+from claimdesk.core.errors import InputError
+from claimdesk.core.money import MoneyError, to_cents
+
+
+class Money(fields.Field):
+    """A money amount: ``"12.50"`` in, ``1250`` (cents) out; floats refused.
+
+    ``minimum``/``maximum`` are in cents; ``positive=True`` refuses zero.
+    """
+
+    default_error_messages = {
+        "invalid": "must be an amount like 12.50: {detail}",
+        "min": "must be at least {limit}",
+        "max": "must be at most {limit}",
+        "positive": "must be more than 0.00",
+    }
+
+    def __init__(self, *, minimum: int | None = 0, maximum: int | None = None,
+                 positive: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.positive = positive
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if isinstance(value, (Decimal, str, int)) and not isinstance(value, bool):
+            try:
+                cents = to_cents(value)
+            except MoneyError as exc:
+                raise self.make_error("invalid", detail=str(exc)) from None
+        else:
+            raise self.make_error("invalid", detail=f"got {type(value).__name__}, send a string")
+        if self.positive and cents <= 0:
+            raise self.make_error("positive")
+        if self.minimum is not None and cents < self.minimum:
+            raise self.make_error("min", limit=f"{Decimal(self.minimum) / 100:.2f}")
+        if self.maximum is not None and cents > self.maximum:
+            raise self.make_error("max", limit=f"{Decimal(self.maximum) / 100:.2f}")
+        return cents
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return f"{Decimal(int(value)) / 100:.2f}"
+
+
+class Id(fields.Integer):
+    """A record id: a positive integer (strings of digits accepted)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("strict", False)
+        kwargs.setdefault("validate", validate.Range(min=1, max=2**62, error="must be a positive id"))
+        super().__init__(**kwargs)
+
+
+class Text(fields.String):
+    """Free text with a length limit and no control characters."""
+
+    def __init__(self, *, max_length: int = 500, min_length: int = 0, **kwargs):
+        validators = [validate.Length(min=min_length, max=max_length)]
+        super().__init__(validate=validators, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if any(ord(c) < 32 and c not in "\n\t" for c in text):
+            raise ValidationError("must not contain control characters")
+        return text.strip()
+
+
+def date_field(**kwargs) -> fields.Date:
+    """An ISO date (YYYY-MM-DD) within a sane range."""
+    kwargs.setdefault("validate", validate.Range(
+        min=dt.date(1900, 1, 1), max=dt.date(2100, 12, 31), error="must be between 1900 and 2100"))
+    return fields.Date(**kwargs)
+
+
+def load(schema: type[Schema] | Schema, data) -> dict:
+    """Validate ``data`` with ``schema``; raise :class:`InputError` naming the field."""
+    inst = schema() if isinstance(schema, type) else schema
+    if not isinstance(data, dict):
+        raise InputError({"_schema": ["input must be an object of named fields"]})
+    try:
+        return inst.load(data)
+    except ValidationError as exc:
+        raise InputError(exc.messages) from None

@@ -1,0 +1,1 @@
+"""Core services: the workflows front ends call."""
