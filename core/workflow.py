@@ -9,8 +9,10 @@ returns the first result, a replay with a different payload is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+from decimal import Decimal
 from typing import Any, Callable
 
 from claimdesk.core import clock, db, ledger
@@ -20,6 +22,19 @@ from claimdesk.core.models import AuditEvent
 from claimdesk.core.plugins.records import AppliedEvent
 
 _PG_AUDIT_LOCK = 7_340_001
+
+
+def jsonable(value: Any) -> Any:
+    """Validated inputs made JSON-safe for the audit trail (dates as ISO text)."""
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
 
 
 def _canonical(value: Any) -> str:
@@ -48,7 +63,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
 
     The result gains ``audit_id`` and ``entries`` (journal entry ids posted).
     """
-    inputs = inputs or {}
+    inputs = jsonable(inputs or {})
     user = current_user()
     payload_hash = hashlib.sha256(_canonical({"action": action, "inputs": inputs,
                                               "encounter": encounter_id}).encode()).hexdigest()

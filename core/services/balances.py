@@ -1,0 +1,105 @@
+"""Every balance claimdesk shows, derived from ledger postings (never from caches).
+
+Sign convention: AR is a debit balance (owed to the clinic); UNDISTRIBUTED and
+UNAPPLIED are credit balances (money held), so they are negated here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from peewee import JOIN, fn
+
+from claimdesk.core.models import Charge, Posting
+from claimdesk.core.schema import patient_payer
+
+
+def _sum(*where) -> int:
+    value = Posting.select(fn.COALESCE(fn.SUM(Posting.amount), 0)).where(*where).scalar()
+    return int(value or 0)
+
+
+def split_balance(split_id: int) -> int:
+    """Open balance of one charge split."""
+    return _sum(Posting.account == "AR", Posting.split == split_id)
+
+
+def charge_balance(charge_id: int) -> int:
+    """Open balance of a charge, all ranks."""
+    return _sum(Posting.account == "AR", Posting.charge == charge_id)
+
+
+def encounter_balance(encounter_id: int) -> int:
+    """Open balance of an encounter's charges."""
+    charges = Charge.select(Charge.id).where(Charge.encounter == encounter_id)
+    return _sum(Posting.account == "AR", Posting.charge.in_(charges))
+
+
+def payer_balance(payer_id: int) -> int:
+    """What one payer still owes across all accounts (its AR)."""
+    return _sum(Posting.account == "AR", Posting.payer == payer_id)
+
+
+def voucher_undistributed(voucher_id: int) -> int:
+    """Money on a voucher not yet drawn by any credit (the payer's)."""
+    return -_sum(Posting.account == "UNDISTRIBUTED", Posting.voucher == voucher_id)
+
+
+def credit_unapplied(credit_id: int) -> int:
+    """Money on a credit not yet applied to charges (the patient's)."""
+    return -_sum(Posting.account == "UNAPPLIED", Posting.credit == credit_id)
+
+
+def credit_applied(credit_id: int) -> int:
+    """Money of a credit applied to charges (net of reversals)."""
+    return _sum(Posting.account == "UNAPPLIED", Posting.credit == credit_id, Posting.credit_split.is_null(False))
+
+
+def credit_drawn(credit_id: int) -> int:
+    """Money a credit took from its voucher (net of remainders sent back and reversals)."""
+    return -_sum(Posting.account == "UNAPPLIED", Posting.credit == credit_id, Posting.credit_split.is_null(True))
+
+
+def credit_split_amount(credit_split_id: int) -> int:
+    """Amount of one credit split (zero once its check was returned)."""
+    return _sum(Posting.account == "UNAPPLIED", Posting.credit_split == credit_split_id)
+
+
+@dataclasses.dataclass
+class PatientBalance:
+    """A patient's money at a glance (all in cents)."""
+
+    patient_due: int  # AR owed by the patient themself
+    insurance_pending: int  # AR still with insurers: never billed to the patient
+    unapplied: int  # the patient's unapplied credit money
+
+    @property
+    def total_ar(self) -> int:
+        return self.patient_due + self.insurance_pending
+
+    @property
+    def net_due(self) -> int:
+        """What the patient owes after their unapplied money."""
+        return self.patient_due - self.unapplied
+
+    def as_dict(self) -> dict:
+        return {"patient_due": self.patient_due, "insurance_pending": self.insurance_pending,
+                "unapplied": self.unapplied, "total_ar": self.total_ar, "net_due": self.net_due}
+
+
+def patient_balance(patient_id: int) -> PatientBalance:
+    """Derive a patient's balances from postings."""
+    pseudo = patient_payer().id
+    rows = (Posting.select(Posting.account, (Posting.payer == pseudo).alias("own"),
+                           fn.SUM(Posting.amount).alias("total"))
+            .where((Posting.patient == patient_id) & Posting.account.in_(["AR", "UNAPPLIED"]))
+            .group_by(Posting.account, Posting.payer == pseudo).tuples())
+    due = pending = unapplied = 0
+    for account, own, total in rows:
+        if account == "AR" and own:
+            due += int(total)
+        elif account == "AR":
+            pending += int(total)
+        else:
+            unapplied -= int(total)
+    return PatientBalance(due, pending, unapplied)

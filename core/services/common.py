@@ -1,0 +1,42 @@
+"""Small lookups every service shares: get-or-NotFound, the pseudo payers, ranks."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import peewee
+
+from claimdesk.core.errors import NotFound
+from claimdesk.core.models import RANKS
+
+M = TypeVar("M", bound=peewee.Model)
+
+LABELS = {"encounter": "encounter", "patient": "patient", "payer": "payer", "voucher": "voucher",
+          "credit": "credit", "charge": "charge", "provider": "provider"}
+
+
+def get(model: type[M], ident, what: str, *, field: str | None = None, for_update: bool = False) -> M:
+    """Fetch ``model`` by id or raise :class:`NotFound` naming ``what``.
+
+    ``for_update`` locks the row on PostgreSQL (SQLite already holds the write lock).
+    """
+    try:
+        key = int(ident)
+    except (TypeError, ValueError):
+        raise NotFound(f"{what} id must be a number, got {ident!r}", field=field) from None
+    query = model.select().where(model.id == key)
+    if for_update:
+        from claimdesk.core import db
+
+        if db.is_postgres():
+            query = query.for_update()
+    obj = query.first()
+    if obj is None:
+        raise NotFound(f"no {what} with id {key}", field=field)
+    return obj
+
+
+def next_rank(rank: str) -> str | None:
+    """The rank after ``rank`` (primary -> secondary -> tertiary -> patient)."""
+    i = RANKS.index(rank)
+    return RANKS[i + 1] if i + 1 < len(RANKS) else None

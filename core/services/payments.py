@@ -1,0 +1,268 @@
+"""Vouchers, credits, auto-apply and manual apply (the SOS payment workflows).
+
+Money path (see docs/ledger.md):
+  voucher received  Dr CASH           / Cr UNDISTRIBUTED  (the payer's money)
+  credit drawn      Dr UNDISTRIBUTED  / Cr UNAPPLIED      (now this patient's)
+  credit applied    Dr UNAPPLIED      / Cr AR             (pays a charge split)
+  remainder back    Dr UNAPPLIED      / Cr UNDISTRIBUTED  (unless kept unapplied)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from marshmallow import Schema, fields, validate
+
+from claimdesk.core import clock, ledger, workflow
+from claimdesk.core.context import current_user
+from claimdesk.core.errors import InputError, Refused
+from claimdesk.core.models import Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Voucher
+from claimdesk.core.money import fmt
+from claimdesk.core.plugins.host import get_host
+from claimdesk.core.schemas import Id, Money, Text, date_field, load
+from claimdesk.core.services.common import get
+
+
+# --- input schemas ------------------------------------------------------------
+class VoucherInput(Schema):
+    payer_id = Id(required=True)
+    method = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    amount = Money(required=True, positive=True)
+    received_on = date_field(load_default=None)
+    reference = Text(max_length=60, load_default="")
+    details = fields.Dict(load_default=dict)
+
+
+class Application(Schema):
+    charge_id = Id(required=True)
+    amount = Money(load_default=None, positive=True, allow_none=True)
+
+
+class CreditInput(Schema):
+    patient_id = Id(required=True)
+    voucher_id = Id(required=True)
+    amount = Money(load_default=None, positive=True, allow_none=True)
+    apply = fields.String(load_default="auto", validate=validate.OneOf(["auto", "manual", "none"]))
+    applications = fields.List(fields.Nested(Application), load_default=list)
+    keep_unapplied = fields.Boolean(load_default=False)
+    memo = Text(max_length=200, load_default="")
+
+
+class ApplyInput(Schema):
+    credit_id = Id(required=True)
+    patient_id = Id(required=True)
+    apply = fields.String(load_default="auto", validate=validate.OneOf(["auto", "manual"]))
+    applications = fields.List(fields.Nested(Application), load_default=list)
+
+
+# --- vouchers -----------------------------------------------------------------
+def make_voucher(payer: Payer, method: str, amount: int, *, reference: str = "",
+                 received_on: dt.date | None = None, details: dict | None = None) -> Voucher:
+    """Record money received from ``payer`` (inside a transaction): all undistributed."""
+    now = clock.now()
+    voucher = Voucher.create(payer=payer, method=method, reference=reference,
+                             received_on=received_on or now.date(), amount=amount,
+                             details=details or {}, created_at=now, created_by=current_user())
+    ledger.post("voucher", [
+        ledger.Line("CASH", amount, voucher_id=voucher.id, payer_id=payer.id),
+        ledger.undistributed(voucher, -amount),
+    ], memo=f"{method} {reference}".strip(), user=current_user())
+    return voucher
+
+
+def _validate_method(method: str, details: dict) -> tuple[str, dict, str]:
+    pm = get_host().get("claimdesk_payment_methods", method)
+    if pm is None:
+        known = ", ".join(m.key for m in get_host().payment_methods())
+        raise InputError({"method": [f"unknown payment method {method!r} (known: {known})"]})
+    clean = {}
+    if pm.schema is not None:
+        try:
+            clean = load(pm.schema, details)
+        except InputError as exc:
+            raise InputError({"details": exc.messages}) from None
+    ref = str(clean.get(pm.reference_field, "")) if pm.reference_field else ""
+    return pm.key, clean, ref
+
+
+def create_voucher(data: dict, *, idempotency_key: str | None = None) -> dict:
+    """Workflow: create a voucher (check, EFT, cash...) for a payer.
+
+    Made on the fly from a credit entry, it persists even if that entry is abandoned.
+    """
+    clean = load(VoucherInput, data)
+    method, details, ref = _validate_method(clean["method"], clean["details"])
+
+    def body():
+        payer = get(Payer, clean["payer_id"], "payer", field="payer_id")
+        if payer.kind == "inactive":
+            raise Refused("the Inactive Payer cannot issue vouchers", field="payer_id")
+        v = make_voucher(payer, method, clean["amount"], reference=clean["reference"] or ref,
+                         received_on=clean["received_on"], details=details)
+        return {"voucher_id": v.id, "payer_id": payer.id, "amount": v.amount, "undistributed": v.amount}
+
+    return workflow.run("voucher.create", body, inputs=clean, idempotency_key=idempotency_key)
+
+
+def available_vouchers(payer_id: int | None = None) -> list[Voucher]:
+    """Vouchers that still have undistributed money (the SOS "undistributed checks")."""
+    q = Voucher.select().where((Voucher.undistributed > 0) & (Voucher.status == "active"))
+    if payer_id is not None:
+        q = q.where(Voucher.payer == payer_id)
+    return list(q.order_by(Voucher.received_on, Voucher.id))
+
+
+# --- credits ------------------------------------------------------------------
+def open_splits_for(patient_id: int, payer_id: int) -> list[ChargeSplit]:
+    """Open splits this payer is responsible for on this patient, oldest first."""
+    return list(
+        ChargeSplit.select(ChargeSplit, Charge)
+        .join(Charge)
+        .join(Encounter, on=(Charge.encounter == Encounter.id))
+        .where((ChargeSplit.patient == patient_id) & (ChargeSplit.payer == payer_id)
+               & (ChargeSplit.balance > 0) & (Encounter.status == "active"))
+        .order_by(Charge.dos, Charge.id)
+    )
+
+
+def draw(voucher: Voucher, patient: Patient, amount: int, *, keep_unapplied: bool, memo: str = "",
+         posted_on: dt.date | None = None) -> Credit:
+    """Draw ``amount`` from a voucher onto a patient's account as a new credit."""
+    if voucher.status != "active":
+        raise Refused(f"voucher {voucher.id} was returned; it cannot fund credits", field="voucher_id")
+    if amount > voucher.undistributed:
+        raise Refused(f"amount {fmt(amount)} is more than the voucher's undistributed "
+                      f"{fmt(voucher.undistributed)}", field="amount")
+    now = clock.now()
+    credit = Credit.create(patient=patient, payer=voucher.payer_id, voucher=voucher,
+                           method=voucher.method, keep_unapplied=keep_unapplied,
+                           posted_on=posted_on or now.date(), memo=memo, created_at=now,
+                           created_by=current_user())
+    ledger.post("credit", [ledger.undistributed(voucher, amount), ledger.unapplied(credit, -amount)],
+                memo=memo or f"credit from voucher {voucher.id}", user=current_user(),
+                patient_id=patient.id)
+    credit.unapplied = amount
+    return credit
+
+
+def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind: str = "payment",
+                    memo: str = "") -> list[dict]:
+    """Apply parts of a credit's unapplied money to charge splits (one entry)."""
+    plan = [(s, a) for s, a in plan if a > 0]
+    if not plan:
+        return []
+    total = sum(a for _, a in plan)
+    if total > credit.unapplied:
+        raise Refused(f"applying {fmt(total)} is more than the credit's unapplied {fmt(credit.unapplied)}",
+                      field="applications")
+    now = clock.now()
+    lines, applied = [], []
+    for split, amount in plan:
+        if amount > split.balance:
+            raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than its open "
+                          f"balance {fmt(split.balance)}", field="applications")
+        cs = CreditSplit.create(credit=credit, charge=split.charge_id, split=split, created_at=now)
+        lines.append(ledger.on_charge("UNAPPLIED", split, amount, credit_id=credit.id,
+                                      voucher_id=credit.voucher_id, credit_split_id=cs.id))
+        lines.append(ledger.ar(split, -amount, credit_split_id=cs.id))
+        applied.append({"charge_id": split.charge_id, "split_id": split.id, "rank": split.rank,
+                        "amount": amount, "balance_after": split.balance - amount})
+    ledger.post(kind, lines, memo=memo or f"credit {credit.id} applied", user=current_user(),
+                patient_id=credit.patient_id)
+    credit.unapplied -= total
+    return applied
+
+
+def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
+    """Oldest charge first (date of service, then charge), partial on the last."""
+    plan = []
+    for split in open_splits_for(credit.patient_id, credit.payer_id):
+        if available <= 0:
+            break
+        amount = min(split.balance, available)
+        plan.append((split, amount))
+        available -= amount
+    return plan
+
+
+def manual_plan(credit: Credit, applications: list[dict]) -> list[tuple[ChargeSplit, int]]:
+    """The clerk's chosen charges in the clerk's order (amount defaults to what is open)."""
+    plan, available = [], credit.unapplied
+    for i, app in enumerate(applications):
+        charge = get(Charge, app["charge_id"], "charge", field=f"applications.{i}.charge_id")
+        if charge.patient_id != credit.patient_id:
+            raise Refused(f"charge {charge.id} belongs to another patient; this credit's money is "
+                          f"patient {credit.patient_id}'s only", field=f"applications.{i}.charge_id")
+        split = ChargeSplit.get_or_none((ChargeSplit.charge == charge.id)
+                                        & (ChargeSplit.payer == credit.payer_id) & (ChargeSplit.balance > 0))
+        if split is None:
+            raise Refused(f"charge {charge.id} has no open balance this payer is responsible for",
+                          field=f"applications.{i}.charge_id")
+        amount = app.get("amount") or min(split.balance, available)
+        plan.append((split, amount))
+        available -= amount
+    return plan
+
+
+def settle_remainder(credit: Credit) -> int:
+    """Without "keep unapplied", send what is left on the credit back to its voucher."""
+    left = credit.unapplied
+    if left and not credit.keep_unapplied:
+        voucher = Voucher.get_by_id(credit.voucher_id)
+        ledger.post("credit_return", [ledger.unapplied(credit, left), ledger.undistributed(voucher, -left)],
+                    memo=f"credit {credit.id} remainder back to voucher {voucher.id}",
+                    user=current_user(), patient_id=credit.patient_id)
+        credit.unapplied = 0
+    return left
+
+
+def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
+    """Workflow: credit entry. Draw from a voucher, apply (auto or manual), settle the rest.
+
+    The amount defaults to the voucher's undistributed money and can never exceed it.
+    """
+    clean = load(CreditInput, data)
+    if clean["apply"] == "manual" and not clean["applications"]:
+        raise InputError({"applications": ["choose at least one charge to apply the credit to"]})
+
+    def body():
+        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+        voucher = get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
+        amount = clean["amount"] if clean["amount"] is not None else voucher.undistributed
+        if amount <= 0:
+            raise Refused(f"voucher {voucher.id} has no undistributed money left", field="voucher_id")
+        credit = draw(voucher, patient, amount, keep_unapplied=clean["keep_unapplied"], memo=clean["memo"])
+        plan = (auto_plan(credit, credit.unapplied) if clean["apply"] == "auto"
+                else manual_plan(credit, clean["applications"]) if clean["apply"] == "manual" else [])
+        applied = apply_to_splits(credit, plan)
+        returned = settle_remainder(credit) if clean["apply"] != "none" else 0
+        voucher = Voucher.get_by_id(voucher.id)
+        return {"credit_id": credit.id, "patient_id": patient.id, "voucher_id": voucher.id,
+                "drawn": amount - returned, "applied": applied,
+                "applied_total": sum(a["amount"] for a in applied),
+                "unapplied": credit.unapplied, "returned_to_voucher": returned,
+                "voucher_undistributed": voucher.undistributed}
+
+    return workflow.run("credit.post", body, inputs=clean, patient_id=clean["patient_id"],
+                        idempotency_key=idempotency_key)
+
+
+def apply_unapplied(data: dict, *, idempotency_key: str | None = None) -> dict:
+    """Workflow: apply a credit's unapplied money later, to the same patient only."""
+    clean = load(ApplyInput, data)
+
+    def body():
+        credit = get(Credit, clean["credit_id"], "credit", field="credit_id", for_update=True)
+        if credit.patient_id != clean["patient_id"]:
+            raise Refused(f"credit {credit.id}'s unapplied money belongs to patient {credit.patient_id}; "
+                          f"it cannot pay patient {clean['patient_id']}'s charges", field="patient_id")
+        if credit.unapplied <= 0:
+            raise Refused(f"credit {credit.id} has no unapplied money", field="credit_id")
+        plan = (auto_plan(credit, credit.unapplied) if clean["apply"] == "auto"
+                else manual_plan(credit, clean["applications"]))
+        applied = apply_to_splits(credit, plan)
+        return {"credit_id": credit.id, "patient_id": credit.patient_id, "applied": applied,
+                "applied_total": sum(a["amount"] for a in applied), "unapplied": credit.unapplied}
+
+    return workflow.run("credit.apply", body, inputs=clean, patient_id=clean["patient_id"],
+                        idempotency_key=idempotency_key)
