@@ -33,6 +33,9 @@ class Action:
     repeatable: bool = True
     always_offered: bool = False
     required_role: str = "clerk"
+    choices: Callable[[Any], dict] | None = None
+    """``choices(ctx)`` -> ``{field: [(value, label), ...]}`` for fields whose options
+    depend on the encounter (codes on this claim, write-off reasons...)."""
 
 
 @dataclasses.dataclass(frozen=True)

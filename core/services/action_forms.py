@@ -1,0 +1,66 @@
+"""Reusable guided-input schemas and choice lists for advanced action plugins."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from claimdesk.core.models import Payer
+from claimdesk.core.plugins.host import get_host
+from claimdesk.core.schemas import Id, Money, Text, date_field
+
+
+def confirm_field() -> fields.Boolean:
+    """A required "yes, do it" checkbox."""
+    return fields.Boolean(required=True, validate=validate.Equal(True, error="tick confirm to apply"),
+                          metadata={"label": "Confirm"})
+
+
+class ConfirmForm(Schema):
+    """Just a confirmation and an optional reason."""
+
+    confirm = confirm_field()
+    reason = Text(max_length=200, load_default="", metadata={"label": "Reason (optional)"})
+
+
+class PayerForm(Schema):
+    """A payer and the patient's coverage details with it."""
+
+    payer_id = Id(required=True, metadata={"label": "Payer"})
+    member_id = Text(required=True, min_length=1, max_length=40, metadata={"label": "Member ID"})
+    group_no = Text(max_length=40, load_default="", metadata={"label": "Group number"})
+    subscriber = Text(max_length=80, load_default="", metadata={"label": "Subscriber"})
+    relationship = fields.String(load_default="self", validate=validate.OneOf(["self", "spouse", "child", "other"]),
+                                 metadata={"label": "Relationship", "choices": ["self", "spouse", "child", "other"]})
+    effective_from = date_field(load_default=None, metadata={"label": "Effective from"})
+
+
+class AmountForm(Schema):
+    """An amount, a reason code and a note."""
+
+    amount = Money(required=True, positive=True, metadata={"label": "Amount"})
+    reason = fields.String(required=True, metadata={"label": "Reason"})
+    note = Text(max_length=200, load_default="", metadata={"label": "Note"})
+
+
+def insurance_payer_choices(kind: str | None = None) -> list[tuple[str, str]]:
+    """(id, name) of real insurance payers, optionally of one kind."""
+    q = Payer.select().where(Payer.kind.not_in(["patient", "inactive"])).order_by(Payer.name)
+    if kind:
+        q = q.where(Payer.kind == kind)
+    return [(str(p.id), p.name) for p in q]
+
+
+def reason_choices(kind: str, *, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(code, label) of write-off reasons of ``kind`` from the plugins and config."""
+    return [(r.code, r.label) for r in get_host().writeoff_reasons(kind) if r.code not in exclude]
+
+
+def reason(code: str, kind: str, field: str = "reason"):
+    """The write-off reason record for ``code`` of ``kind`` or a field-named error."""
+    from claimdesk.core.errors import InputError
+
+    rec = get_host().get("claimdesk_writeoff_reasons", code)
+    if rec is None or rec.kind != kind:
+        known = ", ".join(c for c, _ in reason_choices(kind))
+        raise InputError({field: [f"unknown {kind} write-off reason {code!r} (known: {known})"]})
+    return rec
