@@ -97,8 +97,9 @@ def current_daysheet() -> Daysheet:
     """Today's daysheet, opened on first use; a closed one refuses new entries."""
     day = clock.today()
     sheet = Daysheet.get_or_none(Daysheet.day == day)
-    if sheet is None:
-        sheet = Daysheet.create(day=day, status="open")
+    if sheet is None:  # two clerks may open the day at once: insert-or-ignore, then read
+        Daysheet.insert(day=day, status="open").on_conflict_ignore().execute()
+        sheet = Daysheet.get(Daysheet.day == day)
     if sheet.status != "open":
         raise LedgerError(f"the daysheet for {day.isoformat()} is closed; it takes no new entries")
     return sheet

@@ -1,0 +1,1 @@
+"""claimdesk-prompt-pay: an example clinic plugin (copy this folder to start your own)."""

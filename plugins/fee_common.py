@@ -1,0 +1,14 @@
+"""What every fee-charging policy asks for: the service code and the provider of the fee charge."""
+
+from __future__ import annotations
+
+from marshmallow import Schema
+
+from claimdesk.core.schemas import Id, Text
+
+
+class FeeChargeFields(Schema):
+    """The fee becomes a charge: under which service code, for which provider (e.g. "Office")."""
+
+    service_code = Text(required=True, min_length=1, max_length=20)
+    provider_id = Id(required=True)

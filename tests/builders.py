@@ -1,0 +1,57 @@
+"""Small builders for test data, all through the core services (the ledger is real)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from claimdesk.core import db
+from claimdesk.core.models import Patient, Payer, Provider, ServiceCode
+from claimdesk.core.schema import patient_payer
+from claimdesk.core.services import billing, payments
+
+_seq = itertools.count(1)
+
+
+def patient(last: str = "Doe", first: str = "Jan") -> Patient:
+    """A patient with a unique account number."""
+    with db.write_transaction():
+        return Patient.create(account_no=f"T{next(_seq):05d}", last_name=last, first_name=first,
+                              dob=dt.date(1970, 1, 1))
+
+
+def payer(name: str, kind: str = "commercial") -> Payer:
+    """An insurance payer (created once per name)."""
+    with db.write_transaction():
+        return Payer.get_or_create(name=name, defaults={"kind": kind})[0]
+
+
+def provider(name: str = "Dr. Rivera", kind: str = "clinical") -> Provider:
+    with db.write_transaction():
+        return Provider.get_or_create(name=name, defaults={"kind": kind})[0]
+
+
+def code(code: str = "99213", fee: int = 110_00) -> ServiceCode:
+    with db.write_transaction():
+        return ServiceCode.get_or_create(code=code, defaults={"default_fee": fee, "description": code})[0]
+
+
+def encounter(pat: Patient, fees: list[int], *, payers: list[Payer] = (), dos: dt.date = dt.date(2026, 3, 2),
+              codes: list[str] | None = None):
+    """An encounter with one charge per fee (cents); returns (encounter, [charges])."""
+    prov = provider()
+    with db.write_transaction():
+        enc = billing.create_encounter(patient=pat, provider=prov, dos=dos, payers=[(p, None) for p in payers])
+        charges = [billing.add_charge(enc, code(c or "99213"), fee=fee)
+                   for fee, c in zip(fees, codes or [None] * len(fees))]
+    return enc, charges
+
+
+def voucher(pay: Payer | None, amount: int, method: str = "check", **details) -> int:
+    """A voucher through the workflow (validates the payment-method plugin); returns its id."""
+    pay = pay or patient_payer()
+    if method == "check" and not details:
+        details = {"check_number": str(1000 + next(_seq))}
+    res = payments.create_voucher({"payer_id": pay.id, "method": method, "amount": f"{amount / 100:.2f}",
+                                   "details": details})
+    return res["voucher_id"]

@@ -1,0 +1,52 @@
+"""Daysheets: every entry belongs to the day's sheet; a closed sheet takes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from claimdesk.core import clock
+from claimdesk.core.errors import LedgerError, Refused
+from claimdesk.core.models import JournalEntry
+from claimdesk.core.services import daysheets, payments, returns
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+DAY = dt.date(2026, 4, 1)
+
+
+def test_entries_land_on_the_days_sheet_and_closed_sheet_refuses(database):
+    with clock.frozen(DAY):
+        pat = b.patient()
+        b.encounter(pat, [50_00])
+        summary = daysheets.daysheet_summary()
+        assert summary["status"] == "open" and summary["by_kind"]["charge"]["ar_change"] == 50_00
+        daysheets.close_daysheet()
+        with pytest.raises(LedgerError, match="closed"):
+            b.voucher(None, 10_00, method="cash")
+        with pytest.raises(Refused, match="already closed"):
+            daysheets.close_daysheet()
+    assert {e.daysheet.day for e in JournalEntry.select()} == {DAY}
+    with clock.frozen(DAY + dt.timedelta(days=1)):
+        b.voucher(None, 10_00, method="cash")  # tomorrow's sheet is open
+    assert verify() == []
+
+
+def test_provider_activity_shows_charges_payments_reversals_and_fees(database):
+    with clock.frozen(DAY):
+        pat = b.patient()
+        b.encounter(pat, [100_00])
+        office = b.provider("Office", kind="administrative")
+        b.code("RCFEE", 0)
+        vid = b.voucher(None, 100_00)
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+        returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat",
+                              "fee": {"service_code": "RCFEE", "amount": "30.00", "provider_id": office.id}})
+    rows = {r["provider"]: r for r in daysheets.provider_activity(DAY, DAY)}
+    assert rows["Dr. Rivera"]["charges"] == 100_00
+    assert rows["Dr. Rivera"]["payments"] == 100_00
+    assert rows["Dr. Rivera"]["reversals"] == 100_00
+    assert rows["Office"]["returned_check_fees"] == 30_00
+    assert rows["Office"]["charges"] == 30_00

@@ -1,0 +1,175 @@
+"""The examples of payments-sos.txt, to the cent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from claimdesk.core.errors import InputError, Refused
+from claimdesk.core.models import ChargeSplit, Credit, Voucher
+from claimdesk.core.services import balances, payments
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+
+def _three_charges(pat, fees):
+    """Three self-pay encounters on consecutive months, oldest first."""
+    return [b.encounter(pat, [fee], dos=dt.date(2026, m, 10))[1][0] for m, fee in zip((1, 2, 3), fees)]
+
+
+def test_auto_apply_pays_oldest_first_partial_on_last(database):
+    pat = b.patient()
+    charges = _three_charges(pat, [40_00, 36_00, 12_00 + 12_00])  # $88 in all
+    vid = b.voucher(None, 50_00, method="cash", receipt_number="R1")
+    res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid})  # amount defaults to $50
+    assert [(a["charge_id"], a["amount"]) for a in res["applied"]] == [
+        (charges[0].id, 40_00), (charges[1].id, 10_00)]
+    assert balances.charge_balance(charges[0].id) == 0
+    assert balances.charge_balance(charges[1].id) == 26_00
+    assert balances.patient_balance(pat.id).patient_due == 88_00 - 50_00
+    assert verify() == []
+
+
+def test_seed_fifty_dollars_over_88_two_paid_twelve_partial(database):
+    pat = b.patient()
+    charges = _three_charges(pat, [20_00, 18_00, 50_00])  # outstanding $88
+    vid = b.voucher(None, 50_00, method="cash")
+    res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "apply": "auto"})
+    assert [a["amount"] for a in res["applied"]] == [20_00, 18_00, 12_00]
+    assert [balances.charge_balance(c.id) for c in charges] == [0, 0, 38_00]
+    assert res["unapplied"] == 0 and res["voucher_undistributed"] == 0
+
+
+@pytest.mark.parametrize("keep", [True, False])
+def test_seed_150_over_138_keeps_or_returns_twelve(database, keep):
+    pat = b.patient()
+    charges = _three_charges(pat, [50_00, 40_00, 48_00])  # outstanding $138
+    vid = b.voucher(None, 150_00, method="cash")
+    res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": keep})
+    assert res["applied_total"] == 138_00
+    assert all(balances.charge_balance(c.id) == 0 for c in charges)
+    if keep:
+        assert res["unapplied"] == 12_00 and balances.credit_unapplied(res["credit_id"]) == 12_00
+        assert balances.voucher_undistributed(vid) == 0
+        assert balances.patient_balance(pat.id).unapplied == 12_00
+    else:
+        assert res["unapplied"] == 0 and res["returned_to_voucher"] == 12_00
+        assert balances.voucher_undistributed(vid) == 12_00
+        assert [v.id for v in payments.available_vouchers()] == [vid]
+    assert verify() == []
+
+
+def _medicare_patients(medicare):
+    pats = [b.patient(last=n) for n in ("Ames", "Burke", "Cole")]
+    encs = [b.encounter(p, [100_00], payers=[medicare])[1][0] for p in pats]
+    return pats, encs
+
+
+def test_seed_medicare_500_check_pays_three_patients_through_undistributed(database):
+    medicare = b.payer("Medicare", "medicare")
+    pats, charges = _medicare_patients(medicare)
+    vid = b.voucher(medicare, 500_00)
+    assert Voucher.get_by_id(vid).undistributed == 500_00
+    for pat, ch in zip(pats, charges):
+        res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "100.00"})
+        assert res["applied_total"] == 100_00
+        assert balances.charge_balance(ch.id) == 0
+    assert balances.voucher_undistributed(vid) == 200_00
+    assert balances.payer_balance(medicare.id) == 0
+    assert verify() == []
+
+
+def test_seed_medicare_wrong_path_leaves_400_unapplied_to_patient_one(database):
+    medicare = b.payer("Medicare", "medicare")
+    pats, charges = _medicare_patients(medicare)
+    vid = b.voucher(medicare, 500_00)
+    res = payments.post_credit({"patient_id": pats[0].id, "voucher_id": vid, "amount": "500.00",
+                                "keep_unapplied": True})
+    assert res["applied_total"] == 100_00
+    assert res["unapplied"] == 400_00
+    assert balances.voucher_undistributed(vid) == 0
+    with pytest.raises(Refused, match="no undistributed money"):
+        payments.post_credit({"patient_id": pats[1].id, "voucher_id": vid})
+    # The $400 is patient one's only: it cannot pay patient two's charge.
+    with pytest.raises(Refused, match="belongs to patient"):
+        payments.apply_unapplied({"credit_id": res["credit_id"], "patient_id": pats[1].id})
+    with pytest.raises(Refused, match="another patient"):
+        payments.apply_unapplied({"credit_id": res["credit_id"], "patient_id": pats[0].id, "apply": "manual",
+                                  "applications": [{"charge_id": charges[1].id}]})
+    assert balances.charge_balance(charges[1].id) == 100_00
+    assert verify() == []
+
+
+def test_unapplied_money_applies_later_to_same_patient(database):
+    pat = b.patient()
+    vid = b.voucher(None, 30_00, method="cash")
+    res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
+    assert res["unapplied"] == 30_00  # nothing open yet
+    (ch,) = b.encounter(pat, [45_00])[1]
+    later = payments.apply_unapplied({"credit_id": res["credit_id"], "patient_id": pat.id})
+    assert later["applied_total"] == 30_00 and later["unapplied"] == 0
+    assert balances.charge_balance(ch.id) == 15_00
+    assert verify() == []
+
+
+def test_manual_apply_pays_the_chosen_charge_first(database):
+    pat = b.patient()
+    charges = _three_charges(pat, [20_00, 18_00, 50_00])
+    vid = b.voucher(None, 50_00, method="cash")
+    res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "apply": "manual",
+                                "applications": [{"charge_id": charges[2].id}]})
+    assert [(a["charge_id"], a["amount"]) for a in res["applied"]] == [(charges[2].id, 50_00)]
+    assert [balances.charge_balance(c.id) for c in charges] == [20_00, 18_00, 0]
+
+
+def test_credit_cannot_exceed_voucher_and_nothing_is_written(database):
+    pat = b.patient()
+    b.encounter(pat, [80_00])
+    vid = b.voucher(None, 50_00, method="cash")
+    before = Credit.select().count()
+    with pytest.raises(Refused) as err:
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "50.01"})
+    assert err.value.field == "amount"
+    assert Credit.select().count() == before
+    assert balances.voucher_undistributed(vid) == 50_00
+
+
+@pytest.mark.parametrize("amount", ["12.345", "-5.00", "NaN", "Infinity", "1e9", 12.5, "twelve"])
+def test_bad_amounts_are_refused_naming_the_field(database, amount):
+    pat = b.patient()
+    vid = b.voucher(None, 50_00, method="cash")
+    with pytest.raises(InputError) as err:
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": amount})
+    assert err.value.field == "amount"
+    assert Credit.select().count() == 0
+
+
+def test_voucher_made_on_the_fly_persists_when_credit_entry_is_abandoned(database):
+    medicare = b.payer("Medicare", "medicare")
+    vid = b.voucher(medicare, 500_00)
+    # The clerk closes the credit screen without saving: the check is still there.
+    assert [(v.id, v.undistributed) for v in payments.available_vouchers(medicare.id)] == [(vid, 500_00)]
+
+
+def test_unknown_payment_method_is_refused(database):
+    medicare = b.payer("Medicare", "medicare")
+    with pytest.raises(InputError) as err:
+        payments.create_voucher({"payer_id": medicare.id, "method": "bitcoin", "amount": "5.00"})
+    assert err.value.field == "method"
+
+
+def test_idempotent_submit_posts_once_and_replay_with_other_payload_is_refused(database):
+    pat = b.patient()
+    b.encounter(pat, [80_00])
+    vid = b.voucher(None, 50_00, method="cash")
+    data = {"patient_id": pat.id, "voucher_id": vid, "amount": "20.00"}
+    first = payments.post_credit(data, idempotency_key="k1")
+    again = payments.post_credit(data, idempotency_key="k1")
+    assert again["credit_id"] == first["credit_id"]
+    assert Credit.select().count() == 1
+    with pytest.raises(Refused, match="already used"):
+        payments.post_credit({**data, "amount": "21.00"}, idempotency_key="k1")
+    assert balances.voucher_undistributed(vid) == 30_00
+    assert ChargeSplit.select().where(ChargeSplit.balance == 60_00).count() == 1

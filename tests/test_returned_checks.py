@@ -1,0 +1,117 @@
+"""Returned (bounced) checks: credits and splits go to zero, balances rise, fee policies."""
+
+from __future__ import annotations
+
+import pytest
+
+from claimdesk.core.errors import InputError, Refused
+from claimdesk.core.models import Charge, Credit, CreditSplit, JournalEntry, Voucher
+from claimdesk.core.services import balances, payments, returns
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+
+def _paid_by_check(n_patients=2):
+    """A patient check paying charges of ``n_patients`` patients... one patient per check here."""
+    pats, charges = [], []
+    for i in range(n_patients):
+        pat = b.patient(last=f"P{i}")
+        charges.append(b.encounter(pat, [60_00, 40_00])[1])
+        pats.append(pat)
+    return pats, charges
+
+
+def test_returning_a_payer_check_zeroes_every_credit_and_split(database):
+    aetna = b.payer("Aetna")
+    pats = [b.patient(last=n) for n in ("Ames", "Burke")]
+    charges = [b.encounter(p, [100_00], payers=[aetna])[1][0] for p in pats]
+    vid = b.voucher(aetna, 300_00)
+    credits = [payments.post_credit({"patient_id": p.id, "voucher_id": vid, "amount": "100.00"})["credit_id"]
+               for p in pats]
+    assert balances.payer_balance(aetna.id) == 0
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF - insufficient funds"})
+    assert res["returned_amount"] == 300_00
+    assert sorted(res["credits_zeroed"]) == sorted(credits)
+    for cid in credits:
+        assert balances.credit_drawn(cid) == 0 and balances.credit_applied(cid) == 0
+        assert all(balances.credit_split_amount(cs.id) == 0
+                   for cs in CreditSplit.select().where(CreditSplit.credit == cid))
+    assert [balances.charge_balance(c.id) for c in charges] == [100_00, 100_00]
+    assert balances.payer_balance(aetna.id) == 200_00  # as if the payment had never been made
+    assert balances.voucher_undistributed(vid) == 0
+    assert Voucher.get_by_id(vid).status == "returned"
+    memos = {e.memo for e in JournalEntry.select().where(JournalEntry.patient == pats[0].id)
+             if e.reverses_id}
+    assert any("NSF - insufficient funds" in m for m in memos)
+    assert verify() == []
+
+
+def test_patient_balance_rises_by_exactly_what_was_reversed(database):
+    pat = b.patient()
+    b.encounter(pat, [60_00, 40_00])
+    vid = b.voucher(None, 70_00)
+    before = balances.patient_balance(pat.id).patient_due
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+    assert balances.patient_balance(pat.id).patient_due == before - 70_00
+    res = returns.return_check({"voucher_id": vid, "reason": "account closed"})
+    assert res["balance_increase_by_patient"] == {str(pat.id): 70_00}
+    assert balances.patient_balance(pat.id).patient_due == before
+    assert verify() == []
+
+
+def test_flat_fee_policy_charges_the_fee_to_the_office_provider(database):
+    pat = b.patient()
+    b.encounter(pat, [60_00])
+    office = b.provider("Office Office", kind="administrative")
+    b.code("RCFEE", 0)
+    vid = b.voucher(None, 60_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat",
+                                "fee": {"service_code": "RCFEE", "amount": "25.00", "provider_id": office.id}})
+    fee = Charge.get_by_id(res["fee_charge_id"])
+    assert (fee.fee, fee.provider_id, fee.kind) == (25_00, office.id, "returned_check_fee")
+    assert balances.patient_balance(pat.id).patient_due == 60_00 + 25_00
+    assert verify() == []
+
+
+def test_percent_fee_policy_clamps_to_minimum(database):
+    pat = b.patient()
+    b.encounter(pat, [300_00])
+    office = b.provider("Office Office", kind="administrative")
+    b.code("RCFEE", 0)
+    vid = b.voucher(None, 300_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "percent",
+                                "fee": {"service_code": "RCFEE", "provider_id": office.id, "percent": "5",
+                                        "minimum": "25.00", "maximum": "40.00"}})
+    assert res["fee"] == 25_00
+
+
+def test_returning_twice_is_refused_and_returned_check_cannot_fund_credits(database):
+    pat = b.patient()
+    b.encounter(pat, [60_00])
+    vid = b.voucher(None, 100_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "10.00"})
+    returns.return_check({"voucher_id": vid, "reason": "NSF"})
+    entries = JournalEntry.select().count()
+    with pytest.raises(Refused, match="already returned"):
+        returns.return_check({"voucher_id": vid, "reason": "again"})
+    with pytest.raises(Refused):
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "1.00"})
+    assert JournalEntry.select().count() == entries
+    assert Credit.select().count() == 1
+
+
+def test_fee_with_bad_input_writes_nothing(database):
+    pat = b.patient()
+    b.encounter(pat, [60_00])
+    vid = b.voucher(None, 60_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+    entries = JournalEntry.select().count()
+    with pytest.raises(InputError) as err:
+        returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat",
+                              "fee": {"service_code": "RCFEE", "amount": "-1", "provider_id": 1}})
+    assert err.value.field.startswith("fee")
+    assert JournalEntry.select().count() == entries
+    assert Voucher.get_by_id(vid).status == "active"

@@ -1,0 +1,116 @@
+"""Advanced Actions, step 3: the guided form of the chosen action, a confirm step, apply.
+
+The form is drawn from ``actions.form(encounter_id, key)``; nothing is checked
+here: ``actions.apply`` validates and either applies atomically or refuses, and
+each message lands next to its field. The submit carries an idempotency key kept
+across retries of the same input.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Header, Static
+
+from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.core.services import actions
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey
+from claimdesk.tui.screens.confirm import ConfirmScreen
+from claimdesk.tui.widgets.schema_form import SchemaForm
+
+
+class ActionFormScreen(BaseScreen):
+    """Fill in the action's inputs; F2 (or the button) reviews and confirms.
+
+    Dismisses with ``{"result", "offer", "data"}`` once applied, or None.
+    """
+
+    TITLE = "Advanced Actions"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f2", "review", "Review & apply"),
+    ]
+
+    def __init__(self, encounter_id: int, offer: dict, header: dict):
+        super().__init__()
+        self.encounter_id = encounter_id
+        self.offer = offer
+        self.header = header
+        self.submit_key = SubmitKey()
+        self.form: SchemaForm | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="form-scroll"):
+            t = Text()
+            t.append(self.offer["title"], style="bold")
+            who = f" — {self.header['patient']}" if self.header.get("patient") else ""
+            t.append(f"\nEncounter {self.encounter_id}{who}")
+            yield Static(t, id="form-title", classes="form-title")
+            steps = Text()
+            for n, step in enumerate(self.offer["steps"], 1):
+                steps.append(f" {n}. {step}\n", style="italic")
+            yield Static(steps, id="form-steps")
+            yield Vertical(id="form-holder")
+            with Horizontal(classes="buttons"):
+                yield Button("Review & apply ›", id="review", variant="primary", compact=True, disabled=True)
+                yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.call(actions.form, self.encounter_id, self.offer["key"], done=self.show_form,
+                  failed=self.form_failed)
+
+    def show_form(self, fields: list[dict]) -> None:
+        self.form = SchemaForm(fields, prefix="act", id="action-form")
+        self.query_one("#form-holder").mount(self.form)
+        self.query_one("#review", Button).disabled = False
+        self.call_after_refresh(self.form.focus_first)
+        if not fields:
+            self.query_one("#review", Button).focus()
+
+    def form_failed(self, exc: BaseException) -> None:
+        self.show_error(exc)
+        self.dismiss(None)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "review":
+            self.action_review()
+        elif event.button.id == "cancel":
+            self.dismiss(None)
+
+    def action_review(self) -> None:
+        if self.form is None or self.query_one("#review", Button).disabled:
+            return
+        self.form.clear_errors()
+        values = self.form.values()
+        lines = [("Action", self.offer["title"]), ("Encounter", str(self.encounter_id)),
+                 *self.form.describe()]
+        self.app.push_screen(
+            ConfirmScreen(f"Apply to encounter {self.encounter_id}?", lines, yes="Apply", no="Back"),
+            callback=lambda yes: self.submit(values) if yes else None)
+
+    def submit(self, values: dict) -> None:
+        key = self.submit_key.for_payload({"encounter": self.encounter_id, "action": self.offer["key"],
+                                           "data": values})
+        self.call(actions.apply, self.encounter_id, self.offer["key"], values, idempotency_key=key,
+                  done=lambda result: self.applied(result, values), failed=self.apply_failed,
+                  busy=self.query_one("#review"))
+
+    def applied(self, result: dict, values: dict) -> None:
+        self.submit_key.done()
+        self.dismiss({"result": result, "offer": self.offer, "data": values})
+
+    def apply_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, InputError) and self.form is not None:
+            leftover = self.form.show_errors(exc.messages)
+            self.notify("Check the fields marked with !" + (f": {'; '.join(leftover)}" if leftover else ""),
+                        title="Not applied", severity="error", timeout=8)
+            return
+        if isinstance(exc, ClaimdeskError) and exc.field and self.form is not None \
+                and self.form.field(exc.field.split(".")[0]) is not None:
+            self.form.show_errors({exc.field: [exc.message]})
+        self.show_error(exc)

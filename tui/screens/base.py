@@ -1,0 +1,118 @@
+"""What every screen shares: calling core services in thread workers, showing
+their refusals as one clear line (never a traceback), and submit keys.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import uuid
+from typing import Any, Callable
+
+import peewee
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.worker import Worker
+
+from claimdesk.core.db import StorageError
+from claimdesk.core.errors import ClaimdeskError, InputError
+
+
+class SubmitKey:
+    """An idempotency key per form submission.
+
+    The same payload submitted again (a retry after a lost answer, a double
+    Enter) reuses the key, so the core never posts twice; a changed payload gets
+    a new key; after a success the next submit is a new submission.
+    """
+
+    def __init__(self) -> None:
+        self._payload: str | None = None
+        self._key: str | None = None
+
+    def for_payload(self, payload: Any) -> str:
+        canon = json.dumps(payload, sort_keys=True, default=str)
+        if canon != self._payload or self._key is None:
+            self._payload, self._key = canon, str(uuid.uuid4())
+        return self._key
+
+    def done(self) -> None:
+        self._payload = self._key = None
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line a clerk can read, for any failure of a service call."""
+    if isinstance(exc, InputError):
+        return "; ".join(exc.lines())
+    if isinstance(exc, ClaimdeskError):
+        return str(exc)
+    if isinstance(exc, StorageError):
+        return f"database: {exc}"
+    if isinstance(exc, peewee.PeeweeException):
+        return f"database error: {exc}; nothing was changed by this step, try again"
+    return f"unexpected error ({type(exc).__name__}: {exc}); nothing was shown as done"
+
+
+class ServiceCalls:
+    """Mixin for screens: run a core service in a thread worker, answer on the UI thread."""
+
+    def call(self, fn: Callable, *args: Any, done: Callable[[Any], None] | None = None,
+             failed: Callable[[BaseException], None] | None = None, busy: Widget | None = None,
+             group: str = "service", exclusive: bool = False, **kwargs: Any) -> Worker:
+        """Run ``fn(*args, **kwargs)`` off the UI thread; then ``done(result)`` or ``failed(exc)``.
+
+        The caller's context (current user, frozen clock) goes with the call.
+        ``busy`` is disabled while the call runs (no double submits).
+        """
+        context = contextvars.copy_context()
+        app = self.app  # type: ignore[attr-defined]
+        if busy is not None:
+            busy.disabled = True
+
+        def finish(callback, value) -> None:
+            if busy is not None:
+                busy.disabled = False
+            if not self.is_attached:  # type: ignore[attr-defined]  # the screen was closed meanwhile
+                return
+            callback(value)
+
+        def job() -> None:
+            try:
+                result = context.run(fn, *args, **kwargs)
+            except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the app
+                if not isinstance(exc, (ClaimdeskError, peewee.PeeweeException, StorageError)):
+                    app.log.error(f"{getattr(fn, '__name__', fn)} failed: {exc!r}")
+                outcome = (failed or self.show_error, exc)
+            else:
+                outcome = (done or (lambda _r: None), result)
+            try:
+                app.call_from_thread(finish, *outcome)
+            except RuntimeError:  # the app is shutting down
+                pass
+
+        return self.run_worker(job, thread=True, exit_on_error=False, group=group,  # type: ignore[attr-defined]
+                               exclusive=exclusive, description=getattr(fn, "__name__", "service"))
+
+    def show_error(self, exc: BaseException) -> None:
+        """A refusal or failure as a notice."""
+        self.notify(describe_error(exc), title="Not done", severity="error", timeout=8)  # type: ignore[attr-defined]
+
+
+class BaseScreen(ServiceCalls, Screen):
+    """A full screen with Escape to go back."""
+
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.dismiss(None)
+
+
+class BaseModal(ServiceCalls, ModalScreen):
+    """A dialog; Escape closes it without an answer."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

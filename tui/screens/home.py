@@ -1,0 +1,116 @@
+"""Home: the work queues with their counts, and the menus the plugins make."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from claimdesk.tui import data
+from claimdesk.tui.screens.base import BaseScreen
+
+
+def _row(left: str, right: str, width: int) -> Text:
+    """``left`` and ``right`` on one line, right-aligned to ``width``."""
+    left = left if len(left) + len(right) + 1 <= width else left[: max(1, width - len(right) - 2)] + "…"
+    text = Text(left)
+    text.append(" " * max(1, width - len(left) - len(right)))
+    text.append(right, style="bold")
+    return text
+
+
+def load_home() -> dict:
+    """Everything the home screen shows (runs in a worker)."""
+    return {"queues": data.queue_counts(), "summary": data.summary(), "facts": data.menu_facts()}
+
+
+class HomeScreen(BaseScreen):
+    """Work queues on the left, workflows on the right."""
+
+    TITLE = "claimdesk"
+    SUB_TITLE = "Home"
+    BINDINGS = [
+        Binding("a", "app.open_advanced", "Advanced"),
+        Binding("c", "app.open_credit", "Credit"),
+        Binding("i", "app.open_inbox", "Inbox"),
+        Binding("p", "app.open_plugins", "Plugins"),
+        Binding("r", "refresh", "Refresh"),
+        Binding("q", "app.quit", "Quit"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="home"):
+            with Vertical(id="queues-pane", classes="pane"):
+                yield Label("Work queues", classes="pane-title")
+                yield OptionList(id="queues", compact=True)
+            with Vertical(id="menu-pane", classes="pane"):
+                yield Label("Workflows", classes="pane-title")
+                yield OptionList(id="menu", compact=True)
+        yield Static("", id="home-summary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.action_refresh()
+
+    def on_screen_resume(self) -> None:
+        if self.query_one("#menu", OptionList).option_count:
+            self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.call(load_home, done=self.fill, group="home", exclusive=True)
+
+    def fill(self, info: dict) -> None:
+        queues = self.query_one("#queues", OptionList)
+        keep_q = queues.highlighted
+        queues.clear_options()
+        width = max(20, queues.size.width or 30)
+        queues.add_options([Option(_row(q["name"], f"{q['count']:,}", width), id=f"queue:{q['key']}")
+                            for q in info["queues"]])
+        facts = info["facts"]
+        menu = self.query_one("#menu", OptionList)
+        keep_m = menu.highlighted
+        menu.clear_options()
+        mw = max(30, menu.size.width or 44)
+        opts = [Option(_row("Advanced Actions", f"{len(facts['actions'])} actions", mw), id="advanced")]
+        if facts["methods"]:
+            opts += [Option(_row(f"Credit entry · {m['label']}", "", mw), id=f"credit:{m['key']}")
+                     for m in facts["methods"]]
+        else:
+            opts.append(Option("Credit entry (no payment-method plugin)", id="credit:", disabled=True))
+        fees = ", ".join(f["label"] for f in facts["fee_policies"]) or "no fee policy plugin"
+        opts.append(Option(Text.assemble("Payer checks · return check\n", (f"  fees: {fees}", "dim")),
+                           id="checks"))
+        opts.append(Option(_row("Admin inbox", f"{info['summary']['open_messages']} open", mw), id="inbox"))
+        failed = f", {facts['failures']} failed" if facts["failures"] else ""
+        opts.append(Option(_row("Plugins", f"{facts['plugins']} loaded{failed}", mw), id="plugins"))
+        menu.add_options(opts)
+        for widget, keep in ((queues, keep_q), (menu, keep_m)):
+            if widget.option_count:
+                widget.highlighted = keep if keep is not None and keep < widget.option_count else 0
+        s = info["summary"]
+        self.query_one("#home-summary", Static).update(
+            f"{s['patients']:,} patients · {s['encounters']:,} encounters · "
+            f"{s['open_messages']:,} open admin messages")
+        if self.focused is None:
+            queues.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        ident = event.option.id or ""
+        app = self.app
+        if ident.startswith("queue:"):
+            app.open_queue(ident.split(":", 1)[1])
+        elif ident == "advanced":
+            app.open_advanced()
+        elif ident.startswith("credit:"):
+            app.open_credit(ident.split(":", 1)[1] or None)
+        elif ident == "checks":
+            app.open_checks()
+        elif ident == "inbox":
+            app.open_inbox()
+        elif ident == "plugins":
+            app.open_plugins()
