@@ -49,7 +49,7 @@ def _install_guards() -> None:
     if db.is_postgres():
         db.database.execute_sql("""
             CREATE OR REPLACE FUNCTION claimdesk_append_only() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION 'claimdesk: % rows are append-only', TG_TABLE_NAME; END;
+            BEGIN RAISE EXCEPTION 'claimdesk: %% rows are append-only', TG_TABLE_NAME; END;
             $$ LANGUAGE plpgsql""")
         for table in APPEND_ONLY:
             db.database.execute_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")

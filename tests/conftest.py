@@ -1,17 +1,62 @@
-"""Shared fixtures: a fresh database per test (SQLite now; PostgreSQL joins in tests/pg.py)."""
+"""Shared fixtures: every database test runs on SQLite and on a real PostgreSQL server.
+
+``database`` gives a fresh, upgraded database (current user "tester");
+``db_url`` gives the URL of a fresh, empty database for tests that connect
+themselves (subprocesses, the CLI). Both are parametrized ``[sqlite]`` and
+``[postgresql]``; ``-m "not pg"`` runs the SQLite half only.
+"""
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
 from claimdesk.core import db, schema
 from claimdesk.core.context import as_user
 
+from tests.pgserver import PgServer, find_bindir
+
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The session's PostgreSQL server (skipped locally, failed under CI, without binaries)."""
+    bindir = find_bindir()
+    if bindir is None:
+        reason = "PostgreSQL binaries not found (apt-get install -y postgresql)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    server = PgServer(bindir).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    """Which storage engine this test instance runs on."""
+    return request.param
+
+
+def _fresh_url(backend: str, request, tmp_path, *, upgraded: bool) -> str:
+    if backend == "postgresql":
+        return request.getfixturevalue("pg_server").new_database(upgraded=upgraded)
+    return str(tmp_path / "claimdesk.db")
+
 
 @pytest.fixture
-def database(tmp_path):
-    """A fresh, upgraded SQLite database file, current user 'tester'."""
-    db.connect(str(tmp_path / "t.db"))
+def db_url(backend, request, tmp_path) -> str:
+    """URL of a fresh database with no schema yet (SQLite file path or postgresql:// URL)."""
+    return _fresh_url(backend, request, tmp_path, upgraded=False)
+
+
+@pytest.fixture
+def database(backend, request, tmp_path):
+    """A fresh, upgraded database on this backend, current user 'tester'."""
+    url = _fresh_url(backend, request, tmp_path, upgraded=True)
+    db.connect(url)
     schema.upgrade()
     with as_user("tester"):
         yield db.database

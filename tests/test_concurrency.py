@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 
-from claimdesk.core import db
+from claimdesk.core import db, schema
 from claimdesk.core.models import Credit
 from claimdesk.core.services import balances
 from claimdesk.core.services.verify import verify
@@ -18,6 +18,7 @@ ATTEMPTS = 12  # 48 tries at $1.00 against a $30.00 check
 
 def test_concurrent_clerks_never_overdraw_a_voucher(db_url):
     db.connect(db_url)
+    schema.upgrade()
     from claimdesk.core.context import as_user
 
     with as_user("setup"):

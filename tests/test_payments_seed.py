@@ -21,14 +21,14 @@ def _three_charges(pat, fees):
 
 def test_auto_apply_pays_oldest_first_partial_on_last(database):
     pat = b.patient()
-    charges = _three_charges(pat, [40_00, 36_00, 12_00 + 12_00])  # $88 in all
+    charges = _three_charges(pat, [40_00, 36_00, 24_00])  # $100 in all
     vid = b.voucher(None, 50_00, method="cash", receipt_number="R1")
     res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid})  # amount defaults to $50
     assert [(a["charge_id"], a["amount"]) for a in res["applied"]] == [
         (charges[0].id, 40_00), (charges[1].id, 10_00)]
     assert balances.charge_balance(charges[0].id) == 0
     assert balances.charge_balance(charges[1].id) == 26_00
-    assert balances.patient_balance(pat.id).patient_due == 88_00 - 50_00
+    assert balances.patient_balance(pat.id).patient_due == 100_00 - 50_00
     assert verify() == []
 
 

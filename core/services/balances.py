@@ -90,13 +90,12 @@ class PatientBalance:
 def patient_balance(patient_id: int) -> PatientBalance:
     """Derive a patient's balances from postings."""
     pseudo = patient_payer().id
-    rows = (Posting.select(Posting.account, (Posting.payer == pseudo).alias("own"),
-                           fn.SUM(Posting.amount).alias("total"))
+    rows = (Posting.select(Posting.account, Posting.payer, fn.SUM(Posting.amount).alias("total"))
             .where((Posting.patient == patient_id) & Posting.account.in_(["AR", "UNAPPLIED"]))
-            .group_by(Posting.account, Posting.payer == pseudo).tuples())
+            .group_by(Posting.account, Posting.payer).tuples())
     due = pending = unapplied = 0
-    for account, own, total in rows:
-        if account == "AR" and own:
+    for account, payer_id, total in rows:
+        if account == "AR" and payer_id == pseudo:
             due += int(total)
         elif account == "AR":
             pending += int(total)
