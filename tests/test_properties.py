@@ -1,0 +1,176 @@
+"""Random sequences of billing work never break the books (hypothesis stateful testing).
+
+Charges, vouchers, credits with auto and manual apply, unapplied money applied
+later, EOB postings with payments / contractual adjustments / patient
+responsibility / denials, write-offs through the advanced actions and returned
+checks, in any order. After every step: ``verify()`` is clean, the money the
+model expects is what the ledger holds, and a refused step wrote nothing.
+
+The quick profile runs in CI; ``CLAIMDESK_LONG=1`` runs the long profile
+(see docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from peewee import fn
+
+from claimdesk.core.errors import ClaimdeskError
+from claimdesk.core.models import Credit, JournalEntry, Posting, Provider, ServiceCode, Voucher
+from claimdesk.core.schema import patient_payer
+from claimdesk.core.services import actions, balances, eobs, payments, returns
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+LONG = os.environ.get("CLAIMDESK_LONG") == "1"
+PROFILE = settings(max_examples=400 if LONG else 8, stateful_step_count=250 if LONG else 30, deadline=None,
+                   suppress_health_check=list(HealthCheck), derandomize=not LONG)
+
+cents = st.integers(min_value=1, max_value=400_00)
+
+
+def _money(c: int) -> str:
+    return f"{c // 100}.{c % 100:02d}"
+
+
+def _account(name: str) -> int:
+    return int(Posting.select(fn.COALESCE(fn.SUM(Posting.amount), 0)).where(Posting.account == name).scalar())
+
+
+class Books(RuleBasedStateMachine):
+    """The model: fees charged and cash held on active vouchers."""
+
+    patients = Bundle("patients")
+    encounters = Bundle("encounters")
+    vouchers = Bundle("vouchers")
+
+    @initialize()
+    def setup(self):
+        self.fees = _account("REVENUE") * -1
+        self.cash = _account("CASH")
+        self.payers = [b.payer("Medicare", "medicare"), b.payer("Aetna")]
+        self.office = b.provider("Office", "administrative")
+        b.code("RCFEE", 25_00)
+        self.refused = 0
+
+    # -- helpers -------------------------------------------------------------
+    def _attempt(self, fn_, *args):
+        """Run a workflow; a refusal must leave the ledger untouched."""
+        before = JournalEntry.select().count()
+        try:
+            return fn_(*args)
+        except ClaimdeskError:
+            self.refused += 1
+            assert JournalEntry.select().count() == before, "a refused workflow wrote journal entries"
+            return None
+
+    # -- rules -----------------------------------------------------------------
+    @rule(target=patients)
+    def new_patient(self):
+        return b.patient().id
+
+    @rule(target=encounters, patient=patients, fees=st.lists(st.integers(0, 300_00), min_size=1, max_size=3),
+          insurers=st.integers(0, 2), month=st.integers(1, 10))
+    def new_encounter(self, patient, fees, insurers, month):
+        from claimdesk.core.models import Patient
+
+        enc, _ = b.encounter(Patient.get_by_id(patient), fees, payers=self.payers[:insurers],
+                             dos=dt.date(2026, month, 5))
+        self.fees += sum(fees)
+        return enc.id
+
+    @rule(target=vouchers, amount=cents, insurer=st.booleans())
+    def new_voucher(self, amount, insurer):
+        vid = b.voucher(self.payers[0] if insurer else patient_payer(), amount)
+        self.cash += amount
+        return vid
+
+    @rule(patient=patients, voucher=vouchers, amount=st.none() | cents, keep=st.booleans())
+    def post_credit_auto(self, patient, voucher, amount, keep):
+        data = {"patient_id": patient, "voucher_id": voucher, "keep_unapplied": keep}
+        if amount is not None:
+            data["amount"] = _money(amount)
+        self._attempt(payments.post_credit, data)
+
+    @rule(encounter=encounters, voucher=vouchers, amount=cents)
+    def post_credit_manual(self, encounter, voucher, amount):
+        from claimdesk.core.models import Charge, Encounter
+
+        enc = Encounter.get_by_id(encounter)
+        charge = Charge.select().where(Charge.encounter == enc).first()
+        self._attempt(payments.post_credit, {
+            "patient_id": enc.patient_id, "voucher_id": voucher, "amount": _money(amount), "apply": "manual",
+            "applications": [{"charge_id": charge.id}], "keep_unapplied": True})
+
+    @rule(patient=patients)
+    def apply_unapplied(self, patient):
+        credit = Credit.select().where((Credit.patient == patient) & (Credit.unapplied > 0)).first()
+        if credit is not None:
+            self._attempt(payments.apply_unapplied, {"credit_id": credit.id, "patient_id": patient})
+
+    @rule(encounter=encounters, paid=st.integers(0, 150_00), co=st.integers(0, 80_00),
+          pr=st.integers(0, 60_00), denied=st.booleans())
+    def post_eob(self, encounter, paid, co, pr, denied):
+        from claimdesk.core.models import Charge
+
+        voucher = None
+        if paid:  # the payer's check for this remit
+            voucher = b.voucher(self.payers[0], paid)
+            self.cash += paid
+        charge = Charge.select().where(Charge.encounter == encounter).first()
+        adjustments = [{"group_code": g, "reason_code": r, "amount": _money(a)}
+                       for g, r, a in (("CO", "45", co), ("PR", "2", pr)) if a]
+        self._attempt(eobs.post_eob, {
+            "encounter_id": encounter, "payer_id": self.payers[0].id, "voucher_id": voucher,
+            "lines": [{"charge_id": charge.id, "paid": _money(paid), "adjustments": adjustments,
+                       "denied": denied and not paid, "denial_code": "CO50" if denied and not paid else ""}]})
+
+    @rule(encounter=encounters, amount=cents)
+    def office_writeoff(self, encounter, amount):
+        offered = {o["key"] for o in actions.assess(encounter)["offers"]}
+        if "patient_writeoff_office" in offered:
+            self._attempt(actions.apply, encounter, "patient_writeoff_office",
+                          {"amount": _money(amount), "reason": "COURTESY"})
+
+    @rule(encounter=encounters)
+    def primary_invalid(self, encounter):
+        offered = {o["key"] for o in actions.assess(encounter)["offers"]}
+        if "primary_invalid" in offered:
+            self._attempt(actions.apply, encounter, "primary_invalid",
+                          {"confirm": True, "reason": "coverage terminated"})
+
+    @rule(voucher=vouchers, fee=st.booleans())
+    def return_check(self, voucher, fee):
+        v = Voucher.get_by_id(voucher)
+        patients = {c.patient_id for c in Credit.select().where(Credit.voucher == voucher)}
+        data = {"voucher_id": voucher, "reason": "NSF"}
+        if fee and len(patients) == 1:
+            data.update(fee_policy="flat", fee={"service_code": "RCFEE", "amount": "25.00",
+                                                "provider_id": self.office.id})
+        res = self._attempt(returns.return_check, data)
+        if res is not None:
+            self.cash -= v.amount
+            self.fees += res["fee"]
+
+    # -- invariants ------------------------------------------------------------
+    @invariant()
+    def books_are_clean(self):
+        assert verify() == []
+
+    @invariant()
+    def ledger_holds_what_the_model_expects(self):
+        assert -_account("REVENUE") == self.fees
+        assert _account("CASH") == self.cash
+        undistributed = sum(balances.voucher_undistributed(v.id) for v in Voucher.select())
+        assert undistributed == -_account("UNDISTRIBUTED") >= 0
+
+
+def test_random_billing_work_keeps_the_books_balanced(database):
+    run_state_machine_as_test(Books, settings=PROFILE)
+    kinds = {k for (k,) in JournalEntry.select(JournalEntry.kind).distinct().tuples()}
+    assert {"charge", "voucher", "credit", "payment", "transfer", "patient_writeoff", "reversal:voucher", "contractual"} <= kinds
