@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 #: Largest amount accepted anywhere (ten million dollars): beyond it is a typo.
 MAX_CENTS = 10_000_000_00
+
+
+#: What a clerk may type: optional sign and "$", digits with optional US thousands
+#: commas ("1,250.00"), at most two decimals. "12,50", "1e3", "1_000" are refused:
+#: each could silently mean the wrong amount.
+AMOUNT_TEXT = re.compile(r"^[+-]?\$?(\d+|\d{1,3}(,\d{3})+)(\.\d{1,2})?$|^[+-]?\$?\.\d{1,2}$")
 
 
 class MoneyError(ValueError):
@@ -23,11 +30,15 @@ def to_cents(value: Decimal | str | int) -> int:
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, str):
-        text = value.strip().replace(",", "").lstrip("$")
+        text = value.strip()
+        if not AMOUNT_TEXT.match(text):
+            if re.match(r"^[+-]?\$?[\d,]*\.\d{3,}$", text):
+                raise MoneyError("has more than 2 decimals")
+            raise MoneyError(f"not an amount like 1,250.00: {value[:40]!r}")
         try:
-            value = Decimal(text)
-        except InvalidOperation:
-            raise MoneyError(f"not an amount: {value!r}") from None
+            value = Decimal(text.replace(",", "").replace("$", ""))
+        except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
+            raise MoneyError(f"not an amount: {value[:40]!r}") from None
     if not isinstance(value, Decimal):
         raise MoneyError(f"not an amount: {value!r}")
     if not value.is_finite():

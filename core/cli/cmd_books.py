@@ -1,0 +1,87 @@
+"""The books: ``daysheet show|close``, ``provider activity``, ``eob post``, ``audit``."""
+
+from __future__ import annotations
+
+from claimdesk.core.cli.common import command, group, load_object, parse_date
+from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.errors import InputError
+from claimdesk.core.services import daysheets, eobs, views
+
+BOOK_MONEY = ("ar_change", "charges", "payments", "adjustments", "reversals", "returned_check_fees",
+              "paid", "split_balance")
+
+
+def register(subparsers) -> None:
+    """Add daysheet, provider, eob and audit."""
+    ds = group(subparsers, "daysheet", "The day's batch of entries")
+    command(ds, "show", "Entries and AR change by kind on a day", show_daysheet).add_argument(
+        "--date", help="YYYY-MM-DD (default today)")
+    command(ds, "close", "Close a daysheet: it takes no new entries", close_daysheet).add_argument(
+        "--date", help="YYYY-MM-DD (default today)")
+    pv = group(subparsers, "provider", "Provider reports")
+    p = command(pv, "activity", "Charges, payments, adjustments, reversals per provider", provider_activity)
+    p.add_argument("--from", dest="start", required=True, metavar="DATE")
+    p.add_argument("--to", dest="end", required=True, metavar="DATE")
+    es = group(subparsers, "eob", "Explanations of benefits")
+    command(es, "post", "Post one EOB (manual entry)", post_eob).add_argument(
+        "--data", required=True, metavar="JSON",
+        help='{"encounter_id":..,"payer_id":..,"voucher_id":..,"lines":[{"charge_id":..,"paid":"80.00",...}]}')
+    p = command(subparsers, "audit", "Audit events, newest first", audit)
+    p.add_argument("--encounter", metavar="ENC")
+    p.add_argument("--user", dest="audit_user", metavar="U",
+                   help="only events by this user (to act as someone, put --user before `audit`)")
+    p.add_argument("--limit", type=int, default=50)
+
+
+def show_daysheet(args) -> Result:
+    """A daysheet's summary."""
+    d = daysheets.daysheet_summary(parse_date(args.date, "date"))
+    rows = [{"kind": k, "entries": v["entries"], "ar": money(v["ar_change"])} for k, v in sorted(d["by_kind"].items())]
+    text = pairs([("daysheet", d["day"]), ("status", d["status"]), ("entries", d["entries"])])
+    if rows:
+        text += "\n\n" + table(rows, [("kind", "kind"), ("entries", "entries"), ("AR change", "ar")],
+                               right=("entries", "ar"))
+    return Result(d, text, money=BOOK_MONEY)
+
+
+def close_daysheet(args) -> Result:
+    """Close a daysheet."""
+    res = daysheets.close_daysheet(parse_date(args.date, "date"))
+    return Result(res, f"daysheet {res['day']} closed")
+
+
+def provider_activity(args) -> Result:
+    """The payroll view per provider."""
+    start, end = parse_date(args.start, "from"), parse_date(args.end, "to")
+    if start is None or end is None:  # pragma: no cover - argparse requires both
+        raise InputError({"from": ["give --from and --to"]})
+    rows = daysheets.provider_activity(start, end)
+    cols = ("charges", "payments", "adjustments", "reversals", "returned_check_fees")
+    text = table([{"provider": r["provider"], **{c: money(r[c]) for c in cols}} for r in rows],
+                 [("provider", "provider"), ("charges", "charges"), ("payments", "payments"),
+                  ("adjustments", "adjustments"), ("reversals", "reversals"), ("rc fees", "returned_check_fees")],
+                 right=cols)
+    data = {"from": start.isoformat(), "to": end.isoformat(), "providers": rows}
+    return Result(data, f"provider activity {start} to {end}\n{text}", money=BOOK_MONEY)
+
+
+def post_eob(args) -> Result:
+    """Post an EOB from JSON."""
+    res = eobs.post_eob(load_object(args.data, "data"))
+    lines = [f"EOB {res['eob_id']} posted on encounter {res['encounter_id']} ({res['rank']}): "
+             f"{money(res['paid'])} paid" + (", denied" if res["denied"] else "")]
+    lines += [f"  charge {ln['charge_id']}: {money(ln['paid'])} paid, split balance {money(ln['split_balance'])}"
+              + (" DENIED" if ln["denied"] else "") for ln in res["lines"]]
+    return Result(res, "\n".join(lines), money=BOOK_MONEY)
+
+
+def audit(args) -> Result:
+    """Audit events newest first."""
+    if args.limit < 1:
+        raise InputError({"limit": ["must be at least 1"]})
+    rows = views.audit_events(args.encounter, args.audit_user, args.limit)
+    text = table([{**r, "entries": ",".join(map(str, r["entries"]))} for r in rows],
+                 [("id", "audit_id"), ("at", "at"), ("user", "user"), ("action", "action"),
+                  ("enc", "encounter_id"), ("entries", "entries"), ("reason", "reason")])
+    return Result(rows, text)
+

@@ -1,0 +1,71 @@
+"""Claims: ``claims batch|queued|requeue|zero-splits|mark-zero-paid``."""
+
+from __future__ import annotations
+
+from claimdesk.core.cli.common import command, group
+from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.services import claims, zero_splits
+
+CLAIM_MONEY = ("total_due",)
+
+
+def register(subparsers) -> None:
+    """Add the ``claims`` group."""
+    sub = group(subparsers, "claims", "Claims to payers: batches, resending, Outstanding Zero Splits")
+    p = command(sub, "batch", "Build the next claim batch per payer and write its JSON and CSV export", batch)
+    p.add_argument("--payer", metavar="PAYER_ID", help="only this payer's queued claims")
+    p.add_argument("--out", metavar="DIR", help="where the export files go (default: [exports] dir)")
+    p = command(sub, "queued", "Claims waiting for the next batch", list_queued)
+    p.add_argument("--payer", metavar="PAYER_ID")
+    p = command(sub, "requeue", "Queue a sent claim again (resend) for the payer's next batch", requeue)
+    p.add_argument("claim_id", metavar="CLAIM_ID")
+    p.add_argument("--reason", default="", help="why it is sent again")
+    command(sub, "zero-splits", "Outstanding Zero Splits: zero-fee charges waiting for the primary", zero_list)
+    p = command(sub, "mark-zero-paid", "Mark the primary paid on tagged zero-fee charges; queue secondaries",
+                mark_zero_paid)
+    p.add_argument("charge_ids", nargs="+", metavar="CHARGE_ID")
+
+
+def batch(args) -> Result:
+    """Build batches and print where each export went."""
+    res = claims.build_batch(args.payer, out_dir=args.out or args.settings.export_dir)
+    if not res["batches"]:
+        return Result(res, "no claims queued: no batch made")
+    rows = [{**b, "due": money(b["total_due"])} for b in res["batches"]]
+    text = table(rows, [("batch", "batch_id"), ("payer", "payer"), ("claims", "claims"), ("due", "due"),
+                        ("export", "json")], right=("claims", "due"))
+    return Result(res, f"{res['claims_sent']} claim(s) sent in {len(rows)} batch(es)\n{text}", money=CLAIM_MONEY)
+
+
+def list_queued(args) -> Result:
+    """Claims waiting for the next batch."""
+    rows = claims.queued_list(args.payer)
+    text = table([{**r, "resend": "yes" if r["resend"] else ""} for r in rows],
+                 [("claim", "claim_id"), ("payer", "payer"), ("rank", "rank"), ("enc", "encounter_id"),
+                  ("patient", "patient"), ("resend", "resend"), ("queued", "queued_at")])
+    return Result(rows, text)
+
+
+def requeue(args) -> Result:
+    """Queue a sent claim again."""
+    res = claims.requeue(args.claim_id, args.reason)
+    return Result(res, f"claim {res['requeued_from']} queued again as claim {res['claim_id']} "
+                       f"({res['rank']}, encounter {res['encounter_id']}) for the next batch")
+
+
+def zero_list(args) -> Result:
+    """The Outstanding Zero Splits list."""
+    rows = zero_splits.outstanding()
+    text = table(rows, [("charge", "charge_id"), ("enc", "encounter_id"), ("patient", "patient"),
+                        ("dos", "dos"), ("code", "code"), ("primary", "primary"), ("secondary", "secondary")])
+    return Result(rows, text)
+
+
+def mark_zero_paid(args) -> Result:
+    """Mark the primary paid on the tagged charges."""
+    res = zero_splits.mark_primary_paid(args.charge_ids)
+    items = [("marked paid", ", ".join(map(str, res["marked"]))),
+             ("secondary claims queued", len(res["queued_claims"]))]
+    if res["no_secondary"]:
+        items.append(("no secondary payer", ", ".join(map(str, res["no_secondary"]))))
+    return Result(res, pairs(items))

@@ -1,0 +1,179 @@
+"""Money in: ``voucher create|list``, ``credit post|apply-unapplied``, ``check return``."""
+
+from __future__ import annotations
+
+import argparse
+
+from claimdesk.core.cli.common import command, group, load_object
+from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.errors import InputError
+from claimdesk.core.models import Voucher
+from claimdesk.core.services import payments, returns, views
+
+PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",
+             "voucher_undistributed", "balance_after", "returned_amount", "fee", "balance_increase_by_patient")
+
+
+def register(subparsers) -> None:
+    """Add voucher, credit and check groups."""
+    vs = group(subparsers, "voucher", "Vouchers: checks, EFTs, cash... received from a payer")
+    p = command(vs, "create", "Record money received from a payer", create_voucher)
+    p.add_argument("--payer", required=True, metavar="ID", help="payer id (the Patient pseudo payer for patients)")
+    _voucher_options(p, method_flag="--method", amount_flag="--amount")
+    p = command(vs, "list", "Vouchers newest first, with undistributed money", list_vouchers)
+    p.add_argument("--payer", metavar="ID")
+
+    cs = group(subparsers, "credit", "Credits: money drawn from a voucher onto a patient account")
+    p = command(cs, "post", "Draw from a voucher (existing or new) and apply to charges", post_credit)
+    p.add_argument("--patient", required=True, metavar="ID")
+    p.add_argument("--payer", metavar="ID", help="the payer of the voucher (required with --new-voucher)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--voucher", metavar="ID", help="draw from this voucher")
+    src.add_argument("--new-voucher", metavar="METHOD", help="create a voucher of this payment method first")
+    p.add_argument("--voucher-amount", metavar="AMOUNT", help="the new voucher's amount (default: --amount)")
+    p.add_argument("--details", metavar="JSON", help="the new voucher's payment details, e.g. {\"check_number\": \"1234\"}")
+    p.add_argument("--reference", help="the new voucher's reference")
+    p.add_argument("--date", help="the new voucher's date received (YYYY-MM-DD)")
+    p.add_argument("--amount", metavar="AMOUNT", help="amount to draw (default: all undistributed money)")
+    _apply_options(p, allow_none=True)
+    p.add_argument("--keep-unapplied", action="store_true", help="keep what is not applied on the patient's account")
+    p.add_argument("--memo", default="")
+    p = command(cs, "apply-unapplied", "Apply a credit's unapplied money to the same patient's charges",
+                apply_unapplied)
+    p.add_argument("--credit", required=True, metavar="ID")
+    p.add_argument("--patient", required=True, metavar="ID")
+    _apply_options(p, allow_none=False)
+
+    ks = group(subparsers, "check", "Returned (bounced) checks")
+    p = command(ks, "return", "Flag a voucher returned and reverse everything it paid", return_check)
+    p.add_argument("voucher_id", metavar="VOUCHER")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--fee-policy", default="none", metavar="KEY", help="returned-check fee policy (plugins)")
+    p.add_argument("--fee", metavar="JSON", help="the fee policy's inputs, e.g. {\"amount\": \"25.00\", ...}")
+    p.add_argument("--patient", metavar="ID", help="the patient to charge the fee to")
+
+
+def _voucher_options(p, *, method_flag: str, amount_flag: str) -> None:
+    p.add_argument(method_flag, dest="method", required=True, metavar="KEY", help="payment method (plugins)")
+    p.add_argument(amount_flag, dest="amount", required=True, metavar="AMOUNT", help="e.g. 12.50")
+    p.add_argument("--details", metavar="JSON", help="payment details, e.g. {\"check_number\": \"1234\"}")
+    p.add_argument("--reference", default="")
+    p.add_argument("--date", help="date received (YYYY-MM-DD, default today)")
+
+
+def _apply_options(p, *, allow_none: bool) -> None:
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--auto", dest="apply_mode", action="store_const", const="auto",
+                     help="apply oldest charge first (default)")
+    how.add_argument("--apply", dest="applications", action="append", metavar="CHARGE[:AMOUNT]",
+                     help="apply to this charge (repeat; amount defaults to what is open)")
+    if allow_none:
+        how.add_argument("--no-apply", dest="apply_mode", action="store_const", const="none",
+                         help="draw only; keep the money unapplied")
+    p.set_defaults(apply_mode=None, applications=None)
+
+
+def _applications(args: argparse.Namespace) -> tuple[str, list[dict]]:
+    if not args.applications:
+        return args.apply_mode or "auto", []
+    apps = []
+    for i, text in enumerate(args.applications):
+        charge, _, amount = text.partition(":")
+        if not charge.strip():
+            raise InputError({f"applications.{i}.charge_id": [f"expected CHARGE[:AMOUNT], got {text!r}"]})
+        app = {"charge_id": charge.strip()}
+        if amount.strip():
+            app["amount"] = amount.strip()
+        apps.append(app)
+    return "manual", apps
+
+
+def _voucher_text(r: dict) -> str:
+    return f"voucher {r['voucher_id']}: {money(r['amount'])} received, {money(r['undistributed'])} undistributed"
+
+
+def create_voucher(args) -> Result:
+    """Create a voucher."""
+    data = {"payer_id": args.payer, "method": args.method, "amount": args.amount, "reference": args.reference,
+            "details": load_object(args.details, "details")}
+    if args.date:
+        data["received_on"] = args.date
+    res = payments.create_voucher(data)
+    return Result(res, _voucher_text(res), money=PAY_MONEY)
+
+
+def list_vouchers(args) -> Result:
+    """Vouchers with their undistributed money."""
+    rows = views.voucher_list(args.payer)
+    text = table([{**v, "amount": money(v["amount"]), "undist": money(v["undistributed"])} for v in rows],
+                 [("id", "voucher_id"), ("date", "received_on"), ("payer", "payer"), ("method", "method"),
+                  ("reference", "reference"), ("amount", "amount"), ("undistributed", "undist"),
+                  ("status", "status")], right=("amount", "undist"))
+    return Result(rows, text, money=PAY_MONEY)
+
+
+def _applied_lines(res: dict) -> list[str]:
+    return [f"  charge {a['charge_id']} ({a['rank']}): {money(a['amount'])} applied, "
+            f"{money(a['balance_after'])} left open" for a in res["applied"]]
+
+
+def post_credit(args) -> Result:
+    """Credit entry: maybe create the voucher, then draw and apply."""
+    mode, apps = _applications(args)
+    out = {}
+    voucher_id = args.voucher
+    if voucher_id is not None and args.payer is not None:
+        v = Voucher.get_or_none(Voucher.id == int(voucher_id)) if str(voucher_id).isdigit() else None
+        if v is not None and str(v.payer_id) != str(args.payer).strip():
+            raise InputError({"payer_id": [f"voucher {v.id} is from payer {v.payer_id}, not {args.payer}"]})
+    if args.new_voucher:
+        if args.payer is None:
+            raise InputError({"payer_id": ["--payer is required with --new-voucher"]})
+        amount = args.voucher_amount or args.amount
+        if amount is None:
+            raise InputError({"amount": ["give --amount or --voucher-amount for the new voucher"]})
+        vdata = {"payer_id": args.payer, "method": args.new_voucher, "amount": amount,
+                 "reference": args.reference or "", "details": load_object(args.details, "details")}
+        if args.date:
+            vdata["received_on"] = args.date
+        out["voucher"] = payments.create_voucher(vdata)
+        voucher_id = out["voucher"]["voucher_id"]
+    data = {"patient_id": args.patient, "voucher_id": voucher_id, "apply": mode, "applications": apps,
+            "keep_unapplied": args.keep_unapplied, "memo": args.memo}
+    if args.amount is not None:
+        data["amount"] = args.amount
+    res = payments.post_credit(data)
+    out["credit"] = res
+    lines = [_voucher_text(out["voucher"])] if "voucher" in out else []
+    lines.append(f"credit {res['credit_id']} for patient {res['patient_id']}: {money(res['drawn'])} drawn "
+                 f"from voucher {res['voucher_id']}, {money(res['applied_total'])} applied")
+    lines += _applied_lines(res)
+    lines.append(pairs([("unapplied (patient's)", money(res["unapplied"])),
+                        ("back to voucher", money(res["returned_to_voucher"])),
+                        ("voucher undistributed", money(res["voucher_undistributed"]))]))
+    return Result(out, "\n".join(lines), money=PAY_MONEY)
+
+
+def apply_unapplied(args) -> Result:
+    """Apply a credit's unapplied money later."""
+    mode, apps = _applications(args)
+    res = payments.apply_unapplied({"credit_id": args.credit, "patient_id": args.patient, "apply": mode,
+                                    "applications": apps})
+    lines = [f"credit {res['credit_id']}: {money(res['applied_total'])} applied"] + _applied_lines(res)
+    lines.append(f"unapplied left: {money(res['unapplied'])}")
+    return Result(res, "\n".join(lines), money=PAY_MONEY)
+
+
+def return_check(args) -> Result:
+    """Returned check: unwind the voucher's money, maybe charge a fee."""
+    data = {"voucher_id": args.voucher_id, "reason": args.reason, "fee_policy": args.fee_policy,
+            "fee": load_object(args.fee, "fee")}
+    if args.patient is not None:
+        data["patient_id"] = args.patient
+    res = returns.return_check(data)
+    lines = [f"voucher {res['voucher_id']} returned: {money(res['returned_amount'])} reversed",
+             f"credits zeroed: {', '.join(map(str, res['credits_zeroed'])) or 'none'}"]
+    lines += [f"  patient {pid}: balance up {money(cents)}" for pid, cents in res["balance_increase_by_patient"].items()]
+    if res["fee"]:
+        lines.append(f"returned-check fee {money(res['fee'])} charged (charge {res['fee_charge_id']})")
+    return Result(res, "\n".join(lines), money=PAY_MONEY)
