@@ -75,11 +75,16 @@ class Id(fields.Integer):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+_length = validate.Length
+
+
 class Text(fields.String):
     """Free text with a length limit and no control characters."""
 
-    def __init__(self, *, max_length: int = 500, min_length: int = 0, **kwargs):
-        validators = [validate.Length(min=min_length, max=max_length)]
+    def __init__(self, *, max_length: int = 500, min_length: int = 0, validate=None, **kwargs):
+        validators = [_length(min=min_length, max=max_length)]
+        if validate is not None:
+            validators += list(validate) if isinstance(validate, (list, tuple)) else [validate]
         super().__init__(validate=validators, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):

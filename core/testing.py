@@ -20,7 +20,7 @@ import pytest
 
 from claimdesk.core import db, schema
 from claimdesk.core.context import as_user
-from claimdesk.core.models import Patient, Payer, Provider, ServiceCode
+from claimdesk.core.models import Patient, Payer, Provider, ServiceCode, User
 from claimdesk.core.money import to_cents
 from claimdesk.core.plugins.host import PluginHost, reset_host
 from claimdesk.core.services import billing
@@ -56,9 +56,11 @@ class ClinicBuilder:
 
 @pytest.fixture
 def claimdesk_db(tmp_path):
-    """A fresh claimdesk database (SQLite), current user "plugin-tester"; yields a ClinicBuilder."""
+    """A fresh claimdesk database (SQLite), current user "plugin-tester" (a supervisor); yields a ClinicBuilder."""
     db.connect(str(tmp_path / "claimdesk-test.db"))
     schema.upgrade()
+    with db.write_transaction():
+        User.create(username="plugin-tester", role="supervisor")
     with as_user("plugin-tester"):
         yield ClinicBuilder()
     db.close()

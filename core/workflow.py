@@ -15,7 +15,7 @@ import json
 from decimal import Decimal
 from typing import Any, Callable
 
-from claimdesk.core import clock, db, ledger
+from claimdesk.core import clock, db, ledger, users
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import AuditEvent
@@ -69,6 +69,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
                                               "encounter": encounter_id}).encode()).hexdigest()
 
     def body() -> tuple[dict, AuditEvent, bool]:
+        users.require_writer()
         if idempotency_key:
             prior = AuditEvent.get_or_none(AuditEvent.idempotency_key == idempotency_key)
             if prior is not None:

@@ -17,6 +17,15 @@ from claimdesk.core.context import as_user
 
 from tests.pgserver import PgServer, find_bindir
 
+def register(*names: str, role: str = "clerk") -> None:
+    """Make claimdesk users (writes are refused to unknown users)."""
+    from claimdesk.core.models import User
+
+    with db.write_transaction():
+        for name in names:
+            User.get_or_create(username=name, defaults={"role": role})
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
@@ -54,10 +63,11 @@ def db_url(backend, request, tmp_path) -> str:
 
 @pytest.fixture
 def database(backend, request, tmp_path):
-    """A fresh, upgraded database on this backend, current user 'tester'."""
+    """A fresh, upgraded database on this backend, current user 'tester' (a clerk)."""
     url = _fresh_url(backend, request, tmp_path, upgraded=True)
     db.connect(url)
     schema.upgrade()
+    register("tester")
     with as_user("tester"):
         yield db.database
     db.close()

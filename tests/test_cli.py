@@ -48,10 +48,14 @@ class Cli:
 
 @pytest.fixture
 def cli(db_url, capsys):
-    """A fresh database made by ``claimdesk init``, connected for the builders (user tester)."""
+    """A fresh database made by ``claimdesk init`` (by "admin"), with the clerk "tester" added
+    through ``claimdesk users add``; connected for the builders as tester."""
     run = Cli(db_url, capsys)
-    code, out, err = run("init")
+    code, out, err = run("init", user="admin")
     assert code == 0, err
+    assert "admin registered as admin" in out
+    code, out, err = run("users", "add", "tester", "--role", "clerk", user="admin")
+    assert (code, out.strip()) == (0, "added tester as clerk"), err
     db.connect(db_url)
     with as_user("tester"):
         yield run
@@ -203,8 +207,6 @@ def test_actions_apply_removes_from_queue_and_applies_to_listed_encounters(cli):
 def test_none_of_the_above_message_is_read_answered_and_closed(cli):
     pat = b.patient()
     enc, _ = b.encounter(pat, [10_00])
-    with db.write_transaction():
-        User.create(username="boss", role="admin")
     cli.json("actions", "apply", str(enc.id), "none_of_the_above", "--data",
              '{"subject": "Which payer?", "note": "Card shows two plans"}')
     inbox = cli.json("messages", "list", "--status", "open")
@@ -213,7 +215,7 @@ def test_none_of_the_above_message_is_read_answered_and_closed(cli):
     assert cli.json("messages", "read", mid)["read"] is True
     code, _, err = cli("messages", "answer", mid, "--text", "Use Apex")
     assert code == 4 and "admin" in one_line_error(err)
-    assert cli.json("messages", "answer", mid, "--text", "Use Apex", user="boss")["status"] == "answered"
+    assert cli.json("messages", "answer", mid, "--text", "Use Apex", user="admin")["status"] == "answered"
     assert cli.json("messages", "close", mid)["status"] == "closed"
     code, _, err = cli("messages", "close", mid)
     assert code == 4 and "already closed" in one_line_error(err)
@@ -375,3 +377,25 @@ def test_debug_adds_the_traceback(cli):
     code, _, err = cli("encounter", "show", "999", "--debug")
     assert code == 3 and "Traceback" in err
     assert err.strip().splitlines()[-1] == "claimdesk: error: encounter_id: no encounter with ID 999"
+
+
+def test_unknown_users_may_read_but_not_write_and_only_admins_manage_users(cli):
+    pat = b.patient()
+    enc, _ = b.encounter(pat, [10_00])
+    assert cli.json("encounter", "show", str(enc.id), user="stranger")["encounter_id"] == enc.id
+    code, _, err = cli("actions", "apply", str(enc.id), "none_of_the_above", "--data",
+                       '{"subject": "s", "note": "n"}', user="stranger")
+    assert code == 4 and "'stranger' is not a claimdesk user" in one_line_error(err)
+    code, _, err = cli("users", "add", "stranger", "--role", "admin")
+    assert code == 4 and "managing users needs an admin" in one_line_error(err)
+    assert [u["username"] for u in cli.json("users", "list")] == ["admin", "tester"]
+    cli.json("users", "add", "stranger", "--role", "clerk", user="admin")
+    code, _, err = cli("actions", "apply", str(enc.id), "none_of_the_above", "--data",
+                       '{"subject": "s", "note": "n"}', user="stranger")
+    assert code == 0, err
+    cli.json("users", "deactivate", "stranger", user="admin")
+    code, _, err = cli("actions", "apply", str(enc.id), "none_of_the_above", "--data",
+                       '{"subject": "s2", "note": "n"}', user="stranger")
+    assert code == 4
+    code, _, err = cli("users", "deactivate", "admin", user="admin")
+    assert code == 4 and "your own admin rights" in one_line_error(err)

@@ -10,6 +10,7 @@ from claimdesk.core.services import balances
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
+from tests.conftest import register
 from tests.concurrency_worker import draw_many
 
 CLERKS = 4
@@ -21,6 +22,7 @@ def test_concurrent_clerks_never_overdraw_a_voucher(db_url):
     schema.upgrade()
     from claimdesk.core.context import as_user
 
+    register("setup", *[f"clerk{i}" for i in range(CLERKS)])
     with as_user("setup"):
         pat = b.patient()
         vid = b.voucher(b.payer("Medicare", "medicare"), 30_00)

@@ -22,6 +22,7 @@ from claimdesk.core.models import AuditEvent, JournalEntry
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
+from tests.conftest import register
 
 ROOT = Path(__file__).resolve().parents[1]
 KILLS = 4
@@ -34,6 +35,7 @@ def _owned_entries() -> set[int]:
 def test_sigkill_mid_stream_leaves_every_workflow_complete_or_absent(db_url):
     db.connect(db_url)
     schema.upgrade()
+    register("setup", "crash-clerk")
     with as_user("setup"):
         pat = b.patient()
         medicare = b.payer("Medicare", "medicare")

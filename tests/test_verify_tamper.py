@@ -12,6 +12,7 @@ from claimdesk.core.models import AuditEvent, ChargeSplit, Posting
 from claimdesk.core.services import payments
 
 from tests import builders as b
+from tests.conftest import register
 
 
 @pytest.fixture
@@ -21,6 +22,7 @@ def books(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
     db.connect(db_url)
     schema.upgrade()
+    register("tester")
     with as_user("tester"):
         pat = b.patient()
         b.encounter(pat, [110_00, 40_00])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, schema, users
 from claimdesk.core.cli.common import ANY, command, group, parse_date
 from claimdesk.core.cli.output import Result, pairs
 from claimdesk.core.errors import Refused
@@ -30,8 +30,12 @@ def init(args) -> Result:
     """Create and upgrade the database; print where it is."""
     applied = schema.upgrade()
     where = db.redact(args.settings.db_url)
-    data = {"database": where, "schema_version": schema.current_version(), "applied": applied}
+    admin = users.ensure_admin(args.settings.user)
+    data = {"database": where, "schema_version": schema.current_version(), "applied": applied,
+            "admin_created": args.settings.user if admin else None}
     what = f"upgraded to schema version {data['schema_version']}" if applied else "already up to date"
+    if admin:
+        what += f"; {args.settings.user} registered as admin"
     return Result(data, f"{where}: {what}")
 
 
@@ -72,6 +76,7 @@ def demo(args) -> Result:
     if args.today is not None:
         kwargs["today"] = parse_date(args.today, "today")
     summary = demo_builder.build(**kwargs)
+    users.ensure_admin(args.settings.user, first_only=False)  # whoever built the demo may use it
     lines = []
     for key, value in summary.items():
         if key in DEMO_MONEY:
