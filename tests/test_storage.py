@@ -1,0 +1,38 @@
+"""Storage: the SQLite file is private, WAL is on, and schema versions are enforced."""
+
+from __future__ import annotations
+
+import stat
+
+import pytest
+
+from claimdesk.core import clock, db, schema
+from claimdesk.core.db import StorageError
+from claimdesk.core.models import SchemaVersion
+
+
+def test_sqlite_file_is_created_readable_by_its_owner_only_in_wal_mode(tmp_path):
+    path = tmp_path / "clinic" / "claimdesk.db"
+    db.connect(str(path))
+    try:
+        schema.upgrade()
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        assert db.database.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        db.close()
+
+
+def test_a_newer_schema_is_refused_and_an_older_one_asks_for_upgrade(db_url):
+    db.connect(db_url)
+    try:
+        with pytest.raises(StorageError, match="run `claimdesk db upgrade`"):
+            schema.check()
+        assert schema.upgrade() == [schema.CURRENT_VERSION]
+        schema.check()
+        assert schema.upgrade() == []
+        with db.write_transaction():
+            SchemaVersion.create(version=schema.CURRENT_VERSION + 1, upgraded_at=clock.now())
+        with pytest.raises(StorageError, match="newer than this claimdesk understands"):
+            schema.check()
+    finally:
+        db.close()
