@@ -23,7 +23,7 @@ ACTION = Action(
     when="Use this option when the office requests that a patient balance be written off.",
     steps=("Allows you to write off a custom patient balance amount, with a reason",),
     applies=applies, apply=apply, schema=action_forms.AmountForm, order=100,
-    choices=lambda ctx: {"reason": action_forms.reason_choices("patient", exclude=("BAD_DEBT",))},
+    choices=lambda ctx: {"reason": action_forms.reason_choices("patient", exclude=("BAD_DEBT", "NEGOTIATED"))},
 )
 
 

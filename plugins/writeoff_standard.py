@@ -14,6 +14,7 @@ PATIENT = (
     ("SMALL_BAL", "Small balance"),
     ("SERVICE", "Service recovery / complaint"),
     ("PROMPT", "Prompt-payment discount"),
+    ("NEGOTIATED", "Negotiated balance"),
     ("BAD_DEBT", "Bad debt (uncollectible)"),
 )
 
@@ -22,6 +23,7 @@ INSURANCE = (
     ("CO50", "Not medically necessary", "CO", "50"),
     ("CO45", "Charge exceeds fee schedule", "CO", "45"),
     ("CO97", "Bundled / included in another service", "CO", "97"),
+    ("CO16", "Missing information, not resubmitted", "CO", "16"),
     ("CO197", "No precertification / authorization", "CO", "197"),
     ("CO109", "Not covered by this payer", "CO", "109"),
     ("CO18", "Duplicate claim", "CO", "18"),

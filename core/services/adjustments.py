@@ -7,6 +7,7 @@ from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Adjustment, Charge, ChargeSplit
 from claimdesk.core.money import fmt
+from claimdesk.core.services import claims
 
 #: Adjustment kinds posted to the CONTRACTUAL account; every other kind is a WRITEOFF.
 CONTRACTUAL_KINDS = ("contractual",)
@@ -31,4 +32,6 @@ def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
                 memo=memo or f"{kind} {code}".strip(), user=current_user(),
                 encounter_id=charge.encounter_id, patient_id=charge.patient_id)
     split.balance -= amount
+    if split.balance == 0:  # an insurer's split adjusted off: the next insurer's claim goes out
+        claims.advance(split)
     return adj

@@ -1,9 +1,37 @@
-"""Claims to payers: queueing an encounter for a payer's next claim batch."""
+"""Claims to payers: queueing an encounter for a payer's next claim batch, building
+batches with a readable export (JSON + CSV), and re-queueing a sent claim.
+
+A secondary (tertiary) claim is queued as soon as the earlier insurance split of a
+charge has reached zero and the balance sits with the next insurer: at once when a
+transfer does it (:func:`claimdesk.core.services.billing.move_to_next`), or through
+:func:`advance` / :func:`queue_ready` when a payment or an adjustment zeroes the
+earlier split. :func:`build_batch` runs :func:`queue_ready` first, so no claim that
+is due is ever left out of a batch.
+"""
 
 from __future__ import annotations
 
-from claimdesk.core import clock
-from claimdesk.core.models import Claim, Encounter, Payer
+import csv
+import json
+from collections import defaultdict
+from pathlib import Path
+
+from marshmallow import Schema
+from peewee import fn
+
+from claimdesk.core import clock, config, workflow
+from claimdesk.core.context import current_user
+from claimdesk.core.errors import Refused
+from claimdesk.core.models import (
+    INSURANCE_RANKS, Charge, ChargeSplit, Claim, ClaimBatch, Encounter, EncounterPayer, Patient, Payer,
+    Provider, ServiceCode,
+)
+from claimdesk.core.money import as_json
+from claimdesk.core.schemas import Id, Text, load
+from claimdesk.core.services.common import get
+
+#: Claim statuses: waiting for a batch, in a batch, voided (payer removed or found invalid).
+STATUSES = ("queued", "sent", "void")
 
 
 def queue(encounter: Encounter, payer: Payer, rank: str, *, resend: bool = False) -> Claim:
@@ -22,3 +50,230 @@ def queued(payer: Payer | None = None):
     """Claims waiting for the next batch."""
     q = Claim.select().where(Claim.status == "queued")
     return q.where(Claim.payer == payer.id) if payer else q
+
+
+def queued_list(payer_id: int | None = None) -> list[dict]:
+    """Claims waiting for the next batch, by payer: who, which encounter and patient, resend or not."""
+    q = (Claim.select(Claim, Payer, Encounter, Patient).join(Payer).switch(Claim)
+         .join(Encounter).join(Patient, on=(Encounter.patient == Patient.id))
+         .where(Claim.status == "queued").order_by(Payer.name, Claim.id))
+    if payer_id is not None:
+        q = q.where(Claim.payer == get(Payer, payer_id, "payer", field="payer_id").id)
+    return [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "encounter_id": c.encounter_id,
+             "patient": c.encounter.patient.name, "resend": bool(c.resend), "queued_at": c.queued_at}
+            for c in q]
+
+
+# --- secondary and tertiary claims when an earlier split reaches zero ---------------------
+def advance(split: ChargeSplit) -> Claim | None:
+    """After ``split`` changed: if it is an insurance split now at zero and the next insurer
+    on the encounter holds balance on the same charge, queue that insurer's claim.
+
+    Safe to call after any payment, adjustment or transfer (inside the transaction).
+    """
+    split = ChargeSplit.get_by_id(split.id)
+    if split.rank not in INSURANCE_RANKS or split.balance != 0:
+        return None
+    charge = Charge.get_by_id(split.charge_id)
+    encounter = Encounter.get_by_id(charge.encounter_id)
+    if not encounter.billable or encounter.status != "active":
+        return None
+    slots = {ep.rank: ep for ep in EncounterPayer.select().where(EncounterPayer.encounter == encounter.id)}
+    for rank in INSURANCE_RANKS[INSURANCE_RANKS.index(split.rank) + 1:]:
+        slot = slots.get(rank)
+        if slot is None:
+            continue
+        nxt = ChargeSplit.get_or_none((ChargeSplit.charge == charge.id) & (ChargeSplit.rank == rank)
+                                      & (ChargeSplit.payer == slot.payer_id))
+        if nxt is not None and nxt.balance > 0:
+            return queue(encounter, Payer.get_by_id(slot.payer_id), rank)
+        return None
+    return None
+
+
+def ready_splits():
+    """Secondary/tertiary splits with balance whose earlier insurance splits are all at zero,
+    on billable active encounters, with no claim queued or sent for that payer and rank."""
+    earlier = ChargeSplit.alias("earlier")
+    blocking = earlier.select(earlier.id).where(
+        (earlier.charge == ChargeSplit.charge) & (earlier.balance > 0)
+        & ((earlier.rank == "primary") | ((ChargeSplit.rank == "tertiary") & (earlier.rank == "secondary"))))
+    claimed = Claim.select(Claim.id).where(
+        (Claim.encounter == Charge.encounter) & (Claim.payer == ChargeSplit.payer)
+        & (Claim.rank == ChargeSplit.rank) & Claim.status.in_(["queued", "sent"]))
+    slot = EncounterPayer.select(EncounterPayer.id).where(
+        (EncounterPayer.encounter == Charge.encounter) & (EncounterPayer.rank == ChargeSplit.rank)
+        & (EncounterPayer.payer == ChargeSplit.payer))
+    return (ChargeSplit.select(ChargeSplit.rank, ChargeSplit.payer, Charge.encounter)
+            .join(Charge).join(Encounter, on=(Charge.encounter == Encounter.id))
+            .where(ChargeSplit.rank.in_(["secondary", "tertiary"]) & (ChargeSplit.balance > 0)
+                   & Encounter.billable & (Encounter.status == "active")
+                   & ~fn.EXISTS(blocking) & ~fn.EXISTS(claimed) & fn.EXISTS(slot))
+            .distinct())
+
+
+def queue_ready() -> list[Claim]:
+    """Queue every secondary/tertiary claim that is due (see :func:`ready_splits`)."""
+    out = []
+    for rank, payer_id, encounter_id in ready_splits().tuples():
+        out.append(queue(Encounter(id=encounter_id), Payer.get_by_id(payer_id), rank))
+    return out
+
+
+# --- batches ---------------------------------------------------------------------------------
+class BatchInput(Schema):
+    """Inputs of ``claims batch``: one payer or all, and where the export goes."""
+
+    payer_id = Id(load_default=None, allow_none=True)
+    out_dir = Text(max_length=1000, load_default="")
+
+
+def _coverage_of(encounter_id: int, rank: str) -> dict:
+    slot = EncounterPayer.get_or_none((EncounterPayer.encounter == encounter_id) & (EncounterPayer.rank == rank))
+    cov = slot.coverage if slot is not None and slot.coverage_id else None
+    if cov is None:
+        return {"member_id": "", "group_no": "", "subscriber": "", "relationship": ""}
+    return {"member_id": cov.member_id, "group_no": cov.group_no, "subscriber": cov.subscriber,
+            "relationship": cov.relationship}
+
+
+def claim_record(claim: Claim) -> dict:
+    """One claim as it goes to the payer: patient, subscriber, provider and its lines."""
+    enc = Encounter.get_by_id(claim.encounter_id)
+    pat = Patient.get_by_id(enc.patient_id)
+    prov = Provider.get_by_id(enc.provider_id)
+    lines = []
+    rows = (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+            .where(Charge.encounter == enc.id).order_by(Charge.line_no, Charge.id))
+    for ch in rows:
+        split = ChargeSplit.get_or_none((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == claim.rank)
+                                        & (ChargeSplit.payer == claim.payer_id))
+        lines.append({"line_no": ch.line_no, "charge_id": ch.id, "code": ch.service_code.code,
+                      "description": ch.service_code.description, "units": ch.units,
+                      "dos": ch.dos.isoformat(), "fee": ch.fee, "due": split.balance if split else 0})
+    return {"claim_id": claim.id, "rank": claim.rank, "resend": bool(claim.resend),
+            "encounter_id": enc.id, "claim_type": enc.claim_type, "dos": enc.dos.isoformat(),
+            "patient": {"account_no": pat.account_no, "last_name": pat.last_name, "first_name": pat.first_name,
+                        "dob": pat.dob.isoformat() if pat.dob else "", "address": pat.address, "city": pat.city,
+                        "state": pat.state, "zip": pat.zip},
+            "subscriber": _coverage_of(enc.id, claim.rank),
+            "provider": {"name": prov.name, "npi": prov.npi},
+            "lines": lines}
+
+
+CSV_COLUMNS = ("batch_id", "claim_id", "resend", "payer", "rank", "encounter_id", "claim_type", "account_no",
+               "patient", "dob", "member_id", "group_no", "provider", "npi", "line_no", "dos", "code",
+               "units", "fee", "due")
+
+
+def _money_view(record: dict) -> dict:
+    out = dict(record)
+    out["lines"] = [{**ln, "fee": as_json(ln["fee"]), "due": as_json(ln["due"])} for ln in record["lines"]]
+    return out
+
+
+def write_export(batch: ClaimBatch, payer: Payer, records: list[dict], out_dir: Path) -> dict:
+    """Write a batch's readable export: ``claims-batch-<id>.json`` and ``.csv``; return the paths."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"claims-batch-{batch.id:06d}"
+    json_path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
+    doc = {"batch_id": batch.id, "created_at": batch.created_at.isoformat(sep=" "),
+           "created_by": batch.created_by,
+           "payer": {"id": payer.id, "name": payer.name, "payer_code": payer.payer_code, "kind": payer.kind},
+           "claim_count": len(records),
+           "total_fee": as_json(sum(ln["fee"] for r in records for ln in r["lines"])),
+           "total_due": as_json(sum(ln["due"] for r in records for ln in r["lines"])),
+           "claims": [_money_view(r) for r in records]}
+    json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(CSV_COLUMNS)
+        for r in records:
+            p, s = r["patient"], r["subscriber"]
+            for ln in r["lines"]:
+                writer.writerow([batch.id, r["claim_id"], "yes" if r["resend"] else "no", payer.name, r["rank"],
+                                 r["encounter_id"], r["claim_type"], p["account_no"],
+                                 f"{p['last_name']}, {p['first_name']}", p["dob"], s["member_id"], s["group_no"],
+                                 r["provider"]["name"], r["provider"]["npi"], ln["line_no"], ln["dos"], ln["code"],
+                                 ln["units"], as_json(ln["fee"]), as_json(ln["due"])])
+    return {"json": str(json_path), "csv": str(csv_path)}
+
+
+def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = None) -> dict:
+    """Workflow: queue what is due, then put every queued claim (of one payer, or all) into
+    one new batch per payer, mark them sent, and write each batch's JSON and CSV export.
+
+    Returns ``{"batches": [{batch_id, payer_id, payer, claims, json, csv, total_due}], "claims_sent"}``.
+    """
+    clean = load(BatchInput, {"payer_id": payer_id, "out_dir": str(out_dir or "")})
+    target = Path(clean["out_dir"]) if clean["out_dir"] else (config.load().export_dir or config.default_export_dir())
+
+    def body():
+        payer = get(Payer, clean["payer_id"], "payer", field="payer_id") if clean["payer_id"] else None
+        queue_ready()
+        by_payer: dict[int, list[Claim]] = defaultdict(list)
+        for claim in queued(payer).order_by(Claim.payer, Claim.id):
+            by_payer[claim.payer_id].append(claim)
+        out, now = [], clock.now()
+        for pid in sorted(by_payer):
+            group = by_payer[pid]
+            batch = ClaimBatch.create(created_at=now, created_by=current_user())
+            Claim.update(status="sent", sent_at=now, batch=batch.id).where(
+                Claim.id.in_([c.id for c in group])).execute()
+            records = [claim_record(c) for c in group]
+            who = Payer.get_by_id(pid)
+            paths = write_export(batch, who, records, target)
+            ClaimBatch.update(export_path=paths["json"]).where(ClaimBatch.id == batch.id).execute()
+            out.append({"batch_id": batch.id, "payer_id": pid, "payer": who.name, "claims": len(group),
+                        "claim_ids": [c.id for c in group],
+                        "total_due": sum(ln["due"] for r in records for ln in r["lines"]), **paths})
+        return {"batches": out, "claims_sent": sum(b["claims"] for b in out)}
+
+    return workflow.run("claims.batch", body, inputs=clean)
+
+
+# --- resending -------------------------------------------------------------------------------
+class RequeueInput(Schema):
+    """Inputs of ``claims requeue``."""
+
+    claim_id = Id(required=True)
+    reason = Text(max_length=200, load_default="")
+
+
+def requeue(claim_id: int, reason: str = "") -> dict:
+    """Workflow: queue a sent claim again (marked resend) for the payer's next batch.
+
+    The sent claim stays on file with its batch and send time; a new queued claim is made.
+    """
+    clean = load(RequeueInput, {"claim_id": claim_id, "reason": reason})
+
+    def body():
+        claim = get(Claim, clean["claim_id"], "claim", field="claim_id")
+        if claim.status != "sent":
+            raise Refused(f"claim {claim.id} is {claim.status}; only a sent claim can be queued again",
+                          field="claim_id")
+        slot = EncounterPayer.get_or_none((EncounterPayer.encounter == claim.encounter_id)
+                                          & (EncounterPayer.rank == claim.rank))
+        if slot is None or slot.payer_id != claim.payer_id:
+            raise Refused(f"claim {claim.id}'s payer is no longer the {claim.rank} payer of encounter "
+                          f"{claim.encounter_id}", field="claim_id")
+        if queued().where((Claim.encounter == claim.encounter_id) & (Claim.payer == claim.payer_id)
+                          & (Claim.rank == claim.rank)).exists():
+            raise Refused(f"encounter {claim.encounter_id} already has a {claim.rank} claim queued",
+                          field="claim_id")
+        new = queue(Encounter.get_by_id(claim.encounter_id), Payer.get_by_id(claim.payer_id), claim.rank,
+                    resend=True)
+        enc = Encounter.get_by_id(claim.encounter_id)
+        return {"claim_id": new.id, "requeued_from": claim.id, "encounter_id": claim.encounter_id,
+                "patient_id": enc.patient_id, "rank": claim.rank}
+
+    return workflow.run("claims.requeue", body, inputs=clean, reason=clean["reason"])
+
+
+def history(encounter_id: int) -> list[dict]:
+    """Every claim of an encounter: payer, rank, status, when queued/sent and in which batch."""
+    rows = (Claim.select(Claim, Payer).join(Payer).where(Claim.encounter == encounter_id)
+            .order_by(Claim.id))
+    return [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "status": c.status,
+             "resend": bool(c.resend), "queued_at": c.queued_at, "sent_at": c.sent_at,
+             "batch_id": c.batch_id} for c in rows]

@@ -20,6 +20,7 @@ from claimdesk.core.models import Charge, ChargeSplit, Credit, CreditSplit, Enco
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.schemas import Id, Money, Text, date_field, load
+from claimdesk.core.services import claims
 from claimdesk.core.services.common import get
 
 
@@ -170,6 +171,9 @@ def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind
     ledger.post(kind, lines, memo=memo or f"credit {credit.id} applied", user=current_user(),
                 patient_id=credit.patient_id)
     credit.unapplied -= total
+    for (split, _), line in zip(plan, applied):
+        if line["balance_after"] == 0:  # an insurer's split paid off: the next insurer's claim goes out
+            claims.advance(split)
     return applied
 
 

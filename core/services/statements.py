@@ -8,10 +8,21 @@ active statement first and makes a new one.
 
 from __future__ import annotations
 
-from claimdesk.core import clock
+import dataclasses
+import datetime as dt
+
+from marshmallow import Schema
+
+from claimdesk.core import clock, config, workflow
+from claimdesk.core.config import StatementRules
+from claimdesk.core.errors import Refused
+from claimdesk.core.money import fmt
+from claimdesk.core.schemas import Id, Text, load
+from claimdesk.core.services.common import get
 from claimdesk.core.context import current_user
 from claimdesk.core.models import (
-    Charge, ChargeSplit, Credit, Encounter, Patient, ServiceCode, Statement, StatementLine,
+    Charge, ChargeSplit, Credit, Encounter, Patient, Payer, ServiceCode, Statement, StatementLine,
+    WorkQueue,
 )
 from claimdesk.core.schema import patient_payer
 from claimdesk.core.services import aging, balances
@@ -41,6 +52,13 @@ def patient_lines(patient_id: int) -> list[tuple[Charge, ServiceCode, int]]:
         .order_by(Charge.dos, Charge.id))
 
 
+def _payment_label(credit: Credit) -> str:
+    """How a payment reads on the statement: the patient's own, or an insurer's."""
+    if credit.payer_id == patient_payer().id:
+        return f"Payment received, thank you ({credit.method})"
+    return f"Insurance payment: {Payer.get_by_id(credit.payer_id).name} ({credit.method})"
+
+
 def generate(patient: Patient, *, message: str = "", final_notice: bool = False,
              void_reason: str = "regenerated") -> Statement:
     """Make a new statement for ``patient`` (inside a transaction), voiding the active one."""
@@ -66,7 +84,7 @@ def generate(patient: Patient, *, message: str = "", final_notice: bool = False,
         paid = balances.credit_applied(credit.id)
         if paid:
             rows.append({"statement": stmt.id, "encounter": None, "charge": None,
-                         "line_date": credit.posted_on, "description": f"Payment received ({credit.method})",
+                         "line_date": credit.posted_on, "description": _payment_label(credit)[:120],
                          "amount": -paid, "kind": "payment"})
     buckets = aging.bucketize(dated, today)
     for key in aging.BUCKETS:
@@ -80,3 +98,157 @@ def generate(patient: Patient, *, message: str = "", final_notice: bool = False,
     Statement.update(amount_due=due).where(Statement.id == stmt.id).execute()
     stmt.amount_due = due
     return stmt
+
+
+# --- statement runs: the rules, one patient or all, regenerate --------------------------------
+class PatientInput(Schema):
+    """One patient."""
+
+    patient_id = Id(required=True)
+
+
+class RegenerateInput(Schema):
+    """One patient and why the statement is made again."""
+
+    patient_id = Id(required=True)
+    reason = Text(max_length=200, load_default="")
+
+
+def _rules(rules: StatementRules | None) -> StatementRules:
+    return rules if rules is not None else config.load().statements
+
+
+def last_statement(patient_id: int) -> Statement | None:
+    """The patient's most recent statement, active or void."""
+    return Statement.select().where(Statement.patient == patient_id).order_by(Statement.id.desc()).first()
+
+
+def paid_since(patient_id: int, since: dt.date) -> bool:
+    """Did the patient themself pay anything on or after ``since`` (a returned check does not count)?"""
+    credits = Credit.select(Credit.id).where((Credit.patient == patient_id) & (Credit.payer == patient_payer().id)
+                                             & (Credit.posted_on >= since))
+    return any(balances.credit_drawn(c.id) > 0 for c in credits)
+
+
+def unpaid_count(patient: Patient) -> int:
+    """Statements sent without a patient payment since; a payment since the last one resets it."""
+    count = patient.unpaid_statements or 0
+    last = last_statement(patient.id)
+    if count and last is not None and paid_since(patient.id, last.generated_on):
+        return 0
+    return count
+
+
+def oldest_age(patient_id: int, today: dt.date) -> int:
+    """Age in days (by date of service) of the patient's oldest billable patient balance."""
+    lines = patient_lines(patient_id)
+    return max(((today - split.charge.dos).days for split in lines), default=0)
+
+
+def _issue(patient: Patient, rules: StatementRules, void_reason: str) -> dict:
+    """Make the next statement in the series: dunning message by age, final notice by count."""
+    count = unpaid_count(patient)
+    final = count + 1 >= rules.final_notice_after
+    message = rules.final_notice_message if final else rules.dunning_message(oldest_age(patient.id, clock.today()))
+    old = active_statement(patient.id)
+    stmt = generate(patient, message=message, final_notice=final, void_reason=void_reason)
+    Patient.update(unpaid_statements=count + 1).where(Patient.id == patient.id).execute()
+    queued = 0
+    if final:
+        queue = WorkQueue.get_or_none(WorkQueue.key == "patient_balance")
+        encs = {line.encounter_id for line in StatementLine.select(StatementLine.encounter).where(
+            (StatementLine.statement == stmt.id) & StatementLine.encounter.is_null(False))}
+        if queue is not None and encs:
+            queued = Encounter.update(queue=queue.id).where(
+                Encounter.id.in_(encs) & Encounter.queue.is_null()).execute()
+    return {"statement_id": stmt.id, "patient_id": patient.id, "amount_due": stmt.amount_due,
+            "final_notice": final, "message": message, "unpaid_statements": count + 1,
+            "voided_statement_id": old.id if old is not None else None, "queued_patient_balance": queued}
+
+
+def generate_for(patient_id: int, *, rules: StatementRules | None = None) -> dict:
+    """Workflow: a statement for one patient now (the clerk asked: no minimum or interval
+    check), voiding the active one. Refused when nothing is the patient's to pay."""
+    clean = load(PatientInput, {"patient_id": patient_id})
+    rules = _rules(rules)
+
+    def body():
+        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+        if not patient_lines(patient.id):
+            raise Refused(f"patient {patient.id} has no patient balance to bill (a balance pending with "
+                          f"an insurer is never billed to the patient)", field="patient_id")
+        return _issue(patient, rules, "replaced by a new statement")
+
+    return workflow.run("statements.generate", body, inputs=clean, patient_id=clean["patient_id"])
+
+
+def skip_reason(patient: Patient, rules: StatementRules, today: dt.date) -> str | None:
+    """Why the statement run leaves this patient out, or None to send one."""
+    due = balances.patient_balance(patient.id).net_due
+    if due < rules.minimum_balance_cents:
+        return f"amount due {fmt(max(due, 0))} is below the minimum {fmt(rules.minimum_balance_cents)}"
+    last = active_statement(patient.id)
+    if last is not None and (today - last.generated_on).days < rules.minimum_interval_days:
+        return (f"last statement {last.generated_on.isoformat()} is less than "
+                f"{rules.minimum_interval_days} days ago")
+    if unpaid_count(patient) >= rules.final_notice_after:
+        return "final notice already sent and not paid since: the account waits in the Patient balance queue"
+    return None
+
+
+def candidates() -> list[int]:
+    """Patients with a patient-responsibility balance on a billable, active encounter."""
+    rows = (ChargeSplit.select(ChargeSplit.patient).join(Charge)
+            .join(Encounter, on=(Charge.encounter == Encounter.id))
+            .where((ChargeSplit.payer == patient_payer().id) & (ChargeSplit.balance > 0)
+                   & Encounter.billable & (Encounter.status == "active"))
+            .group_by(ChargeSplit.patient).order_by(ChargeSplit.patient).tuples())
+    return [pid for (pid,) in rows]
+
+
+def generate_all(*, rules: StatementRules | None = None) -> dict:
+    """Workflow: the statement run for every patient with a patient balance, applying the
+    rules (minimum balance, minimum interval, final notice after N unpaid statements)."""
+    rules = _rules(rules)
+
+    def body():
+        today = clock.today()
+        made, skipped = [], []
+        for pid in candidates():
+            patient = Patient.get_by_id(pid)
+            why = skip_reason(patient, rules, today)
+            if why:
+                skipped.append({"patient_id": pid, "account_no": patient.account_no, "reason": why})
+            else:
+                made.append(_issue(patient, rules, "replaced by the statement run"))
+        return {"generated": made, "skipped": skipped, "statements": len(made),
+                "amount_due": sum(m["amount_due"] for m in made)}
+
+    return workflow.run("statements.run", body, inputs={"rules": dataclasses.asdict(rules)})
+
+
+def regenerate(patient_id: int, reason: str = "") -> dict:
+    """Workflow: void the patient's active statement (kept on file, with the reason) and make a
+    new one from the current balances, keeping its message and final-notice flag."""
+    clean = load(RegenerateInput, {"patient_id": patient_id, "reason": reason})
+
+    def body():
+        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+        old = active_statement(patient.id)
+        if old is None:
+            raise Refused(f"patient {patient.id} has no active statement to regenerate", field="patient_id")
+        new = generate(patient, message=old.message, final_notice=old.final_notice,
+                       void_reason=clean["reason"] or "regenerated")
+        return {"voided_statement_id": old.id, "statement_id": new.id, "patient_id": patient.id,
+                "amount_due": new.amount_due}
+
+    return workflow.run("statements.regenerate", body, inputs=clean, patient_id=clean["patient_id"],
+                        reason=clean["reason"])
+
+
+def lines_of(statement_id: int) -> list[StatementLine]:
+    """A statement's lines in print order: charges, payments, then the aging summary."""
+    order = {"charge": 0, "payment": 1, "aging": 2}
+    rows = list(StatementLine.select().where(StatementLine.statement == statement_id)
+                .order_by(StatementLine.line_date, StatementLine.id))
+    return sorted(rows, key=lambda ln: order.get(ln.kind, 3))

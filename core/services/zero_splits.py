@@ -1,0 +1,95 @@
+"""Outstanding Zero Splits: zero-fee charges whose primary insurer never "reaches" zero.
+
+A charge with a zero fee has nothing to pay, so its primary split never drops to zero
+through a payment and the secondary claim would never be queued. The clerk tags such
+charges in the list and marks the primary paid; every tagged charge whose encounter
+has an insurance secondary gets its secondary claim queued for the next batch.
+"""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+from peewee import JOIN
+
+from claimdesk.core import workflow
+from claimdesk.core.errors import Refused
+from claimdesk.core.models import Charge, Encounter, EncounterPayer, Patient, Payer, ServiceCode
+from claimdesk.core.schemas import Id, load
+from claimdesk.core.services import billing, claims
+
+_PSEUDO_KINDS = ("patient", "inactive")
+
+
+def _outstanding_query():
+    primary = EncounterPayer.alias("primary_slot")
+    primary_payer = Payer.alias("primary_payer")
+    secondary = EncounterPayer.alias("secondary_slot")
+    secondary_payer = Payer.alias("secondary_payer")
+    return (Charge.select(Charge.id, Charge.encounter, Charge.patient, Charge.dos, ServiceCode.code,
+                          Patient.account_no, Patient.last_name, Patient.first_name,
+                          primary_payer.name.alias("primary_name"),
+                          secondary_payer.id.alias("secondary_id"), secondary_payer.name.alias("secondary_name"))
+            .join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+            .switch(Charge).join(Patient, on=(Charge.patient == Patient.id))
+            .switch(Charge).join(Encounter, on=(Charge.encounter == Encounter.id))
+            .join(primary, on=((primary.encounter == Encounter.id) & (primary.rank == "primary")))
+            .join(primary_payer, on=(primary.payer == primary_payer.id))
+            .switch(Encounter)
+            .join(secondary, JOIN.LEFT_OUTER,
+                  on=((secondary.encounter == Encounter.id) & (secondary.rank == "secondary")))
+            .join(secondary_payer, JOIN.LEFT_OUTER,
+                  on=((secondary.payer == secondary_payer.id) & secondary_payer.kind.not_in(_PSEUDO_KINDS)))
+            .where((Charge.fee == 0) & (Charge.primary_marked_paid == False)  # noqa: E712
+                   & Encounter.billable & (Encounter.status == "active")
+                   & primary_payer.kind.not_in(_PSEUDO_KINDS))
+            .order_by(Charge.dos, Charge.id))
+
+
+def outstanding() -> list[dict]:
+    """The Outstanding Zero Insurance Splits list: zero-fee charges on billable encounters
+    whose primary is an insurer not yet marked paid, oldest first."""
+    return [{"charge_id": r["id"], "encounter_id": r["encounter"], "patient_id": r["patient"],
+             "account_no": r["account_no"], "patient": f"{r['last_name']}, {r['first_name']}",
+             "dos": r["dos"], "code": r["code"], "primary": r["primary_name"],
+             "secondary": r["secondary_name"]}
+            for r in _outstanding_query().dicts()]
+
+
+class MarkInput(Schema):
+    """The tagged charges."""
+
+    charge_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=10_000,
+                                                                          error="tag at least one charge"))
+
+
+def mark_primary_paid(charge_ids: list[int], *, idempotency_key: str | None = None) -> dict:
+    """Workflow: mark the tagged zero-fee charges' primary paid; queue the secondary claims.
+
+    Every id must be on the outstanding list (else nothing is written). Returns the charges
+    marked, the claims queued and the charges that have no secondary payer.
+    """
+    clean = load(MarkInput, {"charge_ids": list(charge_ids) if charge_ids is not None else None})
+    ids = list(dict.fromkeys(clean["charge_ids"]))
+
+    def body():
+        found = {r["id"]: r for r in _outstanding_query().where(Charge.id.in_(ids)).dicts()}
+        for i, cid in enumerate(ids):
+            if cid not in found:
+                raise Refused(f"charge {cid} is not on the Outstanding Zero Splits list",
+                              field=f"charge_ids.{i}")
+        Charge.update(primary_marked_paid=True).where(Charge.id.in_(ids)).execute()
+        queued, no_secondary = [], []
+        for cid in ids:
+            row = found[cid]
+            if row["secondary_id"] is None:
+                no_secondary.append(cid)
+                continue
+            payer = Payer.get_by_id(row["secondary_id"])
+            billing.split_for(Charge.get_by_id(cid), "secondary", payer)
+            claim = claims.queue(Encounter.get_by_id(row["encounter"]), payer, "secondary")
+            if claim.id not in [q["claim_id"] for q in queued]:
+                queued.append({"claim_id": claim.id, "encounter_id": row["encounter"], "payer": payer.name})
+        return {"marked": ids, "queued_claims": queued, "no_secondary": no_secondary}
+
+    return workflow.run("zero_splits.mark_primary_paid", body, inputs={"charge_ids": ids},
+                        idempotency_key=idempotency_key)

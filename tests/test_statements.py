@@ -1,0 +1,221 @@
+"""Patient statements: what the patient owes (never what an insurer still owes), the statement
+rules, regeneration, and the text and PDF renderings; the demo clinic makes real ones."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from peewee import fn
+
+from claimdesk.core import clock, demo
+from claimdesk.core.config import StatementRules
+from claimdesk.core.errors import NotFound, Refused
+from claimdesk.core.models import Encounter, Patient, Posting, Statement, StatementLine, WorkQueue
+from claimdesk.core.services import (
+    actions, aging, balances, claims, payments, statement_render, statements, zero_splits,
+)
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+DAY = dt.date(2026, 5, 1)
+RULES = StatementRules(minimum_balance_cents=10_00, minimum_interval_days=30, final_notice_after=3,
+                       dunning=((0, "Thanks for your visit."), (31, "Past due."), (61, "Over 60 days.")),
+                       final_notice_message="FINAL NOTICE.")
+
+
+def _ann():
+    """Ann owes 75.25 herself (self-pay), Aetna still owes 100.00, and a non-billable visit."""
+    aetna = b.payer("Aetna")
+    ann = b.patient("Ames", "Ann")
+    b.encounter(ann, [75_25], dos=dt.date(2026, 3, 20), codes=["99212"])
+    b.encounter(ann, [100_00], payers=[aetna], dos=dt.date(2026, 4, 2))
+    hidden, _ = b.encounter(ann, [40_00], dos=dt.date(2026, 4, 3), codes=["99211"])
+    actions.apply(hidden.id, "non_billable", {"confirm": True})
+    return ann
+
+
+def _lines(stmt_id, kind):
+    return [(ln.description, ln.amount) for ln in StatementLine.select().where(
+        (StatementLine.statement == stmt_id) & (StatementLine.kind == kind)).order_by(StatementLine.id)]
+
+
+def test_statement_bills_only_the_patients_share_of_billable_visits(database):
+    ann = _ann()
+    with clock.frozen(DAY):
+        res = statements.generate_for(ann.id, rules=RULES)
+    assert res["amount_due"] == 75_25
+    assert balances.patient_balance(ann.id).insurance_pending == 100_00  # pending: never billed
+    assert _lines(res["statement_id"], "charge") == [("99212 99212", 75_25)]
+    aging_lines = dict(_lines(res["statement_id"], "aging"))
+    assert aging_lines["Aging 31-60"] == 75_25 and sum(aging_lines.values()) == 75_25
+    assert res["message"] == "Past due."  # oldest balance is 42 days old
+    assert Patient.get_by_id(ann.id).unpaid_statements == 1
+    assert verify() == []
+
+
+def test_a_balance_pending_with_an_insurer_is_never_billed(database):
+    pat = b.patient()
+    b.encounter(pat, [100_00], payers=[b.payer("Aetna")])
+    with pytest.raises(Refused, match="never billed to the patient") as err:
+        statements.generate_for(pat.id, rules=RULES)
+    assert err.value.field == "patient_id"
+    with pytest.raises(NotFound):
+        statements.generate_for(99999, rules=RULES)
+    assert statements.generate_all(rules=RULES)["statements"] == 0
+    assert not Statement.select().exists()
+
+
+def test_regenerating_voids_the_original_and_bills_current_balances(database):
+    ann = _ann()
+    with clock.frozen(DAY):
+        first = statements.generate_for(ann.id, rules=RULES)
+    with clock.frozen(DAY + dt.timedelta(days=3)):
+        payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 25_25, method="cash")})
+        res = statements.regenerate(ann.id, "patient paid at the desk")
+    old, new = Statement.get_by_id(first["statement_id"]), Statement.get_by_id(res["statement_id"])
+    assert (old.status, old.void_reason) == ("void", "patient paid at the desk")
+    assert (new.status, new.amount_due, new.message) == ("active", 50_00, "Past due.")
+    assert _lines(new.id, "payment") == [("Payment received, thank you (cash)", -25_25)]
+    assert statements.active_statement(ann.id).id == new.id
+    assert Patient.get_by_id(ann.id).unpaid_statements == 1  # a regeneration is not a new statement
+    other = b.patient()
+    with pytest.raises(Refused, match="no active statement"):
+        statements.regenerate(other.id, "x")
+    assert verify() == []
+
+
+def test_statement_run_applies_minimum_interval_and_final_notice_rules(database):
+    ann = _ann()
+    small = b.patient("Cole", "Cy")
+    b.encounter(small, [3_00], dos=dt.date(2026, 4, 20))
+    with clock.frozen(DAY):
+        run = statements.generate_all(rules=RULES)
+    assert [g["patient_id"] for g in run["generated"]] == [ann.id]
+    assert run["skipped"][0]["patient_id"] == small.id and "below the minimum 10.00" in run["skipped"][0]["reason"]
+
+    with clock.frozen(DAY + dt.timedelta(days=10)):
+        run = statements.generate_all(rules=RULES)
+    assert run["generated"] == [] and "less than 30 days" in run["skipped"][0]["reason"]
+
+    with clock.frozen(DAY + dt.timedelta(days=30)):
+        second = statements.generate_all(rules=RULES)["generated"][0]
+    assert (second["final_notice"], second["message"], second["unpaid_statements"]) == (False, "Over 60 days.", 2)
+    with clock.frozen(DAY + dt.timedelta(days=60)):
+        third = statements.generate_all(rules=RULES)["generated"][0]
+    assert (third["final_notice"], third["message"], third["unpaid_statements"]) == (True, "FINAL NOTICE.", 3)
+    queue = WorkQueue.get(WorkQueue.key == "patient_balance")
+    assert Encounter.select().where((Encounter.patient == ann.id) & (Encounter.queue == queue.id)).count() == 1
+    with clock.frozen(DAY + dt.timedelta(days=90)):
+        run = statements.generate_all(rules=RULES)
+    assert run["generated"] == [] and "final notice already sent" in run["skipped"][0]["reason"]
+
+    # a payment resets the count: the next statement is an ordinary one again
+    with clock.frozen(DAY + dt.timedelta(days=95)):
+        payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 20_00, method="cash")})
+    with clock.frozen(DAY + dt.timedelta(days=120)):
+        nxt = statements.generate_all(rules=RULES)["generated"][0]
+    assert (nxt["final_notice"], nxt["unpaid_statements"], nxt["amount_due"]) == (False, 1, 55_25)
+    assert Statement.select().where(Statement.patient == ann.id, Statement.status == "active").count() == 1
+    assert verify() == []
+
+
+def test_rules_come_from_the_config_file(database, tmp_path, monkeypatch):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[statements]\nminimum_balance_cents = 100000\n'
+                   '[[statements.dunning]]\nmin_age_days = 0\nmessage = "Hello from config"\n')
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(cfg))
+    ann = _ann()
+    with clock.frozen(DAY):
+        run = statements.generate_all()
+        assert "below the minimum 1,000.00" in run["skipped"][0]["reason"]
+        assert statements.generate_for(ann.id)["message"] == "Hello from config"
+
+
+def test_render_text_and_pdf(database, tmp_path, monkeypatch):
+    cfg = tmp_path / "config.toml"
+    cfg.write_text('[clinic]\nname = "Riverbend Family Medicine"\nphone = "555-0100"\n')
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(cfg))
+    ann = _ann()
+    with clock.frozen(DAY):
+        first = statements.generate_for(ann.id, rules=dataclasses.replace(RULES, final_notice_after=1))
+        payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 5_00, method="cash")})
+        sid = statements.regenerate(ann.id, "payment")["statement_id"]
+    text = statement_render.render_text(sid)
+    assert "Riverbend Family Medicine" in text and "FINAL NOTICE" in text
+    assert "Ann Ames" in text and ann.account_no in text
+    assert "2026-03-20  99212 99212" in text
+    assert "Payment received, thank you (cash)" in text and "-5.00" in text
+    assert [ln for ln in text.splitlines() if ln.startswith("AMOUNT DUE")][0].endswith("70.25")
+    assert "100.00" not in text  # Aetna's pending balance is not on the bill
+    assert "VOID" in statement_render.render_text(first["statement_id"])
+    pdf = statement_render.render_pdf(sid, tmp_path / "out" / "statement.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 1000
+    with pytest.raises(NotFound):
+        statement_render.render_text(424242)
+
+
+def test_demo_clinic_produces_real_statements_aging_and_claims(database, tmp_path):
+    demo.build(scale=0.1, months=6)
+    with clock.frozen(demo.DEFAULT_TODAY):
+        pid = statements.candidates()[0]
+        res = statements.generate_for(pid)
+        text = statement_render.render_text(res["statement_id"])
+        assert "AMOUNT DUE" in text and res["amount_due"] == max(balances.patient_balance(pid).net_due, 0)
+        assert statement_render.render_pdf(res["statement_id"], tmp_path / "s.pdf").read_bytes()[:4] == b"%PDF"
+        run = statements.generate_all()
+        assert run["statements"] + len(run["skipped"]) == len(statements.candidates())
+        snap = aging.recalc(demo.DEFAULT_TODAY)
+        pending = zero_splits.outstanding()
+        if pending:
+            zero_splits.mark_primary_paid([r["charge_id"] for r in pending])
+        batch = claims.build_batch(out_dir=tmp_path / "batches")
+    ledger_ar = int(Posting.select(fn.SUM(Posting.amount)).where(Posting.account == "AR").scalar())
+    assert snap["totals"]["total"] == ledger_ar
+    for row in aging.report(by="payer")["rows"]:
+        assert row["total"] == balances.payer_balance(row["id"])
+    assert batch["claims_sent"] == sum(bt["claims"] for bt in batch["batches"])
+    assert zero_splits.outstanding() == []
+    assert verify() == []
+
+
+def test_cli_run_generate_regenerate_and_show(db_url, capsys, monkeypatch, tmp_path):
+    import json
+
+    from claimdesk.core import db
+    from claimdesk.core.cli import main
+    from claimdesk.core.context import as_user
+
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_NOW", "2026-05-01T10:00:00")
+
+    def run(*args):
+        capsys.readouterr()
+        code = main(["--db", db_url, "--user", "tester", *args])
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    assert run("init")[0] == 0
+    db.connect(db_url)
+    with as_user("tester"):
+        ann = _ann()
+    code, out, err = run("statements", "run", "--json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert res["statements"] == 1 and res["generated"][0]["amount_due"] == "75.25"
+    sid = res["generated"][0]["statement_id"]
+    code, out, _ = run("statements", "run")
+    assert code == 0 and "less than 30 days" in out
+    code, out, _ = run("statements", "show", str(sid), "--pdf", str(tmp_path / "s.pdf"))
+    assert code == 0 and "AMOUNT DUE" in out and "75.25" in out
+    assert (tmp_path / "s.pdf").read_bytes().startswith(b"%PDF")
+    code, out, _ = run("statements", "regenerate", str(ann.id), "--reason", "EOB edited")
+    assert code == 0 and f"voided statement  {sid}" in out
+    code, out, _ = run("statements", "generate", str(ann.id))
+    assert code == 0 and "75.25 due" in out
+    code, _, err = run("statements", "show", "999")
+    assert code == 3
+    db.close()
