@@ -15,6 +15,7 @@ import pytest
 from claimdesk.core import db, schema
 from claimdesk.core.context import as_user
 
+from tests.clirunner import Cli
 from tests.pgserver import PgServer, find_bindir
 
 def register(*names: str, role: str = "clerk") -> None:
@@ -70,4 +71,20 @@ def database(backend, request, tmp_path):
     register("tester")
     with as_user("tester"):
         yield db.database
+    db.close()
+
+
+@pytest.fixture
+def cli(db_url, capsys, monkeypatch, tmp_path):
+    """``claimdesk`` in-process on a fresh database made by ``claimdesk init`` (run by "admin"),
+    with the clerk "tester" added by ``claimdesk users add``; connected for the builders as tester.
+    No config file or CLAIMDESK_DB from the machine leaks in."""
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("CLAIMDESK_DB", raising=False)
+    run = Cli(db_url, capsys)
+    run.ok("init", user="admin")
+    run.ok("users", "add", "tester", "--role", "clerk", user="admin")
+    db.connect(db_url)
+    with as_user("tester"):
+        yield run
     db.close()

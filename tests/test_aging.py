@@ -128,25 +128,10 @@ def test_bad_input_names_the_field(database):
     assert err.value.field == "as_of"
 
 
-def test_cli_recalc_and_report_as_json_and_csv(db_url, capsys, monkeypatch, tmp_path):
-    from claimdesk.core import db
-    from claimdesk.core.cli import main
-    from claimdesk.core.context import as_user
-
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+def test_cli_recalc_and_report_as_json_and_csv(cli, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-06-30T17:00:00")
-
-    def run(*args):
-        capsys.readouterr()
-        code = main(["--db", db_url, "--user", "tester", *args])
-        out, err = capsys.readouterr()
-        assert code == 0, err
-        return out
-
-    run("init")
-    db.connect(db_url)
-    with as_user("tester"):
-        _clinic()
+    run = cli.ok
+    _clinic()
     assert '"total": "425.25"' in run("aging", "recalc", "--json")
     rep = __import__("json").loads(run("aging", "report", "--by", "payer", "--json"))
     assert rep["as_of"] == "2026-06-30" and rep["totals"]["total"] == "425.25"
@@ -155,7 +140,5 @@ def test_cli_recalc_and_report_as_json_and_csv(db_url, capsys, monkeypatch, tmp_
     assert out.splitlines()[-1] == "TOTAL,,150.00,40.00,100.00,75.25,60.00,425.25"
     assert (tmp_path / "aging.csv").read_text().splitlines()[-1] == out.splitlines()[-1]
     assert "Ames, Ann" in run("aging", "report", "--by", "patient")
-    capsys.readouterr()
-    code = main(["--db", db_url, "aging", "recalc", "--as-of", "30/06/2026"])
-    assert code == 2 and "as_of" in capsys.readouterr().err
-    db.close()
+    code, _, err = cli("aging", "recalc", "--as-of", "30/06/2026")
+    assert code == 2 and "as_of" in err

@@ -180,29 +180,6 @@ def test_a_sent_claim_can_be_queued_again_and_records_each_send(database, tmp_pa
     assert verify() == []
 
 
-@pytest.fixture
-def cli(db_url, capsys, monkeypatch, tmp_path):
-    """``claimdesk ...`` in-process on a fresh database; returns (exit code, stdout, stderr)."""
-    from claimdesk.core import db
-    from claimdesk.core.cli import main
-    from claimdesk.core.context import as_user
-
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("CLAIMDESK_NOW", "2026-04-01T09:00:00")
-
-    def run(*args):
-        capsys.readouterr()
-        code = main(["--db", db_url, "--user", "tester", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert run("init")[0] == 0
-    db.connect(db_url)
-    with as_user("tester"):
-        yield run
-    db.close()
-
-
 def test_cli_batch_queued_and_requeue(cli, tmp_path):
     aetna = b.payer("Aetna")
     enc, _ = b.encounter(b.patient("Ames", "Ann"), [60_00], payers=[aetna])

@@ -16,6 +16,7 @@ from claimdesk.core.models import AuditEvent, User, Voucher
 from claimdesk.core.schema import patient_payer
 
 from tests import builders as b
+from tests.clirunner import Cli
 
 NOW = "2026-03-10T10:00:00"
 
@@ -28,40 +29,6 @@ def fixed_clock(monkeypatch, tmp_path):
     monkeypatch.delenv("CLAIMDESK_DB", raising=False)
 
 
-class Cli:
-    """Runs ``claimdesk --db URL --user tester ...`` in-process and captures the output."""
-
-    def __init__(self, url: str, capsys):
-        self.url, self.capsys = url, capsys
-
-    def __call__(self, *args: str, user: str = "tester") -> tuple[int, str, str]:
-        self.capsys.readouterr()
-        code = main(["--db", self.url, "--user", user, *args])
-        out, err = self.capsys.readouterr()
-        return code, out, err
-
-    def json(self, *args: str, user: str = "tester"):
-        code, out, err = self(*args, "--json", user=user)
-        assert code == 0, err
-        return json.loads(out)
-
-
-@pytest.fixture
-def cli(db_url, capsys):
-    """A fresh database made by ``claimdesk init`` (by "admin"), with the clerk "tester" added
-    through ``claimdesk users add``; connected for the builders as tester."""
-    run = Cli(db_url, capsys)
-    code, out, err = run("init", user="admin")
-    assert code == 0, err
-    assert "admin registered as admin" in out
-    code, out, err = run("users", "add", "tester", "--role", "clerk", user="admin")
-    assert (code, out.strip()) == (0, "added tester as clerk"), err
-    db.connect(db_url)
-    with as_user("tester"):
-        yield run
-    db.close()
-
-
 def one_line_error(err: str) -> str:
     """The error output is exactly one line, without a traceback."""
     assert "Traceback" not in err
@@ -72,6 +39,15 @@ def one_line_error(err: str) -> str:
 
 
 # --- init, status, verify, plugins ------------------------------------------------
+def test_init_registers_the_first_admin_and_only_admins_add_users(db_url, capsys):
+    run = Cli(db_url, capsys)
+    assert "admin registered as admin" in run.ok("init", user="admin")
+    assert "registered" not in run.ok("init", user="someone")  # only the first user is made admin
+    assert run.ok("users", "add", "tester", "--role", "clerk", user="admin").strip() == "added tester as clerk"
+    code, _, err = run("users", "add", "mallory", "--role", "admin", user="someone")
+    assert code == 4 and "not a claimdesk user" in one_line_error(err)
+
+
 def test_init_then_status_and_verify_report_an_empty_clean_database(db_url, capsys):
     run = Cli(db_url, capsys)
     code, out, err = run("db", "status", "--json")

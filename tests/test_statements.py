@@ -182,26 +182,12 @@ def test_demo_clinic_produces_real_statements_aging_and_claims(database, tmp_pat
     assert verify() == []
 
 
-def test_cli_run_generate_regenerate_and_show(db_url, capsys, monkeypatch, tmp_path):
+def test_cli_run_generate_regenerate_and_show(cli, monkeypatch, tmp_path):
     import json
 
-    from claimdesk.core import db
-    from claimdesk.core.cli import main
-    from claimdesk.core.context import as_user
-
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-05-01T10:00:00")
-
-    def run(*args):
-        capsys.readouterr()
-        code = main(["--db", db_url, "--user", "tester", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert run("init")[0] == 0
-    db.connect(db_url)
-    with as_user("tester"):
-        ann = _ann()
+    run = cli
+    ann = _ann()
     code, out, err = run("statements", "run", "--json")
     assert code == 0, err
     res = json.loads(out)
@@ -218,4 +204,3 @@ def test_cli_run_generate_regenerate_and_show(db_url, capsys, monkeypatch, tmp_p
     assert code == 0 and "75.25 due" in out
     code, _, err = run("statements", "show", "999")
     assert code == 3
-    db.close()

@@ -75,24 +75,11 @@ def test_marking_needs_at_least_one_valid_charge_id(database):
     assert err.value.field.startswith("charge_ids")
 
 
-def test_cli_lists_and_marks_zero_splits(db_url, capsys, monkeypatch, tmp_path):
+def test_cli_lists_and_marks_zero_splits(cli):
     import json
 
-    from claimdesk.core.cli import main
-    from claimdesk.core.context import as_user
-
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
-
-    def run(*args):
-        capsys.readouterr()
-        code = main(["--db", db_url, "--user", "tester", *args])
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    assert run("init")[0] == 0
-    db.connect(db_url)
-    with as_user("tester"):
-        w = _world()
+    run = cli
+    w = _world()
     _, z1 = w["secondary"]
     _, z2 = w["primary_only"]
     code, out, _ = run("claims", "zero-splits")
@@ -104,4 +91,3 @@ def test_cli_lists_and_marks_zero_splits(db_url, capsys, monkeypatch, tmp_path):
     assert json.loads(run("claims", "zero-splits", "--json")[1]) == []
     code, _, err = run("claims", "mark-zero-paid", str(z1.id))
     assert code == 4 and "charge_ids.0" in err
-    db.close()
