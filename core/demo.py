@@ -45,7 +45,11 @@ service functions production uses (``billing.add_charge``, ``payments.make_vouch
 day is one :func:`claimdesk.core.workflow.run` (audited, hash-chained); a day is
 one write transaction. The same ``seed``, ``scale`` and ``today`` always give the
 same rows. ``scale`` may be fractional (tests use 0.1); it grows the patient count
-linearly (about 10 charges per patient), so 1M charges is about ``scale=420``.
+linearly (about 10 charges per patient), so 1M charges is about ``scale=390``.
+Returned-check fees use the built-in "flat" fee policy (plugins/fee_flat.py); advanced
+actions run through ``actions.apply`` as the Advanced Actions tool does. On the last day
+:meth:`_Builder.ensure_cases` makes sure even a tiny clinic has a claim on the "Patient"
+placeholder primary (for "Add Primary Payer") and a non-billable claim (for "billable").
 """
 
 from __future__ import annotations
@@ -57,7 +61,6 @@ import time
 from collections import defaultdict
 from typing import Callable
 
-from marshmallow import Schema
 from peewee import fn
 
 from claimdesk.core import clock, db, ledger, workflow
@@ -67,14 +70,12 @@ from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
     INSURANCE_RANKS, Adjustment, AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, ClaimBatch,
     Coverage, Credit, CreditSplit, Daysheet, Encounter, EncounterPayer, Eob, EobAdjustment, EobLine,
-    JournalEntry, Patient, Payer, Posting, Provider, ServiceCode, Statement, User, Voucher, WorkQueue,
+    JournalEntry, Patient, Payer, Posting, Provider, ServiceCode, Statement, StatementLine, User, Voucher,
+    WorkQueue,
 )
-from claimdesk.core.plugins.hookspecs import hookimpl
-from claimdesk.core.plugins.records import FeePolicy
 from claimdesk.core.schema import patient_payer
-from claimdesk.core.schemas import Id, Money, Text
 from claimdesk.core.services import (
-    billing, claims, daysheets, encounter_ops as ops, eobs, messages, payments, statements,
+    aging, billing, claims, daysheets, encounter_ops as ops, eobs, messages, payments, statements,
 )
 
 DEFAULT_SEED = 1
@@ -251,6 +252,7 @@ class _Pat:
     wc: tuple | None = None           # (carrier key, coverage id, injury date)
     term_date: dt.date | None = None  # end of the primary (or secondary) coverage
     off_file: tuple | None = None     # (payer key, coverage id, member id): secondary never on claims
+    new_card: tuple | None = None     # (payer key, coverage id, member id): a plan not yet on the claims
     deductible: dict = dataclasses.field(default_factory=dict)
     unpaid_statements: int = 0
     payment_due_on: dt.date | None = None
@@ -294,24 +296,6 @@ class _Task:
     seq: int
     kind: str = dataclasses.field(compare=False)
     args: tuple = dataclasses.field(compare=False, default=())
-
-
-class _DemoFeeSchema(Schema):
-    service_code = Text(required=True, min_length=1, max_length=20)
-    provider_id = Id(required=True)
-    amount = Money(required=True, positive=True)
-
-
-DEMO_FEE_POLICY = "demo_flat_fee"
-
-
-class _DemoFeePlugin:
-    """A returned-check fee policy registered for the demo's one historical returned check."""
-
-    @hookimpl
-    def claimdesk_fee_policies(self):
-        return [FeePolicy(key=DEMO_FEE_POLICY, label="Demo: flat returned-check fee",
-                          fee_cents=lambda returned, data: data["amount"], schema=_DemoFeeSchema)]
 
 
 #: phase order -> (hour, minute, name) within a simulated day
@@ -418,6 +402,40 @@ def _insert(model, rows: list[dict]) -> None:
     _insert_rows(model, rows, ids=False)
 
 
+#: Postings per journal entry when the demo batches (13 columns each stay well under
+#: SQLite's 32,766 bound parameters per statement).
+ENTRY_LINES = 1000
+
+
+def _post_groups(kind: str, groups: list[tuple[list, int | None, int | None]], *, memo: str, user: str) -> int:
+    """Post balanced groups of lines through ``ledger.post``, several groups per entry.
+
+    ``groups``: ``(lines, encounter_id, patient_id)``, each group balanced on its own;
+    groups are packed in order into entries of at most :data:`ENTRY_LINES` postings, and
+    an entry names the encounter / patient when all its groups share one. Returns the
+    number of entries posted.
+    """
+    posted, chunk, encs, pats = 0, [], set(), set()
+
+    def flush():
+        nonlocal posted, chunk, encs, pats
+        if chunk:
+            ledger.post(kind, chunk, memo=memo, user=user, encounter_id=_one(encs), patient_id=_one(pats))
+            posted += 1
+        chunk, encs, pats = [], set(), set()
+
+    for lines, enc_id, pat_id in groups:
+        if not lines:
+            continue
+        if chunk and len(chunk) + len(lines) > ENTRY_LINES:
+            flush()
+        chunk = chunk + list(lines)
+        encs.add(enc_id)
+        pats.add(pat_id)
+    flush()
+    return posted
+
+
 def _one(values: set):
     """The single value of a set, or None when there are several (entry-level dimension)."""
     return next(iter(values)) if len(values) == 1 else None
@@ -471,6 +489,7 @@ class _Builder:
         self.counts: dict[str, int] = defaultdict(int)
         self.patient_check_no = 1000
         self.rules = StatementRules()
+        self.pay_labels: dict[tuple, str] = {}
 
     # -- scheduling --------------------------------------------------------------
     def day_at(self, percent: int) -> dt.date:
@@ -555,12 +574,12 @@ class _Builder:
         if Patient.select().exists():
             raise Refused("the demo clinic needs an empty database (this one already has patients)")
         with db.write_transaction(), clock.frozen(_at(self.start - dt.timedelta(days=1), 8)):
+            for username, full, role in USERS:  # first: only registered users may write
+                User.get_or_create(username=username, defaults={"full_name": full, "role": role})
             workflow.run("demo.setup", self._setup_body, notify=False,
                          inputs={"seed": self.seed, "scale": self.scale, "today": self.today})
 
     def _setup_body(self) -> dict:
-        for username, full, role in USERS:
-            User.get_or_create(username=username, defaults={"full_name": full, "role": role})
         self.payer = {key: Payer.create(name=cfg["name"], kind=cfg["kind"], payer_code=cfg["code"],
                                         address=cfg["address"], phone=cfg["phone"])
                       for key, cfg in PAYERS.items()}
@@ -678,6 +697,8 @@ class _Builder:
                 plan.off_file = (key, cid, member)
             elif role == "wc":
                 plan.wc = (key, cid, plan.wc[2])
+            elif role is None:
+                plan.new_card = (key, cid, member)
 
     # -- the schedule of visits ----------------------------------------------------------
     def plan_visits(self) -> None:
@@ -687,7 +708,7 @@ class _Builder:
             p = plan.profile
             lo, hi = {"medicare": (4, 11), "medicare_medigap": (4, 11), "dual": (4, 10), "tertiary": (5, 10),
                       "medicaid": (2, 8), "self_pay": (1, 4), "workers_comp": (1, 3)}.get(p, (2, 7))
-            dates = sorted({rng.choice(days[:-1]) for _ in range(rng.randint(lo, hi))})
+            dates = sorted({rng.choice(days) for _ in range(rng.randint(lo, hi))})
             if plan.term_date:  # visits on both sides of the coverage end date
                 after = [d for d in days[:-1] if d > plan.term_date + dt.timedelta(days=7)]
                 before = [d for d in days if d < plan.term_date]
@@ -843,6 +864,7 @@ class _Builder:
             per_visit.append((charges, rank, payer_id))
             split_rows += [{"charge": c[0], "rank": rank, "payer": payer_id, "patient": v.plan.id} for c in charges]
         split_ids = iter(_insert_ids(ChargeSplit, split_rows))
+        groups = []
         for v, eid, (charges, rank, payer_id) in zip(visits, enc_ids, per_visit):
             lines = []
             for cid, code, units, fee in charges:
@@ -852,10 +874,9 @@ class _Builder:
                                           payer_id=payer_id),
                               ledger.Line("REVENUE", -fee, charge_id=cid, patient_id=v.plan.id,
                                           provider_id=v.provider.id)]
-            if lines:
-                ledger.post("charge", lines, memo=", ".join(f"{c[1]} x{c[2]}" for c in charges), user=user,
-                            encounter_id=eid, patient_id=v.plan.id)
+            groups.append((lines, eid, v.plan.id))
             self.new_state(v, eid, charges)
+        _post_groups("charge", groups, memo=f"front desk {day:%Y-%m-%d}: {len(visits)} encounter(s)", user=user)
         _insert(Claim, claim_rows)
 
     def new_state(self, v: _Visit, enc_id: int, charges: list) -> None:
@@ -1027,31 +1048,30 @@ class _Builder:
             "keep_unapplied": False, "unapplied": 0, "posted_on": day, "memo": f"EOB {eid}",
             "created_at": now, "created_by": user} for p, eid in payers_eobs])
         credit_of = {eid: cid for (_p, eid), cid in zip(payers_eobs, credit_ids)}
-        patients = {p[0].pat.id for p, _e in payers_eobs}
         if credit_ids:
-            draw = [ledger.undistributed(voucher, sum(ln["paid"] for p, _e in payers_eobs for ln in p[2]))]
+            draws = []
             for (p, eid), cid in zip(payers_eobs, credit_ids):
-                draw.append(ledger.Line("UNAPPLIED", -sum(ln["paid"] for ln in p[2]), credit_id=cid,
-                                        voucher_id=voucher.id, patient_id=p[0].pat.id, payer_id=payer.id))
-            ledger.post("credit", draw, memo=f"voucher {voucher.id}: {len(credit_ids)} EOB credit(s)",
-                        user=user, patient_id=_one(patients))
+                amount = sum(ln["paid"] for ln in p[2])
+                draws.append(([ledger.undistributed(voucher, amount),
+                               ledger.Line("UNAPPLIED", -amount, credit_id=cid, voucher_id=voucher.id,
+                                           patient_id=p[0].pat.id, payer_id=payer.id)], p[0].id, p[0].pat.id))
+            _post_groups("credit", draws, memo=f"voucher {voucher.id}: {len(credit_ids)} EOB credit(s)", user=user)
         cs_rows, cs_keys = [], []
         for (state, rank, lines, splits), eid in zip(planned, eob_ids):
             for ln in lines:
                 if ln["paid"]:
                     cs_rows.append({"credit": credit_of[eid], "charge": ln["charge_id"],
                                     "split": splits[ln["charge_id"]].id, "created_at": now})
-                    cs_keys.append((credit_of[eid], splits[ln["charge_id"]], ln["paid"]))
-        pay_lines = []
-        for cs_id, (cid, split, amount) in zip(_insert_ids(CreditSplit, cs_rows), cs_keys):
-            pay_lines += [ledger.on_charge("UNAPPLIED", split, amount, credit_id=cid, voucher_id=voucher.id,
-                                           credit_split_id=cs_id),
-                          ledger.ar(split, -amount, credit_split_id=cs_id)]
-        if pay_lines:
-            ledger.post("payment", pay_lines, memo=f"voucher {voucher.id}: EOB payments", user=user,
-                        patient_id=_one(patients))
+                    cs_keys.append((credit_of[eid], splits[ln["charge_id"]], ln["paid"], state))
+        pay_groups = []
+        for cs_id, (cid, split, amount, state) in zip(_insert_ids(CreditSplit, cs_rows), cs_keys):
+            pay_groups.append(([ledger.on_charge("UNAPPLIED", split, amount, credit_id=cid, voucher_id=voucher.id,
+                                                 credit_split_id=cs_id),
+                                ledger.ar(split, -amount, credit_split_id=cs_id)], state.id, state.pat.id))
+        if pay_groups:
+            _post_groups("payment", pay_groups, memo=f"voucher {voucher.id}: EOB payments", user=user)
         # CO/OA/PI: contractual adjustments
-        adj_rows, adj_lines, enc_ids = [], [], set()
+        adj_rows, adj_groups = [], []
         for (state, rank, lines, splits), eid in zip(planned, eob_ids):
             for ln in lines:
                 for a in ln["adjustments"]:
@@ -1062,13 +1082,10 @@ class _Builder:
                                      "reason_code": a["reason_code"], "group_code": a["group_code"],
                                      "amount": a["amount"], "memo": f"EOB {eid}", "created_at": now,
                                      "created_by": user})
-                    adj_lines += [ledger.on_charge("CONTRACTUAL", split, a["amount"], code),
-                                  ledger.ar(split, -a["amount"], code)]
-                    enc_ids.add(state.id)
+                    adj_groups.append(([ledger.on_charge("CONTRACTUAL", split, a["amount"], code),
+                                        ledger.ar(split, -a["amount"], code)], state.id, state.pat.id))
         _insert(Adjustment, adj_rows)
-        if adj_lines:
-            ledger.post("contractual", adj_lines, memo=f"{payer.name}: EOB contractual adjustments",
-                        user=user, encounter_id=_one(enc_ids), patient_id=_one({self.encs[e].pat.id for e in enc_ids}))
+        _post_groups("contractual", adj_groups, memo=f"{payer.name}: EOB contractual adjustments", user=user)
         # PR: moved to the next responsible rank; the next insurer's claim is queued
         moves = []
         for state, rank, lines, splits in planned:
@@ -1090,18 +1107,17 @@ class _Builder:
             rows = [{"charge": c, "rank": r, "payer": p, "patient": pid} for (c, r, p), pid in new]
             for (k, pid), sid in zip(new, _insert_ids(ChargeSplit, rows)):
                 have[k] = ChargeSplit(id=sid, charge=k[0], rank=k[1], payer=k[2], patient=pid, balance=0)
-            tr_lines, queue, pats, encs = [], [], set(), set()
+            tr_groups, queue = [], []
             for state, src, target, tpayer, prs in moves:
                 dst = have[(src.charge_id, target, tpayer)]
+                tr_lines = []
                 for a in prs:
                     code = f"PR-{a['reason_code']}"
                     tr_lines += [ledger.ar(src, -a["amount"], code), ledger.ar(dst, a["amount"], code)]
-                pats.add(state.pat.id)
-                encs.add(state.id)
+                tr_groups.append((tr_lines, state.id, state.pat.id))
                 if target != "patient" and (state, target) not in queue:
                     queue.append((state, target))
-            ledger.post("transfer", tr_lines, memo=f"{payer.name}: EOB patient responsibility", user=user,
-                        encounter_id=_one(encs), patient_id=_one(pats))
+            _post_groups("transfer", tr_groups, memo=f"{payer.name}: EOB patient responsibility", user=user)
             for state, target in queue:
                 claims.queue(Encounter(id=state.id), self.payer[state.payers[target]], target)
         # denials: the split keeps its balance, flagged; the encounter goes to the Denied queue
@@ -1327,27 +1343,21 @@ class _Builder:
             self._unqueue(enc_id, "denied")
 
     def run_action(self, key: str, module, enc_id: int, data: dict, user: str = CLERK) -> dict:
-        """Apply an advanced action plugin as the Advanced Actions tool does: one audited workflow."""
-        from claimdesk.core.schemas import load
-        from claimdesk.core.services.actions import ActionContext
+        """Apply an advanced action exactly as the Advanced Actions tool does (``actions.apply``).
 
-        action = module.ACTION
-        clean = load(action.schema, data) if action.schema is not None else {}
-        if not action.applies(ActionContext(Encounter.get_by_id(enc_id))):
+        Skipped (``{"skipped": True}``) when the action no longer applies to the encounter.
+        """
+        from claimdesk.core.services import actions
+
+        if not module.ACTION.applies(actions.ActionContext(Encounter.get_by_id(enc_id))):
             return {"skipped": True}
-
-        def body():
-            ctx = ActionContext(Encounter.get_by_id(enc_id))
-            return {"action": key, "encounter_id": enc_id,
-                    "report": workflow.jsonable(action.apply(ctx, clean) or {})}
-
         with as_user(user):
-            res = workflow.run(f"action.{key}", body, inputs=clean, encounter_id=enc_id, notify=False,
-                               reason=str(clean.get("reason", clean.get("note", ""))))
+            res = actions.apply(enc_id, key, data)
         self.counts["actions"] += 1
         return res
 
     def task_primary_invalid(self, day, enc_id) -> None:
+        """PR-27/CO-109: the old card is no longer valid; the claim goes to the "Patient" placeholder."""
         from claimdesk.plugins import action_primary_invalid
 
         state = self.encs[enc_id]
@@ -1358,6 +1368,25 @@ class _Builder:
         if not res.get("skipped"):
             state.payers.pop("primary")
             self._unqueue(enc_id, "denied")
+            card = state.pat.new_card
+            if card and self.rng.random() < 0.5:  # the patient brings the new card in later
+                self.at(self.later(day, 10, 30), 40, "add_primary", enc_id)
+
+    def task_add_primary(self, day, enc_id) -> None:
+        """The patient's new card arrived: "Add Primary Payer" puts the new plan on the claim."""
+        from claimdesk.plugins import action_add_primary
+
+        state = self.encs[enc_id]
+        key, cov_id, member = state.pat.new_card
+        cov = Coverage.get_by_id(cov_id)
+        res = self.run_action("add_primary", action_add_primary, enc_id, {
+            "payer_id": self.payer[key].id, "member_id": member, "group_no": cov.group_no,
+            "subscriber": cov.subscriber, "relationship": cov.relationship,
+            "effective_from": cov.effective_from.isoformat() if cov.effective_from else None})
+        if not res.get("skipped"):
+            state.payers["primary"] = key
+            state.remitted &= ~RANK_BIT["primary"]
+            state.scenario = ""  # the new plan pays like any other
 
     def task_non_billable(self, day, enc_id) -> None:
         from claimdesk.plugins import action_non_billable
@@ -1411,28 +1440,24 @@ class _Builder:
 
     def task_returned_check(self, day, pat_idx) -> None:
         """The patient's latest check bounced: flagged returned, with the RCFEE fee to "Office"."""
-        from claimdesk.core.plugins.host import get_host
         from claimdesk.core.services import returns
 
         plan = self.pats[pat_idx]
-        voucher = (Voucher.select().join(Credit, on=(Credit.voucher == Voucher.id))
-                   .where((Credit.patient == plan.id) & (Voucher.method == "check")
-                          & (Voucher.payer == self.pseudo.id) & (Voucher.status == "active"))
-                   .order_by(Voucher.id.desc()).first())
-        if voucher is None:
-            return
-        host = get_host()
-        name = "claimdesk_demo_fee_policy"
-        if not host.register(_DemoFeePlugin(), name):
-            return
-        try:
-            with as_user(CLERK):
-                res = returns.return_check({
-                    "voucher_id": voucher.id, "reason": "NSF - insufficient funds", "fee_policy": DEMO_FEE_POLICY,
-                    "fee": {"service_code": "RCFEE", "provider_id": self.providers[OFFICE].id, "amount": "35.00"},
-                    "patient_id": plan.id})
-        finally:
-            host.unregister(name)
+        checks = (Voucher.select(Voucher, Credit.patient).join(Credit, on=(Credit.voucher == Voucher.id))
+                  .where((Voucher.method == "check") & (Voucher.payer == self.pseudo.id)
+                         & (Voucher.status == "active")).order_by(Voucher.id.desc()))
+        voucher = checks.where(Credit.patient == plan.id).first()
+        if voucher is None:  # that patient paid cash lately: another patient's recent check bounces
+            recent = list(checks.limit(10))
+            if not recent:
+                return
+            voucher = self.rng.choice(recent)
+            plan = self.by_id[voucher.credit.patient_id]
+        with as_user(CLERK):  # the built-in "flat" fee policy (plugins/fee_flat.py)
+            res = returns.return_check({
+                "voucher_id": voucher.id, "reason": "NSF - insufficient funds", "fee_policy": "flat",
+                "fee": {"service_code": "RCFEE", "provider_id": self.providers[OFFICE].id, "amount": "35.00"},
+                "patient_id": plan.id})
         self.counts["returned_checks"] += 1
         if res.get("fee_charge_id"):
             ch = Charge.get_by_id(res["fee_charge_id"])
@@ -1457,6 +1482,7 @@ class _Builder:
                   .order_by(Encounter.dos.desc(), Encounter.id.desc()).limit(6))
         ids = sorted({e.id for e in recent})
         q = self.queues
+        self.ensure_cases(day)
         if ids and not Encounter.select().where(Encounter.queue == q["review"].id).exists():
             Encounter.update(queue=q["review"].id).where(Encounter.id.in_(ids[-2:])).execute()
         if not Encounter.select().where(Encounter.queue == q["admin"].id).exists():
@@ -1470,6 +1496,33 @@ class _Builder:
                   .order_by(Encounter.dos.desc(), Encounter.id.desc()).first())
             if wc is not None:
                 Encounter.update(queue=q["workers_comp"].id).where(Encounter.id == wc.id).execute()
+
+    def ensure_cases(self, day) -> None:
+        """Even a tiny clinic leaves a claim on the "Patient" placeholder and a non-billable claim."""
+        pseudo = self.pseudo.id
+        placeholder = (EncounterPayer.select().join(Encounter)
+                       .where(EncounterPayer.placeholder & (EncounterPayer.rank == "primary")
+                              & (EncounterPayer.payer == pseudo) & (Encounter.status == "active")))
+        if not placeholder.exists():
+            denied = (Encounter.select(Encounter.id).join(Charge).join(ChargeSplit)
+                      .where((ChargeSplit.rank == "primary") & ChargeSplit.denied & (ChargeSplit.balance > 0)
+                             & ChargeSplit.denial_code.in_(["PR-27", "CO-109"]) & (Encounter.status == "active"))
+                      .order_by(Encounter.dos, Encounter.id).first())
+            if denied is not None:
+                self.task_primary_invalid(day, denied.id)
+        if not Encounter.select().where(Encounter.billable == False).exists():  # noqa: E712
+            noshow = (Encounter.select(Encounter.id).join(Charge).join(ServiceCode)
+                      .switch(Charge).join(ChargeSplit)
+                      .where((ServiceCode.code == "NOSHOW") & (ChargeSplit.balance > 0)
+                             & (Encounter.status == "active"))
+                      .order_by(Encounter.dos.desc(), Encounter.id.desc()).first())
+            if noshow is not None:  # the office waives a missed-appointment fee
+                from claimdesk.plugins import action_non_billable
+
+                if not self.run_action("non_billable", action_non_billable, noshow.id,
+                                       {"confirm": True, "reason": "no-show fee waived (first miss)"},
+                                       user=SUPERVISOR).get("skipped"):
+                    self.encs[noshow.id].billable = False
 
     # -- statements and patient payments ---------------------------------------------------------
     def task_statements(self, day) -> None:
@@ -1486,7 +1539,7 @@ class _Builder:
         for pid, bal, dos in rows:
             due[pid] += bal
             oldest[pid] = min(oldest.get(pid, dos), dos)
-        to_queue, counters = [], defaultdict(list)
+        to_queue, counters, run = [], defaultdict(list), []
         for pid in sorted(due):
             plan = self.by_id[pid]
             if due[pid] < rules.minimum_balance_cents or plan.behaviour == "gone":
@@ -1494,9 +1547,8 @@ class _Builder:
             if plan.unpaid_statements > rules.final_notice_after:
                 continue  # past the final notice: the account waits in the Patient balance queue
             final = plan.unpaid_statements + 1 >= rules.final_notice_after
-            statements.generate(Patient(id=pid), final_notice=final,
-                                message="FINAL NOTICE: please pay or call us to arrange a payment plan."
-                                if final else "Thank you for choosing Riverbend Family Medicine.")
+            run.append((pid, final, "FINAL NOTICE: please pay or call us to arrange a payment plan."
+                        if final else "Thank you for choosing Riverbend Family Medicine."))
             self.counts["statements"] += 1
             plan.last_statement = day
             plan.unpaid_statements += 1
@@ -1520,6 +1572,11 @@ class _Builder:
                     and self.counts["bad_debt_planned"] < 1 + len(self.pats) // 80:
                 self.counts["bad_debt_planned"] += 1
                 self.at(self.later(day, 3, 12), 40, "bad_debt", plan.idx)
+        if self.fast:
+            self.statements_bulk(run)
+        else:
+            for pid, final, message in run:
+                statements.generate(Patient(id=pid), final_notice=final, message=message)
         for n, pids in sorted(counters.items()):
             Patient.update(unpaid_statements=n).where(Patient.id.in_(pids)).execute()
         if to_queue:
@@ -1528,6 +1585,76 @@ class _Builder:
                               & (ChargeSplit.balance > 0)))
             Encounter.update(queue=self.queues["patient_balance"].id).where(
                 Encounter.id.in_(enc_ids) & Encounter.queue.is_null()).execute()
+
+    def statements_bulk(self, run: list[tuple[int, bool, str]]) -> None:
+        """``statements.generate`` for many patients at once: the same statements and lines.
+
+        Per patient: the active statement is voided ("regenerated"); the new one lists the
+        patient-responsibility balances on billable active encounters (oldest first), the
+        payments received since the last statement, the aging buckets, and the amount due
+        (patient balance less unapplied money, not below zero).
+        """
+        today, now, user, pseudo = clock.today(), clock.now(), current_user(), self.pseudo.id
+        for i in range(0, len(run), 400):
+            part = run[i:i + 400]
+            pids = [p[0] for p in part]
+            old: dict[int, tuple[int, dt.date]] = {}
+            for sid, pid, gen in (Statement.select(Statement.id, Statement.patient, Statement.generated_on)
+                                  .where(Statement.patient.in_(pids) & (Statement.status == "active"))
+                                  .order_by(Statement.id).tuples()):
+                old[pid] = (sid, gen)
+            if old:
+                Statement.update(status="void", voided_at=now, void_reason="regenerated").where(
+                    Statement.id.in_([v[0] for v in old.values()])).execute()
+            charges: dict[int, list] = defaultdict(list)
+            for row in (ChargeSplit.select(ChargeSplit.patient, Charge.encounter, Charge.id, Charge.dos,
+                                           ServiceCode.code, ServiceCode.description, ChargeSplit.balance)
+                        .join(Charge).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+                        .switch(Charge).join(Encounter, on=(Charge.encounter == Encounter.id))
+                        .where(ChargeSplit.patient.in_(pids) & (ChargeSplit.payer == pseudo)
+                               & (ChargeSplit.balance > 0) & Encounter.billable & (Encounter.status == "active"))
+                        .order_by(Charge.dos, Charge.id).tuples()):
+                charges[row[0]].append(row[1:])
+            applied = dict(Posting.select(Posting.credit, fn.SUM(Posting.amount)).join(
+                Credit, on=(Posting.credit == Credit.id)).where(
+                Credit.patient.in_(pids) & (Posting.account == "UNAPPLIED")
+                & Posting.credit_split.is_null(False)).group_by(Posting.credit).tuples())
+            paid: dict[int, list] = defaultdict(list)
+            for cid, pid, posted_on, payer_id, method in (
+                    Credit.select(Credit.id, Credit.patient, Credit.posted_on, Credit.payer, Credit.method)
+                    .where(Credit.patient.in_(pids)).order_by(Credit.posted_on, Credit.id).tuples()):
+                since = old.get(pid, (None, None))[1]
+                if (since is None or posted_on >= since) and applied.get(cid):
+                    if (payer_id, method) not in self.pay_labels:  # the statement service's wording
+                        self.pay_labels[payer_id, method] = statements._payment_label(
+                            Credit(payer=payer_id, method=method))[:120]
+                    paid[pid].append((posted_on, self.pay_labels[payer_id, method], int(applied[cid])))
+            due: dict[int, int] = defaultdict(int)
+            for pid, account, payer_id, total in (
+                    Posting.select(Posting.patient, Posting.account, Posting.payer, fn.SUM(Posting.amount))
+                    .where(Posting.patient.in_(pids) & Posting.account.in_(["AR", "UNAPPLIED"]))
+                    .group_by(Posting.patient, Posting.account, Posting.payer).tuples()):
+                if account == "UNAPPLIED" or payer_id == pseudo:
+                    due[pid] += int(total)  # patient AR, less unapplied money (a credit balance)
+            ids = _insert_ids(Statement, [{
+                "patient": pid, "generated_on": today, "generated_at": now, "generated_by": user,
+                "message": message, "final_notice": final, "amount_due": max(due[pid], 0)}
+                for pid, final, message in part])
+            lines = []
+            for sid, (pid, _f, _m) in zip(ids, part):
+                dated = []
+                for enc_id, charge_id, dos, code, desc, bal in charges[pid]:
+                    lines.append({"statement": sid, "encounter": enc_id, "charge": charge_id, "line_date": dos,
+                                  "description": f"{code} {desc}"[:120], "amount": bal, "kind": "charge"})
+                    dated.append((dos, bal))
+                for posted_on, label, amount in paid[pid]:
+                    lines.append({"statement": sid, "encounter": None, "charge": None, "line_date": posted_on,
+                                  "description": label, "amount": -amount, "kind": "payment"})
+                buckets = aging.bucketize(dated, today)
+                lines += [{"statement": sid, "encounter": None, "charge": None, "line_date": today,
+                           "description": f"Aging {aging.BUCKET_LABELS[key]}", "amount": buckets[key],
+                           "kind": "aging"} for key in aging.BUCKETS]
+            _insert(StatementLine, lines)
 
     def task_pay(self, day, pat_idx, how) -> None:
         rng = self.rng
@@ -1613,15 +1740,20 @@ def build(seed: int = DEFAULT_SEED, scale: float = 1.0, today: dt.date | str | N
     """Build the demo clinic into the connected, upgraded and empty database; return a summary.
 
     - ``seed``: the random seed; the same seed, scale, today and ``fast`` give identical rows.
-    - ``scale``: clinic size; 1 is about 240 patients and 2,700 charges over 18 months, N is
-      N times that (fractions allowed, at least 12 patients). 1M charges is about ``scale=370``.
+    - ``scale``: clinic size; 1 is about 240 patients and 2,600 charges over 18 months, N is
+      N times that (fractions allowed; a few patients of every profile at any scale).
+      1M charges is about ``scale=390``.
     - ``today``: the last simulated day (a date or ISO text), default :data:`DEFAULT_TODAY`.
     - ``months``: length of the simulated history (default 18; at least 6; tests use less).
-    - ``fast`` (default): the day's charges, and each payer check's EOBs, are written with
-      a few multi-row inserts and one ``ledger.post`` per encounter (charges) or per
-      check and kind (credits, payments, contractual, transfers). ``fast=False`` posts
-      everything one call at a time through ``billing.add_charge`` and
-      ``eobs.post_lines``: the same rows and balances, finer-grained entries, slower.
+    - ``fast`` (default): the day's encounters, charges and splits, and each payer check's
+      EOBs, credits and adjustments are written with a few multi-row inserts, and their
+      money with a few ``ledger.post`` calls (entries of at most :data:`ENTRY_LINES`
+      postings: charges per front-desk day, and per check one for credits, payments,
+      contractual adjustments and PR transfers); the monthly statement run is written
+      in bulk with the wording and rules of ``statements.generate``. ``fast=False`` goes
+      one call at a time through ``billing.add_charge``, ``eobs.post_lines`` and
+      ``statements.generate``: the same rows, balances and statements, finer-grained
+      entries, slower (tests compare the two).
     - ``progress(day, done, total)``: called after each simulated working day.
 
     The summary has counts (patients, payers and payer kinds, providers, coverages,

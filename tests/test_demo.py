@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import importlib
 import pkgutil
 
@@ -10,6 +11,7 @@ import pytest
 from peewee import fn
 
 from claimdesk.core import db, demo, schema
+from claimdesk.core.context import as_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Coverage, Credit, Encounter, EncounterPayer,
@@ -19,8 +21,10 @@ from claimdesk.core.models import (
 from claimdesk.core.services import verify
 from claimdesk.core.services.actions import ActionContext
 
+from tests import demo_cache
+
 #: a short history keeps the determinism and path tests quick
-SMALL = {"scale": 0.1, "months": 6}
+SMALL = {"scale": 0.05, "months": 6}
 
 
 def _queue_count(key: str) -> int:
@@ -61,8 +65,19 @@ def _action_plugins():
                 yield mod.ACTION
 
 
-def test_default_demo_has_every_case_and_clean_books(database):
-    summary = demo.build(seed=1)
+@pytest.fixture(scope="session")
+def default_demo(tmp_path_factory):
+    """The default demo clinic (seed 1, scale 1), built once per session; its summary."""
+    return demo_cache.template(tmp_path_factory)
+
+
+def test_default_demo_has_every_case_and_clean_books(default_demo, tmp_path):
+    path, summary = default_demo
+    with demo_cache.opened_copy(path, tmp_path):
+        _check_default_demo(summary)
+
+
+def _check_default_demo(summary: dict) -> None:
 
     assert Patient.select().count() == summary["patients"] >= 200
     kinds = dict(Payer.select(Payer.kind, fn.COUNT(Payer.id)).group_by(Payer.kind).tuples())
@@ -142,14 +157,18 @@ def test_default_demo_has_every_case_and_clean_books(database):
     assert verify.verify() == []
 
 
-def test_refuses_a_database_that_already_has_patients(database):
-    demo.build(seed=3, **SMALL)
-    with pytest.raises(Refused):
+def test_small_demo_builds_clean_on_this_backend_and_refuses_a_second_build(database):
+    summary = demo.build(seed=3, **SMALL)
+    assert summary["patients"] == Patient.select().count() >= 12
+    assert summary["charges"] == Charge.select().count() > 0
+    assert verify.verify() == []
+    with pytest.raises(Refused, match="empty database"):
         demo.build(seed=3, **SMALL)
     with pytest.raises(Refused):
         demo.build(scale=0)
     with pytest.raises(Refused):
         demo.build(months=2)
+    assert Patient.select().count() == summary["patients"]  # the refused builds wrote nothing
 
 
 def _snapshot() -> dict:
@@ -187,35 +206,78 @@ def _natural() -> dict:
         "sums": rows(Posting.select(Posting.account, Posting.split, Posting.voucher, Posting.credit,
                                     fn.SUM(Posting.amount)).group_by(Posting.account, Posting.split,
                                                                      Posting.voucher, Posting.credit)),
-        "statements": rows(Statement.select(Statement.patient, Statement.amount_due, Statement.status)),
+        "statements": rows(Statement.select(Statement.patient, Statement.amount_due, Statement.status,
+                                            Statement.final_notice, Statement.message)),
+        "statement_lines": rows(StatementLine.select(Statement.patient, Statement.status, StatementLine.kind,
+                                                     StatementLine.encounter, StatementLine.line_date,
+                                                     StatementLine.description, StatementLine.amount)
+                                .join(Statement)),
     }
 
 
-def _build_into(path, take, **kwargs):
+def _digest() -> str:
+    """A digest of the key tables' rows (ids included), in id order."""
+    h = hashlib.sha256()
+    for model in (Patient, Coverage, Encounter, EncounterPayer, Charge, ChargeSplit, Claim, Eob, EobLine,
+                  EobAdjustment, Voucher, Credit, JournalEntry, Posting, Statement, StatementLine, AdminMessage,
+                  AuditEvent):
+        for row in model.select().order_by(model.id).tuples():
+            h.update(repr(row).encode())
+    return h.hexdigest()
+
+
+def _build_into(path, **kwargs) -> tuple[dict, dict]:
+    """Build a demo into a new SQLite file; its summary and what the tests compare."""
     db.connect(str(path))
     try:
         schema.upgrade()
         summary = demo.build(**kwargs)
         assert verify.verify() == []
-        return summary, take()
+        return summary, {"snapshot": _snapshot(), "natural": _natural(), "digest": _digest()}
     finally:
         db.close()
 
 
-def test_same_seed_same_rows_other_seed_other_rows(tmp_path):
-    s1, a = _build_into(tmp_path / "a.db", _snapshot, seed=7, **SMALL)
-    s2, b = _build_into(tmp_path / "b.db", _snapshot, seed=7, **SMALL)
-    assert a == b
-    assert {k: v for k, v in s1.items() if k not in ("seconds", "charges_per_second")} == \
-        {k: v for k, v in s2.items() if k not in ("seconds", "charges_per_second")}
-    _, c = _build_into(tmp_path / "c.db", _snapshot, seed=8, **SMALL)
-    assert c["patients"] != a["patients"]
-    assert c["postings"] != a["postings"]
-    assert c["audit"] != a["audit"]
+_small_builds: dict = {}
 
 
-def test_fast_path_posts_the_same_books_as_the_services_one_call_at_a_time(tmp_path):
-    _, fast = _build_into(tmp_path / "fast.db", _natural, seed=5, fast=True, **SMALL)
-    _, exact = _build_into(tmp_path / "exact.db", _natural, seed=5, fast=False, **SMALL)
-    for key in fast:
-        assert fast[key] == exact[key], key
+def _small(tmp_path_factory, seed: int, fast: bool = True) -> tuple[dict, dict]:
+    """A small demo (seed, fast), built once per session."""
+    if (seed, fast) not in _small_builds:
+        path = tmp_path_factory.mktemp("small-demo") / "demo.db"
+        _small_builds[seed, fast] = _build_into(path, seed=seed, fast=fast, **SMALL)
+    return _small_builds[seed, fast]
+
+
+def _without_timing(summary: dict) -> dict:
+    return {k: v for k, v in summary.items() if k not in ("seconds", "charges_per_second")}
+
+
+def _patients_of_seed(path, seed: int) -> list:
+    """The patients another seed makes (the setup day only: patients come first)."""
+    db.connect(str(path))
+    try:
+        schema.upgrade()
+        builder = demo._Builder(seed, SMALL["scale"], demo.DEFAULT_TODAY, SMALL["months"], True, None)
+        with as_user(demo.DEMO_USER):
+            builder.setup()
+        return _snapshot()["patients"]
+    finally:
+        db.close()
+
+
+def test_same_seed_same_rows_other_seed_other_rows(tmp_path, tmp_path_factory):
+    s1, a = _small(tmp_path_factory, seed=5)
+    s2, b = _build_into(tmp_path / "again.db", seed=5, **SMALL)
+    assert a["digest"] == b["digest"]
+    assert a["snapshot"] == b["snapshot"]
+    assert _without_timing(s1) == _without_timing(s2)
+    assert _patients_of_seed(tmp_path / "other.db", 8) != a["snapshot"]["patients"]
+
+
+def test_fast_path_posts_the_same_books_as_the_services_one_call_at_a_time(tmp_path_factory):
+    s_fast, fast = _small(tmp_path_factory, seed=5, fast=True)
+    s_exact, exact = _small(tmp_path_factory, seed=5, fast=False)
+    for key in fast["natural"]:
+        assert fast["natural"][key] == exact["natural"][key], key
+    assert s_fast["total_ar"] == s_exact["total_ar"] and s_fast["patient_ar"] == s_exact["patient_ar"]
