@@ -95,14 +95,59 @@ def unapplied(credit: Credit, amount: int, **dims) -> Line:
 
 def current_daysheet() -> Daysheet:
     """Today's daysheet, opened on first use; a closed one refuses new entries."""
+    return Daysheet.get_by_id(_daysheet_id())
+
+
+def _daysheet_id() -> int:
+    """Today's open daysheet id (one indexed read; opened on first use of the day)."""
     day = clock.today()
-    sheet = Daysheet.get_or_none(Daysheet.day == day)
-    if sheet is None:  # two clerks may open the day at once: insert-or-ignore, then read
+    row = _sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
+    if row is None:  # two clerks may open the day at once: insert-or-ignore, then read
         Daysheet.insert(day=day, status="open").on_conflict_ignore().execute()
-        sheet = Daysheet.get(Daysheet.day == day)
-    if sheet.status != "open":
+        row = _sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
+    if row[1] != "open":
         raise LedgerError(f"the daysheet for {day.isoformat()} is closed; it takes no new entries")
-    return sheet
+    return row[0]
+
+
+# The hot path writes with plain SQL built once from the models: peewee's query
+# building cost more than the database work (see docs/benchmarks.md).
+_ENTRY_COLS = ("posted_at", "posted_on", "daysheet", "kind", "memo", "created_by", "reverses",
+               "encounter", "patient")
+_POSTING_COLS = ("entry", "account", "amount", "split", "charge", "patient", "payer", "voucher", "credit",
+                 "credit_split", "provider", "reason_code")
+_CACHES = {  # cached balance -> (table, column, refusal)
+    "split": ("charge_split", "balance", "charge split {} would go below zero"),
+    "voucher": ("voucher", "undistributed", "voucher {} does not have enough undistributed money"),
+    "credit": ("credit", "unapplied", "credit {} does not have enough unapplied money"),
+}
+
+
+def _sql(template: str, params: list):
+    """Run ``template`` with ``{p}`` as the driver's placeholder."""
+    return db.database.execute_sql(template.replace("{p}", db.database.obj.param), params)
+
+
+def _columns(model, names) -> list[str]:
+    return [model._meta.fields[n].column_name for n in names]
+
+
+def _insert_entry(values: dict) -> int:
+    fields = JournalEntry._meta.fields
+    cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
+    marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
+    params = [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
+    return _sql(f"INSERT INTO journal_entry ({cols}) VALUES ({marks}) RETURNING id", params).fetchone()[0]
+
+
+def _insert_postings(rows: list[dict]) -> None:
+    fields = Posting._meta.fields
+    cols = ", ".join(_columns(Posting, _POSTING_COLS))
+    one = "(" + ", ".join(["{p}"] * len(_POSTING_COLS)) + ")"
+    for start in range(0, len(rows), 2000):  # stay under the drivers' parameter limits
+        chunk = rows[start:start + 2000]
+        params = [fields[n].db_value(r[n]) for r in chunk for n in _POSTING_COLS]
+        _sql(f"INSERT INTO posting ({cols}) VALUES " + ", ".join([one] * len(chunk)), params)
 
 
 def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
@@ -133,13 +178,14 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     if total != 0:
         raise LedgerError(f"{kind}: entry does not balance (off by {total} cents)")
     now = clock.now()
-    entry = JournalEntry.create(
-        posted_at=now, posted_on=now.date(), daysheet=current_daysheet(), kind=kind,
-        memo=memo[:250], created_by=user, reverses=reverses,
-        encounter=encounter_id, patient=patient_id,
-    )
-    Posting.insert_many([ln.row(entry.id) for ln in lines]).execute()
+    values = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
+              "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
+              "encounter": encounter_id, "patient": patient_id}
+    entry_id = _insert_entry(values)
+    _insert_postings([ln.row(entry_id) for ln in lines])
     _apply_to_caches(lines)
+    entry = JournalEntry(id=entry_id, **values)
+    entry._dirty.clear()
     made = _entries_made.get()
     if made is not None:
         made.append(entry.id)
@@ -157,18 +203,13 @@ def _apply_to_caches(lines: list[Line]) -> None:
             vouchers[ln.voucher_id] -= ln.amount
         elif ln.account == "UNAPPLIED":
             credits[ln.credit_id] -= ln.amount
-    for sid, delta in splits.items():
-        if delta and not ChargeSplit.update(balance=ChargeSplit.balance + delta).where(
-                (ChargeSplit.id == sid) & (ChargeSplit.balance + delta >= 0)).execute():
-            raise LedgerError(f"charge split {sid} would go below zero")
-    for vid, delta in vouchers.items():
-        if delta and not Voucher.update(undistributed=Voucher.undistributed + delta).where(
-                (Voucher.id == vid) & (Voucher.undistributed + delta >= 0)).execute():
-            raise LedgerError(f"voucher {vid} does not have enough undistributed money")
-    for cid, delta in credits.items():
-        if delta and not Credit.update(unapplied=Credit.unapplied + delta).where(
-                (Credit.id == cid) & (Credit.unapplied + delta >= 0)).execute():
-            raise LedgerError(f"credit {cid} does not have enough unapplied money")
+    for what, deltas in (("split", splits), ("voucher", vouchers), ("credit", credits)):
+        table, column, refusal = _CACHES[what]
+        for ident, delta in deltas.items():
+            # the guard is in the statement itself: no read-then-write race between clerks
+            if delta and _sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
+                              f"AND {column} + {{p}} >= 0", [delta, ident, delta]).rowcount != 1:
+                raise LedgerError(refusal.format(ident))
 
 
 def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:
