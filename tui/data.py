@@ -16,7 +16,8 @@ from __future__ import annotations
 from peewee import fn
 
 from claimdesk.core.models import (
-    AdminMessage, Encounter, Patient, Payer, ServiceCode, Statement, Voucher, WorkQueue,
+    Adjustment, AdminMessage, AuditEvent, Charge, ChargeSplit, Credit, Encounter, JournalEntry, Patient, Payer,
+    Posting, Provider, ServiceCode, Statement, Voucher, WorkQueue,
 )
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import balances, payments
@@ -86,6 +87,22 @@ def patient_header(patient_id) -> dict | None:
             **balances.patient_balance(pat.id).as_dict()}
 
 
+def find_patients(text: str, limit: int = 6) -> list[dict]:
+    """Patients matching an ID, an account number or the start of a last name (thin query)."""
+    text = str(text).strip()
+    if not text:
+        return []
+    found = []
+    if text.isdigit():
+        found += list(Patient.select().where(Patient.id == int(text)))
+    found += [p for p in Patient.select().where(Patient.account_no == text.upper()) if p not in found]
+    if not found:
+        last = text.split(",")[0].strip()
+        found = list(Patient.select().where(fn.LOWER(Patient.last_name).startswith(last.lower()))
+                     .order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit))
+    return [{"patient_id": p.id, "name": p.name, "account_no": p.account_no} for p in found[:limit]]
+
+
 def payers() -> list[dict]:
     """Payers that can send money (every payer but the Inactive Payer), pseudo payer Patient first."""
     rows = Payer.select().where(Payer.kind != "inactive").order_by(Payer.name)
@@ -122,6 +139,26 @@ def statements(ids: list[int]) -> list[dict]:
         return []
     return [{"id": s.id, "amount_due": s.amount_due, "status": s.status, "generated_on": s.generated_on.isoformat()}
             for s in Statement.select().where(Statement.id.in_(ids)).order_by(Statement.id)]
+
+
+def checks(include_used: bool = False) -> list[dict]:
+    """Active vouchers, newest first: those with undistributed money, or every active one (thin query)."""
+    q = (Voucher.select(Voucher, Payer).join(Payer, on=(Voucher.payer == Payer.id))
+         .where(Voucher.status == "active"))
+    if not include_used:
+        q = q.where(Voucher.undistributed > 0)
+    return [{"id": v.id, "payer": v.payer.name, "payer_id": v.payer_id, "method": v.method,
+             "reference": v.reference, "received_on": v.received_on.isoformat(), "amount": v.amount,
+             "undistributed": v.undistributed} for v in q.order_by(Voucher.received_on.desc(), Voucher.id.desc())]
+
+
+def fee_choices() -> dict:
+    """Choices for the fee-charge fields of fee policies: providers and service codes (thin query)."""
+    provs = Provider.select().order_by(Provider.kind.desc(), Provider.name)
+    codes = ServiceCode.select().order_by(ServiceCode.kind.desc(), ServiceCode.code)
+    return {"provider_id": [(str(p.id), f"{p.name} ({p.kind})") for p in provs],
+            "service_code": [(c.code, c.code if c.description in ("", c.code) else f"{c.code} {c.description}")
+                             for c in codes]}
 
 
 def voucher_brief(voucher_id: int) -> dict | None:
@@ -164,3 +201,59 @@ def menu_facts() -> dict:
         "plugins": len(host.plugins),
         "failures": len(host.failures),
     }
+
+
+# --- patient ledger -------------------------------------------------------------------
+def patient_ledger(patient_id: int) -> dict | None:
+    """A patient's ledger: activity with running balance, charges with splits, credits,
+    adjustments and statements; balances from the core (thin queries, no arithmetic but
+    the running sum of the AR changes the ledger already holds)."""
+    header = patient_header(patient_id)
+    if header is None:
+        return None
+    pid = header["patient_id"]
+    activity, running = [], 0
+    rows = (Posting.select(JournalEntry.id, JournalEntry.posted_on, JournalEntry.kind, JournalEntry.memo,
+                           JournalEntry.reverses, fn.SUM(Posting.amount))
+            .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+            .where((Posting.patient == pid) & (Posting.account == "AR"))
+            .group_by(JournalEntry.id, JournalEntry.posted_on, JournalEntry.kind, JournalEntry.memo,
+                      JournalEntry.reverses)
+            .order_by(JournalEntry.id).tuples())
+    for entry_id, posted_on, kind, memo, reverses, change in rows:
+        running += int(change)
+        activity.append({"entry_id": entry_id, "date": posted_on.isoformat(), "kind": kind, "memo": memo,
+                         "reversal": reverses is not None, "change": int(change), "running": running})
+    charges = []
+    for ch in (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+               .where(Charge.patient == pid).order_by(Charge.dos, Charge.id)):
+        splits = [{"rank": s.rank, "payer": s.payer.name, "balance": s.balance, "denied": s.denied}
+                  for s in ChargeSplit.select(ChargeSplit, Payer).join(Payer, on=(ChargeSplit.payer == Payer.id))
+                  .where(ChargeSplit.charge == ch.id).order_by(ChargeSplit.id)]
+        charges.append({"charge_id": ch.id, "encounter_id": ch.encounter_id, "dos": ch.dos.isoformat(),
+                        "code": ch.service_code.code, "fee": ch.fee, "kind": ch.kind, "splits": splits,
+                        "balance": balances.charge_balance(ch.id)})
+    credits = [{"credit_id": c.id, "voucher_id": c.voucher_id, "method": c.method, "posted_on": c.posted_on.isoformat(),
+                "drawn": balances.credit_drawn(c.id), "applied": balances.credit_applied(c.id),
+                "unapplied": balances.credit_unapplied(c.id)}
+               for c in Credit.select().where(Credit.patient == pid).order_by(Credit.id)]
+    adjustments = [{"charge_id": a.charge_id, "kind": a.kind, "reason": f"{a.group_code}-{a.reason_code}".strip("-"),
+                    "amount": a.amount, "date": a.created_at.date().isoformat(), "memo": a.memo}
+                   for a in Adjustment.select().join(Charge, on=(Adjustment.charge == Charge.id))
+                   .where(Charge.patient == pid).order_by(Adjustment.id)]
+    stmts = [{"id": s.id, "generated_on": s.generated_on.isoformat(), "status": s.status, "amount_due": s.amount_due,
+              "void_reason": s.void_reason}
+             for s in Statement.select().where(Statement.patient == pid).order_by(Statement.id)]
+    return {"header": header, "activity": activity, "charges": charges, "credits": credits,
+            "adjustments": adjustments, "statements": stmts}
+
+
+# --- audit log ----------------------------------------------------------------------------
+def audit_events(limit: int = 200, action: str | None = None) -> list[dict]:
+    """The newest audit events (who, when, what, why, inputs, entries) (thin query)."""
+    q = AuditEvent.select().order_by(AuditEvent.id.desc()).limit(limit)
+    if action:
+        q = q.where(AuditEvent.action.contains(action))
+    return [{"id": e.id, "at": e.at.isoformat(sep=" ", timespec="minutes"), "user": e.user, "action": e.action,
+             "encounter_id": e.encounter_id, "patient_id": e.patient_id, "reason": e.reason,
+             "inputs": e.inputs, "entries": e.entries} for e in q]

@@ -9,7 +9,6 @@ inputs (each in its own transaction, each result reported).
 
 from __future__ import annotations
 
-import inspect
 import uuid
 
 from rich.table import Table
@@ -24,7 +23,7 @@ from claimdesk.core.models import RANKS
 from claimdesk.core.money import fmt
 from claimdesk.core.services import actions
 from claimdesk.tui import data
-from claimdesk.tui.screens.base import BaseScreen, describe_error
+from claimdesk.tui.screens.base import BaseScreen, describe_error, worker_cancelled
 
 #: Words that mark a plugin report value as an amount in cents (display only).
 MONEY_WORDS = ("amount", "balance", "billed", "written_off", "adjusted", "due", "paid", "moved", "restored")
@@ -81,16 +80,15 @@ def result_renderables(result: dict, title: str, statements: list[dict]) -> list
 
 
 def apply_to_others(key: str, encounter_ids: list[int], data_in: dict, submit_key: str) -> list[dict]:
-    """The same action on other encounters, each with its own idempotency key.
+    """The same action on other encounters, each in its own transaction and idempotency key.
 
-    Uses ``actions.apply_to_others`` when it takes an idempotency key; until then
-    calls ``actions.apply`` per encounter (what apply_to_others does) so a retried
-    submit never applies twice.
+    Runs in a worker: Ctrl+K stops it between encounters (those done stay done).
     """
-    if "idempotency_key" in inspect.signature(actions.apply_to_others).parameters:
-        return actions.apply_to_others(key, encounter_ids, data_in, idempotency_key=submit_key)
     out = []
     for eid in encounter_ids:
+        if worker_cancelled():
+            out.append({"encounter_id": eid, "ok": False, "error": "cancelled before it was applied"})
+            continue
         try:
             res = actions.apply(eid, key, data_in, idempotency_key=f"{submit_key}:{eid}")
             out.append({"encounter_id": eid, "ok": True, "result": res})
@@ -132,7 +130,7 @@ class ActionResultScreen(BaseScreen):
             with Vertical(id="queue-ask", classes="ask"):
                 q = self.result["after"]["queue"]
                 yield Label(f"Remove encounter {self.result['encounter_id']} from queue {q}?", classes="ask-title")
-                with Horizontal(classes="buttons"):
+                with Horizontal(classes="buttons", id="queue-buttons"):
                     yield Button("Yes, remove (y)", id="queue-yes", variant="primary", compact=True)
                     yield Button("No, keep it (n)", id="queue-no", compact=True)
             with Vertical(id="others", classes="ask"):
@@ -205,8 +203,7 @@ class ActionResultScreen(BaseScreen):
     # -- the other encounters ------------------------------------------------------------------
     def load_others(self) -> None:
         self.stage = "others"
-        for b in self.query("#queue-ask Button"):
-            b.display = False
+        self.query_one("#queue-buttons").display = False
         self.call(actions.other_encounters, self.result["encounter_id"], self.offer["key"],
                   done=self.show_others, failed=self.others_failed)
 
@@ -225,9 +222,10 @@ class ActionResultScreen(BaseScreen):
             title.update(f"Apply “{self.offer['title']}” with the same inputs to the patient's other encounters?")
             sel.add_options([(f"Encounter {o['encounter_id']}  DOS {o['dos']}  open {fmt(o['balance'])}"
                               f"  queue {o['queue'] or '—'}", o["encounter_id"]) for o in others])
+            sel.highlighted = 0
             sel.focus()
         self.refresh_bindings()
-        self.query_one("#others").scroll_visible()
+        self.call_after_refresh(self.query_one("#others").scroll_visible, animate=False)
 
     def others_failed(self, exc: BaseException) -> None:
         self.show_others([])
@@ -262,6 +260,7 @@ class ActionResultScreen(BaseScreen):
             sel.deselect(value)
         self.others_key = str(uuid.uuid4())
         self.query_one("#done", Button).focus()
+        self.call_after_refresh(self.query_one("#others-results").scroll_visible, animate=False)
 
     def action_finish(self) -> None:
         self.dismiss(True)

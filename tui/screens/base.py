@@ -13,8 +13,9 @@ import peewee
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.worker import Worker
+from textual.worker import Worker, active_worker, get_current_worker
 
+from claimdesk.core import db
 from claimdesk.core.db import StorageError
 from claimdesk.core.errors import ClaimdeskError, InputError
 
@@ -39,6 +40,23 @@ class SubmitKey:
 
     def done(self) -> None:
         self._payload = self._key = None
+
+
+def release_connection() -> None:
+    """Close this worker thread's database connection (each call opens its own)."""
+    try:
+        if db.database.obj is not None and db.database.obj.transaction_depth() == 0:
+            db.database.obj.close()
+    except Exception:  # noqa: BLE001 - closing is best effort
+        pass
+
+
+def worker_cancelled() -> bool:
+    """True inside a worker the clerk cancelled (Ctrl+K): its answer is dropped."""
+    try:
+        return get_current_worker().is_cancelled
+    except Exception:  # noqa: BLE001 - not in a worker
+        return False
 
 
 def describe_error(exc: BaseException) -> str:
@@ -78,14 +96,24 @@ class ServiceCalls:
             callback(value)
 
         def job() -> None:
+            worker = get_current_worker()
+
+            def inside():
+                active_worker.set(worker)  # so long loops can check is_cancelled
+                return fn(*args, **kwargs)
+
             try:
-                result = context.run(fn, *args, **kwargs)
+                result = context.run(inside)
             except Exception as exc:  # noqa: BLE001 - every failure is shown, none crashes the app
                 if not isinstance(exc, (ClaimdeskError, peewee.PeeweeException, StorageError)):
                     app.log.error(f"{getattr(fn, '__name__', fn)} failed: {exc!r}")
                 outcome = (failed or self.show_error, exc)
             else:
                 outcome = (done or (lambda _r: None), result)
+            finally:
+                release_connection()
+            if worker_cancelled():
+                outcome = (lambda _v: None, None)  # dropped; the app said "Cancelled"
             try:
                 app.call_from_thread(finish, *outcome)
             except RuntimeError:  # the app is shutting down
@@ -105,7 +133,8 @@ class BaseScreen(ServiceCalls, Screen):
     BINDINGS = [Binding("escape", "back", "Back")]
 
     def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
+        """Close this screen, never Home (the app's first pushed screen)."""
+        if len(self.app.screen_stack) > 2:
             self.dismiss(None)
 
 

@@ -33,11 +33,20 @@ class HomeScreen(BaseScreen):
     TITLE = "claimdesk"
     SUB_TITLE = "Home"
     BINDINGS = [
+        Binding("escape", "back", "Back", show=False),
         Binding("a", "app.open_advanced", "Advanced"),
         Binding("c", "app.open_credit", "Credit"),
-        Binding("i", "app.open_inbox", "Inbox"),
-        Binding("p", "app.open_plugins", "Plugins"),
-        Binding("r", "refresh", "Refresh"),
+        Binding("k", "app.open_checks", "Checks"),
+        Binding("l", "app.open_ledger", "Ledger"),
+        Binding("i", "app.open_inbox", "Inbox", show=False),
+        Binding("d", "app.open_daysheet", "Daysheet", show=False),
+        Binding("u", "app.open_audit", "Audit log", show=False),
+        Binding("p", "app.open_plugins", "Plugins", show=False),
+        Binding("z", "app.open_zero_splits", "Zero splits", show=False),
+        Binding("b", "app.open_claim_batches", "Claim batches", show=False),
+        Binding("g", "app.open_aging", "Aging", show=False),
+        Binding("s", "app.open_statements", "Statements", show=False),
+        Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
 
@@ -82,9 +91,18 @@ class HomeScreen(BaseScreen):
         else:
             opts.append(Option("Credit entry (no payment-method plugin)", id="credit:", disabled=True))
         fees = ", ".join(f["label"] for f in facts["fee_policies"]) or "no fee policy plugin"
-        opts.append(Option(Text.assemble("Payer checks · return check\n", (f"  fees: {fees}", "dim")),
+        fees = f"  fees: {fees}"
+        fees = fees if len(fees) <= mw - 1 else fees[: mw - 2] + "…"
+        opts.append(Option(Text.assemble("Payer checks · return check\n", (fees, "dim")),
                            id="checks"))
+        opts.append(Option(_row("Patient ledger", "l", mw), id="ledger"))
+        opts.append(Option(_row("Outstanding Zero Splits", "z", mw), id="zero_splits"))
+        opts.append(Option(_row("Claim batches", "b", mw), id="claim_batches"))
+        opts.append(Option(_row("Aging", "g", mw), id="aging"))
+        opts.append(Option(_row("Statements", "s", mw), id="statements"))
+        opts.append(Option(_row("Daysheet · provider activity", "d", mw), id="daysheet"))
         opts.append(Option(_row("Admin inbox", f"{info['summary']['open_messages']} open", mw), id="inbox"))
+        opts.append(Option(_row("Audit log", "u", mw), id="audit"))
         failed = f", {facts['failures']} failed" if facts["failures"] else ""
         opts.append(Option(_row("Plugins", f"{facts['plugins']} loaded{failed}", mw), id="plugins"))
         menu.add_options(opts)
@@ -110,6 +128,14 @@ class HomeScreen(BaseScreen):
             app.open_credit(ident.split(":", 1)[1] or None)
         elif ident == "checks":
             app.open_checks()
+        elif ident in ("zero_splits", "claim_batches", "aging", "statements"):
+            getattr(app, f"open_{ident}")()
+        elif ident == "ledger":
+            app.open_ledger()
+        elif ident == "daysheet":
+            app.open_daysheet()
+        elif ident == "audit":
+            app.open_audit()
         elif ident == "inbox":
             app.open_inbox()
         elif ident == "plugins":

@@ -1,0 +1,60 @@
+"""Driving the app in tests: run it at 80x24, wait for service calls, read the screen."""
+
+from __future__ import annotations
+
+import asyncio
+
+from claimdesk.core import clock
+from claimdesk.tui.app import ClaimdeskApp
+
+from tests.tui.scenario import TODAY
+
+
+async def settle(pilot, rounds: int = 50) -> None:
+    """Wait until every worker has finished and its answer reached the screen."""
+    app = pilot.app
+    for _ in range(rounds):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if not any(not w.is_finished for w in app.workers):
+            await pilot.pause()
+            if not any(not w.is_finished for w in app.workers):
+                return
+    raise AssertionError("workers did not settle")
+
+
+async def press(pilot, *keys: str) -> None:
+    """Press keys one by one, letting each one's service call finish."""
+    for key in keys:
+        await pilot.press(key)
+        await settle(pilot)
+
+
+async def type_text(pilot, text: str) -> None:
+    """Type text into the focused input."""
+    await pilot.press(*list(text))
+    await settle(pilot)
+
+
+def screen_text(app) -> str:
+    """The text of the top screen exactly as drawn (what a clerk reads at 80x24)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+def drive(scenario, *, size=(80, 24)):
+    """Run ``scenario(pilot)`` against a fresh app at 80x24 with the clock frozen."""
+    async def main():
+        app = ClaimdeskApp(ansi=False)
+        async with app.run_test(size=size) as pilot:
+            await settle(pilot)
+            await scenario(pilot)
+        return app
+
+    with clock.frozen(TODAY):
+        return asyncio.run(main())
+
+
+
+def words(text: str) -> str:
+    """Screen text with runs of whitespace (and line wraps) as single spaces."""
+    return " ".join(text.split())

@@ -1,0 +1,136 @@
+"""Advanced Actions through the screens: open an encounter, pick, fill, confirm, apply,
+answer the queue question and apply to the patient's other encounters."""
+
+from __future__ import annotations
+
+from textual.widgets import Input, OptionList
+
+from claimdesk.core.models import AdminMessage, AuditEvent, Encounter, Statement
+from claimdesk.core.services import balances
+
+from tests.tui import scenario
+from tests.tui.helpers import drive, press, screen_text, settle, type_text
+
+
+def pick(app, key: str) -> int:
+    """Index of the offered action ``key`` in the offers list."""
+    offers = app.screen.query_one("#offers", OptionList)
+    return [offers.get_option_at_index(i).id for i in range(offers.option_count)].index(key)
+
+
+def test_bill_patient_then_remove_from_queue_then_apply_to_other_encounter(database):
+    clinic = scenario.build()
+    first, second = clinic.denied
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await press(pilot, "a")
+        assert app.focused.id == "encounter-id"
+        await type_text(pilot, str(first.id))
+        await press(pilot, "enter")
+        text = screen_text(app)
+        assert "Reyes, Dana" in text and "Open: primary 150.00" in text
+        assert "Primary denied, need to bill patient" in text
+        for _ in range(pick(app, "primary_denied_bill_patient")):
+            await press(pilot, "down")
+        assert "the bill amount" in screen_text(app)  # what it will do, shown before choosing
+        await press(pilot, "enter")
+        # the guided form: the denied codes (none picked = all) and the confirm box
+        assert "Denied codes" in screen_text(app)
+        await press(pilot, "f2", "y")
+        # nothing ticked: the core refuses next to the Confirm field and writes nothing
+        assert "! confirm" in screen_text(app).lower() or "tick confirm" in screen_text(app)
+        assert balances.patient_balance(clinic.dana.id).patient_due == 0
+        app.screen.query_one("#act-confirm").value = True
+        await press(pilot, "f2")
+        seen["confirm"] = screen_text(app)
+        await press(pilot, "y")
+        seen["result"] = screen_text(app)
+        await press(pilot, "y")  # remove from queue
+        seen["others"] = screen_text(app)
+        await press(pilot, "space", "f2")  # tick the other encounter and apply
+        seen["applied"] = screen_text(app)
+
+    drive(flow)
+    assert "Apply to encounter" in seen["confirm"] and "Confirm:" in seen["confirm"]
+    assert "patient            0.00  150.00" in seen["result"]
+    assert "Statements made: #" in seen["result"]
+    assert f"removed from queue" in seen["others"] and f"Encounter {second.id}" in seen["others"]
+    assert f"Encounter {second.id}: applied; patient owes 150.00 → 230.00" in seen["applied"]
+    # the database: both encounters billed to the patient, first off the queue, one active statement
+    assert balances.patient_balance(clinic.dana.id).patient_due == 230_00
+    assert balances.patient_balance(clinic.dana.id).insurance_pending == 0
+    assert Encounter.get_by_id(first.id).queue_id is None
+    assert Encounter.get_by_id(second.id).queue.key == "denied"
+    active = Statement.select().where((Statement.patient == clinic.dana.id) & (Statement.status == "active"))
+    assert [s.amount_due for s in active] == [230_00]
+    assert AuditEvent.select().where(AuditEvent.action == "action.primary_denied_bill_patient").count() == 2
+
+
+def test_unknown_encounter_shows_error_next_to_the_field(database):
+    scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "a")
+        await type_text(pilot, "9999")
+        await press(pilot, "enter")
+        seen["text"] = screen_text(pilot.app)
+        seen["focus"] = pilot.app.focused.id
+
+    drive(flow)
+    assert "! no encounter with ID 9999" in seen["text"]
+    assert "Traceback" not in seen["text"]
+    assert seen["focus"] == "encounter-id"
+
+
+def test_none_of_the_above_sends_a_message_to_the_inbox(database):
+    clinic = scenario.build()
+    enc = clinic.self_pay
+
+    async def flow(pilot):
+        app = pilot.app
+        app.open_advanced(enc.id, "none_of_the_above")
+        await settle(pilot)
+        form = app.screen
+        form.query_one("#act-subject", Input).value = "Which payer?"
+        form.query_one("#act-note", Input).value = "Card shows two plans"
+        await press(pilot, "f2", "y")
+        assert "✔ Applied: None of the options above" in screen_text(app)
+
+    drive(flow)
+    msg = AdminMessage.get()
+    assert (msg.encounter_id, msg.subject, msg.status) == (enc.id, "Which payer?", "open")
+
+
+def test_escape_goes_back_but_never_closes_home(database):
+    scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "a", "escape", "escape", "escape")
+        seen["text"] = screen_text(pilot.app)
+
+    drive(flow)
+    assert "Work queues" in seen["text"] and "Workflows" in seen["text"]
+
+
+class CancelledWorker:
+    is_cancelled = True
+
+
+def test_cancelled_apply_to_others_stops_before_the_next_encounter(database):
+    from textual.worker import active_worker
+
+    from claimdesk.tui.screens.action_result import apply_to_others
+
+    clinic = scenario.build()
+    token = active_worker.set(CancelledWorker())
+    try:
+        results = apply_to_others("primary_denied_bill_patient", [e.id for e in clinic.denied], {"confirm": True},
+                                  "key-1")
+    finally:
+        active_worker.reset(token)
+    assert [r["error"] for r in results] == ["cancelled before it was applied"] * 2
+    assert balances.patient_balance(clinic.dana.id).patient_due == 0

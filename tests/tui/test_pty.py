@@ -1,0 +1,90 @@
+"""Start `claimdesk`'s app the way an SSH session would: a pseudo-terminal of 80x24,
+TERM=xterm-256color, no COLORTERM; read the first screen, then quit with q."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import pty
+import select
+import struct
+import subprocess
+import sys
+import termios
+import time
+
+from claimdesk.core import db, schema
+from claimdesk.core.context import as_user
+from claimdesk.core.models import User
+
+from tests.tui import scenario
+
+WANTED = ("Work queues", "Denied", "Workflows", "Advanced Actions", "Payer checks")
+
+
+def read_until(fd: int, proc, wanted: tuple[str, ...], limit: float = 60.0) -> str:
+    """Read the terminal output until every ``wanted`` text was drawn (or the process ended)."""
+    out = b""
+    deadline = time.monotonic() + limit  # a guard against hanging, not a timing assertion
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            text = out.decode("utf-8", "replace")
+            if all(w in text for w in wanted):
+                return text
+        elif proc.poll() is not None:
+            break
+    return out.decode("utf-8", "replace")
+
+
+def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
+    db.connect(db_url)
+    schema.upgrade()
+    with db.write_transaction():
+        User.get_or_create(username="tester", defaults={"role": "clerk"})
+    with as_user("tester"):
+        scenario.build()
+    db.close()
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "TEXTUAL", "NO_COLOR")}
+    env.update(TERM="xterm-256color", LANG="C.UTF-8", CLAIMDESK_DB=db_url, CLAIMDESK_USER="tester",
+               CLAIMDESK_NOW=f"{scenario.TODAY.isoformat()}T09:00:00",
+               CLAIMDESK_CONFIG=str(tmp_path / "none.toml"))
+    proc = subprocess.Popen([sys.executable, "-c", "from claimdesk.tui.app import main; main()"],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
+                            start_new_session=True)
+    os.close(slave)
+    try:
+        first = read_until(master, proc, WANTED)
+        for text in WANTED:
+            assert text in first, f"{text!r} not drawn; got {first[-2000:]!r}"
+        assert "Traceback" not in first
+        os.write(master, b"q")
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_run_refuses_a_database_without_schema_in_one_line(db_url, capsys):
+    from claimdesk.core.config import Settings
+    from claimdesk.tui.app import run
+
+    try:
+        code = run(Settings(db_url=db_url, user="tester"))
+    finally:
+        db.close()
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("claimdesk: the database schema is at version 0") and "claimdesk db upgrade" in err
+    assert "Traceback" not in err

@@ -1,0 +1,191 @@
+"""SVG snapshots of every screen at 80x24 with fixed data and a frozen clock.
+
+Update after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
+and look at the report before committing the new SVGs.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input
+
+from claimdesk.core import clock
+from claimdesk.core.services import actions, payments, zero_splits
+from claimdesk.tui.app import ClaimdeskApp
+
+from tests import builders as b
+from tests.tui import scenario
+from tests.tui.helpers import press, settle, type_text
+
+# one engine is enough for pictures: the data and ids are the same on both
+pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
+
+SIZE = (80, 24)
+
+
+def steps(*keys: str, then=None):
+    """A run_before that presses keys (waiting for each service call) and stops the cursor blinking."""
+    async def run_before(pilot):
+        await settle(pilot)
+        for key in keys:
+            if key.startswith("type:"):
+                await type_text(pilot, key[5:])
+            else:
+                await press(pilot, key)
+        if then is not None:
+            await then(pilot)
+            await settle(pilot)
+        for box in pilot.app.screen.query(Input):
+            box.cursor_blink = False
+        await pilot.pause()
+    return run_before
+
+
+def snap(snap_compare, *keys: str, then=None, ansi: bool = False) -> bool:
+    with clock.frozen(scenario.TODAY):
+        return snap_compare(ClaimdeskApp(ansi=ansi), terminal_size=SIZE, run_before=steps(*keys, then=then))
+
+
+def test_home(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare)
+
+
+def test_home_16_colours(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, ansi=True)
+
+
+def test_queue(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "enter")
+
+
+def test_advanced_actions_offers(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "a", "type:1", "enter")
+
+
+def test_advanced_actions_error_next_to_field(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "a", "type:12x", "enter")
+
+
+def test_action_form_rows_and_choices(database, snap_compare):
+    scenario.build()
+
+    async def pick_writeoff(pilot):
+        pilot.app.open_advanced(1, "insurance_writeoff")
+
+    assert snap(snap_compare, then=pick_writeoff)
+
+
+def test_action_confirm(database, snap_compare):
+    scenario.build()
+
+    async def fill(pilot):
+        pilot.app.open_advanced(3, "negotiate_balance")
+        await settle(pilot)
+        pilot.app.screen.query_one("#act-final_balance", Input).value = "90.00"
+        await press(pilot, "f2")
+
+    assert snap(snap_compare, then=fill)
+
+
+def test_action_result_and_queue_question(database, snap_compare):
+    scenario.build()
+
+    async def apply(pilot):
+        pilot.app.open_advanced(1, "primary_denied_bill_patient")
+        await settle(pilot)
+        pilot.app.screen.query_one("#act-confirm").value = True
+        await press(pilot, "f2", "y")
+
+    assert snap(snap_compare, then=apply)
+
+
+def test_credit_entry(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "c", "type:Ortiz", "enter")
+
+
+def test_new_voucher_dialog(database, snap_compare):
+    scenario.build()
+
+    async def new(pilot):
+        pilot.app.open_credit("check", 2)
+        await settle(pilot)
+        await press(pilot, "f4")
+
+    assert snap(snap_compare, then=new)
+
+
+def test_payer_checks(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "k")
+
+
+def test_return_check_dialog(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "k", "r", "type:NSF")
+
+
+def test_patient_ledger(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00"})
+    assert snap(snap_compare, "l", "type:2", "enter")
+
+
+def test_admin_inbox(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        actions.apply(clinic.self_pay.id, "none_of_the_above", {"subject": "Which payer?", "note": "two cards"})
+    assert snap(snap_compare, "i", "enter")
+
+
+def test_audit_log(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "u")
+
+
+def test_plugins(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "p")
+
+
+def test_daysheet(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "d")
+
+
+def test_command_palette(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "ctrl+p", "type:credit")
+
+
+def test_outstanding_zero_splits(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        b.encounter(clinic.sam, [0], payers=[clinic.aetna, b.payer("Cigna")], dos=scenario.TODAY)
+    assert snap(snap_compare, "z")
+
+
+def test_claim_batches(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        _enc, (charge,) = b.encounter(clinic.sam, [0], payers=[clinic.aetna, b.payer("Cigna")], dos=scenario.TODAY)
+        zero_splits.mark_primary_paid([charge.id])
+    assert snap(snap_compare, "b")
+
+
+def test_aging(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    scenario.build()
+    assert snap(snap_compare, "g", "f9")
+
+
+def test_statements(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    scenario.build()
+    assert snap(snap_compare, "s", "f9", "y")

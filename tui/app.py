@@ -1,0 +1,207 @@
+"""The claimdesk Textual app: opens on Home, every workflow one key or palette entry away.
+
+``run(settings)`` is what the CLI calls for ``claimdesk`` with no arguments: it
+connects to the configured database, refuses a missing or too-new schema with a
+one-line message, loads the plugins and runs the app. ``main()`` does the same
+from the environment / config file (``CLAIMDESK_DB``, ``CLAIMDESK_USER``).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from textual.app import App
+from textual.binding import Binding
+
+from claimdesk.core import config, db, schema
+from claimdesk.core.context import set_user
+from claimdesk.core.db import StorageError
+from claimdesk.core.plugins.host import get_host
+from claimdesk.tui.commands import WorkflowCommands
+
+
+class ClaimdeskApp(App):
+    """The billing desk. Screens are pushed on top of Home; Escape goes back."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "claimdesk"
+    COMMANDS = App.COMMANDS | {WorkflowCommands}
+    COMMAND_PALETTE_BINDING = "ctrl+p"
+    BINDINGS = [
+        Binding("ctrl+k", "cancel_work", "Cancel work", show=False, priority=True),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    def __init__(self, settings: config.Settings | None = None, *, ansi: bool | None = None):
+        super().__init__()
+        self.settings = settings
+        self.ansi = ansi
+
+    def on_mount(self) -> None:
+        """Open Home; use the ANSI theme where the terminal has only 16 colours."""
+        ansi = self.ansi
+        if ansi is None:
+            ansi = os.environ.get("CLAIMDESK_ANSI") == "1" or self.console.color_system == "standard"
+        if ansi:
+            self.theme = "textual-ansi"
+        from claimdesk.tui.screens.home import HomeScreen
+
+        self.push_screen(HomeScreen())
+
+    # -- navigation (used by Home, the palette and key bindings) -------------------------
+    def open_advanced(self, encounter_id=None, action_key: str | None = None) -> None:
+        """Advanced Actions, optionally on one encounter and one action."""
+        from claimdesk.tui.screens.advanced import AdvancedActionsScreen
+
+        self.push_screen(AdvancedActionsScreen(encounter_id, action_key))
+
+    def open_credit(self, method: str | None = None, patient_id=None) -> None:
+        """Credit entry, optionally with a payment method chosen."""
+        from claimdesk.tui.screens.credit import CreditEntryScreen
+
+        self.push_screen(CreditEntryScreen(method=method, patient_id=patient_id))
+
+    def open_checks(self) -> None:
+        """Payer checks: vouchers with undistributed money; return a check."""
+        from claimdesk.tui.screens.checks import PayerChecksScreen
+
+        self.push_screen(PayerChecksScreen())
+
+    def open_queue(self, key: str) -> None:
+        """The encounters waiting in one work queue."""
+        from claimdesk.tui.screens.queue import QueueScreen
+
+        self.push_screen(QueueScreen(key))
+
+    def open_ledger(self, patient_id=None) -> None:
+        """A patient's ledger."""
+        from claimdesk.tui.screens.ledger import PatientLedgerScreen
+
+        self.push_screen(PatientLedgerScreen(patient_id))
+
+    def open_inbox(self) -> None:
+        """The admin inbox."""
+        from claimdesk.tui.screens.inbox import InboxScreen
+
+        self.push_screen(InboxScreen())
+
+    def open_audit(self) -> None:
+        """The audit log."""
+        from claimdesk.tui.screens.audit import AuditScreen
+
+        self.push_screen(AuditScreen())
+
+    def open_plugins(self) -> None:
+        """Loaded and failed plugins."""
+        from claimdesk.tui.screens.plugins import PluginsScreen
+
+        self.push_screen(PluginsScreen())
+
+    def open_daysheet(self) -> None:
+        """Today's daysheet and provider activity."""
+        from claimdesk.tui.screens.daysheet import DaysheetScreen
+
+        self.push_screen(DaysheetScreen())
+
+    def open_zero_splits(self) -> None:
+        """Outstanding Zero Splits."""
+        from claimdesk.tui.screens.zero_splits import ZeroSplitsScreen
+
+        self.push_screen(ZeroSplitsScreen())
+
+    def open_claim_batches(self) -> None:
+        """Claims queued for the next batch; build it."""
+        from claimdesk.tui.screens.claim_batches import ClaimBatchesScreen
+
+        self.push_screen(ClaimBatchesScreen())
+
+    def open_aging(self) -> None:
+        """The aging report."""
+        from claimdesk.tui.screens.aging import AgingScreen
+
+        self.push_screen(AgingScreen())
+
+    def open_statements(self) -> None:
+        """Statement run and one patient's statement."""
+        from claimdesk.tui.screens.statements import StatementsScreen
+
+        self.push_screen(StatementsScreen())
+
+    def go_home(self) -> None:
+        """Back to Home, closing every screen above it."""
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    # key-binding / palette actions
+    def action_open_advanced(self) -> None:
+        self.open_advanced()
+
+    def action_open_credit(self) -> None:
+        self.open_credit()
+
+    def action_open_checks(self) -> None:
+        self.open_checks()
+
+    def action_open_ledger(self) -> None:
+        self.open_ledger()
+
+    def action_open_inbox(self) -> None:
+        self.open_inbox()
+
+    def action_open_audit(self) -> None:
+        self.open_audit()
+
+    def action_open_plugins(self) -> None:
+        self.open_plugins()
+
+    def action_open_daysheet(self) -> None:
+        self.open_daysheet()
+
+    def action_open_zero_splits(self) -> None:
+        self.open_zero_splits()
+
+    def action_open_claim_batches(self) -> None:
+        self.open_claim_batches()
+
+    def action_open_aging(self) -> None:
+        self.open_aging()
+
+    def action_open_statements(self) -> None:
+        self.open_statements()
+
+    def action_cancel_work(self) -> None:
+        """Cancel the current screen's running service calls (their results are dropped)."""
+        running = [w for w in self.screen.workers if not w.is_finished]
+        for worker in running:
+            worker.cancel()
+        self.notify(f"Cancelled {len(running)} running task(s); anything already finished was saved."
+                    if running else "Nothing is running.", timeout=5)
+
+
+def prepare(settings: config.Settings) -> None:
+    """Connect to the database, check its schema, set the user and load the plugins."""
+    set_user(settings.user)
+    db.connect(settings.db_url)
+    schema.check()
+    get_host(settings)
+
+
+def run(settings: config.Settings) -> int:
+    """Run the app on ``settings``; returns the process exit code."""
+    try:
+        prepare(settings)
+    except StorageError as exc:
+        print(f"claimdesk: {exc}", file=sys.stderr)
+        return 2
+    app = ClaimdeskApp(settings)
+    try:
+        app.run()
+    finally:
+        db.close()
+    return app.return_code or 0
+
+
+def main() -> None:
+    """Entry point for ``python -c 'from claimdesk.tui.app import main; main()'``."""
+    raise SystemExit(run(config.load()))

@@ -1,0 +1,59 @@
+"""The command palette (Ctrl+P): every workflow and every action the plugins offer.
+
+Entries are built from the plugin host on each search, so a clinic's own action,
+payment method or fee policy gets a searchable entry without any TUI change.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from claimdesk.core.plugins.host import get_host
+
+
+def palette_entries(app) -> list[tuple[str, str, object]]:
+    """(title, help, callback) for every workflow screen and every plugin contribution."""
+    host = get_host()
+    entries: list[tuple[str, str, object]] = [
+        ("Home", "Work queues and menus", app.go_home),
+        ("Advanced Actions", "Open an encounter and pick what describes the situation", app.open_advanced),
+        ("Credit entry", "Draw money from a voucher onto a patient account", app.open_credit),
+        ("Payer checks", "Vouchers with undistributed money; return a check", app.open_checks),
+        ("Patient ledger", "Charges, splits, credits, adjustments and balances", app.open_ledger),
+        ("Daysheet and provider activity", "Today's entries and the payroll view", app.open_daysheet),
+        ("Outstanding Zero Splits", "Zero-fee charges waiting for the primary to be marked paid",
+         app.open_zero_splits),
+        ("Claim batches", "Claims queued for the next batch; build it", app.open_claim_batches),
+        ("Aging", "Open balances by age, by payer or patient; recalculate", app.open_aging),
+        ("Statements", "Statement run, or one patient's statement now", app.open_statements),
+        ("Admin inbox", "Questions sent to the administrator", app.open_inbox),
+        ("Audit log", "Who did what, when, with which inputs", app.open_audit),
+        ("Plugins", "Loaded and failed plugins, with errors", app.open_plugins),
+    ]
+    for action in host.actions():
+        entries.append((f"Action: {action.title}", action.when,
+                        partial(app.open_advanced, None, action.key)))
+    for method in host.payment_methods():
+        entries.append((f"Credit entry: {method.label}", f"Credit entry with payment method {method.key}",
+                        partial(app.open_credit, method.key)))
+    for policy in host.fee_policies():
+        entries.append((f"Return a check: {policy.label} fee", "Payer checks, then Return check",
+                        app.open_checks))
+    return entries
+
+
+class WorkflowCommands(Provider):
+    """Searchable entries for every screen and every plugin-provided workflow."""
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in palette_entries(self.app):
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in palette_entries(self.app):
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)

@@ -1,0 +1,229 @@
+"""Payer checks: vouchers with undistributed money, and returning a check.
+
+Returning a check asks for the reason and the fee policy (from the fee-policy
+plugins, with that policy's own fields), shows a confirm step, and calls
+``returns.return_check``: every credit and split the check paid is reversed.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
+
+from claimdesk.core.errors import InputError
+from claimdesk.core.money import fmt
+from claimdesk.core.plugins.host import get_host
+from claimdesk.core.services import returns
+from claimdesk.core.services.actions import describe_schema
+from claimdesk.tui import data
+from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
+from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.schema_form import SchemaForm
+
+
+def return_result_text(res: dict) -> Text:
+    """What returning a check did."""
+    t = Text()
+    t.append(f"✔ Voucher #{res['voucher_id']} returned", style="bold")
+    t.append(f": {fmt(res['returned_amount'])} reversed; credits zeroed: "
+             f"{', '.join(f'#{c}' for c in res['credits_zeroed']) or 'none'}.")
+    for pid, amount in res["balance_increase_by_patient"].items():
+        t.append(f"\n  patient #{pid}: balance up {fmt(amount)}")
+    if res["fee"]:
+        t.append(f"\n  returned-check fee {fmt(res['fee'])} charged (charge #{res['fee_charge_id']})")
+    return t
+
+
+class PayerChecksScreen(BaseScreen):
+    """Vouchers (checks, EFTs, cash...) still holding money; R returns the highlighted one."""
+
+    TITLE = "Payer checks"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "return_check", "Return check"),
+        Binding("a", "toggle_all", "All / undistributed"),
+        Binding("f5", "reload", "Reload"),
+    ]
+
+    def __init__(self):
+        super().__init__()
+        self.include_used = False
+        self.rows: list[dict] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="checks-title", classes="facts")
+        yield DataTable(id="checks-table", cursor_type="row")
+        yield Static("", id="checks-result", classes="result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Voucher", "Payer", "Method", "Ref", "Received", "Amount",
+                                              "Undistributed")
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.call(data.checks, self.include_used, done=self.fill, group="checks", exclusive=True)
+
+    def action_toggle_all(self) -> None:
+        self.include_used = not self.include_used
+        self.action_reload()
+
+    def fill(self, rows: list[dict]) -> None:
+        self.rows = rows
+        which = "every active voucher" if self.include_used else "vouchers with undistributed money"
+        total = sum(r["undistributed"] for r in rows)
+        self.query_one("#checks-title", Static).update(
+            f"{len(rows)} {which}; undistributed {fmt(total)}. r: return check · a: show "
+            f"{'only undistributed' if self.include_used else 'all active'}")
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for r in rows:
+            table.add_row(f"#{r['id']}", r["payer"][:18], r["method"], (r["reference"] or "")[:10], r["received_on"],
+                          fmt(r["amount"]), fmt(r["undistributed"]), key=str(r["id"]))
+        if rows:
+            table.move_cursor(row=min(keep or 0, len(rows) - 1))
+        table.focus()
+
+    def action_return_check(self) -> None:
+        table = self.query_one(DataTable)
+        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+            self.notify("No voucher highlighted.", severity="warning")
+            return
+        self.app.push_screen(ReturnCheckScreen(self.rows[table.cursor_row]), callback=self.returned)
+
+    def returned(self, res: dict | None) -> None:
+        if res:
+            self.query_one("#checks-result", Static).update(return_result_text(res))
+            self.action_reload()
+
+
+class ReturnCheckScreen(BaseModal):
+    """Reason, fee policy and its fields; F2 returns the check after a confirm step."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "submit", "Return check")]
+
+    def __init__(self, voucher: dict):
+        super().__init__(classes="dialog-screen")
+        self.voucher = voucher
+        self.policies = get_host().fee_policies()
+        self.choices: dict = {}
+        self.submit_key = SubmitKey()
+
+    def compose(self) -> ComposeResult:
+        v = self.voucher
+        with Vertical(classes="dialog", id="return-dialog"):
+            yield Label(f"Return voucher #{v['id']}: {v['payer']} {v['method']} {v['reference']} "
+                        f"{fmt(v['amount'])}", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                with Horizontal(classes="line"):
+                    yield Label("Reason *", classes="rc-label")
+                    yield Input(placeholder="e.g. NSF - insufficient funds", id="reason", compact=True)
+                yield ErrorLine(id="reason-error")
+                with Horizontal(classes="line"):
+                    yield Label("Fee policy", classes="rc-label")
+                    yield Select([(p.label, p.key) for p in self.policies], id="policy", compact=True,
+                                 allow_blank=False, value=self.policies[0].key if self.policies else Select.NULL)
+                yield Vertical(id="fee-holder")
+                with Horizontal(classes="line"):
+                    yield Label("Fee patient", classes="rc-label")
+                    yield Input(placeholder="patient ID (when several)", id="fee-patient", compact=True,
+                                restrict=r"[0-9]*")
+                yield ErrorLine(id="return-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Return check (F2)", id="submit", variant="error", compact=True)
+                yield Button("Cancel", id="cancel", compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#reason", Input).focus()
+        self.call(data.fee_choices, done=self.got_choices)
+
+    def got_choices(self, choices: dict) -> None:
+        self.choices = choices
+        self.show_policy_form()
+
+    def _policy(self):
+        key = self.query_one("#policy", Select).value
+        return next((p for p in self.policies if p.key == key), None)
+
+    def show_policy_form(self) -> None:
+        holder = self.query_one("#fee-holder")
+        holder.remove_children()
+        policy = self._policy()
+        fields = describe_schema(policy.schema, self.choices) if policy and policy.schema else []
+        if fields:
+            holder.mount(SchemaForm(fields, prefix="fee", id="fee-form"))
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.select.id == "policy":
+            self.show_policy_form()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "submit":
+            self.action_submit()
+        else:
+            self.dismiss(None)
+
+    def _fee_form(self) -> SchemaForm | None:
+        found = self.query("#fee-form")
+        return found.first(SchemaForm) if found else None
+
+    def payload(self) -> dict:
+        form = self._fee_form()
+        patient = self.query_one("#fee-patient", Input).value.strip()
+        policy = self._policy()
+        return {"voucher_id": self.voucher["id"], "reason": self.query_one("#reason", Input).value.strip(),
+                "fee_policy": policy.key if policy else "none", "fee": form.values() if form else {},
+                **({"patient_id": patient} if patient else {})}
+
+    def action_submit(self) -> None:
+        from claimdesk.tui.screens.confirm import ConfirmScreen
+
+        payload = self.payload()
+        policy = self._policy()
+        form = self._fee_form()
+        lines = [("Voucher", f"#{self.voucher['id']} {self.voucher['payer']} {fmt(self.voucher['amount'])}"),
+                 ("Reason", payload["reason"] or "—"), ("Fee policy", policy.label if policy else "—"),
+                 *(form.describe() if form else [])]
+        self.app.push_screen(
+            ConfirmScreen("Return this check? Every credit it paid is reversed.", lines, yes="Return", no="Back"),
+            callback=lambda yes: self.submit(payload) if yes else None)
+
+    def submit(self, payload: dict) -> None:
+        for ident in ("#reason-error", "#return-error"):
+            self.query_one(ident, ErrorLine).show("")
+        form = self._fee_form()
+        if form is not None:
+            form.clear_errors()
+        key = self.submit_key.for_payload(payload)
+        self.call(returns.return_check, payload, idempotency_key=key, done=self.done, failed=self.failed,
+                  busy=self.query_one("#submit"))
+
+    def done(self, res: dict) -> None:
+        self.submit_key.done()
+        self.dismiss(res)
+
+    def failed(self, exc: BaseException) -> None:
+        messages = dict(exc.messages) if isinstance(exc, InputError) else (
+            {exc.field: [exc.message]} if getattr(exc, "field", None) else {})
+        leftover = []
+        for name, msgs in messages.items():
+            if name == "reason":
+                self.query_one("#reason-error", ErrorLine).show("; ".join(map(str, msgs)))
+            elif name == "fee" and isinstance(msgs, dict) and self._fee_form() is not None:
+                leftover += self._fee_form().show_errors(msgs)
+            elif name.startswith("fee.") and self._fee_form() is not None:
+                leftover += self._fee_form().show_errors({name[4:]: msgs})
+            else:
+                leftover.append(f"{name}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}")
+        if not messages:
+            leftover.append(str(exc))
+        if leftover:
+            self.query_one("#return-error", ErrorLine).show("; ".join(leftover))
+        self.show_error(exc)

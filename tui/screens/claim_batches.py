@@ -1,0 +1,74 @@
+"""Claim batches: the claims queued for the next batch; B builds the batch (all payers)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from claimdesk.core.money import fmt
+from claimdesk.core.services import claims
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey
+
+
+def batch_text(res: dict) -> Text:
+    """The batches made and where their exports went."""
+    t = Text()
+    t.append(f"✔ {res['claims_sent']} claim(s) sent in {len(res['batches'])} batch(es)", style="bold")
+    for b in res["batches"]:
+        t.append(f"\n  batch #{b['batch_id']} {b['payer']}: {b['claims']} claim(s), due {fmt(b['total_due'])}"
+                 f"  → {b['json']}")
+    return t
+
+
+class ClaimBatchesScreen(BaseScreen):
+    """Queued claims by payer; B builds the next batch after a confirm."""
+
+    TITLE = "Claim batches"
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("b", "build", "Build batch"),
+                Binding("f5", "reload", "Reload")]
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[dict] = []
+        self.submit_key = SubmitKey()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="cb-title", classes="facts")
+        yield DataTable(id="cb-table", cursor_type="row")
+        yield Static("", id="cb-result", classes="result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Claim", "Payer", "Rank", "Enc", "Patient", "Resend")
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        self.call(claims.queued_list, done=self.fill, group="cb", exclusive=True)
+
+    def fill(self, rows: list[dict]) -> None:
+        self.rows = rows
+        self.query_one("#cb-title", Static).update(f"{len(rows)} claim(s) queued for the next batch. b builds it.")
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in rows:
+            table.add_row(f"#{r['claim_id']}", r["payer"][:18], r["rank"], str(r["encounter_id"]), r["patient"][:20],
+                          "yes" if r["resend"] else "")
+        table.focus()
+
+    def action_build(self) -> None:
+        from claimdesk.tui.screens.confirm import ConfirmScreen
+
+        self.app.push_screen(ConfirmScreen("Build the claim batch now?",
+                                           [f"{len(self.rows)} queued claim(s) (and any newly due) will be sent."],
+                                           yes="Build", no="Back"),
+                             callback=lambda yes: self.build() if yes else None)
+
+    def build(self) -> None:
+        self.call(claims.build_batch, done=self.built)
+
+    def built(self, res: dict) -> None:
+        self.query_one("#cb-result", Static).update(batch_text(res))
+        self.action_reload()

@@ -1,0 +1,295 @@
+"""Credit entry (SOS style): draw money from a payer's voucher onto one patient account.
+
+Patient, payer, method (from the payment-method plugins), a voucher picker with
+"New" to record one on the fly, the amount (defaults to the voucher's
+undistributed money), the keep-unapplied checkbox, then Auto-Apply (oldest
+charge first) or Apply Credit (to the charges ticked; none ticked keeps it all
+unapplied). ``payments.post_credit`` does the work and every rule; the result
+shows what was applied, what stayed unapplied and what went back to the voucher.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, SelectionList, Static
+
+from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.core.money import fmt
+from claimdesk.core.plugins.host import get_host
+from claimdesk.core.services import payments
+from claimdesk.tui import data
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
+from claimdesk.tui.screens.voucher import NewVoucherScreen
+from claimdesk.tui.widgets.error_line import ErrorLine
+
+
+def load_choices() -> dict:
+    """Payers and payment methods for the pickers (runs in a worker)."""
+    return {"payers": data.payers(),
+            "methods": [{"key": m.key, "label": m.label} for m in get_host().payment_methods()]}
+
+
+def load_patient(text: str) -> dict:
+    """The patients matching what was typed, with the balances of a single match."""
+    found = data.find_patients(text)
+    header = data.patient_header(found[0]["patient_id"]) if len(found) == 1 else None
+    return {"found": found, "header": header}
+
+
+def load_money(patient_id: int | None, payer_id: int, method: str | None) -> dict:
+    """The payer's vouchers with undistributed money and, for a patient, the charges it may pay."""
+    return {"vouchers": data.vouchers(payer_id, method),
+            "charges": data.open_charges(patient_id, payer_id) if patient_id else []}
+
+
+def result_text(res: dict) -> Text:
+    """What a posted credit did, in words and amounts."""
+    t = Text()
+    t.append(f"✔ Credit #{res['credit_id']} posted", style="bold")
+    t.append(f" from voucher #{res['voucher_id']}: drawn {fmt(res['drawn'])}, "
+             f"applied {fmt(res['applied_total'])}, unapplied {fmt(res['unapplied'])}, "
+             f"back to voucher {fmt(res['returned_to_voucher'])}.\n")
+    for a in res["applied"]:
+        t.append(f"  charge {a['charge_id']} ({a['rank']}): paid {fmt(a['amount'])}, "
+                 f"open now {fmt(a['balance_after'])}\n")
+    t.append(f"Voucher #{res['voucher_id']} undistributed now {fmt(res['voucher_undistributed'])}.")
+    return t
+
+
+class CreditEntryScreen(BaseScreen):
+    """Post a credit: F2 Auto-Apply, F3 Apply Credit, F4 new voucher."""
+
+    TITLE = "Credit entry"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f2", "post('auto')", "Auto-Apply"),
+        Binding("f3", "post('manual')", "Apply Credit"),
+        Binding("f4", "new_voucher", "New voucher"),
+    ]
+
+    def __init__(self, method: str | None = None, patient_id=None):
+        super().__init__()
+        self.initial_method = method
+        self.initial_patient = patient_id
+        self.patient: dict | None = None
+        self.vouchers: list[dict] = []
+        self.charges: list[dict] = []
+        self.payers: list[dict] = []
+        self.submit_key = SubmitKey()
+        self.pending_voucher: int | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(classes="scroll-body", id="credit-body"):
+            with Horizontal(classes="line"):
+                yield Label("Patient", classes="cr-label")
+                yield Input(placeholder="ID, account or last name", id="patient", compact=True)
+            yield Static("", id="patient-info", classes="cr-info")
+            with Horizontal(classes="line"):
+                yield Label("Payer", classes="cr-label")
+                yield Select([], prompt="payer…", id="payer", compact=True, allow_blank=True)
+            with Horizontal(classes="line"):
+                yield Label("Method", classes="cr-label")
+                yield Select([], prompt="any method", id="method", compact=True, allow_blank=True)
+            with Horizontal(classes="line"):
+                yield Label("Voucher", classes="cr-label")
+                yield Select([], prompt="no voucher with money", id="voucher", compact=True, allow_blank=True)
+                yield Button("New", id="new-voucher", compact=True)
+            with Horizontal(classes="line"):
+                yield Label("Amount", classes="cr-label")
+                yield Input(placeholder="0.00", id="amount", compact=True)
+                yield Static("", id="amount-hint")
+            yield ErrorLine(id="amount-error")
+            yield Checkbox("Keep unapplied amount on this credit", id="keep", compact=True)
+            yield Label("Open charges for this payer (tick for Apply Credit):", id="charges-title")
+            yield SelectionList(id="charges", compact=True)
+            with Horizontal(classes="buttons"):
+                yield Button("Auto-Apply (F2)", id="auto", variant="primary", compact=True)
+                yield Button("Apply Credit (F3)", id="manual", compact=True)
+            yield Static("", id="credit-result", classes="result")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#patient", Input).focus()
+        self.call(load_choices, done=self.fill_choices)
+
+    def fill_choices(self, info: dict) -> None:
+        self.payers = info["payers"]
+        payer = self.query_one("#payer", Select)
+        payer.set_options([(p["name"], p["id"]) for p in self.payers])
+        if self.payers:
+            payer.value = self.payers[0]["id"]
+        method = self.query_one("#method", Select)
+        method.set_options([(m["label"], m["key"]) for m in info["methods"]])
+        if self.initial_method and any(m["key"] == self.initial_method for m in info["methods"]):
+            method.value = self.initial_method
+        if self.initial_patient is not None:
+            self.query_one("#patient", Input).value = str(self.initial_patient)
+            self.find_patient()
+        self.reload_money()
+
+    # -- patient -----------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "patient":
+            self.find_patient()
+        elif event.input.id == "amount":
+            self.query_one("#keep", Checkbox).focus()  # money moves only on F2/F3 or a button
+
+    def find_patient(self) -> None:
+        self.call(load_patient, self.query_one("#patient", Input).value, done=self.show_patient,
+                  group="patient", exclusive=True)
+
+    def show_patient(self, info: dict) -> None:
+        found, header = info["found"], info["header"]
+        box = self.query_one("#patient-info", Static)
+        if header is None:
+            self.patient = None
+            box.update("! no patient matches" if not found else
+                       "Several match; type the ID: " + "; ".join(f"{p['patient_id']} {p['name']}" for p in found))
+            box.add_class("-error")
+        else:
+            self.patient = header
+            box.remove_class("-error")
+            box.update(f"{header['name']} (#{header['patient_id']}, {header['account_no']}): owes "
+                       f"{fmt(header['patient_due'])}, with insurers {fmt(header['insurance_pending'])}, "
+                       f"unapplied {fmt(header['unapplied'])}")
+            self.query_one("#patient", Input).value = str(header["patient_id"])
+            self.query_one("#payer", Select).focus()
+        self.reload_money()
+
+    # -- payer / method / voucher -------------------------------------------------------
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        if event.select.id in ("payer", "method"):
+            self.reload_money()
+        elif event.select.id == "voucher":
+            self.default_amount()
+
+    def _payer(self) -> dict | None:
+        value = self.query_one("#payer", Select).value
+        return next((p for p in self.payers if p["id"] == value), None)
+
+    def _method(self) -> str | None:
+        value = self.query_one("#method", Select).value
+        return None if value is Select.NULL else value
+
+    def reload_money(self) -> None:
+        payer = self._payer()
+        if payer is None:
+            return
+        self.call(load_money, self.patient["patient_id"] if self.patient else None, payer["id"], self._method(),
+                  done=self.show_money, group="money", exclusive=True)
+
+    def show_money(self, info: dict) -> None:
+        self.vouchers, self.charges = info["vouchers"], info["charges"]
+        sel = self.query_one("#voucher", Select)
+        keep = self.pending_voucher if self.pending_voucher is not None else sel.value
+        self.pending_voucher = None
+        sel.set_options([(f"#{v['id']} {v['method']} {v['reference'] or ''} {v['received_on']} "
+                          f"{fmt(v['undistributed'])} left".replace("  ", " "), v["id"]) for v in self.vouchers])
+        ids = [v["id"] for v in self.vouchers]
+        if keep in ids:
+            sel.value = keep
+        elif ids:
+            sel.value = ids[0]
+        self.default_amount()
+        charges = self.query_one("#charges", SelectionList)
+        charges.clear_options()
+        charges.add_options([(f"charge {c['charge_id']}  enc {c['encounter_id']}  {c['dos']}  {c['code']}  "
+                              f"{c['rank']}  open {fmt(c['balance'])}", c["charge_id"]) for c in self.charges])
+        if self.charges:
+            charges.highlighted = 0
+        self.query_one("#charges-title", Label).update(
+            "Open charges for this payer (tick for Apply Credit):" if self.charges else
+            ("No open charges this payer is responsible for on this patient." if self.patient
+             else "Choose a patient to see the charges this payer may pay."))
+
+    def _voucher(self) -> dict | None:
+        value = self.query_one("#voucher", Select).value
+        return next((v for v in self.vouchers if v["id"] == value), None)
+
+    def default_amount(self) -> None:
+        v = self._voucher()
+        self.query_one("#amount", Input).value = str(fmt(v["undistributed"]).replace(",", "")) if v else ""
+        self.query_one("#amount-hint", Static).update(f"  of {fmt(v['undistributed'])} undistributed" if v else "")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "new-voucher":
+            self.action_new_voucher()
+        elif event.button.id in ("auto", "manual"):
+            self.action_post(event.button.id)
+
+    def action_new_voucher(self) -> None:
+        payer, method = self._payer(), self._method()
+        if payer is None:
+            self.notify("Choose the payer first.", severity="warning")
+            return
+        if method is None:
+            self.notify("Choose the payment method of the new voucher first.", severity="warning")
+            self.query_one("#method", Select).focus()
+            return
+        self.app.push_screen(NewVoucherScreen(payer, method), callback=self.voucher_made)
+
+    def voucher_made(self, voucher_id: int | None) -> None:
+        if voucher_id:
+            self.pending_voucher = voucher_id
+            self.notify(f"Voucher #{voucher_id} saved.", timeout=4)
+            self.reload_money()
+
+    # -- post ---------------------------------------------------------------------------
+    def payload(self, mode: str) -> dict:
+        picked = list(self.query_one("#charges", SelectionList).selected)
+        apply = "auto" if mode == "auto" else ("manual" if picked else "none")
+        amount = self.query_one("#amount", Input).value.strip()
+        v = self._voucher()
+        return {"patient_id": self.patient["patient_id"] if self.patient else None,
+                "voucher_id": v["id"] if v else None,
+                **({"amount": amount} if amount else {}),
+                "apply": apply, "applications": [{"charge_id": c} for c in picked] if apply == "manual" else [],
+                "keep_unapplied": self.query_one("#keep", Checkbox).value}
+
+    def action_post(self, mode: str) -> None:
+        self.set_amount_error("")
+        if self.patient is None:
+            self.query_one("#patient-info", Static).update("! choose the patient first (type an ID and Enter)")
+            self.query_one("#patient", Input).focus()
+            return
+        if self._voucher() is None:
+            self.notify("Choose a voucher with undistributed money, or New to record one.", severity="warning")
+            return
+        payload = self.payload(mode)
+        key = self.submit_key.for_payload(payload)
+        self.call(payments.post_credit, payload, idempotency_key=key, done=self.posted, failed=self.post_failed,
+                  busy=self.query_one("#auto" if mode == "auto" else "#manual"))
+
+    def set_amount_error(self, message: str) -> None:
+        self.query_one("#amount-error", ErrorLine).show(message)
+
+    def posted(self, res: dict) -> None:
+        self.submit_key.done()
+        box = self.query_one("#credit-result", Static)
+        box.update(result_text(res))
+        self.find_patient()
+        self.call_after_refresh(box.scroll_visible, animate=False)
+
+    def post_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, InputError):
+            message = "; ".join(exc.lines())
+        elif isinstance(exc, ClaimdeskError):
+            message = str(exc)
+        else:
+            message = describe_error(exc)
+        field = getattr(exc, "field", None) or ""
+        if isinstance(exc, InputError):
+            field = next(iter(exc.messages), "")
+        if field.startswith("amount"):
+            self.set_amount_error(message)
+            self.query_one("#amount", Input).focus()
+        else:
+            self.query_one("#credit-result", Static).update(Text(f"! Not posted: {message}", style="bold"))
+        self.show_error(exc)

@@ -1,0 +1,51 @@
+"""Plugins: what was loaded (and what each contributes), what failed and why, what is disabled."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static
+
+from claimdesk.tui import data
+from claimdesk.tui.screens.base import BaseScreen
+
+
+def failures_text(report: dict) -> Text:
+    """The failed and skipped plugins, each with its error."""
+    t = Text()
+    if report["failures"]:
+        t.append(f"{len(report['failures'])} failed (skipped, the rest keep working):\n", style="bold")
+        for f in report["failures"]:
+            t.append(f"  ✘ {f['name']} ({f['stage']}): {f['error']}\n")
+    else:
+        t.append("No plugin failed.\n")
+    if report["skipped"]:
+        t.append("Disabled in the config: " + ", ".join(report["skipped"]))
+    return t
+
+
+class PluginsScreen(BaseScreen):
+    """Loaded plugins with what they contribute; failures with their errors."""
+
+    TITLE = "Plugins"
+    BINDINGS = [Binding("escape", "back", "Back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("", id="plugins-failures", classes="facts")
+        yield DataTable(id="plugins-table", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Plugin", "Source", "Contributes")
+        self.call(data.plugins_report, done=self.fill)
+
+    def fill(self, report: dict) -> None:
+        self.sub_title = f"{len(report['plugins'])} loaded, {len(report['failures'])} failed"
+        self.query_one("#plugins-failures", Static).update(failures_text(report))
+        table = self.query_one(DataTable)
+        for p in report["plugins"]:
+            source = "built-in" if p["builtin"] else f"{p['distribution']} {p['version']}"
+            table.add_row(p["name"], source, ", ".join(p["contributes"]) or ", ".join(p["hooks"]))
+        table.focus()
