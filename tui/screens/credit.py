@@ -16,6 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, SelectionList, Static
 
+from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.errors import ClaimdeskError, InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
@@ -103,7 +104,7 @@ class CreditEntryScreen(BaseScreen):
                 yield Input(placeholder="0.00", id="amount", compact=True)
                 yield Static("", id="amount-hint")
             yield ErrorLine(id="amount-error")
-            yield Checkbox("Keep unapplied amount on this credit", id="keep", compact=True)
+            yield Tick("Keep unapplied amount on this credit", id="keep", compact=True)
             yield Label("Open charges for this payer (tick for Apply Credit):", id="charges-title")
             yield SelectionList(id="charges", compact=True)
             with Horizontal(classes="buttons"):

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Label, Static
 
+from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.services import messages
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
@@ -123,7 +124,7 @@ class AnswerScreen(BaseModal):
             yield Static(message_text(self.message), classes="dialog-body")
             yield Input(placeholder="the answer", id="answer", compact=True)
             yield ErrorLine(id="answer-error")
-            yield Checkbox("Close the message", id="close", compact=True)
+            yield Tick("Close the message", id="close", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button("Send (F2)", id="send", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)

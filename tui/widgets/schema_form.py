@@ -21,6 +21,8 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from claimdesk.tui.widgets.tick import Tick
+
 PLACEHOLDERS = {"money": "0.00", "date": "YYYY-MM-DD", "int": "number", "text": ""}
 
 
@@ -39,7 +41,7 @@ def make_control(spec: dict, ident: str, value: Any = None, *, placeholder: str 
     """The one-line control for a scalar field (everything but multi/rows)."""
     kind = spec["kind"]
     if kind == "bool":
-        return Checkbox(_label(spec), value=bool(value), id=ident, compact=True)
+        return Tick(_label(spec), value=bool(value), id=ident, compact=True)
     if kind == "choice":
         options = [(str(label), str(v)) for v, label in spec.get("choices") or []]
         start = str(value) if value is not None and any(str(value) == o[1] for o in options) else Select.NULL
@@ -114,7 +116,7 @@ class RowsEditor(Vertical):
         parts: list[Widget] = []
         if self.key:
             value, label = self.key["choices"][i]
-            parts.append(Checkbox(str(label), id=f"{ident}-r{i}-pick", compact=True))
+            parts.append(Tick(str(label), id=f"{ident}-r{i}-pick", compact=True))
         for f in self.others if self.key else self.sub:
             parts.append(make_control(f, f"{ident}-r{i}-{f['name']}", placeholder=f["label"]))
         return Horizontal(*parts, classes="row", id=f"{ident}-r{i}")
