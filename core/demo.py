@@ -46,6 +46,17 @@ day is one :func:`claimdesk.core.workflow.run` (audited, hash-chained); a day is
 one write transaction. The same ``seed``, ``scale`` and ``today`` always give the
 same rows. ``scale`` may be fractional (tests use 0.1); it grows the patient count
 linearly (about 10 charges per patient), so 1M charges is about ``scale=390``.
+
+Scale above 1 (:mod:`claimdesk.core.demo_scale`): simulating day by day runs at about
+150 charges per CPU second, so a bigger clinic is made of ``ceil(scale)`` identical
+*blocks*: the base block is simulated as above at ``scale / ceil(scale)`` (exactly 1
+for a whole scale, between 0.5 and 1 for a fractional one: 2.5 is three blocks of
+0.83), then copied ``ceil(scale) - 1`` times set-based in SQL (``INSERT ... SELECT``
+with shifted ids; one ``demo.replicate`` audit event). So the patient count is still
+about ``240 * scale``. Whole blocks, because a copy cut along patient lines would
+split journal entries, vouchers and claim batches that span several patients; each
+block is a complete, balanced clinic. Copies share the reference data, dates and
+daysheets; their account numbers carry the block number (``A000017-2``).
 Returned-check fees use the built-in "flat" fee policy (plugins/fee_flat.py); advanced
 actions run through ``actions.apply`` as the Advanced Actions tool does. On the last day
 :meth:`_Builder.ensure_cases` makes sure even a tiny clinic has a claim on the "Patient"
@@ -56,6 +67,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 import random
 import time
 from collections import defaultdict
@@ -63,7 +75,7 @@ from typing import Callable
 
 from peewee import fn
 
-from claimdesk.core import clock, db, ledger, workflow
+from claimdesk.core import clock, db, demo_scale, ledger, workflow
 from claimdesk.core.config import StatementRules
 from claimdesk.core.context import as_user, current_user
 from claimdesk.core.errors import Refused
@@ -470,8 +482,9 @@ def _member_id(rng: random.Random, kind: str) -> str:
 # ---------------------------------------------------------------------------
 class _Builder:
     def __init__(self, seed: int, scale: float, today: dt.date, months: int, fast: bool,
-                 progress: Callable[[dt.date, int, int], None] | None):
+                 progress: Callable[[dt.date, int, int], None] | None, copies: int = 0):
         self.seed, self.scale, self.today, self.months, self.fast = seed, scale, today, months, fast
+        self.copies, self.replicate_seconds = copies, None  # scale > 1: SQL copies of the base clinic
         self.start = _add_months(today, -months)
         self.rng = random.Random(seed)
         self.progress = progress
@@ -532,6 +545,11 @@ class _Builder:
                 self.run_day(day)
                 if self.progress:
                     self.progress(day, i + 1, total)
+            if self.copies:
+                t1 = time.perf_counter()
+                with clock.frozen(_at(self.today, 19)):
+                    demo_scale.replicate(self.copies)
+                self.replicate_seconds = time.perf_counter() - t1
         return self.summary(time.perf_counter() - t0)
 
     def run_day(self, day: dt.date) -> None:
@@ -1698,7 +1716,8 @@ class _Builder:
             Posting.account == "AR").scalar() or 0)
         charges = count(Charge)
         return {
-            "seed": self.seed, "scale": self.scale, "months": self.months, "fast": self.fast,
+            "seed": self.seed, "scale": round(self.scale * (self.copies + 1), 6), "months": self.months,
+            "fast": self.fast,
             "today": self.today.isoformat(),
             "start": self.start.isoformat(), "working_days": len(self.workdays),
             "users": count(User), "patients": count(Patient), "payers": count(Payer),
@@ -1729,6 +1748,8 @@ class _Builder:
             "journal_entries": count(JournalEntry), "postings": count(Posting),
             "audit_events": count(AuditEvent),
             "total_ar": total_ar, "patient_ar": patient_ar, "insurance_ar": total_ar - patient_ar,
+            "base_scale": self.scale, "copies": self.copies,
+            "replicate_seconds": round(self.replicate_seconds, 2) if self.copies else 0.0,
             "seconds": round(seconds, 2),
             "charges_per_second": round(charges / seconds, 1) if seconds else None,
         }
@@ -1742,7 +1763,8 @@ def build(seed: int = DEFAULT_SEED, scale: float = 1.0, today: dt.date | str | N
     - ``seed``: the random seed; the same seed, scale, today and ``fast`` give identical rows.
     - ``scale``: clinic size; 1 is about 240 patients and 2,600 charges over 18 months, N is
       N times that (fractions allowed; a few patients of every profile at any scale).
-      1M charges is about ``scale=390``.
+      Above 1, ``ceil(scale)`` copies of a base clinic at ``scale / ceil(scale)`` (see the
+      module docstring): 1M charges is about ``scale=390`` and takes minutes, not hours.
     - ``today``: the last simulated day (a date or ISO text), default :data:`DEFAULT_TODAY`.
     - ``months``: length of the simulated history (default 18; at least 6; tests use less).
     - ``fast`` (default): the day's encounters, charges and splits, and each payer check's
@@ -1760,8 +1782,9 @@ def build(seed: int = DEFAULT_SEED, scale: float = 1.0, today: dt.date | str | N
     encounters, charges and zero-fee charges, splits (open denied, secondary, tertiary),
     EOBs, vouchers (with undistributed money), credits (with unapplied money),
     statements, admin messages, claims, encounters per work queue, entries, postings,
-    audit events), A/R in cents (total, patient, insurance) and ``seconds`` /
-    ``charges_per_second``.
+    audit events), A/R in cents (total, patient, insurance), ``base_scale`` and ``copies``
+    (the simulated block and how many SQL copies were added; ``scale`` is the whole
+    clinic's), ``replicate_seconds``, and ``seconds`` / ``charges_per_second`` overall.
     """
     if isinstance(today, str):
         today = dt.date.fromisoformat(today)
@@ -1770,4 +1793,5 @@ def build(seed: int = DEFAULT_SEED, scale: float = 1.0, today: dt.date | str | N
         raise Refused(f"scale must be a number above 0, got {scale!r}", field="scale")
     if isinstance(months, bool) or not isinstance(months, int) or not 6 <= months <= 120:
         raise Refused(f"months must be a whole number from 6 to 120, got {months!r}", field="months")
-    return _Builder(int(seed), float(scale), today, months, bool(fast), progress).run()
+    blocks = math.ceil(scale) if scale > 1 else 1
+    return _Builder(int(seed), float(scale) / blocks, today, months, bool(fast), progress, blocks - 1).run()
