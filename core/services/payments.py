@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from marshmallow import Schema, fields, validate
+from peewee import fn
 
 from claimdesk.core import clock, ledger, workflow
 from claimdesk.core.context import current_user
@@ -178,11 +179,25 @@ def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind
 
 
 def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
-    """Oldest charge first (date of service, then charge), partial on the last."""
+    """Oldest charge first (date of service, then charge), partial on the last.
+
+    Set-based: a running total (window function) picks in SQL only the splits the
+    money reaches (those whose older open balance is below ``available``), so a
+    patient with a thousand open charges loads the few a payment pays, not all.
+    """
+    if available <= 0:
+        return []
+    order = [Charge.dos, Charge.id, ChargeSplit.id]
+    owing = ((ChargeSplit.patient == credit.patient_id) & (ChargeSplit.payer == credit.payer_id)
+             & (ChargeSplit.balance > 0) & (Encounter.status == "active"))
+    older = (fn.SUM(ChargeSplit.balance).over(order_by=order) - ChargeSplit.balance).alias("older")
+    ranked = (ChargeSplit.select(ChargeSplit.id.alias("sid"), older)
+              .join(Charge).join(Encounter, on=(Charge.encounter == Encounter.id)).where(owing)).alias("ranked")
+    reached = (ChargeSplit.select(ChargeSplit, Charge).join(Charge)
+               .join(ranked, on=(ranked.c.sid == ChargeSplit.id)).where(ranked.c.older < available)
+               .order_by(*order))
     plan = []
-    for split in open_splits_for(credit.patient_id, credit.payer_id):
-        if available <= 0:
-            break
+    for split in reached:
         amount = min(split.balance, available)
         plan.append((split, amount))
         available -= amount
