@@ -50,3 +50,17 @@ def test_provider_activity_shows_charges_payments_reversals_and_fees(database):
     assert rows["Dr. Rivera"]["reversals"] == 100_00
     assert rows["Office"]["returned_check_fees"] == 30_00
     assert rows["Office"]["charges"] == 30_00
+
+
+def test_provider_activity_csv_from_the_cli(cli, tmp_path):
+    with clock.frozen(DAY):
+        pat = b.patient()
+        b.encounter(pat, [100_00, 25_50])
+        payments.post_credit({"patient_id": pat.id, "voucher_id": b.voucher(None, 60_00)})
+    out = cli.ok("provider", "activity", "--from", "2026-04-01", "--to", "2026-04-01", "--csv",
+                 "--out", str(tmp_path / "activity.csv"))
+    assert out.splitlines() == [
+        "provider_id,provider,charges,payments,adjustments,reversals,returned_check_fees",
+        f"{b.provider().id},Dr. Rivera,125.50,60.00,0.00,0.00,0.00",
+        ",TOTAL,125.50,60.00,0.00,0.00,0.00"]
+    assert (tmp_path / "activity.csv").read_text().splitlines() == out.splitlines()

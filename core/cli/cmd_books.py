@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from claimdesk.core.cli.common import command, group, load_object, parse_date
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import InputError
@@ -22,6 +24,8 @@ def register(subparsers) -> None:
     p = command(pv, "activity", "Charges, payments, adjustments, reversals per provider", provider_activity)
     p.add_argument("--from", dest="start", required=True, metavar="DATE")
     p.add_argument("--to", dest="end", required=True, metavar="DATE")
+    p.add_argument("--csv", action="store_true", help="print CSV")
+    p.add_argument("--out", metavar="FILE", help="also write the CSV to FILE")
     es = group(subparsers, "eob", "Explanations of benefits")
     command(es, "post", "Post one EOB (manual entry)", post_eob).add_argument(
         "--data", required=True, metavar="JSON",
@@ -56,12 +60,17 @@ def provider_activity(args) -> Result:
     if start is None or end is None:  # pragma: no cover - argparse requires both
         raise InputError({"from": ["give --from and --to"]})
     rows = daysheets.provider_activity(start, end)
-    cols = ("charges", "payments", "adjustments", "reversals", "returned_check_fees")
+    cols = daysheets.ACTIVITY_COLUMNS
+    csv_text = daysheets.provider_activity_csv(rows)
+    if args.out:
+        Path(args.out).expanduser().write_text(csv_text, encoding="utf-8")
     text = table([{"provider": r["provider"], **{c: money(r[c]) for c in cols}} for r in rows],
                  [("provider", "provider"), ("charges", "charges"), ("payments", "payments"),
                   ("adjustments", "adjustments"), ("reversals", "reversals"), ("rc fees", "returned_check_fees")],
                  right=cols)
     data = {"from": start.isoformat(), "to": end.isoformat(), "providers": rows}
+    if args.csv:
+        return Result(data, csv_text.rstrip("\n"), money=BOOK_MONEY)
     return Result(data, f"provider activity {start} to {end}\n{text}", money=BOOK_MONEY)
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+
 import datetime as dt
 
 from peewee import fn
@@ -9,6 +12,7 @@ from peewee import fn
 from claimdesk.core import clock, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
+from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
 from claimdesk.core.services.common import get
 
@@ -87,3 +91,17 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
     names = dict(Provider.select(Provider.id, Provider.name).tuples())
     return [{"provider_id": pid, "provider": names.get(pid, "?"), **vals}
             for pid, vals in sorted(stats.items(), key=lambda kv: names.get(kv[0], ""))]
+
+
+ACTIVITY_COLUMNS = ("charges", "payments", "adjustments", "reversals", "returned_check_fees")
+
+
+def provider_activity_csv(rows: list[dict]) -> str:
+    """The provider activity report as CSV (money as 12.50), with a TOTAL row."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(["provider_id", "provider", *ACTIVITY_COLUMNS])
+    for r in rows:
+        writer.writerow([r["provider_id"], r["provider"], *[as_json(r[c]) for c in ACTIVITY_COLUMNS]])
+    writer.writerow(["", "TOTAL", *[as_json(sum(r[c] for r in rows)) for c in ACTIVITY_COLUMNS]])
+    return buf.getvalue()
