@@ -1,4 +1,5 @@
-"""SVG snapshots of every screen at 80x24 with fixed data and a frozen clock.
+"""SVG snapshots of every screen at 80x24, and the main screens at 120x40, with fixed data
+and a frozen clock.
 
 Update after an intended change with ``pytest tests/tui/test_snapshots.py --snapshot-update``
 and look at the report before committing the new SVGs.
@@ -21,6 +22,7 @@ from tests.tui.helpers import press, settle, type_text
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 
 SIZE = (80, 24)
+WIDE = (120, 40)
 
 
 def steps(*keys: str, then=None):
@@ -41,9 +43,9 @@ def steps(*keys: str, then=None):
     return run_before
 
 
-def snap(snap_compare, *keys: str, then=None, ansi: bool = False) -> bool:
+def snap(snap_compare, *keys: str, then=None, ansi: bool = False, size=SIZE) -> bool:
     with clock.frozen(scenario.TODAY):
-        return snap_compare(ClaimdeskApp(ansi=ansi), terminal_size=SIZE, run_before=steps(*keys, then=then))
+        return snap_compare(ClaimdeskApp(ansi=ansi), terminal_size=size, run_before=steps(*keys, then=then))
 
 
 def test_home(database, snap_compare):
@@ -189,3 +191,31 @@ def test_statements(database, snap_compare, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
     scenario.build()
     assert snap(snap_compare, "s", "f9", "y")
+
+
+# --- the main screens on a bigger terminal (120x40) ------------------------------------
+def test_wide_home(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, size=WIDE)
+
+
+def test_wide_advanced_actions_offers(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "a", "type:1", "enter", size=WIDE)
+
+
+def test_wide_credit_entry(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "c", "type:Ortiz", "enter", size=WIDE)
+
+
+def test_wide_payer_checks(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "k", size=WIDE)
+
+
+def test_wide_patient_ledger(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00"})
+    assert snap(snap_compare, "l", "type:2", "enter", size=WIDE)
