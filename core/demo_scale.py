@@ -42,7 +42,7 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from peewee import ForeignKeyField
+from peewee import Field, ForeignKeyField, ModelIndex
 
 from claimdesk.core import db, workflow
 from claimdesk.core.models import (
@@ -86,6 +86,13 @@ def _unique_column_sets(model) -> list[tuple[str, ...]]:
     """Every unique constraint of ``model`` as a tuple of field names."""
     out = [(f.name,) for f in model._meta.sorted_fields if f.unique and not f.primary_key]
     for index in model._meta.indexes:
+        if isinstance(index, ModelIndex):  # Model.add_index(Model.index(...))
+            if not index._unique:
+                continue
+            if not all(isinstance(e, Field) for e in index._expressions):
+                raise AssertionError(f"{model.__name__}: unique index {index._name!r} is not on plain columns")
+            out.append(tuple(e.name for e in index._expressions))
+            continue
         if not (isinstance(index, (tuple, list)) and len(index) == 2):
             raise AssertionError(f"{model.__name__}: index {index!r} is not a (fields, unique) pair")
         fields, unique = index
