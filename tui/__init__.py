@@ -5,6 +5,6 @@ z Outstanding Zero Splits · b Claim batches · g Aging · s Statements · d Day
 i Admin inbox · u Audit log · p Plugins · q Quit. Everywhere: Ctrl+P the command
 palette (every workflow and every plugin action), Escape back, Ctrl+K cancel the
 running task, F2 the screen's main step (Review & apply, Auto-Apply, Send...).
-Screens call the core services only (``claimdesk.core.services``); reads no service
-offers yet live in ``tui/data.py``.
+Screens call the core services only (``claimdesk.core.services``); what they show
+comes from the read models ``views``, ``patient_views`` and ``payment_views`` there.
 """

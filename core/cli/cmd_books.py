@@ -11,6 +11,7 @@ from claimdesk.core.services import daysheets, eobs, views
 
 BOOK_MONEY = ("ar_change", "charges", "payments", "adjustments", "reversals", "returned_check_fees",
               "paid", "split_balance")
+AUDIT_KEYS = ("audit_id", "at", "user", "action", "encounter_id", "patient_id", "entries", "reason")  # --json keys
 
 
 def register(subparsers) -> None:
@@ -88,7 +89,8 @@ def audit(args) -> Result:
     """Audit events newest first."""
     if args.limit < 1:
         raise InputError({"limit": ["must be at least 1"]})
-    rows = views.audit_events(args.encounter, args.audit_user, args.limit)
+    rows = [{k: v for k, v in r.items() if k in AUDIT_KEYS}
+            for r in views.audit_events(args.encounter, args.audit_user, limit=args.limit)]
     text = table([{**r, "entries": ",".join(map(str, r["entries"]))} for r in rows],
                  [("id", "audit_id"), ("at", "at"), ("user", "user"), ("action", "action"),
                   ("enc", "encounter_id"), ("entries", "entries"), ("reason", "reason")])

@@ -8,7 +8,7 @@ from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Voucher
-from claimdesk.core.services import payments, returns, views
+from claimdesk.core.services import payment_views, payments, returns
 
 PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",
              "voucher_undistributed", "balance_after", "returned_amount", "fee", "balance_increase_by_patient")
@@ -104,7 +104,7 @@ def create_voucher(args) -> Result:
 
 def list_vouchers(args) -> Result:
     """Vouchers with their undistributed money."""
-    rows = views.voucher_list(args.payer)
+    rows = payment_views.voucher_list(args.payer)
     text = table([{**v, "amount": money(v["amount"]), "undist": money(v["undistributed"])} for v in rows],
                  [("id", "voucher_id"), ("date", "received_on"), ("payer", "payer"), ("method", "method"),
                   ("reference", "reference"), ("amount", "amount"), ("undistributed", "undist"),

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from claimdesk.core.cli.common import command, group
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.services import views
+from claimdesk.core.services import patient_views, views
 
 ENCOUNTER_MONEY = ("fee", "balance", "paid", "balance_by_rank")
 PATIENT_MONEY = ("amount", "running_balance", "balance", "patient_due", "insurance_pending")
+PATIENT_SHOW_KEYS = ("patient_id", "account_no", "name", "dob", "bad_debt", "balance", "encounters",
+                     "ledger")  # the --json keys of patient show
 
 
 def register(subparsers) -> None:
@@ -61,7 +63,7 @@ def show_encounter(args) -> Result:
 
 def show_patient(args) -> Result:
     """A patient's ledger (AR and unapplied postings, date order) and balances."""
-    d = views.patient_ledger(args.patient_id)
+    d = {k: v for k, v in patient_views.patient_ledger(args.patient_id).items() if k in PATIENT_SHOW_KEYS}
     b = d["balance"]
     head = pairs([("patient", f"{d['name']}  #{d['patient_id']}  acct {d['account_no']}"
                               + ("  BAD DEBT" if d["bad_debt"] else "")),
@@ -77,7 +79,7 @@ def show_patient(args) -> Result:
 
 def find_patient(args) -> Result:
     """Patients matching the text."""
-    rows = views.find_patients(args.text)
+    rows = patient_views.find_patients(args.text)
     text = table([{**r, "due": money(r["patient_due"]), "ins": money(r["insurance_pending"])} for r in rows],
                  [("id", "patient_id"), ("account", "account_no"), ("name", "name"), ("born", "dob"),
                   ("patient due", "due"), ("insurance", "ins")], right=("due", "ins"))

@@ -1,29 +1,35 @@
-"""Read models for the "show" commands (CLI and TUI): plain dicts, amounts in cents.
+"""Read models for the desk (CLI and TUI): plain dicts, amounts in cents.
+
+This module holds the database status, encounters and work queues, the home
+screen's counts, the audit log and the plugin report; patients live in
+:mod:`claimdesk.core.services.patient_views`, payers, vouchers and statements in
+:mod:`claimdesk.core.services.payment_views`.
 
 Nothing here writes. Balances come from :mod:`claimdesk.core.services.balances`
 (derived from postings) or from the ledger's postings directly; split balances
 shown next to their charge are the ledger-kept cache that ``claimdesk verify``
-checks against the postings.
+checks against the postings. Every function returns plain dicts/lists, so the
+TUI can call them in thread workers without holding model objects.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from claimdesk.core import db, schema
-from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
-    AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
-    JournalEntry, Patient, Payer, Posting, ServiceCode, Voucher,
+    AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
+    Patient, Payer, Posting, ServiceCode, WorkQueue,
 )
+from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import balances
-from claimdesk.core.services.actions import lookup
-from claimdesk.core.services.common import get
+from claimdesk.core.services.actions import ActionContext, lookup
 
 
-def _iso(value) -> str | None:
+def iso(value) -> str | None:
+    """A date as ``YYYY-MM-DD``, a datetime as ``YYYY-MM-DD HH:MM:SS``, None as None."""
     if value is None:
         return None
     return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
@@ -65,107 +71,97 @@ def encounter_detail(encounter_id) -> dict:
                            "balance": s.balance, "denied": s.denied, "denial_code": s.denial_code})
             by_rank[s.rank] = by_rank.get(s.rank, 0) + s.balance
         charges.append({"charge_id": ch.id, "line_no": ch.line_no, "code": ch.service_code.code,
-                        "units": ch.units, "fee": ch.fee, "dos": _iso(ch.dos), "kind": ch.kind,
+                        "units": ch.units, "fee": ch.fee, "dos": iso(ch.dos), "kind": ch.kind,
                         "balance": balances.charge_balance(ch.id), "splits": splits})
     eobs = []
     for e in Eob.select(Eob, Payer).join(Payer, on=(Eob.payer == Payer.id)).where(
             Eob.encounter == enc.id).order_by(Eob.id):
         paid = EobLine.select(fn.COALESCE(fn.SUM(EobLine.paid), 0)).where(EobLine.eob == e.id).scalar()
-        eobs.append({"eob_id": e.id, "payer": e.payer.name, "rank": e.rank, "received_on": _iso(e.received_on),
+        eobs.append({"eob_id": e.id, "payer": e.payer.name, "rank": e.rank, "received_on": iso(e.received_on),
                      "paid": int(paid or 0), "dummy": e.dummy, "voucher_id": e.voucher_id})
     claims = [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "status": c.status,
-               "queued_at": _iso(c.queued_at), "sent_at": _iso(c.sent_at), "resend": c.resend}
+               "queued_at": iso(c.queued_at), "sent_at": iso(c.sent_at), "resend": c.resend}
               for c in Claim.select(Claim, Payer).join(Payer).where(Claim.encounter == enc.id).order_by(Claim.id)]
     return {"encounter_id": enc.id, "patient_id": patient.id, "patient": patient.name,
-            "account_no": patient.account_no, "dos": _iso(enc.dos), "provider": enc.provider.name,
+            "account_no": patient.account_no, "dos": iso(enc.dos), "provider": enc.provider.name,
             "claim_type": enc.claim_type, "billable": enc.billable, "status": enc.status,
             "queue": enc.queue.key if enc.queue_id else None, "tags": enc.tag_list(),
             "payers": payers, "charges": charges, "balance_by_rank": by_rank,
             "balance": balances.encounter_balance(enc.id), "eobs": eobs, "claims": claims}
 
 
-# --- patients -------------------------------------------------------------------
-def patient_ledger(patient_id) -> dict:
-    """A patient's postings on AR and UNAPPLIED in date order with a running balance.
-
-    The running balance is what the account owes net of the patient's unapplied
-    money (AR debits positive, unapplied credits negative); its last value equals
-    ``total_ar - unapplied`` of the balance summary.
-    """
-    patient = get(Patient, patient_id, "patient", field="patient_id")
-    rows, running = [], 0
-    query = (Posting.select(Posting, JournalEntry, Payer)
-             .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
-             .switch(Posting).join(Payer, JOIN.LEFT_OUTER, on=(Posting.payer == Payer.id))
-             .where((Posting.patient == patient.id) & Posting.account.in_(["AR", "UNAPPLIED"]))
-             .order_by(JournalEntry.posted_on, JournalEntry.id, Posting.id))
-    for p in query:
-        running += p.amount
-        rows.append({"date": _iso(p.entry.posted_on), "entry_id": p.entry_id, "kind": p.entry.kind,
-                     "account": p.account, "charge_id": p.charge_id, "credit_id": p.credit_id,
-                     "payer": p.payer.name if p.payer_id else None, "memo": p.entry.memo,
-                     "reason_code": p.reason_code, "amount": p.amount, "running_balance": running})
-    encounters = [{"encounter_id": e.id, "dos": _iso(e.dos), "status": e.status,
-                   "queue": e.queue.key if e.queue_id else None,
-                   "balance": balances.encounter_balance(e.id)}
-                  for e in Encounter.select().where(Encounter.patient == patient.id).order_by(Encounter.dos, Encounter.id)]
-    return {"patient_id": patient.id, "account_no": patient.account_no, "name": patient.name,
-            "dob": _iso(patient.dob), "bad_debt": patient.bad_debt,
-            "balance": balances.patient_balance(patient.id).as_dict(),
-            "encounters": encounters, "ledger": rows}
+def encounter_header(encounter_id) -> dict:
+    """The short facts about one encounter the Advanced Actions screen shows (via the action context):
+    patient, date, type, flags, queue name, payer name by rank and open balance by rank."""
+    ctx = ActionContext(lookup(encounter_id))
+    enc = ctx.encounter
+    return {
+        "encounter_id": enc.id, "patient_id": enc.patient_id, "patient": ctx.patient.name,
+        "account_no": ctx.patient.account_no, "dos": enc.dos.isoformat(), "claim_type": enc.claim_type,
+        "billable": enc.billable, "status": enc.status, "tags": enc.tag_list(),
+        "queue": enc.queue.name if enc.queue_id else None,
+        "payers": {rank: slot.payer.name for rank, slot in ctx.slots.items()},
+        "by_rank": ctx.balance_by_rank(),
+    }
 
 
-def find_patients(text: str, limit: int = 50) -> list[dict]:
-    """Patients whose account number or name contains ``text`` (case-insensitive)."""
-    needle = (text or "").strip()
-    if not needle:
-        raise InputError({"text": ["type part of an account number or a name"]})
-    cond = (fn.LOWER(Patient.account_no).contains(needle.lower())
-            | fn.LOWER(Patient.last_name).contains(needle.lower())
-            | fn.LOWER(Patient.first_name).contains(needle.lower()))
-    if "," in needle:
-        last, first = (s.strip().lower() for s in needle.split(",", 1))
-        cond = cond | (fn.LOWER(Patient.last_name).contains(last) & fn.LOWER(Patient.first_name).contains(first))
-    out = []
-    for p in Patient.select().where(cond).order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit):
-        bal = balances.patient_balance(p.id)
-        out.append({"patient_id": p.id, "account_no": p.account_no, "name": p.name, "dob": _iso(p.dob),
-                    "patient_due": bal.patient_due, "insurance_pending": bal.insurance_pending})
-    return out
+# --- work queues and the home screen -----------------------------------------------
+def queue_counts() -> list[dict]:
+    """Every work queue (key, name) with the number of active encounters waiting in it."""
+    counts = dict(
+        Encounter.select(Encounter.queue, fn.COUNT(Encounter.id))
+        .where(Encounter.queue.is_null(False) & (Encounter.status == "active"))
+        .group_by(Encounter.queue).tuples())
+    return [{"key": q.key, "name": q.name, "count": int(counts.get(q.id, 0))}
+            for q in WorkQueue.select().order_by(WorkQueue.id)]
 
 
-# --- payments -------------------------------------------------------------------
-def voucher_list(payer_id=None, limit: int = 200) -> list[dict]:
-    """Vouchers newest first (optionally one payer's), each with its undistributed money."""
-    q = Voucher.select(Voucher, Payer).join(Payer)
-    if payer_id is not None:
-        payer = get(Payer, payer_id, "payer", field="payer_id")
-        q = q.where(Voucher.payer == payer.id)
-    return [{"voucher_id": v.id, "payer_id": v.payer_id, "payer": v.payer.name, "method": v.method,
-             "reference": v.reference, "received_on": _iso(v.received_on), "amount": v.amount,
-             "undistributed": balances.voucher_undistributed(v.id), "status": v.status}
-            for v in q.order_by(Voucher.received_on.desc(), Voucher.id.desc()).limit(limit)]
+def queue_encounters(queue_key: str, limit: int = 200) -> dict:
+    """The first ``limit`` active encounters waiting in a queue, oldest service date first,
+    each with its open balance; ``total`` counts them all (an unknown key is an empty queue)."""
+    queue = WorkQueue.get_or_none(WorkQueue.key == queue_key)
+    if queue is None:
+        return {"key": queue_key, "name": queue_key, "rows": [], "total": 0}
+    base = Encounter.select().where((Encounter.queue == queue.id) & (Encounter.status == "active"))
+    rows = [{"encounter_id": enc.id, "patient": enc.patient.name, "patient_id": enc.patient_id,
+             "dos": enc.dos.isoformat(), "claim_type": enc.claim_type,
+             "balance": balances.encounter_balance(enc.id)}
+            for enc in (base.select(Encounter, Patient).join(Patient, on=(Encounter.patient == Patient.id))
+                        .order_by(Encounter.dos, Encounter.id).limit(limit))]
+    return {"key": queue.key, "name": queue.name, "rows": rows, "total": base.count()}
+
+
+def desk_summary() -> dict:
+    """Counts for the home screen's footer line: patients, active encounters, open admin messages."""
+    return {
+        "patients": Patient.select().count(),
+        "encounters": Encounter.select().where(Encounter.status == "active").count(),
+        "open_messages": AdminMessage.select().where(AdminMessage.status == "open").count(),
+    }
 
 
 # --- audit ----------------------------------------------------------------------
-def audit_events(encounter_id=None, user: str | None = None, limit: int = 50) -> list[dict]:
-    """Audit events newest first, optionally for one encounter or one user."""
+def audit_events(encounter_id=None, user: str | None = None, action: str | None = None,
+                 limit: int = 50) -> list[dict]:
+    """Audit events newest first (who, when, what, why, inputs, journal entries), optionally for
+    one encounter, one user, or actions containing ``action``; at most ``limit`` of them."""
     q = AuditEvent.select()
     if encounter_id is not None:
         q = q.where(AuditEvent.encounter == lookup(encounter_id).id)
     if user:
         q = q.where(AuditEvent.user == user)
-    return [{"audit_id": ev.id, "at": ev.at.isoformat(sep=" ") if ev.at else None, "user": ev.user,
-             "action": ev.action, "encounter_id": ev.encounter_id, "patient_id": ev.patient_id,
-             "entries": ev.entries, "reason": ev.reason}
+    if action:
+        q = q.where(AuditEvent.action.contains(action))
+    return [{"audit_id": ev.id, "at": iso(ev.at), "user": ev.user, "action": ev.action,
+             "encounter_id": ev.encounter_id, "patient_id": ev.patient_id, "entries": ev.entries,
+             "reason": ev.reason, "inputs": ev.inputs}
             for ev in q.order_by(AuditEvent.id.desc()).limit(max(1, int(limit)))]
 
 
 # --- plugins --------------------------------------------------------------------
 def plugins_report(host=None) -> dict:
-    """Every plugin (name, distribution, version, hooks, what it contributed) and failures."""
-    from claimdesk.core.plugins.host import get_host
-
+    """Every plugin (name, distribution, version, hooks, what it contributed), the failures with
+    their errors and the plugins disabled in the config; ``host`` defaults to the loaded one."""
     host = host or get_host()
     contributed: dict[str, list[str]] = {}
     kinds = (("claimdesk_advanced_actions", host.actions(), "key", "action"),
@@ -182,4 +178,17 @@ def plugins_report(host=None) -> dict:
                     for p in host.plugins],
         "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in host.failures],
         "skipped": list(host.skipped),
+    }
+
+
+def menu_facts() -> dict:
+    """What the plugin host offers, for the home menus and the command palette: actions,
+    payment methods, fee policies, and how many plugins loaded and failed."""
+    host = get_host()
+    return {
+        "actions": [{"key": a.key, "title": a.title} for a in host.actions()],
+        "methods": [{"key": m.key, "label": m.label} for m in host.payment_methods()],
+        "fee_policies": [{"key": f.key, "label": f.label} for f in host.fee_policies()],
+        "plugins": len(host.plugins),
+        "failures": len(host.failures),
     }

@@ -106,7 +106,7 @@ def test_return_check_with_flat_fee_reverses_the_credit(database):
         await press(pilot, "k", "a")  # all active vouchers: the cash one is fully used
         seen["list"] = words(screen_text(app))
         table = app.screen.query_one("#checks-table")
-        row = [r["id"] for r in app.screen.rows].index(clinic.cash)
+        row = [r["voucher_id"] for r in app.screen.rows].index(clinic.cash)
         table.move_cursor(row=row)
         await press(pilot, "r")
         dialog = app.screen

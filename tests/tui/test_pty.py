@@ -12,6 +12,7 @@ import subprocess
 import sys
 import termios
 import time
+from pathlib import Path
 
 from claimdesk.core import db, schema
 from claimdesk.core.context import as_user
@@ -44,6 +45,27 @@ def read_until(fd: int, proc, wanted: tuple[str, ...], limit: float = 60.0) -> s
     return out.decode("utf-8", "replace")
 
 
+def drain_until_exit(fd: int, proc, limit: float = 60.0) -> None:
+    """Keep reading the terminal while the app shuts down, so its last writes never block."""
+    deadline = time.monotonic() + limit  # a guard against hanging, not a timing assertion
+    while proc.poll() is None and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                if not os.read(fd, 65536):
+                    return
+            except OSError:
+                return
+
+
+def claimdesk_command() -> list[str]:
+    """The installed console script when there is one (as a clerk runs it), else the module."""
+    script = Path(sys.executable).with_name("claimdesk")
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "from claimdesk.tui.app import main; main()"]
+
+
 def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
     db.connect(db_url)
     schema.upgrade()
@@ -58,7 +80,7 @@ def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
     env.update(TERM="xterm-256color", LANG="C.UTF-8", CLAIMDESK_DB=db_url, CLAIMDESK_USER="tester",
                CLAIMDESK_NOW=f"{scenario.TODAY.isoformat()}T09:00:00",
                CLAIMDESK_CONFIG=str(tmp_path / "none.toml"))
-    proc = subprocess.Popen([sys.executable, "-c", "from claimdesk.tui.app import main; main()"],
+    proc = subprocess.Popen(claimdesk_command(),
                             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
                             start_new_session=True)
     os.close(slave)
@@ -68,6 +90,7 @@ def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
             assert text in first, f"{text!r} not drawn; got {first[-2000:]!r}"
         assert "Traceback" not in first
         os.write(master, b"q")
+        drain_until_exit(master, proc)
         assert proc.wait(timeout=60) == 0
     finally:
         if proc.poll() is None:

@@ -21,8 +21,7 @@ from textual.widgets import Button, Footer, Header, Label, SelectionList, Static
 from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models import RANKS
 from claimdesk.core.money import fmt
-from claimdesk.core.services import actions
-from claimdesk.tui import data
+from claimdesk.core.services import actions, patient_views
 from claimdesk.tui.screens.base import BaseScreen, describe_error, worker_cancelled
 
 #: Words that mark a plugin report value as an amount in cents (display only).
@@ -98,7 +97,7 @@ def apply_to_others(key: str, encounter_ids: list[int], data_in: dict, submit_ke
 
 
 def load_statements(result: dict) -> list[dict]:
-    return data.statements(result.get("statements_made", []))
+    return patient_views.statements_by_id(result.get("statements_made", []))
 
 
 class ActionResultScreen(BaseScreen):

@@ -20,15 +20,14 @@ from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models import RANKS
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.services import actions
-from claimdesk.tui import data
+from claimdesk.core.services import actions, views
 from claimdesk.tui.screens.base import BaseScreen, describe_error
 
 
 def assess_encounter(encounter_id: str) -> dict:
     """The assessment plus the encounter's header facts (runs in a worker)."""
     assessed = actions.assess(encounter_id)
-    return {"assessed": assessed, "header": data.encounter_header(assessed["encounter_id"])}
+    return {"assessed": assessed, "header": views.encounter_header(assessed["encounter_id"])}
 
 
 def header_text(h: dict) -> Text:

@@ -10,15 +10,15 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-from claimdesk.tui import data
+from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
 
 
 def event_text(e: dict) -> Text:
     """One event's inputs and journal entries."""
     t = Text()
-    t.append(f"#{e['id']} {e['action']}", style="bold")
-    t.append(f" by {e['user']} at {e['at']}; encounter {e['encounter_id'] or '—'}, "
+    t.append(f"#{e['audit_id']} {e['action']}", style="bold")
+    t.append(f" by {e['user']} at {e['at'][:16]}; encounter {e['encounter_id'] or '—'}, "
              f"patient {e['patient_id'] or '—'}; entries {', '.join(f'#{i}' for i in e['entries']) or 'none'}\n")
     if e["reason"]:
         t.append(f"Why: {e['reason']}\n")
@@ -59,14 +59,14 @@ class AuditScreen(BaseScreen):
 
     def action_reload(self) -> None:
         text = self.query_one("#audit-filter", Input).value.strip() or None
-        self.call(data.audit_events, 200, text, done=self.fill, group="audit", exclusive=True)
+        self.call(views.audit_events, action=text, limit=200, done=self.fill, group="audit", exclusive=True)
 
     def fill(self, rows: list[dict]) -> None:
         self.rows = rows
         table = self.query_one(DataTable)
         table.clear()
         for e in rows:
-            table.add_row(str(e["id"]), e["at"][5:], e["user"][:10], e["action"][:30],
+            table.add_row(str(e["audit_id"]), e["at"][5:16], e["user"][:10], e["action"][:30],
                           str(e["encounter_id"] or "—"), e["reason"][:16])
         table.focus()
         self.query_one("#audit-detail", Static).update(f"{len(rows)} event(s) shown. Enter shows the inputs.")

@@ -16,9 +16,8 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sel
 from claimdesk.core.errors import InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.services import returns
+from claimdesk.core.services import payment_views, returns
 from claimdesk.core.services.actions import describe_schema
-from claimdesk.tui import data
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.schema_form import SchemaForm
@@ -66,7 +65,7 @@ class PayerChecksScreen(BaseScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call(data.checks, self.include_used, done=self.fill, group="checks", exclusive=True)
+        self.call(payment_views.active_vouchers, self.include_used, done=self.fill, group="checks", exclusive=True)
 
     def action_toggle_all(self) -> None:
         self.include_used = not self.include_used
@@ -83,8 +82,8 @@ class PayerChecksScreen(BaseScreen):
         keep = table.cursor_row
         table.clear()
         for r in rows:
-            table.add_row(f"#{r['id']}", r["payer"][:18], r["method"], (r["reference"] or "")[:10], r["received_on"],
-                          fmt(r["amount"]), fmt(r["undistributed"]), key=str(r["id"]))
+            table.add_row(f"#{r['voucher_id']}", r["payer"][:18], r["method"], (r["reference"] or "")[:10],
+                          r["received_on"], fmt(r["amount"]), fmt(r["undistributed"]), key=str(r["voucher_id"]))
         if rows:
             table.move_cursor(row=min(keep or 0, len(rows) - 1))
         table.focus()
@@ -117,7 +116,7 @@ class ReturnCheckScreen(BaseModal):
     def compose(self) -> ComposeResult:
         v = self.voucher
         with Vertical(classes="dialog", id="return-dialog"):
-            yield Label(f"Return voucher #{v['id']}: {v['payer']} {v['method']} {v['reference']} "
+            yield Label(f"Return voucher #{v['voucher_id']}: {v['payer']} {v['method']} {v['reference']} "
                         f"{fmt(v['amount'])}", classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 with Horizontal(classes="line"):
@@ -140,7 +139,7 @@ class ReturnCheckScreen(BaseModal):
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
-        self.call(data.fee_choices, done=self.got_choices)
+        self.call(payment_views.fee_choices, done=self.got_choices)
 
     def got_choices(self, choices: dict) -> None:
         self.choices = choices
@@ -178,7 +177,7 @@ class ReturnCheckScreen(BaseModal):
         form = self._fee_form()
         patient = self.query_one("#fee-patient", Input).value.strip()
         policy = self._policy()
-        return {"voucher_id": self.voucher["id"], "reason": self.query_one("#reason", Input).value.strip(),
+        return {"voucher_id": self.voucher["voucher_id"], "reason": self.query_one("#reason", Input).value.strip(),
                 "fee_policy": policy.key if policy else "none", "fee": form.values() if form else {},
                 **({"patient_id": patient} if patient else {})}
 
@@ -188,7 +187,7 @@ class ReturnCheckScreen(BaseModal):
         payload = self.payload()
         policy = self._policy()
         form = self._fee_form()
-        lines = [("Voucher", f"#{self.voucher['id']} {self.voucher['payer']} {fmt(self.voucher['amount'])}"),
+        lines = [("Voucher", f"#{self.voucher['voucher_id']} {self.voucher['payer']} {fmt(self.voucher['amount'])}"),
                  ("Reason", payload["reason"] or "—"), ("Fee policy", policy.label if policy else "—"),
                  *(form.describe() if form else [])]
         self.app.push_screen(

@@ -20,8 +20,7 @@ from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.errors import ClaimdeskError, InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.services import payments
-from claimdesk.tui import data
+from claimdesk.core.services import patient_views, payment_views, payments
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.screens.voucher import NewVoucherScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
@@ -29,21 +28,21 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 
 def load_choices() -> dict:
     """Payers and payment methods for the pickers (runs in a worker)."""
-    return {"payers": data.payers(),
+    return {"payers": payment_views.paying_payers(),
             "methods": [{"key": m.key, "label": m.label} for m in get_host().payment_methods()]}
 
 
 def load_patient(text: str) -> dict:
     """The patients matching what was typed, with the balances of a single match."""
-    found = data.find_patients(text)
-    header = data.patient_header(found[0]["patient_id"]) if len(found) == 1 else None
+    found = patient_views.find_patients(text, limit=6) if text.strip() else []
+    header = patient_views.patient_summary(found[0]["patient_id"]) if len(found) == 1 else None
     return {"found": found, "header": header}
 
 
 def load_money(patient_id: int | None, payer_id: int, method: str | None) -> dict:
     """The payer's vouchers with undistributed money and, for a patient, the charges it may pay."""
-    return {"vouchers": data.vouchers(payer_id, method),
-            "charges": data.open_charges(patient_id, payer_id) if patient_id else []}
+    return {"vouchers": payment_views.payer_vouchers(payer_id, method),
+            "charges": payment_views.open_charges(patient_id, payer_id) if patient_id else []}
 
 
 def result_text(res: dict) -> Text:
@@ -155,9 +154,10 @@ class CreditEntryScreen(BaseScreen):
         else:
             self.patient = header
             box.remove_class("-error")
+            bal = header["balance"]
             box.update(f"{header['name']} (#{header['patient_id']}, {header['account_no']}): owes "
-                       f"{fmt(header['patient_due'])}, with insurers {fmt(header['insurance_pending'])}, "
-                       f"unapplied {fmt(header['unapplied'])}")
+                       f"{fmt(bal['patient_due'])}, with insurers {fmt(bal['insurance_pending'])}, "
+                       f"unapplied {fmt(bal['unapplied'])}")
             self.query_one("#patient", Input).value = str(header["patient_id"])
             self.query_one("#payer", Select).focus()
         self.reload_money()
@@ -190,9 +190,10 @@ class CreditEntryScreen(BaseScreen):
         sel = self.query_one("#voucher", Select)
         keep = self.pending_voucher if self.pending_voucher is not None else sel.value
         self.pending_voucher = None
-        sel.set_options([(f"#{v['id']} {v['method']} {v['reference'] or ''} {v['received_on']} "
-                          f"{fmt(v['undistributed'])} left".replace("  ", " "), v["id"]) for v in self.vouchers])
-        ids = [v["id"] for v in self.vouchers]
+        sel.set_options([(f"#{v['voucher_id']} {v['method']} {v['reference'] or ''} {v['received_on']} "
+                          f"{fmt(v['undistributed'])} left".replace("  ", " "), v["voucher_id"])
+                         for v in self.vouchers])
+        ids = [v["voucher_id"] for v in self.vouchers]
         if keep in ids:
             sel.value = keep
         elif ids:
@@ -211,7 +212,7 @@ class CreditEntryScreen(BaseScreen):
 
     def _voucher(self) -> dict | None:
         value = self.query_one("#voucher", Select).value
-        return next((v for v in self.vouchers if v["id"] == value), None)
+        return next((v for v in self.vouchers if v["voucher_id"] == value), None)
 
     def default_amount(self) -> None:
         v = self._voucher()
@@ -249,7 +250,7 @@ class CreditEntryScreen(BaseScreen):
         amount = self.query_one("#amount", Input).value.strip()
         v = self._voucher()
         return {"patient_id": self.patient["patient_id"] if self.patient else None,
-                "voucher_id": v["id"] if v else None,
+                "voucher_id": v["voucher_id"] if v else None,
                 **({"amount": amount} if amount else {}),
                 "apply": apply, "applications": [{"charge_id": c} for c in picked] if apply == "manual" else [],
                 "keep_unapplied": self.query_one("#keep", Checkbox).value}

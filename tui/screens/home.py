@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from claimdesk.tui import data
+from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
 
 
@@ -24,7 +24,7 @@ def _row(left: str, right: str, width: int) -> Text:
 
 def load_home() -> dict:
     """Everything the home screen shows (runs in a worker)."""
-    return {"queues": data.queue_counts(), "summary": data.summary(), "facts": data.menu_facts()}
+    return {"queues": views.queue_counts(), "summary": views.desk_summary(), "facts": views.menu_facts()}
 
 
 class HomeScreen(BaseScreen):

@@ -9,7 +9,7 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static, TabbedContent, TabPane
 
 from claimdesk.core.money import fmt
-from claimdesk.tui import data
+from claimdesk.core.services import patient_views
 from claimdesk.tui.screens.base import BaseScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
 
@@ -105,14 +105,14 @@ class PatientLedgerScreen(BaseScreen):
                      "several match; type the ID: " + "; ".join(f"{m['patient_id']} {m['name']}" for m in matches))
             return
         err.show("")
-        h = ledger["header"]
-        self.patient_id = h["patient_id"]
-        self.sub_title = h["name"]
-        self.query_one("#ledger-patient", Input).value = str(h["patient_id"])
+        b = ledger["balance"]
+        self.patient_id = ledger["patient_id"]
+        self.sub_title = ledger["name"]
+        self.query_one("#ledger-patient", Input).value = str(ledger["patient_id"])
         self.query_one("#ledger-balances", Static).update(
-            f"{h['name']} #{h['patient_id']} ({h['account_no']})  Patient owes {fmt(h['patient_due'])}  "
-            f"With insurers {fmt(h['insurance_pending'])}  Unapplied {fmt(h['unapplied'])}  "
-            f"Net due {fmt(h['net_due'])}")
+            f"{ledger['name']} #{ledger['patient_id']} ({ledger['account_no']})  Patient owes {fmt(b['patient_due'])}  "
+            f"With insurers {fmt(b['insurance_pending'])}  Unapplied {fmt(b['unapplied'])}  "
+            f"Net due {fmt(b['net_due'])}")
         for name, rows in rows_for(ledger).items():
             table = self.query_one(f"#ledger-{name}", DataTable)
             table.clear()
@@ -122,6 +122,6 @@ class PatientLedgerScreen(BaseScreen):
 
 def find_and_load(text: str) -> dict:
     """The ledger of the one patient matching ``text`` (or the matches, when not one)."""
-    matches = data.find_patients(text)
-    ledger = data.patient_ledger(matches[0]["patient_id"]) if len(matches) == 1 else None
+    matches = patient_views.find_patients(text, limit=6) if text.strip() else []
+    ledger = patient_views.patient_ledger(matches[0]["patient_id"]) if len(matches) == 1 else None
     return {"matches": matches, "ledger": ledger}

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
-from claimdesk.tui import data
+from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
 
 
@@ -39,7 +39,7 @@ class PluginsScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).add_columns("Plugin", "Source", "Contributes")
-        self.call(data.plugins_report, done=self.fill)
+        self.call(views.plugins_report, done=self.fill)
 
     def fill(self, report: dict) -> None:
         self.sub_title = f"{len(report['plugins'])} loaded, {len(report['failures'])} failed"

@@ -7,7 +7,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Static
 
 from claimdesk.core.money import fmt
-from claimdesk.tui import data
+from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
 
 
@@ -42,7 +42,7 @@ class QueueScreen(BaseScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call(data.queue_encounters, self.key, done=self.fill, group="queue", exclusive=True)
+        self.call(views.queue_encounters, self.key, done=self.fill, group="queue", exclusive=True)
 
     def fill(self, info: dict) -> None:
         self.rows = info["rows"]

@@ -1,0 +1,172 @@
+"""Read models about patients (CLI and TUI): finding one, its balances, its ledger.
+
+Plain dicts, amounts in integer cents; nothing here writes. Balances come from
+:mod:`claimdesk.core.services.balances`; the running balances are sums of the
+postings the ledger holds, computed here so no screen or command adds money up.
+"""
+
+from __future__ import annotations
+
+from peewee import JOIN, fn
+
+from claimdesk.core.errors import InputError
+from claimdesk.core.models import (
+    Adjustment, Charge, ChargeSplit, Credit, Encounter, JournalEntry, Patient, Payer, Posting, ServiceCode,
+    Statement,
+)
+from claimdesk.core.services import balances
+from claimdesk.core.services.common import get
+from claimdesk.core.services.views import iso
+
+MAX_ID = 2**31 - 1  # larger numbers are never a patient ID (and would overflow PostgreSQL's integer)
+
+
+# --- finding patients -------------------------------------------------------------
+def find_patients(text: str, limit: int = 50) -> list[dict]:
+    """Patients matching what a clerk typed, by name, at most ``limit``.
+
+    The patient with that ID or account number when there is one; otherwise every
+    patient whose account number, last name or first name contains ``text``
+    (case-insensitive; "last, first" matches both parts). Each row carries the
+    patient's due and insurance-pending balances.
+    """
+    needle = (text or "").strip()
+    if not needle:
+        raise InputError({"text": ["type part of an account number or a name"]})
+    found = _exact_matches(needle) or list(
+        Patient.select().where(_contains(needle))
+        .order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit))
+    out = []
+    for p in found[:limit]:
+        bal = balances.patient_balance(p.id)
+        out.append({"patient_id": p.id, "account_no": p.account_no, "name": p.name, "dob": iso(p.dob),
+                    "patient_due": bal.patient_due, "insurance_pending": bal.insurance_pending})
+    return out
+
+
+def _exact_matches(needle: str) -> list[Patient]:
+    """The patient whose ID is ``needle`` and those whose account number is ``needle``."""
+    found = []
+    if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID:
+        found += list(Patient.select().where(Patient.id == int(needle)))
+    found += [p for p in Patient.select().where(Patient.account_no == needle.upper()) if p not in found]
+    return found
+
+
+def _contains(needle: str):
+    """The condition: account number or a name contains ``needle``; "last, first" matches both."""
+    low = needle.lower()
+    cond = (fn.LOWER(Patient.account_no).contains(low) | fn.LOWER(Patient.last_name).contains(low)
+            | fn.LOWER(Patient.first_name).contains(low))
+    if "," in needle:
+        last, first = (s.strip() for s in low.split(",", 1))
+        cond = cond | (fn.LOWER(Patient.last_name).contains(last) & fn.LOWER(Patient.first_name).contains(first))
+    return cond
+
+
+# --- one patient ------------------------------------------------------------------
+def patient_summary(patient_id) -> dict:
+    """Who the patient is (ID, account number, name, birth date, bad debt) and the balance summary
+    (patient due, insurance pending, unapplied, total AR, net due)."""
+    patient = get(Patient, patient_id, "patient", field="patient_id")
+    return {"patient_id": patient.id, "account_no": patient.account_no, "name": patient.name,
+            "dob": iso(patient.dob), "bad_debt": patient.bad_debt,
+            "balance": balances.patient_balance(patient.id).as_dict()}
+
+
+def patient_ledger(patient_id) -> dict:
+    """A patient's whole account: the summary plus encounters, ledger, activity, charges, credits,
+    adjustments and statements.
+
+    ``ledger``: every posting on AR and UNAPPLIED in date order with a running
+    balance of what the account owes net of unapplied money (its last value equals
+    ``total_ar - unapplied``). ``activity``: each journal entry's change to AR with
+    the running AR (its last value equals ``total_ar``).
+    """
+    summary = patient_summary(patient_id)
+    pid = summary["patient_id"]
+    return {**summary, "encounters": _encounters(pid), "ledger": _ledger_rows(pid), "activity": _ar_activity(pid),
+            "charges": _charges(pid), "credits": _credits(pid), "adjustments": _adjustments(pid),
+            "statements": _statements(pid)}
+
+
+def _encounters(pid: int) -> list[dict]:
+    return [{"encounter_id": e.id, "dos": iso(e.dos), "status": e.status,
+             "queue": e.queue.key if e.queue_id else None, "balance": balances.encounter_balance(e.id)}
+            for e in Encounter.select().where(Encounter.patient == pid).order_by(Encounter.dos, Encounter.id)]
+
+
+def _ledger_rows(pid: int) -> list[dict]:
+    rows, running = [], 0
+    query = (Posting.select(Posting, JournalEntry, Payer)
+             .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+             .switch(Posting).join(Payer, JOIN.LEFT_OUTER, on=(Posting.payer == Payer.id))
+             .where((Posting.patient == pid) & Posting.account.in_(["AR", "UNAPPLIED"]))
+             .order_by(JournalEntry.posted_on, JournalEntry.id, Posting.id))
+    for p in query:
+        running += p.amount
+        rows.append({"date": iso(p.entry.posted_on), "entry_id": p.entry_id, "kind": p.entry.kind,
+                     "account": p.account, "charge_id": p.charge_id, "credit_id": p.credit_id,
+                     "payer": p.payer.name if p.payer_id else None, "memo": p.entry.memo,
+                     "reason_code": p.reason_code, "amount": p.amount, "running_balance": running})
+    return rows
+
+
+def _ar_activity(pid: int) -> list[dict]:
+    activity, running = [], 0
+    rows = (Posting.select(JournalEntry.id, JournalEntry.posted_on, JournalEntry.kind, JournalEntry.memo,
+                           JournalEntry.reverses, fn.SUM(Posting.amount))
+            .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+            .where((Posting.patient == pid) & (Posting.account == "AR"))
+            .group_by(JournalEntry.id, JournalEntry.posted_on, JournalEntry.kind, JournalEntry.memo,
+                      JournalEntry.reverses)
+            .order_by(JournalEntry.id).tuples())
+    for entry_id, posted_on, kind, memo, reverses, change in rows:
+        running += int(change)
+        activity.append({"entry_id": entry_id, "date": posted_on.isoformat(), "kind": kind, "memo": memo,
+                         "reversal": reverses is not None, "change": int(change), "running": running})
+    return activity
+
+
+def _charges(pid: int) -> list[dict]:
+    charges = []
+    for ch in (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+               .where(Charge.patient == pid).order_by(Charge.dos, Charge.id)):
+        splits = [{"rank": s.rank, "payer": s.payer.name, "balance": s.balance, "denied": s.denied}
+                  for s in ChargeSplit.select(ChargeSplit, Payer).join(Payer, on=(ChargeSplit.payer == Payer.id))
+                  .where(ChargeSplit.charge == ch.id).order_by(ChargeSplit.id)]
+        charges.append({"charge_id": ch.id, "encounter_id": ch.encounter_id, "dos": ch.dos.isoformat(),
+                        "code": ch.service_code.code, "fee": ch.fee, "kind": ch.kind, "splits": splits,
+                        "balance": balances.charge_balance(ch.id)})
+    return charges
+
+
+def _credits(pid: int) -> list[dict]:
+    return [{"credit_id": c.id, "voucher_id": c.voucher_id, "method": c.method, "posted_on": c.posted_on.isoformat(),
+             "drawn": balances.credit_drawn(c.id), "applied": balances.credit_applied(c.id),
+             "unapplied": balances.credit_unapplied(c.id)}
+            for c in Credit.select().where(Credit.patient == pid).order_by(Credit.id)]
+
+
+def _adjustments(pid: int) -> list[dict]:
+    return [{"charge_id": a.charge_id, "kind": a.kind, "reason": f"{a.group_code}-{a.reason_code}".strip("-"),
+             "amount": a.amount, "date": a.created_at.date().isoformat(), "memo": a.memo}
+            for a in Adjustment.select().join(Charge, on=(Adjustment.charge == Charge.id))
+            .where(Charge.patient == pid).order_by(Adjustment.id)]
+
+
+def statements_by_id(ids: list[int]) -> list[dict]:
+    """The statements with these numbers (e.g. those a billing run made), in number order:
+    date, status, amount due, void reason."""
+    if not ids:
+        return []
+    return [_statement_row(s) for s in Statement.select().where(Statement.id.in_(ids)).order_by(Statement.id)]
+
+
+def _statements(pid: int) -> list[dict]:
+    return [_statement_row(s) for s in Statement.select().where(Statement.patient == pid).order_by(Statement.id)]
+
+
+def _statement_row(s: Statement) -> dict:
+    return {"id": s.id, "generated_on": s.generated_on.isoformat(), "status": s.status,
+            "amount_due": s.amount_due, "void_reason": s.void_reason}
