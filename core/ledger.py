@@ -4,7 +4,8 @@ Double entry, append-only. :func:`post` refuses an entry whose postings do not
 sum to zero, refuses to overdraw a voucher, over-apply a credit or push a
 charge split below zero, and keeps the three cached balances (split balance,
 voucher undistributed, credit unapplied) in step with the postings.
-Corrections are :func:`reverse` entries linked to what they reverse.
+Corrections are :func:`reverse` entries linked to what they reverse
+(:func:`reverse_many` reverses a whole set at once, set-based).
 
 Chart of accounts and sign convention: docs/ledger.md.
 """
@@ -204,30 +205,110 @@ def _apply_to_caches(lines: list[Line]) -> None:
         elif ln.account == "UNAPPLIED":
             credits[ln.credit_id] -= ln.amount
     for what, deltas in (("split", splits), ("voucher", vouchers), ("credit", credits)):
-        table, column, refusal = _CACHES[what]
-        for ident, delta in deltas.items():
-            # the guard is in the statement itself: no read-then-write race between clerks
-            if delta and _sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
-                              f"AND {column} + {{p}} >= 0", [delta, ident, delta]).rowcount != 1:
-                raise LedgerError(refusal.format(ident))
+        _apply_deltas(what, deltas)
+
+
+#: Rows per set-based cache update (two parameters each).
+_DELTA_CHUNK = 2000
+
+
+def _apply_deltas(what: str, deltas: dict[int, int]) -> None:
+    """Add ``deltas`` (id -> cents) to one cached balance, refusing any that would go below zero.
+
+    The guard is in the statement itself, so two clerks cannot race a read-then-write;
+    many ids are updated set-based (one ``UPDATE ... FROM`` per chunk).
+    """
+    table, column, refusal = _CACHES[what]
+    items = [(ident, delta) for ident, delta in deltas.items() if delta]
+    if len(items) == 1:
+        ident, delta = items[0]
+        if _sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
+                f"AND {column} + {{p}} >= 0", [delta, ident, delta]).rowcount != 1:
+            raise LedgerError(refusal.format(ident))
+        return
+    for start in range(0, len(items), _DELTA_CHUNK):
+        chunk = items[start:start + _DELTA_CHUNK]
+        values = ", ".join(["({p}, {p})"] * len(chunk))
+        params = [v for pair in chunk for v in pair]
+        # (not a WITH: Python's sqlite3 reports no rowcount for a statement starting with WITH)
+        done = _sql(f"UPDATE {table} SET {column} = {table}.{column} + d.delta "
+                    f"FROM (SELECT column1 AS id, column2 AS delta FROM (VALUES {values}) AS v) AS d "
+                    f"WHERE {table}.id = d.id AND {table}.{column} + d.delta >= 0", params).rowcount
+        if done != len(chunk):
+            ids = [ident for ident, _ in chunk]
+            marks = ", ".join(["{p}"] * len(ids))
+            found = {r[0]: r[1] for r in _sql(f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", ids)}
+            bad = next((i for i, d in chunk if i not in found or found[i] < 0 or found[i] + d < 0), chunk[0][0])
+            raise LedgerError(refusal.format(bad))
 
 
 def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:
     """Post the mirror image of ``entry``, linked to it; an entry reverses once."""
-    if entry.reverses_id is not None:
-        raise LedgerError(f"entry {entry.id} is itself a reversal; post a new entry instead")
-    if JournalEntry.select().where(JournalEntry.reverses == entry.id).exists():
-        raise LedgerError(f"entry {entry.id} is already reversed")
-    lines = []
-    for p in Posting.select().where(Posting.entry == entry.id).order_by(Posting.id):
-        lines.append(Line(
-            p.account, -p.amount, split_id=p.split_id, voucher_id=p.voucher_id,
-            credit_id=p.credit_id, credit_split_id=p.credit_split_id, charge_id=p.charge_id,
-            patient_id=p.patient_id, payer_id=p.payer_id, provider_id=p.provider_id,
-            reason_code=p.reason_code,
-        ))
-    return post(f"reversal:{entry.kind}", lines, memo=memo, user=user,
-                encounter_id=entry.encounter_id, patient_id=entry.patient_id, reverses=entry)
+    return JournalEntry.get_by_id(reverse_many([entry.id], memo=memo, user=user)[0])
+
+
+#: Entries reversed per statement by :func:`reverse_many`.
+_REVERSE_CHUNK = 2000
+
+
+def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
+    """Reverse many entries at once, set-based; return the reversing entries' ids (same order).
+
+    Each reversal is the exact mirror of its entry (every posting negated, same
+    dimensions), kind ``reversal:<kind>``, linked by ``reverses``, on today's
+    daysheet; cached balances move by the net of all of them, with the same
+    below-zero guards as :func:`post`. Refuses a reversal and an entry already
+    reversed. Must run inside a write transaction.
+    """
+    if db.database.obj.transaction_depth() == 0:
+        raise LedgerError("ledger.reverse_many must run inside a write transaction")
+    ids = list(dict.fromkeys(int(i) for i in entry_ids))
+    if not ids:
+        return []
+    now = clock.now()
+    fields = JournalEntry._meta.fields
+    consts = [fields["posted_at"].db_value(now), fields["posted_on"].db_value(now.date()), _daysheet_id(),
+              memo[:250], user]
+    e_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
+    p_cols = ", ".join(_columns(Posting, _POSTING_COLS))
+    p_src = ", ".join(f"p.{c}" if c != "amount" else "-p.amount"
+                      for c in _columns(Posting, _POSTING_COLS)[1:])
+    made: dict[int, int] = {}
+    for start in range(0, len(ids), _REVERSE_CHUNK):
+        chunk = ids[start:start + _REVERSE_CHUNK]
+        marks = ", ".join(["{p}"] * len(chunk))
+        found = {r[0]: r[1] for r in _sql(f"SELECT id, reverses_id FROM journal_entry WHERE id IN ({marks})", chunk)}
+        for i in chunk:
+            if i not in found:
+                raise LedgerError(f"entry {i} does not exist")
+            if found[i] is not None:
+                raise LedgerError(f"entry {i} is itself a reversal; post a new entry instead")
+        done = _sql(f"SELECT reverses_id FROM journal_entry WHERE reverses_id IN ({marks})", chunk).fetchone()
+        if done is not None:
+            raise LedgerError(f"entry {done[0]} is already reversed")
+        # one reversing entry per original, inserted in the order given
+        order = " ".join(f"WHEN {{p}} THEN {n}" for n in range(len(chunk)))
+        _sql(f"INSERT INTO journal_entry ({e_cols}) "
+             f"SELECT {{p}}, {{p}}, {{p}}, 'reversal:' || kind, {{p}}, {{p}}, id, encounter_id, patient_id "
+             f"FROM journal_entry WHERE id IN ({marks}) ORDER BY CASE id {order} END",
+             consts + chunk + chunk)
+        for new_id, old_id in _sql(f"SELECT id, reverses_id FROM journal_entry WHERE reverses_id IN ({marks})",
+                                   chunk):
+            made[old_id] = new_id
+        _sql(f"INSERT INTO posting ({p_cols}) SELECT r.id, {p_src} FROM posting p "
+             f"JOIN journal_entry r ON r.reverses_id = p.entry_id WHERE p.entry_id IN ({marks}) "
+             f"ORDER BY r.id, p.id", chunk)
+        for what, account, key, sign in (("split", "AR", "split_id", -1), ("voucher", "UNDISTRIBUTED", "voucher_id", 1),
+                                          ("credit", "UNAPPLIED", "credit_id", 1)):
+            # the reversal posts -amount; a cache moves by +AR / -UNDISTRIBUTED / -UNAPPLIED
+            rows = _sql(f"SELECT {key}, SUM(amount) FROM posting WHERE entry_id IN ({marks}) "
+                        f"AND account = {{p}} GROUP BY {key}", chunk + [account])
+            _apply_deltas(what, {k: sign * int(v) for k, v in rows if k is not None})
+    result = [made[i] for i in ids]
+    collected = _entries_made.get()
+    if collected is not None:
+        collected.extend(result)
+    return result
 
 
 class collect_entries:

@@ -67,3 +67,58 @@ def test_postings_are_append_only(database):
         with db.write_transaction():
             Posting.delete().execute()
     assert sorted(p.amount for p in Posting.select()) == [-500, 500]
+
+
+def _charge_and_payments(split, payments=(2500, 1500, 1000)):
+    """A $100.00 charge on ``split`` and some payments against it; the entries in order."""
+    entries = [ledger.post("charge", [ledger.ar(split, 10000),
+                                      ledger.Line("REVENUE", -10000, charge_id=split.charge_id)], user="t")]
+    for amount in payments:
+        entries.append(ledger.post("payment", [ledger.ar(split, -amount), ledger.Line("CASH", amount)], user="t"))
+    return entries
+
+
+@pytest.mark.parametrize("chunk", [2000, 2])
+def test_reverse_many_mirrors_every_entry_and_restores_the_balance(database, monkeypatch, chunk):
+    monkeypatch.setattr(ledger, "_REVERSE_CHUNK", chunk)
+    monkeypatch.setattr(ledger, "_DELTA_CHUNK", chunk)
+    with db.write_transaction():
+        split = _split()
+        other = ChargeSplit.create(charge=split.charge_id, rank="primary",
+                                   payer=Payer.create(name="Acme Health", kind="commercial"),
+                                   patient=split.patient_id)
+        entries = _charge_and_payments(split)
+        entries += _charge_and_payments(other, payments=(4000,))
+    assert ChargeSplit.get_by_id(split.id).balance == 5000
+    assert ChargeSplit.get_by_id(other.id).balance == 6000
+    payments = [e.id for e in reversed(entries) if e.kind == "payment"]  # newest first
+    with db.write_transaction():
+        made = ledger.reverse_many(payments, memo="check bounced", user="t")
+    assert ChargeSplit.get_by_id(split.id).balance == 10000
+    assert ChargeSplit.get_by_id(other.id).balance == 10000
+    assert len(made) == 4
+    for original, reversal in zip(payments, made):
+        rev = JournalEntry.get_by_id(reversal)
+        assert rev.reverses_id == original and rev.kind == "reversal:payment" and rev.memo == "check bounced"
+        mine = sorted((p.account, p.amount, p.split_id) for p in Posting.select().where(Posting.entry == reversal))
+        theirs = sorted((p.account, -p.amount, p.split_id) for p in Posting.select().where(Posting.entry == original))
+        assert mine == theirs
+    assert made == sorted(made)  # inserted in the order given
+    with pytest.raises(LedgerError, match=f"entry {payments[1]} is already reversed"):
+        with db.write_transaction():
+            ledger.reverse_many([payments[1]], memo="again", user="t")
+    with pytest.raises(LedgerError, match="is itself a reversal"):
+        with db.write_transaction():
+            ledger.reverse_many([made[0]], memo="undo the undo", user="t")
+
+
+def test_reverse_many_that_would_push_a_balance_below_zero_writes_nothing(database):
+    with db.write_transaction():
+        split = _split()
+        charge, pay = _charge_and_payments(split, payments=(10000,))
+    before = (JournalEntry.select().count(), Posting.select().count())
+    with pytest.raises(LedgerError, match=f"charge split {split.id} would go below zero"):
+        with db.write_transaction():  # reversing the charge alone would leave -$100.00 owed
+            ledger.reverse_many([charge.id], memo="wrong charge", user="t")
+    assert (JournalEntry.select().count(), Posting.select().count()) == before
+    assert ChargeSplit.get_by_id(split.id).balance == 0

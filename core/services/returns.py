@@ -10,6 +10,7 @@ plugin may add a returned-check fee charge on today's daysheet.
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from peewee import fn
 
 from claimdesk.core import clock, ledger, workflow
 from claimdesk.core.context import current_user
@@ -31,13 +32,25 @@ class ReturnInput(Schema):
     patient_id = Id(load_default=None, allow_none=True)
 
 
-def entries_of(voucher: Voucher) -> list[JournalEntry]:
-    """Entries that moved this voucher's money and are not yet reversed, newest first."""
+def entries_of(voucher: Voucher) -> list[int]:
+    """Ids of the entries that moved this voucher's money and are not yet reversed, newest first."""
     touched = Posting.select(Posting.entry).where(Posting.voucher == voucher.id).distinct()
     reversed_ids = JournalEntry.select(JournalEntry.reverses).where(JournalEntry.reverses.is_null(False))
-    return list(JournalEntry.select().where(
+    return [e.id for e in JournalEntry.select(JournalEntry.id).where(
         JournalEntry.id.in_(touched) & JournalEntry.reverses.is_null(True)
-        & JournalEntry.id.not_in(reversed_ids)).order_by(JournalEntry.id.desc()))
+        & JournalEntry.id.not_in(reversed_ids)).order_by(JournalEntry.id.desc())]
+
+
+def _ar_by_patient(entry_ids: list[int]) -> dict[int, int]:
+    """patient id -> cents their receivable rises by when ``entry_ids`` are reversed."""
+    out: dict[int, int] = {}
+    for start in range(0, len(entry_ids), 2000):
+        chunk = entry_ids[start:start + 2000]
+        rows = (Posting.select(Posting.patient, fn.SUM(Posting.amount))
+                .where(Posting.entry.in_(chunk) & (Posting.account == "AR")).group_by(Posting.patient).tuples())
+        for pid, total in rows:
+            out[pid] = out.get(pid, 0) - int(total)
+    return out
 
 
 def _fee_policy(key: str, data: dict):
@@ -75,12 +88,10 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
                           field="voucher_id")
         credits = list(Credit.select().where(Credit.voucher == voucher.id))
         patients = sorted({c.patient_id for c in credits})
-        reversed_by_patient: dict[int, int] = {}
         memo = f"returned check (voucher {voucher.id}): {clean['reason']}"
-        for entry in entries_of(voucher):
-            for p in Posting.select().where((Posting.entry == entry.id) & (Posting.account == "AR")):
-                reversed_by_patient[p.patient_id] = reversed_by_patient.get(p.patient_id, 0) - p.amount
-            ledger.reverse(entry, memo=memo, user=current_user())
+        entries = entries_of(voucher)
+        reversed_by_patient = _ar_by_patient(entries)
+        ledger.reverse_many(entries, memo=memo, user=current_user())
         Voucher.update(status="returned", returned_on=clock.today(), return_reason=clean["reason"]).where(
             Voucher.id == voucher.id).execute()
         fee = policy.fee_cents(voucher.amount, fee_data)
