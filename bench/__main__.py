@@ -1,0 +1,216 @@
+"""``python -m claimdesk.bench``: build the scaled database, run every case on SQLite and
+PostgreSQL next to its hand-written baseline, print the table, save ``bench/results/*.json``.
+
+Options: ``--smoke`` (tiny sizes, SQLite only unless ``--engines`` says otherwise),
+``--engines sqlite,postgresql``, ``--cases aging,autoapply,...``, ``--scale S``
+(``claimdesk demo --scale``; 390 is about a million charges), ``--tmp DIR`` and ``--out FILE``. See docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from claimdesk.bench import dataset, report
+
+CASES = ("aging", "autoapply", "credits", "returns", "assess", "tui")
+
+FULL = {"scale": 390.0, "aging_repeat": 5, "autoapply_charges": 1000,
+        "autoapply_repeat": 30, "credits": 10_000, "return_credits": 5000, "return_repeat": 3,
+        "assess_count": 60, "start_repeat": 5, "scroll_keys": 40, "scroll_rows": 100_000}
+SMOKE = {"scale": 0.1, "aging_repeat": 2, "autoapply_charges": 30, "autoapply_repeat": 3,
+         "credits": 10, "return_credits": 5, "return_repeat": 1, "assess_count": 5, "start_repeat": 1,
+         "scroll_keys": 3, "scroll_rows": 50}
+#: Time limit of one worker process (one phase of one case), seconds.
+STEP_LIMIT = 3600
+
+
+def worker(case: str, phase: str, url: str, args: dict, tmp: Path) -> dict:
+    """Run one phase in a fresh interpreter; its result and peak RSS (or an error)."""
+    arg_file = tmp / f"args-{case}-{phase}.json"
+    arg_file.write_text(json.dumps(args))
+    try:
+        proc = subprocess.run([sys.executable, "-m", "claimdesk.bench.worker", case, phase, url, f"@{arg_file}"],
+                              capture_output=True, text=True, timeout=STEP_LIMIT)
+    except subprocess.TimeoutExpired:
+        return {"error": f"{case}.{phase} took longer than {STEP_LIMIT} s"}
+    if proc.returncode != 0:
+        return {"error": f"{case}.{phase}: " + (proc.stderr.strip().splitlines() or ["failed"])[-1],
+                "stderr": proc.stderr[-4000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _summary(title, core_out, raw_out, *, target: str, check, lower_is_better=True, display=None) -> dict:
+    """Median of each side, ratio, target met?"""
+    if "error" in core_out or "error" in raw_out:
+        return {"title": title, "error": core_out.get("error") or raw_out.get("error"),
+                "core": core_out, "raw": raw_out}
+    mc = statistics.median(core_out["result"]["samples"])
+    mr = statistics.median(raw_out["result"]["samples"])
+    out = {"title": title, "median_core": mc, "median_raw": mr, "ratio": mc / mr if mr else None,
+           "target": target, "rss_core_mb": core_out["peak_rss_mb"], "rss_raw_mb": raw_out["peak_rss_mb"],
+           "core": core_out["result"], "raw": raw_out["result"]}
+    for side, key in ((core_out, "rss_core_mb"), (raw_out, "rss_raw_mb")):
+        if "child_peak_rss_mb" in side["result"]:  # the TUI runs in a child of the worker
+            out[key] = side["result"]["child_peak_rss_mb"]
+    out["met"] = check(out)
+    if display:
+        out.update(display(out))
+    return out
+
+
+def run_engine(engine: str, url: str, sizes: dict, cases: list[str], tmp: Path, log) -> dict:
+    """Every selected case on one database URL."""
+    res: dict = {}
+    sqlite = engine == "sqlite"
+
+    def step(case, phase, **args):
+        log(f"[{engine}] {case}: {phase}")
+        return worker(case, phase, url, args, tmp)
+
+    if "aging" in cases:
+        n = sizes["aging_repeat"]
+        c, r = step("aging", "core", repeat=n + 1), step("aging", "raw", repeat=n + 1)
+        for side in (c, r):  # the first run warms the cache: not counted
+            if "result" in side:
+                side["result"]["warmup"] = side["result"]["samples"].pop(0)
+        res["aging"] = _summary(
+            f"aging recalculation ({sizes['charges_built']:,} charges)", c, r,
+            target="≤ 3 s on SQLite, ≤ 1.5x baseline" if sqlite else "≤ 1.5x baseline",
+            check=lambda o: o["ratio"] <= 1.5 and (o["median_core"] <= 3.0 or not sqlite))
+    if "autoapply" in cases:
+        prep = step("autoapply", "prepare", charges=sizes["autoapply_charges"], repeat=sizes["autoapply_repeat"])
+        if "error" in prep:
+            res["autoapply"] = {"title": "auto-apply", "error": prep["error"]}
+        else:
+            p = prep["result"]
+            res["autoapply"] = _summary(
+                f"auto-apply, patient with {sizes['autoapply_charges']:,} open charges", 
+                step("autoapply", "core", **p["core"], repeat=sizes["autoapply_repeat"]),
+                step("autoapply", "raw", **p["raw"], repeat=sizes["autoapply_repeat"]),
+                target="≤ 20 ms", check=lambda o: o["median_core"] <= 0.020)
+    if "credits" in cases:
+        prep = step("credits", "prepare", credits=sizes["credits"])
+        if "error" in prep:
+            res["credits"] = {"title": "credits batch", "error": prep["error"]}
+        else:
+            p = prep["result"]
+            res["credits"] = _summary(
+                f"posting {sizes['credits']:,} credits in a batch (per credit)",
+                step("credits", "core", **p["core"]), step("credits", "raw", **p["raw"]),
+                target="≥ 1,000 credits/s on SQLite" if sqlite else "(SQLite target only)",
+                check=lambda o: (o["core"]["per_second"] >= 1000) if sqlite else None,
+                display=lambda o: {"display_core": f"{o['core']['per_second']:,.0f}/s "
+                                                   f"({o['median_core'] * 1000:.1f} ms each)",
+                                   "display_raw": f"{o['raw']['per_second']:,.0f}/s "
+                                                  f"({o['median_raw'] * 1000:.1f} ms each)",
+                                   "distinct_patients": p["distinct_patients"]})
+    if "returns" in cases:
+        prep = step("returns", "prepare", credits=sizes["return_credits"], repeat=sizes["return_repeat"])
+        if "error" in prep:
+            res["returns"] = {"title": "returned check", "error": prep["error"]}
+        else:
+            p = prep["result"]
+            res["returns"] = _summary(
+                f"returning a check that funded {sizes['return_credits']:,} credits",
+                step("returns", "core", vouchers=p["core"]), step("returns", "raw", vouchers=p["raw"]),
+                target="≤ 2 s", check=lambda o: o["median_core"] <= 2.0)
+    if "assess" in cases:
+        prep = step("assess", "prepare", count=sizes["assess_count"])
+        if "error" in prep:
+            res["assess"] = {"title": "assess", "error": prep["error"]}
+        else:
+            ids = prep["result"]["ids"]
+            c, r = step("assess", "core", ids=ids), step("assess", "raw", ids=ids)
+            res["assess"] = _summary(
+                "encounter lookup + assess all action plugins", c, r, target="≤ 30 ms",
+                check=lambda o: o["median_core"] <= 0.030,
+                display=lambda o: {"offers_agree": o["core"]["offers"] == o["raw"]["offers"]})
+    if "tui" in cases:
+        c = step("tui", "start", mode="app", repeat=sizes["start_repeat"])
+        r = step("tui", "start", mode="bare", repeat=sizes["start_repeat"])
+        res["tui_start"] = _summary("app cold start to first screen (all plugins)", c, r, target="≤ 0.8 s",
+                                    check=lambda o: o["median_core"] <= 0.8)
+        prep = step("tui", "prepare", rows=sizes["scroll_rows"])
+        c = step("tui", "scroll", mode="app", keys=sizes["scroll_keys"], rows=sizes["scroll_rows"])
+        r = step("tui", "scroll", mode="bare", keys=sizes["scroll_keys"], rows=sizes["scroll_rows"])
+        res["tui_scroll"] = _summary(
+            f"scrolling a {sizes['scroll_rows']:,}-row list (per key)", c, r, target="≤ 50 ms per key",
+            check=lambda o: o["median_core"] <= 0.050,
+            display=lambda o: {"queued": prep.get("result", {}).get("queued"),
+                               "rows_shown_by_app": o["core"]["rows_shown"]})
+    return res
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse options, build the data, run the engines, print and save the results."""
+    ap = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes (seconds): proves the harness works")
+    ap.add_argument("--engines", default=None, help="comma list: sqlite,postgresql (default both; smoke: sqlite)")
+    ap.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    ap.add_argument("--scale", type=float, help="claimdesk demo --scale of the database (default 390: ~1M charges)")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--tmp", type=Path, default=dataset.TMP, help="where databases are built and cached")
+    ap.add_argument("--out", type=Path, help="results JSON (default bench/results/<time>.json)")
+    args = ap.parse_args(argv)
+    sizes = dict(SMOKE if args.smoke else FULL)
+    if args.scale:
+        sizes["scale"] = args.scale
+    engines = (args.engines or ("sqlite" if args.smoke else "sqlite,postgresql")).split(",")
+    cases = [c for c in args.cases.split(",") if c]
+    unknown = set(cases) - set(CASES) | set(engines) - {"sqlite", "postgresql"}
+    if unknown:
+        ap.error(f"unknown case or engine: {', '.join(sorted(unknown))}")
+    dataset.TMP = args.tmp
+    args.tmp.mkdir(parents=True, exist_ok=True)
+
+    def log(msg):
+        print(f"{time.strftime('%H:%M:%S')} {msg}", flush=True)
+
+    started = time.time()
+    results = {"started": dt.datetime.now().isoformat(timespec="seconds"), "machine": report.machine(),
+               "sizes": sizes, "engines": {}}
+    big, big_info = dataset.big_sqlite(args.seed, sizes["scale"], log=log)
+    sizes["charges_built"] = big_info["counts"]["charge"]
+    results["dataset"] = dict(big_info)
+    log(f"database: {big.name}: {big_info['counts']}")
+    out = args.out or (Path(__file__).resolve().parent / "results"
+                       / f"{time.strftime('%Y%m%d-%H%M%S')}{'-smoke' if args.smoke else ''}.json")
+    for engine in engines:
+        if results["engines"]:
+            report.save(results, out)  # what is measured so far survives a later failure
+        if engine == "sqlite":
+            url = str(dataset.working_copy(big))
+            results["engines"]["sqlite"] = run_engine("sqlite", url, sizes, cases, args.tmp, log)
+        else:
+            from claimdesk.tests.pgserver import PgServer, find_bindir
+
+            bindir = find_bindir()
+            if bindir is None:
+                results["engines"]["postgresql"] = {"server": {"title": "PostgreSQL", "error": "binaries not found"}}
+                continue
+            server = PgServer(bindir).start()
+            try:
+                log("building the same clinic in PostgreSQL")
+                _url, pg_info = dataset.big_postgres(server, args.seed, sizes["scale"], log=log)
+                results["dataset"]["postgresql"] = pg_info
+                url = dataset.working_postgres(server)
+                results["engines"]["postgresql"] = run_engine("postgresql", url, sizes, cases, args.tmp, log)
+            finally:
+                server.stop()
+    results["seconds"] = round(time.time() - started, 1)
+    results["machine"]["load_average_end"] = [round(x, 2) for x in __import__("os").getloadavg()]
+    report.save(results, out)
+    print(report.table_text(results))
+    print(f"results: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

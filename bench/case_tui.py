@@ -1,0 +1,64 @@
+"""The app: cold start to its first screen with all plugins, and scrolling a 100k-row list.
+
+Cold start is timed from spawning a fresh interpreter to the first screen being up
+(``run_test``, 80x24), against a bare Textual app. Scrolling: 100k encounters are put
+on the Review work queue and the queue screen is scrolled key by key (down, page down,
+end, home), against a bare ``DataTable`` holding 100k rows.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from claimdesk.bench.raw import Raw
+
+TITLE = "app cold start / scrolling a 100k-row list"
+QUEUE = "review"
+
+
+def _child(*args: str) -> tuple[float, dict]:
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "claimdesk.bench.tui_child", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()
+    secs = time.perf_counter() - t0
+    _out, err = proc.communicate(timeout=300)
+    if not line or proc.returncode != 0:
+        raise RuntimeError(f"tui child failed: {err.strip()[-1500:]}")
+    return secs, json.loads(line)
+
+
+def start(url: str, mode: str, repeat: int) -> dict:
+    """Spawn ``repeat`` cold starts; seconds to the first screen and the child's peak RSS."""
+    samples, rss, screen = [], [], None
+    for _ in range(repeat):
+        secs, out = _child(mode, "start", url)
+        samples.append(secs)
+        rss.append(out["peak_rss_mb"])
+        screen = out["screen"]
+    return {"samples": samples, "child_peak_rss_mb": max(rss), "screen": screen}
+
+
+def prepare(url: str, rows: int) -> dict:
+    """Put ``rows`` active encounters on the Review queue."""
+    r = Raw(url)
+    qid = r.one("SELECT id FROM work_queue WHERE key = ?", (QUEUE,))
+    r.begin()
+    r.q("UPDATE encounter SET queue_id = ? WHERE id IN (SELECT id FROM encounter WHERE status = 'active' "
+        "ORDER BY id LIMIT ?)", (qid, rows))
+    r.commit()
+    n = r.one("SELECT COUNT(*) FROM encounter WHERE queue_id = ?", (qid,))
+    r.close()
+    return {"queued": n}
+
+
+def scroll(url: str, mode: str, keys: int, rows: int) -> dict:
+    """One child scrolling the list ``keys`` times; per-key seconds (all keys together as samples)."""
+    _secs, out = _child(mode, "scroll", url, str(keys), QUEUE, str(rows))
+    flat = [s for v in out["samples"].values() for s in v]
+    return {"samples": flat, "by_key_median": {k: sorted(v)[len(v) // 2] for k, v in out["samples"].items()},
+            "open_seconds": out["open_seconds"], "rows_shown": out["rows_shown"],
+            "child_peak_rss_mb": out["peak_rss_mb"]}

@@ -1,0 +1,26 @@
+"""Run one phase of one case in this (fresh) process and print its JSON result.
+
+``python -m claimdesk.bench.worker CASE PHASE URL ARGS_JSON`` (or ``@file`` holding it); the last stdout line is
+``{"result": ..., "peak_rss_mb": ...}`` (peak resident memory of this process).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+
+from claimdesk.bench.memory import peak_rss_mb
+
+
+def main(argv: list[str]) -> None:
+    """Import ``claimdesk.bench.case_<CASE>``, call ``PHASE(url, **args)``, print the JSON line."""
+    case, phase, url, args = argv[0], argv[1], argv[2], argv[3]
+    args = json.loads(open(args[1:]).read() if args.startswith("@") else args)
+    module = importlib.import_module(f"claimdesk.bench.case_{case}")
+    result = getattr(module, phase)(url, **args)
+    print(json.dumps({"result": result, "peak_rss_mb": peak_rss_mb()}, default=str))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

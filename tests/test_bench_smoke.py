@@ -1,0 +1,53 @@
+"""The benchmark harness works end to end at a tiny size (no timing assertions).
+
+Builds a tiny demo clinic with ``claimdesk demo``, runs every case through the core and
+through its hand-written baseline in worker processes, and checks what they did.
+"""
+
+from __future__ import annotations
+
+import json
+
+from claimdesk.bench.__main__ import SMOKE, main
+
+
+def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
+    out = tmp_path / "smoke.json"
+    assert main(["--smoke", "--engines", "sqlite", "--tmp", str(tmp_path / "db"), "--out", str(out)]) == 0
+    results = json.loads(out.read_text())
+    cases = results["engines"]["sqlite"]
+    assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll"}
+    for key, measured in cases.items():
+        assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
+        assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
+        assert measured["rss_core_mb"] > 0 and measured["rss_raw_mb"] > 0
+
+    # both sides did the same work, to the cent
+    assert cases["aging"]["core"]["rows"] == cases["aging"]["raw"]["rows"] > 0
+    paid = SMOKE["autoapply_repeat"] * 250_00
+    assert cases["autoapply"]["core"]["applied"] == cases["autoapply"]["raw"]["applied"] == paid
+    assert len(cases["credits"]["core"]["samples"]) == SMOKE["credits"]
+    assert cases["returns"]["core"]["reversing_entries"] > SMOKE["return_credits"]
+    assert cases["assess"]["offers_agree"] is True
+    assert cases["tui_start"]["core"]["screen"] == "HomeScreen"
+    assert cases["tui_scroll"]["rows_shown_by_app"] > 0
+
+    # the table is printed and saved next to the JSON
+    printed = capsys.readouterr().out
+    assert "auto-apply, patient with 30 open charges" in printed
+    assert out.with_suffix(".md").read_text().startswith("| engine | measurement |")
+
+
+def test_smoke_database_still_verifies_after_both_sides_wrote(tmp_path):
+    """The baselines write the same kind of rows as the core: the books still add up."""
+    from claimdesk.core import db
+    from claimdesk.core.services import verify
+
+    assert main(["--smoke", "--engines", "sqlite", "--cases", "autoapply,credits,returns",
+                 "--tmp", str(tmp_path / "db"), "--out", str(tmp_path / "out.json")]) == 0
+    db.connect(str(tmp_path / "db" / "work.db"))
+    try:
+        problems = verify.verify()
+    finally:
+        db.close()
+    assert [str(p) for p in problems] == []
