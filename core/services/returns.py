@@ -86,8 +86,8 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
         if voucher.status == "returned":
             raise Refused(f"voucher {voucher.id} was already returned on {voucher.returned_on}",
                           field="voucher_id")
-        credits = list(Credit.select().where(Credit.voucher == voucher.id))
-        patients = sorted({c.patient_id for c in credits})
+        credits = list(Credit.select(Credit.id, Credit.patient).where(Credit.voucher == voucher.id).tuples())
+        patients = sorted({pid for _, pid in credits})
         memo = f"returned check (voucher {voucher.id}): {clean['reason']}"
         entries = entries_of(voucher)
         reversed_by_patient = _ar_by_patient(entries)
@@ -102,7 +102,7 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
                 raise InputError({"patient_id": ["choose the patient to charge the returned-check fee to"]})
             fee_charge = _charge_fee(get(Patient, pid, "patient", field="patient_id"), fee, fee_data, voucher)
         return {"voucher_id": voucher.id, "payer_id": voucher.payer_id, "returned_amount": voucher.amount,
-                "credits_zeroed": [c.id for c in credits], "patients": patients,
+                "credits_zeroed": [cid for cid, _ in credits], "patients": patients,
                 "balance_increase_by_patient": {str(k): v for k, v in reversed_by_patient.items() if v},
                 "fee": fee, "fee_charge_id": fee_charge}
 
