@@ -1,5 +1,5 @@
-"""Hand-written SQL for the money paths the bench times: credit entry with auto-apply,
-returned check, audit event. Same rows as the core writes (credit, journal entries,
+"""Hand-written SQL for the money paths the bench times: credit entry with auto-apply (one
+credit, or a whole batch set-based), returned check, audit event. Same rows as the core writes (credit, journal entries,
 postings, credit splits, cached balances, a hash-chained audit event), no ORM.
 
 Also used to set up fixtures fast (thousands of credits on a voucher).
@@ -114,6 +114,110 @@ def post_credit(raw: Raw, voucher_id: int, patient_id: int, amount: int, now: dt
                   "applied_total": applied, "returned_to_voucher": left}
         audit(raw, "credit.post", {"patient_id": patient_id, "voucher_id": voucher_id, "amount": amount,
                                    "apply": "auto"}, result, entries, now, user, patient_id=patient_id)
+        raw.commit()
+        return result
+    except BaseException:
+        raw.rollback()
+        raise
+
+
+def post_credit_batch(raw: Raw, voucher_id: int, lines: list[tuple[int, int]], now: dt.datetime, user: str) -> dict:
+    """A batch of credits from one voucher, set-based, in one transaction: ``lines`` are
+    ``(patient_id, cents)``; each is drawn, auto-applied oldest first (a patient's later
+    lines see what the earlier consumed), the rest goes back to the voucher; one audit
+    event. The same rows as ``batch_posting.post_credit_batch`` (three entries: credit,
+    payment, credit_return), written with multi-row inserts and grouped updates; the
+    cached balances are written once with their final values instead of step by step.
+    """
+    total = sum(a for _, a in lines)
+    raw.begin()
+    try:
+        lock = " FOR UPDATE" if raw.pg else ""
+        payer_id, method, undistributed, status = raw.q(
+            f"SELECT payer_id, method, undistributed, status FROM voucher WHERE id = ?{lock}", (voucher_id,))[0]
+        if status != "active" or total > undistributed:
+            raise RuntimeError(f"voucher {voucher_id} cannot fund {total}")
+        sheet = daysheet(raw, now.date())
+        need: dict[int, int] = {}
+        for pid, amount in lines:
+            need[pid] = need.get(pid, 0) + amount
+        # the open splits the money reaches, oldest first per patient (running total per patient)
+        opened: dict[int, list[list]] = {}
+        pids = sorted(need)
+        for start in range(0, len(pids), 1000):
+            chunk = pids[start:start + 1000]
+            rows = raw.q(
+                "WITH need(pid, amt) AS (VALUES " + ", ".join(["(?, ?)"] * len(chunk)) + ") "
+                "SELECT r.id, r.charge_id, r.patient_id, r.balance FROM (SELECT cs.id, cs.charge_id, cs.patient_id, "
+                "cs.balance, c.dos, SUM(cs.balance) OVER (PARTITION BY cs.patient_id ORDER BY c.dos, c.id, cs.id) "
+                "- cs.balance AS older FROM charge_split cs JOIN charge c ON c.id = cs.charge_id "
+                "JOIN encounter e ON e.id = c.encounter_id WHERE cs.payer_id = ? AND cs.patient_id IN ("
+                + ", ".join(["?"] * len(chunk)) + ") AND cs.balance > 0 AND e.status = 'active') r "
+                "JOIN need n ON n.pid = r.patient_id WHERE r.older < n.amt ORDER BY r.patient_id, r.dos, r.charge_id, r.id",
+                [v for pid in chunk for v in (pid, need[pid])] + [payer_id] + chunk)
+            for sid, cid, pid, bal in rows:
+                opened.setdefault(pid, []).append([sid, cid, int(bal)])
+        # allocate in line order
+        plan, left, pos = [], [], {}
+        for i, (pid, amount) in enumerate(lines):
+            splits, k = opened.get(pid, []), pos.get(pid, 0)
+            while amount and k < len(splits):
+                take = min(splits[k][2], amount)
+                plan.append((i, splits[k][0], splits[k][1], take))
+                splits[k][2] -= take
+                amount -= take
+                if splits[k][2] == 0:
+                    k += 1
+            pos[pid] = k
+            left.append(amount)
+        returned = sum(left)
+        credit_ids: list[int] = []
+        for start in range(0, len(lines), 1000):
+            chunk = lines[start:start + 1000]
+            credit_ids += sorted(r[0] for r in raw.q(
+                "INSERT INTO credit (patient_id, payer_id, voucher_id, method, keep_unapplied, unapplied, posted_on, "
+                "memo, created_at, created_by) VALUES " + ", ".join(["(?,?,?,?,?,0,?,'',?,?)"] * len(chunk))
+                + " RETURNING id", [v for pid, _a in chunk
+                                    for v in (pid, payer_id, voucher_id, method, False, now.date(), now, user)]))
+        entries = [entry(raw, "credit", f"batch of {len(lines)} credits from voucher {voucher_id}", now, user, sheet)]
+        raw.many(POSTING, [(entries[0], "UNDISTRIBUTED", total, None, None, None, payer_id, voucher_id, None, None, None)]
+                 + [(entries[0], "UNAPPLIED", -a, None, None, pid, payer_id, voucher_id, cid, None, None)
+                    for (pid, a), cid in zip(lines, credit_ids)])
+        if plan:
+            cs_id = {}
+            for start in range(0, len(plan), 1000):
+                chunk = plan[start:start + 1000]
+                for csid, cid, sid in raw.q(
+                        "INSERT INTO credit_split (credit_id, charge_id, split_id, created_at) VALUES "
+                        + ", ".join(["(?,?,?,?)"] * len(chunk)) + " RETURNING id, credit_id, split_id",
+                        [v for i, sid, chid, _t in chunk for v in (credit_ids[i], chid, sid, now)]):
+                    cs_id[(cid, sid)] = csid
+            eid = entry(raw, "payment", f"batch credits from voucher {voucher_id} applied", now, user, sheet)
+            entries.append(eid)
+            rows = []
+            for i, sid, chid, take in plan:
+                cid, pid = credit_ids[i], lines[i][0]
+                cs = cs_id[(cid, sid)]
+                rows.append((eid, "UNAPPLIED", take, sid, chid, pid, payer_id, voucher_id, cid, cs, None))
+                rows.append((eid, "AR", -take, sid, chid, pid, payer_id, None, None, cs, None))
+            raw.many(POSTING, rows)
+            paid: dict[int, int] = {}
+            for _i, sid, _c, take in plan:
+                paid[sid] = paid.get(sid, 0) + take
+            raw.many("UPDATE charge_split SET balance = balance - ? WHERE id = ? AND balance - ? >= 0",
+                     [(t, sid, t) for sid, t in paid.items()])
+        if returned:
+            eid = entry(raw, "credit_return", f"batch remainders back to voucher {voucher_id}", now, user, sheet)
+            entries.append(eid)
+            raw.many(POSTING, [(eid, "UNAPPLIED", lf, None, None, pid, payer_id, voucher_id, cid, None, None)
+                               for (pid, _a), cid, lf in zip(lines, credit_ids, left) if lf]
+                     + [(eid, "UNDISTRIBUTED", -returned, None, None, None, payer_id, voucher_id, None, None, None)])
+        raw.q("UPDATE voucher SET undistributed = undistributed - ? WHERE id = ?", (total - returned, voucher_id))
+        applied = total - returned  # keep-unapplied off: every credit ends with nothing unapplied
+        result = {"voucher_id": voucher_id, "lines": len(lines), "total": total, "applied_total": applied,
+                  "returned_to_voucher": returned, "credit_ids": credit_ids}
+        audit(raw, "credit.post_batch", {"voucher_id": voucher_id, "lines": len(lines), "total": total,
+                                         "apply": "auto"}, result, entries, now, user)
         raw.commit()
         return result
     except BaseException:

@@ -1,14 +1,20 @@
-"""Money in: ``voucher create|list``, ``credit post|apply-unapplied``, ``check return``."""
+"""Money in: ``voucher create|list``, ``credit post|apply-unapplied``, ``payments post-batch``,
+``check return``."""
 
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import re
+from pathlib import Path
 
 from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.errors import InputError
+from claimdesk.core.errors import ClaimdeskError, InputError
 from claimdesk.core.models import Voucher
-from claimdesk.core.services import payment_views, payments, returns
+from claimdesk.core.services import batch_posting, payment_views, payments, returns
 
 PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",
              "voucher_undistributed", "balance_after", "returned_amount", "fee", "balance_increase_by_patient")
@@ -43,6 +49,19 @@ def register(subparsers) -> None:
     p.add_argument("--credit", required=True, metavar="ID")
     p.add_argument("--patient", required=True, metavar="ID")
     _apply_options(p, allow_none=False)
+
+    ps = group(subparsers, "payments", "Batch posting: one payer check spread over many patients")
+    p = command(ps, "post-batch", "Post a lockbox/ERA file: one credit per line drawn from one voucher, "
+                "auto-applied oldest first, in one transaction", post_batch)
+    p.add_argument("--voucher", required=True, metavar="ID", help="the payer's voucher (check) the lines draw from")
+    p.add_argument("--file", required=True, metavar="FILE",
+                   help="lines.csv (columns patient_id,amount[,memo]) or lines.json (a list of "
+                        "{\"patient_id\", \"amount\", \"memo\"} or {\"lines\": [...]})")
+    p.add_argument("--no-apply", dest="apply_mode", action="store_const", const="none", default="auto",
+                   help="draw only; keep each credit's money unapplied")
+    p.add_argument("--keep-unapplied", action="store_true",
+                   help="keep what a line cannot apply on the patient's account (default: back to the voucher)")
+    p.add_argument("--memo", default="", help="memo for the batch (and each credit without its own)")
 
     ks = group(subparsers, "check", "Returned (bounced) checks")
     p = command(ks, "return", "Flag a voucher returned and reverse everything it paid", return_check)
@@ -177,3 +196,90 @@ def return_check(args) -> Result:
     if res["fee"]:
         lines.append(f"returned-check fee {money(res['fee'])} charged (charge {res['fee_charge_id']})")
     return Result(res, "\n".join(lines), money=PAY_MONEY)
+
+
+# --- batch posting ----------------------------------------------------------------------------
+BATCH_MONEY = PAY_MONEY + ("total", "applied")
+#: Credits listed one per row in the text output (more: totals only; --json has every line).
+BATCH_TABLE_ROWS = 50
+
+
+def read_lines(path: str) -> tuple[list[dict], bool]:
+    """The lines of a batch file (values kept as text: the service validates them) and
+    whether it is CSV (its rows are numbered from the header line)."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError({"file": [f"cannot read {path!r}: {exc.strerror}"]}) from None
+    except UnicodeDecodeError:
+        raise InputError({"file": [f"{path!r} is not UTF-8 text"]}) from None
+    if file.suffix.lower() == ".json":
+        try:
+            doc = json.loads(text, parse_float=str)
+        except json.JSONDecodeError as exc:
+            raise InputError({"file": [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
+        lines = doc.get("lines") if isinstance(doc, dict) else doc
+        if not isinstance(lines, list):
+            raise InputError({"file": ["a JSON batch is a list of lines or {\"lines\": [...]}"]})
+        return lines, False
+    if file.suffix.lower() != ".csv":
+        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("patient_id", "amount") if c not in header]
+    if missing:
+        raise InputError({"file": [f"the CSV header must name patient_id,amount[,memo]; missing {', '.join(missing)}"]})
+    reader.fieldnames = header
+    lines = []
+    for row in reader:
+        line = {k: (row.get(k) or "").strip() for k in ("patient_id", "amount")}
+        if (row.get("memo") or "").strip():
+            line["memo"] = row["memo"].strip()
+        lines.append(line)
+    return lines, True
+
+
+def _with_row(exc: ClaimdeskError, path: str, is_csv: bool) -> ClaimdeskError:
+    """The service names ``lines.N.field``; tell the clerk which row of the file that is."""
+    m = re.match(r"lines\.(\d+)(\.|$)", exc.field or "")
+    if not m:
+        return exc
+    n = int(m.group(1))
+    where = f"row {n + 2} of {Path(path).name}" if is_csv else f"item {n + 1} of {Path(path).name}"
+    msg = f"{exc.message} ({where})"
+    if isinstance(exc, InputError):
+        return InputError({exc.field: [msg]})
+    return type(exc)(msg, field=exc.field)
+
+
+def post_batch(args) -> Result:
+    """Batch posting: every line of the file becomes a credit drawn from the voucher."""
+    lines, is_csv = read_lines(args.file)
+    try:
+        res = batch_posting.post_credit_batch({"voucher_id": args.voucher, "lines": lines, "apply": args.apply_mode,
+                                               "keep_unapplied": args.keep_unapplied, "memo": args.memo})
+    except ClaimdeskError as exc:
+        better = _with_row(exc, args.file, is_csv)
+        if better is exc:
+            raise
+        raise better from None
+    head = (f"voucher {res['voucher_id']} ({res['payer']}): {res['lines']} credits for {res['patients']} patients: "
+            f"{money(res['drawn'])} drawn, {money(res['applied_total'])} applied")
+    parts = [head]
+    if res["lines"] <= BATCH_TABLE_ROWS:
+        rows = [{**c, "line": c["line"] + 1, "amount": money(c["amount"]), "applied": money(c["applied"]),
+                 "unapplied": money(c["unapplied"]), "returned": money(c["returned_to_voucher"])}
+                for c in res["credits"]]
+        parts.append(table(rows, [("line", "line"), ("credit", "credit_id"), ("patient", "patient_id"),
+                                  ("amount", "amount"), ("applied", "applied"), ("unapplied", "unapplied"),
+                                  ("back to voucher", "returned")],
+                           right=("line", "amount", "applied", "unapplied", "returned")))
+    else:
+        parts.append(f"credits {res['credit_ids'][0]}..{res['credit_ids'][-1]} (--json lists every line)")
+    parts.append(pairs([("total of the lines", money(res["total"])),
+                        ("applied to charges", money(res["applied_total"])),
+                        ("unapplied (patients')", money(res["unapplied"])),
+                        ("back to voucher", money(res["returned_to_voucher"])),
+                        ("voucher undistributed", money(res["voucher_undistributed"]))]))
+    return Result(res, "\n".join(parts), money=BATCH_MONEY)

@@ -1,0 +1,351 @@
+"""Batch posting: one payer check spread over many patients in one workflow.
+
+The batch must leave every balance a clerk sees exactly where posting the same lines
+one by one with ``payments.post_credit`` leaves it (on a twin clinic in the same
+database), write nothing on a bad line or an overdraw, and keep ``verify`` clean.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from claimdesk.core import db
+from claimdesk.core.errors import InputError, NotFound, Refused
+from claimdesk.core.models import (
+    AuditEvent, ChargeSplit, Claim, Credit, CreditSplit, Encounter, JournalEntry, Posting, Voucher,
+)
+from claimdesk.core.services import balances, batch_posting, eobs, patient_views, payments, returns
+from claimdesk.core.services.verify import verify
+
+from tests import builders as b
+
+
+def _aetna_medicare():
+    return b.payer("Aetna"), b.payer("Medicare", "medicare")
+
+
+def _clinic(tag: str) -> list[dict]:
+    """Five patients owing Aetna (and Medicare as secondary on some charges), built the
+    same way for each ``tag`` so two clinics are twins. Per patient: its charges in order."""
+    aetna, medicare = _aetna_medicare()
+    out = []
+    # 0: three charges over three months, the oldest paid first
+    p = b.patient(last=f"{tag}-Ames")
+    ch = [b.encounter(p, [fee], payers=[aetna], dos=dt.date(2026, m, 5))[1][0]
+          for m, fee in ((3, 30_00), (1, 20_00), (2, 25_00))]
+    out.append({"patient": p, "charges": ch})
+    # 1: one charge, Aetna primary + Medicare secondary, the EOB already moved 15.00 to Medicare
+    p = b.patient(last=f"{tag}-Burke")
+    enc, (c1, c2) = b.encounter(p, [60_00, 40_00], payers=[aetna, medicare], dos=dt.date(2026, 2, 1))
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id, "lines": [
+        {"charge_id": c1.id, "adjustments": [{"group_code": "PR", "reason_code": "2", "amount": "15.00"}]}]})
+    out.append({"patient": p, "charges": [c1, c2]})
+    # 2: owes Aetna nothing (self-pay only): the money cannot be applied
+    p = b.patient(last=f"{tag}-Cole")
+    out.append({"patient": p, "charges": b.encounter(p, [50_00], dos=dt.date(2026, 1, 9))[1]})
+    # 3: two charges on one date, one on a removed encounter (never paid by auto-apply)
+    p = b.patient(last=f"{tag}-Diaz")
+    enc_gone, (gone,) = b.encounter(p, [10_00], payers=[aetna], dos=dt.date(2025, 12, 1))
+    with db.write_transaction():
+        Encounter.update(status="removed").where(Encounter.id == enc_gone.id).execute()
+    _, ch = b.encounter(p, [12_00, 8_00], payers=[aetna], dos=dt.date(2026, 1, 2))
+    out.append({"patient": p, "charges": [gone, *ch]})
+    # 4: a big balance, paid in part
+    p = b.patient(last=f"{tag}-Eng")
+    out.append({"patient": p, "charges": b.encounter(p, [500_00], payers=[aetna], dos=dt.date(2026, 4, 1))[1]})
+    return out
+
+
+# (patient index, amount): Ames twice (the second sees what the first paid), Burke pays off the
+# primary (Medicare's claim is queued), Cole's money has nowhere to go, Diaz overpays, Eng in part.
+LINES = [(0, "25.00"), (1, "45.00"), (2, "10.00"), (0, "40.00"), (3, "30.00"), (4, "123.45"), (1, "5.00")]
+TOTAL = 278_45
+
+
+def _lines(clinic, lines=LINES):
+    return [{"patient_id": clinic[i]["patient"].id, "amount": amount} for i, amount in lines]
+
+
+def _seen(clinic, credit_ids, voucher_id) -> dict:
+    """What a clerk sees: every split's balance, each patient's balance summary and ledger
+    totals, each credit's drawn/applied/unapplied, the voucher's undistributed money and
+    the claims queued, in the clinic's order (ids left out, so twins compare equal)."""
+    splits = [[(s.rank, s.payer.name, s.balance, balances.split_balance(s.id))
+               for s in ChargeSplit.select().where(ChargeSplit.charge == c.id).order_by(ChargeSplit.id)]
+              for pt in clinic for c in pt["charges"]]
+    pats = []
+    for pt in clinic:
+        led = patient_views.patient_ledger(pt["patient"].id)
+        pats.append((led["balance"], led["ledger"][-1]["running_balance"] if led["ledger"] else 0,
+                     [(c["drawn"], c["applied"], c["unapplied"]) for c in led["credits"]]))
+    creds = [(Credit.get_by_id(c).unapplied, balances.credit_drawn(c), balances.credit_applied(c),
+              balances.credit_unapplied(c), CreditSplit.select().where(CreditSplit.credit == c).count())
+             for c in credit_ids]
+    queued = sorted((c.payer.name, c.rank, c.status) for pt in clinic for c in Claim.select().join(Encounter)
+                    .where(Encounter.patient == pt["patient"].id))
+    return {"splits": splits, "patients": pats, "credits": creds, "queued": queued,
+            "voucher": (balances.voucher_undistributed(voucher_id), Voucher.get_by_id(voucher_id).undistributed)}
+
+
+def _one_by_one(clinic, voucher_id, lines=LINES, **opts) -> list[int]:
+    ids = []
+    for line in _lines(clinic, lines):
+        res = payments.post_credit({**line, "voucher_id": voucher_id, **opts})
+        ids.append(res["credit_id"])
+    return ids
+
+
+def _counts() -> tuple:
+    return (Credit.select().count(), CreditSplit.select().count(), JournalEntry.select().count(),
+            Posting.select().count(), AuditEvent.select().count(), Claim.select().count())
+
+
+@pytest.mark.parametrize("opts", [{}, {"keep_unapplied": True}, {"apply": "none"}],
+                         ids=["return-remainder", "keep-unapplied", "no-apply"])
+def test_batch_leaves_the_same_balances_as_posting_each_line_with_post_credit(database, opts):
+    aetna, _ = _aetna_medicare()
+    batch_clinic, twin_clinic = _clinic("B"), _clinic("T")
+    vb, vt = b.voucher(aetna, 400_00), b.voucher(aetna, 400_00)
+
+    entries_before = JournalEntry.select().count()
+    res = batch_posting.post_credit_batch({"voucher_id": vb, "lines": _lines(batch_clinic), **opts})
+    # one workflow: one audit event, a journal entry per kind
+    assert JournalEntry.select().count() - entries_before == len(res["entries"]) <= 3
+    twin_ids = _one_by_one(twin_clinic, vt, **opts)
+
+    assert _seen(batch_clinic, res["credit_ids"], vb) == _seen(twin_clinic, twin_ids, vt)
+    ev = AuditEvent.get_by_id(res["audit_id"])
+    assert ev.action == "credit.post_batch" and ev.entries == res["entries"]
+    assert (ev.inputs["voucher_id"], ev.inputs["lines"], ev.inputs["total"]) == (vb, 7, TOTAL)
+    assert ev.result["credit_ids"] == res["credit_ids"]
+    assert verify() == []
+
+
+def test_batch_amounts_a_clerk_sees(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic), "memo": "ERA 0042"})
+    per_line = [(c["amount"], c["applied"], c["unapplied"], c["returned_to_voucher"]) for c in res["credits"]]
+    assert per_line == [
+        (25_00, 25_00, 0, 0),          # Ames: Jan 20.00 paid, Feb 5.00 of 25.00
+        (45_00, 45_00, 0, 0),          # Burke: primary 45.00 paid off (15.00 went to Medicare)
+        (10_00, 0, 0, 10_00),          # Cole owes Aetna nothing: back to the check
+        (40_00, 40_00, 0, 0),          # Ames again: Feb 20.00 left + Mar 20.00 of 30.00
+        (30_00, 20_00, 0, 10_00),      # Diaz: 12.00 + 8.00 (the removed encounter is not paid)
+        (123_45, 123_45, 0, 0),        # Eng: in part
+        (5_00, 5_00, 0, 0),            # Burke's second charge
+    ]
+    assert (res["total"], res["applied_total"], res["returned_to_voucher"], res["drawn"]) == (
+        278_45, 258_45, 20_00, 258_45)
+    assert res["voucher_undistributed"] == 300_00 - 258_45 == balances.voucher_undistributed(vid)
+    ames = [balances.charge_balance(c.id) for c in clinic[0]["charges"]]  # Mar, Jan, Feb
+    assert ames == [10_00, 0, 0]
+    burke = clinic[1]["charges"][0]
+    sec = ChargeSplit.get((ChargeSplit.charge == burke.id) & (ChargeSplit.rank == "secondary"))
+    assert sec.balance == 15_00
+    assert [(c.payer.name, c.rank) for c in Claim.select().where(Claim.status == "queued")
+            .join(Encounter).where(Encounter.patient == clinic[1]["patient"].id)] == [("Medicare", "secondary")]
+    assert balances.charge_balance(clinic[3]["charges"][0].id) == 10_00
+    assert balances.charge_balance(clinic[4]["charges"][0].id) == 500_00 - 123_45
+    assert balances.patient_balance(clinic[4]["patient"].id).insurance_pending == 376_55
+    assert Credit.get_by_id(res["credit_ids"][0]).memo == "ERA 0042"
+    # the patient's ledger screen shows the batch's postings with their credit
+    rows = patient_views.patient_ledger(clinic[2]["patient"].id)["ledger"]
+    assert [(r["kind"], r["account"], r["amount"], r["credit_id"]) for r in rows if r["kind"] != "charge"] == [
+        ("credit", "UNAPPLIED", -10_00, res["credit_ids"][2]),
+        ("credit_return", "UNAPPLIED", 10_00, res["credit_ids"][2])]
+    assert verify() == []
+
+
+def test_a_patients_lines_apply_in_order_each_seeing_what_the_earlier_consumed(database):
+    aetna, _ = _aetna_medicare()
+    pat = b.patient()
+    charges = [b.encounter(pat, [fee], payers=[aetna], dos=dt.date(2026, m, 1))[1][0]
+               for m, fee in ((1, 10_00), (2, 10_00), (3, 10_00))]
+    vid = b.voucher(aetna, 100_00)
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "lines": [
+        {"patient_id": pat.id, "amount": a} for a in ("15.00", "10.00", "20.00")]})
+    assert [(c["applied"], c["returned_to_voucher"]) for c in res["credits"]] == [
+        (15_00, 0), (10_00, 0), (5_00, 15_00)]
+    paid = [[(cs.charge_id, balances.credit_split_amount(cs.id)) for cs in
+             CreditSplit.select().where(CreditSplit.credit == cid).order_by(CreditSplit.id)]
+            for cid in res["credit_ids"]]
+    ids = [c.id for c in charges]
+    assert paid == [[(ids[0], 10_00), (ids[1], 5_00)], [(ids[1], 5_00), (ids[2], 5_00)], [(ids[2], 5_00)]]
+    assert [balances.charge_balance(i) for i in ids] == [0, 0, 0]
+    assert res["voucher_undistributed"] == 100_00 - 30_00
+    assert verify() == []
+
+
+@pytest.mark.parametrize("bad, field", [
+    ({"amount": "12.345"}, "lines.3.amount"),
+    ({"amount": "-1.00"}, "lines.3.amount"),
+    ({"amount": "0.00"}, "lines.3.amount"),
+    ({"amount": 12.5}, "lines.3.amount"),
+    ({"patient_id": "x"}, "lines.3.patient_id"),
+    ({"memo": "a\x00b"}, "lines.3.memo"),
+])
+def test_a_bad_line_writes_nothing_and_names_the_field(database, bad, field):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 400_00)
+    lines = _lines(clinic)
+    lines[3] = {**lines[3], **bad}
+    before = _counts()
+    with pytest.raises(InputError) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": lines})
+    assert err.value.field == field
+    assert _counts() == before and balances.voucher_undistributed(vid) == 400_00
+
+
+@pytest.mark.parametrize("data, field", [
+    ({"lines": []}, "lines"),
+    ({"lines": "1,2.00"}, "lines"),
+    ({"apply": "manual"}, "apply"),
+    ({"voucher_id": None}, "voucher_id"),
+])
+def test_bad_batch_fields_name_the_field(database, data, field):
+    aetna, _ = _aetna_medicare()
+    pat = b.patient()
+    vid = b.voucher(aetna, 10_00)
+    with pytest.raises(InputError) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": [{"patient_id": pat.id, "amount": "1.00"}],
+                                         **data})
+    assert err.value.field == field
+
+
+def test_an_unknown_patient_is_not_found_naming_its_line_and_nothing_is_written(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 400_00)
+    lines = _lines(clinic)
+    lines[5] = {**lines[5], "patient_id": 999_999}
+    before = _counts()
+    with pytest.raises(NotFound) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": lines})
+    assert err.value.field == "lines.5.patient_id"
+    assert _counts() == before
+
+
+def test_overdrawing_the_voucher_is_refused_and_nothing_is_written(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, TOTAL - 1)  # one cent short
+    before = _counts()
+    with pytest.raises(Refused) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)})
+    assert err.value.field == "voucher_id"
+    assert "278.45" in str(err.value) and "278.44" in str(err.value)
+    assert _counts() == before
+    assert balances.voucher_undistributed(vid) == TOTAL - 1
+    # exactly enough is fine, and the remainders come back to the check
+    vid2 = b.voucher(aetna, TOTAL)
+    res = batch_posting.post_credit_batch({"voucher_id": vid2, "lines": _lines(clinic)})
+    assert res["voucher_undistributed"] == 20_00
+    assert verify() == []
+
+
+def test_a_returned_voucher_cannot_fund_a_batch(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 400_00)
+    returns.return_check({"voucher_id": vid, "reason": "NSF"})
+    with pytest.raises(Refused) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)})
+    assert err.value.field == "voucher_id"
+    with pytest.raises(NotFound) as err:
+        batch_posting.post_credit_batch({"voucher_id": 987_654, "lines": _lines(clinic)})
+    assert err.value.field == "voucher_id"
+
+
+def test_returning_the_batch_check_puts_every_balance_back(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 400_00)
+    before = [balances.patient_balance(pt["patient"].id).as_dict() for pt in clinic]
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)})
+    out = returns.return_check({"voucher_id": vid, "reason": "NSF"})
+    assert sorted(out["credits_zeroed"]) == sorted(res["credit_ids"])
+    assert [balances.patient_balance(pt["patient"].id).as_dict() for pt in clinic] == before
+    assert all(balances.credit_drawn(c) == 0 for c in res["credit_ids"])
+    assert verify() == []
+
+
+def test_a_retried_submit_posts_once_and_other_lines_under_the_same_key_are_refused(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 400_00)
+    first = batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)}, idempotency_key="era-42")
+    again = batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)}, idempotency_key="era-42")
+    assert again["credit_ids"] == first["credit_ids"] and again["audit_id"] == first["audit_id"]
+    other = _lines(clinic)
+    other[0], other[1] = other[1], other[0]  # same count and total, other lines
+    with pytest.raises(Refused) as err:
+        batch_posting.post_credit_batch({"voucher_id": vid, "lines": other}, idempotency_key="era-42")
+    assert err.value.field == "idempotency_key"
+    assert Credit.select().count() == len(LINES)
+
+
+def test_many_lines_in_chunks_match_one_by_one(database, monkeypatch):
+    """More lines and patients than one SQL chunk (the chunk is made small here)."""
+    monkeypatch.setattr(batch_posting, "CHUNK", 4)
+    aetna, _ = _aetna_medicare()
+    clinics = [_clinic(f"B{i}") for i in range(3)], [_clinic(f"T{i}") for i in range(3)]
+    flat = [[pt for c in side for pt in c] for side in clinics]
+    lines = [(i, f"{(i * 7) % 40 + 3}.{i % 100:02d}") for i in range(len(flat[0]))] * 2
+    vb, vt = b.voucher(aetna, 2000_00), b.voucher(aetna, 2000_00)
+    res = batch_posting.post_credit_batch({"voucher_id": vb, "lines": _lines(flat[0], lines)})
+    twin = _one_by_one(flat[1], vt, lines)
+    assert len(res["credit_ids"]) == 30
+    assert _seen(flat[0], res["credit_ids"], vb) == _seen(flat[1], twin, vt)
+    assert verify() == []
+
+
+# --- the command line -----------------------------------------------------------------
+def test_cli_post_batch_from_a_csv_file(cli, tmp_path):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    csv_file = tmp_path / "era.csv"
+    csv_file.write_text("patient_id,amount,memo\n" + "".join(
+        f"{ln['patient_id']},{ln['amount']},line {i}\n" for i, ln in enumerate(_lines(clinic))))
+    out = cli.json("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file))
+    assert (out["lines"], out["total"], out["applied_total"], out["returned_to_voucher"],
+            out["voucher_undistributed"]) == (7, "278.45", "258.45", "20.00", "41.55")
+    assert [(c["amount"], c["applied"], c["returned_to_voucher"]) for c in out["credits"]][:3] == [
+        ("25.00", "25.00", "0.00"), ("45.00", "45.00", "0.00"), ("10.00", "0.00", "10.00")]
+    assert Credit.get_by_id(out["credit_ids"][4]).memo == "line 4"
+    assert verify() == []
+
+    vid2 = b.voucher(aetna, 50_00)
+    code, _, err = cli("payments", "post-batch", "--voucher", str(vid2), "--file", str(csv_file))
+    assert code == 4 and "voucher_id" in err and "278.45" in err
+
+
+def test_cli_post_batch_text_json_file_and_errors(cli, tmp_path):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    lines = _lines(clinic, [(0, "25.00"), (2, "10.00")])
+    js = tmp_path / "lines.json"
+    js.write_text(json.dumps(lines))
+    text = cli.ok("payments", "post-batch", "--voucher", str(vid), "--file", str(js), "--no-apply")
+    assert "2 credits for 2 patients: 35.00 drawn, 0.00 applied" in text
+    assert Credit.select().where(Credit.unapplied == 25_00).count() == 1  # kept unapplied: no apply
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"patient_id,amount\n{clinic[0]['patient'].id},1.00\n{clinic[1]['patient'].id},1.005\n")
+    before = Credit.select().count()
+    code, _, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(bad))
+    assert code == 2 and "lines.1.amount" in err and "row 3" in err
+    code, _, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(tmp_path / "none.csv"))
+    assert code == 2 and "file" in err
+    cols = tmp_path / "cols.csv"
+    cols.write_text("patient,amt\n1,2.00\n")
+    code, _, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(cols))
+    assert code == 2 and "patient_id" in err
+    assert Credit.select().count() == before
