@@ -147,7 +147,9 @@ def _insert_postings(rows: list[dict]) -> None:
     one = "(" + ", ".join(["{p}"] * len(_POSTING_COLS)) + ")"
     for start in range(0, len(rows), 2000):  # stay under the drivers' parameter limits
         chunk = rows[start:start + 2000]
-        params = [fields[n].db_value(r[n]) for r in chunk for n in _POSTING_COLS]
+        # ints, texts and NULLs go to the driver as they are; anything else the field converts
+        params = [v if v is None or type(v) is int or type(v) is str else fields[n].db_value(v)
+                  for r in chunk for n in _POSTING_COLS for v in (r[n],)]
         _sql(f"INSERT INTO posting ({cols}) VALUES " + ", ".join([one] * len(chunk)), params)
 
 
