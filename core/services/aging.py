@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from typing import Callable
 
 from marshmallow import Schema, fields, validate
 from peewee import JOIN, Case, Cast, Select, Value, fn
@@ -130,11 +131,20 @@ class RecalcInput(Schema):
     basis = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BASES))
 
 
-def recalc(as_of: dt.date | str | None = None, basis: str | None = None) -> dict:
+def recalc(as_of: dt.date | str | None = None, basis: str | None = None, *,
+           progress: Callable[[int, int], None] | None = None) -> dict:
     """Workflow: rebuild the aging snapshot as of ``as_of`` (default today).
 
     ``basis`` is ``service`` or ``last_activity`` (default: the ``[aging] basis`` setting).
     Replaces any earlier snapshot for the same date; returns rows written and bucket totals.
+
+    ``progress``, if given, is called as ``progress(done, total)`` inside the transaction:
+    ``(0, 1)`` before the snapshot statement and ``(1, 1)`` after it (the work is one
+    set-based statement, so there is no finer progress to report: show it as
+    indeterminate). An exception it raises rolls the whole recalculation back, so
+    nothing is written (how a front end cancels). It is called from the thread running
+    the workflow; it does not change the result. A transaction retried after a lock
+    conflict reports from ``(0, 1)`` again.
     """
     from claimdesk.core import clock
 
@@ -146,10 +156,14 @@ def recalc(as_of: dt.date | str | None = None, basis: str | None = None) -> dict
         how = "service"
 
     def body():
+        if progress is not None:
+            progress(0, 1)
         AgingRow.delete().where(AgingRow.as_of == day).execute()
         fields_ = [AgingRow.as_of, AgingRow.patient, AgingRow.payer, *[getattr(AgingRow, b) for b in BUCKETS],
                    AgingRow.total]
         AgingRow.insert_from(snapshot_query(day, how), fields_).execute()
+        if progress is not None:
+            progress(1, 1)
         rows = AgingRow.select().where(AgingRow.as_of == day).count()
         return {"as_of": day.isoformat(), "basis": how, "rows": rows, "totals": _totals(day)}
 

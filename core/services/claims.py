@@ -15,6 +15,7 @@ import csv
 import json
 from collections import defaultdict
 from pathlib import Path
+from typing import Callable
 
 from marshmallow import Schema
 from peewee import fn
@@ -199,11 +200,20 @@ def write_export(batch: ClaimBatch, payer: Payer, records: list[dict], out_dir: 
     return {"json": str(json_path), "csv": str(csv_path)}
 
 
-def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = None) -> dict:
+def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = None,
+                progress: Callable[[int, int], None] | None = None) -> dict:
     """Workflow: queue what is due, then put every queued claim (of one payer, or all) into
     one new batch per payer, mark them sent, and write each batch's JSON and CSV export.
 
     Returns ``{"batches": [{batch_id, payer_id, payer, claims, json, csv, total_due}], "claims_sent"}``.
+
+    ``progress``, if given, is called as ``progress(done, total)`` with ``total`` the
+    number of claims going out: ``(0, total)`` once they are queued, then after each
+    claim's record is built with ``done`` one higher, ending at ``(total, total)``. It
+    runs inside the workflow's one transaction, on the thread running it, and every call
+    comes before any export file is written, so an exception it raises rolls the batch
+    back and leaves no file behind (how a front end cancels). It does not change the
+    result. A transaction retried after a lock conflict reports from ``(0, total)`` again.
     """
     clean = load(BatchInput, {"payer_id": payer_id, "out_dir": str(out_dir or "")})
     target = Path(clean["out_dir"]) if clean["out_dir"] else (config.load().export_dir or config.default_export_dir())
@@ -214,13 +224,24 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
         by_payer: dict[int, list[Claim]] = defaultdict(list)
         for claim in queued(payer).order_by(Claim.payer, Claim.id):
             by_payer[claim.payer_id].append(claim)
-        out, now = [], clock.now()
+        total = sum(len(group) for group in by_payer.values())
+        if progress is not None:
+            progress(0, total)
+        made, done, now = [], 0, clock.now()
         for pid in sorted(by_payer):
             group = by_payer[pid]
             batch = ClaimBatch.create(created_at=now, created_by=current_user())
             Claim.update(status="sent", sent_at=now, batch=batch.id).where(
                 Claim.id.in_([c.id for c in group])).execute()
-            records = [claim_record(c) for c in group]
+            records = []
+            for c in group:
+                records.append(claim_record(c))
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            made.append((pid, group, batch, records))
+        out = []
+        for pid, group, batch, records in made:  # files only once every claim is in (see progress)
             who = Payer.get_by_id(pid)
             paths = write_export(batch, who, records, target)
             ClaimBatch.update(export_path=paths["json"]).where(ClaimBatch.id == batch.id).execute()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Callable
 
 from marshmallow import Schema
 
@@ -206,21 +207,36 @@ def candidates() -> list[int]:
     return [pid for (pid,) in rows]
 
 
-def generate_all(*, rules: StatementRules | None = None) -> dict:
+def generate_all(*, rules: StatementRules | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> dict:
     """Workflow: the statement run for every patient with a patient balance, applying the
-    rules (minimum balance, minimum interval, final notice after N unpaid statements)."""
+    rules (minimum balance, minimum interval, final notice after N unpaid statements).
+
+    ``progress``, if given, is called as ``progress(done, total)`` with ``total`` the
+    number of candidate patients: ``(0, total)`` once they are known, then after each
+    patient (made or skipped) with ``done`` one higher, ending at ``(total, total)``.
+    It runs inside the run's one transaction, on the thread running the workflow, so an
+    exception it raises rolls the whole run back: no statement, no audit event (how a
+    front end cancels). It does not change the result. A transaction retried after a
+    lock conflict reports from ``(0, total)`` again.
+    """
     rules = _rules(rules)
 
     def body():
         today = clock.today()
         made, skipped = [], []
-        for pid in candidates():
+        pids = candidates()
+        if progress is not None:
+            progress(0, len(pids))
+        for done, pid in enumerate(pids, start=1):
             patient = Patient.get_by_id(pid)
             why = skip_reason(patient, rules, today)
             if why:
                 skipped.append({"patient_id": pid, "account_no": patient.account_no, "reason": why})
             else:
                 made.append(_issue(patient, rules, "replaced by the statement run"))
+            if progress is not None:
+                progress(done, len(pids))
         return {"generated": made, "skipped": skipped, "statements": len(made),
                 "amount_due": sum(m["amount_due"] for m in made)}
 

@@ -116,18 +116,69 @@ def queue_counts() -> list[dict]:
             for q in WorkQueue.select().order_by(WorkQueue.id)]
 
 
-def queue_encounters(queue_key: str, limit: int = 200) -> dict:
-    """The first ``limit`` active encounters waiting in a queue, oldest service date first,
-    each with its open balance; ``total`` counts them all (an unknown key is an empty queue)."""
+def _queue_key(key) -> tuple[dt.date, int]:
+    """A queue row's place in the queue order: (date of service, encounter id), a total order."""
+    dos, enc_id = key
+    return (dt.date.fromisoformat(dos) if isinstance(dos, str) else dos), int(enc_id)
+
+
+def _after(key):
+    dos, enc_id = _queue_key(key)
+    return (Encounter.dos > dos) | ((Encounter.dos == dos) & (Encounter.id > enc_id))
+
+
+def _before(key):
+    dos, enc_id = _queue_key(key)
+    return (Encounter.dos < dos) | ((Encounter.dos == dos) & (Encounter.id < enc_id))
+
+
+def _encounter_balances(ids: list[int]) -> dict[int, int]:
+    """Open balance (AR postings of its charges) of each encounter, in one grouped query."""
+    if not ids:
+        return {}
+    rows = (Posting.select(Charge.encounter, fn.SUM(Posting.amount))
+            .join(Charge, on=(Posting.charge == Charge.id))
+            .where((Posting.account == "AR") & Charge.encounter.in_(ids))
+            .group_by(Charge.encounter).tuples())
+    return {enc_id: int(total or 0) for enc_id, total in rows}
+
+
+def queue_encounters(queue_key: str, limit: int = 200, *, after: tuple | None = None,
+                     before: tuple | None = None, at: tuple | None = None, last: bool = False) -> dict:
+    """A page of the active encounters waiting in a queue, oldest service date first (then by
+    encounter id), each with its open balance; ``total`` counts them all (an unknown key is an
+    empty queue).
+
+    By default the first ``limit`` rows. A page is chosen by a row's key ``(dos, encounter_id)``
+    (``dos`` as ``YYYY-MM-DD`` or a date, as in the rows): ``after=key`` the ``limit`` rows right
+    after it, ``at=key`` the rows from it on (itself included, if still queued), ``before=key``
+    the ``limit`` rows right before it, ``last=True`` the last ``limit`` rows; rows always come
+    in queue order. Paging by key reads the ``dos`` index from where the page starts, so a page
+    deep in a 100,000-row queue costs what the first one does (no OFFSET).
+    """
     queue = WorkQueue.get_or_none(WorkQueue.key == queue_key)
     if queue is None:
         return {"key": queue_key, "name": queue_key, "rows": [], "total": 0}
     base = Encounter.select().where((Encounter.queue == queue.id) & (Encounter.status == "active"))
+    page = base.select(Encounter, Patient).join(Patient, on=(Encounter.patient == Patient.id))
+    backwards = last or before is not None
+    if after is not None:
+        page = page.where(_after(after))
+    if at is not None:
+        page = page.where(~_before(at))
+    if before is not None:
+        page = page.where(_before(before))
+    if backwards:
+        page = page.order_by(Encounter.dos.desc(), Encounter.id.desc())
+    else:
+        page = page.order_by(Encounter.dos, Encounter.id)
+    encs = list(page.limit(max(0, int(limit))))
+    if backwards:
+        encs.reverse()
+    owed = _encounter_balances([enc.id for enc in encs])
     rows = [{"encounter_id": enc.id, "patient": enc.patient.name, "patient_id": enc.patient_id,
-             "dos": enc.dos.isoformat(), "claim_type": enc.claim_type,
-             "balance": balances.encounter_balance(enc.id)}
-            for enc in (base.select(Encounter, Patient).join(Patient, on=(Encounter.patient == Patient.id))
-                        .order_by(Encounter.dos, Encounter.id).limit(limit))]
+             "dos": enc.dos.isoformat(), "claim_type": enc.claim_type, "balance": owed.get(enc.id, 0)}
+            for enc in encs]
     return {"key": queue.key, "name": queue.name, "rows": rows, "total": base.count()}
 
 

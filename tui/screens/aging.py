@@ -1,4 +1,8 @@
-"""Aging: open balances by age bucket, by payer or by patient; F9 recalculates the snapshot."""
+"""Aging: open balances by age bucket, by payer or by patient; F9 recalculates the snapshot.
+
+Recalculating is one SQL statement, so its bar is an animation, not a percentage; Ctrl+K
+cancels it and then nothing is written (the earlier snapshot stays).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +17,10 @@ from claimdesk.core.money import fmt
 from claimdesk.core.services import aging
 from claimdesk.tui.screens.base import BaseScreen, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 
 
-class AgingScreen(BaseScreen):
+class AgingScreen(KeepWhileRunning, BaseScreen):
     """The newest snapshot (or the date typed); B switches payer/patient; F9 recalculates."""
 
     TITLE = "Aging"
@@ -32,6 +37,7 @@ class AgingScreen(BaseScreen):
             yield Label("As of ", classes="pl-label")
             yield Input(clock.today().isoformat(), id="ag-as-of", compact=True)
         yield ErrorLine(id="ag-error")
+        yield WorkProgress(id="ag-progress")
         yield Static("", id="ag-title", classes="facts")
         yield DataTable(id="ag-table", cursor_type="row")
         yield Footer()
@@ -55,9 +61,19 @@ class AgingScreen(BaseScreen):
         self.call(aging.report, as_of, self.by, done=self.fill, failed=self.failed, group="aging", exclusive=True)
 
     def action_recalc(self) -> None:
+        """Recalculate in a worker under an indeterminate bar; Ctrl+K cancels (nothing written)."""
+        bar = self.query_one(WorkProgress)
+        if bar.running:
+            self.notify("The aging recalculation is still going (Ctrl+K cancels it).", timeout=5)
+            return
         as_of = self.query_one("#ag-as-of", Input).value.strip() or None
-        self.query_one("#ag-title", Static).update("Recalculating… (Ctrl+K cancels the wait)")
-        self.call(aging.recalc, as_of, done=lambda _r: self.action_reload(), failed=self.failed, group="aging")
+        self.query_one("#ag-error", ErrorLine).show("")
+        run_with_progress(self, aging.recalc, as_of, bar=bar, determinate=False,
+                          label="Aging recalc (Ctrl+K cancels)", what="aging recalculation",
+                          done=lambda _r: self.action_reload(), cancelled=self.recalc_cancelled, failed=self.failed)
+
+    def recalc_cancelled(self) -> None:
+        self.query_one("#ag-title", Static).update("✘ Aging recalculation cancelled, nothing written.")
 
     def failed(self, exc: BaseException) -> None:
         text = describe_error(exc)

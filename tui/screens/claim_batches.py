@@ -1,4 +1,8 @@
-"""Claim batches: the claims queued for the next batch; B builds the batch (all payers)."""
+"""Claim batches: the claims queued for the next batch; B builds the batch (all payers).
+
+Building shows a progress bar (claims done of those going out); Ctrl+K cancels it and then
+nothing is written (no batch, no export file): the build is one transaction.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from claimdesk.core.money import fmt
 from claimdesk.core.services import claims
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
+from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 
 
 def batch_text(res: dict) -> Text:
@@ -22,7 +27,7 @@ def batch_text(res: dict) -> Text:
     return t
 
 
-class ClaimBatchesScreen(BaseScreen):
+class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
     """Queued claims by payer; B builds the next batch after a confirm."""
 
     TITLE = "Claim batches"
@@ -38,6 +43,7 @@ class ClaimBatchesScreen(BaseScreen):
         yield Header()
         yield Static("", id="cb-title", classes="facts")
         yield DataTable(id="cb-table", cursor_type="row")
+        yield WorkProgress(id="cb-progress")
         yield Static("", id="cb-result", classes="result")
         yield Footer()
 
@@ -61,13 +67,23 @@ class ClaimBatchesScreen(BaseScreen):
     def action_build(self) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
+        if self.query_one(WorkProgress).running:
+            self.notify("The claim batch is still being built (Ctrl+K cancels it).", timeout=5)
+            return
         self.app.push_screen(ConfirmScreen("Build the claim batch now?",
                                            [f"{len(self.rows)} queued claim(s) (and any newly due) will be sent."],
                                            yes="Build", no="Back"),
                              callback=lambda yes: self.build() if yes else None)
 
     def build(self) -> None:
-        self.call(claims.build_batch, done=self.built)
+        """Build the batch in a worker, with a bar of claims done; Ctrl+K cancels it."""
+        self.query_one("#cb-result", Static).update("")
+        run_with_progress(self, claims.build_batch, bar=self.query_one(WorkProgress),
+                          label="Claim batch (Ctrl+K cancels)", what="claim batch",
+                          done=self.built, cancelled=self.build_cancelled, failed=self.show_error)
+
+    def build_cancelled(self) -> None:
+        self.query_one("#cb-result", Static).update("✘ Claim batch cancelled, nothing written.")
 
     def built(self, res: dict) -> None:
         self.query_one("#cb-result", Static).update(batch_text(res))

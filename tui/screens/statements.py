@@ -1,4 +1,8 @@
-"""Statements: the statement run (F9) under the configured rules, and one patient's statement now."""
+"""Statements: the statement run (F9) under the configured rules, and one patient's statement now.
+
+The run shows a progress bar (patients done of those due); Ctrl+K cancels it and then
+nothing is written (no statement, no audit event): the run is one transaction.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.services import statements
 from claimdesk.tui.screens.base import BaseScreen, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 
 
 def run_text(res: dict) -> Text:
@@ -25,7 +30,7 @@ def run_text(res: dict) -> Text:
     return t
 
 
-class StatementsScreen(BaseScreen):
+class StatementsScreen(KeepWhileRunning, BaseScreen):
     """F9 runs statements for everyone due; a patient ID + Enter makes that patient's now."""
 
     TITLE = "Statements"
@@ -40,6 +45,7 @@ class StatementsScreen(BaseScreen):
             yield Label("Patient ", classes="pl-label")
             yield Input(placeholder="patient ID", id="st-patient", compact=True, restrict=r"[0-9]*")
         yield ErrorLine(id="st-error")
+        yield WorkProgress(id="st-progress")
         yield Static("", id="st-result", classes="result")
         yield Footer()
 
@@ -64,9 +70,22 @@ class StatementsScreen(BaseScreen):
     def action_run_all(self) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
+        if self.query_one(WorkProgress).running:
+            self.notify("The statement run is still going (Ctrl+K cancels it).", timeout=5)
+            return
         self.app.push_screen(ConfirmScreen("Run statements for every patient due?", yes="Run", no="Back"),
-                             callback=lambda yes: yes and self.call(statements.generate_all, rules=self._rules(),
-                                                                    done=self.run_done, failed=self.failed))
+                             callback=lambda yes: yes and self.start_run())
+
+    def start_run(self) -> None:
+        """The statement run in a worker, with a bar of patients done; Ctrl+K cancels it."""
+        self.query_one("#st-error", ErrorLine).show("")
+        self.query_one("#st-result", Static).update("")
+        run_with_progress(self, statements.generate_all, rules=self._rules(), bar=self.query_one(WorkProgress),
+                          label="Statement run (Ctrl+K cancels)", what="statement run",
+                          done=self.run_done, cancelled=self.run_cancelled, failed=self.failed)
+
+    def run_cancelled(self) -> None:
+        self.query_one("#st-result", Static).update("✘ Statement run cancelled, nothing written.")
 
     def run_done(self, res: dict) -> None:
         self.query_one("#st-result", Static).update(run_text(res))
