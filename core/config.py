@@ -8,12 +8,11 @@ Precedence (first wins): command-line ``--db``/``--user``, environment
 from __future__ import annotations
 
 import dataclasses
-import getpass
 import os
-import tomllib
 from pathlib import Path
 
-import platformdirs
+# platformdirs, tomllib and getpass are imported where they are used (the default
+# paths, a config file that exists, no user given), not by every start.
 
 APP = "claimdesk"
 
@@ -79,11 +78,15 @@ class Settings:
 
 def default_export_dir() -> Path:
     """Where claim batch exports and rendered statements go by default."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP)) / "exports"
 
 
 def default_db_path() -> Path:
     """The embedded SQLite file under the user data directory."""
+    import platformdirs
+
     return Path(platformdirs.user_data_dir(APP)) / "claimdesk.db"
 
 
@@ -92,11 +95,15 @@ def config_path() -> Path:
     env = os.environ.get("CLAIMDESK_CONFIG")
     if env:
         return Path(env)
+    import platformdirs
+
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
 
 
 def os_user() -> str:
     """The operating-system user (as over SSH)."""
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # pragma: no cover - no passwd entry
@@ -108,6 +115,8 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
     path = config_path()
     data: dict = {}
     if path.exists():
+        import tomllib
+
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     url = db or os.environ.get("CLAIMDESK_DB") or data.get("db") or str(default_db_path())

@@ -2,6 +2,11 @@
 
 Write transactions take the lock up front: ``BEGIN IMMEDIATE`` on SQLite (so two
 clerks never deadlock upgrading a read lock) and row locks on PostgreSQL.
+
+peewee imports the PostgreSQL driver (psycopg) when it is itself imported, which
+costs a SQLite desk ~0.1 s at every start. When this module is the first to import
+peewee, it keeps psycopg out; :func:`make_database` hands the driver to peewee the
+first time a PostgreSQL URL is used (:func:`_pg_driver`).
 """
 
 from __future__ import annotations
@@ -9,11 +14,50 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import sys
 import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-import peewee
+
+def _import_peewee():
+    """Import peewee without its eager ``import psycopg`` (see :func:`_pg_driver`)."""
+    if "peewee" in sys.modules or "psycopg" in sys.modules:
+        import peewee
+
+        return peewee
+    sys.modules["psycopg"] = None  # type: ignore[assignment]  # makes peewee's `import psycopg` fail
+    try:
+        import peewee
+    finally:
+        if sys.modules.get("psycopg", False) is None:
+            del sys.modules["psycopg"]
+    return peewee
+
+
+peewee = _import_peewee()
+
+
+def _pg_driver() -> None:
+    """Give peewee psycopg (3) if it was kept out at import: the module globals and the
+    adapter constants peewee 4.5 sets when psycopg imports with it (tests/test_startup.py
+    checks them). A missing driver is left to peewee to report when it connects."""
+    if getattr(peewee, "psycopg", None) is not None:
+        return
+    try:
+        import psycopg
+        from psycopg.pq import TransactionStatus
+        from psycopg.types.json import Json, Jsonb
+    except ImportError:
+        return
+    peewee.TransactionStatus = TransactionStatus
+    peewee.Json_pg3, peewee.Jsonb_pg3 = Json, Jsonb
+    adapter = peewee.Psycopg3Adapter
+    adapter.txn_idle = TransactionStatus.IDLE
+    adapter.txn_inerror = TransactionStatus.INERROR
+    adapter.txn_unknown = TransactionStatus.UNKNOWN
+    peewee.psycopg = psycopg  # last: it is what peewee checks
+
 
 database = peewee.DatabaseProxy()
 
@@ -33,6 +77,7 @@ class StorageError(RuntimeError):
 def make_database(url: str) -> peewee.Database:
     """Build a peewee database from a path or URL (sqlite:///x, postgresql://...)."""
     if url.startswith(("postgres://", "postgresql://")):
+        _pg_driver()
         parts = urlparse(url)
         return peewee.PostgresqlDatabase(
             unquote(parts.path.lstrip("/")),

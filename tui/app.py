@@ -8,6 +8,7 @@ from the environment / config file (``CLAIMDESK_DB``, ``CLAIMDESK_USER``).
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 
@@ -179,12 +180,29 @@ class ClaimdeskApp(App):
                     if running else "Nothing is running.", timeout=5)
 
 
+_startup_frozen = False
+
+
 def prepare(settings: config.Settings) -> None:
-    """Connect to the database, check its schema, set the user and load the plugins."""
+    """Connect to the database, check its schema, set the user and load the plugins; then
+    freeze what the start loaded out of the garbage collector's way."""
     set_user(settings.user)
     db.connect(settings.db_url)
     schema.check()
     get_host(settings)
+    _freeze_startup_objects()
+
+
+def _freeze_startup_objects() -> None:
+    """Once per process, after the code and the plugins are loaded: hand what exists now
+    (modules, classes, plugin records; objects that live as long as the process) to the
+    garbage collector's permanent generation, so its full collections stop walking them.
+    One such collection during the first screen cost 30-70 ms; afterwards they only walk
+    what the app allocates."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.freeze()
 
 
 def run(settings: config.Settings) -> int:

@@ -75,12 +75,12 @@ class PluginHost:
     # -- discovery -----------------------------------------------------------
     def load_entrypoints(self) -> "PluginHost":
         """Load and register every entry point of the ``claimdesk`` group."""
+        dists: dict[int, tuple[str, str]] = {}
         for ep in sorted(md.entry_points(group=GROUP), key=lambda e: e.name):
             if ep.name in self.disabled:
                 self.skipped.append(ep.name)
                 continue
-            dist = ep.dist.name if ep.dist else "?"
-            version = ep.dist.version if ep.dist else "?"
+            dist, version = _dist_facts(ep, dists)
             try:
                 obj = ep.load()
             except Exception as exc:  # noqa: BLE001 - any import failure is reported
@@ -197,6 +197,19 @@ class PluginHost:
                 impl.function(event=event)
             except Exception as exc:  # noqa: BLE001
                 self.failures.append(PluginFailure(impl.plugin_name, "event", _describe(exc)))
+
+
+def _dist_facts(ep: md.EntryPoint, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:
+    """(distribution name, version) of an entry point's package; its metadata is parsed once
+    per distribution (``ep.dist.name`` and ``.version`` parse the whole METADATA file each time)."""
+    dist = ep.dist
+    if dist is None:
+        return "?", "?"
+    facts = seen.get(id(dist))
+    if facts is None:
+        meta = dist.metadata
+        facts = seen[id(dist)] = (meta["Name"], meta["Version"])
+    return facts
 
 
 def _check_record(item: Any, rtype: type) -> None:

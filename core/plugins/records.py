@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from marshmallow import Schema
+if TYPE_CHECKING:  # annotations only: importing claimdesk does not import marshmallow
+    from marshmallow import Schema
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,55 @@
+"""What the app's start imports: the PostgreSQL driver only for a postgresql:// URL.
+
+Each check runs in a fresh interpreter: what a module imports depends on what was
+imported before it, and the test process has imported everything already.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def _fresh(code: str) -> dict:
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_starting_the_app_on_sqlite_imports_neither_psycopg_nor_marshmallow_before_the_plugins():
+    seen = _fresh(
+        "import json, sys\n"
+        "import claimdesk.tui.app\n"
+        "print(json.dumps({m: m in sys.modules for m in ('peewee', 'psycopg', 'marshmallow')}))\n")
+    assert seen == {"peewee": True, "psycopg": False, "marshmallow": False}
+
+
+def test_a_postgresql_url_hands_peewee_the_driver():
+    seen = _fresh(
+        "import json, sys\n"
+        "from claimdesk.core import db\n"
+        "before = 'psycopg' in sys.modules\n"
+        "sq = db.make_database(':memory:')\n"
+        "after_sqlite = 'psycopg' in sys.modules\n"
+        "pg = db.make_database('postgresql://clerk:secret@localhost:1/desk')\n"
+        "import peewee, psycopg\n"
+        "from psycopg.pq import TransactionStatus as TS\n"
+        "a = pg._adapter\n"
+        "print(json.dumps({'before': before, 'after_sqlite': after_sqlite,\n"
+        "                  'driver': peewee.psycopg is psycopg, 'adapter': type(a).__name__,\n"
+        "                  'consts': [a.txn_idle is TS.IDLE, a.txn_inerror is TS.INERROR,\n"
+        "                             a.txn_unknown is TS.UNKNOWN],\n"
+        "                  'json': peewee.Json_pg3 is not None and a.jsonb_type is not None,\n"
+        "                  'postgres': isinstance(pg, peewee.PostgresqlDatabase)}))\n")
+    assert seen == {"before": False, "after_sqlite": False, "driver": True, "adapter": "Psycopg3Adapter",
+                    "consts": [True, True, True], "json": True, "postgres": True}
+
+
+def test_peewee_imported_first_keeps_its_own_driver_import():
+    seen = _fresh(
+        "import json, sys\n"
+        "import peewee\n"
+        "from claimdesk.core import db\n"
+        "print(json.dumps({'psycopg': 'psycopg' in sys.modules, 'driver': peewee.psycopg is not None}))\n")
+    assert seen == {"psycopg": True, "driver": True}
