@@ -39,8 +39,15 @@ def _v1() -> None:
     _seed_reference_rows()
 
 
+def _v2() -> None:
+    """Work queues read in queue order: index encounter (queue, status, dos, id)."""
+    from claimdesk.core.models import Encounter
+
+    Encounter._schema.create_indexes(safe=True)
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1}
+MIGRATIONS = {1: _v1, 2: _v2}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

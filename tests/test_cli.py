@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from claimdesk.core import db
+from claimdesk.core import db, schema
 from claimdesk.core.cli import main
 from claimdesk.core.context import as_user
 from claimdesk.core.models import AuditEvent, User, Voucher
@@ -57,9 +57,9 @@ def test_init_then_status_and_verify_report_an_empty_clean_database(db_url, caps
     assert "claimdesk db upgrade" in one_line_error(err)
 
     code, out, err = run("init")
-    assert code == 0 and "schema version 1" in out
+    assert code == 0 and f"schema version {schema.CURRENT_VERSION}" in out
     status = run.json("db", "status")
-    assert status["schema_version"] == 1 and status["up_to_date"] is True
+    assert status["schema_version"] == schema.CURRENT_VERSION and status["up_to_date"] is True
     assert (status["patients"], status["encounters"], status["charges"], status["postings"]) == (0, 0, 0, 0)
     assert run.json("verify") == {"ok": True, "violations": []}
     code, out, _ = run("init")
@@ -71,7 +71,7 @@ def test_global_options_work_after_the_command(db_url, capsys):
     assert main(["init", "--db", db_url]) == 0
     capsys.readouterr()
     assert main(["db", "status", "--json", "--db", db_url]) == 0
-    assert json.loads(capsys.readouterr().out)["schema_version"] == 1
+    assert json.loads(capsys.readouterr().out)["schema_version"] == schema.CURRENT_VERSION
 
 
 def test_plugins_lists_the_builtin_plugins_with_their_hooks(capsys):

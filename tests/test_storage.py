@@ -27,12 +27,31 @@ def test_a_newer_schema_is_refused_and_an_older_one_asks_for_upgrade(db_url):
     try:
         with pytest.raises(StorageError, match="run `claimdesk db upgrade`"):
             schema.check()
-        assert schema.upgrade() == [schema.CURRENT_VERSION]
+        assert schema.upgrade() == list(range(1, schema.CURRENT_VERSION + 1))
         schema.check()
         assert schema.upgrade() == []
         with db.write_transaction():
             SchemaVersion.create(version=schema.CURRENT_VERSION + 1, upgraded_at=clock.now())
         with pytest.raises(StorageError, match="newer than this claimdesk understands"):
             schema.check()
+    finally:
+        db.close()
+
+
+def _index_names(table: str) -> set[str]:
+    return {ix.name for ix in db.database.get_indexes(table)}
+
+
+def test_upgrading_a_version_1_database_adds_the_work_queue_index(db_url):
+    db.connect(db_url)
+    try:
+        with db.write_transaction():  # a database made by claimdesk at schema version 1
+            schema.MIGRATIONS[1]()
+            db.database.execute_sql("DROP INDEX encounter_queue_id_status_dos_id")
+            SchemaVersion.create(version=1, upgraded_at=clock.now())
+        assert "encounter_queue_id_status_dos_id" not in _index_names("encounter")
+        assert schema.upgrade() == [2]
+        assert "encounter_queue_id_status_dos_id" in _index_names("encounter")
+        schema.check()
     finally:
         db.close()

@@ -28,6 +28,10 @@ class Encounter(BaseModel):
     replaces = peewee.ForeignKeyField("self", null=True, backref="replaced_by")
     created_at = peewee.DateTimeField()
 
+    class Meta:
+        # a work queue in queue order (date of service, id): counts, pages by key
+        indexes = ((("queue", "status", "dos", "id"), False),)
+
     def tag_list(self) -> list[str]:
         return [t for t in self.tags.split(",") if t]
 

@@ -18,9 +18,21 @@ async def settle(pilot, rounds: int = 50) -> None:
         await pilot.pause()
         if not any(not w.is_finished for w in app.workers):
             await pilot.pause()
-            if not any(not w.is_finished for w in app.workers):
+            if not any(not w.is_finished for w in app.workers) and await _drawn(pilot):
                 return
     raise AssertionError("workers did not settle")
+
+
+async def _drawn(pilot, rounds: int = 20) -> bool:
+    """True once the screen draws the same twice in a row (tables size their columns on idle)."""
+    before = screen_text(pilot.app)
+    for _ in range(rounds):
+        await pilot.pause()
+        now = screen_text(pilot.app)
+        if now == before:
+            return True
+        before = now
+    return False
 
 
 async def press(pilot, *keys: str) -> None:

@@ -13,6 +13,7 @@ import peewee
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
+from textual.widgets import DataTable
 from textual.worker import Worker, active_worker, get_current_worker
 
 from claimdesk.core import db
@@ -94,6 +95,10 @@ class ServiceCalls:
             if not self.is_attached:  # type: ignore[attr-defined]  # the screen was closed meanwhile
                 return
             callback(value)
+            # a DataTable sizes its columns for new rows when it next goes idle; rows added
+            # from here may get no message that makes it idle, so prompt it (else "Dr. Rive")
+            for table in self.query(DataTable):  # type: ignore[attr-defined]
+                table.check_idle()
 
         def job() -> None:
             worker = get_current_worker()
