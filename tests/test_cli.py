@@ -375,3 +375,13 @@ def test_unknown_users_may_read_but_not_write_and_only_admins_manage_users(cli):
     assert code == 4
     code, _, err = cli("users", "deactivate", "admin", user="admin")
     assert code == 4 and "your own admin rights" in one_line_error(err)
+
+
+def test_no_command_opens_the_app_without_building_every_command(monkeypatch, tmp_path):
+    import claimdesk.core.cli as cli
+
+    opened = []
+    monkeypatch.setattr(cli, "_run_tui", lambda settings: opened.append((settings.db_url, settings.user)) or 0)
+    monkeypatch.setattr(cli, "build_parser", lambda: pytest.fail("the full parser was built for the app"))
+    assert cli.main(["--db", str(tmp_path / "x.db"), "--user", "ann"]) == 0
+    assert opened == [(str(tmp_path / "x.db"), "ann")]

@@ -119,12 +119,26 @@ def _prepare_db(needs: str, settings) -> bool:
     return True
 
 
+def _app_only(argv: list[str]) -> argparse.Namespace | None:
+    """The parsed global options when ``argv`` names no command (the app opens); else None.
+
+    Spares the app's start importing every command module just to find none was given.
+    """
+    parser = Parser(prog="claimdesk", add_help=False)
+    _add_globals(parser)
+    try:
+        args, rest = parser.parse_known_args(argv)
+    except (errors.UsageError, SystemExit):
+        return None
+    return None if rest else args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit code (``sys.exit(main())``)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
     try:
-        args = build_parser().parse_args(argv)
+        args = _app_only(argv) or build_parser().parse_args(argv)
     except errors.UsageError as exc:
         return errors.report(exc, debug=False)
     except SystemExit as exc:  # --help
