@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from textual.widgets import DataTable
+
 from claimdesk.core import clock
 from claimdesk.tui.app import ClaimdeskApp
 
@@ -23,13 +25,19 @@ async def settle(pilot, rounds: int = 50) -> None:
     raise AssertionError("workers did not settle")
 
 
-async def _drawn(pilot, rounds: int = 20) -> bool:
-    """True once the screen draws the same twice in a row (tables size their columns on idle)."""
+def _tables_measured(app) -> bool:
+    """True when no table on the screen still has new rows to measure (it does so on idle)."""
+    return not any(t._require_update_dimensions or t._new_rows  # noqa: SLF001 - no public flag
+                   for t in app.screen.query(DataTable))
+
+
+async def _drawn(pilot, rounds: int = 50) -> bool:
+    """True once every table measured its rows and the screen draws the same twice in a row."""
     before = screen_text(pilot.app)
     for _ in range(rounds):
         await pilot.pause()
         now = screen_text(pilot.app)
-        if now == before:
+        if now == before and _tables_measured(pilot.app):
             return True
         before = now
     return False

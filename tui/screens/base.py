@@ -142,6 +142,13 @@ class BaseScreen(ServiceCalls, Screen):
         if len(self.app.screen_stack) > 2:
             self.dismiss(None)
 
+    def highlighted_row(self, rows: list, table: DataTable | None = None):
+        """The item of ``rows`` under the table's cursor (rows as loaded into it), or None."""
+        table = table or self.query_one(DataTable)
+        if not rows or table.cursor_row is None or table.cursor_row >= len(rows):
+            return None
+        return rows[table.cursor_row]
+
 
 class BaseModal(ServiceCalls, ModalScreen):
     """A dialog; Escape closes it without an answer."""

@@ -89,11 +89,11 @@ class PayerChecksScreen(BaseScreen):
         table.focus()
 
     def action_return_check(self) -> None:
-        table = self.query_one(DataTable)
-        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
+        voucher = self.highlighted_row(self.rows)
+        if voucher is None:
             self.notify("No voucher highlighted.", severity="warning")
             return
-        self.app.push_screen(ReturnCheckScreen(self.rows[table.cursor_row]), callback=self.returned)
+        self.app.push_screen(ReturnCheckScreen(voucher), callback=self.returned)
 
     def returned(self, res: dict | None) -> None:
         if res:

@@ -71,10 +71,7 @@ class InboxScreen(BaseScreen):
         table.focus()
 
     def current(self) -> dict | None:
-        table = self.query_one(DataTable)
-        if not self.rows or table.cursor_row is None or table.cursor_row >= len(self.rows):
-            return None
-        return self.rows[table.cursor_row]
+        return self.highlighted_row(self.rows)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
