@@ -69,6 +69,12 @@ class ClaimdeskApp(App):
 
         self.push_screen(PayerChecksScreen())
 
+    def open_batch_posting(self, voucher_id=None) -> None:
+        """Batch posting: one payer check spread over many patients from a lines file."""
+        from claimdesk.tui.screens.batch_posting import BatchPostingScreen
+
+        self.push_screen(BatchPostingScreen(voucher_id))
+
     def open_queue(self, key: str) -> None:
         """The encounters waiting in one work queue."""
         from claimdesk.tui.screens.queue import QueueScreen
@@ -143,6 +149,9 @@ class ClaimdeskApp(App):
 
     def action_open_checks(self) -> None:
         self.open_checks()
+
+    def action_open_batch_posting(self) -> None:
+        self.open_batch_posting()
 
     def action_open_ledger(self) -> None:
         self.open_ledger()

@@ -21,6 +21,8 @@ def palette_entries(app) -> list[tuple[str, str, object]]:
         ("Advanced Actions", "Open an encounter and pick what describes the situation", app.open_advanced),
         ("Credit entry", "Draw money from a voucher onto a patient account", app.open_credit),
         ("Payer checks", "Vouchers with undistributed money; return a check", app.open_checks),
+        ("Batch posting", "Post a lockbox/ERA lines file: one payer check over many patients",
+         app.open_batch_posting),
         ("Patient ledger", "Charges, splits, credits, adjustments and balances", app.open_ledger),
         ("Daysheet and provider activity", "Today's entries and the payroll view", app.open_daysheet),
         ("Outstanding Zero Splits", "Zero-fee charges waiting for the primary to be marked paid",

@@ -4,11 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
-import re
-from pathlib import Path
 
 from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.output import Result, money, pairs, table
@@ -204,63 +199,15 @@ BATCH_MONEY = PAY_MONEY + ("total", "applied")
 BATCH_TABLE_ROWS = 50
 
 
-def read_lines(path: str) -> tuple[list[dict], bool]:
-    """The lines of a batch file (values kept as text: the service validates them) and
-    whether it is CSV (its rows are numbered from the header line)."""
-    file = Path(path).expanduser()
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError({"file": [f"cannot read {path!r}: {exc.strerror}"]}) from None
-    except UnicodeDecodeError:
-        raise InputError({"file": [f"{path!r} is not UTF-8 text"]}) from None
-    if file.suffix.lower() == ".json":
-        try:
-            doc = json.loads(text, parse_float=str)
-        except json.JSONDecodeError as exc:
-            raise InputError({"file": [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
-        lines = doc.get("lines") if isinstance(doc, dict) else doc
-        if not isinstance(lines, list):
-            raise InputError({"file": ["a JSON batch is a list of lines or {\"lines\": [...]}"]})
-        return lines, False
-    if file.suffix.lower() != ".csv":
-        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("patient_id", "amount") if c not in header]
-    if missing:
-        raise InputError({"file": [f"the CSV header must name patient_id,amount[,memo]; missing {', '.join(missing)}"]})
-    reader.fieldnames = header
-    lines = []
-    for row in reader:
-        line = {k: (row.get(k) or "").strip() for k in ("patient_id", "amount")}
-        if (row.get("memo") or "").strip():
-            line["memo"] = row["memo"].strip()
-        lines.append(line)
-    return lines, True
-
-
-def _with_row(exc: ClaimdeskError, path: str, is_csv: bool) -> ClaimdeskError:
-    """The service names ``lines.N.field``; tell the clerk which row of the file that is."""
-    m = re.match(r"lines\.(\d+)(\.|$)", exc.field or "")
-    if not m:
-        return exc
-    n = int(m.group(1))
-    where = f"row {n + 2} of {Path(path).name}" if is_csv else f"item {n + 1} of {Path(path).name}"
-    msg = f"{exc.message} ({where})"
-    if isinstance(exc, InputError):
-        return InputError({exc.field: [msg]})
-    return type(exc)(msg, field=exc.field)
-
-
 def post_batch(args) -> Result:
     """Batch posting: every line of the file becomes a credit drawn from the voucher."""
-    lines, is_csv = read_lines(args.file)
+    lines = batch_posting.read_lines(args.file)
     try:
-        res = batch_posting.post_credit_batch({"voucher_id": args.voucher, "lines": lines, "apply": args.apply_mode,
-                                               "keep_unapplied": args.keep_unapplied, "memo": args.memo})
+        res = batch_posting.post_credit_batch({"voucher_id": args.voucher, "lines": list(lines),
+                                               "apply": args.apply_mode, "keep_unapplied": args.keep_unapplied,
+                                               "memo": args.memo})
     except ClaimdeskError as exc:
-        better = _with_row(exc, args.file, is_csv)
+        better = lines.locate(exc)  # name the file row of a bad line
         if better is exc:
             raise
         raise better from None

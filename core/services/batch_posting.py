@@ -33,19 +33,28 @@ Set-based: the voucher (locked), all patients, and the open splits the money can
 are computed in Python; credits and credit splits are multi-row ``INSERT ... RETURNING``;
 the three entries go through :func:`claimdesk.core.ledger.post`, which keeps the cached
 balances with its below-zero guards.
+
+Lines files (lockbox / ERA exports) are read by :func:`read_lines`, shared by the CLI's
+``payments post-batch --file`` and the TUI's Batch posting screen: its :class:`LineFile`
+names the file row of a line the service refuses (``lines.3.amount ... (row 5 of era.csv)``).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
+import re
 from collections import defaultdict
+from pathlib import Path
+from typing import Callable
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 from claimdesk.core import clock, db, ledger, workflow
 from claimdesk.core.context import current_user
-from claimdesk.core.errors import InputError, NotFound, Refused
+from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused
 from claimdesk.core.models import INSURANCE_RANKS, ChargeSplit, Credit, CreditSplit, Payer, Voucher
 from claimdesk.core.money import fmt
 from claimdesk.core.schemas import Id, Money, Text, load
@@ -110,6 +119,83 @@ def validate_batch(data: dict) -> dict:
     except ValidationError as exc:
         raise InputError(_flat({"lines": exc.messages})) from None
     return clean
+
+
+# --- line files (the CLI's ``payments post-batch --file`` and the TUI's Batch posting) --
+class LineFile(list):
+    """The lines of a batch file (a plain list of ``{"patient_id", "amount", "memo"?}`` with
+    the values as text: the service validates them) that knows which row of the file each
+    line came from, to name it in errors."""
+
+    def __init__(self, lines: list, name: str, places: list[str]):
+        super().__init__(lines)
+        self.name = name
+        self.places = places
+
+    def where(self, index: int) -> str:
+        """``"row 7 of era.csv"`` (CSV rows counted from the header line) or ``"item 3 of lines.json"``."""
+        place = self.places[index] if 0 <= index < len(self.places) else f"line {index + 1}"
+        return f"{place} of {self.name}"
+
+    def locate(self, exc: ClaimdeskError) -> ClaimdeskError:
+        """``exc`` with the file row added to every message about ``lines.N...``; ``exc``
+        itself when it names no line."""
+        def placed(field, message: str) -> str:
+            m = re.match(r"lines\.(\d+)(\.|$)", str(field or ""))
+            return f"{message} ({self.where(int(m.group(1)))})" if m else message
+
+        if isinstance(exc, InputError):
+            if not any(re.match(r"lines\.\d+(\.|$)", str(k)) for k in exc.messages):
+                return exc
+            return InputError({k: [placed(k, str(m)) for m in (v if isinstance(v, list) else [v])]
+                               for k, v in exc.messages.items()})
+        if not re.match(r"lines\.\d+(\.|$)", exc.field or ""):
+            return exc
+        return type(exc)(placed(exc.field, exc.message), field=exc.field)
+
+
+def read_lines(path: str) -> LineFile:
+    """The lines of a batch file: ``.csv`` with a header naming ``patient_id,amount[,memo]``
+    (other columns ignored; a row with more fields than the header is refused, as an
+    unquoted ``1,000.00`` would be), or ``.json``: a list of ``{"patient_id", "amount",
+    "memo"}`` or ``{"lines": [...]}``. A file that cannot be read raises
+    :class:`InputError` on ``file``, naming the row when one row is at fault."""
+    file = Path(path).expanduser()
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise InputError({"file": [f"cannot read {path!r}: {exc.strerror}"]}) from None
+    except UnicodeDecodeError:
+        raise InputError({"file": [f"{path!r} is not UTF-8 text"]}) from None
+    if file.suffix.lower() == ".json":
+        try:
+            doc = json.loads(text, parse_float=str)
+        except json.JSONDecodeError as exc:
+            raise InputError({"file": [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
+        lines = doc.get("lines") if isinstance(doc, dict) else doc
+        if not isinstance(lines, list):
+            raise InputError({"file": ["a JSON batch is a list of lines or {\"lines\": [...]}"]})
+        return LineFile(lines, file.name, [f"item {i + 1}" for i in range(len(lines))])
+    if file.suffix.lower() != ".csv":
+        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in ("patient_id", "amount") if c not in header]
+    if missing:
+        raise InputError({"file": [f"the CSV header must name patient_id,amount[,memo]; missing {', '.join(missing)}"]})
+    reader.fieldnames = header
+    lines, places = [], []
+    for row in reader:
+        if row.get(None):
+            raise InputError({"file": [f"row {reader.line_num} of {file.name} has more fields than the header "
+                                       f"({len(header)}); quote a memo with commas, write amounts without "
+                                       f"thousands separators"]})
+        line = {k: (row.get(k) or "").strip() for k in ("patient_id", "amount")}
+        if (row.get("memo") or "").strip():
+            line["memo"] = row["memo"].strip()
+        lines.append(line)
+        places.append(f"row {reader.line_num}")
+    return LineFile(lines, file.name, places)
 
 
 def _summary(clean: dict) -> dict:
@@ -187,7 +273,12 @@ def _insert_returning(table: str, model, names: tuple[str, ...], rows: list[tupl
 
 
 # --- the workflow ---------------------------------------------------------------------
-def post_credit_batch(data: dict, *, idempotency_key: str | None = None) -> dict:
+#: The steps ``progress`` counts: checked, drawn, applied, remainders settled, claims queued.
+STEPS = 4
+
+
+def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
+                      progress: Callable[[int, int], None] | None = None) -> dict:
     """Workflow ``credit.post_batch``: draw every line from the voucher, auto-apply, settle.
 
     ``data``: ``{"voucher_id", "lines": [{"patient_id", "amount", "memo"?}, ...],
@@ -195,16 +286,24 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None) -> dict
     the totals (``total``, ``drawn``, ``applied_total``, ``unapplied``,
     ``returned_to_voucher``, ``voucher_undistributed``), ``credit_ids`` in line order and
     ``credits``: per line its credit, patient, amount, applied, unapplied and returned.
+
+    ``progress``, if given, is called as ``progress(done, STEPS)``: ``(0, STEPS)`` once the
+    voucher is locked and the batch checked, then after each set-based step (draw, apply,
+    return remainders, queue claims), ending at ``(STEPS, STEPS)`` just before the audit
+    event. It runs inside the one transaction, on the thread running the workflow, so an
+    exception it raises rolls the whole batch back: no credit, no audit event (how a front
+    end cancels). It does not change the result.
     """
     clean = validate_batch(data)
     inputs = _summary(clean)
     patients = {ln["patient_id"] for ln in clean["lines"]}
-    return workflow.run("credit.post_batch", lambda: _post(clean), inputs=inputs,
+    return workflow.run("credit.post_batch", lambda: _post(clean, progress), inputs=inputs,
                         patient_id=next(iter(patients)) if len(patients) == 1 else None,
                         idempotency_key=idempotency_key)
 
 
-def _post(clean: dict) -> dict:
+def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> dict:
+    step = progress or (lambda _done, _total: None)
     lines = clean["lines"]
     total = sum(ln["amount"] for ln in lines)
     voucher = get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
@@ -220,6 +319,7 @@ def _post(clean: dict) -> dict:
     if missing:
         i = min(first_line[p] for p in missing)
         raise NotFound(f"no patient with id {lines[i]['patient_id']}", field=f"lines.{i}.patient_id")
+    step(0, STEPS)
 
     payer_id, user, now = voucher.payer_id, current_user(), clock.now()
     single = next(iter(first_line)) if len(first_line) == 1 else None
@@ -242,6 +342,7 @@ def _post(clean: dict) -> dict:
                   patient_id=ln["patient_id"], payer_id=payer_id) for ln, cid in zip(lines, credit_ids)]
     ledger.post("credit", draw, memo=clean["memo"] or f"batch of {len(lines)} credits from voucher {voucher.id}",
                 user=user, patient_id=single)
+    step(1, STEPS)
 
     # 2. auto-apply, oldest first per patient, in line order
     left = [ln["amount"] for ln in lines]
@@ -282,6 +383,7 @@ def _post(clean: dict) -> dict:
             applied_by_line[i] += amount
         ledger.post("payment", pay, memo=f"batch credits from voucher {voucher.id} applied", user=user,
                     patient_id=single)
+    step(2, STEPS)
 
     # 3. what a line could not apply goes back to the voucher (unless kept, or not applying at all)
     returned = [0] * len(lines)
@@ -295,9 +397,11 @@ def _post(clean: dict) -> dict:
             ledger.post("credit_return", back, memo=f"batch remainders back to voucher {voucher.id}",
                         user=user, patient_id=single)
             returned, left = left, [0] * len(lines)
+    step(3, STEPS)
 
     # 4. an insurance split paid to zero: the next insurer's claim goes out (as post_credit does)
     _advance_claims({split[0]: split for _i, _c, split, _a in plan if split[2] == 0})
+    step(STEPS, STEPS)
 
     undistributed = _sql("SELECT undistributed FROM voucher WHERE id = {p}", [voucher.id]).fetchone()[0]
     credits = [{"line": i, "credit_id": cid, "patient_id": ln["patient_id"], "amount": ln["amount"],

@@ -38,6 +38,7 @@ class HomeScreen(BaseScreen):
         Binding("c", "app.open_credit", "Credit"),
         Binding("k", "app.open_checks", "Checks"),
         Binding("l", "app.open_ledger", "Ledger"),
+        Binding("e", "app.open_batch_posting", "Batch posting", show=False),
         Binding("i", "app.open_inbox", "Inbox", show=False),
         Binding("d", "app.open_daysheet", "Daysheet", show=False),
         Binding("u", "app.open_audit", "Audit log", show=False),
@@ -95,6 +96,7 @@ class HomeScreen(BaseScreen):
         fees = fees if len(fees) <= mw - 1 else fees[: mw - 2] + "…"
         opts.append(Option(Text.assemble("Payer checks · return check\n", (fees, "dim")),
                            id="checks"))
+        opts.append(Option(_row("Batch posting · lockbox/ERA file", "e", mw), id="batch_posting"))
         opts.append(Option(_row("Patient ledger", "l", mw), id="ledger"))
         opts.append(Option(_row("Outstanding Zero Splits", "z", mw), id="zero_splits"))
         opts.append(Option(_row("Claim batches", "b", mw), id="claim_batches"))
@@ -128,7 +130,7 @@ class HomeScreen(BaseScreen):
             app.open_credit(ident.split(":", 1)[1] or None)
         elif ident == "checks":
             app.open_checks()
-        elif ident in ("zero_splits", "claim_batches", "aging", "statements"):
+        elif ident in ("batch_posting", "zero_splits", "claim_batches", "aging", "statements"):
             getattr(app, f"open_{ident}")()
         elif ident == "ledger":
             app.open_ledger()

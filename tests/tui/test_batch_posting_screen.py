@@ -1,0 +1,176 @@
+"""Batch posting through the screen: a lockbox/ERA lines file spread over the patients from
+one payer check, as a clerk does it (voucher, file, Enter to preview, F2, y), and the
+database shows the effect; a bad line or an overdraw is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from textual.widgets import Input, Select
+
+from claimdesk.core import clock
+from claimdesk.core.models import AuditEvent, Credit, JournalEntry
+from claimdesk.core.services import balances, batch_posting
+from claimdesk.tui.app import ClaimdeskApp
+from claimdesk.tui.widgets.progress import WorkProgress
+
+from tests.tui import scenario
+from tests.tui.helpers import drive, press, screen_text, settle, type_text, words
+from tests.tui.test_snapshots import steps
+
+
+def batch_events() -> int:
+    return AuditEvent.select().where(AuditEvent.action == "credit.post_batch").count()
+
+
+def write_csv(path, rows: list[tuple]) -> str:
+    path.write_text("patient_id,amount,memo\n" + "".join(",".join(map(str, r)) + "\n" for r in rows))
+    return str(path)
+
+
+async def preview(pilot, voucher_id: int, path: str) -> None:
+    """Open Batch posting from Home (key e), pick the voucher, type the file and Enter."""
+    await press(pilot, "e")
+    scr = pilot.app.screen
+    scr.query_one("#bp-voucher", Select).value = voucher_id
+    await settle(pilot)
+    scr.query_one("#bp-file", Input).focus()
+    await type_text(pilot, path)
+    await press(pilot, "enter")
+
+
+def test_posting_a_three_line_csv_leaves_the_balances_a_clerk_expects(database, tmp_path):
+    clinic = scenario.build()
+    dana, sam = clinic.dana.id, clinic.sam.id
+    # Dana owes Aetna 230.00 (100.00 + 50.00 on 2026-03-02, 80.00 on 2026-03-09); Sam owes Aetna nothing
+    assert balances.patient_balance(dana).insurance_pending == 230_00
+    path = write_csv(tmp_path / "era.csv", [(dana, "60.00", "ERA 1"), (dana, "20.00", "ERA 2"), (sam, "10.00", "")])
+    seen = {}
+
+    async def flow(pilot):
+        await preview(pilot, clinic.aetna_check, path)
+        seen["preview"] = words(screen_text(pilot.app))
+        await press(pilot, "f2")
+        seen["confirm"] = words(screen_text(pilot.app))
+        await press(pilot, "y")
+        seen["result"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert "era.csv: 3 line(s), 2 patient(s), total 90.00" in seen["preview"]
+    assert "voucher #1 undistributed 90.00, 0.00 left after. F2 posts." in seen["preview"]
+    assert "Reyes, Dana 60.00 ERA 1" in seen["preview"] and "Ortiz, Sam 10.00" in seen["preview"]
+    assert "Post this batch?" in seen["confirm"] and "Total: 90.00" in seen["confirm"]
+    assert "Apply: oldest charges first; remainders go back to the" in seen["confirm"]
+    assert ("✔ 3 credit(s) made (#1–#3) for 2 patient(s) from voucher #1 (Aetna): applied 80.00, "
+            "unapplied 0.00, back to voucher 10.00. Voucher undistributed now 10.00.") in seen["result"]
+    assert "#1 Reyes, Dana 2 80.00 80.00 0.00 0.00" in seen["result"]
+    assert "#2 Ortiz, Sam 1 10.00 0.00 0.00 10.00" in seen["result"]
+    # the check keeps what Sam's line could not pay; Dana's oldest Aetna charge is paid first
+    assert balances.voucher_undistributed(clinic.aetna_check) == 10_00
+    assert balances.patient_balance(dana).insurance_pending == 150_00
+    assert balances.patient_balance(sam).patient_due == 120_00 and balances.patient_balance(sam).unapplied == 0
+    first_charge = clinic.charges[clinic.denied[0].id][0]
+    assert [s.balance for s in first_charge.splits] == [20_00]  # 100.00 less 60.00 and 20.00
+    assert [c.memo for c in Credit.select().order_by(Credit.id)] == ["ERA 1", "ERA 2", ""]
+    assert batch_events() == 1
+
+
+def test_a_bad_amount_names_the_line_and_its_file_row_and_writes_nothing(database, tmp_path):
+    clinic = scenario.build()
+    path = write_csv(tmp_path / "bad.csv", [(clinic.dana.id, "10.00", ""), (clinic.sam.id, "1.005", "")])
+    seen = {}
+
+    async def flow(pilot):
+        await preview(pilot, clinic.aetna_check, path)
+        seen["preview"] = words(screen_text(pilot.app))
+        await press(pilot, "f2")  # the file is read again and refused again: no confirm step
+        seen["f2"] = (type(pilot.app.screen).__name__, words(screen_text(pilot.app)))
+
+    drive(flow)
+    assert "! lines.1.amount: must be an amount like 12.50: has more than 2 decimals (row 3 of bad.csv)" \
+        in seen["preview"]
+    assert "Traceback" not in seen["preview"]
+    assert seen["f2"][0] == "BatchPostingScreen" and "lines.1.amount" in seen["f2"][1]
+    assert Credit.select().count() == 0 and batch_events() == 0
+    assert balances.voucher_undistributed(clinic.aetna_check) == 90_00
+
+
+def test_an_overdraw_is_refused_on_the_preview_naming_the_voucher(database, tmp_path):
+    clinic = scenario.build()
+    path = write_csv(tmp_path / "big.csv", [(clinic.dana.id, "60.00", ""), (clinic.dana.id, "40.00", "")])
+    seen = {}
+
+    async def flow(pilot):
+        await preview(pilot, clinic.aetna_check, path)
+        seen["preview"] = words(screen_text(pilot.app))
+        await press(pilot, "f2")
+        seen["f2"] = type(pilot.app.screen).__name__
+
+    drive(flow)
+    assert "! voucher_id: the batch totals 100.00 but voucher 1 has only 90.00 undistributed" in seen["preview"]
+    assert "big.csv: 2 line(s), 1 patient(s), total 100.00" in seen["preview"]
+    assert seen["f2"] == "BatchPostingScreen"  # no confirm step: nothing can be posted
+    assert Credit.select().count() == 0 and batch_events() == 0
+
+
+def test_ctrl_k_cancels_the_batch_inside_its_transaction_and_nothing_is_written(database, tmp_path, monkeypatch):
+    clinic = scenario.build()
+    path = write_csv(tmp_path / "era.csv", [(clinic.dana.id, "60.00", ""), (clinic.sam.id, "10.00", "")])
+    reached, go, calls = threading.Event(), threading.Event(), []
+    original = batch_posting.post_credit_batch
+
+    def held(*args, progress=None, **kwargs):
+        def spy(done, total):  # hold the run after the credits were drawn and applied
+            calls.append((done, total))
+            if done == 2:
+                reached.set()
+                go.wait(30)
+            progress(done, total)
+        return original(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(batch_posting, "post_credit_batch", held)
+    seen = {}
+
+    async def flow(pilot):
+        await preview(pilot, clinic.aetna_check, path)
+        await press(pilot, "f2")
+        await pilot.press("y")
+        for _ in range(600):
+            if reached.is_set():
+                break
+            await pilot.pause(0.05)
+        await pilot.pause(0.1)
+        seen["running"] = words(screen_text(pilot.app))
+        await pilot.press("ctrl+k")
+        go.set()
+        await settle(pilot)
+        for _ in range(600):
+            if not pilot.app.screen.query_one(WorkProgress).running:
+                break
+            await pilot.pause(0.05)
+        await pilot.pause()
+        seen["after"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert calls == [(0, 4), (1, 4), (2, 4)]
+    assert "Batch posting (Ctrl+K cancels)" in seen["running"]
+    assert "✘ Batch posting cancelled, nothing written." in seen["after"]
+    assert Credit.select().count() == 0 and batch_events() == 0
+    assert not JournalEntry.select().where(JournalEntry.kind == "credit").exists()
+    assert balances.voucher_undistributed(clinic.aetna_check) == 90_00
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_snapshot_preview(database, snap_compare, tmp_path, monkeypatch):
+    """The preview at 80x24: the voucher picked with the keyboard, the file typed, Enter."""
+    clinic = scenario.build()
+    monkeypatch.chdir(tmp_path)  # a relative path: the same picture on every machine
+    write_csv(tmp_path / "era.csv", [(clinic.dana.id, "60.00", "ERA 1"), (clinic.dana.id, "20.00", "ERA 2"),
+                                     (clinic.sam.id, "10.00", "")])
+    with clock.frozen(scenario.TODAY):
+        # the cash voucher is newest (listed first): down once for the Aetna check
+        assert snap_compare(ClaimdeskApp(ansi=False), terminal_size=(80, 24),
+                            run_before=steps("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv",
+                                             "enter"))

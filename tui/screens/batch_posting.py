@@ -1,0 +1,363 @@
+"""Batch posting: one payer check spread over many patients, from a lockbox / ERA lines file.
+
+Pick the voucher (a check with undistributed money), type the path of the lines file
+(CSV ``patient_id,amount[,memo]``, or JSON) and Enter: the preview shows the line count,
+the total, the patients and the voucher's undistributed money, with the first lines.
+A bad line (``lines.3.amount``, with its file row) or a total the voucher cannot cover
+is refused there, next to its field, before anything is posted. F2 posts after a
+confirm step: ``batch_posting.post_credit_batch`` runs in a worker under a progress
+bar, as one transaction and one audit event, so Ctrl+K cancels it with nothing written.
+The result shows the credits made, what was applied, kept unapplied and returned to
+the voucher, per patient.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets._select import SelectOverlay
+
+from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.core.models import Patient
+from claimdesk.core.money import fmt
+from claimdesk.core.services import batch_posting, payment_views
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
+from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.tick import Tick
+
+#: Lines (preview) or patients (result) listed in the table; the totals cover every line.
+TABLE_ROWS = 200
+#: Patient ids per name query.
+CHUNK = 1000
+
+HINT = ("Type the path of the lines file (CSV: patient_id,amount[,memo]; or .json) and Enter to "
+        "preview it. F2 posts after a confirm step.")
+
+
+# --- loaders (run in workers) ----------------------------------------------------------------
+def patient_names(ids: list[int]) -> dict[int, str]:
+    """``{patient id: "Last, First"}`` for the ids that exist."""
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        for p in Patient.select(Patient.id, Patient.last_name, Patient.first_name).where(Patient.id.in_(chunk)):
+            out[p.id] = p.name
+    return out
+
+
+def load_preview(path: str, voucher_id: int) -> dict:
+    """Read and check the lines file against the voucher, writing nothing.
+
+    Raises :class:`InputError` for a file that cannot be read or a bad line (naming
+    ``lines.N.field`` and the file row). A batch the voucher cannot fund, or a patient
+    that does not exist, comes back as ``refusal`` (``{"field", "message"}``) beside the
+    preview, so the clerk sees both.
+    """
+    lines = batch_posting.read_lines(path)
+    try:
+        clean = batch_posting.validate_batch({"voucher_id": voucher_id, "lines": list(lines)})
+    except ClaimdeskError as exc:
+        raise lines.locate(exc) from None
+    vouchers = payment_views.active_vouchers()
+    voucher = next((v for v in vouchers if v["voucher_id"] == clean["voucher_id"]), None)
+    checked = clean["lines"]
+    total = sum(ln["amount"] for ln in checked)
+    first: dict[int, int] = {}
+    for i, ln in enumerate(checked):
+        first.setdefault(ln["patient_id"], i)
+    names = patient_names(sorted(first))
+    refusal = None
+    if voucher is None:
+        refusal = {"field": "voucher_id",
+                   "message": f"voucher {voucher_id} is returned or has no undistributed money left"}
+    elif total > voucher["undistributed"]:
+        refusal = {"field": "voucher_id",
+                   "message": f"the batch totals {fmt(total)} but voucher {voucher_id} has only "
+                              f"{fmt(voucher['undistributed'])} undistributed"}
+    else:
+        missing = [i for pid, i in first.items() if pid not in names]
+        if missing:
+            i = min(missing)
+            refusal = {"field": f"lines.{i}.patient_id",
+                       "message": f"no patient with id {checked[i]['patient_id']} ({lines.where(i)})"}
+    return {"path": path, "file": lines.name, "lines": lines, "voucher": voucher, "vouchers": vouchers,
+            "voucher_id": clean["voucher_id"], "count": len(checked), "total": total, "patients": len(first),
+            "names": names, "refusal": refusal,
+            "rows": [{"where": lines.places[i], "patient_id": ln["patient_id"], "amount": ln["amount"],
+                      "memo": ln["memo"]} for i, ln in enumerate(checked[:TABLE_ROWS])]}
+
+
+def by_patient(res: dict) -> list[dict]:
+    """The batch result per patient, in the order of each patient's first line."""
+    rows: dict[int, dict] = {}
+    for c in res["credits"]:
+        row = rows.setdefault(c["patient_id"], defaultdict(int, patient_id=c["patient_id"]))
+        row["lines"] += 1
+        for key in ("amount", "applied", "unapplied", "returned_to_voucher"):
+            row[key] += c[key]
+    return list(rows.values())
+
+
+def result_text(res: dict) -> Text:
+    """What the batch did, in words and amounts."""
+    ids = res["credit_ids"]
+    t = Text()
+    t.append(f"✔ {len(ids)} credit(s) made", style="bold")
+    t.append(f" (#{ids[0]}–#{ids[-1]})" if len(ids) > 1 else f" (#{ids[0]})")
+    t.append(f" for {res['patients']} patient(s) from voucher #{res['voucher_id']} ({res['payer']}): "
+             f"applied {fmt(res['applied_total'])}, unapplied {fmt(res['unapplied'])}, back to voucher "
+             f"{fmt(res['returned_to_voucher'])}. Voucher undistributed now {fmt(res['voucher_undistributed'])}.")
+    return t
+
+
+def _right(value: str) -> Text:
+    return Text(value, justify="right")
+
+
+class BatchPostingScreen(KeepWhileRunning, BaseScreen):
+    """Voucher, lines file, Enter previews, F2 posts (confirm, progress bar, Ctrl+K cancels)."""
+
+    TITLE = "Batch posting"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("f2", "post", "Post batch"),
+        Binding("f5", "preview", "Preview"),
+    ]
+    DEFAULT_CSS = """
+    BatchPostingScreen .bp-label { width: 11; }
+    BatchPostingScreen .line Input, BatchPostingScreen .line Select { width: 1fr; }
+    BatchPostingScreen #bp-ticks { height: 1; padding-left: 11; }
+    BatchPostingScreen #bp-ticks Tick { width: auto; margin-right: 2; }
+    BatchPostingScreen ErrorLine { padding-left: 11; }
+    BatchPostingScreen #bp-error { padding-left: 1; }
+    BatchPostingScreen #bp-summary { margin-top: 1; }
+    """
+
+    def __init__(self, voucher_id: int | None = None):
+        super().__init__()
+        self.initial_voucher = voucher_id
+        self.vouchers: list[dict] = []
+        self.preview: dict | None = None
+        self.shown_voucher = None  # the voucher of the preview / result on screen
+        self.submit_key = SubmitKey()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(classes="line"):
+            yield Label("Voucher", classes="bp-label")
+            yield Select([], prompt="no voucher with undistributed money", id="bp-voucher", compact=True,
+                         allow_blank=True)
+        yield ErrorLine(id="bp-voucher-error")
+        with Horizontal(classes="line"):
+            yield Label("Lines file", classes="bp-label")
+            yield Input(placeholder="path of lines.csv (patient_id,amount[,memo]) or .json", id="bp-file",
+                        compact=True)
+        yield ErrorLine(id="bp-file-error")
+        with Horizontal(classes="line"):
+            yield Label("Memo", classes="bp-label")
+            yield Input(placeholder="for the batch and lines without one (optional)", id="bp-memo", compact=True)
+        with Horizontal(id="bp-ticks"):
+            yield Tick("Auto-apply oldest first", value=True, id="bp-auto", compact=True)
+            yield Tick("Keep unapplied on accounts", id="bp-keep", compact=True)
+        yield Static(HINT, id="bp-summary", classes="facts")
+        yield ErrorLine(id="bp-error")
+        yield DataTable(id="bp-table", cursor_type="row")
+        yield WorkProgress(id="bp-progress")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        # app.tcss caps every OptionList at 100% of its parent's height, which leaves a compact
+        # Select's drop-down one row high; an inline style outranks it
+        self.query_one("#bp-voucher", Select).query_one(SelectOverlay).styles.max_height = 12
+        self.query_one("#bp-file", Input).focus()
+        self.reload_vouchers()
+
+    # -- vouchers ---------------------------------------------------------------------------
+    def reload_vouchers(self) -> None:
+        self.call(payment_views.active_vouchers, done=self.fill_vouchers, group="vouchers", exclusive=True)
+
+    def fill_vouchers(self, rows: list[dict]) -> None:
+        self.vouchers = rows
+        sel = self.query_one("#bp-voucher", Select)
+        keep = self.initial_voucher if self.initial_voucher is not None else sel.value
+        self.initial_voucher = None
+        sel.set_options([(f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''} "
+                          f"{v['received_on']} {fmt(v['undistributed'])} left".replace("  ", " "), v["voucher_id"])
+                         for v in rows])
+        ids = [v["voucher_id"] for v in rows]
+        if keep in ids:
+            sel.value = keep
+        elif ids:
+            sel.value = ids[0]
+
+    def _voucher_id(self) -> int | None:
+        value = self.query_one("#bp-voucher", Select).value
+        return value if isinstance(value, int) else None
+
+    def on_select_changed(self, event: Select.Changed) -> None:
+        event.stop()
+        value = self._voucher_id()
+        if value is not None and value != self.shown_voucher and self.query_one("#bp-file", Input).value.strip():
+            self.action_preview()
+
+    # -- preview ----------------------------------------------------------------------------
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if event.input.id == "bp-file":
+            self.action_preview()
+        else:
+            self.query_one("#bp-auto", Tick).focus()
+
+    def clear_errors(self) -> None:
+        for ident in ("#bp-voucher-error", "#bp-file-error", "#bp-error"):
+            self.query_one(ident, ErrorLine).show("")
+
+    def _ready(self) -> tuple[int, str] | None:
+        """The voucher and path to preview, or None (and say what is missing)."""
+        voucher_id, path = self._voucher_id(), self.query_one("#bp-file", Input).value.strip()
+        if voucher_id is None:
+            self.query_one("#bp-voucher-error", ErrorLine).show("voucher_id: choose a voucher with undistributed money")
+            return None
+        if not path:
+            self.query_one("#bp-file-error", ErrorLine).show("file: type the path of the lines file")
+            self.query_one("#bp-file", Input).focus()
+            return None
+        return voucher_id, path
+
+    def action_preview(self, then=None) -> None:
+        if self.query_one(WorkProgress).running:
+            self.notify("The batch is still posting (Ctrl+K cancels it).", timeout=5)
+            return
+        self.clear_errors()
+        ready = self._ready()
+        if ready is None:
+            return
+        self.preview = None
+        self.call(load_preview, ready[1], ready[0], done=lambda info: self.show_preview(info, then),
+                  failed=self.preview_failed, group="preview", exclusive=True)
+
+    def show_preview(self, info: dict, then=None) -> None:
+        self.preview = info
+        self.shown_voucher = info["voucher_id"]
+        v = info["voucher"]
+        fits = v is not None and info["total"] <= v["undistributed"]
+        left = f", {fmt(v['undistributed'] - info['total'])} left after" if fits else ""
+        undist = fmt(v["undistributed"]) if v else "none"
+        self.query_one("#bp-summary", Static).update(Text.assemble(
+            (f"{info['file']}: {info['count']} line(s), {info['patients']} patient(s), total {fmt(info['total'])}",
+             "bold"),
+            f" · voucher #{info['voucher_id']} undistributed {undist}{left}. "
+            + ("F2 posts." if info["refusal"] is None else "Not postable: see the ! line above.")))
+        if info["refusal"]:
+            self.show_field_error(info["refusal"]["field"], info["refusal"]["message"])
+        table = self.query_one("#bp-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Row", "Patient", "Name", _right("Amount"), "Memo")
+        for r in info["rows"]:
+            table.add_row(r["where"].removeprefix("row ").removeprefix("item "), f"#{r['patient_id']}",
+                          info["names"].get(r["patient_id"], "! no such patient")[:22], _right(fmt(r["amount"])),
+                          r["memo"][:24])
+        if then is not None and info["refusal"] is None:
+            then()
+
+    def preview_failed(self, exc: BaseException) -> None:
+        self.preview = None
+        self.shown_voucher = None
+        self.query_one("#bp-summary", Static).update(HINT)
+        self.query_one("#bp-table", DataTable).clear(columns=True)
+        self.show_failure(exc)
+
+    # -- errors next to their field ---------------------------------------------------------
+    @staticmethod
+    def _target(field: str) -> str:
+        """The error line under the field a core error names."""
+        if field.startswith(("file", "lines")):
+            return "#bp-file-error"
+        if field.startswith("voucher"):
+            return "#bp-voucher-error"
+        return "#bp-error"
+
+    def show_field_error(self, field: str, message: str) -> None:
+        self.query_one(self._target(field), ErrorLine).show(f"{field}: {message}" if field else message)
+
+    def show_failure(self, exc: BaseException) -> None:
+        """A core refusal next to the field it names (``lines.3.amount``: under the file), never a traceback."""
+        if isinstance(exc, InputError):
+            grouped: dict[str, list[str]] = defaultdict(list)
+            for line in exc.lines():  # "lines.3.amount: must be an amount ... (row 5 of era.csv)"
+                grouped[self._target(line.split(":", 1)[0])].append(line)
+            for target, lines in grouped.items():
+                more = f" (and {len(lines) - 3} more)" if len(lines) > 3 else ""
+                self.query_one(target, ErrorLine).show("; ".join(lines[:3]) + more)
+        elif isinstance(exc, ClaimdeskError) and exc.field:
+            self.show_field_error(exc.field, exc.message)
+        else:
+            self.query_one("#bp-error", ErrorLine).show(describe_error(exc))
+
+    # -- post -------------------------------------------------------------------------------
+    def payload(self, info: dict) -> dict:
+        return {"voucher_id": info["voucher_id"], "lines": list(info["lines"]),
+                "apply": "auto" if self.query_one("#bp-auto", Tick).value else "none",
+                "keep_unapplied": self.query_one("#bp-keep", Tick).value,
+                "memo": self.query_one("#bp-memo", Input).value.strip()}
+
+    def action_post(self) -> None:
+        """Read the file again (what is confirmed is what is in it now), then confirm."""
+        self.action_preview(then=self.confirm)
+
+    def confirm(self) -> None:
+        from claimdesk.tui.screens.confirm import ConfirmScreen
+
+        info = self.preview
+        if info is None:
+            return
+        payload = self.payload(info)
+        v = info["voucher"]
+        how = ("none: every credit keeps its money unapplied" if payload["apply"] == "none" else
+               "oldest charges first; " + ("remainders stay on the patients' accounts" if payload["keep_unapplied"]
+                                           else "remainders go back to the voucher"))
+        lines = [("Voucher", f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''}".strip()),
+                 ("Undistributed", fmt(v["undistributed"])),
+                 ("Lines file", f"{info['file']}: {info['count']} line(s), {info['patients']} patient(s)"),
+                 ("Total", fmt(info["total"])), ("Apply", how), ("Memo", payload["memo"] or "—")]
+        self.app.push_screen(ConfirmScreen("Post this batch? One credit per line, in one transaction.", lines,
+                                           yes="Post", no="Back"),
+                             callback=lambda yes: self.start_post(info, payload) if yes else None)
+
+    def start_post(self, info: dict, payload: dict) -> None:
+        self.clear_errors()
+        key = self.submit_key.for_payload(payload)
+        lines = info["lines"]
+        run_with_progress(self, batch_posting.post_credit_batch, payload, idempotency_key=key,
+                          bar=self.query_one(WorkProgress), label="Batch posting (Ctrl+K cancels)",
+                          what="batch posting", done=lambda res: self.posted(res, info),
+                          cancelled=self.post_cancelled,
+                          failed=lambda exc: self.show_failure(lines.locate(exc)
+                                                               if isinstance(exc, ClaimdeskError) else exc))
+
+    def post_cancelled(self) -> None:
+        self.query_one("#bp-summary", Static).update(Text("✘ Batch posting cancelled, nothing written.", "bold"))
+
+    def posted(self, res: dict, info: dict) -> None:
+        self.submit_key.done()
+        self.preview = None
+        self.shown_voucher = res["voucher_id"]
+        self.query_one("#bp-file", Input).value = ""  # the file is posted: F2 again would post it twice
+        self.query_one("#bp-summary", Static).update(result_text(res))
+        names = info["names"]
+        table = self.query_one("#bp-table", DataTable)
+        table.clear(columns=True)
+        table.add_columns("Patient", "Name", _right("Lines"), _right("Amount"), _right("Applied"),
+                          _right("Unapplied"), _right("Returned"))
+        for r in by_patient(res)[:TABLE_ROWS]:
+            table.add_row(f"#{r['patient_id']}", names.get(r["patient_id"], "")[:18], _right(str(r["lines"])),
+                          _right(fmt(r["amount"])), _right(fmt(r["applied"])), _right(fmt(r["unapplied"])),
+                          _right(fmt(r["returned_to_voucher"])))
+        table.check_idle()  # size the columns for these rows now (this answer came by run_with_progress)
+        self.reload_vouchers()
