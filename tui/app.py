@@ -44,8 +44,8 @@ class ClaimdeskApp(App):
         ansi = self.ansi
         if ansi is None:
             ansi = os.environ.get("CLAIMDESK_ANSI") == "1" or self.console.color_system == "standard"
-        if ansi:
-            self.theme = "textual-ansi"
+        if ansi:  # the 16 terminal colours themselves (Textual 8 calls the theme "ansi-dark")
+            self.theme = next(name for name in ("ansi-dark", "textual-ansi") if name in self.available_themes)
         from claimdesk.tui.screens.home import HomeScreen
 
         self.push_screen(HomeScreen())

@@ -61,10 +61,10 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def drive(scenario, *, size=(80, 24)):
+def drive(scenario, *, size=(80, 24), ansi: bool = False):
     """Run ``scenario(pilot)`` against a fresh app at 80x24 with the clock frozen."""
     async def main():
-        app = ClaimdeskApp(ansi=False)
+        app = ClaimdeskApp(ansi=ansi)
         async with app.run_test(size=size) as pilot:
             await settle(pilot)
             await scenario(pilot)

@@ -164,3 +164,18 @@ def test_command_palette_lists_plugin_actions_and_opens_them(database):
     drive(flow)
     assert "Action: Patient called to negotiate the balance" in seen["palette"]
     assert "Patient called to negotiate the balance Encounter 3" in seen["form"]
+
+
+def test_sixteen_colour_terminal_draws_home(database):
+    """A terminal with only the 16 ANSI colours (old SSH clients) gets the ANSI theme, and Home."""
+    scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        seen["theme"] = pilot.app.theme
+        seen["home"] = words(screen_text(pilot.app))
+
+    drive(flow, ansi=True)
+    assert seen["theme"].startswith(("ansi", "textual-ansi"))
+    for text in ("Work queues", "Denied", "Advanced Actions", "2 patients · 3 encounters"):
+        assert text in seen["home"]

@@ -20,7 +20,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
-from textual.widgets._select import SelectOverlay
 
 from claimdesk.core.errors import ClaimdeskError, InputError
 from claimdesk.core.models import Patient
@@ -172,9 +171,6 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        # app.tcss caps every OptionList at 100% of its parent's height, which leaves a compact
-        # Select's drop-down one row high; an inline style outranks it
-        self.query_one("#bp-voucher", Select).query_one(SelectOverlay).styles.max_height = 12
         self.query_one("#bp-file", Input).focus()
         self.reload_vouchers()
 
