@@ -349,3 +349,16 @@ def test_cli_post_batch_text_json_file_and_errors(cli, tmp_path):
     code, _, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(cols))
     assert code == 2 and "patient_id" in err
     assert Credit.select().count() == before
+
+
+def test_a_csv_row_with_more_fields_than_its_header_is_refused_naming_the_row(tmp_path):
+    """An unquoted "1,000.00" would otherwise post 1.00: the file is refused, nothing read."""
+    from claimdesk.core.errors import InputError
+    from claimdesk.core.services.batch_posting import read_lines
+
+    path = tmp_path / "era.csv"
+    path.write_text("patient_id,amount\n7,25.00\n8,1,000.00\n")
+    with pytest.raises(InputError) as caught:
+        read_lines(str(path))
+    message = caught.value.messages["file"][0]
+    assert "row 3 of era.csv has more fields than the header" in message
