@@ -102,10 +102,10 @@ def current_daysheet() -> Daysheet:
 def _daysheet_id() -> int:
     """Today's open daysheet id (one indexed read; opened on first use of the day)."""
     day = clock.today()
-    row = _sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
+    row = db.sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
     if row is None:  # two clerks may open the day at once: insert-or-ignore, then read
         Daysheet.insert(day=day, status="open").on_conflict_ignore().execute()
-        row = _sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
+        row = db.sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
     if row[1] != "open":
         raise LedgerError(f"the daysheet for {day.isoformat()} is closed; it takes no new entries")
     return row[0]
@@ -124,11 +124,6 @@ _CACHES = {  # cached balance -> (table, column, refusal)
 }
 
 
-def _sql(template: str, params: list):
-    """Run ``template`` with ``{p}`` as the driver's placeholder."""
-    return db.database.execute_sql(template.replace("{p}", db.database.obj.param), params)
-
-
 def _columns(model, names) -> list[str]:
     return [model._meta.fields[n].column_name for n in names]
 
@@ -138,7 +133,7 @@ def _insert_entry(values: dict) -> int:
     cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
     marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
     params = [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
-    return _sql(f"INSERT INTO journal_entry ({cols}) VALUES ({marks}) RETURNING id", params).fetchone()[0]
+    return db.sql(f"INSERT INTO journal_entry ({cols}) VALUES ({marks}) RETURNING id", params).fetchone()[0]
 
 
 def _insert_postings(rows: list[dict]) -> None:
@@ -150,7 +145,7 @@ def _insert_postings(rows: list[dict]) -> None:
         # ints, texts and NULLs go to the driver as they are; anything else the field converts
         params = [v if v is None or type(v) is int or type(v) is str else fields[n].db_value(v)
                   for r in chunk for n in _POSTING_COLS for v in (r[n],)]
-        _sql(f"INSERT INTO posting ({cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+        db.sql(f"INSERT INTO posting ({cols}) VALUES " + ", ".join([one] * len(chunk)), params)
 
 
 def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
@@ -224,7 +219,7 @@ def _apply_deltas(what: str, deltas: dict[int, int]) -> None:
     items = [(ident, delta) for ident, delta in deltas.items() if delta]
     if len(items) == 1:
         ident, delta = items[0]
-        if _sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
+        if db.sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
                 f"AND {column} + {{p}} >= 0", [delta, ident, delta]).rowcount != 1:
             raise LedgerError(refusal.format(ident))
         return
@@ -233,13 +228,13 @@ def _apply_deltas(what: str, deltas: dict[int, int]) -> None:
         values = ", ".join(["({p}, {p})"] * len(chunk))
         params = [v for pair in chunk for v in pair]
         # (not a WITH: Python's sqlite3 reports no rowcount for a statement starting with WITH)
-        done = _sql(f"UPDATE {table} SET {column} = {table}.{column} + d.delta "
+        done = db.sql(f"UPDATE {table} SET {column} = {table}.{column} + d.delta "
                     f"FROM (SELECT column1 AS id, column2 AS delta FROM (VALUES {values}) AS v) AS d "
                     f"WHERE {table}.id = d.id AND {table}.{column} + d.delta >= 0", params).rowcount
         if done != len(chunk):
             ids = [ident for ident, _ in chunk]
             marks = ", ".join(["{p}"] * len(ids))
-            found = {r[0]: r[1] for r in _sql(f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", ids)}
+            found = {r[0]: r[1] for r in db.sql(f"SELECT id, {column} FROM {table} WHERE id IN ({marks})", ids)}
             bad = next((i for i, d in chunk if i not in found or found[i] < 0 or found[i] + d < 0), chunk[0][0])
             raise LedgerError(refusal.format(bad))
 
@@ -279,35 +274,35 @@ def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
     for start in range(0, len(ids), _REVERSE_CHUNK):
         chunk = ids[start:start + _REVERSE_CHUNK]
         marks = ", ".join(["{p}"] * len(chunk))
-        found = {r[0]: r[1] for r in _sql(f"SELECT id, reverses_id FROM journal_entry WHERE id IN ({marks})", chunk)}
+        found = {r[0]: r[1] for r in db.sql(f"SELECT id, reverses_id FROM journal_entry WHERE id IN ({marks})", chunk)}
         for i in chunk:
             if i not in found:
                 raise LedgerError(f"entry {i} does not exist")
             if found[i] is not None:
                 raise LedgerError(f"entry {i} is itself a reversal; post a new entry instead")
-        done = _sql(f"SELECT reverses_id FROM journal_entry WHERE reverses_id IN ({marks})", chunk).fetchone()
+        done = db.sql(f"SELECT reverses_id FROM journal_entry WHERE reverses_id IN ({marks})", chunk).fetchone()
         if done is not None:
             raise LedgerError(f"entry {done[0]} is already reversed")
         # one reversing entry per original, inserted in the order given
         order = " ".join(f"WHEN {{p}} THEN {n}" for n in range(len(chunk)))
-        _sql(f"INSERT INTO journal_entry ({e_cols}) "
+        db.sql(f"INSERT INTO journal_entry ({e_cols}) "
              f"SELECT {{p}}, {{p}}, {{p}}, 'reversal:' || kind, {{p}}, {{p}}, id, encounter_id, patient_id "
              f"FROM journal_entry WHERE id IN ({marks}) ORDER BY CASE id {order} END",
              consts + chunk + chunk)
         new_ids = []
-        for new_id, old_id in _sql(f"SELECT id, reverses_id FROM journal_entry WHERE reverses_id IN ({marks})",
+        for new_id, old_id in db.sql(f"SELECT id, reverses_id FROM journal_entry WHERE reverses_id IN ({marks})",
                                    chunk):
             made[old_id] = new_id
             new_ids.append(new_id)
         # driven by the new entries' ids (SQLite: CROSS JOIN keeps that order; ~40% faster
         # on 9M postings than probing the postings by the originals' ids)
         join = "JOIN" if db.is_postgres() else "CROSS JOIN"
-        _sql(f"INSERT INTO posting ({p_cols}) SELECT r.id, {p_src} FROM journal_entry r {join} posting p "
+        db.sql(f"INSERT INTO posting ({p_cols}) SELECT r.id, {p_src} FROM journal_entry r {join} posting p "
              f"ON p.entry_id = r.reverses_id WHERE r.id IN ({marks}) ORDER BY r.id, p.id", new_ids)
         for what, account, key, sign in (("split", "AR", "split_id", -1), ("voucher", "UNDISTRIBUTED", "voucher_id", 1),
                                           ("credit", "UNAPPLIED", "credit_id", 1)):
             # the reversal posts -amount; a cache moves by +AR / -UNDISTRIBUTED / -UNAPPLIED
-            rows = _sql(f"SELECT {key}, SUM(amount) FROM posting WHERE entry_id IN ({marks}) "
+            rows = db.sql(f"SELECT {key}, SUM(amount) FROM posting WHERE entry_id IN ({marks}) "
                         f"AND account = {{p}} GROUP BY {key}", chunk + [account])
             _apply_deltas(what, {k: sign * int(v) for k, v in rows if k is not None})
     result = [made[i] for i in ids]

@@ -59,6 +59,7 @@ from claimdesk.core.models import INSURANCE_RANKS, ChargeSplit, Credit, CreditSp
 from claimdesk.core.money import fmt
 from claimdesk.core.schemas import Id, Money, Text, load
 from claimdesk.core.services import claims
+from claimdesk.core.services.payments import reachable_splits
 from claimdesk.core.services.common import get
 
 #: Most lines one batch takes (a lockbox file is usually hundreds to a few thousand).
@@ -210,11 +211,6 @@ def _summary(clean: dict) -> dict:
 
 
 # --- SQL helpers ----------------------------------------------------------------------
-def _sql(template: str, params: list):
-    """Run ``template`` with ``{p}`` as the driver's placeholder."""
-    return db.database.execute_sql(template.replace("{p}", db.database.obj.param), params)
-
-
 def _chunks(items: list, size: int | None = None):
     size = size or CHUNK
     for start in range(0, len(items), size):
@@ -228,36 +224,8 @@ def _marks(n: int) -> str:
 def _existing_patients(ids: list[int]) -> set[int]:
     found: set[int] = set()
     for chunk in _chunks(ids):
-        found.update(r[0] for r in _sql(f"SELECT id FROM patient WHERE id IN ({_marks(len(chunk))})", chunk))
+        found.update(r[0] for r in db.sql(f"SELECT id FROM patient WHERE id IN ({_marks(len(chunk))})", chunk))
     return found
-
-
-def _open_splits(payer_id: int, need: dict[int, int]) -> dict[int, list[list]]:
-    """patient -> ``[split_id, charge_id, balance, rank]`` the money can reach, oldest first.
-
-    The order of ``payments.auto_plan`` (date of service, charge, split); a running total
-    per patient keeps only the splits whose older open balance is below what that
-    patient's lines bring, so a patient with a thousand open charges loads a few.
-    """
-    out: dict[int, list[list]] = defaultdict(list)
-    pids = sorted(need)
-    for chunk in _chunks(pids):
-        values = ", ".join(["({p}, {p})"] * len(chunk))
-        params = [v for pid in chunk for v in (pid, need[pid])] + [payer_id] + chunk
-        rows = _sql(
-            f"WITH need(pid, amt) AS (VALUES {values}) "
-            "SELECT r.id, r.charge_id, r.patient_id, r.balance, r.rank FROM ("
-            " SELECT cs.id, cs.charge_id, cs.patient_id, cs.balance, cs.rank, c.dos,"
-            " SUM(cs.balance) OVER (PARTITION BY cs.patient_id ORDER BY c.dos, c.id, cs.id) - cs.balance AS older"
-            " FROM charge_split cs JOIN charge c ON c.id = cs.charge_id"
-            " JOIN encounter e ON e.id = c.encounter_id"
-            f" WHERE cs.payer_id = {{p}} AND cs.patient_id IN ({_marks(len(chunk))}) AND cs.balance > 0"
-            " AND e.status = 'active') r "
-            "JOIN need n ON n.pid = r.patient_id WHERE r.older < n.amt "
-            "ORDER BY r.patient_id, r.dos, r.charge_id, r.id", params)
-        for sid, cid, pid, balance, rank in rows:
-            out[pid].append([sid, cid, int(balance), rank])
-    return out
 
 
 def _insert_returning(table: str, model, names: tuple[str, ...], rows: list[tuple], returning: str) -> list[tuple]:
@@ -267,7 +235,7 @@ def _insert_returning(table: str, model, names: tuple[str, ...], rows: list[tupl
     out: list[tuple] = []
     for chunk in _chunks(rows):
         params = [v for row in chunk for v in row]
-        out += _sql(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk))
+        out += db.sql(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk))
                     + f" RETURNING {returning}", params).fetchall()
     return out
 
@@ -351,7 +319,7 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
         need: dict[int, int] = defaultdict(int)
         for ln in lines:
             need[ln["patient_id"]] += ln["amount"]
-        open_by_patient = _open_splits(payer_id, need)
+        open_by_patient = reachable_splits(payer_id, need)
         cursor: dict[int, int] = defaultdict(int)  # patient -> first split with money still open
         for i, (ln, cid) in enumerate(zip(lines, credit_ids)):
             pid, avail = ln["patient_id"], ln["amount"]
@@ -403,7 +371,7 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
     _advance_claims({split[0]: split for _i, _c, split, _a in plan if split[2] == 0})
     step(STEPS, STEPS)
 
-    undistributed = _sql("SELECT undistributed FROM voucher WHERE id = {p}", [voucher.id]).fetchone()[0]
+    undistributed = db.sql("SELECT undistributed FROM voucher WHERE id = {p}", [voucher.id]).fetchone()[0]
     credits = [{"line": i, "credit_id": cid, "patient_id": ln["patient_id"], "amount": ln["amount"],
                 "applied": applied_by_line[i], "unapplied": left[i], "returned_to_voucher": returned[i]}
                for i, (ln, cid) in enumerate(zip(lines, credit_ids))]
@@ -425,7 +393,7 @@ def _advance_claims(zeroed: dict[int, list]) -> None:
     later: dict[int, set[str]] = defaultdict(set)
     charges = sorted({s[1] for s in candidates.values()})
     for chunk in _chunks(charges):
-        for charge_id, rank in _sql(f"SELECT charge_id, rank FROM charge_split WHERE charge_id IN "
+        for charge_id, rank in db.sql(f"SELECT charge_id, rank FROM charge_split WHERE charge_id IN "
                                     f"({_marks(len(chunk))}) AND balance > 0 AND rank IN ({{p}}, {{p}})",
                                     chunk + list(INSURANCE_RANKS[1:])):
             later[charge_id].add(rank)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import datetime as dt
 
 from marshmallow import Schema, fields, validate
-from peewee import fn
 
-from claimdesk.core import clock, ledger, workflow
+from claimdesk.core import clock, db, ledger, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Voucher
@@ -178,28 +177,50 @@ def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind
     return applied
 
 
-def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
-    """Oldest charge first (date of service, then charge), partial on the last.
+def reachable_splits(payer_id: int, need: dict[int, int], *, chunk: int = 1000) -> dict[int, list[list]]:
+    """patient -> ``[split_id, charge_id, balance, rank]`` that ``need[patient]`` cents reach.
 
-    Set-based: a running total (window function) picks in SQL only the splits the
-    money reaches (those whose older open balance is below ``available``), so a
-    patient with a thousand open charges loads the few a payment pays, not all.
+    The auto-apply order, in one place: open splits the payer is responsible for on
+    active encounters, oldest first (date of service, charge, split). A running total per
+    patient (window function) keeps only the splits whose older open balance is below
+    what that patient brings, so a patient with a thousand open charges loads a few.
     """
+    out: dict[int, list[list]] = {}
+    pids = sorted(need)
+    for start in range(0, len(pids), chunk):
+        part = pids[start:start + chunk]
+        values = ", ".join(["({p}, {p})"] * len(part))
+        params = [v for pid in part for v in (pid, need[pid])] + [payer_id] + part
+        rows = db.sql(
+            f"WITH need(pid, amt) AS (VALUES {values}) "
+            "SELECT r.id, r.charge_id, r.patient_id, r.balance, r.rank FROM ("
+            " SELECT cs.id, cs.charge_id, cs.patient_id, cs.balance, cs.rank, c.dos,"
+            " SUM(cs.balance) OVER (PARTITION BY cs.patient_id ORDER BY c.dos, c.id, cs.id) - cs.balance AS older"
+            " FROM charge_split cs JOIN charge c ON c.id = cs.charge_id"
+            " JOIN encounter e ON e.id = c.encounter_id"
+            f" WHERE cs.payer_id = {{p}} AND cs.patient_id IN ({', '.join(['{p}'] * len(part))})"
+            " AND cs.balance > 0 AND e.status = 'active') r "
+            "JOIN need n ON n.pid = r.patient_id WHERE r.older < n.amt "
+            "ORDER BY r.patient_id, r.dos, r.charge_id, r.id", params)
+        for sid, cid, pid, balance, rank in rows:
+            out.setdefault(pid, []).append([sid, cid, int(balance), rank])
+    return out
+
+
+def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
+    """Oldest charge first (date of service, then charge), partial on the last
+    (:func:`reachable_splits` picks the splits the money reaches)."""
     if available <= 0:
         return []
-    order = [Charge.dos, Charge.id, ChargeSplit.id]
-    owing = ((ChargeSplit.patient == credit.patient_id) & (ChargeSplit.payer == credit.payer_id)
-             & (ChargeSplit.balance > 0) & (Encounter.status == "active"))
-    older = (fn.SUM(ChargeSplit.balance).over(order_by=order) - ChargeSplit.balance).alias("older")
-    ranked = (ChargeSplit.select(ChargeSplit.id.alias("sid"), older)
-              .join(Charge).join(Encounter, on=(Charge.encounter == Encounter.id)).where(owing)).alias("ranked")
-    reached = (ChargeSplit.select(ChargeSplit, Charge).join(Charge)
-               .join(ranked, on=(ranked.c.sid == ChargeSplit.id)).where(ranked.c.older < available)
-               .order_by(*order))
+    reached = reachable_splits(credit.payer_id, {credit.patient_id: available}).get(credit.patient_id, [])
+    if not reached:
+        return []
+    splits = {s.id: s for s in ChargeSplit.select(ChargeSplit, Charge).join(Charge)
+              .where(ChargeSplit.id.in_([r[0] for r in reached]))}
     plan = []
-    for split in reached:
-        amount = min(split.balance, available)
-        plan.append((split, amount))
+    for sid, _charge, balance, _rank in reached:
+        amount = min(balance, available)
+        plan.append((splits[sid], amount))
         available -= amount
     return plan
 
