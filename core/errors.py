@@ -15,35 +15,54 @@ class ClaimdeskError(Exception):
         return f"{self.field}: {self.message}" if self.field else self.message
 
 
+def flatten_messages(messages, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's (possibly nested) messages as ``{"full.dotted.path": [message, ...]}``.
+
+    ``{"applications": {0: {"amount": ["bad"]}}}`` becomes ``{"applications.0.amount": ["bad"]}``;
+    a ``_schema`` key inside a nested field stays on that field's path; order is kept
+    (the first error first).
+    """
+    out: dict[str, list[str]] = {}
+
+    def walk(value, path: str) -> None:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                key = str(key)
+                walk(sub, path if key == "_schema" and path else f"{path}.{key}" if path else key)
+        elif isinstance(value, (list, tuple)):
+            for sub in value:
+                walk(sub, path)
+        else:
+            out.setdefault(path or "_schema", []).append(str(value))
+
+    walk(messages, prefix)
+    return out
+
+
 class InputError(ClaimdeskError):
-    """Bad input; ``messages`` is marshmallow-style ``{field: [message, ...]}``."""
+    """Bad input; ``messages`` is marshmallow-style ``{field: [message, ...]}`` (nested for
+    nested schemas). ``field`` is the full dotted path of the first message
+    (``applications.0.amount``); :meth:`flat` gives every message by its full path."""
 
     def __init__(self, messages: dict):
         self.messages = messages
-        field, msgs = next(iter(messages.items())) if messages else (None, ["invalid input"])
-        first = msgs[0] if isinstance(msgs, list) and msgs else msgs
-        if isinstance(first, dict):  # nested schema
-            sub_field, sub = next(iter(first.items()))
-            field = f"{field}.{sub_field}"
-            first = sub[0] if isinstance(sub, list) else sub
-        super().__init__(str(first), field=field)
+        flat = flatten_messages(messages) if messages else {}
+        if flat:
+            field, msgs = next(iter(flat.items()))
+            field = None if field == "_schema" else field
+            first = msgs[0]
+        else:
+            field, first = None, "invalid input"
+        super().__init__(first, field=field)
+
+    def flat(self) -> dict[str, list[str]]:
+        """Every message by its full dotted field path."""
+        return flatten_messages(self.messages)
 
     def lines(self) -> list[str]:
-        """Every message as ``field: message``."""
-        out = []
-
-        def walk(prefix, value):
-            if isinstance(value, dict):
-                for k, v in value.items():
-                    walk(f"{prefix}.{k}" if prefix else str(k), v)
-            elif isinstance(value, list):
-                for v in value:
-                    walk(prefix, v)
-            else:
-                out.append(f"{prefix}: {value}" if prefix else str(value))
-
-        walk("", self.messages)
-        return out
+        """Every message as ``field.path: message``."""
+        return [f"{path}: {m}" if path != "_schema" else m
+                for path, msgs in self.flat().items() for m in msgs]
 
 
 class NotFound(ClaimdeskError):
@@ -60,3 +79,36 @@ class PermissionDenied(ClaimdeskError):
 
 class LedgerError(ClaimdeskError):
     """A journal entry that would break the ledger's rules (unbalanced, overdrawn...)."""
+
+
+def _rename_path(path: str | None, mapping: dict[str, str]) -> str | None:
+    if not path:
+        return path
+    head, dot, rest = path.partition(".")
+    return mapping.get(head, head) + dot + rest
+
+
+def renamed(exc: ClaimdeskError, mapping: dict[str, str]) -> ClaimdeskError:
+    """``exc`` with its field names (the first part of each path) renamed by ``mapping``:
+    a front end names its own inputs (``received_on`` -> ``date`` for a ``--date`` flag).
+    ``exc`` itself when nothing is renamed."""
+    if isinstance(exc, InputError) and type(exc) is InputError:
+        if not any(str(k) in mapping for k in exc.messages):
+            return exc
+        return InputError({mapping.get(str(k), k): v for k, v in exc.messages.items()})
+    new_field = _rename_path(exc.field, mapping)
+    if new_field == exc.field or type(exc).__init__ is not ClaimdeskError.__init__:
+        return exc
+    return type(exc)(exc.message, field=new_field)
+
+
+def with_note(exc: ClaimdeskError, note: str) -> ClaimdeskError:
+    """A copy of ``exc`` (same class, same field) whose first message ends with ``note``."""
+    if isinstance(exc, InputError) and type(exc) is InputError:
+        flat = exc.flat() or {"_schema": ["invalid input"]}
+        first = next(iter(flat))
+        flat[first] = [f"{flat[first][0]}; {note}", *flat[first][1:]]
+        return InputError(flat)
+    if type(exc).__init__ is not ClaimdeskError.__init__:
+        return ClaimdeskError(f"{exc}; {note}")
+    return type(exc)(f"{exc.message}; {note}", field=exc.field)

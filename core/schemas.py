@@ -58,12 +58,18 @@ class Money(fields.Field):
         return f"{Decimal(int(value)) / 100:.2f}"
 
 
+#: The largest record id accepted anywhere (ids are 64-bit integers in both engines; a bigger
+#: number would overflow the SQLite driver before any lookup).
+MAX_ID = 2**62
+
+
 class Id(fields.Integer):
-    """A record id: a positive integer (strings of digits accepted)."""
+    """A record id: a positive integer up to :data:`MAX_ID` (strings of digits accepted)."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("strict", True)
-        kwargs.setdefault("validate", validate.Range(min=1, max=2**62, error="must be a positive id"))
+        kwargs.setdefault("validate", validate.Range(
+            min=1, max=MAX_ID, error=f"must be a positive id (1 to {MAX_ID})"))
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
@@ -110,3 +116,16 @@ def load(schema: type[Schema] | Schema, data) -> dict:
         return inst.load(data)
     except ValidationError as exc:
         raise InputError(exc.messages) from None
+
+
+class _OneId(Schema):
+    value = Id(required=True)
+
+
+def parse_id(value, field: str) -> int:
+    """One record id typed by a person (CLI argument, form field): ``int`` or
+    :class:`InputError` naming ``field`` (not a number, zero, negative, too large)."""
+    try:
+        return _OneId().load({"value": value})["value"]
+    except ValidationError as exc:
+        raise InputError({field: exc.messages["value"]}) from None

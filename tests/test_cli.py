@@ -212,7 +212,7 @@ def test_voucher_credit_and_returned_check_to_the_cent(cli):
     assert res["applied"] == [{"charge_id": charge.id, "split_id": res["applied"][0]["split_id"],
                                "rank": "patient", "amount": "30.00", "balance_after": "80.00"}]
     assert (res["drawn"], res["unapplied"], res["voucher_undistributed"]) == ("30.00", "0.00", "20.00")
-    listed = cli.json("voucher", "list", "--payer", payer)
+    listed = cli.json("voucher", "list", "--payer", payer)["vouchers"]
     assert [(x["voucher_id"], x["amount"], x["undistributed"]) for x in listed] == [(int(vid), "50.00", "20.00")]
 
     ret = cli.json("check", "return", vid, "--reason", "NSF")
@@ -221,7 +221,7 @@ def test_voucher_credit_and_returned_check_to_the_cent(cli):
     shown = cli.json("patient", "show", str(pat.id))
     assert shown["balance"]["patient_due"] == "110.00"
     assert shown["ledger"][-1]["running_balance"] == "110.00"
-    assert cli.json("voucher", "list")[0]["status"] == "returned"
+    assert cli.json("voucher", "list")["vouchers"][0]["status"] == "returned"
     code, _, err = cli("check", "return", vid, "--reason", "again")
     assert code == 4 and "already returned" in one_line_error(err)
     assert cli.json("verify")["ok"] is True
@@ -258,7 +258,7 @@ def test_bad_amount_names_the_field_and_writes_nothing(cli):
                        "--new-voucher", "cash", "--amount", "1.234")
     assert code == 2 and "amount" in one_line_error(err)
     assert Voucher.select().count() == 0 and AuditEvent.select().count() == audits
-    assert cli.json("voucher", "list") == []
+    assert cli.json("voucher", "list")["vouchers"] == []
 
 
 def test_errors_are_one_line_with_their_exit_codes(cli):

@@ -52,12 +52,35 @@ def test_seed_150_over_138_keeps_or_returns_twelve(database, keep):
     assert all(balances.charge_balance(c.id) == 0 for c in charges)
     if keep:
         assert res["unapplied"] == 12_00 and balances.credit_unapplied(res["credit_id"]) == 12_00
+        assert (res["drawn"], res["returned_to_voucher"]) == (150_00, 0)
         assert balances.voucher_undistributed(vid) == 0
         assert balances.patient_balance(pat.id).unapplied == 12_00
     else:
         assert res["unapplied"] == 0 and res["returned_to_voucher"] == 12_00
+        assert res["drawn"] == 138_00
         assert balances.voucher_undistributed(vid) == 12_00
         assert [v.id for v in payments.available_vouchers()] == [vid]
+    assert verify() == []
+
+
+@pytest.mark.parametrize("keep, drawn, unapplied, back", [(True, 60_00, 45_00, 0), (False, 15_00, 0, 45_00)])
+@pytest.mark.parametrize("apply", ["auto", "manual"])
+def test_credit_result_says_what_was_drawn_kept_and_sent_back(database, keep, drawn, unapplied, back, apply):
+    """$60 over one $15 charge: kept, the $45 stays on the credit (nothing back to the
+    voucher); not kept, only $15 stays drawn and $45 goes back. The result matches the books."""
+    pat = b.patient()
+    (ch,) = b.encounter(pat, [15_00])[1]
+    vid = b.voucher(None, 60_00, method="cash")
+    data = {"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": keep, "apply": apply}
+    if apply == "manual":
+        data["applications"] = [{"charge_id": ch.id}]
+    res = payments.post_credit(data)
+    assert (res["drawn"], res["applied_total"], res["unapplied"], res["returned_to_voucher"]) == (
+        drawn, 15_00, unapplied, back)
+    assert res["voucher_undistributed"] == back == balances.voucher_undistributed(vid)
+    assert balances.credit_drawn(res["credit_id"]) == drawn
+    assert balances.credit_unapplied(res["credit_id"]) == unapplied
+    assert res["drawn"] == res["applied_total"] + res["unapplied"]
     assert verify() == []
 
 
@@ -148,9 +171,24 @@ def test_bad_amounts_are_refused_naming_the_field(database, amount):
 
 def test_voucher_made_on_the_fly_persists_when_credit_entry_is_abandoned(database):
     medicare = b.payer("Medicare", "medicare")
-    vid = b.voucher(medicare, 500_00)
-    # The clerk closes the credit screen without saving: the check is still there.
+    pat, other = b.patient(), b.patient(last="Other")
+    (mine,) = b.encounter(pat, [80_00], payers=[medicare])[1]
+    (theirs,) = b.encounter(other, [90_00], payers=[medicare])[1]
+    # Credit entry: the clerk makes the check on the fly...
+    vid = payments.create_voucher({"payer_id": medicare.id, "method": "check", "amount": "500.00",
+                                   "details": {"check_number": "7001"}})["voucher_id"]
+    # ...then picks the other patient's charge: refused, and the clerk abandons the entry.
+    with pytest.raises(Refused, match="another patient"):
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "apply": "manual",
+                              "applications": [{"charge_id": theirs.id}]})
+    assert Credit.select().count() == 0
+    # The check is still there with all its money, and later pays the patient's charge.
     assert [(v.id, v.undistributed) for v in payments.available_vouchers(medicare.id)] == [(vid, 500_00)]
+    assert balances.voucher_undistributed(vid) == 500_00
+    assert [balances.charge_balance(mine.id), balances.charge_balance(theirs.id)] == [80_00, 90_00]
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "80.00"})
+    assert balances.voucher_undistributed(vid) == 420_00
+    assert verify() == []
 
 
 def test_unknown_payment_method_is_refused(database):

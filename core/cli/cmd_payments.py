@@ -7,8 +7,9 @@ import argparse
 
 from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.core.errors import ClaimdeskError, InputError, renamed, with_note
 from claimdesk.core.models import Voucher
+from claimdesk.core.schemas import parse_id
 from claimdesk.core.services import batch_posting, payment_views, payments, returns
 
 PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",
@@ -23,6 +24,11 @@ def register(subparsers) -> None:
     _voucher_options(p, method_flag="--method", amount_flag="--amount")
     p = command(vs, "list", "Vouchers newest first, with undistributed money", list_vouchers)
     p.add_argument("--payer", metavar="ID")
+    p.add_argument("--open", action="store_true",
+                   help="only vouchers that still have undistributed money (not returned), oldest first")
+    p.add_argument("--limit", metavar="N", default=str(payment_views.VOUCHER_LIMIT),
+                   help=f"show at most N vouchers (default {payment_views.VOUCHER_LIMIT}; the output says when "
+                        "more exist)")
 
     cs = group(subparsers, "credit", "Credits: money drawn from a voucher onto a patient account")
     p = command(cs, "post", "Draw from a voucher (existing or new) and apply to charges", post_credit)
@@ -112,18 +118,28 @@ def create_voucher(args) -> Result:
             "details": load_object(args.details, "details")}
     if args.date:
         data["received_on"] = args.date
-    res = payments.create_voucher(data)
+    try:
+        res = payments.create_voucher(data)
+    except ClaimdeskError as exc:
+        raise renamed(exc, VOUCHER_FLAGS) from None
     return Result(res, _voucher_text(res), money=PAY_MONEY)
 
 
 def list_vouchers(args) -> Result:
     """Vouchers with their undistributed money."""
-    rows = payment_views.voucher_list(args.payer)
+    payer = parse_id(args.payer, "payer_id") if args.payer is not None else None
+    limit = args.limit.strip()
+    if not limit.isdigit() or not limit.isascii() or len(limit) > 9 or int(limit) < 1:
+        raise InputError({"limit": [f"must be a whole number of vouchers, at least 1, got {args.limit!r}"]})
+    res = payment_views.voucher_listing(payer, open_only=args.open, limit=int(limit))
+    rows = res["vouchers"]
     text = table([{**v, "amount": money(v["amount"]), "undist": money(v["undistributed"])} for v in rows],
                  [("id", "voucher_id"), ("date", "received_on"), ("payer", "payer"), ("method", "method"),
                   ("reference", "reference"), ("amount", "amount"), ("undistributed", "undist"),
                   ("status", "status")], right=("amount", "undist"))
-    return Result(rows, text, money=PAY_MONEY)
+    if res["truncated"]:
+        text += f"\nshowing {res['shown']} of {res['total']} vouchers (--limit N shows more)"
+    return Result(res, text, money=PAY_MONEY)
 
 
 def _applied_lines(res: dict) -> list[str]:
@@ -131,32 +147,62 @@ def _applied_lines(res: dict) -> list[str]:
             f"{money(a['balance_after'])} left open" for a in res["applied"]]
 
 
+#: Service field names -> the ``credit post`` / ``voucher create`` flags that carry them.
+VOUCHER_FLAGS = {"received_on": "date"}
+NEW_VOUCHER_FLAGS = {"received_on": "date", "method": "new-voucher"}
+
+
 def post_credit(args) -> Result:
-    """Credit entry: maybe create the voucher, then draw and apply."""
+    """Credit entry: maybe create the voucher, then draw and apply.
+
+    With ``--new-voucher`` the credit is checked (input, patient, chosen charges, amount)
+    before the voucher is made; the voucher is its own workflow and persists even when the
+    credit is then refused (the seed's "made on the fly"), and that error names it."""
     mode, apps = _applications(args)
     out = {}
-    voucher_id = args.voucher
-    if voucher_id is not None and args.payer is not None:
-        v = Voucher.get_or_none(Voucher.id == int(voucher_id)) if str(voucher_id).isdigit() else None
-        if v is not None and str(v.payer_id) != str(args.payer).strip():
-            raise InputError({"payer_id": [f"voucher {v.id} is from payer {v.payer_id}, not {args.payer}"]})
-    if args.new_voucher:
-        if args.payer is None:
-            raise InputError({"payer_id": ["--payer is required with --new-voucher"]})
-        amount = args.voucher_amount or args.amount
-        if amount is None:
-            raise InputError({"amount": ["give --amount or --voucher-amount for the new voucher"]})
-        vdata = {"payer_id": args.payer, "method": args.new_voucher, "amount": amount,
-                 "reference": args.reference or "", "details": load_object(args.details, "details")}
-        if args.date:
-            vdata["received_on"] = args.date
-        out["voucher"] = payments.create_voucher(vdata)
-        voucher_id = out["voucher"]["voucher_id"]
-    data = {"patient_id": args.patient, "voucher_id": voucher_id, "apply": mode, "applications": apps,
+    data = {"patient_id": args.patient, "apply": mode, "applications": apps,
             "keep_unapplied": args.keep_unapplied, "memo": args.memo}
     if args.amount is not None:
         data["amount"] = args.amount
-    res = payments.post_credit(data)
+    if args.voucher is not None:
+        data["voucher_id"] = parse_id(args.voucher, "voucher_id")
+        if args.payer is not None:
+            payer_id = parse_id(args.payer, "payer_id")
+            v = Voucher.get_or_none(Voucher.id == data["voucher_id"])
+            if v is not None and v.payer_id != payer_id:
+                raise InputError({"payer_id": [f"voucher {v.id} is from payer {v.payer_id}, not {payer_id}"]})
+    else:
+        if args.payer is None:
+            raise InputError({"payer_id": ["--payer is required with --new-voucher"]})
+        payer_id = parse_id(args.payer, "payer_id")
+        amount_flag = "voucher-amount" if args.voucher_amount is not None else "amount"
+        amount = args.voucher_amount if args.voucher_amount is not None else args.amount
+        if amount is None:
+            raise InputError({"amount": ["give --amount or --voucher-amount for the new voucher"]})
+        vdata = {"payer_id": payer_id, "method": args.new_voucher, "amount": amount,
+                 "reference": args.reference or "", "details": load_object(args.details, "details")}
+        if args.date:
+            vdata["received_on"] = args.date
+        flags = {**NEW_VOUCHER_FLAGS, "amount": amount_flag}  # the voucher's fields -> flags
+        try:
+            vclean = payments.validate_voucher(vdata)[0]
+        except ClaimdeskError as exc:
+            raise renamed(exc, flags) from None
+        payments.check_credit_entry(data, payer_id=payer_id, voucher_amount=vclean["amount"])
+        try:
+            out["voucher"] = payments.create_voucher(vdata)
+        except ClaimdeskError as exc:
+            raise renamed(exc, flags) from None
+        data["voucher_id"] = out["voucher"]["voucher_id"]
+    try:
+        res = payments.post_credit(data)
+    except ClaimdeskError as exc:
+        if "voucher" not in out:
+            raise
+        vid = out["voucher"]["voucher_id"]
+        left = Voucher.get_by_id(vid).undistributed
+        raise with_note(exc, f"voucher {vid} was created and stays with {money(left)} undistributed "
+                             f"(draw from it with --voucher {vid})") from None
     out["credit"] = res
     lines = [_voucher_text(out["voucher"])] if "voucher" in out else []
     lines.append(f"credit {res['credit_id']} for patient {res['patient_id']}: {money(res['drawn'])} drawn "

@@ -6,6 +6,7 @@ one shape (``voucher_row``) whichever list it comes from.
 
 from __future__ import annotations
 
+from claimdesk.core.errors import InputError
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.services import balances, payments
 from claimdesk.core.services.common import get
@@ -22,22 +23,53 @@ def paying_payers() -> list[dict]:
 
 
 # --- vouchers ---------------------------------------------------------------------------
-def voucher_row(v: Voucher, undistributed: int) -> dict:
-    """One voucher as the lists show it (``v.payer`` is read, so select it joined)."""
-    return {"voucher_id": v.id, "payer_id": v.payer_id, "payer": v.payer.name, "method": v.method,
+def voucher_row(v: Voucher, undistributed: int, payer_name: str | None = None) -> dict:
+    """One voucher as the lists show it (``v.payer`` is read unless ``payer_name`` is given,
+    so select it joined)."""
+    return {"voucher_id": v.id, "payer_id": v.payer_id, "payer": v.payer.name if payer_name is None else payer_name, "method": v.method,
             "reference": v.reference, "received_on": iso(v.received_on), "amount": v.amount,
             "undistributed": undistributed, "status": v.status}
 
 
-def voucher_list(payer_id=None, limit: int = 200) -> list[dict]:
-    """Vouchers of any status newest first (optionally one payer's), each with its undistributed
-    money derived from the postings."""
+#: How many vouchers a list shows unless asked for another limit.
+VOUCHER_LIMIT = 200
+
+
+def _vouchers_of(payer_id):
     q = Voucher.select(Voucher, Payer).join(Payer)
     if payer_id is not None:
         payer = get(Payer, payer_id, "payer", field="payer_id")
         q = q.where(Voucher.payer == payer.id)
+    return q
+
+
+def voucher_list(payer_id=None, limit: int = VOUCHER_LIMIT) -> list[dict]:
+    """Vouchers of any status newest first (optionally one payer's), each with its undistributed
+    money derived from the postings; at most ``limit`` (see :func:`voucher_listing`)."""
+    q = _vouchers_of(payer_id)
     return [voucher_row(v, balances.voucher_undistributed(v.id))
             for v in q.order_by(Voucher.received_on.desc(), Voucher.id.desc()).limit(limit)]
+
+
+def voucher_listing(payer_id=None, *, open_only: bool = False, limit: int = VOUCHER_LIMIT) -> dict:
+    """A voucher list that says when it was cut: ``{"vouchers": [...], "shown": n,
+    "total": N, "truncated": N > n}``.
+
+    ``open_only``: only vouchers that still have undistributed money and were not
+    returned, with the remaining amount, oldest first (:func:`payer_vouchers`, the
+    order the money is distributed in); otherwise every voucher newest first
+    (:func:`voucher_list`).
+    """
+    if limit < 1:
+        raise InputError({"limit": ["must be at least 1"]})
+    if open_only:
+        payer = get(Payer, payer_id, "payer", field="payer_id") if payer_id is not None else None
+        rows = payer_vouchers(payer.id if payer else None)
+        total, rows = len(rows), rows[:limit]
+    else:
+        total = _vouchers_of(payer_id).count()
+        rows = voucher_list(payer_id, limit)
+    return {"vouchers": rows, "shown": len(rows), "total": total, "truncated": total > len(rows)}
 
 
 def active_vouchers(include_used: bool = False) -> list[dict]:
@@ -50,10 +82,12 @@ def active_vouchers(include_used: bool = False) -> list[dict]:
     return [voucher_row(v, v.undistributed) for v in q.order_by(Voucher.received_on.desc(), Voucher.id.desc())]
 
 
-def payer_vouchers(payer_id: int, method: str | None = None) -> list[dict]:
-    """The payer's vouchers with undistributed money, oldest first (core ``available_vouchers``),
-    only those of ``method`` when given."""
-    return [voucher_row(v, v.undistributed) for v in payments.available_vouchers(payer_id)
+def payer_vouchers(payer_id: int | None, method: str | None = None) -> list[dict]:
+    """The payer's vouchers with undistributed money (not returned), oldest first (core
+    ``available_vouchers``; every payer's with ``payer_id`` None), only those of ``method``
+    when given."""
+    names = dict(Payer.select(Payer.id, Payer.name).tuples())
+    return [voucher_row(v, v.undistributed, names[v.payer_id]) for v in payments.available_vouchers(payer_id)
             if not method or v.method == method]
 
 

@@ -86,13 +86,20 @@ def _validate_method(method: str, details: dict) -> tuple[str, dict, str]:
     return pm.key, clean, ref
 
 
+def validate_voucher(data: dict) -> tuple[dict, str, dict, str]:
+    """A voucher's input checked without touching the database: ``(clean, method key,
+    clean details, reference from the details)``; :class:`InputError` naming the field."""
+    clean = load(VoucherInput, data)
+    method, details, ref = _validate_method(clean["method"], clean["details"])
+    return clean, method, details, ref
+
+
 def create_voucher(data: dict, *, idempotency_key: str | None = None) -> dict:
     """Workflow: create a voucher (check, EFT, cash...) for a payer.
 
     Made on the fly from a credit entry, it persists even if that entry is abandoned.
     """
-    clean = load(VoucherInput, data)
-    method, details, ref = _validate_method(clean["method"], clean["details"])
+    clean, method, details, ref = validate_voucher(data)
 
     def body():
         payer = get(Payer, clean["payer_id"], "payer", field="payer_id")
@@ -225,19 +232,26 @@ def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
     return plan
 
 
+def chosen_split(app: dict, i: int, patient_id: int, payer_id: int) -> ChargeSplit:
+    """The open split of the clerk's ``i``-th chosen charge that this payer is responsible for;
+    refused when the charge is another patient's or has nothing open for the payer."""
+    charge = get(Charge, app["charge_id"], "charge", field=f"applications.{i}.charge_id")
+    if charge.patient_id != patient_id:
+        raise Refused(f"charge {charge.id} belongs to another patient; this credit's money is "
+                      f"patient {patient_id}'s only", field=f"applications.{i}.charge_id")
+    split = ChargeSplit.get_or_none((ChargeSplit.charge == charge.id)
+                                    & (ChargeSplit.payer == payer_id) & (ChargeSplit.balance > 0))
+    if split is None:
+        raise Refused(f"charge {charge.id} has no open balance this payer is responsible for",
+                      field=f"applications.{i}.charge_id")
+    return split
+
+
 def manual_plan(credit: Credit, applications: list[dict]) -> list[tuple[ChargeSplit, int]]:
     """The clerk's chosen charges in the clerk's order (amount defaults to what is open)."""
     plan, available = [], credit.unapplied
     for i, app in enumerate(applications):
-        charge = get(Charge, app["charge_id"], "charge", field=f"applications.{i}.charge_id")
-        if charge.patient_id != credit.patient_id:
-            raise Refused(f"charge {charge.id} belongs to another patient; this credit's money is "
-                          f"patient {credit.patient_id}'s only", field=f"applications.{i}.charge_id")
-        split = ChargeSplit.get_or_none((ChargeSplit.charge == charge.id)
-                                        & (ChargeSplit.payer == credit.payer_id) & (ChargeSplit.balance > 0))
-        if split is None:
-            raise Refused(f"charge {charge.id} has no open balance this payer is responsible for",
-                          field=f"applications.{i}.charge_id")
+        split = chosen_split(app, i, credit.patient_id, credit.payer_id)
         amount = app.get("amount") or min(split.balance, available)
         plan.append((split, amount))
         available -= amount
@@ -245,15 +259,49 @@ def manual_plan(credit: Credit, applications: list[dict]) -> list[tuple[ChargeSp
 
 
 def settle_remainder(credit: Credit) -> int:
-    """Without "keep unapplied", send what is left on the credit back to its voucher."""
+    """Without "keep unapplied", send what is left on the credit back to its voucher.
+
+    Returns the cents sent back to the voucher: 0 when the credit keeps its remainder
+    as the patient's unapplied money (``credit.unapplied`` then still holds it).
+    """
     left = credit.unapplied
-    if left and not credit.keep_unapplied:
-        voucher = Voucher.get_by_id(credit.voucher_id)
-        ledger.post("credit_return", [ledger.unapplied(credit, left), ledger.undistributed(voucher, -left)],
-                    memo=f"credit {credit.id} remainder back to voucher {voucher.id}",
-                    user=current_user(), patient_id=credit.patient_id)
-        credit.unapplied = 0
+    if not left or credit.keep_unapplied:
+        return 0
+    voucher = Voucher.get_by_id(credit.voucher_id)
+    ledger.post("credit_return", [ledger.unapplied(credit, left), ledger.undistributed(voucher, -left)],
+                memo=f"credit {credit.id} remainder back to voucher {voucher.id}",
+                user=current_user(), patient_id=credit.patient_id)
+    credit.unapplied = 0
     return left
+
+
+def check_credit_entry(data: dict, *, payer_id, voucher_amount: int) -> dict:
+    """Check a credit entry whose voucher does not exist yet (a credit on a new voucher):
+    the input, the patient, the chosen charges (this patient's, open for ``payer_id``) and
+    that the amount fits ``voucher_amount`` (cents). Writes nothing; raises what
+    :func:`post_credit` would, so a voucher is not made for a credit that would be refused.
+    Returns the clean input (without ``voucher_id``)."""
+    clean = load(CreditInput(partial=("voucher_id",)), {k: v for k, v in data.items() if k != "voucher_id"})
+    if clean["apply"] == "manual" and not clean["applications"]:
+        raise InputError({"applications": ["choose at least one charge to apply the credit to"]})
+    patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+    payer = get(Payer, payer_id, "payer", field="payer_id")
+    if clean["amount"] is not None and clean["amount"] > voucher_amount:
+        raise Refused(f"amount {fmt(clean['amount'])} is more than the new voucher's "
+                      f"{fmt(voucher_amount)}", field="amount")
+    if clean["apply"] == "manual":
+        available = clean["amount"] if clean["amount"] is not None else voucher_amount
+        for i, app in enumerate(clean["applications"]):
+            split = chosen_split(app, i, patient.id, payer.id)
+            amount = app.get("amount") or min(split.balance, available)
+            if amount > split.balance:
+                raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than its open "
+                              f"balance {fmt(split.balance)}", field=f"applications.{i}.amount")
+            if amount > available:
+                raise Refused(f"applying {fmt(amount)} to charge {split.charge_id} is more than the "
+                              f"{fmt(max(available, 0))} left of the credit", field=f"applications.{i}.amount")
+            available -= amount
+    return clean
 
 
 def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
@@ -277,6 +325,8 @@ def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
         applied = apply_to_splits(credit, plan)
         returned = settle_remainder(credit) if clean["apply"] != "none" else 0
         voucher = Voucher.get_by_id(voucher.id)
+        # drawn = applied + unapplied: what stays on the patient's account after the rest,
+        # if any, went back to the voucher (returned_to_voucher; 0 when kept unapplied).
         return {"credit_id": credit.id, "patient_id": patient.id, "voucher_id": voucher.id,
                 "drawn": amount - returned, "applied": applied,
                 "applied_total": sum(a["amount"] for a in applied),

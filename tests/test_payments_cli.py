@@ -1,0 +1,198 @@
+"""Payments through the command line: what a clerk reads (text and --json) after a credit,
+a refused credit on a new voucher, voucher lists and returned checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from claimdesk.core.models import AuditEvent, Credit, Voucher
+from claimdesk.core.schema import patient_payer
+from claimdesk.core.services import balances, payments
+
+from tests import builders as b
+
+NOW = "2026-03-10T10:00:00"
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setenv("CLAIMDESK_NOW", NOW)
+
+
+def one_line_error(err: str) -> str:
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("claimdesk: error: ")
+    return lines[0][len("claimdesk: error: "):]
+
+
+def _self_pay():
+    return str(patient_payer().id)
+
+
+# --- keep unapplied: the credit's result ------------------------------------------------
+@pytest.mark.parametrize("keep, drawn, unapplied, back", [(True, "60.00", "45.00", "0.00"),
+                                                          (False, "15.00", "0.00", "45.00")])
+def test_credit_post_reports_drawn_unapplied_and_back_to_voucher(cli, keep, drawn, unapplied, back):
+    pat = b.patient()
+    b.encounter(pat, [15_00])
+    args = ["credit", "post", "--patient", str(pat.id), "--payer", _self_pay(), "--new-voucher", "cash",
+            "--amount", "60.00"] + (["--keep-unapplied"] if keep else [])
+    out = cli.json(*args)["credit"]
+    assert (out["drawn"], out["applied_total"], out["unapplied"], out["returned_to_voucher"],
+            out["voucher_undistributed"]) == (drawn, "15.00", unapplied, back, back)
+    assert balances.patient_balance(pat.id).unapplied == int(unapplied.replace(".", ""))
+
+
+def test_credit_post_text_for_a_kept_overpayment(cli):
+    pat = b.patient()
+    b.encounter(pat, [15_00])
+    text = cli.ok("credit", "post", "--patient", str(pat.id), "--payer", _self_pay(), "--new-voucher", "cash",
+                  "--amount", "60.00", "--keep-unapplied").splitlines()
+    assert text[1].endswith(": 60.00 drawn from voucher 1, 15.00 applied")
+    assert [" ".join(line.split()) for line in text[-3:]] == [
+        "unapplied (patient's) 45.00", "back to voucher 0.00", "voucher undistributed 0.00"]
+
+
+# --- a credit on a new voucher: checked before the voucher is made --------------------
+def _refused_new_voucher_credit(cli, *extra):
+    pat, other = b.patient(), b.patient(last="Other")
+    (mine,) = b.encounter(pat, [30_00])[1]
+    (theirs,) = b.encounter(other, [40_00])[1]
+    audits = AuditEvent.select().count()
+    subs = {"MINE": str(mine.id), "THEIRS": str(theirs.id), "PAT": str(pat.id)}
+    args = []
+    for a in extra:
+        for key, value in subs.items():
+            a = a.replace(key, value)
+        args.append(a)
+    code, out, err = cli("credit", "post", "--payer", _self_pay(), "--new-voucher", "cash",
+                         "--voucher-amount", "50.00", *args)
+    assert out == ""
+    assert Voucher.select().count() == 0 and Credit.select().count() == 0
+    assert AuditEvent.select().count() == audits
+    return code, one_line_error(err)
+
+
+@pytest.mark.parametrize("extra, code, starts", [
+    (["--patient", "PAT", "--amount", "1.234"], 2, "amount: must be an amount like 12.50"),
+    (["--patient", "999"], 3, "patient_id: no patient with id 999"),
+    (["--patient", "PAT", "--apply", "THEIRS"], 4, "applications.0.charge_id: charge"),
+    (["--patient", "PAT", "--apply", "MINE:30.01"], 4, "applications.0.amount: charge"),
+    (["--patient", "PAT", "--amount", "50.01"], 4, "amount: amount 50.01 is more than the new voucher's 50.00"),
+    (["--patient", "PAT", "--date", "2026-02-30"], 2, "date: "),
+])
+def test_a_credit_that_would_be_refused_makes_no_voucher(cli, extra, code, starts):
+    got, message = _refused_new_voucher_credit(cli, *extra)
+    assert got == code and message.startswith(starts), message
+
+
+def test_a_credit_refused_after_its_voucher_was_made_names_the_voucher(cli, monkeypatch):
+    """Between making the voucher and drawing on it, another clerk draws $30 of it: the
+    credit of $40 is refused, and the error says the voucher exists and what it holds."""
+    pat, other = b.patient(), b.patient(last="Other")
+    b.encounter(pat, [80_00])
+    real_create = payments.create_voucher
+
+    def create_then_another_clerk_draws(data, **kw):
+        made = real_create(data, **kw)
+        payments.post_credit({"patient_id": other.id, "voucher_id": made["voucher_id"], "amount": "30.00",
+                              "apply": "none"})
+        return made
+
+    monkeypatch.setattr(payments, "create_voucher", create_then_another_clerk_draws)
+    code, out, err = cli("credit", "post", "--patient", str(pat.id), "--payer", _self_pay(), "--new-voucher",
+                         "cash", "--voucher-amount", "50.00", "--amount", "40.00")
+    (voucher,) = Voucher.select()
+    assert code == 4 and out == ""
+    assert one_line_error(err) == (
+        f"amount: amount 40.00 is more than the voucher's undistributed 20.00; voucher {voucher.id} was "
+        f"created and stays with 20.00 undistributed (draw from it with --voucher {voucher.id})")
+    assert Credit.select().where(Credit.patient == pat.id).count() == 0
+    monkeypatch.undo()
+    listed = cli.json("voucher", "list", "--open", "--payer", _self_pay())
+    assert [(v["voucher_id"], v["undistributed"]) for v in listed["vouchers"]] == [(voucher.id, "20.00")]
+
+
+# --- voucher lists ------------------------------------------------------------------------
+def test_voucher_list_open_shows_a_payers_undistributed_money_only(cli):
+    from claimdesk.core.services import returns
+
+    aetna, cigna = b.payer("Aetna"), b.payer("Cigna")
+    pat = b.patient()
+    b.encounter(pat, [100_00], payers=[aetna])
+    partly = b.voucher(aetna, 250_00)
+    used = b.voucher(aetna, 40_00)
+    bounced = b.voucher(aetna, 70_00)
+    b.voucher(cigna, 90_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": partly, "amount": "60.00"})
+    payments.post_credit({"patient_id": pat.id, "voucher_id": used, "apply": "none"})
+    returns.return_check({"voucher_id": bounced, "reason": "NSF"})
+
+    res = cli.json("voucher", "list", "--payer", str(aetna.id), "--open")
+    assert [(v["voucher_id"], v["amount"], v["undistributed"], v["status"]) for v in res["vouchers"]] == [
+        (partly, "250.00", "190.00", "active")]
+    assert (res["shown"], res["total"], res["truncated"]) == (1, 1, False)
+    every = cli.json("voucher", "list", "--payer", str(aetna.id))
+    assert sorted(v["voucher_id"] for v in every["vouchers"]) == sorted([partly, used, bounced])
+    text = cli.ok("voucher", "list", "--payer", str(aetna.id), "--open")
+    assert "190.00" in text and "showing" not in text
+
+
+def test_a_voucher_list_cut_at_its_limit_says_so(cli):
+    vids = [b.voucher(None, (i + 1) * 10_00, method="cash") for i in range(3)]
+    res = cli.json("voucher", "list", "--limit", "2")
+    assert [v["voucher_id"] for v in res["vouchers"]] == [vids[2], vids[1]]  # newest first
+    assert (res["shown"], res["total"], res["truncated"]) == (2, 3, True)
+    assert cli.ok("voucher", "list", "--limit", "2").splitlines()[-1] == (
+        "showing 2 of 3 vouchers (--limit N shows more)")
+    opened = cli.json("voucher", "list", "--open", "--limit", "1")
+    assert [(v["voucher_id"], v["undistributed"]) for v in opened["vouchers"]] == [(vids[0], "10.00")]
+    assert (opened["shown"], opened["total"], opened["truncated"]) == (1, 3, True)
+    assert cli.json("voucher", "list", "--limit", "3")["truncated"] is False
+    code, _, err = cli("voucher", "list", "--limit", "0")
+    assert code == 2 and one_line_error(err).startswith("limit: ")
+
+
+# --- nested field errors: full dotted paths ---------------------------------------------
+def test_a_bad_amount_in_an_application_names_its_full_path(cli):
+    pat = b.patient()
+    (ch,) = b.encounter(pat, [30_00])[1]
+    vid = b.voucher(None, 30_00, method="cash")
+    code, _, err = cli("credit", "post", "--patient", str(pat.id), "--voucher", str(vid),
+                       "--apply", f"{ch.id}:1.234")
+    assert code == 2
+    assert one_line_error(err) == "applications.0.amount: must be an amount like 12.50: has more than 2 decimals"
+    assert balances.voucher_undistributed(vid) == 30_00
+
+
+def test_a_bad_adjustment_in_an_eob_line_names_its_full_path(cli):
+    import json
+
+    pat = b.patient()
+    apex = b.payer("Apex Health")
+    enc, (charge,) = b.encounter(pat, [110_00], payers=[apex])
+    eob = {"encounter_id": enc.id, "payer_id": apex.id,
+           "lines": [{"charge_id": charge.id, "allowed": "80.00", "paid": "80.00",
+                      "adjustments": [{"group_code": "XX", "reason_code": "45", "amount": "30.00"}]}]}
+    code, _, err = cli("eob", "post", "--data", json.dumps(eob))
+    assert code == 2
+    message = one_line_error(err)
+    assert message.startswith("lines.0.adjustments.0.group_code: "), message
+    assert "{" not in message
+    assert balances.charge_balance(charge.id) == 110_00
+
+
+def test_input_errors_flatten_nested_messages_in_one_place():
+    from claimdesk.core.errors import InputError
+
+    exc = InputError({"lines": {0: {"adjustments": {0: {"group_code": ["must be one of: CO, PR"]},
+                                                     2: {"amount": ["bad", "worse"]}}}},
+                      "memo": ["too long"]})
+    assert (exc.field, exc.message) == ("lines.0.adjustments.0.group_code", "must be one of: CO, PR")
+    assert str(exc) == "lines.0.adjustments.0.group_code: must be one of: CO, PR"
+    assert exc.lines() == ["lines.0.adjustments.0.group_code: must be one of: CO, PR",
+                           "lines.0.adjustments.2.amount: bad", "lines.0.adjustments.2.amount: worse",
+                           "memo: too long"]
+    assert str(InputError({"details": {"_schema": ["give a check number"]}})) == "details: give a check number"
