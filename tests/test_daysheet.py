@@ -9,7 +9,7 @@ import pytest
 from claimdesk.core import clock
 from claimdesk.core.errors import LedgerError, Refused
 from claimdesk.core.models import JournalEntry
-from claimdesk.core.services import daysheets, payments, returns
+from claimdesk.core.services import actions, balances, daysheets, payments, returns
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
@@ -47,9 +47,51 @@ def test_provider_activity_shows_charges_payments_reversals_and_fees(database):
     rows = {r["provider"]: r for r in daysheets.provider_activity(DAY, DAY)}
     assert rows["Dr. Rivera"]["charges"] == 100_00
     assert rows["Dr. Rivera"]["payments"] == 100_00
-    assert rows["Dr. Rivera"]["reversals"] == 100_00
-    assert rows["Office"]["returned_check_fees"] == 30_00
-    assert rows["Office"]["charges"] == 30_00
+    assert rows["Dr. Rivera"]["reversals"] == 100_00  # the payment undone: owed rose $100
+    # The fee charge is in its own column only, so no column counts it twice.
+    assert (rows["Office"]["charges"], rows["Office"]["returned_check_fees"]) == (0, 30_00)
+
+
+def _net_ar(row: dict) -> int:
+    return row["charges"] + row["returned_check_fees"] - row["payments"] - row["adjustments"] + row["reversals"]
+
+
+def test_provider_activity_reversals_are_the_rise_in_what_is_owed(database):
+    """A returned $50 payment and an undone $110 write-off both raise what is owed: both
+    count +; the columns add up to the change in the provider's receivable."""
+    with clock.frozen(DAY):
+        pat = b.patient()
+        enc, _ = b.encounter(pat, [110_00])
+        (paid,) = b.encounter(pat, [50_00])[1]
+        actions.apply(enc.id, "non_billable", {"confirm": True})  # writes off $110
+        actions.apply(enc.id, "billable", {"confirm": True})  # undone: owed again
+        vid = b.voucher(None, 50_00)
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "apply": "manual",
+                              "applications": [{"charge_id": paid.id}]})
+        returns.return_check({"voucher_id": vid, "reason": "NSF"})
+    (row,) = daysheets.provider_activity(DAY, DAY)
+    assert (row["charges"], row["payments"], row["adjustments"], row["reversals"], row["returned_check_fees"]) == (
+        160_00, 50_00, 110_00, 110_00 + 50_00, 0)
+    assert _net_ar(row) == balances.patient_balance(pat.id).patient_due == 160_00
+
+
+def test_provider_activity_csv_total_counts_a_returned_check_fee_once(database):
+    with clock.frozen(DAY):
+        pat = b.patient()
+        b.encounter(pat, [100_00])
+        office = b.provider("Office", kind="administrative")
+        b.code("RCFEE", 0)
+        vid = b.voucher(None, 40_00)
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+        returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat",
+                              "fee": {"service_code": "RCFEE", "amount": "25.00", "provider_id": office.id}})
+    rows = daysheets.provider_activity(DAY, DAY)
+    assert daysheets.provider_activity_csv(rows).splitlines() == [
+        "provider_id,provider,charges,payments,adjustments,reversals,returned_check_fees",
+        f"{b.provider().id},Dr. Rivera,100.00,40.00,0.00,40.00,0.00",
+        f"{office.id},Office,0.00,0.00,0.00,0.00,25.00",
+        ",TOTAL,100.00,40.00,0.00,40.00,25.00"]
+    assert sum(_net_ar(r) for r in rows) == balances.patient_balance(pat.id).patient_due == 125_00
 
 
 def test_provider_activity_csv_from_the_cli(cli, tmp_path):

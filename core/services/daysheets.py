@@ -52,11 +52,21 @@ def close_daysheet(day: dt.date | None = None) -> dict:
 
 
 def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
-    """Per provider, for entries posted in [start, end]: the payroll view.
+    """Per provider, for entries posted in [start, end]: the payroll view. Amounts in cents.
 
-    charges (fees posted), payments (applied to the provider's charges), adjustments
-    (contractual and write-offs), reversals (net AR effect of reversing entries, e.g.
-    returned checks) and returned-check fees. Amounts in cents.
+    The columns never overlap, so each one's TOTAL is a true sum and together they
+    account for every change to the receivable of the provider's charges
+    (net AR change = charges + returned_check_fees - payments - adjustments + reversals):
+
+    - ``charges``: fees of the services charged (REVENUE), not counting returned-check
+      fee charges, which have their own column; + raises what is owed.
+    - ``payments``: money applied to the provider's charges; + lowers what is owed.
+    - ``adjustments``: contractual adjustments and write-offs; + lowers what is owed.
+    - ``reversals``: the AR effect of reversing entries (a returned check, an undone
+      write-off, a voided charge), signed like the balance: + means the amount owed
+      rose (a $50 payment reversed by a returned check is +50.00, a $110 write-off
+      undone is +110.00), - means it fell (a voided $80 charge is -80.00).
+    - ``returned_check_fees``: returned-check fee charges; + raises what is owed.
     """
     if end < start:
         raise Refused("the end date is before the start date", field="end")
@@ -64,35 +74,35 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
     stats: dict[int, dict] = {}
 
     def bucket(pid):
-        return stats.setdefault(pid, {"charges": 0, "payments": 0, "adjustments": 0,
-                                      "reversals": 0, "returned_check_fees": 0})
+        return stats.setdefault(pid, dict.fromkeys(ACTIVITY_COLUMNS, 0))
 
-    q = (Posting.select(Charge.provider, Charge.kind, Posting.account, JournalEntry.kind,
-                        JournalEntry.reverses.is_null(False), fn.SUM(Posting.amount))
-         .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
-         .join(Charge, on=(Posting.charge == Charge.id))
-         .where(in_range & Posting.account.in_(["REVENUE", "UNAPPLIED", "CONTRACTUAL", "WRITEOFF"]))
-         .group_by(Charge.provider, Charge.kind, Posting.account, JournalEntry.kind,
-                   JournalEntry.reverses.is_null(False)).tuples())
-    for pid, charge_kind, account, _kind, is_reversal, total in q:
-        b = bucket(pid)
-        total = int(total)
-        if is_reversal:
-            b["reversals"] += -total if account == "UNAPPLIED" else total
-            continue
+    originals = (Posting.select(Charge.provider, Charge.kind, Posting.account, fn.SUM(Posting.amount))
+                 .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+                 .join(Charge, on=(Posting.charge == Charge.id))
+                 .where(in_range & JournalEntry.reverses.is_null(True)
+                        & Posting.account.in_(["REVENUE", "UNAPPLIED", "CONTRACTUAL", "WRITEOFF"]))
+                 .group_by(Charge.provider, Charge.kind, Posting.account).tuples())
+    for pid, charge_kind, account, total in originals:
+        b, total = bucket(pid), int(total)
         if account == "REVENUE":
-            b["charges"] += -total
-            if charge_kind == "returned_check_fee":
-                b["returned_check_fees"] += -total
+            b["returned_check_fees" if charge_kind == "returned_check_fee" else "charges"] += -total
         elif account == "UNAPPLIED":
             b["payments"] += total
         else:
             b["adjustments"] += total
+    reversals = (Posting.select(Charge.provider, fn.SUM(Posting.amount))
+                 .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+                 .join(Charge, on=(Posting.charge == Charge.id))
+                 .where(in_range & JournalEntry.reverses.is_null(False) & (Posting.account == "AR"))
+                 .group_by(Charge.provider).tuples())
+    for pid, total in reversals:
+        bucket(pid)["reversals"] += int(total)
     names = dict(Provider.select(Provider.id, Provider.name).tuples())
     return [{"provider_id": pid, "provider": names.get(pid, "?"), **vals}
             for pid, vals in sorted(stats.items(), key=lambda kv: names.get(kv[0], ""))]
 
 
+#: The report's money columns (see :func:`provider_activity` for what each holds and its sign).
 ACTIVITY_COLUMNS = ("charges", "payments", "adjustments", "reversals", "returned_check_fees")
 
 
