@@ -196,3 +196,33 @@ def test_input_errors_flatten_nested_messages_in_one_place():
                            "lines.0.adjustments.2.amount: bad", "lines.0.adjustments.2.amount: worse",
                            "memo: too long"]
     assert str(InputError({"details": {"_schema": ["give a check number"]}})) == "details: give a check number"
+
+
+# --- returned checks ----------------------------------------------------------------------
+def test_check_return_prints_the_net_rise_per_patient(cli):
+    pat = b.patient()
+    b.encounter(pat, [15_00])
+    vid = b.voucher(None, 60_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
+    text = cli.ok("check", "return", str(vid), "--reason", "NSF").splitlines()
+    assert f"  patient {pat.id}: balance up 60.00 (15.00 more owed on charges, 45.00 unapplied money removed)" in text
+    res = cli.json("patient", "show", str(pat.id))["balance"]
+    assert (res["patient_due"], res["unapplied"], res["net_due"]) == ("15.00", "0.00", "15.00")
+
+
+def test_check_return_refuses_a_fee_for_a_patient_the_check_never_paid(cli):
+    pat, stranger = b.patient(), b.patient(last="Stranger")
+    b.encounter(pat, [60_00])
+    office = b.provider("Office", kind="administrative")
+    b.code("RCFEE", 0)
+    vid = b.voucher(None, 60_00)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+    fee = '{"service_code": "RCFEE", "amount": "25.00", "provider_id": %d}' % office.id
+    code, out, err = cli("check", "return", str(vid), "--reason", "NSF", "--fee-policy", "flat", "--fee", fee,
+                         "--patient", str(stranger.id))
+    assert code == 4 and out == ""
+    assert one_line_error(err).startswith(f"patient_id: voucher {vid} never paid patient {stranger.id}'s account")
+    assert cli.json("voucher", "list")["vouchers"][0]["status"] == "active"
+    ret = cli.json("check", "return", str(vid), "--reason", "NSF", "--fee-policy", "flat", "--fee", fee,
+                   "--patient", str(pat.id))
+    assert (ret["fee"], ret["balance_increase_by_patient"]) == ("25.00", {str(pat.id): "60.00"})

@@ -115,3 +115,67 @@ def test_fee_with_bad_input_writes_nothing(database):
     assert err.value.field.startswith("fee")
     assert JournalEntry.select().count() == entries
     assert Voucher.get_by_id(vid).status == "active"
+
+
+def test_returning_a_check_kept_partly_unapplied_reports_the_net_rise(database):
+    """$60 check: $15 applied, $45 kept unapplied. Returned, the patient owes $15 more on
+    charges and loses the $45 of unapplied money: the net balance rises $60."""
+    pat = b.patient()
+    (ch,) = b.encounter(pat, [15_00])[1]
+    vid = b.voucher(None, 60_00)
+    before = balances.patient_balance(pat.id)
+    payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
+    paid = balances.patient_balance(pat.id)
+    assert (paid.patient_due, paid.unapplied, paid.net_due) == (0, 45_00, -45_00)
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF"})
+    after = balances.patient_balance(pat.id)
+    assert res["ar_increase_by_patient"] == {str(pat.id): 15_00}
+    assert res["unapplied_removed_by_patient"] == {str(pat.id): 45_00}
+    assert res["balance_increase_by_patient"] == {str(pat.id): 60_00} == {str(pat.id): after.net_due - paid.net_due}
+    assert (after.patient_due, after.unapplied, after.net_due) == (before.patient_due, 0, 15_00)
+    assert balances.charge_balance(ch.id) == 15_00
+    assert verify() == []
+
+
+def _fee(office):
+    return {"service_code": "RCFEE", "amount": "25.00", "provider_id": office.id}
+
+
+def test_the_fee_goes_only_to_a_patient_the_check_paid(database):
+    paid_pat, stranger = b.patient(last="Paid"), b.patient(last="Stranger")
+    b.encounter(paid_pat, [60_00])
+    office = b.provider("Office Office", kind="administrative")
+    b.code("RCFEE", 0)
+    vid = b.voucher(None, 60_00)
+    payments.post_credit({"patient_id": paid_pat.id, "voucher_id": vid})
+    entries = JournalEntry.select().count()
+    with pytest.raises(Refused, match=f"never paid patient {stranger.id}'s account") as err:
+        returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat", "fee": _fee(office),
+                              "patient_id": stranger.id})
+    assert err.value.field == "patient_id"
+    assert JournalEntry.select().count() == entries and Voucher.get_by_id(vid).status == "active"
+    assert balances.patient_balance(stranger.id).patient_due == 0
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat", "fee": _fee(office),
+                                "patient_id": paid_pat.id})
+    assert Charge.get_by_id(res["fee_charge_id"]).patient_id == paid_pat.id
+    assert balances.patient_balance(paid_pat.id).patient_due == 60_00 + 25_00
+    assert verify() == []
+
+
+def test_a_fee_on_a_check_that_paid_two_patients_needs_the_patient_named(database):
+    aetna = b.payer("Aetna")
+    pats = [b.patient(last=n) for n in ("Ames", "Burke")]
+    for p in pats:
+        b.encounter(p, [100_00], payers=[aetna])
+    office = b.provider("Office Office", kind="administrative")
+    b.code("RCFEE", 0)
+    vid = b.voucher(aetna, 200_00)
+    for p in pats:
+        payments.post_credit({"patient_id": p.id, "voucher_id": vid, "amount": "100.00"})
+    with pytest.raises(InputError) as err:
+        returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat", "fee": _fee(office)})
+    assert err.value.field == "patient_id" and Voucher.get_by_id(vid).status == "active"
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF", "fee_policy": "flat", "fee": _fee(office),
+                                "patient_id": pats[1].id})
+    assert res["balance_increase_by_patient"] == {str(pats[0].id): 100_00, str(pats[1].id): 100_00}
+    assert [balances.patient_balance(p.id).total_ar for p in pats] == [100_00, 125_00]

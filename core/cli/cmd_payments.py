@@ -13,7 +13,8 @@ from claimdesk.core.schemas import parse_id
 from claimdesk.core.services import batch_posting, payment_views, payments, returns
 
 PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",
-             "voucher_undistributed", "balance_after", "returned_amount", "fee", "balance_increase_by_patient")
+             "voucher_undistributed", "balance_after", "returned_amount", "fee", "balance_increase_by_patient",
+             "ar_increase_by_patient", "unapplied_removed_by_patient")
 
 
 def register(subparsers) -> None:
@@ -233,7 +234,10 @@ def return_check(args) -> Result:
     res = returns.return_check(data)
     lines = [f"voucher {res['voucher_id']} returned: {money(res['returned_amount'])} reversed",
              f"credits zeroed: {', '.join(map(str, res['credits_zeroed'])) or 'none'}"]
-    lines += [f"  patient {pid}: balance up {money(cents)}" for pid, cents in res["balance_increase_by_patient"].items()]
+    for pid, cents in res["balance_increase_by_patient"].items():
+        ar, gone = res["ar_increase_by_patient"][pid], res["unapplied_removed_by_patient"][pid]
+        lines.append(f"  patient {pid}: balance up {money(cents)} ({money(ar)} more owed on charges, "
+                     f"{money(gone)} unapplied money removed)")
     if res["fee"]:
         lines.append(f"returned-check fee {money(res['fee'])} charged (charge {res['fee_charge_id']})")
     return Result(res, "\n".join(lines), money=PAY_MONEY)

@@ -3,8 +3,13 @@
 Flagging a voucher returned reverses, newest first, every journal entry that
 touched its money (receipt, draws, applications, remainders), so each credit and
 credit split goes to zero, the patients' and payer's balances rise by exactly
-what was reversed, and each patient's ledger shows the reason. A fee policy
-plugin may add a returned-check fee charge on today's daysheet.
+what was reversed, and each patient's ledger shows the reason. A patient's balance
+rises by what the check paid on their charges (AR) plus the check's money that sat
+unapplied on their account (now gone); the result reports both and the net.
+
+A fee policy plugin may add a returned-check fee charge on today's daysheet, to a
+patient the check paid (the seed's fee belongs to the bounced payment; nothing in
+it allows billing a patient the check never paid).
 """
 
 from __future__ import annotations
@@ -41,15 +46,23 @@ def entries_of(voucher: Voucher) -> list[int]:
         & JournalEntry.id.not_in(reversed_ids)).order_by(JournalEntry.id.desc())]
 
 
-def _ar_by_patient(entry_ids: list[int]) -> dict[int, int]:
-    """patient id -> cents their receivable rises by when ``entry_ids`` are reversed."""
-    out: dict[int, int] = {}
+def _reversed_by_patient(entry_ids: list[int]) -> dict[int, dict[str, int]]:
+    """patient id -> ``{"ar": cents their charges owe more, "unapplied": cents of their
+    unapplied money removed}`` once ``entry_ids`` are reversed (both signed so that + raises
+    the patient's net balance, which is AR minus unapplied money)."""
+    out: dict[int, dict[str, int]] = {}
     for start in range(0, len(entry_ids), 2000):
         chunk = entry_ids[start:start + 2000]
-        rows = (Posting.select(Posting.patient, fn.SUM(Posting.amount))
-                .where(Posting.entry.in_(chunk) & (Posting.account == "AR")).group_by(Posting.patient).tuples())
-        for pid, total in rows:
-            out[pid] = out.get(pid, 0) - int(total)
+        rows = (Posting.select(Posting.patient, Posting.account, fn.SUM(Posting.amount))
+                .where(Posting.entry.in_(chunk) & Posting.account.in_(["AR", "UNAPPLIED"])
+                       & Posting.patient.is_null(False))
+                .group_by(Posting.patient, Posting.account).tuples())
+        for pid, account, total in rows:
+            # AR: the entries lowered it by -total. UNAPPLIED: -total is the money they left
+            # on the patient's credits (drawn minus applied minus sent back).
+            key = "ar" if account == "AR" else "unapplied"
+            slot = out.setdefault(pid, {"ar": 0, "unapplied": 0})
+            slot[key] -= int(total)
     return out
 
 
@@ -76,6 +89,27 @@ def _charge_fee(patient: Patient, fee: int, data: dict, voucher: Voucher) -> int
     return charge.id
 
 
+def _fee_patient(voucher: Voucher, patients: list[int], chosen: int | None, fee: int) -> Patient | None:
+    """The patient a returned-check fee is charged to: one the check paid (a credit drawn
+    from it). ``chosen`` must be one of them; without it, the only one. None without a fee."""
+    if chosen is not None and chosen not in patients:
+        get(Patient, chosen, "patient", field="patient_id")  # an unknown id says so first
+        paid = ", ".join(map(str, patients)) if patients else "no patient"
+        raise Refused(f"voucher {voucher.id} never paid patient {chosen}'s account (it paid {paid}); "
+                      "the returned-check fee goes to a patient the check paid", field="patient_id")
+    if not fee:
+        return None
+    if chosen is None:
+        if not patients:
+            raise Refused(f"voucher {voucher.id} paid no patient account; there is no patient to charge "
+                          "the returned-check fee to (return it with fee policy none)", field="patient_id")
+        if len(patients) > 1:
+            raise InputError({"patient_id": ["choose the patient to charge the returned-check fee to "
+                                             f"(voucher {voucher.id} paid {', '.join(map(str, patients))})"]})
+        chosen = patients[0]
+    return get(Patient, chosen, "patient", field="patient_id")
+
+
 def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
     """Workflow: flag a voucher returned, reverse what it paid, maybe charge a fee."""
     clean = load(ReturnInput, data)
@@ -88,22 +122,22 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
                           field="voucher_id")
         credits = list(Credit.select(Credit.id, Credit.patient).where(Credit.voucher == voucher.id).tuples())
         patients = sorted({pid for _, pid in credits})
+        fee = policy.fee_cents(voucher.amount, fee_data)
+        fee_patient = _fee_patient(voucher, patients, clean["patient_id"], fee)
         memo = f"returned check (voucher {voucher.id}): {clean['reason']}"
         entries = entries_of(voucher)
-        reversed_by_patient = _ar_by_patient(entries)
+        by_patient = _reversed_by_patient(entries)
         ledger.reverse_many(entries, memo=memo, user=current_user())
         Voucher.update(status="returned", returned_on=clock.today(), return_reason=clean["reason"]).where(
             Voucher.id == voucher.id).execute()
-        fee = policy.fee_cents(voucher.amount, fee_data)
-        fee_charge = None
-        if fee:
-            pid = clean["patient_id"] or (patients[0] if len(patients) == 1 else None)
-            if pid is None:
-                raise InputError({"patient_id": ["choose the patient to charge the returned-check fee to"]})
-            fee_charge = _charge_fee(get(Patient, pid, "patient", field="patient_id"), fee, fee_data, voucher)
+        fee_charge = _charge_fee(fee_patient, fee, fee_data, voucher) if fee else None
+        moved = {str(pid): v for pid, v in sorted(by_patient.items()) if v["ar"] or v["unapplied"]}
         return {"voucher_id": voucher.id, "payer_id": voucher.payer_id, "returned_amount": voucher.amount,
                 "credits_zeroed": [cid for cid, _ in credits], "patients": patients,
-                "balance_increase_by_patient": {str(k): v for k, v in reversed_by_patient.items() if v},
+                # net: what each patient's balance (AR minus unapplied money) rose by
+                "balance_increase_by_patient": {pid: v["ar"] + v["unapplied"] for pid, v in moved.items()},
+                "ar_increase_by_patient": {pid: v["ar"] for pid, v in moved.items()},
+                "unapplied_removed_by_patient": {pid: v["unapplied"] for pid, v in moved.items()},
                 "fee": fee, "fee_charge_id": fee_charge}
 
     return workflow.run("check.return", body, inputs={**clean, "fee": fee_data},
