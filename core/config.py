@@ -11,6 +11,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from claimdesk.core.errors import InputError
+
 # platformdirs, tomllib and getpass are imported where they are used (the default
 # paths, a config file that exists, no user given), not by every start.
 
@@ -46,16 +48,112 @@ class StatementRules:
         return text
 
 
+class ConfigError(InputError):
+    """The config file cannot be read or holds a value of the wrong kind. The message names
+    the file and the key (``[plugins] disabled``) or the line of a syntax error."""
+
+    def __init__(self, path: Path | None, key: str, message: str):
+        super().__init__({key: [message]})
+        self.path = path
+        self.key = key
+
+    def __str__(self) -> str:
+        where = f"config file {self.path}" if self.path else "config"
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+def _key_name(key: str) -> str:
+    """``"plugins.disabled"`` -> ``"[plugins] disabled"`` (as the TOML file spells it)."""
+    table, _, name = key.rpartition(".")
+    return f"[{table}] {name}" if table else name
+
+
+def _kind(value) -> str:
+    return {str: "a string", int: "a number", float: "a number", bool: "true/false", list: "a list",
+            dict: "a table"}.get(type(value), type(value).__name__)
+
+
+class _Reader:
+    """Typed reads from the parsed TOML, each refusal naming the file and the key."""
+
+    def __init__(self, data: dict, path: Path | None):
+        self.data, self.path = data, path
+
+    def fail(self, key: str, message: str):
+        raise ConfigError(self.path, _key_name(key), message)
+
+    def get(self, key: str, default=None):
+        node = self.data
+        parts = key.split(".")
+        for i, part in enumerate(parts):
+            if not isinstance(node, dict):
+                self.fail(".".join(parts[:i]), f"must be a table ([{'.'.join(parts[:i])}]), got {_kind(node)}")
+            if part not in node:
+                return default
+            node = node[part]
+        return node
+
+    def table(self, key: str) -> dict:
+        value = self.get(key, {})
+        if not isinstance(value, dict):
+            raise ConfigError(self.path, f"[{key}]", f"must be a table, got {_kind(value)}")
+        return value
+
+    def text(self, key: str, default: str | None = None) -> str | None:
+        value = self.get(key, default)
+        if value is not None and not isinstance(value, str):
+            self.fail(key, f"must be a string in quotes, got {_kind(value)} {value!r}")
+        return value
+
+    def integer(self, key: str, default: int, minimum: int = 0) -> int:
+        value = self.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"must be a whole number, got {_kind(value)} {value!r}")
+        if value < minimum:
+            self.fail(key, f"must be at least {minimum}, got {value}")
+        return value
+
+    def text_list(self, key: str, example: str) -> list[str]:
+        value = self.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            got = f"{_kind(value)} {value!r}" if not isinstance(value, list) else "a list with a non-string item"
+            self.fail(key, f"must be a list of names like {example}, got {got}")
+        return value
+
+    def rows(self, key: str) -> list[dict]:
+        value = self.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            self.fail(key, f"must be rows written [[{key}]], got {_kind(value)}")
+        return value
+
+
+def _statement_rules(cfg: _Reader) -> StatementRules:
+    ints = {k: cfg.integer(f"statements.{k}", getattr(StatementRules, k))
+            for k in ("minimum_balance_cents", "minimum_interval_days", "final_notice_after")}
+    extra: dict = {}
+    if cfg.get("statements.dunning") is not None:
+        dunning = []
+        for i, row in enumerate(cfg.rows("statements.dunning")):
+            one = _Reader(row, cfg.path)
+            age = one.get("min_age_days")
+            if isinstance(age, bool) or not isinstance(age, int) or age < 0:
+                raise ConfigError(cfg.path, f"[[statements.dunning]] row {i + 1} min_age_days",
+                                  f"must be a whole number of days, got {age!r}")
+            message = one.get("message")
+            if not isinstance(message, str):
+                raise ConfigError(cfg.path, f"[[statements.dunning]] row {i + 1} message",
+                                  f"must be a string in quotes, got {message!r}")
+            dunning.append((age, message))
+        extra["dunning"] = tuple(dunning)
+    message = cfg.text("statements.final_notice_message")
+    if message is not None:
+        extra["final_notice_message"] = message
+    return StatementRules(**ints, **extra)
+
+
 def statement_rules(table: dict) -> StatementRules:
     """StatementRules from the ``[statements]`` config table (``[[statements.dunning]]`` rows)."""
-    ints = {k: int(table[k]) for k in ("minimum_balance_cents", "minimum_interval_days", "final_notice_after")
-            if k in table}
-    extra: dict = {}
-    if "dunning" in table:
-        extra["dunning"] = tuple((int(row["min_age_days"]), str(row["message"])) for row in table["dunning"])
-    if "final_notice_message" in table:
-        extra["final_notice_message"] = str(table["final_notice_message"])
-    return StatementRules(**ints, **extra)
+    return _statement_rules(_Reader({"statements": table}, None))
 
 
 @dataclasses.dataclass
@@ -110,33 +208,59 @@ def os_user() -> str:
         return "unknown"
 
 
-def load(db: str | None = None, user: str | None = None) -> Settings:
-    """Resolve settings from arguments, environment and the config file."""
-    path = config_path()
-    data: dict = {}
-    if path.exists():
-        import tomllib
+AGING_BASES = ("service", "last_activity")
 
+
+def read_config_file(path: Path) -> dict:
+    """The parsed TOML of ``path`` ({} when it does not exist); :class:`ConfigError` naming the
+    file (and the line of a syntax error) when it cannot be read or parsed."""
+    if not path.exists():
+        return {}
+    import re
+    import tomllib
+
+    try:
         with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    url = db or os.environ.get("CLAIMDESK_DB") or data.get("db") or str(default_db_path())
-    who = user or os.environ.get("CLAIMDESK_USER") or data.get("user") or os_user()
-    plugins = data.get("plugins", {})
-    stm = data.get("statements", {})
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        text = str(exc)
+        m = re.search(r"\(at line (\d+), column (\d+)\)", text)
+        what = re.sub(r"\s*\(at (line \d+, column \d+|end of document)\)", "", text)
+        where = f"line {m.group(1)} column {m.group(2)}" if m else (
+            "end of file" if "end of document" in text else "")
+        raise ConfigError(path, "", f"not valid TOML: {what}" + (f" ({where})" if where else "")) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path, "", f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot be read: {exc.strerror or exc}") from None
+
+
+def load(db: str | None = None, user: str | None = None) -> Settings:
+    """Resolve settings from arguments, environment and the config file.
+
+    A config file that cannot be parsed, or a key holding the wrong kind of value, raises
+    :class:`ConfigError` naming the file and the key (or the line)."""
+    path = config_path()
+    cfg = _Reader(read_config_file(path), path)
+    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic"):
+        cfg.table(table)
+    url = db or os.environ.get("CLAIMDESK_DB") or cfg.text("db") or str(default_db_path())
+    who = user or os.environ.get("CLAIMDESK_USER") or cfg.text("user") or os_user()
+    basis = cfg.text("aging.basis", "service")
+    if basis not in AGING_BASES:
+        cfg.fail("aging.basis", f"must be one of {', '.join(map(repr, AGING_BASES))}, got {basis!r}")
+    export_dir = os.environ.get("CLAIMDESK_EXPORT_DIR") or cfg.text("exports.dir")
     return Settings(
         db_url=url,
         user=who,
-        disabled_plugins=frozenset(plugins.get("disabled", [])),
-        aging_basis=data.get("aging", {}).get("basis", "service"),
-        supervisor_writeoff_limit_cents=int(
-            data.get("writeoffs", {}).get("supervisor_limit_cents", 500_00)
-        ),
-        statements=statement_rules(stm),
-        extra_writeoff_reasons=tuple(data.get("writeoff_reasons", [])),
+        disabled_plugins=frozenset(cfg.text_list("plugins.disabled", '["pay_card"]')),
+        aging_basis=basis,
+        supervisor_writeoff_limit_cents=cfg.integer("writeoffs.supervisor_limit_cents", 500_00),
+        statements=_statement_rules(cfg),
+        extra_writeoff_reasons=tuple(cfg.rows("writeoff_reasons")),
         config_path=path,
-        export_dir=Path(os.environ.get("CLAIMDESK_EXPORT_DIR") or data.get("exports", {}).get("dir")
-                        or default_export_dir()).expanduser(),
-        clinic_name=str(data.get("clinic", {}).get("name", "")),
-        clinic_address=str(data.get("clinic", {}).get("address", "")),
-        clinic_phone=str(data.get("clinic", {}).get("phone", "")),
+        export_dir=Path(export_dir or default_export_dir()).expanduser(),
+        clinic_name=cfg.text("clinic.name", ""),
+        clinic_address=cfg.text("clinic.address", ""),
+        clinic_phone=cfg.text("clinic.phone", ""),
     )

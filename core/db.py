@@ -96,11 +96,16 @@ def make_database(url: str) -> peewee.Database:
         path = url
     if path != ":memory:":
         p = Path(path).expanduser()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        if not p.exists():
-            # Created readable by its owner only: it holds patient data.
-            fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+        try:
+            p.parent.mkdir(parents=True, exist_ok=True)
+            if not p.exists():
+                # Created readable by its owner only: it holds patient data.
+                fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
+                os.close(fd)
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(p) else ""
+            raise StorageError(f"cannot create the database file {p}: {reason}{where}") from None
         path = str(p)
     return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
 

@@ -385,3 +385,91 @@ def test_no_command_opens_the_app_without_building_every_command(monkeypatch, tm
     monkeypatch.setattr(cli, "build_parser", lambda: pytest.fail("the full parser was built for the app"))
     assert cli.main(["--db", str(tmp_path / "x.db"), "--user", "ann"]) == 0
     assert opened == [(str(tmp_path / "x.db"), "ann")]
+
+
+# --- clear errors instead of "unexpected ..." ------------------------------------------
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize("args, field", [
+    (("patient", "show", HUGE), "patient_id"),
+    (("credit", "post", "--patient", "1", "--voucher", HUGE), "voucher_id"),
+    (("credit", "post", "--patient", "1", "--payer", "1", "--voucher", HUGE), "voucher_id"),
+    (("credit", "post", "--patient", HUGE, "--payer", "1", "--new-voucher", "cash", "--amount", "5.00"), "patient_id"),
+    (("voucher", "list", "--payer", HUGE), "payer_id"),
+    (("check", "return", HUGE, "--reason", "NSF"), "voucher_id"),
+])
+def test_ids_too_large_for_the_database_are_refused_naming_the_field(cli, args, field):
+    code, out, err = cli(*args)
+    assert code == 2 and out == ""
+    assert one_line_error(err) == f"claimdesk: error: {field}: must be a positive id (1 to {2**62})"
+    assert Voucher.select().count() == 0
+
+
+def _with_config(monkeypatch, tmp_path, text: str) -> Path:
+    cfg = tmp_path / "config.toml"
+    cfg.write_text(text)
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(cfg))
+    return cfg
+
+
+def test_a_config_file_with_a_toml_syntax_error_names_the_file_and_line(monkeypatch, tmp_path, capsys):
+    cfg = _with_config(monkeypatch, tmp_path, 'user = "dana"\n[plugins\ndisabled = []\n')
+    assert main(["--db", str(tmp_path / "x.db"), "db", "status"]) == 2
+    assert one_line_error(capsys.readouterr().err) == (
+        f"claimdesk: error: config file {cfg}: not valid TOML: Expected ']' at the end of a table "
+        "declaration (line 2 column 9)")
+    assert not (tmp_path / "x.db").exists()
+
+
+@pytest.mark.parametrize("text, says", [
+    ('[plugins]\ndisabled = "pay_card"\n',
+     '[plugins] disabled: must be a list of names like ["pay_card"], got a string \'pay_card\''),
+    ('plugins = "pay_card"\n', "[plugins]: must be a table, got a string"),
+    ('[aging]\nbasis = "weekly"\n', "[aging] basis: must be one of 'service', 'last_activity', got 'weekly'"),
+    ('[writeoffs]\nsupervisor_limit_cents = "500"\n',
+     "[writeoffs] supervisor_limit_cents: must be a whole number, got a string '500'"),
+])
+def test_a_config_value_of_the_wrong_kind_names_the_key(monkeypatch, tmp_path, capsys, text, says):
+    cfg = _with_config(monkeypatch, tmp_path, text)
+    assert main(["--db", str(tmp_path / "x.db"), "plugins"]) == 2
+    assert one_line_error(capsys.readouterr().err) == f"claimdesk: error: config file {cfg}: {says}"
+
+
+def test_a_config_list_of_disabled_plugins_still_disables_them(monkeypatch, tmp_path, capsys):
+    from claimdesk.core.plugins import host
+
+    _with_config(monkeypatch, tmp_path, '[plugins]\ndisabled = ["pay_card"]\n')
+    monkeypatch.setattr(host, "_host", None)  # this process loads its plugins again, with this config
+    assert main(["plugins", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    names = {p["name"] for p in report["plugins"]}
+    assert report["skipped"] == ["pay_card"] and "pay_card" not in names and "pay_cash" in names
+
+
+@pytest.mark.parametrize("where", ["proc", "under_a_file"])
+def test_a_database_file_that_cannot_be_created_is_one_clear_line(tmp_path, capsys, where):
+    if where == "proc":
+        path = Path("/proc/claimdesk-test.db")
+    else:
+        (tmp_path / "plain-file").write_text("")
+        path = tmp_path / "plain-file" / "x.db"
+    assert main(["--db", str(path), "db", "status"]) == 5
+    line = one_line_error(capsys.readouterr().err)
+    assert line.startswith(f"claimdesk: error: cannot create the database file {path}: "), line
+
+
+def test_db_status_of_a_newer_database_says_to_upgrade_the_program(cli):
+    from claimdesk.core import clock
+    from claimdesk.core.models import SchemaVersion
+
+    with db.write_transaction():
+        SchemaVersion.create(version=schema.CURRENT_VERSION + 1, upgraded_at=clock.now())
+    status = cli.json("db", "status")
+    assert (status["schema_version"], status["up_to_date"], status["action"]) == (
+        schema.CURRENT_VERSION + 1, False, "upgrade_claimdesk")
+    text = cli.ok("db", "status")
+    assert "upgrade claimdesk (the program), not the database" in text
+    assert "claimdesk db upgrade" not in text
+    code, _, err = cli("db", "upgrade")
+    assert code == 5 and "upgrade claimdesk" in one_line_error(err)

@@ -53,9 +53,14 @@ def upgrade(args) -> Result:
 def status(args) -> Result:
     """Path (password hidden), schema version, counts."""
     data = views.db_status(args.settings.db_url)
+    have, code = data["schema_version"], data["code_schema_version"]
+    # what to do about a version mismatch: the database is behind, or the program is
+    data["action"] = None if have == code else "upgrade_database" if have < code else "upgrade_claimdesk"
+    advice = ("" if have == code else
+              "  -> run `claimdesk db upgrade`" if have < code else
+              "  -> newer than this claimdesk: upgrade claimdesk (the program), not the database")
     text = pairs([("database", data["database"]), ("engine", data["engine"]),
-                  ("schema version", f"{data['schema_version']} (this claimdesk: {data['code_schema_version']})"
-                   + ("" if data["up_to_date"] else "  -> run `claimdesk db upgrade`")),
+                  ("schema version", f"{have} (this claimdesk: {code}){advice}"),
                   ("patients", data["patients"]), ("encounters", data["encounters"]),
                   ("charges", data["charges"]), ("postings", data["postings"])])
     return Result(data, text)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from claimdesk.core.cli.common import command, group
 from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.schemas import parse_id
 from claimdesk.core.services import patient_views, views
 
 ENCOUNTER_MONEY = ("fee", "balance", "paid", "balance_by_rank")
@@ -63,7 +64,8 @@ def show_encounter(args) -> Result:
 
 def show_patient(args) -> Result:
     """A patient's ledger (AR and unapplied postings, date order) and balances."""
-    d = {k: v for k, v in patient_views.patient_ledger(args.patient_id).items() if k in PATIENT_SHOW_KEYS}
+    pid = parse_id(args.patient_id, "patient_id")
+    d = {k: v for k, v in patient_views.patient_ledger(pid).items() if k in PATIENT_SHOW_KEYS}
     b = d["balance"]
     head = pairs([("patient", f"{d['name']}  #{d['patient_id']}  acct {d['account_no']}"
                               + ("  BAD DEBT" if d["bad_debt"] else "")),
