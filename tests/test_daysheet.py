@@ -106,3 +106,45 @@ def test_provider_activity_csv_from_the_cli(cli, tmp_path):
         f"{b.provider().id},Dr. Rivera,125.50,60.00,0.00,0.00,0.00",
         ",TOTAL,125.50,60.00,0.00,0.00,0.00"]
     assert (tmp_path / "activity.csv").read_text().splitlines() == out.splitlines()
+
+
+def test_a_daysheet_of_a_day_still_to_come_cannot_be_closed(database):
+    with clock.frozen(DAY):
+        with pytest.raises(Refused, match="in the future") as err:
+            daysheets.close_daysheet(DAY + dt.timedelta(days=1))
+        assert err.value.field == "day"
+        assert daysheets.daysheet_summary(DAY + dt.timedelta(days=1))["status"] == "not opened"
+        b.voucher(None, 10_00, method="cash")  # today's sheet is untouched and open
+        assert daysheets.close_daysheet(DAY)["status"] == "closed"
+
+
+def test_daysheet_summary_lists_the_days_entries_with_their_ar_effect(database):
+    with clock.frozen(DAY):
+        pat = b.patient()
+        b.encounter(pat, [50_00])
+        vid = b.voucher(None, 30_00, method="cash")
+        payments.post_credit({"patient_id": pat.id, "voucher_id": vid})
+        returns.return_check({"voucher_id": vid, "reason": "NSF"})
+        sheet = daysheets.daysheet_summary()
+    rows = [(e["kind"], e["ar_change"], e["user"]) for e in sheet["journal"]]
+    assert rows[:4] == [("charge", 50_00, "tester"), ("voucher", 0, "tester"), ("credit", 0, "tester"),
+                        ("payment", -30_00, "tester")]
+    reversals = [e for e in sheet["journal"] if e["reverses"]]
+    assert sum(e["ar_change"] for e in reversals) == 30_00
+    assert all("NSF" in e["memo"] for e in reversals)
+    assert len(sheet["journal"]) == sheet["entries"] and sheet["journal_truncated"] is False
+    assert sum(e["ar_change"] for e in sheet["journal"]) == sum(k["ar_change"] for k in sheet["by_kind"].values())
+    cut = daysheets.daysheet_summary(DAY, limit=2)
+    assert [e["entry_id"] for e in cut["journal"]] == [e["entry_id"] for e in sheet["journal"][:2]]
+    assert cut["journal_truncated"] is True and cut["entries"] == sheet["entries"]
+
+
+def test_daysheet_close_of_a_future_date_from_the_cli(cli):
+    with clock.frozen(DAY):
+        code, out, err = cli("daysheet", "close", "--date", "2026-04-02")
+        assert code == 4 and out == ""
+        assert "2026-04-02 is in the future" in err
+        assert cli.json("daysheet", "show")["status"] == "not opened"
+        b.encounter(b.patient(), [50_00])
+        shown = cli.json("daysheet", "show")
+    assert [(e["kind"], e["ar_change"], e["user"]) for e in shown["journal"]] == [("charge", "50.00", "tester")]

@@ -17,26 +17,55 @@ from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provi
 from claimdesk.core.services.common import get
 
 
-def daysheet_summary(day: dt.date | None = None) -> dict:
-    """Entries and totals by kind on one day's daysheet (today by default)."""
+#: Entries a daysheet summary lists one by one (its counts and totals cover every entry).
+JOURNAL_LIMIT = 500
+
+
+def daysheet_summary(day: dt.date | None = None, *, limit: int = JOURNAL_LIMIT) -> dict:
+    """One day's daysheet (today by default): its status, entries and AR change by kind,
+    and the entries themselves oldest first (``journal``: id, time, kind, memo, user,
+    the entry it reverses, and ``ar_change``: its effect on receivables, + = owed rose),
+    at most ``limit`` of them (``journal_truncated`` says when there are more)."""
     day = day or clock.today()
     sheet = Daysheet.get_or_none(Daysheet.day == day)
     if sheet is None:
-        return {"day": day.isoformat(), "status": "not opened", "entries": 0, "by_kind": {}}
+        return {"day": day.isoformat(), "status": "not opened", "entries": 0, "by_kind": {},
+                "journal": [], "journal_truncated": False}
     rows = (JournalEntry.select(JournalEntry.kind, fn.COUNT(JournalEntry.id))
             .where(JournalEntry.daysheet == sheet.id).group_by(JournalEntry.kind).tuples())
     ar = (Posting.select(JournalEntry.kind, fn.SUM(Posting.amount)).join(JournalEntry)
           .where((JournalEntry.daysheet == sheet.id) & (Posting.account == "AR"))
           .group_by(JournalEntry.kind).tuples())
     ar_by_kind = dict(ar)
+    entries = list(JournalEntry.select(JournalEntry.id, JournalEntry.posted_at, JournalEntry.kind,
+                                       JournalEntry.memo, JournalEntry.created_by, JournalEntry.reverses)
+                   .where(JournalEntry.daysheet == sheet.id)
+                   .order_by(JournalEntry.id).limit(limit).tuples())
+    ids = [e[0] for e in entries]
+    ar_by_entry: dict[int, int] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        ar_by_entry.update((eid, int(total)) for eid, total in
+                           Posting.select(Posting.entry, fn.SUM(Posting.amount))
+                           .where(Posting.entry.in_(chunk) & (Posting.account == "AR"))
+                           .group_by(Posting.entry).tuples())
+    journal = [{"entry_id": eid, "posted_at": at.isoformat(timespec="seconds") if at else None, "kind": kind,
+                "memo": memo, "user": user, "reverses": reverses, "ar_change": ar_by_entry.get(eid, 0)}
+               for eid, at, kind, memo, user, reverses in entries]
+    total = sum(n for _, n in rows)
     return {"day": day.isoformat(), "status": sheet.status, "daysheet_id": sheet.id,
-            "entries": sum(n for _, n in rows),
-            "by_kind": {k: {"entries": n, "ar_change": int(ar_by_kind.get(k, 0))} for k, n in rows}}
+            "entries": total,
+            "by_kind": {k: {"entries": n, "ar_change": int(ar_by_kind.get(k, 0))} for k, n in rows},
+            "journal": journal, "journal_truncated": total > len(journal)}
 
 
 def close_daysheet(day: dt.date | None = None) -> dict:
-    """Workflow: close a daysheet; it takes no new entries afterwards."""
+    """Workflow: close a daysheet; it takes no new entries afterwards. A day still to come
+    cannot be closed (its entries have not been made)."""
     day = day or clock.today()
+    if day > clock.today():
+        raise Refused(f"{day} is in the future (today is {clock.today()}); only today's or an "
+                      "earlier daysheet can be closed", field="day")
 
     def body():
         sheet = Daysheet.get_or_none(Daysheet.day == day)
