@@ -50,22 +50,25 @@ def backend(request) -> str:
     return request.param
 
 
-def _fresh_url(backend: str, request, tmp_path, *, upgraded: bool) -> str:
+def new_database_url(backend: str, request, folder, *, upgraded: bool) -> str:
+    """URL of a new database on ``backend``: a PostgreSQL database (an upgraded clone of the
+    template when ``upgraded``; empty otherwise) or a SQLite file in ``folder``."""
     if backend == "postgresql":
         return request.getfixturevalue("pg_server").new_database(upgraded=upgraded)
-    return str(tmp_path / "claimdesk.db")
+    folder.mkdir(parents=True, exist_ok=True)
+    return str(folder / "claimdesk.db")
 
 
 @pytest.fixture
 def db_url(backend, request, tmp_path) -> str:
     """URL of a fresh database with no schema yet (SQLite file path or postgresql:// URL)."""
-    return _fresh_url(backend, request, tmp_path, upgraded=False)
+    return new_database_url(backend, request, tmp_path, upgraded=False)
 
 
 @pytest.fixture
 def database(backend, request, tmp_path):
     """A fresh, upgraded database on this backend, current user 'tester' (a clerk)."""
-    url = _fresh_url(backend, request, tmp_path, upgraded=True)
+    url = new_database_url(backend, request, tmp_path, upgraded=True)
     db.connect(url)
     schema.upgrade()
     register("tester")

@@ -13,41 +13,72 @@ The quick profile runs in CI; ``CLAIMDESK_LONG=1`` runs the long profile
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 
 from hypothesis import HealthCheck, settings, strategies as st
-from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
+from hypothesis.stateful import Bundle, consumes, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from peewee import fn
 
+from claimdesk.core import db, schema
+from claimdesk.core.context import as_user
 from claimdesk.core.errors import ClaimdeskError
-from claimdesk.core.models import Credit, JournalEntry, Posting, Provider, ServiceCode, Voucher
+from claimdesk.core.models import Credit, JournalEntry, Payer, Posting, Voucher
 from claimdesk.core.schema import patient_payer
 from claimdesk.core.services import actions, balances, eobs, payments, returns
+from claimdesk.core.money import as_json as _money
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
+from tests.conftest import new_database_url, register
 
 LONG = os.environ.get("CLAIMDESK_LONG") == "1"
-PROFILE = settings(max_examples=400 if LONG else 8, stateful_step_count=250 if LONG else 30, deadline=None,
+PROFILE = settings(max_examples=400 if LONG else 12, stateful_step_count=250 if LONG else 40, deadline=None,
                    suppress_health_check=list(HealthCheck), derandomize=not LONG)
 
 cents = st.integers(min_value=1, max_value=400_00)
-
-
-def _money(c: int) -> str:
-    return f"{c // 100}.{c % 100:02d}"
 
 
 def _account(name: str) -> int:
     return int(Posting.select(fn.COALESCE(fn.SUM(Posting.amount), 0)).where(Posting.account == name).scalar())
 
 
+def _open_splits(encounter_id: int) -> list:
+    from claimdesk.core.models import Charge, ChargeSplit
+
+    return list(ChargeSplit.select().join(Charge)
+                .where((Charge.encounter == encounter_id) & (ChargeSplit.balance > 0)))
+
+
 class Books(RuleBasedStateMachine):
-    """The model: fees charged and cash held on active vouchers."""
+    """The model: fees charged and cash held on active vouchers.
+
+    Each example (one random sequence of steps) runs on a database of its own, so
+    ``verify`` after every step costs the same at step 250 of run 400 as at step 1.
+    """
+
+    new_url = None  # set by the test: gives the URL of a fresh, upgraded database
+    kinds_seen: set = set()
+    tally = {"runs": 0, "steps": 0, "refused": 0, "verified": 0}
 
     patients = Bundle("patients")
     encounters = Bundle("encounters")
     vouchers = Bundle("vouchers")
+
+    def __init__(self):
+        super().__init__()
+        db.connect(Books.new_url())
+        schema.upgrade()
+        register("tester")
+        self._user = as_user("tester")
+        self._user.__enter__()
+
+    def teardown(self):
+        Books.tally["runs"] += 1
+        Books.tally["refused"] += self.refused
+        Books.kinds_seen |= {k for (k,) in JournalEntry.select(JournalEntry.kind).distinct().tuples()}
+        self._user.__exit__(None, None, None)
+        db.close()
 
     @initialize()
     def setup(self):
@@ -61,6 +92,7 @@ class Books(RuleBasedStateMachine):
     # -- helpers -------------------------------------------------------------
     def _attempt(self, fn_, *args):
         """Run a workflow; a refusal must leave the ledger untouched."""
+        Books.tally["steps"] += 1
         before = JournalEntry.select().count()
         try:
             return fn_(*args)
@@ -113,20 +145,27 @@ class Books(RuleBasedStateMachine):
         if credit is not None:
             self._attempt(payments.apply_unapplied, {"credit_id": credit.id, "patient_id": patient})
 
-    @rule(encounter=encounters, paid=st.integers(0, 150_00), co=st.integers(0, 80_00),
-          pr=st.integers(0, 60_00), denied=st.booleans())
+    @rule(encounter=encounters, paid=st.integers(0, 100), co=st.integers(0, 100), pr=st.integers(0, 100),
+          denied=st.booleans())
     def post_eob(self, encounter, paid, co, pr, denied):
-        from claimdesk.core.models import Charge
+        """A remit from the insurer whose turn it is on the first charge; paid, CO and PR are
+        percentages of that insurer's open balance (together they may exceed it: refused)."""
+        from claimdesk.core.models import Charge, ChargeSplit
 
+        charge = Charge.select().where(Charge.encounter == encounter).first()
+        split = (ChargeSplit.select().where((ChargeSplit.charge == charge) & (ChargeSplit.balance > 0)
+                                            & (ChargeSplit.rank != "patient")).first())
+        payer_id = split.payer_id if split else self.payers[0].id
+        open_ = split.balance if split else 100_00
+        paid, co, pr = (open_ * share // 100 for share in (paid, co, pr))
         voucher = None
         if paid:  # the payer's check for this remit
-            voucher = b.voucher(self.payers[0], paid)
+            voucher = b.voucher(Payer.get_by_id(payer_id), paid)
             self.cash += paid
-        charge = Charge.select().where(Charge.encounter == encounter).first()
         adjustments = [{"group_code": g, "reason_code": r, "amount": _money(a)}
                        for g, r, a in (("CO", "45", co), ("PR", "2", pr)) if a]
         self._attempt(eobs.post_eob, {
-            "encounter_id": encounter, "payer_id": self.payers[0].id, "voucher_id": voucher,
+            "encounter_id": encounter, "payer_id": payer_id, "voucher_id": voucher,
             "lines": [{"charge_id": charge.id, "paid": _money(paid), "adjustments": adjustments,
                        "denied": denied and not paid, "denial_code": "CO50" if denied and not paid else ""}]})
 
@@ -137,14 +176,29 @@ class Books(RuleBasedStateMachine):
             self._attempt(actions.apply, encounter, "patient_writeoff_office",
                           {"amount": _money(amount), "reason": "COURTESY"})
 
-    @rule(encounter=encounters)
-    def primary_invalid(self, encounter):
+    @rule(encounter=encounters, key=st.sampled_from([
+        "primary_invalid", "secondary_invalid", "self_pay", "add_primary", "primary_denied_bill_patient",
+        "non_billable", "billable", "insurance_writeoff", "negotiate_balance"]),
+        share=st.integers(0, 100), reason=st.sampled_from(["CO45", "CO29", "OA23"]))
+    def advanced_action(self, encounter, key, share, reason):
+        """Any of the money-moving advanced actions, when the assessment offers it."""
         offered = {o["key"] for o in actions.assess(encounter)["offers"]}
-        if "primary_invalid" in offered:
-            self._attempt(actions.apply, encounter, "primary_invalid",
-                          {"confirm": True, "reason": "coverage terminated"})
+        if key not in offered:
+            return
+        data = {"confirm": True, "reason": "random work"}
+        if key == "add_primary":
+            data = {"payer_id": self.payers[1].id, "member_id": "M123"}
+        elif key == "primary_denied_bill_patient":
+            data = {"confirm": True}
+        elif key == "insurance_writeoff":
+            charge_ids = sorted({s.charge_id for s in _open_splits(encounter) if s.rank != "patient"})[:2]
+            data = {"lines": [{"charge_id": c, "reason": reason} for c in charge_ids]}
+        elif key == "negotiate_balance":
+            owed = sum(s.balance for s in _open_splits(encounter) if s.rank == "patient")
+            data = {"final_balance": _money(owed * share // 100), "note": "agreed by phone"}
+        self._attempt(actions.apply, encounter, key, data)
 
-    @rule(voucher=vouchers, fee=st.booleans())
+    @rule(voucher=consumes(vouchers), fee=st.booleans())
     def return_check(self, voucher, fee):
         v = Voucher.get_by_id(voucher)
         patients = {c.patient_id for c in Credit.select().where(Credit.voucher == voucher)}
@@ -161,6 +215,7 @@ class Books(RuleBasedStateMachine):
     @invariant()
     def books_are_clean(self):
         assert verify() == []
+        Books.tally["verified"] += 1
 
     @invariant()
     def ledger_holds_what_the_model_expects(self):
@@ -170,8 +225,13 @@ class Books(RuleBasedStateMachine):
         assert undistributed == -_account("UNDISTRIBUTED") >= 0
 
 
-def test_random_billing_work_keeps_the_books_balanced(database):
+def test_random_billing_work_keeps_the_books_balanced(backend, request, tmp_path):
+    runs = itertools.count(1)
+    Books.new_url = lambda: new_database_url(backend, request, tmp_path / f"run{next(runs)}", upgraded=True)
+    Books.kinds_seen = set()
+    Books.tally = dict.fromkeys(Books.tally, 0)
     run_state_machine_as_test(Books, settings=PROFILE)
-    kinds = {k for (k,) in JournalEntry.select(JournalEntry.kind).distinct().tuples()}
+    print(f"\n{backend}: {Books.tally['runs']} runs, {Books.tally['verified']} steps verified, "
+          f"{Books.tally['steps']} workflows tried, {Books.tally['refused']} refused")
     # the random work really moved money, not only refusals
-    assert {"charge", "voucher", "credit", "payment", "reversal:voucher"} <= kinds
+    assert {"charge", "voucher", "credit", "payment", "reversal:voucher"} <= Books.kinds_seen
