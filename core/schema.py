@@ -19,8 +19,9 @@ from claimdesk.core.models import (
     WorkQueue,
 )
 
-#: The tables whose rows may never change once written.
-APPEND_ONLY = ("journal_entry", "posting", "audit_event")
+#: The tables whose rows may never change once written (``audit_entry`` since v3).
+APPEND_ONLY = ("journal_entry", "posting", "audit_event", "audit_entry")
+_V1_APPEND_ONLY = APPEND_ONLY[:3]
 
 #: Work queues every clinic starts with: key -> name.
 STANDARD_QUEUES = {
@@ -35,7 +36,7 @@ STANDARD_QUEUES = {
 
 def _v1() -> None:
     db.database.create_tables(ALL_MODELS)
-    _install_guards()
+    _install_guards(_V1_APPEND_ONLY)
     _seed_reference_rows()
 
 
@@ -46,25 +47,65 @@ def _v2() -> None:
     Encounter._schema.create_indexes(safe=True)
 
 
+def _v3() -> None:
+    """Tamper evidence: audit events hash every column and a digest of their postings.
+
+    Adds ``audit_event.hash_version`` (1 for the events already there: their hash keeps
+    covering what it covered) and ``audit_event.postings_digest`` (none for them), and the
+    ``audit_entry`` table (entry -> the event that made it, append-only), filled from the
+    existing events' entry lists. A fresh database already has the columns (v1 creates
+    tables from today's models), so each step checks first.
+    """
+    from claimdesk.core.models.audit import AuditEntry
+
+    have = {c.name for c in db.database.get_columns("audit_event")}
+    if "hash_version" not in have:  # a plain ADD COLUMN: the update trigger never fires
+        db.database.execute_sql("ALTER TABLE audit_event ADD COLUMN hash_version INTEGER NOT NULL DEFAULT 1")
+    if "postings_digest" not in have:
+        db.database.execute_sql("ALTER TABLE audit_event ADD COLUMN postings_digest VARCHAR(255)")
+    AuditEntry.create_table(safe=True)
+    if not AuditEntry.select().exists():
+        _link_existing_entries(AuditEntry)
+    _install_guards(("audit_entry",))
+
+
+def _link_existing_entries(link) -> None:
+    """One audit_entry row per entry an existing event lists (an entry that does not exist,
+    or that a second event also lists, is left for ``verify`` to name)."""
+    from claimdesk.core.models import AuditEvent, JournalEntry
+
+    owner: dict[int, int] = {}
+    for audit_id, entries in AuditEvent.select(AuditEvent.id, AuditEvent.entries).order_by(AuditEvent.id).tuples():
+        for entry_id in entries or ():
+            if isinstance(entry_id, int) and not isinstance(entry_id, bool):
+                owner.setdefault(entry_id, audit_id)
+    listed = sorted(owner)
+    for start in range(0, len(listed), 2000):
+        chunk = listed[start:start + 2000]
+        found = [i for (i,) in JournalEntry.select(JournalEntry.id).where(JournalEntry.id.in_(chunk)).tuples()]
+        if found:
+            link.insert_many([(owner[i], i) for i in sorted(found)], fields=[link.audit, link.entry]).execute()
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
 CURRENT_VERSION = max(MIGRATIONS)
 
 
-def _install_guards() -> None:
-    """Triggers that make ledger and audit rows immutable on both engines."""
+def _install_guards(tables: tuple[str, ...]) -> None:
+    """Triggers that make ``tables``' rows (ledger and audit) immutable on both engines."""
     if db.is_postgres():
         db.database.execute_sql("""
             CREATE OR REPLACE FUNCTION claimdesk_append_only() RETURNS trigger AS $$
             BEGIN RAISE EXCEPTION 'claimdesk: %% rows are append-only', TG_TABLE_NAME; END;
             $$ LANGUAGE plpgsql""")
-        for table in APPEND_ONLY:
+        for table in tables:
             db.database.execute_sql(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             db.database.execute_sql(
                 f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
                 f"FOR EACH ROW EXECUTE FUNCTION claimdesk_append_only()")
     else:
-        for table in APPEND_ONLY:
+        for table in tables:
             for op in ("UPDATE", "DELETE"):
                 db.database.execute_sql(
                     f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "

@@ -46,14 +46,85 @@ def event_hash(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
 
 
+#: The hash version this code writes; verify knows 1 (before schema v3) and 2.
+HASH_VERSION = 2
+
+
 def hashed_fields(ev: AuditEvent) -> dict:
-    """The audit fields the chain hash covers."""
-    return {
+    """The audit fields the chain hash covers (which depends on ``ev.hash_version``)."""
+    fields = {
         "at": ev.at.isoformat(sep=" ") if hasattr(ev.at, "isoformat") else str(ev.at),
         "user": ev.user, "action": ev.action,
         "encounter": ev.encounter_id, "patient": ev.patient_id,
         "inputs": ev.inputs, "entries": ev.entries, "reason": ev.reason,
     }
+    if ev.hash_version == 1:  # written before schema v3: keeps covering what it covered
+        return fields
+    return {**fields, "hash_version": ev.hash_version, "result": ev.result,
+            "idempotency_key": ev.idempotency_key, "payload_hash": ev.payload_hash,
+            "postings_digest": ev.postings_digest}
+
+
+# What a postings digest (hash version 2) covers, per posting in posting-id order: every
+# column of the posting and of its journal entry. Frozen: a new ledger column needs a new
+# hash version (tests/test_audit_digest.py fails until the lists name every column).
+POSTING_DIGEST_COLUMNS = ("id", "entry_id", "account", "amount", "split_id", "charge_id", "patient_id",
+                          "payer_id", "voucher_id", "credit_id", "credit_split_id", "provider_id", "reason_code")
+ENTRY_DIGEST_COLUMNS = ("kind", "reverses_id", "encounter_id", "patient_id", "daysheet_id", "posted_on",
+                        "posted_at", "created_by", "memo")
+_DATES = ("posted_on", "posted_at")  # read as the database's text (the same text on every read)
+_DIGEST_SQL = ("SELECT " + ", ".join([f"p.{c}" for c in POSTING_DIGEST_COLUMNS]
+                                     + [f"CAST(e.{c} AS TEXT)" if c in _DATES else f"e.{c}"
+                                        for c in ENTRY_DIGEST_COLUMNS])
+               + " FROM posting p JOIN journal_entry e ON e.id = p.entry_id WHERE p.entry_id {ids} ORDER BY p.id")
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
+
+
+def _ids_param() -> str:
+    """A SQL fragment matching a column against one parameter holding a list of ids."""
+    if db.is_postgres():
+        return "= ANY(CAST({p} AS BIGINT[]))"
+    return "IN (SELECT value FROM json_each({p}))"
+
+
+def _ids_value(ids: list[int]):
+    return list(ids) if db.is_postgres() else json.dumps(list(ids))
+
+
+def posting_rows(entry_ids: list[int]):
+    """The digest rows of the postings of ``entry_ids``, in posting-id order (one query; a cursor).
+    Column 1 of each row is the posting's entry id."""
+    return db.sql(_DIGEST_SQL.format(ids=_ids_param()), [_ids_value(entry_ids)])
+
+
+def digest_line(row) -> str:
+    """One posting row as the digest hashes it."""
+    return repr(tuple(row)) + "\n"
+
+
+def postings_digest(entry_ids: list[int]) -> str:
+    """sha256 over what ``entry_ids`` posted, read back from the database (one SELECT)."""
+    if not entry_ids:
+        return EMPTY_DIGEST
+    rows = posting_rows(entry_ids).fetchall()
+    return hashlib.sha256("".join([digest_line(r) for r in rows]).encode()).hexdigest()
+
+
+def _link_entries(audit_id: int, entry_ids: list[int]) -> None:
+    """One ``audit_entry`` row per entry (one statement; the unique index refuses a second owner)."""
+    if not entry_ids:
+        return
+    if db.is_postgres():
+        db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT {p}, unnest(CAST({p} AS BIGINT[]))",
+               [audit_id, list(entry_ids)])
+    else:
+        db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT {p}, value FROM json_each({p})",
+               [audit_id, json.dumps(list(entry_ids))])
+
+
+def _stored(value: Any) -> Any:
+    """``value`` as the JSON column gives it back (what the hash must cover)."""
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
 def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
@@ -79,19 +150,22 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
                 return dict(prior.result), prior, False
         with ledger.collect_entries() as entry_ids:
             result = fn() or {}
+        entries = list(entry_ids)
+        digest = postings_digest(entries)
         if db.is_postgres():
             db.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
         last = AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
+        result = {**result, "entries": entries}
         ev = AuditEvent(
             at=clock.now(), user=user, action=action, encounter=encounter_id,
             patient=patient_id or result.get("patient_id"), inputs=inputs,
-            entries=list(entry_ids), reason=reason[:250], idempotency_key=idempotency_key,
+            entries=entries, result=_stored(result), reason=reason[:250], idempotency_key=idempotency_key,
             payload_hash=payload_hash, prev_hash=last.hash if last else "",
+            hash_version=HASH_VERSION, postings_digest=digest,
         )
-        result = {**result, "entries": list(entry_ids)}
-        ev.result = result
         ev.hash = event_hash(ev.prev_hash, hashed_fields(ev))
         ev.save()
+        _link_entries(ev.id, entries)
         result["audit_id"] = ev.id
         return result, ev, True
 

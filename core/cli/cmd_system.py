@@ -12,19 +12,31 @@ from claimdesk.core.services import views
 
 def register(subparsers) -> None:
     """Add verify and plugins."""
-    command(subparsers, "verify", "Recompute every balance from the ledger and check the invariants", verify)
+    p = command(subparsers, "verify", "Recompute every balance from the ledger and check the invariants", verify)
+    p.add_argument("--expect-head", metavar="ID:HASH",
+                   help="the audit chain head an earlier verify printed (kept off this machine): "
+                        "refuse if the chain no longer holds it (events cut from the end or rewritten)")
     command(subparsers, "plugins", "List plugins, the hooks they implement, what they add, and failures",
             plugins, needs=NONE)
 
 
 def verify(args) -> Result:
     """Exit 0 when the books are clean, else list each violation and exit 1."""
-    violations = [v.as_dict() for v in verify_service.verify()]
-    data = {"ok": not violations, "violations": violations}
-    if not violations:
-        return Result(data, "verify: the books are clean (0 violations)")
+    rep = verify_service.report(expect_head=args.expect_head)
+    violations = [v.as_dict() for v in rep.violations]
+    audit = rep.audit
+    head = {"audit_id": audit.head[0], "hash": audit.head[1]} if audit.head else None
+    data = {"ok": rep.ok, "violations": violations, "audit_events": audit.events, "head": head,
+            "events_without_digest": audit.undigested}
+    notes = [f"audit chain head: {audit.head_text()} (keep it off this machine; later: "
+             f"claimdesk verify --expect-head {audit.head_text() if audit.head else 'ID:HASH'})"]
+    if audit.undigested:
+        notes.append(f"note: {audit.undigested} audit event(s) written before schema v3 carry no postings digest; "
+                     f"their hash chain is checked, their postings only by the balance checks")
+    if rep.ok:
+        return Result(data, "\n".join(["verify: the books are clean (0 violations)", *notes]))
     text = "\n".join([f"verify: {len(violations)} violation(s)"]
-                     + [f"  [{v['check']}] {v['message']}" for v in violations])
+                     + [f"  [{v['check']}] {v['message']}" for v in violations] + notes)
     return Result(data, text, exit_code=VIOLATIONS)
 
 

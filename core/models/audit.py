@@ -1,4 +1,5 @@
-"""Audit events (append-only, hash-chained), schema version, aging snapshots."""
+"""Audit events (append-only, hash-chained) and which journal entries each made; schema
+version; aging snapshots."""
 
 from __future__ import annotations
 
@@ -6,11 +7,18 @@ import peewee
 
 from claimdesk.core.models.base import BaseModel, CentsField, JSONField
 from claimdesk.core.models.claims import Encounter
+from claimdesk.core.models.ledger import JournalEntry
 from claimdesk.core.models.parties import Patient, Payer
 
 
 class AuditEvent(BaseModel):
-    """Who did what, when, why, with which inputs, and the entries it made."""
+    """Who did what, when, why, with which inputs, and the entries it made.
+
+    ``hash`` chains the event to the one before (``prev_hash``). ``hash_version`` says
+    what it covers: 1 (events written before schema v3) the who/what/when, inputs and
+    entry ids; 2 every column below, including ``postings_digest``, a sha256 of what
+    the event's entries posted (see :func:`claimdesk.core.workflow.postings_digest`).
+    """
 
     at = peewee.DateTimeField(index=True)
     user = peewee.CharField(index=True)
@@ -25,6 +33,24 @@ class AuditEvent(BaseModel):
     payload_hash = peewee.CharField(default="")
     prev_hash = peewee.CharField(default="")
     hash = peewee.CharField(default="")
+    hash_version = peewee.IntegerField(default=1)  # schema v3
+    postings_digest = peewee.CharField(null=True)  # schema v3; None on hash_version 1
+
+
+class AuditEntry(BaseModel):
+    """The audit event that made a journal entry: one row per entry (schema v3).
+
+    The same facts as the events' hashed ``entries`` lists, indexed both ways: an entry
+    belongs to at most one event (unique), and ``claimdesk verify`` checks that every
+    entry has one and that these rows agree with the lists. Append-only by trigger.
+    Not in ``ALL_MODELS``: migration v3 creates it.
+    """
+
+    audit = peewee.ForeignKeyField(AuditEvent, index=True)
+    entry = peewee.ForeignKeyField(JournalEntry, unique=True)
+
+    class Meta:
+        table_name = "audit_entry"
 
 
 class SchemaVersion(BaseModel):

@@ -7,10 +7,14 @@ A clean database returns no violations.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import types
 
 from peewee import SQL, fn
 
-from claimdesk.core import workflow
+from claimdesk.core import db, workflow
+from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
     AgingRow, AuditEvent, Charge, ChargeSplit, Credit, JournalEntry, Posting, Voucher,
 )
@@ -141,25 +145,230 @@ def check_aging() -> list[Violation]:
     return [Violation("aging", f"aging row {r.id}: buckets do not add up to total") for r in rows]
 
 
-def check_audit_chain() -> list[Violation]:
-    """Audit events are hash-chained: each links to the one before and hashes true."""
-    out, prev = [], ""
-    for ev in AuditEvent.select().order_by(AuditEvent.id).iterator():
-        if ev.prev_hash != prev:
-            out.append(Violation("audit", f"audit event {ev.id} does not link to the event before it"))
-        if workflow.event_hash(ev.prev_hash, workflow.hashed_fields(ev)) != ev.hash:
-            out.append(Violation("audit", f"audit event {ev.id} was altered (hash mismatch)"))
-        prev = ev.hash
-    return out
+#: Events whose entries' postings are re-read per query when recomputing digests.
+_DIGEST_CHUNK_ENTRIES = 20_000
+#: Entries named one by one before a check says "and N more".
+_NAMED = 20
+_AUDIT_COLUMNS = ("id", "at", "user", "action", "encounter_id", "patient_id", "inputs", "entries", "result",
+                  "reason", "idempotency_key", "payload_hash", "prev_hash", "hash", "hash_version",
+                  "postings_digest")
+_JSON_COLUMNS = ("inputs", "entries", "result")
+
+
+@dataclasses.dataclass
+class AuditSummary:
+    """What the audit checks saw: how many events, the chain head, and what was not digest-checked."""
+
+    events: int = 0
+    head: tuple[int, str] | None = None
+    undigested: int = 0  # events written before schema v3 (hash version 1): no postings digest
+
+    def head_text(self) -> str:
+        return f"{self.head[0]}:{self.head[1]}" if self.head else "(no audit events)"
+
+
+@dataclasses.dataclass
+class Report:
+    """``verify``'s full answer: the violations plus the audit summary."""
+
+    violations: list[Violation]
+    audit: AuditSummary
+
+    @property
+    def ok(self) -> bool:
+        return not self.violations
+
+
+def parse_head(text: str) -> tuple[int | None, str]:
+    """A kept chain head, ``HASH`` or ``ID:HASH`` (as ``claimdesk verify`` prints it)."""
+    raw = (text or "").strip()
+    ident, _, digest = raw.rpartition(":")
+    digest = digest.lower()
+    if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InputError({"expect_head": ["must be the chain head verify printed: ID:HASH or HASH "
+                                          "(HASH is 64 hexadecimal characters)"]})
+    if not ident:
+        return None, digest
+    if not ident.isascii() or not ident.isdigit() or len(ident) > 18 or int(ident) < 1:
+        raise InputError({"expect_head": [f"the audit id before ':' must be a whole number, got {ident[:40]!r}"]})
+    return int(ident), digest
+
+
+def _named(ids: list[int], total: int) -> str:
+    more = f" and {total - len(ids)} more" if total > len(ids) else ""
+    return ", ".join(map(str, ids)) + more
+
+
+def _events():
+    """Every audit event in id order, JSON columns parsed leniently (an edit may have broken them)."""
+    cols = ", ".join(f'"{c}"' for c in _AUDIT_COLUMNS)
+    cursor = db.sql(f"SELECT {cols} FROM audit_event ORDER BY id")
+    for row in cursor:
+        ev = types.SimpleNamespace(**dict(zip(_AUDIT_COLUMNS, row)), bad_json=[])
+        for col in _JSON_COLUMNS:
+            try:
+                setattr(ev, col, json.loads(getattr(ev, col)) if getattr(ev, col) is not None else None)
+            except (TypeError, ValueError):
+                ev.bad_json.append(col)
+        yield ev
+
+
+def _replicated_ranges(ev) -> list[tuple[int, int]]:
+    """Journal-entry id ranges (lo, hi] a ``demo.replicate`` event made by copying the base block
+    (see core/demo_scale.py: copy k of entry i is i + k * M)."""
+    if ev.action != "demo.replicate" or not isinstance(ev.result, dict):
+        return []
+    base, copies = (ev.result.get("base_max_ids") or {}).get("journal_entry"), ev.result.get("copies")
+    if type(base) is not int or type(copies) is not int or base < 1 or copies < 1:
+        return []
+    return [(base, base * (copies + 1))]
+
+
+class _AuditChecker:
+    """One pass over the events in id order: chain, hash, postings digest, entry ownership."""
+
+    def __init__(self, expect_head: str | None):
+        self.expected = parse_head(expect_head) if expect_head is not None else None
+        self.head_found = False
+        self.out: list[Violation] = []
+        self.summary = AuditSummary()
+        self.ranges: list[tuple[int, int, int]] = []  # (lo, hi, audit id) of replicated entries
+        self.pending: list = []
+        self.pending_entries = 0
+
+    def run(self) -> tuple[list[Violation], AuditSummary]:
+        prev, newest_version = "", 0
+        for ev in _events():
+            self.summary.events += 1
+            if ev.prev_hash != prev:
+                self.out.append(Violation("audit", f"audit event {ev.id} does not link to the event before it"))
+            if ev.bad_json:
+                self.out.append(Violation("audit", f"audit event {ev.id} was altered ({', '.join(ev.bad_json)} "
+                                                   f"is not valid JSON)"))
+            elif ev.hash_version not in (1, workflow.HASH_VERSION):
+                self.out.append(Violation("audit", f"audit event {ev.id} has an unknown hash version "
+                                                   f"{ev.hash_version!r} (altered)"))
+            elif workflow.event_hash(ev.prev_hash, workflow.hashed_fields(ev)) != ev.hash:
+                self.out.append(Violation("audit", f"audit event {ev.id} was altered (hash mismatch)"))
+            if ev.hash_version == 1:
+                self.summary.undigested += 1
+                if newest_version > 1:
+                    self.out.append(Violation("audit", f"audit event {ev.id} claims the pre-v3 hash format "
+                                                       f"after newer events (downgraded)"))
+            elif isinstance(ev.hash_version, int):
+                newest_version = max(newest_version, ev.hash_version)
+            self._check_head(ev)
+            self.ranges += [(lo, hi, ev.id) for lo, hi in _replicated_ranges(ev)]
+            entries = ev.entries if isinstance(ev.entries, list) else []
+            self.pending.append((ev, entries))
+            self.pending_entries += len(entries)
+            if self.pending_entries >= _DIGEST_CHUNK_ENTRIES:
+                self._flush()
+            prev = ev.hash
+            self.summary.head = (ev.id, ev.hash)
+        self._flush()
+        if self.expected is not None and not self.head_found:
+            ident, digest = self.expected
+            kept = f"{ident}:{digest}" if ident else digest
+            self.out.append(Violation("audit", f"the audit chain no longer holds the head you kept ({kept}): "
+                                               f"events were removed from its end or rewritten"))
+        return self.out, self.summary
+
+    def _check_head(self, ev) -> None:
+        if self.expected is None or self.head_found:
+            return
+        ident, digest = self.expected
+        if ev.hash == digest:
+            self.head_found = True
+            if ident is not None and ident != ev.id:
+                self.out.append(Violation("audit", f"the head you kept names audit event {ident}, but its hash "
+                                                   f"is on audit event {ev.id} (events renumbered)"))
+        elif ident == ev.id:
+            self.head_found = True
+            self.out.append(Violation("audit", f"audit event {ev.id} is not the head you kept: its hash differs "
+                                               f"(the chain was rewritten from there)"))
+
+    def _flush(self) -> None:
+        """Recompute the digests and compare the entry links of the pending events."""
+        if not self.pending:
+            return
+        events, self.pending, self.pending_entries = self.pending, [], 0
+        lo, hi = events[0][0].id, events[-1][0].id
+        links: dict[int, list[int]] = {}
+        for audit_id, entry_id in db.sql("SELECT audit_id, entry_id FROM audit_entry WHERE audit_id >= {p} "
+                                         "AND audit_id <= {p} ORDER BY audit_id, entry_id", [lo, hi]):
+            links.setdefault(audit_id, []).append(entry_id)
+        owners: dict[int, list[int]] = {}
+        digested = [(ev, entries) for ev, entries in events if ev.hash_version == workflow.HASH_VERSION]
+        for ev, entries in digested:
+            for e in entries:
+                owners.setdefault(e, []).append(ev.id)
+        hashers = {ev.id: hashlib.sha256() for ev, _ in digested}
+        ids = [e for e in owners if type(e) is int]
+        if ids:
+            for row in workflow.posting_rows(ids):
+                line = workflow.digest_line(row).encode()
+                for audit_id in owners.get(row[1], ()):
+                    hashers[audit_id].update(line)
+        for ev, _ in digested:
+            if hashers[ev.id].hexdigest() != ev.postings_digest:
+                self.out.append(Violation("audit", f"audit event {ev.id}: its journal entries' postings are not "
+                                                   f"what it recorded (postings digest mismatch)"))
+        for ev, entries in events:
+            listed = sorted(e for e in entries if type(e) is int)
+            linked = links.get(ev.id, [])
+            if listed != linked:
+                missing = sorted(set(listed) - set(linked))
+                extra = sorted(set(linked) - set(listed))
+                what = []
+                if missing:
+                    what.append(f"lists entries {_named(missing[:_NAMED], len(missing))} not linked to it")
+                if extra:
+                    what.append(f"is linked to entries {_named(extra[:_NAMED], len(extra))} it does not list")
+                self.out.append(Violation("audit", f"audit event {ev.id} " + " and ".join(what or ["disagrees "
+                                                   "with its entry links"])))
+
+    def _check_owners(self) -> None:
+        """Every journal entry belongs to exactly one audit event."""
+        outside = "".join(" AND NOT (je.id > {p} AND je.id <= {p})" for _ in self.ranges)
+        params = [v for lo, hi, _ in self.ranges for v in (lo, hi)]
+        base = ("FROM journal_entry je WHERE NOT EXISTS (SELECT 1 FROM audit_entry ae WHERE ae.entry_id = je.id)"
+                + outside)
+        total = db.sql("SELECT COUNT(*) " + base, params).fetchone()[0]
+        if total:
+            ids = [r[0] for r in db.sql("SELECT je.id " + base + f" ORDER BY je.id LIMIT {_NAMED}", params)]
+            self.out.append(Violation("audit", f"journal entr{'y' if total == 1 else 'ies'} "
+                                               f"{_named(ids, total)} belong{'s' if total == 1 else ''} to no audit "
+                                               f"event (written outside a workflow, or the event was deleted)"))
+        for lo, hi, audit_id in self.ranges:
+            twice = db.sql("SELECT entry_id, audit_id FROM audit_entry WHERE entry_id > {p} AND entry_id <= {p} "
+                           f"ORDER BY entry_id LIMIT {_NAMED}", [lo, hi]).fetchall()
+            for entry_id, other in twice:
+                self.out.append(Violation("audit", f"journal entry {entry_id} belongs to audit event {other} and "
+                                                   f"to the demo copy of audit event {audit_id}"))
+
+
+def check_audit_chain(expect_head: str | None = None) -> list[Violation]:
+    """Audit events are hash-chained and hash true; their postings and entries are what they recorded;
+    every journal entry belongs to exactly one of them."""
+    return _AuditChecker(expect_head).run()[0]
 
 
 CHECKS = (check_entries, check_splits, check_charges, check_vouchers, check_credits,
           check_reversals, check_aging, check_audit_chain)
 
 
-def verify() -> list[Violation]:
-    """Run every check; an empty list means the books are clean."""
+def report(expect_head: str | None = None) -> Report:
+    """Run every check; with ``expect_head`` (``ID:HASH`` or ``HASH`` kept off the machine) also
+    check that the audit chain still holds that event, so a cut tail is caught."""
+    checker = _AuditChecker(expect_head)  # a bad expect_head is refused before any work
     out: list[Violation] = []
-    for check in CHECKS:
+    for check in CHECKS[:-1]:
         out += check()
-    return out
+    audit_out, summary = checker.run()
+    return Report(out + audit_out, summary)
+
+
+def verify(expect_head: str | None = None) -> list[Violation]:
+    """Run every check; an empty list means the books are clean."""
+    return report(expect_head).violations
