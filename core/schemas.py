@@ -104,6 +104,7 @@ def date_field(**kwargs) -> fields.Date:
     """An ISO date (YYYY-MM-DD) within a sane range."""
     kwargs.setdefault("validate", validate.Range(
         min=dt.date(1900, 1, 1), max=dt.date(2100, 12, 31), error="must be between 1900 and 2100"))
+    kwargs.setdefault("error_messages", {"invalid": "must be a date like 2026-03-02 (YYYY-MM-DD)"})
     return fields.Date(**kwargs)
 
 

@@ -226,3 +226,17 @@ def test_check_return_refuses_a_fee_for_a_patient_the_check_never_paid(cli):
     ret = cli.json("check", "return", str(vid), "--reason", "NSF", "--fee-policy", "flat", "--fee", fee,
                    "--patient", str(pat.id))
     assert (ret["fee"], ret["balance_increase_by_patient"]) == ("25.00", {str(pat.id): "60.00"})
+
+
+def test_voucher_errors_name_the_flags_the_clerk_typed(cli):
+    code, _, err = cli("voucher", "create", "--payer", _self_pay(), "--method", "cash", "--amount", "5.00",
+                       "--date", "2026-02-30")
+    assert code == 2 and one_line_error(err) == "date: must be a date like 2026-03-02 (YYYY-MM-DD)"
+    pat = b.patient()
+    code, _, err = cli("credit", "post", "--patient", str(pat.id), "--payer", _self_pay(), "--new-voucher",
+                       "bitcoin", "--amount", "5.00")
+    assert code == 2 and one_line_error(err).startswith("new-voucher: unknown payment method 'bitcoin'")
+    code, _, err = cli("credit", "post", "--patient", str(pat.id), "--payer", _self_pay(), "--new-voucher",
+                       "cash", "--voucher-amount", "-5", "--amount", "1.00")
+    assert code == 2 and one_line_error(err).startswith("voucher-amount: ")
+    assert Voucher.select().count() == 0
