@@ -7,11 +7,14 @@ from pathlib import Path
 from claimdesk.core.cli.common import command, group, load_object, parse_date
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import InputError
+from claimdesk.core.models import AuditEvent
+from claimdesk.core.models.audit import audit_ids_for_encounter
 from claimdesk.core.services import daysheets, eobs, views
 
 BOOK_MONEY = ("ar_change", "charges", "payments", "adjustments", "reversals", "returned_check_fees",
               "paid", "split_balance")
-AUDIT_KEYS = ("audit_id", "at", "user", "action", "encounter_id", "patient_id", "entries", "reason")  # --json keys
+AUDIT_KEYS = ("audit_id", "at", "user", "action", "encounter_id", "patient_id", "entries", "reason",
+              "inputs", "result")  # --json keys
 
 
 def register(subparsers) -> None:
@@ -32,7 +35,8 @@ def register(subparsers) -> None:
         "--data", required=True, metavar="JSON",
         help='{"encounter_id":..,"payer_id":..,"voucher_id":..,"lines":[{"charge_id":..,"paid":"80.00",...}]}')
     p = command(subparsers, "audit", "Audit events, newest first", audit)
-    p.add_argument("--encounter", metavar="ENC")
+    p.add_argument("--encounter", metavar="ENC",
+                   help="events about this encounter: those naming it and those that posted to its charges")
     p.add_argument("--user", dest="audit_user", metavar="U",
                    help="only events by this user (to act as someone, put --user before `audit`)")
     p.add_argument("--limit", type=int, default=50)
@@ -86,13 +90,20 @@ def post_eob(args) -> Result:
 
 
 def audit(args) -> Result:
-    """Audit events newest first."""
+    """Audit events newest first (every column a person audits, inputs and result too)."""
     if args.limit < 1:
         raise InputError({"limit": ["must be at least 1"]})
-    rows = [{k: v for k, v in r.items() if k in AUDIT_KEYS}
-            for r in views.audit_events(args.encounter, args.audit_user, limit=args.limit)]
+    limit = min(args.limit, 1_000_000)
+    q = AuditEvent.select()
+    if args.encounter is not None:
+        enc = views.lookup(args.encounter)
+        q = q.where(AuditEvent.id.in_(audit_ids_for_encounter(enc.id, user=args.audit_user, limit=limit)))
+    elif args.audit_user:
+        q = q.where(AuditEvent.user == args.audit_user)
+    rows = [dict(zip(AUDIT_KEYS, (ev.id, views.iso(ev.at), ev.user, ev.action, ev.encounter_id, ev.patient_id,
+                                  ev.entries, ev.reason, ev.inputs, ev.result)))
+            for ev in q.order_by(AuditEvent.id.desc()).limit(limit)]
     text = table([{**r, "entries": ",".join(map(str, r["entries"]))} for r in rows],
                  [("id", "audit_id"), ("at", "at"), ("user", "user"), ("action", "action"),
                   ("enc", "encounter_id"), ("entries", "entries"), ("reason", "reason")])
     return Result(rows, text)
-

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import peewee
 
+from claimdesk.core import db
 from claimdesk.core.models.base import BaseModel, CentsField, JSONField
 from claimdesk.core.models.claims import Encounter
 from claimdesk.core.models.ledger import JournalEntry
@@ -51,6 +52,22 @@ class AuditEntry(BaseModel):
 
     class Meta:
         table_name = "audit_entry"
+
+
+def audit_ids_for_encounter(encounter_id: int, *, user: str | None = None, limit: int = 50) -> list[int]:
+    """Ids (newest first, at most ``limit``) of the audit events about an encounter: those that
+    name it, and those whose journal entries posted to its charges (a credit, a returned check or
+    a batch names no encounter). Index walks only: charge by encounter, posting by charge, the
+    entry's link to its event."""
+    by_user = ' AND a."user" = {p}' if user else ""
+    params = [encounter_id, *([user] if user else []), encounter_id, *([user] if user else [])]
+    rows = db.sql(
+        "SELECT a.id FROM audit_event a WHERE a.encounter_id = {p}" + by_user
+        + " UNION SELECT a.id FROM audit_entry ae JOIN audit_event a ON a.id = ae.audit_id"
+          " WHERE ae.entry_id IN (SELECT p.entry_id FROM posting p JOIN charge c ON c.id = p.charge_id"
+          " WHERE c.encounter_id = {p})" + by_user
+        + f" ORDER BY 1 DESC LIMIT {int(limit)}", params)
+    return [r[0] for r in rows]
 
 
 class SchemaVersion(BaseModel):
