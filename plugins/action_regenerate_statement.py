@@ -15,8 +15,9 @@ def applies(ctx) -> bool:
 
 def apply(ctx, data: dict) -> dict:
     old = statements.active_statement(ctx.patient.id)
-    new = statements.generate(ctx.patient, void_reason=data.get("reason") or "payment data changed")
-    return {"voided_statement_id": old.id, "statement_id": new.id, "amount_due": new.amount_due}
+    new = statements.reissue(ctx.patient, void_reason=data.get("reason") or "payment data changed")
+    return {"voided_statement_id": old.id, "statement_id": new.id, "amount_due": new.amount_due,
+            "final_notice": new.final_notice}
 
 
 ACTION = Action(
@@ -24,7 +25,8 @@ ACTION = Action(
     title="I need to regenerate the patient statement",
     when="Use this option when an encounter's payment data has changed, typically after a user edits a posted EOB.",
     steps=("Deletes (voids) the original patient statement associated with the encounter",
-           "Generates a new statement from the current balances"),
+           "Generates a new statement from the current balances; its notice level (final notice or "
+           "dunning message) is worked out again: a payment since the final notice resets it"),
     applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=90, offers_queue_removal=False,
 )
 

@@ -74,13 +74,14 @@ def test_regenerating_voids_the_original_and_bills_current_balances(database):
         first = statements.generate_for(ann.id, rules=RULES)
     with clock.frozen(DAY + dt.timedelta(days=3)):
         payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 25_25, method="cash")})
-        res = statements.regenerate(ann.id, "patient paid at the desk")
+        res = statements.regenerate(ann.id, "patient paid at the desk", rules=RULES)
     old, new = Statement.get_by_id(first["statement_id"]), Statement.get_by_id(res["statement_id"])
     assert (old.status, old.void_reason) == ("void", "patient paid at the desk")
     assert (new.status, new.amount_due, new.message) == ("active", 50_00, "Past due.")
     assert _lines(new.id, "payment") == [("Payment received, thank you (cash)", -25_25)]
     assert statements.active_statement(ann.id).id == new.id
-    assert Patient.get_by_id(ann.id).unpaid_statements == 1  # a regeneration is not a new statement
+    # the payment reset the unpaid count and the regeneration did not raise it again
+    assert (Patient.get_by_id(ann.id).unpaid_statements, res["unpaid_statements"]) == (0, 0)
     other = b.patient()
     with pytest.raises(Refused, match="no active statement"):
         statements.regenerate(other.id, "x")
@@ -122,6 +123,47 @@ def test_statement_run_applies_minimum_interval_and_final_notice_rules(database)
     assert verify() == []
 
 
+def test_a_payment_after_the_final_notice_resets_the_count_even_when_a_statement_is_regenerated(database):
+    ann = b.patient("Ames", "Ann")
+    b.encounter(ann, [75_25], dos=dt.date(2026, 3, 20), codes=["99212"])
+    for days in (0, 30, 60):
+        with clock.frozen(DAY + dt.timedelta(days=days)):
+            (issued,) = statements.generate_all(rules=RULES)["generated"]
+    assert (issued["final_notice"], issued["message"], issued["unpaid_statements"]) == (True, "FINAL NOTICE.", 3)
+    with clock.frozen(DAY + dt.timedelta(days=70)):  # no payment yet: a regeneration stays a final notice
+        kept = statements.regenerate(ann.id, "address corrected", rules=RULES)
+    assert (kept["final_notice"], kept["message"], kept["amount_due"]) == (True, "FINAL NOTICE.", 75_25)
+
+    with clock.frozen(DAY + dt.timedelta(days=95)):
+        payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 20_00, method="cash")})
+    with clock.frozen(DAY + dt.timedelta(days=96)):
+        regen = statements.regenerate(ann.id, "cash payment posted", rules=RULES)
+    assert (regen["final_notice"], regen["message"], regen["amount_due"]) == (False, "Over 60 days.", 55_25)
+    assert "FINAL NOTICE" not in statement_render.render_text(regen["statement_id"])
+    with clock.frozen(DAY + dt.timedelta(days=130)):
+        run = statements.generate_all(rules=RULES)
+
+    (nxt,) = run["generated"]
+    assert (nxt["patient_id"], nxt["final_notice"], nxt["message"], nxt["unpaid_statements"], nxt["amount_due"]) \
+        == (ann.id, False, "Over 60 days.", 1, 55_25)
+    assert run["skipped"] == []
+    assert verify() == []
+
+
+def test_the_regenerate_action_works_out_the_notice_level_again(database):
+    ann = b.patient("Ames", "Ann")
+    enc, _ = b.encounter(ann, [75_25], dos=dt.date(2026, 3, 20))
+    with clock.frozen(DAY):
+        first = statements.generate_for(ann.id, rules=dataclasses.replace(RULES, final_notice_after=1))
+    assert first["final_notice"]
+    with clock.frozen(DAY + dt.timedelta(days=5)):
+        payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 25_25, method="cash")})
+        res = actions.apply(enc.id, "regenerate_statement", {"confirm": True, "reason": "payment posted"})
+    new = Statement.get_by_id(res["report"]["statement_id"])
+    assert (new.final_notice, new.amount_due, res["statements_voided"]) == (False, 50_00, [first["statement_id"]])
+    assert "FINAL NOTICE" not in statement_render.render_text(new.id)
+
+
 def test_rules_come_from_the_config_file(database, tmp_path, monkeypatch):
     cfg = tmp_path / "config.toml"
     cfg.write_text('[statements]\nminimum_balance_cents = 100000\n'
@@ -143,14 +185,16 @@ def test_render_text_and_pdf(database, tmp_path, monkeypatch):
         first = statements.generate_for(ann.id, rules=dataclasses.replace(RULES, final_notice_after=1))
         payments.post_credit({"patient_id": ann.id, "voucher_id": b.voucher(None, 5_00, method="cash")})
         sid = statements.regenerate(ann.id, "payment")["statement_id"]
+    first_text = statement_render.render_text(first["statement_id"])
+    assert "FINAL NOTICE" in first_text and "VOID" in first_text
     text = statement_render.render_text(sid)
-    assert "Riverbend Family Medicine" in text and "FINAL NOTICE" in text
+    assert "Riverbend Family Medicine" in text
+    assert "FINAL NOTICE" not in text  # the patient paid after the final notice: an ordinary statement again
     assert "Ann Ames" in text and ann.account_no in text
     assert "2026-03-20  99212 99212" in text
     assert "Payment received, thank you (cash)" in text and "-5.00" in text
     assert [ln for ln in text.splitlines() if ln.startswith("AMOUNT DUE")][0].endswith("70.25")
     assert "100.00" not in text  # Aetna's pending balance is not on the bill
-    assert "VOID" in statement_render.render_text(first["statement_id"])
     pdf = statement_render.render_pdf(sid, tmp_path / "out" / "statement.pdf")
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000

@@ -50,9 +50,10 @@ def generate(args) -> Result:
 
 def regenerate(args) -> Result:
     """Void and make again."""
-    res = statements.regenerate(args.patient_id, args.reason)
+    res = statements.regenerate(args.patient_id, args.reason, rules=args.settings.statements)
     return Result(res, pairs([("voided statement", res["voided_statement_id"]),
-                              ("new statement", res["statement_id"]), ("amount due", money(res["amount_due"]))]),
+                              ("new statement", res["statement_id"]), ("amount due", money(res["amount_due"])),
+                              ("notice", "FINAL NOTICE" if res["final_notice"] else res["message"] or "-")]),
                   money=STATEMENT_MONEY)
 
 

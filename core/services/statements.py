@@ -62,7 +62,13 @@ def _payment_label(credit: Credit) -> str:
 
 def generate(patient: Patient, *, message: str = "", final_notice: bool = False,
              void_reason: str = "regenerated") -> Statement:
-    """Make a new statement for ``patient`` (inside a transaction), voiding the active one."""
+    """Make a new statement for ``patient`` (inside a transaction), voiding the active one.
+
+    A patient payment since the last statement first resets the unpaid-statement count
+    (:func:`fold_payment_reset`), so no statement made now can hide that payment from
+    the final-notice rule.
+    """
+    fold_payment_reset(patient.id)
     old = active_statement(patient.id)
     if old is not None:
         void(old, void_reason)
@@ -124,20 +130,60 @@ def last_statement(patient_id: int) -> Statement | None:
     return Statement.select().where(Statement.patient == patient_id).order_by(Statement.id.desc()).first()
 
 
-def paid_since(patient_id: int, since: dt.date) -> bool:
-    """Did the patient themself pay anything on or after ``since`` (a returned check does not count)?"""
+def paid_since(patient_id: int, since: dt.datetime | dt.date) -> bool:
+    """Did the patient themself pay anything since ``since`` (a returned check does not count)?
+
+    With a timestamp: payments entered at or after it; with a date: posted on or after it.
+    """
+    cond = (Credit.created_at >= since) if isinstance(since, dt.datetime) else (Credit.posted_on >= since)
     credits = Credit.select(Credit.id).where((Credit.patient == patient_id) & (Credit.payer == patient_payer().id)
-                                             & (Credit.posted_on >= since))
+                                             & cond)
     return any(balances.credit_drawn(c.id) > 0 for c in credits)
 
 
+def _since(stmt: Statement) -> dt.datetime | dt.date:
+    return stmt.generated_at if isinstance(stmt.generated_at, dt.datetime) else stmt.generated_on
+
+
 def unpaid_count(patient: Patient) -> int:
-    """Statements sent without a patient payment since; a payment since the last one resets it."""
-    count = patient.unpaid_statements or 0
+    """Statements issued without a patient payment since.
+
+    The count is kept on the patient (``unpaid_statements``, raised by each issued
+    statement, not by a regeneration); a patient payment entered after the most recent
+    statement of any kind (issued, regenerated, or made for a denial) resets it. Every
+    new statement first folds such a payment into the stored count
+    (:func:`fold_payment_reset`), so a regeneration after a payment cannot hide it.
+    """
+    count = Patient.select(Patient.unpaid_statements).where(Patient.id == patient.id).scalar() or 0
     last = last_statement(patient.id)
-    if count and last is not None and paid_since(patient.id, last.generated_on):
+    if count and last is not None and paid_since(patient.id, _since(last)):
         return 0
     return count
+
+
+def fold_payment_reset(patient_id: int) -> None:
+    """Store the reset a patient payment made since the last statement (count -> 0)."""
+    stored = Patient.select(Patient.unpaid_statements).where(Patient.id == patient_id).scalar() or 0
+    if stored and unpaid_count(Patient(id=patient_id)) == 0:
+        Patient.update(unpaid_statements=0).where(Patient.id == patient_id).execute()
+
+
+def notice_level(patient: Patient, rules: StatementRules, count: int) -> tuple[bool, str]:
+    """(final notice?, message) of a statement that is the ``count``-th unpaid one."""
+    final = count > 0 and count >= rules.final_notice_after
+    if final:
+        return True, rules.final_notice_message
+    return False, rules.dunning_message(oldest_age(patient.id, clock.today()))
+
+
+def reissue(patient: Patient, *, void_reason: str, rules: StatementRules | None = None) -> Statement:
+    """A new statement from the current balances that is not a new one in the dunning series
+    (a regeneration, a denial billed to the patient): it voids the active one and its notice
+    level is worked out again from the unpaid count (a payment since resets it), which it
+    does not raise."""
+    rules = _rules(rules)
+    final, message = notice_level(patient, rules, unpaid_count(patient))
+    return generate(patient, message=message, final_notice=final, void_reason=void_reason)
 
 
 def oldest_age(patient_id: int, today: dt.date) -> int:
@@ -149,8 +195,7 @@ def oldest_age(patient_id: int, today: dt.date) -> int:
 def _issue(patient: Patient, rules: StatementRules, void_reason: str) -> dict:
     """Make the next statement in the series: dunning message by age, final notice by count."""
     count = unpaid_count(patient)
-    final = count + 1 >= rules.final_notice_after
-    message = rules.final_notice_message if final else rules.dunning_message(oldest_age(patient.id, clock.today()))
+    final, message = notice_level(patient, rules, count + 1)
     old = active_statement(patient.id)
     stmt = generate(patient, message=message, final_notice=final, void_reason=void_reason)
     Patient.update(unpaid_statements=count + 1).where(Patient.id == patient.id).execute()
@@ -243,20 +288,23 @@ def generate_all(*, rules: StatementRules | None = None,
     return workflow.run("statements.run", body, inputs={"rules": dataclasses.asdict(rules)})
 
 
-def regenerate(patient_id: int, reason: str = "") -> dict:
+def regenerate(patient_id: int, reason: str = "", *, rules: StatementRules | None = None) -> dict:
     """Workflow: void the patient's active statement (kept on file, with the reason) and make a
-    new one from the current balances, keeping its message and final-notice flag."""
+    new one from the current balances. Not a new statement in the series: the unpaid count is
+    not raised, and the notice level (final notice or dunning message) is worked out again, so
+    a patient who paid since the final notice gets an ordinary statement."""
     clean = load(RegenerateInput, {"patient_id": patient_id, "reason": reason})
+    rules = _rules(rules)
 
     def body():
         patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
         old = active_statement(patient.id)
         if old is None:
             raise Refused(f"patient {patient.id} has no active statement to regenerate", field="patient_id")
-        new = generate(patient, message=old.message, final_notice=old.final_notice,
-                       void_reason=clean["reason"] or "regenerated")
+        new = reissue(patient, void_reason=clean["reason"] or "regenerated", rules=rules)
         return {"voided_statement_id": old.id, "statement_id": new.id, "patient_id": patient.id,
-                "amount_due": new.amount_due}
+                "amount_due": new.amount_due, "final_notice": new.final_notice, "message": new.message,
+                "unpaid_statements": unpaid_count(patient)}
 
     return workflow.run("statements.regenerate", body, inputs=clean, patient_id=clean["patient_id"],
                         reason=clean["reason"])
