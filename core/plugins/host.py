@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.metadata as md
+import re
 import traceback
 from typing import Any, Iterable
 
@@ -26,7 +27,11 @@ from claimdesk.core.plugins.records import (
 
 GROUP = hookspecs.PROJECT
 WRITEOFF_KINDS = ("insurance", "patient")
-GROUP_CODES = ("CO", "PR", "OA", "PI", "")
+#: Claim adjustment group codes (X12 835): contractual, patient responsibility, other,
+#: payer initiated, correction/reversal; "" for a reason with no group (patient reasons).
+GROUP_CODES = ("CO", "PR", "OA", "PI", "CR", "")
+#: A claim adjustment reason code as on the X12 CARC list: 1-3 digits, or a letter and digits (A1, B7, P14...).
+CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}$")
 
 #: hook name -> (record type, attribute that is the unique key)
 LIST_HOOKS = {
@@ -71,6 +76,7 @@ class PluginHost:
         self._extra_reasons = list(extra_writeoff_reasons)
         self._records: dict[str, dict[str, Any]] | None = None
         self._owner: dict[tuple[str, str], str] = {}
+        self._conflicts: dict[tuple[str, str], list[str]] = {}
 
     # -- discovery -----------------------------------------------------------
     def load_entrypoints(self) -> "PluginHost":
@@ -122,6 +128,7 @@ class PluginHost:
             return self._records
         records: dict[str, dict[str, Any]] = {h: {} for h in LIST_HOOKS}
         self._owner = {}
+        self._conflicts = {}
         self.failures = [f for f in self.failures if f.stage != "describe"]
         for info in list(self.plugins):
             plugin = self.pm.get_plugin(info.name)
@@ -140,9 +147,7 @@ class PluginHost:
                     key = getattr(item, keyattr)
                     other = self._owner.get((hook, key))
                     if other is not None:
-                        self.failures.append(PluginFailure(
-                            info.name, "describe",
-                            f"conflicting {rtype.__name__} key {key!r}: already provided by plugin {other!r}"))
+                        self._conflict(hook, key, info.name, f"plugin {info.name!r}", rtype.__name__)
                         continue
                     self._owner[(hook, key)] = info.name
                     records[hook][key] = item
@@ -155,14 +160,27 @@ class PluginHost:
                 continue
             other = self._owner.get(("claimdesk_writeoff_reasons", item.code))
             if other is not None:
-                self.failures.append(PluginFailure(
-                    "config", "describe",
-                    f"conflicting WriteoffReason key {item.code!r}: already provided by plugin {other!r}"))
+                self._conflict("claimdesk_writeoff_reasons", item.code, "config", "the config file",
+                               "WriteoffReason")
                 continue
             self._owner[("claimdesk_writeoff_reasons", item.code)] = "config"
             records["claimdesk_writeoff_reasons"][item.code] = item
         self._records = records
         return records
+
+    def _conflict(self, hook: str, key: str, name: str, source: str, kind: str) -> None:
+        """A second definition of ``key``: reported naming both sources; the first is kept."""
+        first = self._owner[(hook, key)]
+        first_source = "the config file" if first == "config" else f"plugin {first!r}"
+        self._conflicts.setdefault((hook, key), [first]).append(name)
+        self.failures.append(PluginFailure(
+            name, "describe", f"conflicting {kind} key {key!r}: already provided by {first_source}; "
+                              f"{source} defines it again (the first is kept)"))
+
+    def conflicts(self, hook: str, key: str) -> list[str]:
+        """Every source (plugin name, or "config") defining ``key`` more than once; [] if unique."""
+        self._collect()
+        return list(self._conflicts.get((hook, key), []))
 
     def owner(self, hook: str, key: str) -> str | None:
         """Name of the plugin that contributed ``key`` to ``hook``."""
@@ -218,10 +236,18 @@ def _check_record(item: Any, rtype: type) -> None:
     if rtype is WriteoffReason:
         if item.kind not in WRITEOFF_KINDS:
             raise ValueError(f"write-off reason {item.code!r}: kind must be one of {WRITEOFF_KINDS}")
-        if item.group_code not in GROUP_CODES:
-            raise ValueError(f"write-off reason {item.code!r}: unknown group code {item.group_code!r}")
-        if not item.code or not item.label:
+        if not isinstance(item.code, str) or not item.code.strip() or not isinstance(item.label, str) \
+                or not item.label.strip():
             raise ValueError("write-off reason needs a code and a label")
+        if item.group_code not in GROUP_CODES:
+            raise ValueError(f"write-off reason {item.code!r}: unknown group code {item.group_code!r} "
+                             f"(one of {', '.join(g for g in GROUP_CODES if g)})")
+        if item.carc and (not isinstance(item.carc, str) or not CARC_PATTERN.match(item.carc)):
+            raise ValueError(f"write-off reason {item.code!r}: {item.carc!r} is not a claim adjustment reason "
+                             f"code (CARC: digits, or a letter and digits, e.g. 45, 197, A1, P14)")
+        if item.carc and not item.group_code:
+            raise ValueError(f"write-off reason {item.code!r}: CARC {item.carc!r} needs a group code "
+                             f"(one of {', '.join(g for g in GROUP_CODES if g)})")
     if rtype is Action and (not callable(item.applies) or not callable(item.apply)):
         raise TypeError(f"action {item.key!r}: applies and apply must be callable")
 

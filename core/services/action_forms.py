@@ -51,16 +51,33 @@ def insurance_payer_choices(kind: str | None = None) -> list[tuple[str, str]]:
 
 
 def reason_choices(kind: str, *, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """(code, label) of write-off reasons of ``kind`` from the plugins and config."""
-    return [(r.code, r.label) for r in get_host().writeoff_reasons(kind) if r.code not in exclude]
+    """(code, label) of write-off reasons of ``kind`` from the plugins and config.
+
+    A code defined twice (two plugins, or a plugin and the config file) is left out: it is
+    ambiguous until the duplicate is fixed (``claimdesk plugins`` names both sources).
+    """
+    host = get_host()
+    return [(r.code, r.label) for r in host.writeoff_reasons(kind)
+            if r.code not in exclude and not host.conflicts("claimdesk_writeoff_reasons", r.code)]
+
+
+def _source(name: str) -> str:
+    return "the config file" if name == "config" else f"plugin {name!r}"
 
 
 def reason(code: str, kind: str, field: str = "reason"):
-    """The write-off reason record for ``code`` of ``kind`` or a field-named error."""
+    """The write-off reason record for ``code`` of ``kind`` or a field-named error
+    (unknown, of the other kind, or ambiguous: defined by two sources)."""
     from claimdesk.core.errors import InputError
 
-    rec = get_host().get("claimdesk_writeoff_reasons", code)
+    host = get_host()
+    rec = host.get("claimdesk_writeoff_reasons", code)
     if rec is None or rec.kind != kind:
         known = ", ".join(c for c, _ in reason_choices(kind))
         raise InputError({field: [f"unknown {kind} write-off reason {code!r} (known: {known})"]})
+    sources = host.conflicts("claimdesk_writeoff_reasons", code)
+    if sources:
+        raise InputError({field: [f"write-off reason {code!r} is ambiguous: defined by "
+                                  f"{' and by '.join(_source(s) for s in sources)}; remove the duplicate "
+                                  f"before using it"]})
     return rec
