@@ -20,7 +20,7 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    lines = ops.write_off(ops.open_splits(ctx.encounter, "patient"), data["amount"], kind="bad_debt",
+    lines = ops.write_off(ops.patient_splits(ctx.encounter), data["amount"], kind="bad_debt",
                           reason_code="BAD_DEBT", memo=data["note"] or "bad debt")
     Patient.update(bad_debt=True).where(Patient.id == ctx.patient.id).execute()
     return {"written_off": data["amount"], "reason": "BAD_DEBT", "account_flagged_bad_debt": True,

@@ -1,7 +1,10 @@
 """Advanced action: Insurance Write-Off — codes that will no longer be paid.
 
+Each chosen code's whole insurance balance (every insurer still owing on that
+charge: primary and secondary alike) is written off with the chosen reason.
 Above the configured amount (``[writeoffs] supervisor_limit_cents``) it needs a
-supervisor; the check is here in the core path, not in a screen.
+supervisor: the rule lives in the core (``adjustments``), which every write-off
+goes through; this plugin only asks it once up front for the whole total.
 """
 
 from __future__ import annotations
@@ -9,12 +12,10 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from claimdesk import Action, hookimpl
-from claimdesk.core import config
 from claimdesk.core.errors import Refused
 from claimdesk.core.money import fmt
 from claimdesk.core.schemas import Id, Text
-from claimdesk.core.services import action_forms, encounter_ops as ops
-from claimdesk.core.users import require_role
+from claimdesk.core.services import action_forms, adjustments, encounter_ops as ops
 
 
 class CodeLine(Schema):
@@ -32,31 +33,42 @@ def applies(ctx) -> bool:
     return ctx.active and ctx.insurance_balance > 0
 
 
+def _by_charge(ctx) -> dict[int, list]:
+    out: dict[int, list] = {}
+    for s in ctx.insurance_splits():
+        out.setdefault(s.charge_id, []).append(s)
+    return out
+
+
 def apply(ctx, data: dict) -> dict:
-    open_ins = {s.charge_id: s for s in ctx.splits if s.balance > 0 and s.rank != "patient"}
-    plan = []
+    open_ins = _by_charge(ctx)
+    plan, seen = [], set()
     for i, line in enumerate(data["lines"]):
-        split = open_ins.get(line["charge_id"])
-        if split is None:
+        splits = open_ins.get(line["charge_id"])
+        if splits is None:
             raise Refused(f"charge {line['charge_id']} has no open insurance balance on this claim",
                           field=f"lines.{i}.charge_id")
-        plan.append((split, action_forms.reason(line["reason"], "insurance", field=f"lines.{i}.reason")))
-    total = sum(s.balance for s, _ in plan)
-    limit = config.load().supervisor_writeoff_limit_cents
-    if total > limit:
-        require_role("supervisor", f"an insurance write-off of {fmt(total)} (over {fmt(limit)})")
+        if line["charge_id"] in seen:
+            raise Refused(f"charge {line['charge_id']} is listed twice", field=f"lines.{i}.charge_id")
+        seen.add(line["charge_id"])
+        plan.append((splits, action_forms.reason(line["reason"], "insurance", field=f"lines.{i}.reason")))
+    total = sum(s.balance for splits, _ in plan for s in splits)
+    adjustments.require_insurance_writeoff_authority(total, kind="insurance_writeoff")
     lines = []
-    for split, reason in plan:
-        lines += ops.write_off([split], split.balance, kind="insurance_writeoff", reason_code=reason.carc or reason.code,
-                               group_code=reason.group_code, memo=data["note"] or reason.label)
-    if not ops.open_splits(ctx.encounter):
+    for splits, reason in plan:
+        lines += ops.write_off(splits, sum(s.balance for s in splits), kind="insurance_writeoff",
+                               reason_code=reason.carc or reason.code, group_code=reason.group_code,
+                               memo=data["note"] or reason.label)
+    if not ops.insurance_splits(ctx.encounter):
         ops.void_queued_claims(ctx.encounter)
     return {"written_off": total, "lines": lines}
 
 
 def choices(ctx) -> dict:
-    codes = [(str(s.charge_id), f"{s.charge.service_code.code} {s.rank} {fmt(s.balance)}")
-             for s in ctx.splits if s.balance > 0 and s.rank != "patient"]
+    codes = []
+    for charge_id, splits in _by_charge(ctx).items():
+        owed = ", ".join(f"{s.rank} {fmt(s.balance)}" for s in splits)
+        codes.append((str(charge_id), f"{splits[0].charge.service_code.code} {owed}"))
     return {"charge_id": codes, "reason": action_forms.reason_choices("insurance")}
 
 
@@ -64,7 +76,7 @@ ACTION = Action(
     key="insurance_writeoff",
     title="Insurance Write-Off",
     when="Use this option to write off procedure code(s) that will no longer be paid by the payer.",
-    steps=("Allows you to select one or more codes to write off",
+    steps=("Allows you to select one or more codes to write off (each code's whole insurance balance)",
            "Choose the write-off reason for each from the list",
            "Write-offs over the configured limit need a supervisor"),
     applies=applies, apply=apply, schema=InsuranceWriteoffForm, order=120, choices=choices,

@@ -26,7 +26,7 @@ def apply(ctx, data: dict) -> dict:
     if final >= current:
         raise Refused(f"the negotiated balance must be less than the current patient balance {fmt(current)}",
                       field="final_balance")
-    lines = ops.write_off(ops.open_splits(ctx.encounter, "patient"), current - final, kind="negotiated",
+    lines = ops.write_off(ops.patient_splits(ctx.encounter), current - final, kind="negotiated",
                           reason_code="NEGOTIATED", memo=data["note"] or "negotiated balance")
     return {"previous_balance": current, "final_balance": final, "adjusted": current - final,
             "lines": lines}

@@ -12,7 +12,7 @@ def applies(ctx) -> bool:
 
 def apply(ctx, data: dict) -> dict:
     reason = action_forms.reason(data["reason"], "patient")
-    lines = ops.write_off(ops.open_splits(ctx.encounter, "patient"), data["amount"], kind="patient_writeoff",
+    lines = ops.write_off(ops.patient_splits(ctx.encounter), data["amount"], kind="patient_writeoff",
                           reason_code=reason.code, memo=data["note"] or reason.label)
     return {"written_off": data["amount"], "reason": reason.code, "lines": lines}
 

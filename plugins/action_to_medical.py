@@ -14,7 +14,7 @@ from claimdesk.core.services.common import get
 
 class MedicalForm(Schema):
     payer_id = Id(load_default=None, allow_none=True,
-                  metadata={"label": "Medical primary payer (optional: replaces a workers' comp carrier)"})
+                  metadata={"label": "Medical primary payer (required when the primary is a workers' comp carrier)"})
     confirm = action_forms.confirm_field()
 
 
@@ -24,6 +24,10 @@ def applies(ctx) -> bool:
 
 def apply(ctx, data: dict) -> dict:
     enc = ctx.encounter
+    primary = ctx.payer("primary")
+    if not data.get("payer_id") and primary is not None and primary.kind == "workers_comp":
+        raise Refused(f"the primary payer {primary.name} is a workers' comp carrier: choose the medical "
+                      f"primary payer that replaces it", field="payer_id")
     Encounter.update(claim_type="medical").where(Encounter.id == enc.id).execute()
     out = {"claim_type": "medical"}
     if data.get("payer_id"):
@@ -44,7 +48,8 @@ ACTION = Action(
     title="This should be a Medical Insurance claim",
     when="Use this option when a claim needs to be converted to medical insurance claim.",
     steps=("After you confirm, changes the claim type to medical insurance claim",
-           "Optionally replaces the workers' comp carrier with a medical primary payer and queues its claim"),
+           "Replaces a workers' comp carrier in the primary slot with the medical primary payer you choose "
+           "(required then) and queues its claim"),
     applies=applies, apply=apply, schema=MedicalForm, order=160,
     choices=lambda ctx: {"payer_id": [c for c in action_forms.insurance_payer_choices()
                                       if Payer.get_by_id(int(c[0])).kind != "workers_comp"]},

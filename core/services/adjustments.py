@@ -1,16 +1,75 @@
-"""Adjustments and write-offs of a charge split, each with its reason."""
+"""Adjustments and write-offs of a charge split, each with its reason.
+
+Writing off balance still pending with a real insurer is a decision with a limit:
+above ``config.load().supervisor_writeoff_limit_cents`` (``[writeoffs]
+supervisor_limit_cents``) it needs a supervisor. The check is here, in the one
+function every write-off goes through, so no path (an action plugin, a clinic's
+own plugin, a service) can skip it. What counts is the total written off from
+insurers in one workflow: an Advanced Action runs inside :class:`writeoff_scope`,
+so splitting a write-off into several small ones does not get under the limit.
+Exempt: ``contractual`` adjustments (the payer's own CO/OA/PI adjustments posted
+from an EOB) and ``reclass`` (a balance moved to a re-created claim, charged there
+again: nothing is forgiven).
+"""
 
 from __future__ import annotations
 
-from claimdesk.core import clock, ledger
+import contextvars
+
+from claimdesk.core import clock, config, ledger
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import Adjustment, Charge, ChargeSplit
+from claimdesk.core.models import Adjustment, Charge, ChargeSplit, Payer
 from claimdesk.core.money import fmt
 from claimdesk.core.services import claims
 
 #: Adjustment kinds posted to the CONTRACTUAL account; every other kind is a WRITEOFF.
 CONTRACTUAL_KINDS = ("contractual",)
+#: Kinds that take insurer balance off without forgiving it: never limited.
+LIMIT_EXEMPT_KINDS = ("contractual", "reclass")
+
+_insurance_written: contextvars.ContextVar[list | None] = contextvars.ContextVar("insurance_written", default=None)
+
+
+class writeoff_scope:
+    """Count insurer write-offs across one workflow (the limit applies to the total)."""
+
+    def __enter__(self) -> list[int]:
+        self.total = [0]
+        self._token = _insurance_written.set(self.total)
+        return self.total
+
+    def __exit__(self, *exc) -> None:
+        _insurance_written.reset(self._token)
+
+
+def insurer_amount(splits: list[ChargeSplit], amount: int) -> int:
+    """How much of ``amount``, taken from ``splits`` in order, comes off insurers' splits."""
+    ids = {s.payer_id for s in splits}
+    insurers = {p.id for p in Payer.select(Payer.id, Payer.kind).where(Payer.id.in_(list(ids))) if p.is_insurance}
+    out, left = 0, amount
+    for s in splits:
+        take = min(s.balance, left)
+        if s.payer_id in insurers:
+            out += take
+        left -= take
+        if left <= 0:
+            break
+    return out
+
+
+def require_insurance_writeoff_authority(amount: int, *, kind: str) -> None:
+    """Refuse writing off ``amount`` more of insurer balance (plus what this workflow already
+    wrote off) above the configured limit unless the current user is a supervisor."""
+    if amount <= 0 or kind in LIMIT_EXEMPT_KINDS:
+        return
+    from claimdesk.core.users import require_role
+
+    tally = _insurance_written.get()
+    total = amount + (tally[0] if tally is not None else 0)
+    limit = config.load().supervisor_writeoff_limit_cents
+    if total > limit:
+        require_role("supervisor", f"writing off {fmt(total)} of insurance balance (over the limit {fmt(limit)})")
 
 
 def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
@@ -22,6 +81,11 @@ def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
     if amount > split.balance:
         raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than the open balance "
                       f"{fmt(split.balance)}", field="amount")
+    if kind not in LIMIT_EXEMPT_KINDS and Payer.get_by_id(split.payer_id).is_insurance:
+        require_insurance_writeoff_authority(amount, kind=kind)
+        tally = _insurance_written.get()
+        if tally is not None:
+            tally[0] += amount
     charge = Charge.get_by_id(split.charge_id)
     account = "CONTRACTUAL" if kind in CONTRACTUAL_KINDS else "WRITEOFF"
     code = f"{group_code}-{reason_code}" if group_code else reason_code

@@ -42,22 +42,48 @@ def responsible_payer(encounter: Encounter, rank: str, slots: dict | None = None
     return slot.payer if slot else None
 
 
+def _insurer_at(slots: dict, rank: str) -> bool:
+    slot = slots.get(rank)
+    return slot is not None and slot.payer.is_insurance
+
+
 def first_rank(encounter: Encounter, slots: dict | None = None) -> str:
-    """The first rank that has a payer (the patient when the list is empty)."""
+    """The first rank held by a real insurer; the patient when there is none.
+
+    A slot held by a pseudo payer (the placeholder "Patient" put in the primary slot by
+    self-pay or Primary Payer is Invalid) never owes a new charge: the charge goes to the
+    next real insurer (whose claim then carries it) or to the patient.
+    """
     slots = slots if slots is not None else payer_list(encounter)
     for rank in INSURANCE_RANKS:
-        if rank in slots:
+        if _insurer_at(slots, rank):
             return rank
     return "patient"
 
 
 def following_rank(encounter: Encounter, rank: str, slots: dict | None = None) -> str:
-    """The next rank after ``rank`` that has a payer; "patient" at the end."""
+    """The next rank after ``rank`` held by a real insurer; "patient" at the end."""
     slots = slots if slots is not None else payer_list(encounter)
     for later in RANKS[RANKS.index(rank) + 1:]:
-        if later == "patient" or later in slots:
+        if later == "patient" or _insurer_at(slots, later):
             return later
     return "patient"
+
+
+def owed_by_patient(split: ChargeSplit) -> bool:
+    """Is this split the patient's to pay (owed by the pseudo payer Patient, whatever its rank)?"""
+    return split.payer_id == patient_payer().id
+
+
+def owed_by_insurer(split: ChargeSplit) -> bool:
+    """Is this split pending with a real insurer (not the Patient or Inactive pseudo payers)?"""
+    return split.payer_id in insurer_ids()
+
+
+def insurer_ids() -> frozenset[int]:
+    """Ids of every real insurance payer (workers' comp carriers included)."""
+    return frozenset(pid for (pid,) in Payer.select(Payer.id).where(
+        Payer.kind.not_in(["patient", "inactive"])).tuples())
 
 
 def split_for(charge: Charge, rank: str, payer: Payer) -> ChargeSplit:

@@ -33,6 +33,19 @@ def open_splits(enc: Encounter, rank: str | None = None, *, denied: bool | None 
     return list(q)
 
 
+def patient_splits(enc: Encounter) -> list[ChargeSplit]:
+    """Open splits the patient owes (owed by the pseudo payer Patient at any rank, so the
+    placeholder primary "Patient" counts), oldest charge first."""
+    pseudo = patient_payer().id
+    return [s for s in open_splits(enc) if s.payer_id == pseudo]
+
+
+def insurance_splits(enc: Encounter) -> list[ChargeSplit]:
+    """Open splits pending with a real insurer, oldest charge first."""
+    insurers = billing.insurer_ids()
+    return [s for s in open_splits(enc) if s.payer_id in insurers]
+
+
 def move_balance(splits: list[ChargeSplit], rank: str, payer: Payer, *, reason: str,
                  reason_code: str = "") -> int:
     """Move the whole balance of ``splits`` to ``rank``/``payer`` on each charge."""
@@ -48,10 +61,15 @@ def move_balance(splits: list[ChargeSplit], rank: str, payer: Payer, *, reason: 
 
 def write_off(splits: list[ChargeSplit], amount: int, *, kind: str, reason_code: str,
               group_code: str = "", memo: str = "") -> list[dict]:
-    """Write off ``amount`` across ``splits`` in order (partial on the last)."""
+    """Write off ``amount`` across ``splits`` in order (partial on the last).
+
+    The part taken from insurers' splits is checked against the supervisor limit before
+    anything is written (see :mod:`.adjustments`).
+    """
     total = sum(s.balance for s in splits)
     if amount > total:
         raise Refused(f"{fmt(amount)} is more than the open balance {fmt(total)}", field="amount")
+    adjustments.require_insurance_writeoff_authority(adjustments.insurer_amount(splits, amount), kind=kind)
     out, left = [], amount
     for split in splits:
         if left <= 0:
@@ -86,7 +104,13 @@ def set_slot(enc: Encounter, rank: str, payer: Payer, *, coverage: Coverage | No
 
 
 def remove_slot(enc: Encounter, rank: str) -> Payer | None:
-    """Take a payer off the list; a later insurance payer moves up one rank."""
+    """Take a payer off the list; each later insurance payer moves up one rank.
+
+    A payer that moves up takes its open balance with it: each of its splits at the old
+    rank is transferred (a journal entry) to its split at the new rank, so the claim it
+    is now sent at that rank carries everything it owes; a claim still queued for it at
+    the old rank is voided (the caller queues the new one).
+    """
     slot = EncounterPayer.get_or_none((EncounterPayer.encounter == enc.id) & (EncounterPayer.rank == rank))
     if slot is None:
         return None
@@ -96,9 +120,20 @@ def remove_slot(enc: Encounter, rank: str) -> Payer | None:
     for later in INSURANCE_RANKS[i + 1:]:
         nxt = EncounterPayer.get_or_none((EncounterPayer.encounter == enc.id) & (EncounterPayer.rank == later))
         if nxt is not None:
-            EncounterPayer.update(rank=INSURANCE_RANKS[INSURANCE_RANKS.index(later) - 1]).where(
-                EncounterPayer.id == nxt.id).execute()
+            up = INSURANCE_RANKS[INSURANCE_RANKS.index(later) - 1]
+            EncounterPayer.update(rank=up).where(EncounterPayer.id == nxt.id).execute()
+            promote_splits(enc, Payer.get_by_id(nxt.payer_id), later, up)
     return removed
+
+
+def promote_splits(enc: Encounter, payer: Payer, old_rank: str, new_rank: str) -> int:
+    """Move ``payer``'s open balance on this encounter from ``old_rank`` to ``new_rank``
+    (its slot moved up); void its claims still queued at the old rank. Returns cents moved."""
+    splits = [s for s in open_splits(enc, old_rank) if s.payer_id == payer.id]
+    moved = move_balance(splits, new_rank, payer, reason=f"{payer.name} moves up from {old_rank} to {new_rank}",
+                         reason_code="RERANK")
+    void_queued_claims(enc, rank=old_rank, payer_id=payer.id)
+    return moved
 
 
 def coverage_for(enc: Encounter, payer: Payer, data: dict) -> Coverage:
@@ -165,7 +200,7 @@ def bill_denied_to_patient(enc: Encounter, rank: str, charge_ids: list[int] | No
     amount = move_balance(denied, "patient", patient_payer(), reason=f"{rank} denied: billed to patient",
                           reason_code="DENIED")
     void_queued_claims(enc, rank=rank)
-    stmt = statements.generate(enc.patient, void_reason=f"{rank} denial billed to patient")
+    stmt = statements.reissue(enc.patient, void_reason=f"{rank} denial billed to patient")
     return {"billed_to_patient": amount, "charges": [s.charge_id for s in denied],
             "statement_id": stmt.id, "amount_due": stmt.amount_due}
 
