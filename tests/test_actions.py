@@ -246,8 +246,9 @@ def test_same_action_offered_on_patients_other_encounters(database):
     actions.apply(encs[0].id, "non_billable", {"confirm": True})
     others = actions.other_encounters(encs[0].id, "non_billable")
     assert [o["encounter_id"] for o in others] == [encs[1].id, encs[2].id]
-    results = actions.apply_to_others("non_billable", [encs[1].id, encs[2].id], {"confirm": True})
-    assert all(r["ok"] for r in results)
+    results = actions.apply_to_others("non_billable", [encs[1].id, encs[2].id], {"confirm": True},
+                                      first=encs[0].id)
+    assert [(r["encounter_id"], r["ok"]) for r in results] == [(encs[1].id, True), (encs[2].id, True)]
     assert balances.patient_balance(pat.id).patient_due == 0
 
 

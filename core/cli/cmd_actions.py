@@ -11,7 +11,7 @@ from claimdesk.core.services import actions
 #: Keys of action results (core snapshots and the built-in plugins' reports) holding cents.
 RESULT_MONEY = ("encounter_by_rank", "encounter_total", "patient_due", "insurance_pending", "balance",
                 "amount", "amount_due", "written_off", "balance_moved", "balance_restored", "adjusted",
-                "previous_balance", "final_balance", "patient_balance", "billed_to_patient")
+                "previous_balance", "final_balance", "patient_balance", "billed_to_patient", "promoted_balance")
 
 
 def register(subparsers) -> None:
@@ -80,6 +80,16 @@ def _others(args) -> list:
     return ids
 
 
+def _check_options(args, action) -> None:
+    """Refuse options the action does not allow before anything is applied."""
+    if args.remove_from_queue and not action.offers_queue_removal:
+        raise InputError({"remove_from_queue": [
+            f"{action.title!r} does not offer to take the encounter off its work queue"]})
+    if args.also and not action.repeatable:
+        raise InputError({"also": [f"{action.title!r} is applied to one encounter at a time; "
+                                   f"it cannot be applied to the patient's other encounters"]})
+
+
 def _summary(res: dict) -> list[str]:
     b, a = res["before"], res["after"]
     ranks = sorted(set(b["encounter_by_rank"]) | set(a["encounter_by_rank"]))
@@ -99,6 +109,7 @@ def _summary(res: dict) -> list[str]:
 def apply(args) -> Result:
     """Apply; then remove from the queue; then apply to the others; report each."""
     data = load_object(args.data, "data") if args.data else {}
+    _check_options(args, actions.get_action(args.key))
     res = actions.apply(args.encounter_id, args.key, data)
     out = {"result": res, "removed_from_queue": None, "others": []}
     lines = [f"applied {args.key} to encounter {res['encounter_id']} (audit {res['audit_id']})"] + _summary(res)
@@ -106,11 +117,11 @@ def apply(args) -> Result:
         if res["after"]["queue"] is None:
             lines.append("not on a work queue: nothing to remove")
         else:
-            out["removed_from_queue"] = actions.remove_from_queue(res["encounter_id"])
+            out["removed_from_queue"] = actions.remove_from_queue(res["encounter_id"], after_action=args.key)
             lines.append(f"removed from queue {out['removed_from_queue']['removed_from']}")
     others = _others(args)
     if others:
-        out["others"] = actions.apply_to_others(args.key, others, data)
+        out["others"] = actions.apply_to_others(args.key, others, data, first=res["encounter_id"])
         for o in out["others"]:
             lines.append(f"encounter {o['encounter_id']}: "
                          + ("applied" if o["ok"] else f"not applied: {o['error']}"))

@@ -8,36 +8,42 @@ The flow (driven the same way by the CLI and the TUI):
   4. :func:`apply` validates, runs the action in one transaction with an audit
      event and reports exactly what changed (entries, balances before/after,
      statements made or voided, queue changes);
-  5. :func:`remove_from_queue` if the clerk wants, and :func:`other_encounters`
-     lists the patient's other encounters where the same action applies, for
-     :func:`apply` on each (each in its own transaction).
-A plugin that raises in ``applies`` is reported and skipped; one that raises in
-``apply`` leaves nothing written.
+  5. :func:`remove_from_queue` if the clerk wants (only after an action that
+     offers it), and :func:`other_encounters` lists the patient's other encounters
+     where the same action applies, for :func:`apply_to_others` (each in its own
+     transaction; nothing else qualifies).
+A plugin that raises in ``applies`` is reported and skipped; one whose schema,
+choices, ``apply`` or report is broken raises :class:`ActionFailed` naming it and
+leaves nothing written. Who owes a split is decided by its payer, not its rank:
+money owed by the placeholder primary "Patient" is the patient's.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 from typing import Any
 
+import peewee
 from marshmallow import fields as mfields
 
 from claimdesk.core import workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import ClaimdeskError, NotFound, Refused
 from claimdesk.core.models import (
-    INSURANCE_RANKS, Charge, ChargeSplit, Encounter, Eob, Patient, Statement, WorkQueue,
+    RANKS, Charge, ChargeSplit, Encounter, Eob, Patient, Statement, WorkQueue,
 )
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
+from claimdesk.core.schema import patient_payer
 from claimdesk.core.schemas import Money, load
-from claimdesk.core.services import balances, billing
+from claimdesk.core.services import adjustments, balances, billing
 from claimdesk.core.users import require_role
 
 
 class ActionFailed(ClaimdeskError):
-    """An action plugin raised while applying; nothing was written."""
+    """An action plugin broke (its schema, choices, apply or report); nothing was written."""
 
 
 @dataclasses.dataclass
@@ -65,8 +71,9 @@ class ActionContext:
 
     @functools.cached_property
     def splits(self) -> list[ChargeSplit]:
-        ids = [c.id for c in self.charges]
-        return list(ChargeSplit.select().where(ChargeSplit.charge.in_(ids))) if ids else []
+        order = {c.id: i for i, c in enumerate(self.charges)}
+        rows = list(ChargeSplit.select().where(ChargeSplit.charge.in_(list(order)))) if order else []
+        return sorted(rows, key=lambda s: (order[s.charge_id], RANKS.index(s.rank), s.id))
 
     @functools.cached_property
     def eobs(self) -> list[Eob]:
@@ -77,11 +84,30 @@ class ActionContext:
         slot = self.slots.get(rank)
         return slot.payer if slot else None
 
+    @functools.cached_property
+    def patient_payer_id(self) -> int:
+        return patient_payer().id
+
+    def owed_by_patient(self, split: ChargeSplit) -> bool:
+        """The split is the patient's to pay: owed by the pseudo payer Patient, at any rank
+        (the placeholder primary "Patient" included)."""
+        return split.payer_id == self.patient_payer_id
+
+    @functools.cached_property
+    def insurer_ids(self) -> frozenset[int]:
+        return billing.insurer_ids()
+
+    def owed_by_insurer(self, split: ChargeSplit) -> bool:
+        """The split is pending with a real insurer."""
+        return split.payer_id in self.insurer_ids
+
     def balance_by_rank(self) -> dict[str, int]:
-        """Open balance of this encounter per rank."""
+        """Open balance of this encounter per rank, by who owes it: a split owed by the
+        pseudo payer Patient counts as "patient" whatever rank it sits at."""
         out: dict[str, int] = {}
         for s in self.splits:
-            out[s.rank] = out.get(s.rank, 0) + s.balance
+            rank = "patient" if self.owed_by_patient(s) else s.rank
+            out[rank] = out.get(rank, 0) + s.balance
         return out
 
     def open_splits(self, rank: str | None = None, denied: bool | None = None) -> list[ChargeSplit]:
@@ -89,13 +115,23 @@ class ActionContext:
         return [s for s in self.splits if s.balance > 0 and (rank is None or s.rank == rank)
                 and (denied is None or s.denied == denied)]
 
+    def patient_splits(self) -> list[ChargeSplit]:
+        """Open splits the patient owes (any rank), in charge line order."""
+        return [s for s in self.open_splits() if self.owed_by_patient(s)]
+
+    def insurance_splits(self) -> list[ChargeSplit]:
+        """Open splits pending with a real insurer."""
+        return [s for s in self.open_splits() if self.owed_by_insurer(s)]
+
     @property
     def patient_balance(self) -> int:
-        return self.balance_by_rank().get("patient", 0)
+        """What the patient owes on this encounter (by payer, not by rank)."""
+        return sum(s.balance for s in self.patient_splits())
 
     @property
     def insurance_balance(self) -> int:
-        return sum(v for k, v in self.balance_by_rank().items() if k in INSURANCE_RANKS)
+        """What real insurers still owe on this encounter (by payer, not by rank)."""
+        return sum(s.balance for s in self.insurance_splits())
 
     @property
     def active(self) -> bool:
@@ -160,8 +196,41 @@ def form(encounter_id: Any, key: str) -> list[dict]:
     """The guided inputs of an action as field descriptions for a form."""
     action = get_action(key)
     ctx = ActionContext(lookup(encounter_id))
-    choices = action.choices(ctx) if action.choices else {}
-    return describe_schema(action.schema, choices)
+    choices = _plugin_call(action, "choices", lambda: action.choices(ctx)) if action.choices else {}
+    if not isinstance(choices, dict):
+        raise _failed(action, "choices", f"returned {type(choices).__name__}, not a dict of field choices")
+    return _plugin_call(action, "schema", lambda: describe_schema(action.schema, choices))
+
+
+def _failed(action: Action, stage: str, what: str) -> "ActionFailed":
+    return ActionFailed(f"action {action.key!r} (plugin {_owner(action)}) failed in {stage}: {what}; "
+                        f"nothing was written")
+
+
+def _plugin_call(action: Action, stage: str, fn):
+    """Run plugin code (its schema, choices, apply): a ClaimdeskError it raises on purpose
+    passes through, and so does a lock conflict (the workflow retries it); anything else is
+    reported as :class:`ActionFailed` naming the plugin."""
+    try:
+        return fn()
+    except (ClaimdeskError, peewee.OperationalError, peewee.InternalError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the app down
+        raise _failed(action, stage, f"{type(exc).__name__}: {exc}") from exc
+
+
+def _checked_report(action: Action, report: Any) -> dict:
+    """The plugin's report as stored in the audit trail: a dict of JSON values, or refused."""
+    if report is None:
+        return {}
+    if not isinstance(report, dict):
+        raise _failed(action, "apply", f"returned {type(report).__name__}, not a dict describing what changed")
+    safe = workflow.jsonable(report)
+    try:
+        json.dumps(safe, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise _failed(action, "apply", f"returned a report that is not JSON-safe ({exc})") from None
+    return safe
 
 
 def describe_schema(schema, choices: dict | None = None) -> list[dict]:
@@ -207,16 +276,22 @@ def _snapshot(enc: Encounter) -> dict:
 
 
 def apply(encounter_id: Any, key: str, data: dict | None = None, *,
-          idempotency_key: str | None = None) -> dict:
+          idempotency_key: str | None = None, same_as: Any = None) -> dict:
     """Apply one action to one encounter, atomically, with an audit event.
 
-    Refused when the action does not apply. The result has what the plugin
-    reported plus ``before``/``after`` snapshots, ``statements_made``,
+    Refused when the action does not apply. ``same_as`` (the encounter the clerk first
+    applied it to) applies it again to another encounter of the same patient: refused,
+    with nothing written, for another patient's encounter or an action that is not
+    repeatable. A plugin whose schema, ``apply`` or report is broken is reported as
+    :class:`ActionFailed` naming it, and nothing is written. The result has what the
+    plugin reported plus ``before``/``after`` snapshots, ``statements_made``,
     ``statements_voided`` and ``queue_change``.
     """
     action = get_action(key)
     enc = lookup(encounter_id)
-    clean = load(action.schema, data or {}) if action.schema is not None else {}
+    first = _first_of(same_as, enc, action) if same_as is not None else None
+    clean = (_plugin_call(action, "schema", lambda: load(action.schema, data or {}))
+             if action.schema is not None else {})
     require_role(action.required_role, f"the action {action.title!r}")
 
     def body():
@@ -226,16 +301,13 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
             why = f" ({failures[0].error})" if failures else ""
             raise Refused(f"{action.title!r} does not apply to encounter {enc.id}{why}", field="action")
         before = _snapshot(enc)
-        try:
-            report = action.apply(ctx, clean) or {}
-        except ClaimdeskError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - rolled back by the transaction
-            raise ActionFailed(f"action {key!r} (plugin {_owner(action)}) failed: "
-                               f"{type(exc).__name__}: {exc}; nothing was written") from exc
+        with adjustments.writeoff_scope():
+            raw = _plugin_call(action, "apply", lambda: action.apply(ctx, clean))
+        report = _checked_report(action, raw)
         after = _snapshot(enc)
         return {"action": key, "encounter_id": enc.id, "patient_id": enc.patient_id,
-                "report": workflow.jsonable(report), "before": before, "after": after,
+                "same_as": first.id if first is not None else None,
+                "report": report, "before": before, "after": after,
                 "statements_made": [s for s in after["statements"] if s not in before["statements"]],
                 "statements_voided": [s for s in before["statements"] if s not in after["statements"]],
                 "queue_change": ([before["queue"], after["queue"]] if before["queue"] != after["queue"] else None),
@@ -245,9 +317,36 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
                         idempotency_key=idempotency_key, reason=str(clean.get("reason", clean.get("note", ""))))
 
 
-def remove_from_queue(encounter_id: Any) -> dict:
-    """Take an encounter off its current work queue (audited)."""
+def _first_of(same_as: Any, enc: Encounter, action: Action) -> Encounter:
+    """The encounter an action was first applied to, when applying it again to ``enc``
+    ("the patient's other encounters"): refused unless the action is repeatable and ``enc``
+    is another encounter of the same patient."""
+    first = lookup(same_as)
+    if not action.repeatable:
+        raise Refused(f"{action.title!r} is applied to one encounter at a time; it cannot be applied "
+                      f"to the patient's other encounters", field="also")
+    if enc.id == first.id:
+        raise Refused(f"encounter {enc.id} is the one the action was just applied to", field="also")
+    if enc.patient_id != first.patient_id:
+        raise Refused(f"encounter {enc.id} belongs to another patient (patient {enc.patient_id}, not "
+                      f"{first.patient_id}); the same action only goes to this patient's other encounters",
+                      field="also")
+    return first
+
+
+def remove_from_queue(encounter_id: Any, *, after_action: str | None = None) -> dict:
+    """Take an encounter off its current work queue (audited).
+
+    ``after_action`` is the key of the action just applied, when the clerk answers its
+    "remove from the queue?" question: refused, with nothing written, for an action that
+    does not offer queue removal.
+    """
     enc = lookup(encounter_id)
+    if after_action is not None:
+        action = get_action(after_action)
+        if not action.offers_queue_removal:
+            raise Refused(f"{action.title!r} does not offer to take the encounter off its work queue",
+                          field="remove_from_queue")
 
     def body():
         e = Encounter.get_by_id(enc.id)
@@ -255,9 +354,10 @@ def remove_from_queue(encounter_id: Any) -> dict:
             raise Refused(f"encounter {e.id} is not on a work queue", field="encounter_id")
         was = WorkQueue.get_by_id(e.queue_id).key
         Encounter.update(queue=None).where(Encounter.id == e.id).execute()
-        return {"encounter_id": e.id, "removed_from": was}
+        return {"encounter_id": e.id, "removed_from": was, "after_action": after_action}
 
-    return workflow.run("queue.remove", body, encounter_id=enc.id, inputs={"encounter_id": enc.id})
+    return workflow.run("queue.remove", body, encounter_id=enc.id,
+                        inputs={"encounter_id": enc.id, "after_action": after_action})
 
 
 def other_encounters(encounter_id: Any, key: str) -> list[dict]:
@@ -278,15 +378,29 @@ def other_encounters(encounter_id: Any, key: str) -> list[dict]:
     return out
 
 
-def apply_to_others(key: str, encounter_ids: list, data: dict | None = None) -> list[dict]:
-    """Apply the same action to several encounters, each in its own transaction."""
+def apply_to_others(key: str, encounter_ids: list, data: dict | None = None, *, first: Any,
+                    idempotency_key: str | None = None) -> list[dict]:
+    """Apply the action first applied to ``first`` to the patient's other encounters, each in
+    its own transaction; each result reported (``encounter_id`` as a number when it is one).
+
+    Only encounters :func:`other_encounters` would list qualify: the same patient, the action
+    repeatable and applying there now; any other id is refused with nothing written for it.
+    """
     results = []
     for eid in encounter_ids:
+        shown = _id_or_text(eid)
         try:
-            results.append({"encounter_id": eid, "ok": True, "result": apply(eid, key, data)})
+            res = apply(eid, key, data, same_as=first,
+                        idempotency_key=f"{idempotency_key}:{shown}" if idempotency_key else None)
+            results.append({"encounter_id": shown, "ok": True, "result": res})
         except ClaimdeskError as exc:
-            results.append({"encounter_id": eid, "ok": False, "error": str(exc)})
+            results.append({"encounter_id": shown, "ok": False, "error": str(exc)})
     return results
+
+
+def _id_or_text(value: Any) -> Any:
+    text = str(value).strip().upper().lstrip("E#")
+    return int(text) if text.isdigit() and len(text) <= 12 else value
 
 
 def current_user_name() -> str:
