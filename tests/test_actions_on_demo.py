@@ -3,7 +3,9 @@
 For every action: find a demo encounter where ``actions.assess`` offers it, fill
 its guided form from ``actions.form`` (choices included), apply it, check the
 money / statement / queue / audit effect a clerk would notice, and check that
-``verify`` is still clean. The demo is built once per session (tests/demo_cache.py).
+``verify`` is still clean. Every test runs on SQLite and on PostgreSQL: the demo is
+built once per session and engine, and each test works on its own copy
+(tests/demo_cache.py).
 """
 
 from __future__ import annotations
@@ -33,10 +35,11 @@ ALL_KEYS = {
 }
 
 
-@pytest.fixture(scope="session")
-def demo_template(tmp_path_factory):
-    """The default demo clinic, built once per session."""
-    return demo_cache.template(tmp_path_factory)[0]
+@pytest.fixture
+def demo_template(backend, request, tmp_path_factory):
+    """The default demo clinic on this test's engine, built once per session."""
+    pg = request.getfixturevalue("pg_server") if backend == "postgresql" else None
+    return demo_cache.template(tmp_path_factory, pg=pg)[0]
 
 
 @pytest.fixture
@@ -108,11 +111,40 @@ def slot(enc_id: int, rank: str) -> EncounterPayer | None:
     return EncounterPayer.get_or_none((EncounterPayer.encounter == enc_id) & (EncounterPayer.rank == rank))
 
 
-def audited(res: dict, key: str, enc_id: int) -> AuditEvent:
+def audited(res: dict, key: str, enc_id: int, user: str = demo.CLERK) -> AuditEvent:
+    """The action's audit event: who, which action and encounter, the entries it made."""
     ev = AuditEvent.get_by_id(res["audit_id"])
-    assert (ev.action, ev.encounter_id, ev.user) == (f"action.{key}", enc_id, ev.user)
+    assert (ev.action, ev.encounter_id, ev.user) == (f"action.{key}", enc_id, user)
     assert sorted(ev.entries) == sorted(res["entries"])
     return ev
+
+
+def on_next_statement(enc_id: int) -> int:
+    """What the patient's next statement bills for this encounter (its charge lines)."""
+    pid = Encounter.get_by_id(enc_id).patient_id
+    return sum(sp.balance for sp in statements.patient_lines(pid) if sp.charge.encounter_id == enc_id)
+
+
+def issued_statement_for(enc_id: int) -> int:
+    """Issue the patient's statement now; what it bills for this encounter."""
+    pid = Encounter.get_by_id(enc_id).patient_id
+    res = statements.generate_for(pid)
+    stmt = Statement.get_by_id(res["statement_id"])
+    assert stmt.amount_due == max(balances.patient_balance(pid).net_due, 0)
+    return sum(ln.amount for ln in StatementLine.select().where(
+        (StatementLine.statement == stmt.id) & (StatementLine.encounter == enc_id)
+        & (StatementLine.kind == "charge")))
+
+
+def queue_of(enc_id: int) -> str | None:
+    enc = Encounter.get_by_id(enc_id)
+    return enc.queue.key if enc.queue_id else None
+
+
+def no_statement_or_queue_change(res: dict, queue_before: str | None) -> None:
+    """The action neither made nor voided a statement, and left the encounter on its queue."""
+    assert (res["statements_made"], res["statements_voided"]) == ([], [])
+    assert res["queue_change"] is None and res["after"]["queue"] == queue_before
 
 
 def writeoffs(enc_id: int, code: str) -> int:
@@ -148,8 +180,11 @@ def test_primary_invalid_sends_the_terminated_plans_balance_to_the_patient(clini
                                                  & (EncounterPayer.rank == "secondary")))))
     old = slot(enc_id, "primary").payer
     owed, due = by_rank(enc_id).get("primary", 0), patient_due(enc_id)
+    payer_owed = balances.payer_balance(old.id)
     eobs_before = Eob.select().where((Eob.encounter == enc_id) & (Eob.payer == old.id)).count()
     assert owed > 0 and eobs_before > 0
+    claims_before = {c.id: c.status for c in Claim.select().where((Claim.encounter == enc_id) & (Claim.payer == old.id))}
+    queue_before, billed_before = queue_of(enc_id), on_next_statement(enc_id)
 
     res = actions.apply(enc_id, "primary_invalid", fill(enc_id, "primary_invalid", reason="plan ended"))
 
@@ -158,9 +193,16 @@ def test_primary_invalid_sends_the_terminated_plans_balance_to_the_patient(clini
     assert Eob.select().where((Eob.encounter == enc_id) & (Eob.payer == old.id)).count() == 0
     assert Eob.select().where((Eob.encounter == enc_id) & (Eob.moved_from == old.id)).count() == eobs_before
     assert Eob.select().where((Eob.encounter == enc_id) & Eob.dummy).count() == 1
-    assert balances.payer_balance(old.id) >= 0 and by_rank(enc_id).get("primary", 0) == 0
+    assert balances.payer_balance(old.id) == payer_owed - owed and by_rank(enc_id).get("primary", 0) == 0
     assert patient_due(enc_id) == due + owed
     assert res["after"]["patient_due"] - res["before"]["patient_due"] == owed
+    # the old payer's claims: a queued one is voided, the ones already sent stay on file as sent
+    claims_after = {c.id: c.status for c in Claim.select().where((Claim.encounter == enc_id) & (Claim.payer == old.id))}
+    assert claims_after == {cid: ("void" if st == "queued" else st) for cid, st in claims_before.items()}
+    assert queued_claims(enc_id) == []  # no secondary: nobody else to bill
+    assert on_next_statement(enc_id) == billed_before + owed  # the patient is billed what the plan owed
+    assert res["queue_change"] is None and res["after"]["queue"] == queue_before == "denied"
+    assert res["offers_queue_removal"] is True
     audited(res, "primary_invalid", enc_id)
     assert "add_primary" in {o["key"] for o in actions.assess(enc_id)["offers"]}
     assert verify() == []
@@ -229,15 +271,19 @@ def test_add_secondary_bills_the_plan_whose_eob_came_in_without_a_secondary_on_f
 
 def test_self_pay_puts_the_patient_placeholder_in_the_primary_slot(clinic):
     no_payers = active().where(~fn.EXISTS(EncounterPayer.select().where(EncounterPayer.encounter == Encounter.id)))
-    enc_id = find("self_pay", no_payers.join(Charge).where(Charge.fee > 0))
-    due, ranks = patient_due(enc_id), by_rank(enc_id)
+    enc_id = find("self_pay", no_payers.join(Charge).join(ChargeSplit).where(ChargeSplit.balance > 0))
+    due, ranks, queue_before = patient_due(enc_id), by_rank(enc_id), queue_of(enc_id)
+    assert ranks.get("patient", 0) > 0
 
     res = actions.apply(enc_id, "self_pay", fill(enc_id, "self_pay"))
 
     s = slot(enc_id, "primary")
     assert (s.payer.name, s.placeholder) == ("Patient", True)
     assert patient_due(enc_id) == due and by_rank(enc_id) == ranks  # the balance stays the patient's
-    assert res["report"]["patient_balance"] == ranks.get("patient", 0)
+    assert res["report"]["patient_balance"] == ranks["patient"]
+    assert res["entries"] == [] and queued_claims(enc_id) == []  # no money moves, no claim to anyone
+    no_statement_or_queue_change(res, queue_before)
+    assert issued_statement_for(enc_id) == ranks["patient"]  # and the patient's statement bills it
     assert "add_primary" in {o["key"] for o in actions.assess(enc_id)["offers"]}
     audited(res, "self_pay", enc_id)
     assert verify() == []
@@ -271,7 +317,7 @@ def test_denied_codes_are_billed_to_the_patient_with_a_new_statement(clinic, ran
 
 def test_negotiated_balance_adjusts_the_difference_off(clinic):
     enc_id = find("negotiate_balance", with_open("patient").where(ChargeSplit.balance > 20_00))
-    current = by_rank(enc_id)["patient"]
+    current, queue_before = by_rank(enc_id)["patient"], queue_of(enc_id)
     final = current // 2
 
     res = actions.apply(enc_id, "negotiate_balance",
@@ -281,6 +327,8 @@ def test_negotiated_balance_adjusts_the_difference_off(clinic):
     assert by_rank(enc_id)["patient"] == final
     assert writeoffs(enc_id, "NEGOTIATED") == current - final
     assert res["report"]["adjusted"] == current - final
+    no_statement_or_queue_change(res, queue_before)
+    assert issued_statement_for(enc_id) == final  # the next statement bills the agreed balance
     audited(res, "negotiate_balance", enc_id)
     assert verify() == []
 
@@ -308,7 +356,7 @@ def test_regenerate_statement_voids_the_old_one_and_makes_a_new_one(clinic):
 
 def test_office_write_off_lowers_the_patient_balance_by_the_amount(clinic):
     enc_id = find("patient_writeoff_office", with_open("patient").where(ChargeSplit.balance > 10_00))
-    before, due = by_rank(enc_id)["patient"], patient_due(enc_id)
+    before, due, queue_before = by_rank(enc_id)["patient"], patient_due(enc_id), queue_of(enc_id)
     reason = choice(enc_id, "patient_writeoff_office", "reason", "Financial hardship")
 
     res = actions.apply(enc_id, "patient_writeoff_office",
@@ -316,6 +364,8 @@ def test_office_write_off_lowers_the_patient_balance_by_the_amount(clinic):
 
     assert by_rank(enc_id)["patient"] == before - 10_00
     assert patient_due(enc_id) == due - 10_00 and writeoffs(enc_id, reason) == 10_00
+    no_statement_or_queue_change(res, queue_before)
+    assert issued_statement_for(enc_id) == before - 10_00
     audited(res, "patient_writeoff_office", enc_id)
     assert verify() == []
 
@@ -323,7 +373,9 @@ def test_office_write_off_lowers_the_patient_balance_by_the_amount(clinic):
 def test_bad_debt_needs_a_supervisor_and_flags_the_account(clinic):
     enc_id = find("patient_writeoff_bad_debt", with_open("patient"))
     pid = Encounter.get_by_id(enc_id).patient_id
-    owed, due = by_rank(enc_id)["patient"], patient_due(enc_id)
+    owed, due, queue_before = by_rank(enc_id)["patient"], patient_due(enc_id), queue_of(enc_id)
+    bad_debt_before = writeoffs(enc_id, "BAD_DEBT")
+    assert on_next_statement(enc_id) == owed
     amount = f"{owed // 100}.{owed % 100:02d}"
     data = fill(enc_id, "patient_writeoff_bad_debt", amount=amount, note="sent to Cascade Collections")
     entries = JournalEntry.select().count()
@@ -335,8 +387,10 @@ def test_bad_debt_needs_a_supervisor_and_flags_the_account(clinic):
         res = actions.apply(enc_id, "patient_writeoff_bad_debt", data)
 
     assert by_rank(enc_id)["patient"] == 0 and patient_due(enc_id) == due - owed
-    assert writeoffs(enc_id, "BAD_DEBT") >= owed and Patient.get_by_id(pid).bad_debt
-    assert audited(res, "patient_writeoff_bad_debt", enc_id).user == demo.SUPERVISOR
+    assert writeoffs(enc_id, "BAD_DEBT") == bad_debt_before + owed and Patient.get_by_id(pid).bad_debt
+    no_statement_or_queue_change(res, queue_before)
+    assert on_next_statement(enc_id) == 0  # off the patient's next statement
+    audited(res, "patient_writeoff_bad_debt", enc_id, user=demo.SUPERVISOR)
     assert verify() == []
 
 
@@ -344,6 +398,8 @@ def test_insurance_write_off_clears_the_chosen_code(clinic):
     enc_id = find("insurance_writeoff", with_open("primary", denied=True).where(ChargeSplit.balance < 500_00))
     split = ops.open_splits(Encounter.get_by_id(enc_id), "primary", denied=True)[0]
     payer_owes = balances.payer_balance(split.payer_id)
+    charge_ins = sum(s.balance for s in ops.insurance_splits(Encounter.get_by_id(enc_id)) if s.charge_id == split.charge_id)
+    due, billed, queue_before = patient_due(enc_id), on_next_statement(enc_id), queue_of(enc_id)
     (rows,) = [f for f in actions.form(enc_id, "insurance_writeoff") if f["name"] == "lines"]
     reasons = {f["name"]: [c[0] for c in f["choices"]] for f in rows["fields"]}
     assert str(split.charge_id) in reasons["charge_id"] and "CO50" in reasons["reason"]
@@ -355,7 +411,13 @@ def test_insurance_write_off_clears_the_chosen_code(clinic):
 
     assert ChargeSplit.get_by_id(split.id).balance == 0
     assert balances.payer_balance(split.payer_id) == payer_owes - split.balance
-    assert res["report"]["written_off"] == split.balance
+    assert res["report"]["written_off"] == charge_ins == split.balance
+    assert writeoffs(enc_id, "CO-50") == split.balance
+    # never billed to the patient: the patient's balance and next statement are as before
+    assert patient_due(enc_id) == due and on_next_statement(enc_id) == billed
+    no_statement_or_queue_change(res, queue_before)
+    if not ops.insurance_splits(Encounter.get_by_id(enc_id)):
+        assert queued_claims(enc_id) == []  # nothing left for any insurer: no claim goes out
     audited(res, "insurance_writeoff", enc_id)
     assert verify() == []
 
@@ -377,11 +439,14 @@ def test_resend_secondary_queues_the_claim_again(clinic):
 
 def test_none_of_the_above_sends_the_administrator_a_message(clinic):
     enc_id = find("none_of_the_above", active().join(WorkQueue).where(WorkQueue.key == "denied"))
+    open_before = AdminMessage.select().where(AdminMessage.status == "open").count()
     res = actions.apply(enc_id, "none_of_the_above", fill(
         enc_id, "none_of_the_above", subject="Appeal?", note="The payer denied this; should we appeal?"))
     msg = AdminMessage.get_by_id(res["report"]["message_id"])
     assert (msg.encounter_id, msg.status, msg.subject, msg.author) == (enc_id, "open", "Appeal?", demo.CLERK)
-    assert AdminMessage.select().where(AdminMessage.status == "open").count() >= 2
+    assert AdminMessage.select().where(AdminMessage.status == "open").count() == open_before + 1
+    assert (res["entries"], res["queue_change"], res["offers_queue_removal"]) == ([], None, False)
+    assert actions.other_encounters(enc_id, "none_of_the_above") == []  # one encounter at a time
     audited(res, "none_of_the_above", enc_id)
     assert verify() == []
 
@@ -392,6 +457,8 @@ def test_update_secondary_info_edits_the_coverage_and_keeps_the_old_values(clini
     enc_id = find("update_secondary_info", with_cov)
     cov_id = slot(enc_id, "secondary").coverage_id
     old_member = Coverage.get_by_id(cov_id).member_id
+    ranks, queue_before = by_rank(enc_id), queue_of(enc_id)
+    claims_before = [(c.id, c.status) for c in Claim.select().where(Claim.encounter == enc_id).order_by(Claim.id)]
 
     res = actions.apply(enc_id, "update_secondary_info", fill(
         enc_id, "update_secondary_info", member_id="NEW123456789", group_no="GRP-77001",
@@ -402,6 +469,10 @@ def test_update_secondary_info_edits_the_coverage_and_keeps_the_old_values(clini
     ev = audited(res, "update_secondary_info", enc_id)
     assert ev.result["report"]["before"]["member_id"] == old_member
     assert ev.result["report"]["after"]["member_id"] == "NEW123456789"
+    assert res["entries"] == [] and by_rank(enc_id) == ranks  # a document edit: no money moves
+    no_statement_or_queue_change(res, queue_before)
+    assert [(c.id, c.status) for c in Claim.select().where(Claim.encounter == enc_id).order_by(Claim.id)] \
+        == claims_before
     assert verify() == []
 
 
