@@ -1,10 +1,11 @@
-"""A clerk's process killed with SIGKILL mid-stream: every workflow is complete or absent.
+"""A clerk's process killed with SIGKILL in the middle of a transaction: every workflow is complete or absent.
 
-The worker (tests/crash_worker.py) commits workflow after workflow; the test kills
-it right after a randomly chosen commit is reported, while the next workflow is
-in flight. Reopening the database must show clean books (`verify`), every journal
-entry owned by an audit event (no half workflow), and at least every workflow the
-worker reported.
+The worker (tests/crash_worker.py) runs workflow after workflow (patient checks,
+credits, EOBs, returned checks) and kills itself right after the N-th SQL statement
+that runs inside a transaction, N drawn by this test from a seeded random. Reopening
+the database must show clean books (``verify``), every journal entry owned by an
+audit event (no half workflow), every audit event's entries present, and exactly the
+workflows the worker reported committed: the one in flight is gone without a trace.
 """
 
 from __future__ import annotations
@@ -16,54 +17,55 @@ import subprocess
 import sys
 from pathlib import Path
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, schema, workflow
 from claimdesk.core.context import as_user
-from claimdesk.core.models import AuditEvent, JournalEntry
+from claimdesk.core.models import AuditEvent, JournalEntry, Voucher
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
 from tests.conftest import register
 
 ROOT = Path(__file__).resolve().parents[1]
-KILLS = 4
+KILLS = 10  # per backend
+SEED = 20261125
+MAX_STATEMENTS = 400  # a kill lands after 1..400 statements: somewhere in the first ~25 workflows
 
 
 def _owned_entries() -> set[int]:
     return {e for (entries,) in AuditEvent.select(AuditEvent.entries).tuples() for e in entries}
 
 
-def test_sigkill_mid_stream_leaves_every_workflow_complete_or_absent(db_url):
+def test_sigkill_mid_transaction_leaves_every_workflow_complete_or_absent(db_url):
     db.connect(db_url)
     schema.upgrade()
     register("setup", "crash-clerk")
     with as_user("setup"):
         pat = b.patient()
         medicare = b.payer("Medicare", "medicare")
-        b.encounter(pat, [5_000_00, 90_00], payers=[medicare])  # built directly, not audited
-        setup_entries = {e.id for e in JournalEntry.select(JournalEntry.id)}
+        workflow.run("test.encounter", lambda: {"enc": b.encounter(pat, [5_000_00, 90_00], payers=[medicare])[0].id})
     db.close()
-    rng = random.Random(20261125)
-    reported_total = 0
+    rng = random.Random(SEED)
+    reported_total, kills = 0, []
     for _ in range(KILLS):
-        kill_after = rng.randint(3, 25)
-        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", db_url, str(pat.id), str(medicare.id)],
+        kill_after = rng.randint(1, MAX_STATEMENTS)
+        proc = subprocess.Popen([sys.executable, "-m", "tests.crash_worker", db_url, str(pat.id), str(medicare.id),
+                                 str(kill_after)],
                                 cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "PYTHONPATH": str(ROOT.parent)})
-        seen = 0
-        for line in proc.stdout:
-            if line.startswith("done "):
-                seen += 1
-                if seen == kill_after:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-        proc.wait()
-        assert proc.returncode == -signal.SIGKILL, proc.stderr.read()
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == -signal.SIGKILL, err  # it killed itself, mid-transaction
+        seen = sum(1 for line in out.splitlines() if line.startswith("done "))
         reported_total += seen
+        kills.append((kill_after, seen))
         db.connect(db_url)
-        assert verify() == []
-        entries = {e.id for e in JournalEntry.select(JournalEntry.id)} - setup_entries
-        assert entries <= _owned_entries(), "a journal entry without its audit event: half a workflow"
+        assert verify() == [], kills
+        entries = {e.id for e in JournalEntry.select(JournalEntry.id)}
+        owned = _owned_entries()
+        assert entries == owned, "a journal entry without its audit event, or an event without its entries"
         workflows = AuditEvent.select().where(AuditEvent.user == "crash-clerk").count()
-        assert workflows >= reported_total  # the worker may have run ahead of what the pipe showed us
-        assert _owned_entries() <= entries | setup_entries, "an audit event whose entries are missing"
+        assert workflows == reported_total, kills  # every reported commit is there; the one in flight is not
         db.close()
+    assert len(kills) == KILLS and len({n for n, _ in kills}) > 1
+    db.connect(db_url)
+    assert Voucher.select().where(Voucher.status == "returned").count() > 0  # the stream reached the returns
+    db.close()
