@@ -3,6 +3,8 @@ and nothing is written (no journal entry, no audit event, no voucher, no credit)
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from claimdesk.core.errors import ClaimdeskError
@@ -110,3 +112,216 @@ def test_every_bad_input_is_refused_naming_a_field_and_nothing_is_written(world)
             before = _counts()
     assert tried >= 200
     assert problems == [], "\n".join(map(str, problems))
+
+
+# --- the same kind of corpus through the command line ----------------------------------------
+# ``claimdesk ... --json`` in-process on one world per engine (built once per module): each bad
+# invocation must exit non-zero with one line on stderr naming the field or thing at fault, no
+# traceback, nothing on stdout, and no row written.
+
+from tests.clirunner import Cli  # noqa: E402
+from tests.conftest import BACKENDS, new_database_url  # noqa: E402
+
+CLI_BAD_IDS = ["abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "9223372036854775808",
+               "1; DROP TABLE patient", "", " ", "0x10", "\uff11\uff12", "12\n", "NaN"]
+CLI_BAD_AMOUNTS = ["1.234", "NaN", "inf", "-5.00", "1e3", "12,50", "1_000", "", "1.5\n", "\u00bd", "12.50abc",
+                   "'; DROP TABLE posting; --", "99999999999999999999", "0x10"]
+CLI_BAD_DATES = ["2026-13-01", "2026-02-30", "yesterday", "2026/01/01", "20260101x", "\x00"]
+CLI_BAD_JSON = ["{", "[]", "null", "42", '"text"', '{"encounter_id": }', "@/nonexistent/claimdesk.json",
+                "{\"a\": NaN}"]
+CLI_BAD_KEYS = ["bitcoin", "", "../../etc/passwd", "x" * 300, "Check "]
+CLI_BAD_TEXTS = ["\x00", "a" * 10_000, "\x1b[31mred"]  # (an empty text is fine where a text is optional)
+
+#: Cases that fail today because of code outside this change (xfail(strict=True) on the engines named):
+#: case -> (why, engines).
+_AMOUNT_NEWLINE = ("an amount with a trailing newline ('1.5\\n') is accepted; being fixed in core/schemas.py by "
+                   "another engineer")
+_MESSAGE_ID = ("core/services/common.get() hands an id past 2**63-1 to SQLite: 'unexpected OverflowError' (needs a "
+               "range check there; PostgreSQL answers 'no message with id ...')")
+_BOTH, _SQLITE = ("sqlite", "postgresql"), ("sqlite",)
+CLI_KNOWN = {
+    "voucher-create-amount['1.5\\n']": (_AMOUNT_NEWLINE, _BOTH),
+    "credit-post-amount['1.5\\n']": (_AMOUNT_NEWLINE, _BOTH),
+    "credit-new-voucher-amount['1.5\\n']": (_AMOUNT_NEWLINE, _BOTH),
+    "messages-read['99999999999999999999']": (_MESSAGE_ID, _SQLITE),
+    "messages-read['9223372036854775808']": (_MESSAGE_ID, _SQLITE),
+}
+
+
+def _cli_cases(w):
+    """(id, argv, words one of which the error line must name)."""
+    p, v, c, e, m = str(w["patient"]), str(w["voucher"]), str(w["credit"]), str(w["encounter"]), str(w["payer"])
+    s = str(w["self_pay"])
+    by_id = [
+        ("voucher-create-payer", lambda x: ["voucher", "create", "--payer", x, "--method", "check", "--amount",
+                                            "10.00", "--details", '{"check_number": "9"}'], ("payer",)),
+        ("credit-post-patient", lambda x: ["credit", "post", "--patient", x, "--voucher", v], ("patient",)),
+        ("credit-post-voucher", lambda x: ["credit", "post", "--patient", p, "--voucher", x], ("voucher",)),
+        ("apply-unapplied-credit", lambda x: ["credit", "apply-unapplied", "--credit", x, "--patient", p],
+         ("credit",)),
+        ("check-return", lambda x: ["check", "return", x, "--reason", "NSF"], ("voucher",)),
+        ("patient-show", lambda x: ["patient", "show", x], ("patient",)),
+        ("encounter-show", lambda x: ["encounter", "show", x], ("encounter",)),
+        ("post-batch-voucher", lambda x: ["payments", "post-batch", "--voucher", x, "--file", w["lines"]],
+         ("voucher",)),
+        ("messages-read", lambda x: ["messages", "read", x], ("message",)),
+        ("statements-generate", lambda x: ["statements", "generate", x], ("patient",)),
+        ("claims-requeue", lambda x: ["claims", "requeue", x, "--reason", "resend"], ("claim",)),
+        ("actions-list", lambda x: ["actions", "list", x], ("encounter",)),
+        ("audit-encounter", lambda x: ["audit", "--encounter", x], ("encounter",)),
+    ]
+    for name, argv, words in by_id:
+        for x in CLI_BAD_IDS:
+            yield f"{name}[{x!r}]", argv(x), words
+    by_amount = [
+        ("voucher-create-amount", lambda x: ["voucher", "create", "--payer", m, "--method", "check", "--amount", x,
+                                             "--details", '{"check_number": "9"}'], ("amount",)),
+        ("credit-post-amount", lambda x: ["credit", "post", "--patient", p, "--voucher", v, "--amount", x],
+         ("amount",)),
+        ("credit-new-voucher-amount", lambda x: ["credit", "post", "--patient", p, "--payer", m, "--new-voucher",
+                                                 "check", "--details", '{"check_number": "9"}', "--amount", x],
+         ("amount",)),
+    ]
+    for name, argv, words in by_amount:
+        for x in CLI_BAD_AMOUNTS:
+            yield f"{name}[{x!r}]", argv(x), words
+    by_date = [
+        ("voucher-create-date", lambda x: ["voucher", "create", "--payer", m, "--method", "check", "--amount",
+                                           "1.00", "--details", '{"check_number": "9"}', "--date", x],
+         ("received_on", "date")),
+        ("daysheet-show", lambda x: ["daysheet", "show", "--date", x], ("date",)),
+        ("daysheet-close", lambda x: ["daysheet", "close", "--date", x], ("date",)),
+        ("aging-recalc", lambda x: ["aging", "recalc", "--as-of", x], ("as_of", "as-of")),
+        ("provider-activity", lambda x: ["provider", "activity", "--from", x, "--to", "2026-03-31"], ("from",)),
+    ]
+    for name, argv, words in by_date:
+        for x in CLI_BAD_DATES:
+            yield f"{name}[{x!r}]", argv(x), words
+    by_json = [
+        ("eob-post-data", lambda x: ["eob", "post", "--data", x], ("data",)),
+        ("actions-apply-data", lambda x: ["actions", "apply", s, "patient_writeoff_office", "--data", x],
+         ("data",)),
+        ("voucher-details", lambda x: ["voucher", "create", "--payer", m, "--method", "check", "--amount", "1.00",
+                                       "--details", x], ("details",)),
+        ("check-return-fee", lambda x: ["check", "return", v, "--reason", "NSF", "--fee-policy", "flat",
+                                        "--fee", x], ("fee",)),
+    ]
+    for name, argv, words in by_json:
+        for x in CLI_BAD_JSON:
+            yield f"{name}[{x!r}]", argv(x), words
+    by_key = [
+        ("voucher-method", lambda x: ["voucher", "create", "--payer", m, "--method", x, "--amount", "1.00"],
+         ("method",)),
+        ("fee-policy", lambda x: ["check", "return", v, "--reason", "NSF", "--fee-policy", x], ("fee_policy",)),
+        ("action-key", lambda x: ["actions", "apply", e, x, "--data", "{}"], ("action", "key")),
+        ("action-describe", lambda x: ["actions", "describe", e, x], ("action", "key")),
+    ]
+    for name, argv, words in by_key:
+        for x in CLI_BAD_KEYS:
+            yield f"{name}[{x[:20]!r}]", argv(x), words
+    by_text = [
+        ("check-return-reason", lambda x: ["check", "return", v, "--reason", x], ("reason",)),
+        ("voucher-reference", lambda x: ["voucher", "create", "--payer", m, "--method", "check", "--amount", "1.00",
+                                         "--details", '{"check_number": "9"}', "--reference", x], ("reference",)),
+        ("claims-requeue-reason", lambda x: ["claims", "requeue", "1", "--reason", x], ("reason",)),
+        ("writeoff-reason", lambda x: ["actions", "apply", s, "patient_writeoff_office", "--data",
+                                       json.dumps({"amount": "1.00", "reason": x})], ("reason",)),
+    ]
+    for name, argv, words in by_text:
+        extra = {"check-return-reason": [""], "writeoff-reason": ["", "COURTESY; DROP TABLE posting"]}
+        for x in CLI_BAD_TEXTS + extra.get(name, []):
+            yield f"{name}[{x[:20]!r}]", argv(x), words
+    # the command line itself, and who may write
+    yield "unknown-command", ["payments", "refund"], ("choose", "invalid choice")
+    yield "unknown-option", ["voucher", "create", "--payer", m, "--method", "check", "--amount", "1", "--tip", "5"], \
+        ("unrecognized", "--tip")
+    yield "missing-option", ["credit", "post", "--patient", p], ("--voucher",)
+    yield "limit-zero", ["audit", "--limit", "0"], ("limit",)
+    yield "limit-text", ["audit", "--limit", "ten"], ("limit",)
+    yield "stranger-writes", ["--user", "stranger", "voucher", "create", "--payer", m, "--method", "check",
+                              "--amount", "1.00", "--details", '{"check_number": "9"}'], ("stranger",)
+    yield "clerk-adds-user", ["users", "add", "mallory", "--role", "admin"], ("admin",)
+    yield "apply-to-other-patient", ["credit", "apply-unapplied", "--credit", c, "--patient", str(w["other"])], \
+        ("credit", "patient")
+    yield "overdraw", ["credit", "post", "--patient", p, "--voucher", v, "--amount", "100000.00"], ("amount",)
+
+
+
+def _cli_world(url: str, tmp) -> dict:
+    """Patients, a payer, an insured and a self-pay encounter, a check with money, a credit with
+    unapplied money, a lines file for batch posting."""
+    from claimdesk.core import db, workflow
+    from claimdesk.core.context import as_user
+
+    db.connect(url)
+    with as_user("tester"):
+        pat, other = b.patient(), b.patient("Roe", "Kim")
+        medicare = b.payer("Medicare", "medicare")
+        made = workflow.run("test.encounter", lambda: {"enc": b.encounter(pat, [100_00, 50_00],
+                                                                          payers=[medicare])[0].id})
+        self_pay = workflow.run("test.encounter", lambda: {"enc": b.encounter(pat, [80_00])[0].id})
+        vid = b.voucher(medicare, 300_00)
+        own = b.voucher(None, 20_00)
+        credit = payments.post_credit({"patient_id": pat.id, "voucher_id": own, "apply": "none",
+                                       "keep_unapplied": True})["credit_id"]
+    lines = tmp / "lines.csv"
+    lines.write_text(f"patient_id,amount\n{pat.id},1.00\n")
+    db.close()
+    return {"patient": pat.id, "other": other.id, "payer": medicare.id, "encounter": made["enc"], "voucher": vid,
+            "credit": credit, "self_pay": self_pay["enc"], "lines": str(lines)}
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def cli_world(request, tmp_path_factory):
+    """One world per engine for the whole CLI corpus (made by ``claimdesk init`` as admin)."""
+    tmp = tmp_path_factory.mktemp("hostile-cli")
+    url = new_database_url(request.param, request, tmp, upgraded=False)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CLAIMDESK_CONFIG", str(tmp / "no-config.toml"))
+        mp.delenv("CLAIMDESK_DB", raising=False)
+        from claimdesk.core.cli import main
+
+        assert main(["--db", url, "--user", "admin", "init"]) == 0
+        assert main(["--db", url, "--user", "admin", "users", "add", "tester", "--role", "clerk"]) == 0
+        yield url, _cli_world(url, tmp)
+
+
+def _row_counts(url: str) -> tuple:
+    from claimdesk.core import db
+
+    db.connect(url)
+    try:
+        return tuple(m.select().count() for m in (JournalEntry, Posting, AuditEvent, Voucher, Credit))
+    finally:
+        db.close()
+
+
+#: The corpus is built from placeholder values; the world's real ids are filled in per case.
+_SAMPLE = {"patient": 1, "other": 2, "payer": 3, "encounter": 4, "voucher": 5, "credit": 6, "self_pay": 7,
+           "lines": "lines.csv"}
+CLI_CASES = [(name, words) for name, _, words in _cli_cases(_SAMPLE)]
+
+
+@pytest.mark.parametrize("name, words", [pytest.param(n, w, id=n) for n, w in CLI_CASES])
+def test_a_bad_command_line_gets_one_clear_line_and_writes_nothing(cli_world, capsys, monkeypatch, tmp_path,
+                                                                 request, name, words):
+    url, world = cli_world
+    why, engines = CLI_KNOWN.get(name, (None, ()))
+    if ("postgresql" if url.startswith("postgresql") else "sqlite") in engines:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=why))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.delenv("CLAIMDESK_DB", raising=False)
+    argv = next(a for n, a, _ in _cli_cases(world) if n == name)
+    before = _row_counts(url)
+    code, out, err = Cli(url, capsys)(*argv, "--json")
+    assert code != 0, f"accepted: {out[:200]}"
+    assert "Traceback" not in err and "unexpected" not in err, err
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("claimdesk: error: "), err
+    assert any(w in lines[0].lower() for w in words), f"{lines[0]!r} names none of {words}"
+    assert out == ""
+    assert _row_counts(url) == before, "a refused command wrote rows"
+
+
+def test_the_cli_corpus_is_big_enough():
+    assert len(CLI_CASES) >= 200 and len({n for n, _ in CLI_CASES}) == len(CLI_CASES)
