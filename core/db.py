@@ -12,6 +12,7 @@ first time a PostgreSQL URL is used (:func:`_pg_driver`).
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import random
 import sys
@@ -153,11 +154,43 @@ def _retryable(exc: Exception) -> bool:
     return any(s in text for s in ("database is locked", "could not serialize", "deadlock detected", "busy"))
 
 
+_tx_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tx_cache", default=None)
+
+
 @contextlib.contextmanager
 def write_transaction():
     """One atomic write: BEGIN IMMEDIATE on SQLite; nested blocks become savepoints."""
-    with database.atomic() as txn:
-        yield txn
+    token = _tx_cache.set({}) if database.obj.transaction_depth() == 0 else None
+    try:
+        with database.atomic() as txn:
+            yield txn
+    finally:
+        if token is not None:
+            _tx_cache.reset(token)
+
+
+def transaction_cache() -> dict:
+    """A dict that lives as long as the outermost :func:`write_transaction` (a fresh,
+    throwaway one outside it): for rows a workflow reads more than once and that its
+    own transaction keeps still, such as today's daysheet."""
+    cache = _tx_cache.get()
+    return cache if cache is not None else {}
+
+
+def insert_returning(model, names: tuple[str, ...], rows: list[tuple], returning: str,
+                     *, chunk: int = 2000) -> list[tuple]:
+    """Multi-row ``INSERT`` of ``rows`` (db values, in ``names`` order) into ``model``'s
+    table, in chunks under the drivers' parameter limits; the ``RETURNING`` rows."""
+    table = model._meta.table_name
+    cols = ", ".join(model._meta.fields[n].column_name for n in names)
+    one = "(" + ", ".join(["{p}"] * len(names)) + ")"
+    out: list[tuple] = []
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        params = [v for row in part for v in row]
+        out += sql(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(part))
+                   + f" RETURNING {returning}", params).fetchall()
+    return out
 
 
 def run_in_transaction(fn, *args, attempts: int = 5, **kwargs):

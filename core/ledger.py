@@ -57,15 +57,6 @@ class Line:
     provider_id: int | None = None
     reason_code: str = ""
 
-    def row(self, entry_id: int) -> dict:
-        return {
-            "entry": entry_id, "account": self.account, "amount": self.amount,
-            "split": self.split_id, "charge": self.charge_id, "patient": self.patient_id,
-            "payer": self.payer_id, "voucher": self.voucher_id, "credit": self.credit_id,
-            "credit_split": self.credit_split_id, "provider": self.provider_id,
-            "reason_code": self.reason_code,
-        }
-
 
 # Convenience constructors: the accounts as verbs.
 def ar(split: ChargeSplit, amount: int, reason_code: str = "", **dims) -> Line:
@@ -100,14 +91,22 @@ def current_daysheet() -> Daysheet:
 
 
 def _daysheet_id() -> int:
-    """Today's open daysheet id (one indexed read; opened on first use of the day)."""
+    """Today's open daysheet id (one indexed read per transaction; opened on first use of
+    the day). Closing a daysheet waits for the write lock, so within one write transaction
+    an open daysheet stays open: the id is read once per transaction."""
     day = clock.today()
+    cache = db.transaction_cache()
+    if cache.get("daysheet_day") == day:
+        return cache["daysheet_id"]
     row = db.sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
-    if row is None:  # two clerks may open the day at once: insert-or-ignore, then read
+    opened = row is None
+    if opened:  # two clerks may open the day at once: insert-or-ignore, then read
         Daysheet.insert(day=day, status="open").on_conflict_ignore().execute()
         row = db.sql("SELECT id, status FROM daysheet WHERE day = {p}", [day]).fetchone()
     if row[1] != "open":
         raise LedgerError(f"the daysheet for {day.isoformat()} is closed; it takes no new entries")
+    if not opened:  # (a day opened here could still be rolled back by a savepoint)
+        cache.update(daysheet_day=day, daysheet_id=row[0])
     return row[0]
 
 
@@ -128,24 +127,57 @@ def _columns(model, names) -> list[str]:
     return [model._meta.fields[n].column_name for n in names]
 
 
-def _insert_entry(values: dict) -> int:
+#: Postings per INSERT (stays under the drivers' parameter limits).
+_POSTING_CHUNK = 2000
+
+
+def _entry_params(values: dict) -> list:
     fields = JournalEntry._meta.fields
-    cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
-    marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
-    params = [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
-    return db.sql(f"INSERT INTO journal_entry ({cols}) VALUES ({marks}) RETURNING id", params).fetchone()[0]
+    return [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
 
 
-def _insert_postings(rows: list[dict]) -> None:
-    fields = Posting._meta.fields
-    cols = ", ".join(_columns(Posting, _POSTING_COLS))
-    one = "(" + ", ".join(["{p}"] * len(_POSTING_COLS)) + ")"
-    for start in range(0, len(rows), 2000):  # stay under the drivers' parameter limits
-        chunk = rows[start:start + 2000]
-        # ints, texts and NULLs go to the driver as they are; anything else the field converts
-        params = [v if v is None or type(v) is int or type(v) is str else fields[n].db_value(v)
-                  for r in chunk for n in _POSTING_COLS for v in (r[n],)]
-        db.sql(f"INSERT INTO posting ({cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+def _posting_params(lines: list[Line]) -> list:
+    """The postings' values in column order, the entry id left out. Ints, texts and NULLs go
+    to the driver as they are (every posting column but the entry is one of those)."""
+    return [v for ln in lines for v in (ln.account, ln.amount, ln.split_id, ln.charge_id, ln.patient_id,
+                                        ln.payer_id, ln.voucher_id, ln.credit_id, ln.credit_split_id,
+                                        ln.provider_id, ln.reason_code)]
+
+
+def _insert_entry(values: dict, lines: list[Line]) -> int:
+    """Insert the entry and its postings; the entry's id.
+
+    On PostgreSQL an entry of up to one chunk of postings is one statement (the postings
+    take the id from a data-modifying ``WITH``): each round trip to the server counts on
+    the hot paths. SQLite, in process, runs the two plain INSERTs.
+    """
+    entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
+    entry_marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
+    posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
+    if db.is_postgres() and len(lines) <= _POSTING_CHUNK:
+        row = "(" + ", ".join(_PG_POSTING_TYPES) + ")"
+        names = ", ".join(_columns(Posting, _POSTING_COLS[1:]))
+        return db.sql(
+            f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id) "
+            f"INSERT INTO posting ({posting_cols}) SELECT e.id, v.* FROM e, "
+            f"(VALUES {', '.join([row] * len(lines))}) AS v({names}) RETURNING entry_id",
+            _entry_params(values) + _posting_params(lines)).fetchone()[0]
+    entry_id = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id",
+                      _entry_params(values)).fetchone()[0]
+    one = "({p}, " + ", ".join(["{p}"] * (len(_POSTING_COLS) - 1)) + ")"
+    for start in range(0, len(lines), _POSTING_CHUNK):
+        chunk = lines[start:start + _POSTING_CHUNK]
+        per_line = len(_POSTING_COLS) - 1
+        flat = _posting_params(chunk)
+        params = [v for i in range(len(chunk)) for v in (entry_id, *flat[i * per_line:(i + 1) * per_line])]
+        db.sql(f"INSERT INTO posting ({posting_cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+    return entry_id
+
+
+#: Typed placeholders for one posting row in a ``VALUES`` list on PostgreSQL (an untyped
+#: NULL there would be text): every column after the entry id.
+_PG_POSTING_TYPES = ("CAST({p} AS TEXT)", "CAST({p} AS BIGINT)", *["CAST({p} AS BIGINT)"] * 8,
+                     "CAST({p} AS TEXT)")
 
 
 def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
@@ -179,8 +211,7 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     values = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
               "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
               "encounter": encounter_id, "patient": patient_id}
-    entry_id = _insert_entry(values)
-    _insert_postings([ln.row(entry_id) for ln in lines])
+    entry_id = _insert_entry(values, lines)
     _apply_to_caches(lines)
     entry = JournalEntry(id=entry_id, **values)
     entry._dirty.clear()

@@ -228,18 +228,6 @@ def _existing_patients(ids: list[int]) -> set[int]:
     return found
 
 
-def _insert_returning(table: str, model, names: tuple[str, ...], rows: list[tuple], returning: str) -> list[tuple]:
-    """Multi-row INSERT of ``rows`` (already db values) in chunks; the RETURNING rows."""
-    cols = ", ".join(model._meta.fields[n].column_name for n in names)
-    one = "(" + _marks(len(names)) + ")"
-    out: list[tuple] = []
-    for chunk in _chunks(rows):
-        params = [v for row in chunk for v in row]
-        out += db.sql(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(chunk))
-                    + f" RETURNING {returning}", params).fetchall()
-    return out
-
-
 # --- the workflow ---------------------------------------------------------------------
 #: The steps ``progress`` counts: checked, drawn, applied, remainders settled, claims queued.
 STEPS = 4
@@ -301,7 +289,7 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
     rows = [(ln["patient_id"], const["payer"], const["voucher"], const["method"], const["keep_unapplied"], 0,
              const["posted_on"], ln["memo"] or clean["memo"], const["created_at"], user) for ln in lines]
     # ids come in insertion order (one statement, one writer per row): sorted = line order
-    credit_ids = sorted(r[0] for r in _insert_returning("credit", Credit, names, rows, "id"))
+    credit_ids = sorted(r[0] for r in db.insert_returning(Credit, names, rows, "id", chunk=CHUNK))
 
     # 1. draw: the whole batch leaves the voucher, each credit holds its line's amount
     Line = ledger.Line
@@ -337,8 +325,8 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
     applied_by_line = [0] * len(lines)
     if plan:
         cs_rows = [(cid, split[1], split[0], const["created_at"]) for _i, cid, split, _a in plan]
-        made = _insert_returning("credit_split", CreditSplit, ("credit", "charge", "split", "created_at"),
-                                 cs_rows, "id, credit_id, split_id")
+        made = db.insert_returning(CreditSplit, ("credit", "charge", "split", "created_at"),
+                                   cs_rows, "id, credit_id, split_id", chunk=CHUNK)
         cs_id = {(c, s): i for i, c, s in made}
         pay = []
         for i, cid, split, amount in plan:

@@ -163,25 +163,38 @@ def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind
     if total > credit.unapplied:
         raise Refused(f"applying {fmt(total)} is more than the credit's unapplied {fmt(credit.unapplied)}",
                       field="applications")
-    now = clock.now()
-    lines, applied = [], []
     for split, amount in plan:
         if amount > split.balance:
             raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than its open "
                           f"balance {fmt(split.balance)}", field="applications")
-        cs = CreditSplit.create(credit=credit, charge=split.charge_id, split=split, created_at=now)
+    lines, applied = [], []
+    for (split, amount), cs_id in zip(plan, _credit_split_ids(credit, plan)):
         lines.append(ledger.on_charge("UNAPPLIED", split, amount, credit_id=credit.id,
-                                      voucher_id=credit.voucher_id, credit_split_id=cs.id))
-        lines.append(ledger.ar(split, -amount, credit_split_id=cs.id))
+                                      voucher_id=credit.voucher_id, credit_split_id=cs_id))
+        lines.append(ledger.ar(split, -amount, credit_split_id=cs_id))
         applied.append({"charge_id": split.charge_id, "split_id": split.id, "rank": split.rank,
                         "amount": amount, "balance_after": split.balance - amount})
     ledger.post(kind, lines, memo=memo or f"credit {credit.id} applied", user=current_user(),
                 patient_id=credit.patient_id)
     credit.unapplied -= total
     for (split, _), line in zip(plan, applied):
-        if line["balance_after"] == 0:  # an insurer's split paid off: the next insurer's claim goes out
+        # an insurer's split paid off: the next insurer's claim goes out (the patient has no next)
+        if line["balance_after"] == 0 and split.rank in claims.INSURANCE_RANKS:
             claims.advance(split)
     return applied
+
+
+def _credit_split_ids(credit: Credit, plan: list[tuple[ChargeSplit, int]]) -> list[int]:
+    """Make the credit's splits for ``plan`` (one multi-row INSERT); their ids in plan order."""
+    now = CreditSplit.created_at.db_value(clock.now())
+    split_ids = [split.id for split, _ in plan]
+    if len(set(split_ids)) < len(split_ids):  # the clerk chose one charge twice: one row at a time
+        return [CreditSplit.create(credit=credit.id, charge=s.charge_id, split=s.id, created_at=now).id
+                for s, _ in plan]
+    made = db.insert_returning(CreditSplit, ("credit", "charge", "split", "created_at"),
+                               [(credit.id, s.charge_id, s.id, now) for s, _ in plan], "id, split_id")
+    by_split = {sid: cs_id for cs_id, sid in made}
+    return [by_split[sid] for sid in split_ids]
 
 
 def reachable_splits(payer_id: int, need: dict[int, int], *, chunk: int = 1000) -> dict[int, list[list]]:
@@ -220,14 +233,13 @@ def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
     if available <= 0:
         return []
     reached = reachable_splits(credit.payer_id, {credit.patient_id: available}).get(credit.patient_id, [])
-    if not reached:
-        return []
-    splits = {s.id: s for s in ChargeSplit.select(ChargeSplit, Charge).join(Charge)
-              .where(ChargeSplit.id.in_([r[0] for r in reached]))}
     plan = []
-    for sid, _charge, balance, _rank in reached:
+    for sid, charge_id, balance, rank in reached:
         amount = min(balance, available)
-        plan.append((splits[sid], amount))
+        # the split as just read in this transaction (no second read of the same rows)
+        split = ChargeSplit(id=sid, charge=charge_id, rank=rank, payer=credit.payer_id,
+                            patient=credit.patient_id, balance=balance)
+        plan.append((split, amount))
         available -= amount
     return plan
 
@@ -324,14 +336,15 @@ def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
                 else manual_plan(credit, clean["applications"]) if clean["apply"] == "manual" else [])
         applied = apply_to_splits(credit, plan)
         returned = settle_remainder(credit) if clean["apply"] != "none" else 0
-        voucher = Voucher.get_by_id(voucher.id)
+        # the voucher row is locked by this transaction: what it holds now is known
+        undistributed_now = voucher.undistributed - amount + returned
         # drawn = applied + unapplied: what stays on the patient's account after the rest,
         # if any, went back to the voucher (returned_to_voucher; 0 when kept unapplied).
         return {"credit_id": credit.id, "patient_id": patient.id, "voucher_id": voucher.id,
                 "drawn": amount - returned, "applied": applied,
                 "applied_total": sum(a["amount"] for a in applied),
                 "unapplied": credit.unapplied, "returned_to_voucher": returned,
-                "voucher_undistributed": voucher.undistributed}
+                "voucher_undistributed": undistributed_now}
 
     return workflow.run("credit.post", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key)
