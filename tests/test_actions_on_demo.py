@@ -15,7 +15,7 @@ from peewee import fn
 
 from claimdesk.core import demo
 from claimdesk.core.context import as_user
-from claimdesk.core.errors import PermissionDenied
+from claimdesk.core.errors import PermissionDenied, Refused
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Eob,
     JournalEntry, Patient, Payer, Posting, Statement, StatementLine, WorkQueue,
@@ -473,6 +473,29 @@ def test_update_secondary_info_edits_the_coverage_and_keeps_the_old_values(clini
     no_statement_or_queue_change(res, queue_before)
     assert [(c.id, c.status) for c in Claim.select().where(Claim.encounter == enc_id).order_by(Claim.id)] \
         == claims_before
+    assert verify() == []
+
+
+def test_update_secondary_info_starts_with_what_is_on_file_and_keeps_what_is_left_out(clinic):
+    with_cov = active().join(EncounterPayer).where((EncounterPayer.rank == "secondary")
+                                                   & EncounterPayer.coverage.is_null(False))
+    enc_id = find("update_secondary_info", with_cov)
+    cov = Coverage.get_by_id(slot(enc_id, "secondary").coverage_id)
+    on_file = {"member_id": cov.member_id, "group_no": cov.group_no, "subscriber": cov.subscriber,
+               "relationship": cov.relationship}
+    shown = {f["name"]: f.get("default") for f in actions.form(enc_id, "update_secondary_info")}
+    assert {k: shown[k] for k in on_file} == on_file
+    assert shown["effective_from"] == (cov.effective_from.isoformat() if cov.effective_from else None)
+
+    res = actions.apply(enc_id, "update_secondary_info", {"member_id": "ONLY-THIS-1"})
+    after = Coverage.get_by_id(cov.id)
+    assert after.member_id == "ONLY-THIS-1"
+    assert (after.group_no, after.subscriber, after.relationship, after.effective_from) == (
+        cov.group_no, cov.subscriber, cov.relationship, cov.effective_from)
+    assert res["report"]["changed"] == ["member_id"]
+    with pytest.raises(Refused) as nothing:
+        actions.apply(enc_id, "update_secondary_info", {})
+    assert nothing.value.field == "member_id"
     assert verify() == []
 
 

@@ -199,7 +199,10 @@ def form(encounter_id: Any, key: str) -> list[dict]:
     choices = _plugin_call(action, "choices", lambda: action.choices(ctx)) if action.choices else {}
     if not isinstance(choices, dict):
         raise _failed(action, "choices", f"returned {type(choices).__name__}, not a dict of field choices")
-    return _plugin_call(action, "schema", lambda: describe_schema(action.schema, choices))
+    initial = _plugin_call(action, "initial", lambda: action.initial(ctx)) if action.initial else {}
+    if not isinstance(initial, dict):
+        raise _failed(action, "initial", f"returned {type(initial).__name__}, not a dict of field values")
+    return _plugin_call(action, "schema", lambda: describe_schema(action.schema, choices, workflow.jsonable(initial)))
 
 
 def _failed(action: Action, stage: str, what: str) -> "ActionFailed":
@@ -233,16 +236,18 @@ def _checked_report(action: Action, report: Any) -> dict:
     return safe
 
 
-def describe_schema(schema, choices: dict | None = None) -> list[dict]:
+def describe_schema(schema, choices: dict | None = None, initial: dict | None = None) -> list[dict]:
     """Field descriptions of a schema, for rendering a guided form.
 
     Each: name, kind (money|bool|date|int|text|choice|multi|rows), label,
-    required, help, choices ``[[value, label], ...]``; a list of nested records
-    ("rows", e.g. codes each with a reason) has ``fields`` describing one row.
+    required, help, choices ``[[value, label], ...]``, and ``default`` when the form
+    starts filled in (``initial``: e.g. the coverage details being edited); a list of
+    nested records ("rows", e.g. codes each with a reason) has ``fields`` describing one row.
     """
     if schema is None:
         return []
     choices = choices or {}
+    initial = initial or {}
     out = []
     inst = schema() if isinstance(schema, type) else schema
     for name, field in inst.fields.items():
@@ -259,6 +264,8 @@ def describe_schema(schema, choices: dict | None = None) -> list[dict]:
             entry["kind"] = ("money" if isinstance(field, Money) else "bool" if isinstance(field, mfields.Boolean)
                              else "date" if isinstance(field, mfields.Date)
                              else "choice" if opts else "int" if isinstance(field, mfields.Integer) else "text")
+        if initial.get(name) not in (None, ""):
+            entry["default"] = initial[name]
         out.append(entry)
     return out
 
