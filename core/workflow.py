@@ -98,8 +98,8 @@ def posting_rows(entry_ids: list[int]):
 
 
 def digest_line(row) -> str:
-    """One posting row as the digest hashes it."""
-    return repr(tuple(row)) + "\n"
+    """One posting row as the digest hashes it (the driver's row tuple, repr'd, one line)."""
+    return f"{row!r}\n"
 
 
 def postings_digest(entry_ids: list[int]) -> str:
@@ -107,7 +107,7 @@ def postings_digest(entry_ids: list[int]) -> str:
     if not entry_ids:
         return EMPTY_DIGEST
     rows = posting_rows(entry_ids).fetchall()
-    return hashlib.sha256("".join([digest_line(r) for r in rows]).encode()).hexdigest()
+    return hashlib.sha256("".join([f"{r!r}\n" for r in rows]).encode()).hexdigest()
 
 
 def _link_entries(audit_id: int, entry_ids: list[int]) -> None:

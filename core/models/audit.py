@@ -34,7 +34,7 @@ class AuditEvent(BaseModel):
     payload_hash = peewee.CharField(default="")
     prev_hash = peewee.CharField(default="")
     hash = peewee.CharField(default="")
-    hash_version = peewee.IntegerField(default=1)  # schema v3
+    hash_version = peewee.IntegerField(default=1, constraints=[peewee.SQL("DEFAULT 1")])  # schema v3
     postings_digest = peewee.CharField(null=True)  # schema v3; None on hash_version 1
 
 
