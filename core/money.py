@@ -30,8 +30,8 @@ def to_cents(value: Decimal | str | int) -> int:
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, str):
-        text = value.strip()
-        if not AMOUNT_TEXT.match(text):
+        text = value.strip(" ")  # spaces around are harmless; a newline or tab is not an amount
+        if not AMOUNT_TEXT.fullmatch(text):  # (fullmatch: "$" alone lets a trailing newline in)
             if re.match(r"^[+-]?\$?[\d,]*\.\d{3,}$", text):
                 raise MoneyError("has more than 2 decimals")
             raise MoneyError(f"not an amount like 1,250.00: {value[:40]!r}")

@@ -56,7 +56,7 @@ def _article(role: str | None) -> str:
 
 class UserInput(Schema):
     username = Text(required=True, min_length=1, max_length=60,
-                    validate=validate.Regexp(r"^[A-Za-z0-9._@-]+$", error="letters, digits and . _ @ - only"))
+                    validate=validate.Regexp(r"^[A-Za-z0-9._@-]+\Z", error="letters, digits and . _ @ - only"))
     role = fields.String(load_default="clerk", validate=validate.OneOf(ROLES))
     full_name = Text(max_length=120, load_default="")
     active = fields.Boolean(load_default=True)

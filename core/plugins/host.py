@@ -31,7 +31,7 @@ WRITEOFF_KINDS = ("insurance", "patient")
 #: payer initiated, correction/reversal; "" for a reason with no group (patient reasons).
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR", "")
 #: A claim adjustment reason code as on the X12 CARC list: 1-3 digits, or a letter and digits (A1, B7, P14...).
-CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}$")
+CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}\Z")
 
 #: hook name -> (record type, attribute that is the unique key)
 LIST_HOOKS = {

@@ -54,7 +54,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from claimdesk.core import clock, db, ledger, workflow
 from claimdesk.core.context import current_user
-from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused
+from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused, flatten_messages
 from claimdesk.core.models import INSURANCE_RANKS, ChargeSplit, Credit, CreditSplit, Payer, Voucher
 from claimdesk.core.money import fmt
 from claimdesk.core.schemas import Id, Money, Text, load
@@ -90,23 +90,6 @@ class BatchInput(Schema):
     memo = Text(max_length=200, load_default="")
 
 
-def _flat(messages, prefix: str = "") -> dict[str, list[str]]:
-    """marshmallow's nested errors as ``{"lines.3.amount": [...]}`` (first error first)."""
-    out: dict[str, list[str]] = {}
-    if isinstance(messages, dict):
-        for key, value in messages.items():
-            out.update(_flat(value, prefix if key == "_schema" and prefix else
-                             f"{prefix}.{key}" if prefix else str(key)))
-    elif isinstance(messages, list) and messages and all(isinstance(m, str) for m in messages):
-        out[prefix or "_schema"] = messages
-    elif isinstance(messages, list):
-        for value in messages:
-            out.update(_flat(value, prefix))
-    else:
-        out[prefix or "_schema"] = [str(messages)]
-    return out
-
-
 _LINES = BatchLine(many=True)
 
 
@@ -118,7 +101,7 @@ def validate_batch(data: dict) -> dict:
     try:
         clean["lines"] = _LINES.load(clean["lines"])
     except ValidationError as exc:
-        raise InputError(_flat({"lines": exc.messages})) from None
+        raise InputError(flatten_messages({"lines": exc.messages})) from None
     return clean
 
 

@@ -20,10 +20,14 @@ def get(model: type[M], ident, what: str, *, field: str | None = None, for_updat
 
     ``for_update`` locks the row on PostgreSQL (SQLite already holds the write lock).
     """
+    from claimdesk.core.schemas import MAX_ID
+
     try:
         key = int(ident)
     except (TypeError, ValueError):
         raise NotFound(f"{what} id must be a number, got {ident!r}", field=field) from None
+    if not 1 <= key <= MAX_ID:  # (beyond the engines' integers: no such row, never an overflow)
+        raise NotFound(f"no {what} with id {key}", field=field)
     query = model.select().where(model.id == key)
     if for_update:
         from claimdesk.core import db

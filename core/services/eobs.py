@@ -30,7 +30,7 @@ GROUP_CODES = ("CO", "PR", "OA", "PI")
 
 class AdjustmentInput(Schema):
     group_code = fields.String(required=True, validate=validate.OneOf(GROUP_CODES))
-    reason_code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{1,5}$",
+    reason_code = fields.String(required=True, validate=validate.Regexp(r"^[A-Z0-9]{1,5}\Z",
                                 error="must be a CARC code like 45 or B7"))
     amount = Money(required=True, positive=True)
 
