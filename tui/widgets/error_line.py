@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import Static
 
 
@@ -14,5 +15,5 @@ class ErrorLine(Static):
 
     def show(self, message: str) -> None:
         """Show ``message`` (prefixed with "!"), or hide the line when it is empty."""
-        self.update(f"! {message}" if message else "")
+        self.update(Text(f"! {message}") if message else "")  # plain text: "[x]" in a message is no markup
         self.display = bool(message)

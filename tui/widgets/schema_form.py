@@ -22,12 +22,23 @@ from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
 from claimdesk.tui.widgets.tick import Tick
+from claimdesk.tui.widgets.tick_list import TickList
 
 PLACEHOLDERS = {"money": "0.00", "date": "YYYY-MM-DD", "int": "number", "text": ""}
 
 
+def human_label(spec: dict) -> str:
+    """The field's label as a clerk reads it: a picked record is named by what it is
+    ("Provider", not "Provider id"); a typed one says "ID"."""
+    text = str(spec["label"])
+    head, _, last = text.rpartition(" ")
+    if head and last.lower() in ("id", "ids"):
+        return head if spec.get("choices") else f"{head} {last.upper()}"
+    return text
+
+
 def _label(spec: dict) -> str:
-    return spec["label"] + (" *" if spec.get("required") else "")
+    return human_label(spec) + (" *" if spec.get("required") else "")
 
 
 def _choice_label(spec: dict, value: Any) -> str:
@@ -35,6 +46,20 @@ def _choice_label(spec: dict, value: Any) -> str:
         if str(v) == str(value):
             return str(label)
     return str(value)
+
+
+def schema_defaults(schema) -> dict:
+    """The values a plugin's schema starts its form with: each field's ``metadata["default"]``
+    or its ``load_default`` (not callables, which are computed when the input is loaded)."""
+    out: dict = {}
+    if schema is None:
+        return out
+    inst = schema() if isinstance(schema, type) else schema
+    for name, field in inst.fields.items():
+        value = (field.metadata or {}).get("default", field.load_default)
+        if value is not None and not callable(value) and type(value).__name__ != "_Missing":
+            out[name] = value
+    return out
 
 
 def make_control(spec: dict, ident: str, value: Any = None, *, placeholder: str | None = None) -> Widget:
@@ -218,8 +243,8 @@ class FieldRow(Vertical):
                 yield Label(_label(spec), classes="field-label")
                 if kind == "multi" and spec.get("choices"):
                     chosen = {str(v) for v in (self.initial or [])}
-                    yield SelectionList(*[(str(label), str(v), str(v) in chosen) for v, label in spec["choices"]],
-                                        id=self.ident, compact=True)
+                    yield TickList(*[(str(label), str(v), str(v) in chosen) for v, label in spec["choices"]],
+                                   id=self.ident, compact=True)
                 elif kind == "multi":
                     yield Input(", ".join(map(str, self.initial or [])), placeholder="values, comma separated",
                                 id=self.ident, compact=True)
@@ -287,7 +312,7 @@ class SchemaForm(Vertical):
         if not self.fields:
             yield Static("No inputs needed.", classes="form-empty")
         for spec in self.fields:
-            yield FieldRow(spec, self.prefix, self.initial.get(spec["name"]))
+            yield FieldRow(spec, self.prefix, self.initial.get(spec["name"], spec.get("default")))
         yield Static("", classes="form-error", id=f"{self.prefix}--error")
 
     def rows(self) -> list[FieldRow]:
@@ -310,7 +335,7 @@ class SchemaForm(Vertical):
 
     def describe(self) -> list[tuple[str, str]]:
         """(label, shown value) per field, for the confirm step."""
-        return [(row.spec["label"], row.describe()) for row in self.rows()]
+        return [(human_label(row.spec), row.describe()) for row in self.rows()]
 
     def clear_errors(self) -> None:
         for row in self.rows():
