@@ -3,13 +3,13 @@ answer the queue question and apply to the patient's other encounters."""
 
 from __future__ import annotations
 
-from textual.widgets import Input, OptionList
+from textual.widgets import OptionList
 
 from claimdesk.core.models import AdminMessage, AuditEvent, Encounter, Statement
 from claimdesk.core.services import balances
 
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, settle, type_text
+from tests.tui.helpers import drive, press, screen_text, settle, tab_to, type_text, words
 
 
 def pick(app, key: str) -> int:
@@ -42,21 +42,29 @@ def test_bill_patient_then_remove_from_queue_then_apply_to_other_encounter(datab
         # nothing ticked: the core refuses next to the Confirm field and writes nothing
         assert "! confirm" in screen_text(app).lower() or "tick confirm" in screen_text(app)
         assert balances.patient_balance(clinic.dana.id).patient_due == 0
-        app.screen.query_one("#act-confirm").value = True
+        await tab_to(pilot, "act-confirm")  # the clerk Tabs to Confirm and ticks it with Space
+        await press(pilot, "space")
+        seen["ticked"] = screen_text(app)
         await press(pilot, "f2")
         seen["confirm"] = screen_text(app)
         await press(pilot, "y")
         seen["result"] = screen_text(app)
         await press(pilot, "y")  # remove from queue
         seen["others"] = screen_text(app)
-        await press(pilot, "space", "f2")  # tick the other encounter and apply
+        seen["unticked"] = screen_text(app)
+        await press(pilot, "space")  # tick the other encounter: the row says so without colour
+        seen["tick"] = screen_text(app)
+        await press(pilot, "f2")  # and apply
         seen["applied"] = screen_text(app)
 
     drive(flow)
     assert "Apply to encounter" in seen["confirm"] and "Confirm:" in seen["confirm"]
     assert "patient            0.00  150.00" in seen["result"]
     assert "Statements made: #" in seen["result"]
-    assert f"removed from queue" in seen["others"] and f"Encounter {second.id}" in seen["others"]
+    assert "▐X▌ Confirm" in seen["ticked"]
+    assert f"✔ Encounter {first.id} removed from the Denied queue." in seen["others"]
+    assert f"[ ] Encounter {second.id}" in seen["unticked"] and f"[x] Encounter {second.id}" in seen["tick"]
+    assert "queue Denied" in seen["unticked"]  # the queue's title, not its key
     assert f"Encounter {second.id}: applied; patient owes 150.00 → 230.00" in seen["applied"]
     # the database: both encounters billed to the patient, first off the queue, one active statement
     assert balances.patient_balance(clinic.dana.id).patient_due == 230_00
@@ -93,9 +101,10 @@ def test_none_of_the_above_sends_a_message_to_the_inbox(database):
         app = pilot.app
         app.open_advanced(enc.id, "none_of_the_above")
         await settle(pilot)
-        form = app.screen
-        form.query_one("#act-subject", Input).value = "Which payer?"
-        form.query_one("#act-note", Input).value = "Card shows two plans"
+        await tab_to(pilot, "act-subject")
+        await type_text(pilot, "Which payer?")
+        await tab_to(pilot, "act-note")
+        await type_text(pilot, "Card shows two plans")
         await press(pilot, "f2", "y")
         assert "✔ Applied: None of the options above" in screen_text(app)
 
@@ -134,3 +143,41 @@ def test_cancelled_apply_to_others_stops_before_the_next_encounter(database):
         active_worker.reset(token)
     assert [r["error"] for r in results] == ["cancelled before it was applied"] * 2
     assert balances.patient_balance(clinic.dana.id).patient_due == 0
+
+
+def test_add_primary_payer_picked_from_the_dropdown(database):
+    """After "Primary Payer is Invalid" put the placeholder "Patient" in, the clerk adds the
+    primary back: the payer is chosen in the dropdown with the keyboard, the balance returns
+    to it and its claim is queued."""
+    from claimdesk.core import clock
+    from claimdesk.core.models import Claim, EncounterPayer
+    from claimdesk.core.services import actions
+
+    from tests.tui.helpers import choose
+
+    clinic = scenario.build()
+    first = clinic.denied[0]
+    with clock.frozen(scenario.TODAY):
+        actions.apply(first.id, "primary_invalid", {"confirm": True})
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await press(pilot, "a")
+        await type_text(pilot, str(first.id))
+        await press(pilot, "enter")
+        await press(pilot, *["down"] * pick(app, "add_primary"), "enter")
+        seen["form"] = words(screen_text(app))
+        await choose(pilot, "act-payer_id", "Aetna")
+        await tab_to(pilot, "act-member_id")
+        await type_text(pilot, "AET-100")
+        await press(pilot, "f2", "y")
+        seen["result"] = words(screen_text(app))
+
+    drive(flow)
+    assert "Payer *" in seen["form"] and "Payer id" not in seen["form"]
+    assert "Primary payer: Aetna" in seen["result"] and "Balance moved: 150.00" in seen["result"]
+    slot = EncounterPayer.get((EncounterPayer.encounter == first.id) & (EncounterPayer.rank == "primary"))
+    assert slot.payer_id == clinic.aetna.id and not slot.placeholder
+    assert balances.patient_balance(clinic.dana.id).insurance_pending == 230_00
+    assert Claim.select().where((Claim.encounter == first.id) & (Claim.status == "queued")).exists()

@@ -16,33 +16,113 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Label, SelectionList, Static
+from textual.widgets import Button, Footer, Header, Label, Static
 
 from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models import RANKS
 from claimdesk.core.money import fmt
 from claimdesk.core.services import actions, patient_views
+from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen, describe_error, worker_cancelled
+from claimdesk.tui.widgets.tick_list import TickList
 
-#: Words that mark a plugin report value as an amount in cents (display only).
-MONEY_WORDS = ("amount", "balance", "billed", "written_off", "adjusted", "due", "paid", "moved", "restored")
+#: Words of a report key that mark its value as an amount in cents (display only).
+MONEY_WORDS = {"amount", "balance", "billed", "written", "adjusted", "due", "paid", "restored", "fee", "total"}
+#: Nouns whose number is a record's id (``new_encounter 21`` is encounter #21, not 21.00).
+ID_NOUNS = {"encounter", "statement", "claim", "charge", "coverage", "message", "credit", "voucher", "eob",
+            "batch", "patient", "split", "entry", "audit"}
+#: Items of a list shown before "and N more".
+LIST_ITEMS = 6
 
 
-def _shown(key: str, value) -> str:
+def _words(key: str) -> list[str]:
+    return str(key).lower().split("_")
+
+
+def is_money(key: str) -> bool:
+    """``balance_moved``, ``written_off``, ``billed_to_patient``: the value is cents (``eobs_moved``
+    is a count, ``voided_statement_id`` a record number)."""
+    w = _words(key)
+    return w[-1] != "id" and bool(MONEY_WORDS & set(w))
+
+
+def is_id(key: str) -> bool:
+    """``claim_id``, ``removed_encounter``, ``to_charge``: the value is a record number."""
+    w = _words(key)
+    return w[-1] == "id" or (w[-1] in ID_NOUNS and not is_money(key))
+
+
+def is_id_list(key: str) -> bool:
+    """``charges: [279, 280]``: numbers of records (not counts)."""
+    w = _words(key)
+    return (len(w) == 1 and w[0].endswith("s") and w[0][:-1] in ID_NOUNS) or w[-1] == "ids"
+
+
+def label(key: str, value=None) -> str:
+    """A report key as words: ``voided_statement_id`` (a record number) -> ``voided statement``;
+    ``member_id`` (a typed text) -> ``member id``."""
+    w = _words(key)
+    number = isinstance(value, int) and not isinstance(value, bool) or value is None
+    return " ".join(w[:-1] if w[-1] == "id" and len(w) > 1 and number else w)
+
+
+def shown(key: str, value) -> str:
+    """A report value as a clerk reads it: amounts as money, ids as ``#21``, yes/no, lists."""
+    if value is None:
+        return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    if isinstance(value, int) and any(w in key for w in MONEY_WORDS):
+    if isinstance(value, int) and is_id(key):
+        return f"#{value}"
+    if isinstance(value, int) and is_money(key):
         return fmt(value)
+    if isinstance(value, dict):  # fields by name (a coverage before/after): each one labelled
+        return ", ".join(f"{label(k, v)} {shown(k, v)}" for k, v in value.items()) or "none"
     if isinstance(value, list):
-        return ", ".join(_shown(key, v) for v in value) if all(not isinstance(v, (dict, list)) for v in value) \
-            else f"{len(value)} item(s)"
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {_shown(k, v)}" for k, v in value.items())
+        if not value:
+            return "none"
+        if is_id_list(key) and all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            more = f" and {len(value) - LIST_ITEMS} more" if len(value) > LIST_ITEMS else ""
+            return ", ".join(f"#{v}" for v in value[:LIST_ITEMS]) + more
+        parts = [item_text(v) if isinstance(v, dict) else
+                 v.replace("_", " ") if isinstance(v, str) and v.isidentifier() else  # field names: "group no"
+                 shown(key, v) for v in value[:LIST_ITEMS]]
+        more = f"; and {len(value) - LIST_ITEMS} more" if len(value) > LIST_ITEMS else ""
+        sep = "; " if any(isinstance(v, (dict, list)) for v in value) else ", "
+        return sep.join(parts) + more
     return str(value)
 
 
-def result_renderables(result: dict, title: str, statements: list[dict]) -> list:
-    """The result as rich renderables: headline, balance table, facts."""
+def item_text(item: dict) -> str:
+    """One record of a report list: ``charge #279 primary 12.00``."""
+    bits = []
+    for k, v in item.items():
+        if isinstance(v, int) and not isinstance(v, bool) and is_id(k):
+            bits.append(f"{label(k)} #{v}")
+        elif isinstance(v, str) or is_money(k):
+            bits.append(shown(k, v))
+        else:
+            bits.append(f"{label(k, v)} {shown(k, v)}")
+    return " ".join(bits)
+
+
+def queue_title(key: str | None, names: dict) -> str:
+    """A work queue's title (``Patient balance``), not its key; ``—`` for none."""
+    return names.get(key, key) if key else "—"
+
+
+def payers_text(payers) -> str:
+    """``primary Aetna / secondary Cigna``."""
+    if not payers:
+        return "none"
+    if isinstance(payers, dict):
+        return " / ".join(f"{r} {n}" for r, n in payers.items())
+    return shown("payers", payers)
+
+
+def result_renderables(result: dict, title: str, statements: list[dict], queues: dict | None = None) -> list:
+    """The result as rich renderables: headline, balance table, facts (queues by title)."""
+    queues = queues or {}
     before, after = result["before"], result["after"]
     head = Text()
     head.append("✔ Applied: ", style="bold")
@@ -65,16 +145,18 @@ def result_renderables(result: dict, title: str, statements: list[dict]) -> list
     voided_txt = ", ".join(f"#{i}" for i in result["statements_voided"]) or "none"
     facts.append(f"Statements made: {made_txt}   voided: {voided_txt}\n")
     qc = result.get("queue_change")
-    facts.append("Queue: " + (f"{qc[0] or '—'} → {qc[1] or '—'}" if qc else f"{after['queue'] or '—'} (unchanged)"))
-    for label, key in (("Payers", "payers"), ("Claim type", "claim_type"), ("Billable", "billable")):
+    facts.append("Queue: " + (f"{queue_title(qc[0], queues)} → {queue_title(qc[1], queues)}" if qc
+                              else f"{queue_title(after['queue'], queues)} (unchanged)"))
+    for name, key in (("Payers", "payers"), ("Claim type", "claim_type"), ("Billable", "billable")):
         if before.get(key) != after.get(key):
-            facts.append(f"\n{label}: {_shown(key, before.get(key))} → {_shown(key, after.get(key))}")
+            show = payers_text if key == "payers" else (lambda v, k=key: shown(k, v))
+            facts.append(f"\n{name}: {show(before.get(key))} → {show(after.get(key))}")
     report = result.get("report") or {}
     if report.get("summary"):
         facts.append(f"\n{report['summary']}")
-    details = [f"{k.replace('_', ' ')} {_shown(k, v)}" for k, v in report.items() if k != "summary"]
-    if details:
-        facts.append("\nDetails: " + " · ".join(details), style="dim")
+    for k, v in report.items():
+        if k != "summary":
+            facts.append(f"\n  {label(k, v).capitalize()}: {shown(k, v)}", style="dim")
     return [head, table, facts]
 
 
@@ -96,8 +178,17 @@ def apply_to_others(key: str, encounter_ids: list[int], data_in: dict, submit_ke
     return out
 
 
-def load_statements(result: dict) -> list[dict]:
-    return patient_views.statements_by_id(result.get("statements_made", []))
+def load_context(result: dict) -> dict:
+    """The statements the action made and the work queues' titles (runs in a worker)."""
+    return {"statements": patient_views.statements_by_id(result.get("statements_made", [])),
+            "queues": {q["key"]: q["name"] for q in views.queue_counts()}}
+
+
+def next_encounter(result: dict) -> int:
+    """The encounter to show after Done: the one the action made in place of this one (a
+    workers' comp conversion reports ``new_encounter``), else this one."""
+    new = (result.get("report") or {}).get("new_encounter")
+    return new if isinstance(new, int) and not isinstance(new, bool) else result["encounter_id"]
 
 
 class ActionResultScreen(BaseScreen):
@@ -119,6 +210,9 @@ class ActionResultScreen(BaseScreen):
         self.stage = "queue" if result.get("offers_queue_removal") else "others"
         self.others_key = str(uuid.uuid4())
         self.others: list[dict] = []
+        self.queues: dict[str, str] = {}
+        self.statements: list[dict] = []
+        self.context_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -127,14 +221,15 @@ class ActionResultScreen(BaseScreen):
             yield Static("", id="result-table")
             yield Static("", id="result-facts")
             with Vertical(id="queue-ask", classes="ask"):
-                q = self.result["after"]["queue"]
-                yield Label(f"Remove encounter {self.result['encounter_id']} from queue {q}?", classes="ask-title")
+                yield Label(f"Remove encounter {self.result['encounter_id']} from its work queue?",
+                            classes="ask-title", id="queue-question")
                 with Horizontal(classes="buttons", id="queue-buttons"):
                     yield Button("Yes, remove (y)", id="queue-yes", variant="primary", compact=True)
                     yield Button("No, keep it (n)", id="queue-no", compact=True)
             with Vertical(id="others", classes="ask"):
                 yield Label("", id="others-title", classes="ask-title")
-                yield SelectionList(id="others-list", compact=True)
+                yield TickList(id="others-list", compact=True)
+                yield Static("", id="others-hint", classes="hint")
                 with Horizontal(classes="buttons", id="others-buttons"):
                     yield Button("Apply to selected", id="others-apply", variant="primary", compact=True)
                     yield Button("Done", id="done", compact=True)
@@ -142,17 +237,31 @@ class ActionResultScreen(BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.render_result([])
-        self.call(load_statements, self.result, done=self.render_result)
+        self.render_result()
+        self.call(load_context, self.result, done=self.got_context, failed=self.got_context)
         self.query_one("#queue-ask").display = self.stage == "queue"
         self.query_one("#others").display = False
         if self.stage == "queue":
             self.query_one("#queue-yes", Button).focus()
-        else:
+
+    def got_context(self, info) -> None:
+        """Statements and queue titles known (or not: then keys are shown); the others follow."""
+        if isinstance(info, dict):
+            self.statements, self.queues = info["statements"], info["queues"]
+        self.context_loaded = True
+        self.render_result()
+        if self.stage == "queue":
+            self.query_one("#queue-question", Label).update(
+                f"Remove encounter {self.result['encounter_id']} from the "
+                f"{self.queue_name(self.result['after']['queue'])} queue?")
+        elif self.stage == "others":
             self.load_others()
 
-    def render_result(self, statements: list[dict]) -> None:
-        head, table, facts = result_renderables(self.result, self.offer["title"], statements)
+    def queue_name(self, key: str | None) -> str:
+        return queue_title(key, self.queues)
+
+    def render_result(self) -> None:
+        head, table, facts = result_renderables(self.result, self.offer["title"], self.statements, self.queues)
         self.query_one("#result-head", Static).update(head)
         self.query_one("#result-table", Static).update(table)
         self.query_one("#result-facts", Static).update(facts)
@@ -182,21 +291,22 @@ class ActionResultScreen(BaseScreen):
         for b in self.query("#queue-ask Button"):
             b.disabled = True
         if remove:
-            self.call(actions.remove_from_queue, self.result["encounter_id"], done=self.queue_removed,
-                      failed=self.queue_failed)
+            self.call(actions.remove_from_queue, self.result["encounter_id"], after_action=self.offer["key"],
+                      done=self.queue_removed, failed=self.queue_failed)
         else:
-            self.query_one("#queue-ask Label", Label).update(
-                f"Encounter {self.result['encounter_id']} stays on queue {self.result['after']['queue']}.")
+            self.query_one("#queue-question", Label).update(
+                f"Encounter {self.result['encounter_id']} stays on the "
+                f"{self.queue_name(self.result['after']['queue'])} queue.")
             self.load_others()
 
     def queue_removed(self, res: dict) -> None:
-        self.query_one("#queue-ask Label", Label).update(
-            f"✔ Encounter {res['encounter_id']} removed from queue {res['removed_from']}.")
+        self.query_one("#queue-question", Label).update(
+            f"✔ Encounter {res['encounter_id']} removed from the {self.queue_name(res['removed_from'])} queue.")
         self.load_others()
 
     def queue_failed(self, exc: BaseException) -> None:
         self.show_error(exc)
-        self.query_one("#queue-ask Label", Label).update(f"Queue unchanged: {describe_error(exc)}")
+        self.query_one("#queue-question", Label).update(f"Queue unchanged: {describe_error(exc)}")
         self.load_others()
 
     # -- the other encounters ------------------------------------------------------------------
@@ -211,7 +321,7 @@ class ActionResultScreen(BaseScreen):
         box = self.query_one("#others")
         box.display = True
         title = self.query_one("#others-title", Label)
-        sel = self.query_one("#others-list", SelectionList)
+        sel = self.query_one("#others-list", TickList)
         if not others:
             title.update("No other encounters of this patient where this action applies.")
             sel.display = False
@@ -220,8 +330,10 @@ class ActionResultScreen(BaseScreen):
         else:
             title.update(f"Apply “{self.offer['title']}” with the same inputs to the patient's other encounters?")
             sel.add_options([(f"Encounter {o['encounter_id']}  DOS {o['dos']}  open {fmt(o['balance'])}"
-                              f"  queue {o['queue'] or '—'}", o["encounter_id"]) for o in others])
+                              f"  queue {self.queue_name(o['queue'])}", o["encounter_id"]) for o in others])
             sel.highlighted = 0
+            self.query_one("#others-hint", Static).update(
+                Text("Space ticks [x], Shift+↓/↑ ticks a range, F2 applies to the ticked ones."))
             sel.focus()
         self.refresh_bindings()
         self.call_after_refresh(self.query_one("#others").scroll_visible, animate=False)
@@ -233,7 +345,7 @@ class ActionResultScreen(BaseScreen):
     def action_apply_others(self) -> None:
         if self.stage != "others":
             return
-        ids = list(self.query_one("#others-list", SelectionList).selected)
+        ids = list(self.query_one("#others-list", TickList).selected)
         if not ids:
             self.notify("Tick one or more encounters first (Space).", severity="warning")
             return
@@ -253,7 +365,7 @@ class ActionResultScreen(BaseScreen):
             else:
                 t.append(f"✘ Encounter {r['encounter_id']}: not applied: {r['error']}\n", style="bold")
         self.query_one("#others-results", Static).update(t)
-        sel = self.query_one("#others-list", SelectionList)
+        sel = self.query_one("#others-list", TickList)
         done_ids = {r["encounter_id"] for r in results if r["ok"]}
         for value in done_ids:
             sel.deselect(value)
@@ -262,4 +374,5 @@ class ActionResultScreen(BaseScreen):
         self.call_after_refresh(self.query_one("#others-results").scroll_visible, animate=False)
 
     def action_finish(self) -> None:
-        self.dismiss(True)
+        """Done: back to Advanced Actions, on the encounter the action left to work on."""
+        self.dismiss(next_encounter(self.result))

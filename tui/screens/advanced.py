@@ -70,7 +70,7 @@ class AdvancedActionsScreen(BaseScreen):
         with Vertical(id="aa-body"):
             with Horizontal(id="enc-line", classes="line"):
                 yield Label("Encounter ID", classes="field-label")
-                yield Input(placeholder="e.g. 1042, then Enter", id="encounter-id", compact=True,
+                yield Input(placeholder="e.g. 1042", id="encounter-id", compact=True,
                             restrict=r"[Ee#0-9 ]*", max_length=16)
                 yield Button("›", id="open-encounter", compact=True)
             yield Static("", id="encounter-error", classes="field-error")
@@ -205,4 +205,11 @@ class AdvancedActionsScreen(BaseScreen):
         from claimdesk.tui.screens.action_result import ActionResultScreen
 
         self.app.push_screen(ActionResultScreen(outcome["result"], outcome["offer"], outcome["data"]),
-                             callback=lambda _done: self.action_reassess())
+                             callback=self.after_result)
+
+    def after_result(self, encounter_id: int | None) -> None:
+        """Back from the result: reload the encounter the action left to work on (a workers' comp
+        conversion makes a new one in place of the one it removed)."""
+        if encounter_id is not None:
+            self.encounter_id = encounter_id
+        self.action_reassess()
