@@ -1,14 +1,15 @@
-"""Credit entry and payer checks through the screens; the database shows the effect."""
+"""Credit entry, applying unapplied money and payer checks through the screens, driven by
+keys as a clerk does it; the database shows the effect."""
 
 from __future__ import annotations
 
-from textual.widgets import Checkbox, Input, Select, SelectionList
+from claimdesk.core import clock
+from claimdesk.core.models import AuditEvent, Credit, Voucher
+from claimdesk.core.services import balances, payments
 
-from claimdesk.core.models import Credit, Voucher
-from claimdesk.core.services import balances
-
+from tests import builders as b
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, settle, type_text, words
+from tests.tui.helpers import choose, drive, press, screen_text, tab_to, tick_row, type_text, words
 
 
 async def open_credit_for(pilot, who: str) -> None:
@@ -17,46 +18,65 @@ async def open_credit_for(pilot, who: str) -> None:
     await press(pilot, "enter")
 
 
-def test_auto_apply_pays_oldest_first_and_sends_the_rest_back(database):
+def credits_posted() -> int:
+    return AuditEvent.select().where(AuditEvent.action == "credit.post").count()
+
+
+def test_no_voucher_is_picked_for_the_clerk_and_f2_twice_posts_once(database):
     clinic = scenario.build()
     seen = {}
 
     async def flow(pilot):
         app = pilot.app
         await open_credit_for(pilot, "Ortiz")
-        scr = app.screen
-        assert scr.query_one("#voucher", Select).value == clinic.cash
-        assert scr.query_one("#amount", Input).value == "40.00"  # the voucher's undistributed money
-        seen["before"] = words(screen_text(app))
+        seen["opened"] = words(screen_text(app))
+        await press(pilot, "f2")  # no voucher chosen: nothing is posted, the voucher field says why
+        seen["refused"] = words(screen_text(app))
+        await choose(pilot, "voucher", f"#{clinic.cash} cash")
+        seen["chosen"] = words(screen_text(app))
         await press(pilot, "f2")
-        seen["after"] = words(screen_text(app))
+        seen["posted"] = words(screen_text(app))
+        await press(pilot, "f2")  # again: the voucher is cleared after a post, so nothing more is drawn
+        seen["again"] = words(screen_text(app))
 
     drive(flow)
-    assert "Ortiz, Sam" in seen["before"] and "owes 120.00" in seen["before"]
-    assert "drawn 40.00, applied 40.00, unapplied 0.00, back to voucher 0.00" in seen["after"]
-    assert "paid 40.00, open now 80.00" in seen["after"]
+    assert "Voucher choose the voucher…" in seen["opened"] and "Amount" in seen["opened"]
+    assert "! choose the voucher the money comes from (or New to record one)" in seen["refused"]
+    assert "40.00 of 40.00 undistributed" in seen["chosen"]
+    assert "drawn 40.00, applied 40.00, unapplied 0.00, back to voucher 0.00" in seen["posted"]
+    assert "paid 40.00, open now 80.00" in seen["posted"]
+    assert "! choose the voucher the money comes from" in seen["again"]
+    assert credits_posted() == 1 and Credit.select().count() == 1
     assert balances.patient_balance(clinic.sam.id).patient_due == 80_00
     assert balances.voucher_undistributed(clinic.cash) == 0
 
 
-def test_apply_credit_keep_unapplied_and_amount_refusal(database):
+def test_apply_credit_with_nothing_ticked_asks_first_then_keeps_it_unapplied(database):
     clinic = scenario.build()
     seen = {}
 
     async def flow(pilot):
         app = pilot.app
         await open_credit_for(pilot, str(clinic.sam.id))
-        scr = app.screen
-        scr.query_one("#amount", Input).value = "99.00"  # more than the voucher holds
+        await choose(pilot, "voucher", f"#{clinic.cash} cash")
+        await tab_to(pilot, "amount")
+        await press(pilot, "end", *["backspace"] * 8)  # the clerk types over the default amount
+        await type_text(pilot, "99.00")  # more than the voucher holds
         await press(pilot, "f2")
         seen["refused"] = words(screen_text(app))
-        scr.query_one("#amount", Input).value = "40.00"
-        scr.query_one("#keep", Checkbox).value = True
-        await press(pilot, "f3")  # Apply Credit with no charge ticked: all stays unapplied, kept
+        await press(pilot, *["backspace"] * 5)
+        await type_text(pilot, "40.00")
+        await tab_to(pilot, "keep")
+        await press(pilot, "space")  # keep the unapplied amount on the credit
+        await press(pilot, "f3")  # Apply Credit with no charge ticked: asked first
+        seen["asked"] = words(screen_text(app))
+        await press(pilot, "y")
         seen["kept"] = words(screen_text(app))
 
     drive(flow)
     assert "! amount: amount 99.00 is more than the voucher's undistributed 40.00" in seen["refused"]
+    assert "No charge is ticked [x]. Post the credit unapplied?" in seen["asked"]
+    assert "All 40.00 stays unapplied on the patient's account" in seen["asked"]
     assert "unapplied 40.00" in seen["kept"]
     credit = Credit.get()
     assert balances.credit_unapplied(credit.id) == 40_00
@@ -64,25 +84,55 @@ def test_apply_credit_keep_unapplied_and_amount_refusal(database):
     assert balances.patient_balance(clinic.sam.id).patient_due == 120_00
 
 
-def test_new_voucher_on_the_fly_then_manual_apply(database):
+def test_auto_apply_with_keep_unapplied_keeps_the_rest_on_the_account(database):
+    """A 150.00 cash payment on Sam's 120.00: auto-apply pays the charge, and with
+    keep-unapplied the 30.00 left stays on his account instead of going back to the voucher."""
     clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        big = b.voucher(None, 150_00, method="cash")
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await open_credit_for(pilot, "Ortiz")
+        await choose(pilot, "voucher", f"#{big} cash")
+        seen["form"] = words(screen_text(app))
+        await tab_to(pilot, "keep")
+        await press(pilot, "space")
+        seen["ticked"] = words(screen_text(app))
+        await press(pilot, "f2")
+        seen["posted"] = words(screen_text(app))
+
+    drive(flow)
+    assert "150.00 of 150.00 undistributed" in seen["form"]
+    assert f"[ ] charge {clinic.charges[clinic.self_pay.id][0].id}" in seen["form"]  # not ticked, and it says so
+    assert "▐X▌ Keep unapplied amount on this credit" in seen["ticked"]
+    assert "applied 120.00, unapplied 30.00" in seen["posted"]
+    credit = Credit.get()
+    assert credit.keep_unapplied and balances.credit_unapplied(credit.id) == 30_00
+    sam = balances.patient_balance(clinic.sam.id)
+    assert (sam.patient_due, sam.unapplied) == (0, 30_00)
+    assert balances.voucher_undistributed(big) == 0
+
+
+def test_new_voucher_on_the_fly_then_apply_to_the_ticked_charge(database):
+    clinic = scenario.build()
+    charge = clinic.charges[clinic.self_pay.id][0]
 
     async def flow(pilot):
         app = pilot.app
         await open_credit_for(pilot, "Ortiz")
         scr = app.screen
-        scr.query_one("#method", Select).value = "check"
-        await settle(pilot)
+        await choose(pilot, "method", "Check")
         await press(pilot, "f4")
-        dialog = app.screen
-        dialog.query_one("#vb-amount", Input).value = "25.00"
-        dialog.query_one("#vd-check_number", Input).value = "7788"
+        assert app.screen is not scr
+        await type_text(pilot, "25.00")  # the dialog opens on its first field, the amount
+        await tab_to(pilot, "vd-check_number")
+        await type_text(pilot, "7788")
         await press(pilot, "f2")
         assert app.screen is scr
-        new_id = scr.query_one("#voucher", Select).value
-        assert new_id != clinic.cash and scr.query_one("#amount", Input).value == "25.00"
-        charges = scr.query_one("#charges", SelectionList)
-        charges.select(clinic.charges[clinic.self_pay.id][0].id)
+        assert scr.query_one("#amount").value == "25.00"
+        await tick_row(pilot, "charges", f"charge {charge.id}")
         await press(pilot, "f3")
 
     drive(flow)
@@ -91,11 +141,43 @@ def test_new_voucher_on_the_fly_then_manual_apply(database):
     assert balances.patient_balance(clinic.sam.id).patient_due == 95_00
 
 
-def test_return_check_with_flat_fee_reverses_the_credit(database):
+def test_applying_unapplied_money_later_from_the_ledger(database):
     clinic = scenario.build()
-    from claimdesk.core import clock
-    from claimdesk.core.services import payments
+    with clock.frozen(scenario.TODAY):
+        posted = payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00",
+                                       "apply": "none"})
+    charge = clinic.charges[clinic.self_pay.id][0]
+    seen = {}
 
+    async def flow(pilot):
+        app = pilot.app
+        await press(pilot, "l")
+        await type_text(pilot, "Ortiz")
+        await press(pilot, "enter", "3")  # the Credits tab
+        seen["credits"] = words(screen_text(app))
+        await press(pilot, "enter")  # on the credit holding money
+        seen["dialog"] = words(screen_text(app))
+        await press(pilot, "f3")  # nothing ticked: refused in the dialog
+        seen["nothing"] = words(screen_text(app))
+        await tick_row(pilot, "ua-charges", f"#{charge.id}")
+        await press(pilot, "f3")
+        seen["applied"] = words(screen_text(app))
+
+    drive(flow)
+    assert f"Credit #{posted['credit_id']}: 30.00 unapplied. Enter applies it" in seen["credits"]
+    assert "Apply unapplied money: Ortiz, Sam" in seen["dialog"] and "30.00 unapplied" in seen["dialog"]
+    assert f"[ ] #{charge.id}" in seen["dialog"]
+    assert "f2 Auto-apply" in seen["dialog"]  # the dialog's own keys in the footer
+    assert "! tick [x] the charges to pay first" in seen["nothing"]
+    assert f"✔ Credit #{posted['credit_id']}: applied 30.00, unapplied left 0.00." in seen["applied"]
+    assert "Unapplied 0.00" in seen["applied"]
+    assert balances.credit_unapplied(posted["credit_id"]) == 0
+    assert balances.patient_balance(clinic.sam.id).patient_due == 90_00
+    assert AuditEvent.select().where(AuditEvent.action == "credit.apply").count() == 1
+
+
+def test_find_a_check_and_return_it_with_a_flat_fee(database):
+    clinic = scenario.build()
     with clock.frozen(scenario.TODAY):
         payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash})
     assert balances.patient_balance(clinic.sam.id).patient_due == 80_00
@@ -105,24 +187,28 @@ def test_return_check_with_flat_fee_reverses_the_credit(database):
         app = pilot.app
         await press(pilot, "k", "a")  # all active vouchers: the cash one is fully used
         seen["list"] = words(screen_text(app))
-        table = app.screen.query_one("#checks-table")
-        row = [r["voucher_id"] for r in app.screen.rows].index(clinic.cash)
-        table.move_cursor(row=row)
+        await press(pilot, "f6")
+        await type_text(pilot, "cash 40.00")
+        await press(pilot, "enter")
+        seen["found"] = words(screen_text(app))
         await press(pilot, "r")
-        dialog = app.screen
         await type_text(pilot, "NSF")
-        dialog.query_one("#policy", Select).value = "flat"
-        await settle(pilot)
-        dialog.query_one("#fee-service_code", Select).value = "99213"
-        dialog.query_one("#fee-provider_id", Select).value = dialog.query_one("#fee-provider_id", Select)._options[1][1]
-        dialog.query_one("#fee-amount", Input).value = "25.00"
+        await choose(pilot, "policy", "Flat fee")
+        await choose(pilot, "fee-service_code", "99213")
+        await choose(pilot, "fee-provider_id", "Rivera")
+        await tab_to(pilot, "fee-amount")
+        await type_text(pilot, "25.00")
+        seen["dialog"] = words(screen_text(app))
         await press(pilot, "f2")
         seen["confirm"] = words(screen_text(app))
         await press(pilot, "y")
         seen["done"] = words(screen_text(app))
 
     drive(flow)
-    assert "#2" in seen["list"] and "40.00" in seen["list"]
+    assert "#2 cash" in seen["list"] and "40.00" in seen["list"]
+    assert "1 of 2 active voucher(s) match" in seen["found"] and "#1 check" not in seen["found"]
+    assert "Service code *" in seen["dialog"] and "Provider *" in seen["dialog"]
+    assert "Provider id" not in seen["dialog"] and "f2 Return check" in seen["dialog"]
     assert "Return this check?" in seen["confirm"] and "NSF" in seen["confirm"]
     assert "Voucher #2 returned" in seen["done"] and "fee 25.00" in seen["done"]
     assert Voucher.get_by_id(clinic.cash).status == "returned"

@@ -3,9 +3,17 @@
 Patient, payer, method (from the payment-method plugins), a voucher picker with
 "New" to record one on the fly, the amount (defaults to the voucher's
 undistributed money), the keep-unapplied checkbox, then Auto-Apply (oldest
-charge first) or Apply Credit (to the charges ticked; none ticked keeps it all
-unapplied). ``payments.post_credit`` does the work and every rule; the result
-shows what was applied, what stayed unapplied and what went back to the voucher.
+charge first) or Apply Credit (to the charges ticked ``[x]``; none ticked keeps
+it all unapplied, and the clerk is told so). ``payments.post_credit`` does the
+work and every rule; the result shows what was applied, what stayed unapplied and
+what went back to the voucher.
+
+No voucher is picked for the clerk: the money is drawn only from the voucher
+chosen in the list (or just made with New). After a credit is posted the voucher,
+amount and ticks are cleared, so pressing F2 again cannot post a second credit
+from the same voucher by accident; a double press while one is being posted
+reuses its idempotency key (the core posts it once). F6 applies the patient's
+unapplied money from earlier credits (:mod:`.unapplied`).
 """
 
 from __future__ import annotations
@@ -14,7 +22,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, SelectionList, Static
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.errors import ClaimdeskError, InputError
@@ -24,6 +32,10 @@ from claimdesk.core.services import patient_views, payment_views, payments
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.screens.voucher import NewVoucherScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.tick_list import TickList
+
+#: Vouchers offered in the picker; more are counted ("showing 50 of 80"), the oldest first.
+VOUCHER_ROWS = 50
 
 
 def load_choices() -> dict:
@@ -68,6 +80,7 @@ class CreditEntryScreen(BaseScreen):
         Binding("f2", "post('auto')", "Auto-Apply"),
         Binding("f3", "post('manual')", "Apply Credit"),
         Binding("f4", "new_voucher", "New voucher"),
+        Binding("f6", "apply_unapplied", "Unapplied"),
     ]
 
     def __init__(self, method: str | None = None, patient_id=None):
@@ -80,6 +93,8 @@ class CreditEntryScreen(BaseScreen):
         self.payers: list[dict] = []
         self.submit_key = SubmitKey()
         self.pending_voucher: int | None = None
+        self.posting = False
+        self.voucher_count = (0, 0)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -96,16 +111,17 @@ class CreditEntryScreen(BaseScreen):
                 yield Select([], prompt="any method", id="method", compact=True, allow_blank=True)
             with Horizontal(classes="line"):
                 yield Label("Voucher", classes="cr-label")
-                yield Select([], prompt="no voucher with money", id="voucher", compact=True, allow_blank=True)
+                yield Select([], prompt="choose the voucher…", id="voucher", compact=True, allow_blank=True)
                 yield Button("New", id="new-voucher", compact=True)
+            yield ErrorLine(id="voucher-error", classes="cr-info")
             with Horizontal(classes="line"):
                 yield Label("Amount", classes="cr-label")
                 yield Input(placeholder="0.00", id="amount", compact=True)
                 yield Static("", id="amount-hint")
             yield ErrorLine(id="amount-error")
             yield Tick("Keep unapplied amount on this credit", id="keep", compact=True)
-            yield Label("Open charges for this payer (tick for Apply Credit):", id="charges-title")
-            yield SelectionList(id="charges", compact=True)
+            yield Label("", id="charges-title", markup=False)
+            yield TickList(id="charges", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button("Auto-Apply (F2)", id="auto", variant="primary", compact=True)
                 yield Button("Apply Credit (F3)", id="manual", compact=True)
@@ -168,6 +184,7 @@ class CreditEntryScreen(BaseScreen):
         if event.select.id in ("payer", "method"):
             self.reload_money()
         elif event.select.id == "voucher":
+            self.set_voucher_error("")
             self.default_amount()
 
     def _payer(self) -> dict | None:
@@ -186,27 +203,31 @@ class CreditEntryScreen(BaseScreen):
                   done=self.show_money, group="money", exclusive=True)
 
     def show_money(self, info: dict) -> None:
-        self.vouchers, self.charges = info["vouchers"], info["charges"]
         sel = self.query_one("#voucher", Select)
         keep = self.pending_voucher if self.pending_voucher is not None else sel.value
         self.pending_voucher = None
+        every = info["vouchers"]
+        shown = every[:VOUCHER_ROWS]
+        if keep not in (v["voucher_id"] for v in shown):  # the clerk's choice stays listed
+            shown += [v for v in every[VOUCHER_ROWS:] if v["voucher_id"] == keep]
+        self.vouchers, self.charges = shown, info["charges"]
         sel.set_options([(f"#{v['voucher_id']} {v['method']} {v['reference'] or ''} {v['received_on']} "
                           f"{fmt(v['undistributed'])} left".replace("  ", " "), v["voucher_id"])
                          for v in self.vouchers])
+        sel.prompt = ("choose the voucher…" if every else "no voucher with money: New records one")
         ids = [v["voucher_id"] for v in self.vouchers]
-        if keep in ids:
+        if keep in ids:  # only ever the voucher the clerk chose (or just made): none is picked for them
             sel.value = keep
-        elif ids:
-            sel.value = ids[0]
+        self.voucher_count = (len(shown), len(every))
         self.default_amount()
-        charges = self.query_one("#charges", SelectionList)
+        charges = self.query_one("#charges", TickList)
         charges.clear_options()
         charges.add_options([(f"charge {c['charge_id']}  enc {c['encounter_id']}  {c['dos']}  {c['code']}  "
                               f"{c['rank']}  open {fmt(c['balance'])}", c["charge_id"]) for c in self.charges])
         if self.charges:
             charges.highlighted = 0
         self.query_one("#charges-title", Label).update(
-            "Open charges for this payer (tick for Apply Credit):" if self.charges else
+            "Open charges for this payer (Space ticks [x]; F3 Apply Credit pays the ticked):" if self.charges else
             ("No open charges this payer is responsible for on this patient." if self.patient
              else "Choose a patient to see the charges this payer may pay."))
 
@@ -217,7 +238,10 @@ class CreditEntryScreen(BaseScreen):
     def default_amount(self) -> None:
         v = self._voucher()
         self.query_one("#amount", Input).value = str(fmt(v["undistributed"]).replace(",", "")) if v else ""
-        self.query_one("#amount-hint", Static).update(f"  of {fmt(v['undistributed'])} undistributed" if v else "")
+        shown, every = self.voucher_count
+        more = f"  (oldest {shown} of {every} vouchers listed)" if every > shown else ""
+        self.query_one("#amount-hint", Static).update(f"  of {fmt(v['undistributed'])} undistributed" if v else
+                                                       ("  choose a voucher" + more if every else ""))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
@@ -242,10 +266,11 @@ class CreditEntryScreen(BaseScreen):
             self.pending_voucher = voucher_id
             self.notify(f"Voucher #{voucher_id} saved.", timeout=4)
             self.reload_money()
+            self.query_one("#amount", Input).focus()
 
     # -- post ---------------------------------------------------------------------------
     def payload(self, mode: str) -> dict:
-        picked = list(self.query_one("#charges", SelectionList).selected)
+        picked = list(self.query_one("#charges", TickList).selected)
         apply = "auto" if mode == "auto" else ("manual" if picked else "none")
         amount = self.query_one("#amount", Input).value.strip()
         v = self._voucher()
@@ -256,30 +281,66 @@ class CreditEntryScreen(BaseScreen):
                 "keep_unapplied": self.query_one("#keep", Checkbox).value}
 
     def action_post(self, mode: str) -> None:
+        if self.posting:
+            self.notify("The credit is being posted.", timeout=3)
+            return
         self.set_amount_error("")
         if self.patient is None:
             self.query_one("#patient-info", Static).update("! choose the patient first (type an ID and Enter)")
             self.query_one("#patient", Input).focus()
             return
         if self._voucher() is None:
-            self.notify("Choose a voucher with undistributed money, or New to record one.", severity="warning")
+            self.set_voucher_error("choose the voucher the money comes from (or New to record one)")
+            self.query_one("#voucher", Select).focus()
             return
         payload = self.payload(mode)
+        if mode == "manual" and payload["apply"] == "none":
+            from claimdesk.tui.screens.confirm import ConfirmScreen
+
+            amount = payload.get("amount") or fmt(self._voucher()["undistributed"])
+            self.app.push_screen(
+                ConfirmScreen("No charge is ticked [x]. Post the credit unapplied?",
+                              [f"All {amount} stays unapplied on the patient's account (F6 applies it later).",
+                               "Back, then Space ticks the charges to pay."], yes="Post unapplied", no="Back"),
+                callback=lambda yes: self.submit(payload) if yes else None)
+            return
+        self.submit(payload)
+
+    def submit(self, payload: dict) -> None:
+        if self.posting:
+            return
         key = self.submit_key.for_payload(payload)
-        self.call(payments.post_credit, payload, idempotency_key=key, done=self.posted, failed=self.post_failed,
-                  busy=self.query_one("#auto" if mode == "auto" else "#manual"))
+        self.posting = True
+        for ident in ("#auto", "#manual"):
+            self.query_one(ident, Button).disabled = True
+        self.call(payments.post_credit, payload, idempotency_key=key, done=self.posted, failed=self.post_failed)
+
+    def set_voucher_error(self, message: str) -> None:
+        self.query_one("#voucher-error", ErrorLine).show(message)
+
+    def _posting_over(self) -> None:
+        self.posting = False
+        for ident in ("#auto", "#manual"):
+            self.query_one(ident, Button).disabled = False
 
     def set_amount_error(self, message: str) -> None:
         self.query_one("#amount-error", ErrorLine).show(message)
 
     def posted(self, res: dict) -> None:
+        self._posting_over()
         self.submit_key.done()
         box = self.query_one("#credit-result", Static)
         box.update(result_text(res))
+        # the next credit starts afresh: its voucher is chosen again (F2 now cannot post twice)
+        self.query_one("#voucher", Select).clear()
+        self.query_one("#keep", Checkbox).value = False
         self.find_patient()
+        self.notify(f"Credit #{res['credit_id']} posted: applied {fmt(res['applied_total'])}, "
+                    f"unapplied {fmt(res['unapplied'])}.", timeout=6)
         self.call_after_refresh(box.scroll_visible, animate=False)
 
     def post_failed(self, exc: BaseException) -> None:
+        self._posting_over()
         if isinstance(exc, InputError):
             message = "; ".join(exc.lines())
         elif isinstance(exc, ClaimdeskError):
@@ -292,6 +353,21 @@ class CreditEntryScreen(BaseScreen):
         if field.startswith("amount"):
             self.set_amount_error(message)
             self.query_one("#amount", Input).focus()
+        elif field.startswith("voucher"):
+            self.set_voucher_error(message)
+            self.query_one("#voucher", Select).focus()
         else:
             self.query_one("#credit-result", Static).update(Text(f"! Not posted: {message}", style="bold"))
         self.show_error(exc)
+
+    # -- unapplied money from earlier credits ---------------------------------------------
+    def action_apply_unapplied(self) -> None:
+        """F6: apply the patient's unapplied money (earlier credits) to their open charges."""
+        from claimdesk.tui.screens.unapplied import ApplyUnappliedScreen
+
+        if self.patient is None:
+            self.query_one("#patient-info", Static).update("! choose the patient first (type an ID and Enter)")
+            self.query_one("#patient", Input).focus()
+            return
+        self.app.push_screen(ApplyUnappliedScreen(self.patient["patient_id"]),
+                             callback=lambda res: res and self.find_patient())
