@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Input
 
 from claimdesk.core import clock
 from claimdesk.core.models import AgingRow, Charge, Claim, Statement
 
 from tests import builders as b
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, words
+from tests.tui.helpers import drive, press, screen_text, type_text, words
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +42,7 @@ def test_mark_zero_split_primary_paid_then_build_the_claim_batch(database):
         seen["sent"] = words(screen_text(pilot.app))
 
     drive(flow)
-    assert "1 zero-fee charge(s) waiting" in seen["list"] and f"charge {charge.id}" in seen["list"]
+    assert "1 zero-fee charge(s) waiting" in seen["list"] and f"[ ] {charge.id} {enc.id}" in seen["list"]
     assert f"✔ Marked primary paid: charge {charge.id}" in seen["marked"]
     assert "Secondary claims queued: #" in seen["marked"] and "Cigna" in seen["marked"]
     assert "Cigna secondary" in seen["queued"]
@@ -79,11 +78,11 @@ def test_statement_for_one_patient_and_refusal_for_insurance_only(database):
 
     async def flow(pilot):
         await press(pilot, "s")
-        box = pilot.app.screen.query_one("#st-patient", Input)
-        box.value = str(clinic.dana.id)  # all still pending with Aetna: never billed to the patient
+        await type_text(pilot, str(clinic.dana.id))  # all still pending with Aetna: never billed to the patient
         await press(pilot, "enter")
         seen["refused"] = words(screen_text(pilot.app))
-        box.value = str(clinic.sam.id)
+        await press(pilot, "backspace")
+        await type_text(pilot, str(clinic.sam.id))
         await press(pilot, "enter")
         seen["made"] = words(screen_text(pilot.app))
 
@@ -93,3 +92,91 @@ def test_statement_for_one_patient_and_refusal_for_insurance_only(database):
     stmt = Statement.get(Statement.patient == clinic.sam.id)
     assert (stmt.status, stmt.amount_due) == ("active", 120_00)
     assert not Statement.select().where(Statement.patient == clinic.dana.id).exists()
+
+
+def test_shift_range_tags_three_zero_splits_and_the_result_shows_above_the_list(database):
+    clinic = scenario.build()
+    cigna = b.payer("Cigna")
+    with clock.frozen(scenario.TODAY):
+        charges = [b.encounter(clinic.sam, [0], payers=[clinic.aetna, cigna])[1][0] for _ in range(4)]
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "z", "space", "shift+down", "shift+down")
+        seen["tagged"] = words(screen_text(pilot.app))
+        await press(pilot, "shift+up")  # the range shrinks: the row it leaves is untagged again
+        seen["shrunk"] = words(screen_text(pilot.app))
+        await press(pilot, "shift+down", "m")
+        seen["confirm"] = words(screen_text(pilot.app))
+        await press(pilot, "y")
+        seen["marked"] = screen_text(pilot.app)
+
+    drive(flow)
+    ids = [c.id for c in charges]
+    assert "3 tagged" in seen["tagged"] and all(f"[x] {i} " in seen["tagged"] for i in ids[:3])
+    assert f"[ ] {ids[3]} " in seen["tagged"]
+    assert "2 tagged" in seen["shrunk"] and f"[ ] {ids[2]} " in seen["shrunk"]
+    assert "Mark the primary paid on 3 charge(s)?" in seen["confirm"]
+    lines = seen["marked"].splitlines()
+    result = next(i for i, ln in enumerate(lines) if "✔ Marked primary paid" in ln)
+    header = next(i for i, ln in enumerate(lines) if "Charge" in ln and "Secondary" in ln)
+    assert result < header  # above the list, where it is seen
+    assert "1 zero-fee charge(s) waiting" in words(seen["marked"])
+    assert [Charge.get_by_id(i).primary_marked_paid for i in ids] == [True, True, True, False]
+    queued = Claim.select().where((Claim.rank == "secondary") & (Claim.status == "queued")).count()
+    assert queued == 3
+
+
+def test_a_patients_statement_viewed_then_regenerated_with_a_reason(database):
+    clinic = scenario.build()
+    from claimdesk.core.services import statements
+
+    with clock.frozen(scenario.TODAY):
+        first = statements.generate_for(clinic.sam.id)["statement_id"]
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "l")
+        await type_text(pilot, "Ortiz")
+        await press(pilot, "enter", "5")  # the Statements tab
+        seen["tab"] = words(screen_text(pilot.app))
+        await press(pilot, "enter")  # shows the statement as it prints
+        seen["view"] = screen_text(pilot.app)
+        await press(pilot, "r")
+        await type_text(pilot, "address corrected")
+        seen["dialog"] = words(screen_text(pilot.app))
+        await press(pilot, "f2")
+        seen["new"] = words(screen_text(pilot.app))
+        await press(pilot, "escape")
+        seen["back"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert f"#{first} 2026-04-01 active 120.00" in seen["tab"] and "Enter shows it" in seen["tab"]
+    assert "PATIENT STATEMENT" in seen["view"] and "AMOUNT DUE" in seen["view"]
+    assert f"Statement #{first} (active) for Sam Ortiz (A1002)" in words(seen["view"])
+    assert "Regenerate the statement of patient" in seen["dialog"] and "f2 Regenerate" in seen["dialog"]
+    old = Statement.get_by_id(first)
+    new = Statement.get((Statement.patient == clinic.sam.id) & (Statement.status == "active"))
+    assert (old.status, old.void_reason) == ("void", "address corrected")
+    assert new.id != first and new.amount_due == 120_00
+    assert f"Statement #{new.id} (active)" in seen["new"]
+    assert f"#{first} 2026-04-01 void" in seen["back"] and f"#{new.id} 2026-04-01 active" in seen["back"]
+
+
+def test_statements_screen_lists_a_patients_statements_and_opens_one(database):
+    clinic = scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "s")
+        await type_text(pilot, str(clinic.sam.id))
+        await press(pilot, "enter")  # that patient's statement now, listed below
+        seen["made"] = words(screen_text(pilot.app))
+        await press(pilot, "enter")  # the list has the focus: Enter shows it
+        seen["view"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    stmt = Statement.get(Statement.patient == clinic.sam.id)
+    assert f"✔ Statement #{stmt.id} for patient #{clinic.sam.id}: due 120.00" in seen["made"]
+    assert f"#{stmt.id} #{clinic.sam.id} Ortiz, Sam 2026-04-01 active 120.00" in seen["made"]
+    assert "PATIENT STATEMENT" in seen["view"] and "r Regenerate" in seen["view"]

@@ -1,7 +1,10 @@
-"""Statements: the statement run (F9) under the configured rules, and one patient's statement now.
+"""Statements: the statement run (F9) under the configured rules; one patient's statement
+now (type the ID, Enter); a patient's statements listed (F4), viewed (Enter on one) and
+regenerated (F6, or R in the view).
 
 The run shows a progress bar (patients done of those due); Ctrl+K cancels it and then
-nothing is written (no statement, no audit event): the run is one transaction.
+nothing is written (no statement, no audit event): the run is one transaction. The
+statements made are listed in the table, Enter shows one as it prints.
 """
 
 from __future__ import annotations
@@ -10,85 +13,190 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from claimdesk.core.money import fmt
-from claimdesk.core.services import statements
+from claimdesk.core.services import patient_views, statements
 from claimdesk.tui.screens.base import BaseScreen, describe_error
+from claimdesk.tui.screens.statement_view import RegenerateScreen, StatementViewScreen, settings_rules
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 
+#: Patients the run skipped that are named one by one (the rest are counted).
+SKIPPED_SHOWN = 3
+
+HINT = ("F9 runs statements for every patient due (minimum balance, interval and final-notice rules "
+        "apply). Or type a patient ID: Enter makes that patient's statement now, F4 lists their "
+        "statements, F6 regenerates the active one.")
+
 
 def run_text(res: dict) -> Text:
-    """What the statement run made and whom it skipped, and why."""
+    """What the statement run made and whom it skipped, and why (the first few)."""
     t = Text()
     t.append(f"✔ {res['statements']} statement(s) made, {fmt(res['amount_due'])} due in all", style="bold")
-    for m in res["generated"]:
-        t.append(f"\n  statement #{m['statement_id']} patient #{m['patient_id']} due {fmt(m['amount_due'])}")
-    for s in res["skipped"]:
+    skipped = res["skipped"]
+    if skipped:
+        t.append(f"; {len(skipped)} patient(s) skipped:")
+    for s in skipped[:SKIPPED_SHOWN]:
         t.append(f"\n  skipped {s['account_no']}: {s['reason']}")
+    if len(skipped) > SKIPPED_SHOWN:
+        t.append(f"\n  … and {len(skipped) - SKIPPED_SHOWN} more skipped")
+    if res["generated"]:
+        t.append("\nEnter on a statement below shows it.")
     return t
+
+
+def patient_statements(patient_id_text: str) -> dict:
+    """One patient's statements, newest first (runs in a worker)."""
+    ledger = patient_views.patient_ledger(patient_id_text)
+    return {"patient_id": ledger["patient_id"], "name": ledger["name"],
+            "rows": [{"statement_id": s["id"], "patient_id": ledger["patient_id"], "name": ledger["name"],
+                      "status": s["status"], "date": s["generated_on"], "amount_due": s["amount_due"]}
+                     for s in reversed(ledger["statements"])]}
+
+
+def made_rows(res: dict) -> list[dict]:
+    """The statements a run made, as table rows (runs in a worker)."""
+    patients = {m["statement_id"]: m["patient_id"] for m in res["generated"]}
+    return [{"statement_id": s["id"], "patient_id": patients[s["id"]], "status": s["status"],
+             "date": s["generated_on"], "amount_due": s["amount_due"]}
+            for s in patient_views.statements_by_id(list(patients))]
 
 
 class StatementsScreen(KeepWhileRunning, BaseScreen):
     """F9 runs statements for everyone due; a patient ID + Enter makes that patient's now."""
 
     TITLE = "Statements"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "run_all", "Statement run")]
+    BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "run_all", "Statement run"),
+                Binding("f4", "list_patient", "Patient's statements"), Binding("f6", "regenerate", "Regenerate")]
+
+    def __init__(self):
+        super().__init__()
+        self.rows: list[dict] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("F9 runs statements for every patient due (minimum balance, interval and final-notice "
-                     "rules apply). Or type a patient ID and Enter for that patient's statement now.",
-                     classes="facts")
+        yield Static(HINT, classes="facts", id="st-hint")
         with Horizontal(classes="line"):
             yield Label("Patient ", classes="pl-label")
             yield Input(placeholder="patient ID", id="st-patient", compact=True, restrict=r"[0-9]*")
         yield ErrorLine(id="st-error")
         yield WorkProgress(id="st-progress")
         yield Static("", id="st-result", classes="result")
+        yield DataTable(id="st-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("Statement", "Patient", "Date", "Status", "Due")
         self.query_one("#st-patient", Input).focus()
 
-    def _rules(self):
-        settings = getattr(self.app, "settings", None)
-        return settings.statements if settings is not None else None
+    def _patient(self) -> str | None:
+        """The typed patient ID, or None (and say so)."""
+        text = self.query_one("#st-patient", Input).value.strip()
+        if not text:
+            self.query_one("#st-error", ErrorLine).show("type the patient ID first")
+            self.query_one("#st-patient", Input).focus()
+            return None
+        return text
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        text = self._patient()
+        if text is None:
+            return
         self.query_one("#st-error", ErrorLine).show("")
-        self.call(statements.generate_for, event.value.strip(), rules=self._rules(), done=self.one_done,
+        self.call(statements.generate_for, text, rules=settings_rules(self.app), done=self.one_done,
                   failed=self.failed)
 
     def one_done(self, res: dict) -> None:
-        self.query_one("#st-result", Static).update(
+        self.query_one("#st-result", Static).update(Text(
             f"✔ Statement #{res['statement_id']} for patient #{res['patient_id']}: due {fmt(res['amount_due'])}"
-            + (f" (replaces #{res['voided_statement_id']})" if res.get("voided_statement_id") else ""))
+            + (f" (replaces #{res['voided_statement_id']})" if res.get("voided_statement_id") else "")
+            + ". Enter shows it."))
+        self.list_patient(str(res["patient_id"]))
 
+    # -- one patient's statements ------------------------------------------------------------
+    def action_list_patient(self) -> None:
+        text = self._patient()
+        if text is not None:
+            self.query_one("#st-error", ErrorLine).show("")
+            self.list_patient(text)
+
+    def list_patient(self, text: str) -> None:
+        self.call(patient_statements, text, done=self.show_patient, failed=self.failed, group="list", exclusive=True)
+
+    def show_patient(self, info: dict) -> None:
+        self.fill(info["rows"])
+        if not info["rows"]:
+            self.query_one("#st-result", Static).update(Text(f"{info['name']} has no statement yet."))
+
+    def fill(self, rows: list[dict]) -> None:
+        self.rows = rows
+        table = self.query_one(DataTable)
+        table.clear()
+        for r in rows:
+            who = f"#{r['patient_id']} {r['name']}" if r.get("name") else f"#{r['patient_id']}"
+            table.add_row(f"#{r['statement_id']}", who[:32], r["date"], r["status"], fmt(r["amount_due"]))
+        if rows:
+            table.move_cursor(row=0)
+            table.focus()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        row = self.highlighted_row(self.rows)
+        if row is not None:
+            self.app.push_screen(StatementViewScreen(row["statement_id"], row["patient_id"]),
+                                 callback=lambda _r: self.refresh_list(row["patient_id"]))
+
+    def refresh_list(self, patient_id: int) -> None:
+        """Back from a statement (maybe regenerated): list that patient's statements again."""
+        if self.rows and all(r["patient_id"] == patient_id for r in self.rows):
+            self.list_patient(str(patient_id))
+
+    # -- regenerate ------------------------------------------------------------------------------
+    def action_regenerate(self) -> None:
+        text = self._patient()
+        if text is None:
+            return
+        if not text.isdigit():
+            self.query_one("#st-error", ErrorLine).show("type the patient's ID (digits)")
+            return
+        self.app.push_screen(RegenerateScreen(int(text)), callback=self.regenerated)
+
+    def regenerated(self, res: dict | None) -> None:
+        if res:
+            self.query_one("#st-result", Static).update(Text(
+                f"✔ Statement #{res['statement_id']} for patient #{res['patient_id']}: due {fmt(res['amount_due'])} "
+                f"(#{res['voided_statement_id']} is void). Enter shows it."))
+            self.list_patient(str(res["patient_id"]))
+
+    # -- the statement run -----------------------------------------------------------------------
     def action_run_all(self) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
         if self.query_one(WorkProgress).running:
             self.notify("The statement run is still going (Ctrl+K cancels it).", timeout=5)
             return
-        self.app.push_screen(ConfirmScreen("Run statements for every patient due?", yes="Run", no="Back"),
+        self.app.push_screen(ConfirmScreen("Run statements for every patient due?",
+                                           ["Patients below the minimum balance, sent one too recently, or "
+                                            "past their final notice are skipped, each with the reason."],
+                                           yes="Run", no="Back"),
                              callback=lambda yes: yes and self.start_run())
 
     def start_run(self) -> None:
         """The statement run in a worker, with a bar of patients done; Ctrl+K cancels it."""
         self.query_one("#st-error", ErrorLine).show("")
         self.query_one("#st-result", Static).update("")
-        run_with_progress(self, statements.generate_all, rules=self._rules(), bar=self.query_one(WorkProgress),
-                          label="Statement run (Ctrl+K cancels)", what="statement run",
-                          done=self.run_done, cancelled=self.run_cancelled, failed=self.failed)
+        run_with_progress(self, statements.generate_all, rules=settings_rules(self.app),
+                          bar=self.query_one(WorkProgress), label="Statement run (Ctrl+K cancels)",
+                          what="statement run", done=self.run_done, cancelled=self.run_cancelled, failed=self.failed)
 
     def run_cancelled(self) -> None:
         self.query_one("#st-result", Static).update("✘ Statement run cancelled, nothing written.")
 
     def run_done(self, res: dict) -> None:
         self.query_one("#st-result", Static).update(run_text(res))
+        self.call(made_rows, res, done=self.fill, group="list", exclusive=True)
 
     def failed(self, exc: BaseException) -> None:
         self.query_one("#st-error", ErrorLine).show(describe_error(exc))
