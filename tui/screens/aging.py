@@ -6,6 +6,7 @@ cancels it and then nothing is written (the earlier snapshot stays).
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -39,12 +40,11 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
         yield ErrorLine(id="ag-error")
         yield WorkProgress(id="ag-progress")
         yield Static("", id="ag-title", classes="facts")
-        yield DataTable(id="ag-table", cursor_type="row")
+        # no cell padding: the amounts carry their own space, so all six money columns and a name fit 80 columns
+        yield DataTable(id="ag-table", cursor_type="row", cell_padding=0)
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns(
-            "Name", *[aging.BUCKET_LABELS[b] for b in aging.BUCKETS], "Total")
         self.action_reload()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -77,19 +77,32 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
 
     def failed(self, exc: BaseException) -> None:
         text = describe_error(exc)
-        if isinstance(exc, NotFound):
-            text = f"{exc.message}; press F9 to calculate it"
+        if isinstance(exc, NotFound) and getattr(exc, "field", None) == "as_of":  # no snapshot: offer the key
+            as_of = self.query_one("#ag-as-of", Input).value.strip()
+            text = f"no aging snapshot for {as_of or 'any date'} yet: press F9 to calculate it"
         self.query_one("#ag-error", ErrorLine).show(text)
         self.query_one("#ag-title", Static).update("")
-        self.query_one(DataTable).clear()
+        self.query_one(DataTable).clear(columns=True)
 
     def fill(self, rep: dict) -> None:
         self.query_one("#ag-title", Static).update(
             f"Aging as of {rep['as_of'].isoformat()} by {rep['by']}; open A/R {fmt(rep['totals']['total'])}. "
             "F3 by payer/patient.")
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)
+        keys = (*aging.BUCKETS, "total")
+        money = max(len(fmt(v)) for v in [*(r[k] for r in rep["rows"] for k in keys),
+                                          *(rep["totals"][k] for k in keys)]) + 1
+        name = min(28, max(10, (self.size.width or 80) - len(keys) * money - 4))
+
+        def cells(label: str, values, style: str = "") -> list[Text]:
+            shown = label if len(label) <= name - 1 else label[: name - 2] + "…"
+            return [Text(" " + shown, style=style), *(Text(fmt(v).rjust(money), style=style) for v in values)]
+
+        table.add_column(Text(" " + ("Payer" if rep["by"] == "payer" else "Patient")), width=name)
+        for k in keys:
+            table.add_column(Text((aging.BUCKET_LABELS.get(k) or "Total").rjust(money)), width=money)
         for r in rep["rows"]:
-            table.add_row(r["name"][:20], *[fmt(r[b]) for b in aging.BUCKETS], fmt(r["total"]))
-        table.add_row("TOTAL", *[fmt(rep["totals"][b]) for b in aging.BUCKETS], fmt(rep["totals"]["total"]))
+            table.add_row(*cells(r["name"], [r[k] for k in keys]))
+        table.add_row(*cells("TOTAL", [rep["totals"][k] for k in keys], "bold"))
         table.focus()

@@ -34,6 +34,8 @@ from claimdesk.tui.widgets.tick import Tick
 TABLE_ROWS = 200
 #: Patient ids per name query.
 CHUNK = 1000
+#: Vouchers offered in the picker (newest first); the hint counts the rest.
+VOUCHER_ROWS = 100
 
 HINT = ("Type the path of the lines file (CSV: patient_id,amount[,memo]; or .json) and Enter to "
         "preview it. F2 posts after a confirm step.")
@@ -179,13 +181,18 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         self.call(payment_views.active_vouchers, done=self.fill_vouchers, group="vouchers", exclusive=True)
 
     def fill_vouchers(self, rows: list[dict]) -> None:
-        self.vouchers = rows
         sel = self.query_one("#bp-voucher", Select)
         keep = self.initial_voucher if self.initial_voucher is not None else sel.value
         self.initial_voucher = None
+        shown = rows[:VOUCHER_ROWS] + [v for v in rows[VOUCHER_ROWS:] if v["voucher_id"] == keep]
+        self.vouchers = shown
+        if len(rows) > VOUCHER_ROWS:
+            self.notify(f"The newest {VOUCHER_ROWS} of {len(rows)} vouchers with money are listed; open Batch "
+                        "posting from Payer checks for an older one.", timeout=6)
         sel.set_options([(f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''} "
                           f"{v['received_on']} {fmt(v['undistributed'])} left".replace("  ", " "), v["voucher_id"])
-                         for v in rows])
+                         for v in shown])
+        rows = shown
         ids = [v["voucher_id"] for v in rows]
         if keep in ids:
             sel.value = keep

@@ -20,7 +20,7 @@ from claimdesk.core.services import payment_views, returns
 from claimdesk.core.services.actions import describe_schema
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.schema_form import SchemaForm
+from claimdesk.tui.widgets.schema_form import SchemaForm, schema_defaults
 
 
 def return_result_text(res: dict) -> Text:
@@ -29,11 +29,38 @@ def return_result_text(res: dict) -> Text:
     t.append(f"✔ Voucher #{res['voucher_id']} returned", style="bold")
     t.append(f": {fmt(res['returned_amount'])} reversed; credits zeroed: "
              f"{', '.join(f'#{c}' for c in res['credits_zeroed']) or 'none'}.")
+    ar = res.get("ar_increase_by_patient") or {}
+    unapplied = res.get("unapplied_removed_by_patient") or {}
     for pid, amount in res["balance_increase_by_patient"].items():
         t.append(f"\n  patient #{pid}: balance up {fmt(amount)}")
+        if unapplied.get(pid):
+            t.append(f" (owes {fmt(ar.get(pid, 0))} more, unapplied money {fmt(unapplied[pid])} removed)")
     if res["fee"]:
         t.append(f"\n  returned-check fee {fmt(res['fee'])} charged (charge #{res['fee_charge_id']})")
     return t
+
+
+#: Vouchers listed at once; the filter finds the others ("showing 300 of 1,154").
+LIST_ROWS = 300
+
+
+def voucher_matches(v: dict, needle: str) -> bool:
+    """Does the voucher match every word typed: its number (``#10001`` or ``10001``), check
+    number / reference, payer, method, date or an amount (``16.00``)?"""
+    if not needle:
+        return True
+    hay = " ".join([f"#{v['voucher_id']}", str(v["voucher_id"]), v["payer"], v["method"], v["reference"] or "",
+                    v["received_on"] or "", fmt(v["amount"]), fmt(v["amount"]).replace(",", ""),
+                    fmt(v["undistributed"]), fmt(v["undistributed"]).replace(",", "")]).lower()
+    return all(part in hay for part in needle.lower().split())
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+def _right(text: str) -> Text:
+    return Text(text, justify="right")
 
 
 class PayerChecksScreen(BaseScreen):
@@ -44,24 +71,32 @@ class PayerChecksScreen(BaseScreen):
         Binding("escape", "back", "Back"),
         Binding("r", "return_check", "Return check"),
         Binding("a", "toggle_all", "All / undistributed"),
+        Binding("e", "batch_post", "Batch post", show=False),
+        Binding("f6", "focus_filter", "Find"),
         Binding("f5", "reload", "Reload"),
     ]
 
     def __init__(self):
         super().__init__()
         self.include_used = False
+        self.every: list[dict] = []
         self.rows: list[dict] = []
+        self.found = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="checks-title", classes="facts")
-        yield DataTable(id="checks-table", cursor_type="row")
+        yield Static("Loading…", id="checks-title", classes="facts")
+        with Horizontal(classes="line"):
+            yield Label("Find ", classes="pl-label")
+            yield Input(placeholder="check number, payer or amount, then Enter", id="checks-filter", compact=True)
         yield Static("", id="checks-result", classes="result")
+        yield DataTable(id="checks-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Voucher", "Payer", "Method", "Ref", "Received", "Amount",
-                                              "Undistributed")
+        self.query_one("#checks-result").display = False
+        self.query_one(DataTable).add_columns("Voucher", "Check / ref", "Received", _right("Amount"),
+                                              _right("Undistr."), "Payer")
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -71,22 +106,42 @@ class PayerChecksScreen(BaseScreen):
         self.include_used = not self.include_used
         self.action_reload()
 
+    def action_focus_filter(self) -> None:
+        self.query_one("#checks-filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.show_rows()
+        self.query_one(DataTable).focus()
+
     def fill(self, rows: list[dict]) -> None:
-        self.rows = rows
-        which = "every active voucher" if self.include_used else "vouchers with undistributed money"
-        total = sum(r["undistributed"] for r in rows)
-        self.query_one("#checks-title", Static).update(
-            f"{len(rows)} {which}; undistributed {fmt(total)}. r: return check · a: show "
-            f"{'only undistributed' if self.include_used else 'all active'}")
+        self.every = rows
+        self.show_rows()
+        self.query_one(DataTable).focus()
+
+    def show_rows(self) -> None:
+        needle = self.query_one("#checks-filter", Input).value.strip()
+        found = [r for r in self.every if voucher_matches(r, needle)]
+        self.found = len(found)
+        self.rows = found[:LIST_ROWS]
+        which = "active voucher(s)" if self.include_used else "voucher(s) with undistributed money"
+        total = sum(r["undistributed"] for r in self.every)
+        shown = (f"{len(self.every):,} {which}" if not needle else
+                 f"{len(found):,} of {len(self.every):,} {which} match")
+        cap = f", the first {len(self.rows)} listed" if len(found) > len(self.rows) else ""
+        self.query_one("#checks-title", Static).update(Text(
+            f"{shown}{cap}; undistributed {fmt(total)}. r return · a "
+            f"{'with money only' if self.include_used else 'all active'} · e batch post · F6 find"))
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        for r in rows:
-            table.add_row(f"#{r['voucher_id']}", r["payer"][:18], r["method"], (r["reference"] or "")[:10],
-                          r["received_on"], fmt(r["amount"]), fmt(r["undistributed"]), key=str(r["voucher_id"]))
-        if rows:
-            table.move_cursor(row=min(keep or 0, len(rows) - 1))
-        table.focus()
+        payer_width = max(12, (self.size.width or 80) - 60)
+        for r in self.rows:
+            ref = f"{r['method']} {r['reference'] or ''}".strip()
+            table.add_row(f"#{r['voucher_id']}", _cut(ref, 18), r["received_on"], _right(fmt(r["amount"])),
+                          _right(fmt(r["undistributed"])), _cut(r["payer"], payer_width), key=str(r["voucher_id"]))
+        if self.rows:
+            table.move_cursor(row=min(keep or 0, len(self.rows) - 1))
 
     def action_return_check(self) -> None:
         voucher = self.highlighted_row(self.rows)
@@ -95,9 +150,17 @@ class PayerChecksScreen(BaseScreen):
             return
         self.app.push_screen(ReturnCheckScreen(voucher), callback=self.returned)
 
+    def action_batch_post(self) -> None:
+        """Batch posting (a lockbox / ERA file) from the highlighted check."""
+        voucher = self.highlighted_row(self.rows)
+        self.app.open_batch_posting(voucher["voucher_id"] if voucher else None)
+
     def returned(self, res: dict | None) -> None:
         if res:
-            self.query_one("#checks-result", Static).update(return_result_text(res))
+            box = self.query_one("#checks-result", Static)
+            box.update(return_result_text(res))
+            box.display = True
+            self.notify(f"Voucher #{res['voucher_id']} returned.", timeout=6)
             self.action_reload()
 
 
@@ -116,8 +179,8 @@ class ReturnCheckScreen(BaseModal):
     def compose(self) -> ComposeResult:
         v = self.voucher
         with Vertical(classes="dialog", id="return-dialog"):
-            yield Label(f"Return voucher #{v['voucher_id']}: {v['payer']} {v['method']} {v['reference']} "
-                        f"{fmt(v['amount'])}", classes="dialog-title")
+            what = " ".join(x for x in (v["payer"], v["method"], v["reference"] or "", fmt(v["amount"])) if x)
+            yield Label(Text(f"Return voucher #{v['voucher_id']}: {what}"), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
                 with Horizontal(classes="line"):
                     yield Label("Reason *", classes="rc-label")
@@ -136,6 +199,7 @@ class ReturnCheckScreen(BaseModal):
             with Horizontal(classes="buttons"):
                 yield Button("Return check (F2)", id="submit", variant="error", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()  # the dialog's own keys, not those of the screen under it
 
     def on_mount(self) -> None:
         self.query_one("#reason", Input).focus()
@@ -154,8 +218,8 @@ class ReturnCheckScreen(BaseModal):
         holder.remove_children()
         policy = self._policy()
         fields = describe_schema(policy.schema, self.choices) if policy and policy.schema else []
-        if fields:
-            holder.mount(SchemaForm(fields, prefix="fee", id="fee-form"))
+        if fields:  # starting from what the policy names as defaults (e.g. the returned-check fee code)
+            holder.mount(SchemaForm(fields, prefix="fee", id="fee-form", values=schema_defaults(policy.schema)))
 
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()

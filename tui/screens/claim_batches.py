@@ -16,6 +16,9 @@ from claimdesk.core.services import claims
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 
+#: Queued claims listed at once (the build sends them all; the title counts them all).
+LIST_ROWS = 500
+
 
 def batch_text(res: dict) -> Text:
     """The batches made and where their exports went."""
@@ -37,6 +40,7 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
     def __init__(self):
         super().__init__()
         self.rows: list[dict] = []
+        self.total = 0
         self.submit_key = SubmitKey()
 
     def compose(self) -> ComposeResult:
@@ -55,11 +59,14 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
         self.call(claims.queued_list, done=self.fill, group="cb", exclusive=True)
 
     def fill(self, rows: list[dict]) -> None:
-        self.rows = rows
-        self.query_one("#cb-title", Static).update(f"{len(rows)} claim(s) queued for the next batch. b builds it.")
+        self.total = len(rows)
+        self.rows = rows[:LIST_ROWS]
+        shown = f" (the first {len(self.rows)} listed)" if len(rows) > len(self.rows) else ""
+        self.query_one("#cb-title", Static).update(
+            f"{len(rows):,} claim(s) queued for the next batch{shown}. b builds it.")
         table = self.query_one(DataTable)
         table.clear()
-        for r in rows:
+        for r in self.rows:
             table.add_row(f"#{r['claim_id']}", r["payer"][:18], r["rank"], str(r["encounter_id"]), r["patient"][:20],
                           "yes" if r["resend"] else "")
         table.focus()
@@ -71,7 +78,7 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
             self.notify("The claim batch is still being built (Ctrl+K cancels it).", timeout=5)
             return
         self.app.push_screen(ConfirmScreen("Build the claim batch now?",
-                                           [f"{len(self.rows)} queued claim(s) (and any newly due) will be sent."],
+                                           [f"{self.total:,} queued claim(s) (and any newly due) will be sent."],
                                            yes="Build", no="Back"),
                              callback=lambda yes: self.build() if yes else None)
 

@@ -1,7 +1,11 @@
 """Outstanding Zero Splits: zero-fee charges whose primary never "reaches" zero.
 
-Space tags charges; M marks the tagged charges' primary paid (after a confirm),
-which queues the secondary claims (``zero_splits.mark_primary_paid``).
+Space tags a charge (``[x]``), Shift+Down/Up tag a range; M marks the tagged charges'
+primary paid (after a confirm), which queues the secondary claims
+(``zero_splits.mark_primary_paid``). What marking did is shown above the list (and as
+a notice), never below a long list. The filter (F6) narrows the list by patient,
+payer, code, charge or encounter number; tags survive filtering. At most
+:data:`LIST_ROWS` rows are listed at once ("showing N of M": filter to reach others).
 """
 
 from __future__ import annotations
@@ -9,71 +13,157 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, Header, SelectionList, Static
+from textual.containers import Horizontal
+from textual.widgets import Footer, Header, Input, Label, SelectionList, Static
 
 from claimdesk.core.services import zero_splits
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
+from claimdesk.tui.widgets.tick_list import TickList
+
+#: Rows listed at once (the list measures every row it is given).
+LIST_ROWS = 500
 
 
 def marked_text(res: dict) -> Text:
     """What marking the primary paid did."""
     t = Text()
     t.append("✔ Marked primary paid: ", style="bold")
-    t.append(", ".join(f"charge {c}" for c in res.get("marked", [])) or "none")
+    marked = res.get("marked", [])
+    t.append(", ".join(f"charge {c}" for c in marked[:8]) + (f" and {len(marked) - 8} more" if len(marked) > 8
+                                                               else "") or "none")
     queued = res.get("queued_claims") or []
     if queued:
         t.append("\nSecondary claims queued: " + ", ".join(f"#{q['claim_id']} {q['payer']} (enc {q['encounter_id']})"
-                                                         for q in queued))
+                                                         for q in queued[:4])
+                 + (f" and {len(queued) - 4} more" if len(queued) > 4 else ""))
     if res.get("no_secondary"):
-        t.append("\nNo secondary payer (nothing queued): " + ", ".join(f"charge {c}" for c in res["no_secondary"]))
+        t.append("\nNo secondary payer (nothing queued): " + ", ".join(f"charge {c}" for c in res["no_secondary"][:8]))
     return t
 
 
+def matches(row: dict, needle: str) -> bool:
+    """Does the row contain what was typed in the filter (any column, any case)?"""
+    if not needle:
+        return True
+    hay = " ".join(str(row[k] or "") for k in ("charge_id", "encounter_id", "dos", "code", "patient", "account_no",
+                                                "primary", "secondary")).lower()
+    return all(part in hay for part in needle.lower().split())
+
+
+def cut(text: str, width: int) -> str:
+    return text.ljust(width) if len(text) <= width else text[: max(1, width - 1)] + "…"
+
+
+class Columns:
+    """Column widths for the rows at the list's width: numbers, date and code as wide as
+    they are, the rest shared by patient, primary and secondary."""
+
+    def __init__(self, rows: list[dict], width: int):
+        self.charge = max([6, *(len(str(r["charge_id"])) for r in rows)])
+        self.enc = max([5, *(len(str(r["encounter_id"])) for r in rows)])
+        self.code = max([4, *(len(str(r["code"])) for r in rows)])
+        fixed = self.charge + self.enc + 10 + self.code + 6  # and the spaces between the seven columns
+        rest = max(24, width - fixed)
+        self.patient = rest - 2 * (rest // 3)
+        self.payer = rest // 3
+
+    def line(self, charge, enc, dos, code, patient, primary, secondary) -> str:
+        return " ".join([str(charge).rjust(self.charge), str(enc).rjust(self.enc), str(dos).ljust(10),
+                         cut(str(code), self.code), cut(patient, self.patient), cut(primary, self.payer),
+                         cut(secondary, self.payer)]).rstrip()
+
+
 class ZeroSplitsScreen(BaseScreen):
-    """The list, oldest first; Space tags, M marks the tagged primary paid."""
+    """The list, oldest first; Space tags, Shift+arrows tag a range, M marks the tagged primary paid."""
 
     TITLE = "Outstanding Zero Splits"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("m", "mark", "Mark primary paid"),
-                Binding("f5", "reload", "Reload")]
+                Binding("f6", "focus_filter", "Filter"), Binding("f5", "reload", "Reload")]
 
     def __init__(self):
         super().__init__()
         self.submit_key = SubmitKey()
+        self.rows: list[dict] = []
+        self.shown: list[dict] = []
+        self.tagged: set[int] = set()
+        self.found = 0  # rows matching the filter
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("", id="zs-title", classes="facts")
-        yield SelectionList(id="zs-list", compact=True)
-        yield Static("", id="zs-result", classes="result")
+        yield Static("Loading…", id="zs-title", classes="facts")
+        yield Static("", id="zs-result", classes="facts")
+        with Horizontal(classes="line"):
+            yield Label("Filter ", classes="pl-label")
+            yield Input(placeholder="patient, payer, code or charge number, then Enter", id="zs-filter",
+                        compact=True)
+        yield Static("", id="zs-header", classes="hint")
+        yield TickList(id="zs-list", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
+        self.query_one("#zs-result").display = False
         self.action_reload()
 
     def action_reload(self) -> None:
         self.call(zero_splits.outstanding, done=self.fill, group="zs", exclusive=True)
 
+    def action_focus_filter(self) -> None:
+        self.query_one("#zs-filter", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.show_rows()
+        self.query_one("#zs-list", TickList).focus()
+
     def fill(self, rows: list[dict]) -> None:
-        self.query_one("#zs-title", Static).update(
-            f"{len(rows)} zero-fee charge(s) waiting. Space tags, m marks the tagged primary paid.")
-        sel = self.query_one("#zs-list", SelectionList)
+        self.rows = rows
+        known = {r["charge_id"] for r in rows}
+        self.tagged &= known  # tags of charges no longer on the list go
+        self.show_rows()
+        self.query_one("#zs-list", TickList).focus()
+
+    def show_rows(self) -> None:
+        needle = self.query_one("#zs-filter", Input).value.strip()
+        found = [r for r in self.rows if matches(r, needle)]
+        self.found = len(found)
+        self.shown = found[:LIST_ROWS]
+        sel = self.query_one("#zs-list", TickList)
+        cols = Columns(self.shown, (self.size.width or 80) - 4 - 4)  # the tick, the scrollbar and the padding
+        self.query_one("#zs-header", Static).update(Text(
+            "    " + cols.line("Charge", "Enc", "DOS", "Code", "Patient", "Primary", "Secondary")))
         sel.clear_options()
-        sel.add_options([(f"charge {r['charge_id']}  enc {r['encounter_id']}  {str(r['dos'])}  {r['code']}  "
-                          f"{r['patient'][:18]}  pri {r['primary'][:12]}  sec {(r['secondary'] or '—')[:12]}",
-                          r["charge_id"]) for r in rows])
-        if rows:
+        sel.add_options([(Text(cols.line(r["charge_id"], r["encounter_id"], r["dos"], r["code"], r["patient"],
+                                         r["primary"], r["secondary"] or "—")),
+                          r["charge_id"], r["charge_id"] in self.tagged) for r in self.shown])
+        if self.shown:
             sel.highlighted = 0
-        sel.focus()
+        self.show_title()
+
+    def show_title(self) -> None:
+        total, found = len(self.rows), self.found
+        which = f"{total} zero-fee charge(s) waiting" if found == total else f"{found} of {total} match the filter"
+        cap = f" (showing the first {len(self.shown)}: filter to see others)" if found > len(self.shown) else ""
+        self.query_one("#zs-title", Static).update(Text(
+            f"{which}{cap}; {len(self.tagged)} tagged. Space tags [x], Shift+↓/↑ a range, m marks the tagged "
+            "primary paid."))
+
+    def on_selection_list_selected_changed(self, event: SelectionList.SelectedChanged) -> None:
+        event.stop()
+        visible = {r["charge_id"] for r in self.shown}
+        self.tagged = (self.tagged - visible) | set(event.selection_list.selected)
+        self.show_title()
 
     def action_mark(self) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
-        ids = list(self.query_one("#zs-list", SelectionList).selected)
+        ids = [r["charge_id"] for r in self.rows if r["charge_id"] in self.tagged]
         if not ids:
-            self.notify("Tag one or more charges first (Space).", severity="warning")
+            self.notify("Tag one or more charges first (Space, or Shift+↓ for a range).", severity="warning")
             return
+        shown = ", ".join(f"charge {i}" for i in ids[:12]) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
         self.app.push_screen(ConfirmScreen(f"Mark the primary paid on {len(ids)} charge(s)?",
-                                           [", ".join(f"charge {i}" for i in ids)], yes="Mark paid", no="Back"),
+                                           [shown, "Their secondary claims are queued for the next batch."],
+                                           yes="Mark paid", no="Back"),
                              callback=lambda yes: self.submit(ids) if yes else None)
 
     def submit(self, ids: list[int]) -> None:
@@ -82,5 +172,11 @@ class ZeroSplitsScreen(BaseScreen):
 
     def marked(self, res: dict) -> None:
         self.submit_key.done()
-        self.query_one("#zs-result", Static).update(marked_text(res))
+        self.tagged.clear()
+        box = self.query_one("#zs-result", Static)
+        box.update(marked_text(res))
+        box.display = True
+        queued = len(res.get("queued_claims") or [])
+        self.notify(f"Primary marked paid on {len(res.get('marked', []))} charge(s); {queued} secondary claim(s) "
+                    "queued.", timeout=6)
         self.action_reload()
