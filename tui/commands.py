@@ -6,11 +6,36 @@ payment method or fee policy gets a searchable entry without any TUI change.
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from claimdesk.core.plugins.host import get_host
+
+
+#: Other words clerks search the workflow screens by (the titles are searched as well).
+SCREEN_WORDS = {
+    "Credit entry": "payment post pay receive money apply unapplied",
+    "Payer checks": "returned check bounced nsf voucher find",
+    "Batch posting": "era 835 lockbox remittance",
+    "Patient ledger": "account history balance unapplied credits",
+    "Outstanding Zero Splits": "zero fee mark paid secondary",
+    "Claim batches": "send claims submit",
+    "Aging": "accounts receivable ar buckets recalc",
+    "Statements": "bill patient dunning regenerate view statement run",
+    "Admin inbox": "messages questions answer",
+    "Audit log": "history who did",
+    "Daysheet and provider activity": "day sheet close payroll",
+}
+
+
+def search_words(title: str, extra: str = "") -> str:
+    """What an entry is found by: its title with the punctuation as spaces and the joined
+    forms ("Write-Off" is found by "write off" and "writeoff"), and ``extra`` words."""
+    plain = re.sub(r"[-_:,./()'’]+", " ", title).lower()
+    joined = " ".join(re.sub(r"[-_]", "", w) for w in title.lower().split() if "-" in w or "_" in w)
+    return " ".join(p for p in (plain, joined, extra.lower()) if p)
 
 
 def palette_entries(app) -> list[tuple[str, str, object]]:
@@ -37,6 +62,8 @@ def palette_entries(app) -> list[tuple[str, str, object]]:
     for action in host.actions():
         entries.append((f"Action: {action.title}", action.when,
                         partial(app.open_advanced, None, action.key)))
+    entries.append(("Apply unapplied money", "Patient ledger, Credits tab: Enter on a credit holding money",
+                     app.open_ledger))
     for method in host.payment_methods():
         entries.append((f"Credit entry: {method.label}", f"Credit entry with payment method {method.key}",
                         partial(app.open_credit, method.key)))
@@ -55,7 +82,12 @@ class WorkflowCommands(Provider):
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
+        host = get_host()
+        words = {f"Action: {a.title}": " ".join(getattr(a, "keywords", None) or ()) for a in host.actions()}
         for title, help_text, callback in palette_entries(self.app):
             score = matcher.match(title)
+            if score <= 0:  # found by its other words, ranked below the titles that match
+                extra = SCREEN_WORDS.get(title, "") or words.get(title, "")
+                score = matcher.match(search_words(title, extra)) * 0.8
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)

@@ -117,14 +117,17 @@ class AnswerScreen(BaseModal):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="answer-dialog"):
-            yield Label(f"Answer #{self.message['id']}: {self.message['subject']}", classes="dialog-title")
+            yield Label(Text(f"Answer #{self.message['id']}: {self.message['subject']}"), classes="dialog-title")
             yield Static(message_text(self.message), classes="dialog-body")
-            yield Input(placeholder="the answer", id="answer", compact=True)
+            with Horizontal(classes="line"):
+                yield Label("Answer", classes="cr-label")
+                yield Input(placeholder="the answer to send back", id="answer", compact=True)
             yield ErrorLine(id="answer-error")
             yield Tick("Close the message", id="close", compact=True)
             with Horizontal(classes="buttons"):
                 yield Button("Send (F2)", id="send", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()  # the dialog's own keys, not those of the screen under it
 
     def on_mount(self) -> None:
         self.query_one("#answer", Input).focus()

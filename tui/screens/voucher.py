@@ -11,7 +11,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Footer, Label, Static
 
 from claimdesk.core.errors import InputError
 from claimdesk.core.plugins.host import get_host
@@ -49,6 +49,7 @@ class NewVoucherScreen(BaseModal):
             with Horizontal(classes="buttons"):
                 yield Button("Save (F2)", id="save", variant="primary", compact=True)
                 yield Button("Cancel", id="cancel", compact=True)
+        yield Footer()  # the dialog's own keys, not those of the screen under it
 
     def on_mount(self) -> None:
         self.query_one("#voucher-base", SchemaForm).focus_first()

@@ -33,6 +33,9 @@ from claimdesk.tui.screens.base import worker_cancelled
 
 #: What a screen says when a run was cancelled before it could commit.
 CANCELLED_TEXT = "cancelled, nothing written"
+#: Seconds between two bar updates handed to the screen (thousands of items do not flood it);
+#: the last update always goes. Tests set it to 0 to see every step.
+INTERVAL = 0.05
 
 
 class Cancelled(ClaimdeskError):
@@ -108,7 +111,7 @@ class KeepWhileRunning:
 def run_with_progress(screen, fn: Callable[..., Any], *args: Any, bar: WorkProgress, label: str,
                       done: Callable[[Any], None], cancelled: Callable[[], None],
                       failed: Callable[[BaseException], None], what: str = "the run",
-                      determinate: bool = True, interval: float = 0.05, **kwargs: Any) -> Worker:
+                      determinate: bool = True, interval: float | None = None, **kwargs: Any) -> Worker:
     """Run ``fn(*args, progress=<callback>, **kwargs)`` in a worker of ``screen``, ``bar`` showing
     ``label`` and the numbers (``determinate=False`` keeps it an animation, for work that is one
     SQL statement).
@@ -119,6 +122,7 @@ def run_with_progress(screen, fn: Callable[..., Any], *args: Any, bar: WorkProgr
     """
     app = screen.app
     last = [0.0]
+    interval = INTERVAL if interval is None else interval
 
     def post(callback: Callable, *values: Any) -> None:
         def deliver() -> None:
