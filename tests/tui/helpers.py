@@ -61,8 +61,9 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def drive(scenario, *, size=(80, 24), ansi: bool = False):
-    """Run ``scenario(pilot)`` against a fresh app at 80x24 with the clock frozen."""
+def drive(scenario, *, size=(80, 24), ansi: bool = False, today=TODAY):
+    """Run ``scenario(pilot)`` against a fresh app at 80x24 with the clock frozen (at ``today``:
+    the small clinic's date unless a demo test passes the demo's)."""
     async def main():
         app = ClaimdeskApp(ansi=ansi)
         async with app.run_test(size=size) as pilot:
@@ -70,8 +71,60 @@ def drive(scenario, *, size=(80, 24), ansi: bool = False):
             await scenario(pilot)
         return app
 
-    with clock.frozen(TODAY):
+    with clock.frozen(today):
         return asyncio.run(main())
+
+
+async def wait_until(pilot, condition, what: str, rounds: int = 2000) -> None:
+    """Let the app run until ``condition()`` holds (no fixed sleep: each round is one pause,
+    and the bound only guards against a hang)."""
+    for _ in range(rounds):
+        if condition():
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"never happened: {what}")
+
+
+async def tab_to(pilot, ident: str, limit: int = 60, back: bool = False) -> None:
+    """Press Tab (Shift+Tab with ``back``) until the widget ``#ident`` has the focus, as a clerk
+    reaches a field with the keyboard."""
+    for _ in range(limit):
+        if pilot.app.focused is not None and pilot.app.focused.id == ident:
+            return
+        await press(pilot, "shift+tab" if back else "tab")
+    raise AssertionError(f"Tab never reached #{ident}; focus is on {pilot.app.focused!r}")
+
+
+async def choose(pilot, ident: str, label: str) -> None:
+    """Pick the option whose label contains ``label`` in the dropdown ``#ident`` by keys:
+    Tab to it, Enter opens it, Down to the option, Enter picks it."""
+    from textual.widgets import Select
+
+    await tab_to(pilot, ident)
+    select = pilot.app.focused
+    assert isinstance(select, Select), select
+    await press(pilot, "enter")
+    overlay = pilot.app.focused
+    for _ in range(overlay.option_count + 1):
+        option = overlay.get_option_at_index(overlay.highlighted) if overlay.highlighted is not None else None
+        if option is not None and label in str(option.prompt):
+            await press(pilot, "enter")
+            return
+        await press(pilot, "down")
+    raise AssertionError(f"no option {label!r} in #{ident}")
+
+
+async def tick_row(pilot, list_id: str, text: str) -> None:
+    """Tick (Space) the row of the tick list ``#list_id`` whose label contains ``text``,
+    moving to it with the arrow keys."""
+    await tab_to(pilot, list_id)
+    lst = pilot.app.focused
+    for _ in range(lst.option_count + 1):
+        if lst.highlighted is not None and text in str(lst.get_option_at_index(lst.highlighted).prompt):
+            await press(pilot, "space")
+            return
+        await press(pilot, "down")
+    raise AssertionError(f"no row {text!r} in #{list_id}")
 
 
 

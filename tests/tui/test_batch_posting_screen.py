@@ -8,16 +8,17 @@ from __future__ import annotations
 import threading
 
 import pytest
-from textual.widgets import Input, Select
+from textual.widgets import ProgressBar
 
 from claimdesk.core import clock
 from claimdesk.core.models import AuditEvent, Credit, JournalEntry
 from claimdesk.core.services import balances, batch_posting
 from claimdesk.tui.app import ClaimdeskApp
+from claimdesk.tui.widgets import progress as progress_module
 from claimdesk.tui.widgets.progress import WorkProgress
 
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, settle, type_text, words
+from tests.tui.helpers import _drawn, choose, drive, press, screen_text, settle, tab_to, type_text, wait_until, words
 from tests.tui.test_snapshots import steps
 
 
@@ -33,10 +34,8 @@ def write_csv(path, rows: list[tuple]) -> str:
 async def preview(pilot, voucher_id: int, path: str) -> None:
     """Open Batch posting from Home (key e), pick the voucher, type the file and Enter."""
     await press(pilot, "e")
-    scr = pilot.app.screen
-    scr.query_one("#bp-voucher", Select).value = voucher_id
-    await settle(pilot)
-    scr.query_one("#bp-file", Input).focus()
+    await choose(pilot, "bp-voucher", f"#{voucher_id} ")
+    await tab_to(pilot, "bp-file")
     await type_text(pilot, path)
     await press(pilot, "enter")
 
@@ -131,26 +130,24 @@ def test_ctrl_k_cancels_the_batch_inside_its_transaction_and_nothing_is_written(
         return original(*args, progress=spy, **kwargs)
 
     monkeypatch.setattr(batch_posting, "post_credit_batch", held)
+    monkeypatch.setattr(progress_module, "INTERVAL", 0)  # every step reaches the bar
     seen = {}
 
     async def flow(pilot):
         await preview(pilot, clinic.aetna_check, path)
         await press(pilot, "f2")
         await pilot.press("y")
-        for _ in range(600):
-            if reached.is_set():
-                break
-            await pilot.pause(0.05)
-        await pilot.pause(0.1)
+        await wait_until(pilot, reached.is_set, "the batch reached the gate")
+        bar = pilot.app.screen.query_one(WorkProgress)
+        await wait_until(pilot, lambda: bar.running and bar.query_one(ProgressBar).progress == 1,
+                         "the bar shows the first line posted")
+        assert await _drawn(pilot)
         seen["running"] = words(screen_text(pilot.app))
         await pilot.press("ctrl+k")
         go.set()
         await settle(pilot)
-        for _ in range(600):
-            if not pilot.app.screen.query_one(WorkProgress).running:
-                break
-            await pilot.pause(0.05)
-        await pilot.pause()
+        await wait_until(pilot, lambda: not bar.running, "the run ended")
+        assert await _drawn(pilot)
         seen["after"] = words(screen_text(pilot.app))
 
     drive(flow)
@@ -174,3 +171,18 @@ def test_snapshot_preview(database, snap_compare, tmp_path, monkeypatch):
         assert snap_compare(ClaimdeskApp(ansi=False), terminal_size=(80, 24),
                             run_before=steps("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv",
                                              "enter"))
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+@pytest.mark.parametrize("stage", ["main", "confirm", "result"])
+def test_snapshot_stages(database, snap_compare, tmp_path, monkeypatch, stage):
+    """The screen as opened, the confirm step, and the result, at 80x24."""
+    clinic = scenario.build()
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "era.csv", [(clinic.dana.id, "60.00", "ERA 1"), (clinic.dana.id, "20.00", "ERA 2"),
+                                     (clinic.sam.id, "10.00", "")])
+    keys = {"main": ("e",),
+            "confirm": ("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv", "enter", "f2"),
+            "result": ("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv", "enter", "f2", "y")}[stage]
+    with clock.frozen(scenario.TODAY):
+        assert snap_compare(ClaimdeskApp(ansi=False), terminal_size=(80, 24), run_before=steps(*keys))

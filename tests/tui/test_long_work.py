@@ -3,10 +3,8 @@ recalc (Ctrl+K cancels: nothing written), and a work queue longer than one page.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import threading
-import time
 
 import pytest
 from textual.widgets import DataTable, ProgressBar
@@ -15,19 +13,22 @@ from claimdesk.core import clock, db
 from claimdesk.core.models import AgingRow, AuditEvent, ClaimBatch, Encounter, Statement
 from claimdesk.core.services import aging, claims, statements
 from claimdesk.tui.screens.queue import PAGE
+from claimdesk.tui.widgets import progress as progress_module
 from claimdesk.tui.widgets.progress import WorkProgress
 
 from tests import builders as b
 from tests.tui import scenario
 from tests.tui.big_queue import fill_review
-from tests.tui.helpers import drive, press, screen_text, settle, words
+from tests.tui.helpers import _drawn, drive, press, screen_text, settle, wait_until, words
 
 
 @pytest.fixture(autouse=True)
 def hermetic_config(monkeypatch, tmp_path):
-    """No user config file; exports go to a temp dir."""
+    """No user config file; exports go to a temp dir; every progress step reaches the bar
+    (no update interval: no test waits out a clock)."""
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
     monkeypatch.setenv("CLAIMDESK_EXPORT_DIR", str(tmp_path / "exports"))
+    monkeypatch.setattr(progress_module, "INTERVAL", 0)
 
 
 class Gate:
@@ -45,31 +46,29 @@ class Gate:
                 if done == hold_at:
                     self.reached.set()
                     self.go.wait(30)
-                time.sleep(0.06)  # past the bar's update interval: every step is drawn
                 progress(done, total)
             return original(*args, progress=spy, **kwargs)
 
         monkeypatch.setattr(module, name, wrapped)
 
     async def wait_reached(self, pilot) -> None:
-        for _ in range(600):
-            if self.reached.is_set():
-                await pilot.pause(0.1)  # the bar's update reaches the screen
-                return
-            await pilot.pause(0.05)
-        raise AssertionError("the run never reached the gate")
+        """Until the run is held at the gate and the screen shows the step before it: the
+        callback hands each step to the UI thread and waits for it, so once the gate is
+        reached the bar holds that step; then the screen is drawn."""
+        await wait_until(pilot, self.reached.is_set, "the run reached the gate")
+        bar = pilot.app.screen.query_one(ProgressBar)
+        before = [d for d, _t in self.calls[:-1]]
+        await wait_until(pilot, lambda: pilot.app.screen.query_one(WorkProgress).running
+                         and (bar.total is None or not before or bar.progress == before[-1]), "the bar shows the step")
+        assert await _drawn(pilot)
 
 
 async def until_done(pilot) -> None:
     """After Ctrl+K the worker is cancelled at once, but its thread still has to roll back and
     say so: wait until the bar is gone."""
     await settle(pilot)
-    for _ in range(600):
-        if not pilot.app.screen.query_one(WorkProgress).running:
-            await pilot.pause()
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the run never ended")
+    await wait_until(pilot, lambda: not pilot.app.screen.query_one(WorkProgress).running, "the run ended")
+    assert await _drawn(pilot)
 
 
 def self_pay_patients(n: int = 3) -> None:
@@ -97,7 +96,8 @@ def test_statement_run_shows_progress_per_patient_then_the_result(database, monk
         seen["bar"] = bar_numbers(pilot.app)
         seen["shown"] = pilot.app.screen.query_one(WorkProgress).display
         await pilot.press("escape")  # leaving would cancel the run unseen: the screen stays
-        await pilot.pause(0.1)
+        await wait_until(pilot, lambda: any("Ctrl+K cancels it" in n.message for n in pilot.app._notifications),
+                         "the notice that the run is still going")
         seen["escape"] = (type(pilot.app.screen).__name__, [n.message for n in pilot.app._notifications])
         gate.go.set()
         await settle(pilot)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from textual.widgets import Input
-
 from claimdesk import hookimpl
 from claimdesk.core import clock, db
 from claimdesk.core.models import AdminMessage, Daysheet, User
@@ -11,7 +9,7 @@ from claimdesk.core.plugins.host import PluginHost, reset_host
 from claimdesk.core.services import actions, payments
 
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, type_text, words
+from tests.tui.helpers import drive, press, screen_text, tab_to, type_text, words
 
 
 def test_patient_ledger_shows_running_balance_credits_and_unapplied(database):
@@ -54,8 +52,8 @@ def test_inbox_answer_needs_an_admin_and_then_closes(database):
         with db.write_transaction():
             User.get_or_create(username="tester", defaults={"role": "clerk"})
             User.update(role="admin").where(User.username == "tester").execute()
-        app.screen.query_one("#close").value = True
-        await press(pilot, "f2")
+        await tab_to(pilot, "close")
+        await press(pilot, "space", "f2")
         seen["answered"] = words(screen_text(app))
 
     drive(flow)
@@ -118,10 +116,13 @@ def test_daysheet_totals_and_closing_it(database):
     async def flow(pilot):
         await press(pilot, "d")
         seen["sheet"] = words(screen_text(pilot.app))
-        pilot.app.screen.query_one("#ds-from", Input).value = "April 1"
+        await tab_to(pilot, "ds-from")
+        await press(pilot, "end", *["backspace"] * 10)
+        await type_text(pilot, "April 1")
         await press(pilot, "enter")
         seen["bad"] = words(screen_text(pilot.app))
-        pilot.app.screen.query_one("#ds-from", Input).value = "2026-04-01"
+        await press(pilot, *["backspace"] * 7)
+        await type_text(pilot, "2026-04-01")
         await press(pilot, "f8", "y")
         seen["closed"] = words(screen_text(pilot.app))
 
