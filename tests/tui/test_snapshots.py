@@ -16,7 +16,7 @@ from claimdesk.tui.app import ClaimdeskApp
 
 from tests import builders as b
 from tests.tui import scenario
-from tests.tui.helpers import press, settle, type_text
+from tests.tui.helpers import choose, press, settle, tab_to, type_text
 
 # one engine is enough for pictures: the data and ids are the same on both
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -88,7 +88,7 @@ def test_action_confirm(database, snap_compare):
     async def fill(pilot):
         pilot.app.open_advanced(3, "negotiate_balance")
         await settle(pilot)
-        pilot.app.screen.query_one("#act-final_balance", Input).value = "90.00"
+        await type_text(pilot, "90.00")  # the form opens on the final balance
         await press(pilot, "f2")
 
     assert snap(snap_compare, then=fill)
@@ -97,13 +97,35 @@ def test_action_confirm(database, snap_compare):
 def test_action_result_and_queue_question(database, snap_compare):
     scenario.build()
 
-    async def apply(pilot):
-        pilot.app.open_advanced(1, "primary_denied_bill_patient")
-        await settle(pilot)
-        pilot.app.screen.query_one("#act-confirm").value = True
-        await press(pilot, "f2", "y")
+    assert snap(snap_compare, then=bill_patient)
 
-    assert snap(snap_compare, then=apply)
+
+async def bill_patient(pilot):
+    """Dana's first denied encounter billed to her: Confirm ticked with the keyboard, F2, y."""
+    pilot.app.open_advanced(1, "primary_denied_bill_patient")
+    await settle(pilot)
+    await tab_to(pilot, "act-confirm")
+    await press(pilot, "space", "f2", "y")
+
+
+def test_action_result_after_the_queue_answer(database, snap_compare):
+    scenario.build()
+
+    async def answer(pilot):
+        await bill_patient(pilot)
+        await press(pilot, "y")  # yes, remove it from the Denied queue: the other encounters follow
+
+    assert snap(snap_compare, then=answer)
+
+
+def test_other_encounters_ticked(database, snap_compare):
+    scenario.build()
+
+    async def tick(pilot):
+        await bill_patient(pilot)
+        await press(pilot, "n", "space")  # keep it on the queue; tick the other encounter: [x]
+
+    assert snap(snap_compare, then=tick)
 
 
 def test_credit_entry(database, snap_compare):
@@ -219,3 +241,112 @@ def test_wide_patient_ledger(database, snap_compare):
     with clock.frozen(scenario.TODAY):
         payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00"})
     assert snap(snap_compare, "l", "type:2", "enter", size=WIDE)
+
+
+def test_credit_entry_after_posting(database, snap_compare):
+    scenario.build()
+
+    async def post(pilot):
+        await choose(pilot, "voucher", "#2 cash")
+        await press(pilot, "f2")
+
+    assert snap(snap_compare, "c", "type:Ortiz", "enter", then=post)
+
+
+def test_apply_unapplied_dialog(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00",
+                              "apply": "none"})
+    assert snap(snap_compare, "l", "type:2", "enter", "3", "enter", "space")
+
+
+def test_payer_checks_find(database, snap_compare):
+    scenario.build()
+    assert snap(snap_compare, "k", "a", "f6", "type:aetna", "enter")
+
+
+def test_return_check_dialog_with_flat_fee_fields(database, snap_compare):
+    scenario.build()
+
+    async def flat(pilot):
+        await choose(pilot, "policy", "Flat fee")
+
+    assert snap(snap_compare, "k", "r", "type:NSF", then=flat)
+
+
+def test_inbox_answer_dialog(database, snap_compare):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        actions.apply(clinic.self_pay.id, "none_of_the_above", {"subject": "Which payer?", "note": "two cards"})
+    assert snap(snap_compare, "i", "enter", "a", "type:Use Aetna")
+
+
+def test_zero_splits_after_marking(database, snap_compare):
+    clinic = scenario.build()
+    cigna = b.payer("Cigna")
+    with clock.frozen(scenario.TODAY):
+        for _ in range(3):
+            b.encounter(clinic.sam, [0], payers=[clinic.aetna, cigna], dos=scenario.TODAY)
+    assert snap(snap_compare, "z", "space", "shift+down", "m", "y")
+
+
+def test_aging_by_patient(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    scenario.build()
+    assert snap(snap_compare, "g", "f9", "f3")
+
+
+def test_aging_without_a_snapshot(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    scenario.build()
+    assert snap(snap_compare, "g")
+
+
+def ledger_with_money(clinic) -> None:
+    """Sam: a 30.00 cash credit applied, a statement; Dana: one code written off."""
+    from claimdesk.core.services import statements
+
+    with clock.frozen(scenario.TODAY):
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "30.00"})
+        statements.generate_for(clinic.sam.id)
+        statements.regenerate(clinic.sam.id, "address corrected")
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash, "amount": "10.00",
+                              "apply": "none"})
+
+
+@pytest.mark.parametrize("tab", ["2", "3", "4", "5"])
+def test_patient_ledger_tabs(database, snap_compare, tab):
+    clinic = scenario.build()
+    ledger_with_money(clinic)
+    with clock.frozen(scenario.TODAY):
+        actions.apply(clinic.self_pay.id, "negotiate_balance", {"final_balance": "70.00", "note": "agreed by phone"})
+    assert snap(snap_compare, "l", "type:2", "enter", tab)
+
+
+def test_statement_view(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    clinic = scenario.build()
+    ledger_with_money(clinic)
+    assert snap(snap_compare, "l", "type:2", "enter", "5", "end", "enter")
+
+
+def test_statement_run_confirm(database, snap_compare, monkeypatch, tmp_path):
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    scenario.build()
+    assert snap(snap_compare, "s", "f9")
+
+
+def test_plugins_with_a_failure(database, snap_compare):
+    from claimdesk.core.plugins.host import PluginHost, reset_host
+
+    from tests.tui.broken_plugin import Broken
+
+    scenario.build()
+    host = PluginHost().load_entrypoints()
+    host.register(Broken(), "clinic_rules", distribution="clinic-rules", version="0.3")
+    reset_host(host)
+    try:
+        assert snap(snap_compare, "p")
+    finally:
+        reset_host(None)
