@@ -16,21 +16,50 @@ from claimdesk.bench.raw import Raw
 PG_AUDIT_LOCK = 7_340_001
 
 
+def _digest(raw: Raw, entries: list[int]) -> str:
+    """The postings digest the core records (core/workflow.postings_digest): one SELECT of the
+    entries' postings joined to their entries, in posting-id order, each row repr'd on a line."""
+    if not entries:
+        return hashlib.sha256(b"").hexdigest()
+    from claimdesk.core.workflow import ENTRY_DIGEST_COLUMNS, POSTING_DIGEST_COLUMNS
+
+    cols = [f"p.{c}" for c in POSTING_DIGEST_COLUMNS] + [
+        f"CAST(e.{c} AS TEXT)" if c in ("posted_on", "posted_at") else f"e.{c}" for c in ENTRY_DIGEST_COLUMNS]
+    match = "= ANY(CAST(? AS BIGINT[]))" if raw.pg else "IN (SELECT value FROM json_each(?))"
+    rows = raw.q(f"SELECT {', '.join(cols)} FROM posting p JOIN journal_entry e ON e.id = p.entry_id "
+                 f"WHERE p.entry_id {match} ORDER BY p.id", (list(entries) if raw.pg else json.dumps(entries),))
+    return hashlib.sha256("".join(f"{tuple(r)!r}\n" for r in rows).encode()).hexdigest()
+
+
 def audit(raw: Raw, action: str, inputs: dict, result: dict, entries: list[int], now: dt.datetime, user: str,
           encounter_id=None, patient_id=None, reason: str = "") -> int:
-    """Insert one hash-chained audit event (same fields and hash rule as the core)."""
+    """Insert one hash-chained audit event and its entry links (same fields, digest and hash rule as
+    the core's hash version 2)."""
+    digest = _digest(raw, entries)
     if raw.pg:
         raw.q("SELECT pg_advisory_xact_lock(?)", (PG_AUDIT_LOCK,))
     prev = raw.one("SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1") or ""
     canon = lambda v: json.dumps(v, sort_keys=True, default=str, separators=(",", ":"))  # noqa: E731
     payload_hash = hashlib.sha256(canon({"action": action, "inputs": inputs, "encounter": encounter_id}).encode()).hexdigest()
+    stored = json.loads(json.dumps({**result, "entries": entries}, sort_keys=True, default=str))
     fields = {"at": now.isoformat(sep=" "), "user": user, "action": action, "encounter": encounter_id,
-              "patient": patient_id, "inputs": inputs, "entries": entries, "reason": reason}
-    digest = hashlib.sha256((prev + canon(fields)).encode()).hexdigest()
-    return raw.one("INSERT INTO audit_event (at, \"user\", action, encounter_id, patient_id, inputs, entries, result, "
-                   "reason, idempotency_key, payload_hash, prev_hash, hash) VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?) "
-                   "RETURNING id", (now, user, action, encounter_id, patient_id, json.dumps(inputs), json.dumps(entries),
-                                    json.dumps({**result, "entries": entries}), reason, payload_hash, prev, digest))
+              "patient": patient_id, "inputs": inputs, "entries": entries, "reason": reason,
+              "hash_version": 2, "result": stored, "idempotency_key": None, "payload_hash": payload_hash,
+              "postings_digest": digest}
+    chained = hashlib.sha256((prev + canon(fields)).encode()).hexdigest()
+    audit_id = raw.one("INSERT INTO audit_event (at, \"user\", action, encounter_id, patient_id, inputs, entries, "
+                       "result, reason, idempotency_key, payload_hash, prev_hash, hash, hash_version, postings_digest) "
+                       "VALUES (?,?,?,?,?,?,?,?,?,NULL,?,?,?,2,?) RETURNING id",
+                       (now, user, action, encounter_id, patient_id, json.dumps(inputs), json.dumps(entries),
+                        json.dumps(stored), reason, payload_hash, prev, chained, digest))
+    if entries:
+        if raw.pg:
+            raw.q("INSERT INTO audit_entry (audit_id, entry_id) SELECT ?, unnest(CAST(? AS BIGINT[]))",
+                  (audit_id, list(entries)))
+        else:
+            raw.q("INSERT INTO audit_entry (audit_id, entry_id) SELECT ?, value FROM json_each(?)",
+                  (audit_id, json.dumps(entries)))
+    return audit_id
 
 
 def daysheet(raw: Raw, day: dt.date) -> int:
@@ -234,6 +263,8 @@ def make_voucher(raw: Raw, payer_id: int, amount: int, now: dt.datetime, user: s
     eid = entry(raw, "voucher", f"{method} BENCH", now, user, daysheet(raw, now.date()))
     raw.many(POSTING, [(eid, "CASH", amount, None, None, None, payer_id, vid, None, None, None),
                        (eid, "UNDISTRIBUTED", -amount, None, None, None, payer_id, vid, None, None, None)])
+    audit(raw, "voucher.create", {"payer_id": payer_id, "method": method, "amount": amount}, {"voucher_id": vid},
+          [eid], now, user)
     raw.commit()
     return vid
 

@@ -18,7 +18,7 @@ import itertools
 
 import pytest
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, schema, workflow
 from claimdesk.core.context import as_user
 from claimdesk.core.models import Patient, Payer, Provider, ServiceCode, User
 from claimdesk.core.money import to_cents
@@ -44,14 +44,19 @@ class ClinicBuilder:
                   dos: dt.date = dt.date(2026, 3, 2), code: str = "99213"):
         """An encounter with one charge per fee (decimal strings); payers in rank order."""
         patient = patient or self.patient()
-        with db.write_transaction():
+        made = {}
+
+        def body():  # one audited workflow: every journal entry belongs to an audit event
             prov = Provider.get_or_create(name="Dr. Test")[0]
             sc = ServiceCode.get_or_create(code=code, defaults={"description": code})[0]
-            enc = billing.create_encounter(patient=patient, provider=prov, dos=dos,
-                                           payers=[(p, None) for p in payers])
+            made["enc"] = enc = billing.create_encounter(patient=patient, provider=prov, dos=dos,
+                                                         payers=[(p, None) for p in payers])
             for fee in fees:
                 billing.add_charge(enc, sc, fee=to_cents(fee))
-        return enc
+            return {"encounter_id": enc.id}
+
+        workflow.run("test.encounter", body, patient_id=patient.id, notify=False)
+        return made["enc"]
 
 
 @pytest.fixture

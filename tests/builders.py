@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 
-from claimdesk.core import db
+from claimdesk.core import db, workflow
 from claimdesk.core.models import Patient, Payer, Provider, ServiceCode
 from claimdesk.core.schema import patient_payer
 from claimdesk.core.services import billing, payments
@@ -36,15 +36,31 @@ def code(code: str = "99213", fee: int = 110_00) -> ServiceCode:
         return ServiceCode.get_or_create(code=code, defaults={"default_fee": fee, "description": code})[0]
 
 
+def audited(fn, action: str = "test.setup", **where):
+    """Run set-up that posts to the ledger as one audited workflow (``verify`` checks that
+    every journal entry belongs to an audit event); ``fn``'s return value."""
+    made = {}
+
+    def body():
+        made["value"] = fn()
+        return {}
+
+    workflow.run(action, body, notify=False, **where)
+    return made["value"]
+
+
 def encounter(pat: Patient, fees: list[int], *, payers: list[Payer] = (), dos: dt.date = dt.date(2026, 3, 2),
               codes: list[str] | None = None):
-    """An encounter with one charge per fee (cents); returns (encounter, [charges])."""
+    """An encounter with one charge per fee (cents), made by one audited workflow;
+    returns (encounter, [charges])."""
     prov = provider()
-    with db.write_transaction():
+
+    def make():
         enc = billing.create_encounter(patient=pat, provider=prov, dos=dos, payers=[(p, None) for p in payers])
-        charges = [billing.add_charge(enc, code(c or "99213"), fee=fee)
-                   for fee, c in zip(fees, codes or [None] * len(fees))]
-    return enc, charges
+        return enc, [billing.add_charge(enc, code(c or "99213"), fee=fee)
+                     for fee, c in zip(fees, codes or [None] * len(fees))]
+
+    return audited(make, "test.encounter", patient_id=pat.id)
 
 
 def voucher(pay: Payer | None, amount: int, method: str = "check", **details) -> int:

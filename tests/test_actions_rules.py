@@ -62,8 +62,8 @@ def denied_by_first(payers, fees=(100_00, 50_00)):
 
 
 def late_charge(enc_id: int, fee: int):
-    with db.write_transaction():
-        return billing.add_charge(Encounter.get_by_id(enc_id), b.code("99214"), fee=fee)
+    code = b.code("99214")
+    return b.audited(lambda: billing.add_charge(Encounter.get_by_id(enc_id), code, fee=fee))
 
 
 @pytest.fixture
@@ -218,9 +218,9 @@ def test_patient_money_sitting_at_the_placeholder_primary_rank_is_still_the_pati
     pat = b.patient()
     enc, (ch,) = b.encounter(pat, [60_00])
     actions.apply(enc.id, "self_pay", {"confirm": True})
-    with db.write_transaction():
-        split = ChargeSplit.get((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == "patient"))
-        billing.transfer(split, billing.split_for(ch, "primary", patient_payer()), 60_00, reason="old data")
+    split = ChargeSplit.get((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == "patient"))
+    b.audited(lambda: billing.transfer(split, billing.split_for(ch, "primary", patient_payer()), 60_00,
+                                       reason="old data"))
 
     assert "insurance_writeoff" not in offered(enc.id)
     res = actions.apply(enc.id, "patient_writeoff_office", {"amount": "60.00", "reason": "HARDSHIP"})
@@ -447,10 +447,15 @@ def test_insurance_write_off_of_a_code_owed_by_primary_and_secondary_writes_off_
 def test_to_medical_needs_a_medical_payer_when_the_primary_is_a_workers_comp_carrier(database):
     carrier, aetna = b.payer("State Fund WC", "workers_comp"), b.payer("Aetna")
     pat = b.patient()
-    with db.write_transaction():
-        enc = billing.create_encounter(patient=pat, provider=b.provider(), dos=dt.date(2026, 3, 2),
-                                       payers=[(carrier, None)], claim_type="workers_comp")
-        billing.add_charge(enc, b.code("99213"), fee=75_00)
+    prov, code = b.provider(), b.code("99213")
+
+    def make():
+        made = billing.create_encounter(patient=pat, provider=prov, dos=dt.date(2026, 3, 2),
+                                        payers=[(carrier, None)], claim_type="workers_comp")
+        billing.add_charge(made, code, fee=75_00)
+        return made
+
+    enc = b.audited(make)
     before = written()
 
     with pytest.raises(Refused, match="workers' comp carrier") as err:

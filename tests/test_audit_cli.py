@@ -8,29 +8,16 @@ from __future__ import annotations
 
 import json
 
-from claimdesk.core import workflow
 from claimdesk.core.models import AuditEvent
 
 from tests import builders as b
 
 
-def audited_encounter(pat, fees, payers=()):
-    """An encounter made by a workflow (as every entry in production is)."""
-    made = {}
-
-    def body():
-        made["enc"], made["charges"] = b.encounter(pat, fees, payers=payers)
-        return {"charge_ids": [c.id for c in made["charges"]]}
-
-    workflow.run("test.encounter", body, patient_id=pat.id)
-    return made["enc"], made["charges"]
-
-
 def test_audit_for_an_encounter_shows_every_workflow_that_posted_to_its_charges(cli, tmp_path):
     pat, other = b.patient(), b.patient("Roe", "Kim")
     apex = b.payer("Apex Health")
-    enc, (charge, _) = audited_encounter(pat, [110_00, 40_00], payers=[apex])
-    elsewhere, _ = audited_encounter(other, [75_00], payers=[apex])
+    enc, (charge, _) = b.encounter(pat, [110_00, 40_00], payers=[apex])
+    elsewhere, _ = b.encounter(other, [75_00], payers=[apex])
     eob_check = b.voucher(apex, 80_00)
     cli.json("eob", "post", "--data", json.dumps({
         "encounter_id": enc.id, "payer_id": apex.id, "voucher_id": eob_check,

@@ -245,16 +245,15 @@ def _cli_cases(w):
 def _cli_world(url: str, tmp) -> dict:
     """Patients, a payer, an insured and a self-pay encounter, a check with money, a credit with
     unapplied money, a lines file for batch posting."""
-    from claimdesk.core import db, workflow
+    from claimdesk.core import db
     from claimdesk.core.context import as_user
 
     db.connect(url)
     with as_user("tester"):
         pat, other = b.patient(), b.patient("Roe", "Kim")
         medicare = b.payer("Medicare", "medicare")
-        made = workflow.run("test.encounter", lambda: {"enc": b.encounter(pat, [100_00, 50_00],
-                                                                          payers=[medicare])[0].id})
-        self_pay = workflow.run("test.encounter", lambda: {"enc": b.encounter(pat, [80_00])[0].id})
+        made = {"enc": b.encounter(pat, [100_00, 50_00], payers=[medicare])[0].id}
+        self_pay = {"enc": b.encounter(pat, [80_00])[0].id}
         vid = b.voucher(medicare, 300_00)
         own = b.voucher(None, 20_00)
         credit = payments.post_credit({"patient_id": pat.id, "voucher_id": own, "apply": "none",

@@ -36,8 +36,7 @@ def books(db_url, monkeypatch, tmp_path):
     with as_user("tester"):
         pat = b.patient()
         b.patient("Roe", "Kim")  # a second patient for postings to be moved to
-        workflow.run("test.encounter", lambda: {"charges": [c.id for c in b.encounter(pat, [110_00, 40_00])[1]]},
-                     patient_id=pat.id)
+        b.encounter(pat, [110_00, 40_00])
         voucher = b.voucher(None, 100_00)
         payments.post_credit({"patient_id": pat.id, "voucher_id": voucher, "amount": "60.00"},
                              idempotency_key="submit-1")
@@ -194,6 +193,15 @@ def delete_last_event() -> AuditEvent:
     return last
 
 
+def test_the_last_audit_event_deleted_leaves_its_entries_without_an_owner(books, capsys):
+    gone = delete_last_event()
+    assert gone.action == "credit.post" and gone.entries
+    code, out = verify(books, capsys)
+    assert code == 1
+    listed = ", ".join(map(str, sorted(gone.entries)))
+    assert f"journal entries {listed} belong to no audit event" in out
+
+
 def test_a_kept_head_catches_a_cut_tail_even_of_an_event_with_no_entries(books, capsys):
     with as_user("tester"):
         workflow.run("test.note", lambda: {})  # a workflow that posts nothing
@@ -252,6 +260,16 @@ def test_an_entry_link_moved_to_another_event_is_named(books, capsys):
     assert code == 1
     assert f"audit event {credit.id} lists entries {moved} not linked to it" in out
     assert f"audit event {voucher.id} is linked to entries {moved} it does not list" in out
+
+
+def test_an_entry_written_outside_any_workflow_is_named(books, capsys):
+    split = ChargeSplit.select().order_by(ChargeSplit.id).first()
+    with as_user("tester"), db.write_transaction():
+        entry = ledger.post("adjustment", [ledger.ar(split, -1_00), ledger.on_charge("WRITEOFF", split, 1_00)],
+                            user="tester")
+    code, out = verify(books, capsys)
+    assert code == 1
+    assert f"journal entry {entry.id} belongs to no audit event" in out
 
 
 @pytest.mark.parametrize("table, statement", [

@@ -16,7 +16,7 @@ from peewee import SQL, fn
 from claimdesk.core import db, workflow
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
-    AgingRow, AuditEvent, Charge, ChargeSplit, Credit, JournalEntry, Posting, Voucher,
+    AgingRow, Charge, ChargeSplit, Credit, JournalEntry, Posting, Voucher,
 )
 
 
@@ -213,14 +213,26 @@ def _events():
         yield ev
 
 
+def _replicated_ranges(ev) -> list[tuple[int, int]]:
+    """Journal-entry id ranges (lo, hi] a ``demo.replicate`` event made by copying the base block
+    (see core/demo_scale.py: copy k of entry i is i + k * M)."""
+    if ev.action != "demo.replicate" or not isinstance(ev.result, dict):
+        return []
+    base, copies = (ev.result.get("base_max_ids") or {}).get("journal_entry"), ev.result.get("copies")
+    if type(base) is not int or type(copies) is not int or base < 1 or copies < 1:
+        return []
+    return [(base, base * (copies + 1))]
+
+
 class _AuditChecker:
-    """One pass over the events in id order: chain, hash, postings digest, entry links."""
+    """One pass over the events in id order: chain, hash, postings digest, entry ownership."""
 
     def __init__(self, expect_head: str | None):
         self.expected = parse_head(expect_head) if expect_head is not None else None
         self.head_found = False
         self.out: list[Violation] = []
         self.summary = AuditSummary()
+        self.ranges: list[tuple[int, int, int]] = []  # (lo, hi, audit id) of replicated entries
         self.pending: list = []
         self.pending_entries = 0
 
@@ -246,6 +258,7 @@ class _AuditChecker:
             elif isinstance(ev.hash_version, int):
                 newest_version = max(newest_version, ev.hash_version)
             self._check_head(ev)
+            self.ranges += [(lo, hi, ev.id) for lo, hi in _replicated_ranges(ev)]
             entries = ev.entries if isinstance(ev.entries, list) else []
             self.pending.append((ev, entries))
             self.pending_entries += len(entries)
@@ -259,6 +272,7 @@ class _AuditChecker:
             kept = f"{ident}:{digest}" if ident else digest
             self.out.append(Violation("audit", f"the audit chain no longer holds the head you kept ({kept}): "
                                                f"events were removed from its end or rewritten"))
+        self._check_owners()
         return self.out, self.summary
 
     def _check_head(self, ev) -> None:
@@ -315,9 +329,29 @@ class _AuditChecker:
                 self.out.append(Violation("audit", f"audit event {ev.id} " + " and ".join(what or ["disagrees "
                                                    "with its entry links"])))
 
+    def _check_owners(self) -> None:
+        """Every journal entry belongs to exactly one audit event."""
+        outside = "".join(" AND NOT (je.id > {p} AND je.id <= {p})" for _ in self.ranges)
+        params = [v for lo, hi, _ in self.ranges for v in (lo, hi)]
+        base = ("FROM journal_entry je WHERE NOT EXISTS (SELECT 1 FROM audit_entry ae WHERE ae.entry_id = je.id)"
+                + outside)
+        total = db.sql("SELECT COUNT(*) " + base, params).fetchone()[0]
+        if total:
+            ids = [r[0] for r in db.sql("SELECT je.id " + base + f" ORDER BY je.id LIMIT {_NAMED}", params)]
+            self.out.append(Violation("audit", f"journal entr{'y' if total == 1 else 'ies'} "
+                                               f"{_named(ids, total)} belong{'s' if total == 1 else ''} to no audit "
+                                               f"event (written outside a workflow, or the event was deleted)"))
+        for lo, hi, audit_id in self.ranges:
+            twice = db.sql("SELECT entry_id, audit_id FROM audit_entry WHERE entry_id > {p} AND entry_id <= {p} "
+                           f"ORDER BY entry_id LIMIT {_NAMED}", [lo, hi]).fetchall()
+            for entry_id, other in twice:
+                self.out.append(Violation("audit", f"journal entry {entry_id} belongs to audit event {other} and "
+                                                   f"to the demo copy of audit event {audit_id}"))
+
 
 def check_audit_chain(expect_head: str | None = None) -> list[Violation]:
-    """Audit events are hash-chained and hash true; their postings and entries are what they recorded."""
+    """Audit events are hash-chained and hash true; their postings and entries are what they recorded;
+    every journal entry belongs to exactly one of them."""
     return _AuditChecker(expect_head).run()[0]
 
 
