@@ -60,6 +60,22 @@ def _pg_driver() -> None:
     peewee.psycopg = psycopg  # last: it is what peewee checks
 
 
+class _NoParameters:
+    """A filter for peewee's logger: peewee logs each statement as ``(sql, params)`` at
+    DEBUG, and parameters are patient data (a name searched for, a date of birth). The
+    statement stays; the parameters become their count."""
+
+    @staticmethod
+    def filter(record) -> bool:
+        msg = record.msg
+        if isinstance(msg, tuple) and len(msg) == 2 and isinstance(msg[0], str):
+            params = msg[1]
+            record.msg = (msg[0], f"<{len(params) if params else 0} parameters>")
+        return True
+
+
+peewee.logger.addFilter(_NoParameters())
+
 database = peewee.DatabaseProxy()
 
 SQLITE_PRAGMAS = {

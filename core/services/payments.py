@@ -326,7 +326,9 @@ def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
         raise InputError({"applications": ["choose at least one charge to apply the credit to"]})
 
     def body():
-        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+        # Locks in one order everywhere (patient, then voucher, then credit): two clerks paying
+        # the same patient's charges wait for each other instead of racing for the same splits.
+        patient = get(Patient, clean["patient_id"], "patient", field="patient_id", for_update=True)
         voucher = get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
         amount = clean["amount"] if clean["amount"] is not None else voucher.undistributed
         if amount <= 0:
@@ -355,6 +357,7 @@ def apply_unapplied(data: dict, *, idempotency_key: str | None = None) -> dict:
     clean = load(ApplyInput, data)
 
     def body():
+        get(Patient, clean["patient_id"], "patient", field="patient_id", for_update=True)  # (see post_credit)
         credit = get(Credit, clean["credit_id"], "credit", field="credit_id", for_update=True)
         if credit.patient_id != clean["patient_id"]:
             raise Refused(f"credit {credit.id}'s unapplied money belongs to patient {credit.patient_id}; "
