@@ -11,8 +11,7 @@ import pytest
 
 from claimdesk.core import db, schema
 from claimdesk.core.cli import main
-from claimdesk.core.context import as_user
-from claimdesk.core.models import AuditEvent, User, Voucher
+from claimdesk.core.models import AuditEvent, Voucher
 from claimdesk.core.schema import patient_payer
 
 from tests import builders as b
@@ -299,10 +298,14 @@ def test_eob_daysheet_provider_activity_and_audit(cli):
     activity = cli.json("provider", "activity", "--from", "2026-03-01", "--to", "2026-03-31")["providers"]
     assert [(r["charges"], r["payments"], r["adjustments"]) for r in activity] == [("110.00", "80.00", "30.00")]
     code, _, err = cli("provider", "activity", "--from", "2026-03-31", "--to", "2026-03-01")
-    assert code == 4 and "end date" in one_line_error(err)
+    assert code == 4 and one_line_error(err).startswith("claimdesk: error: to: the end date is before the start date")
+    text = cli.ok("daysheet", "show")  # the day's entries, one line each
+    assert "AR change" in text and " charge " in text and "110.00" in text
+    code, _, err = cli("daysheet", "close", "--date", "2099-01-01")
+    assert code == 4 and one_line_error(err).startswith("claimdesk: error: date: ")
 
     events = cli.json("audit", "--encounter", str(enc.id))
-    assert [e["action"] for e in events] == ["eob.post"]
+    assert [e["action"] for e in events] == ["eob.post", "test.encounter"]  # the builder posts its charge in a workflow
     assert cli.json("audit", "--limit", "1")[0]["action"] == "eob.post"
     assert cli.json("audit", "--user", "nobody") == []
 

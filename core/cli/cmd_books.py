@@ -6,15 +6,11 @@ from pathlib import Path
 
 from claimdesk.core.cli.common import command, group, load_object, parse_date
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.errors import InputError
-from claimdesk.core.models import AuditEvent
-from claimdesk.core.models.audit import audit_ids_for_encounter
+from claimdesk.core.errors import ClaimdeskError, InputError, renamed
 from claimdesk.core.services import daysheets, eobs, views
 
 BOOK_MONEY = ("ar_change", "charges", "payments", "adjustments", "reversals", "returned_check_fees",
               "paid", "split_balance")
-AUDIT_KEYS = ("audit_id", "at", "user", "action", "encounter_id", "patient_id", "entries", "reason",
-              "inputs", "result")  # --json keys
 
 
 def register(subparsers) -> None:
@@ -43,19 +39,31 @@ def register(subparsers) -> None:
 
 
 def show_daysheet(args) -> Result:
-    """A daysheet's summary."""
+    """A daysheet: its totals by kind, then its entries oldest first."""
     d = daysheets.daysheet_summary(parse_date(args.date, "date"))
     rows = [{"kind": k, "entries": v["entries"], "ar": money(v["ar_change"])} for k, v in sorted(d["by_kind"].items())]
     text = pairs([("daysheet", d["day"]), ("status", d["status"]), ("entries", d["entries"])])
     if rows:
         text += "\n\n" + table(rows, [("kind", "kind"), ("entries", "entries"), ("AR change", "ar")],
                                right=("entries", "ar"))
+    if d["journal"]:
+        journal = [{**e, "time": (e["posted_at"] or "")[11:16], "ar": money(e["ar_change"]),
+                    "memo": e["memo"] + (f" (reverses {e['reverses']})" if e["reverses"] else "")}
+                   for e in d["journal"]]
+        text += "\n\n" + table(journal, [("entry", "entry_id"), ("time", "time"), ("kind", "kind"),
+                                         ("user", "user"), ("AR change", "ar"), ("memo", "memo")],
+                               right=("entry_id", "ar"))
+        if d["journal_truncated"]:
+            text += f"\n(showing the first {len(journal)} of {d['entries']} entries: --json has the same)"
     return Result(d, text, money=BOOK_MONEY)
 
 
 def close_daysheet(args) -> Result:
     """Close a daysheet."""
-    res = daysheets.close_daysheet(parse_date(args.date, "date"))
+    try:
+        res = daysheets.close_daysheet(parse_date(args.date, "date"))
+    except ClaimdeskError as exc:
+        raise renamed(exc, {"day": "date"}) from None
     return Result(res, f"daysheet {res['day']} closed")
 
 
@@ -64,7 +72,10 @@ def provider_activity(args) -> Result:
     start, end = parse_date(args.start, "from"), parse_date(args.end, "to")
     if start is None or end is None:  # pragma: no cover - argparse requires both
         raise InputError({"from": ["give --from and --to"]})
-    rows = daysheets.provider_activity(start, end)
+    try:
+        rows = daysheets.provider_activity(start, end)
+    except ClaimdeskError as exc:
+        raise renamed(exc, {"start": "from", "end": "to"}) from None
     cols = daysheets.ACTIVITY_COLUMNS
     csv_text = daysheets.provider_activity_csv(rows)
     if args.out:
@@ -93,16 +104,7 @@ def audit(args) -> Result:
     """Audit events newest first (every column a person audits, inputs and result too)."""
     if args.limit < 1:
         raise InputError({"limit": ["must be at least 1"]})
-    limit = min(args.limit, 1_000_000)
-    q = AuditEvent.select()
-    if args.encounter is not None:
-        enc = views.lookup(args.encounter)
-        q = q.where(AuditEvent.id.in_(audit_ids_for_encounter(enc.id, user=args.audit_user, limit=limit)))
-    elif args.audit_user:
-        q = q.where(AuditEvent.user == args.audit_user)
-    rows = [dict(zip(AUDIT_KEYS, (ev.id, views.iso(ev.at), ev.user, ev.action, ev.encounter_id, ev.patient_id,
-                                  ev.entries, ev.reason, ev.inputs, ev.result)))
-            for ev in q.order_by(AuditEvent.id.desc()).limit(limit)]
+    rows = views.audit_events(args.encounter, user=args.audit_user, limit=args.limit)
     text = table([{**r, "entries": ",".join(map(str, r["entries"]))} for r in rows],
                  [("id", "audit_id"), ("at", "at"), ("user", "user"), ("action", "action"),
                   ("enc", "encounter_id"), ("entries", "entries"), ("reason", "reason")])

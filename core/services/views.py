@@ -23,6 +23,7 @@ from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
     Patient, Payer, Posting, ServiceCode, WorkQueue,
 )
+from claimdesk.core.models.audit import audit_ids_for_encounter
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import balances
 from claimdesk.core.services.actions import ActionContext, lookup
@@ -192,21 +193,28 @@ def desk_summary() -> dict:
 
 
 # --- audit ----------------------------------------------------------------------
+AUDIT_KEYS = ("audit_id", "at", "user", "action", "encounter_id", "patient_id", "entries", "reason",
+              "inputs", "result")
+
+
 def audit_events(encounter_id=None, user: str | None = None, action: str | None = None,
                  limit: int = 50) -> list[dict]:
-    """Audit events newest first (who, when, what, why, inputs, journal entries), optionally for
-    one encounter, one user, or actions containing ``action``; at most ``limit`` of them."""
+    """Audit events newest first (who, when, what, why, inputs, journal entries, result), at most
+    ``limit``: all, or one user's, or those with ``action`` in their key, or those about one
+    encounter (naming it, or whose journal entries posted to its charges: a credit, a returned
+    check or a batch names no encounter)."""
+    limit = max(1, min(int(limit), 1_000_000))
     q = AuditEvent.select()
     if encounter_id is not None:
-        q = q.where(AuditEvent.encounter == lookup(encounter_id).id)
-    if user:
+        ids = audit_ids_for_encounter(lookup(encounter_id).id, user=user or None, limit=limit)
+        q = q.where(AuditEvent.id.in_(ids))
+    elif user:
         q = q.where(AuditEvent.user == user)
     if action:
         q = q.where(AuditEvent.action.contains(action))
-    return [{"audit_id": ev.id, "at": iso(ev.at), "user": ev.user, "action": ev.action,
-             "encounter_id": ev.encounter_id, "patient_id": ev.patient_id, "entries": ev.entries,
-             "reason": ev.reason, "inputs": ev.inputs}
-            for ev in q.order_by(AuditEvent.id.desc()).limit(max(1, int(limit)))]
+    return [dict(zip(AUDIT_KEYS, (ev.id, iso(ev.at), ev.user, ev.action, ev.encounter_id, ev.patient_id,
+                                  ev.entries, ev.reason, ev.inputs, ev.result)))
+            for ev in q.order_by(AuditEvent.id.desc()).limit(limit)]
 
 
 # --- plugins --------------------------------------------------------------------
