@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import json
-import math
 import shutil
 import sqlite3
 import subprocess
@@ -20,7 +19,6 @@ import time
 from pathlib import Path
 
 from claimdesk.bench.raw import Raw
-from claimdesk.core.models import ALL_MODELS
 
 HERE = Path(__file__).resolve().parent
 TMP = HERE / "results" / "tmp"

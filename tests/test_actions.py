@@ -10,7 +10,6 @@ from claimdesk.core.context import as_user
 from claimdesk.core.errors import InputError, NotFound, PermissionDenied, Refused
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Claim, Encounter, EncounterPayer, Eob, JournalEntry, Patient, Statement, User,
-    WorkQueue,
 )
 from claimdesk.core.services import actions, balances, eobs
 from claimdesk.core.services.verify import verify

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import peewee
 
-from claimdesk.core.models.base import BaseModel, CentsField, JSONField
+from claimdesk.core.models.base import BaseModel, CentsField
 from claimdesk.core.models.parties import Coverage, Patient, Payer, Provider, ServiceCode
 from claimdesk.core.models.work import WorkQueue
 

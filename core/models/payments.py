@@ -7,8 +7,8 @@ from __future__ import annotations
 import peewee
 
 from claimdesk.core.models.base import BaseModel, CentsField, JSONField
-from claimdesk.core.models.claims import Charge, ChargeSplit, Encounter
-from claimdesk.core.models.parties import Patient, Payer, Provider
+from claimdesk.core.models.claims import Charge, ChargeSplit
+from claimdesk.core.models.parties import Patient, Payer
 
 
 class Voucher(BaseModel):

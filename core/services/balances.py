@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from peewee import JOIN, fn
+from peewee import fn
 
 from claimdesk.core.models import Charge, Posting
 from claimdesk.core.schema import patient_payer

@@ -14,7 +14,6 @@ from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
-from claimdesk.core.services.common import get
 
 
 #: Entries a daysheet summary lists one by one (its counts and totals cover every entry).

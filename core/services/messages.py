@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
 
 from claimdesk.core import clock, workflow
 from claimdesk.core.context import current_user
