@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from typing import Any
+from typing import Any, Callable
 
 import peewee
 from marshmallow import fields as mfields
@@ -386,16 +386,21 @@ def other_encounters(encounter_id: Any, key: str) -> list[dict]:
 
 
 def apply_to_others(key: str, encounter_ids: list, data: dict | None = None, *, first: Any,
-                    idempotency_key: str | None = None) -> list[dict]:
+                    idempotency_key: str | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> list[dict]:
     """Apply the action first applied to ``first`` to the patient's other encounters, each in
     its own transaction; each result reported (``encounter_id`` as a number when it is one).
 
     Only encounters :func:`other_encounters` would list qualify: the same patient, the action
     repeatable and applying there now; any other id is refused with nothing written for it.
+    ``cancelled()``, checked before each encounter, stops the run there (those done stay done).
     """
     results = []
     for eid in encounter_ids:
         shown = _id_or_text(eid)
+        if cancelled is not None and cancelled():
+            results.append({"encounter_id": shown, "ok": False, "error": "cancelled before it was applied"})
+            continue
         try:
             res = apply(eid, key, data, same_as=first,
                         idempotency_key=f"{idempotency_key}:{shown}" if idempotency_key else None)

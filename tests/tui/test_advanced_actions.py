@@ -132,16 +132,18 @@ class CancelledWorker:
 def test_cancelled_apply_to_others_stops_before_the_next_encounter(database):
     from textual.worker import active_worker
 
-    from claimdesk.tui.screens.action_result import apply_to_others
+    from claimdesk.core.services import actions
+    from claimdesk.tui.screens.base import worker_cancelled
 
     clinic = scenario.build()
     token = active_worker.set(CancelledWorker())
     try:
-        results = apply_to_others("primary_denied_bill_patient", [e.id for e in clinic.denied], {"confirm": True},
-                                  "key-1")
+        first, *others = clinic.denied
+        results = actions.apply_to_others("primary_denied_bill_patient", [e.id for e in others], {"confirm": True},
+                                          first=first.id, idempotency_key="key-1", cancelled=worker_cancelled)
     finally:
         active_worker.reset(token)
-    assert [r["error"] for r in results] == ["cancelled before it was applied"] * 2
+    assert [r["error"] for r in results] == ["cancelled before it was applied"] * len(others)
     assert balances.patient_balance(clinic.dana.id).patient_due == 0
 
 

@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Label, Static
 
-from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models import RANKS
 from claimdesk.core.money import fmt
 from claimdesk.core.services import actions, patient_views
@@ -158,24 +157,6 @@ def result_renderables(result: dict, title: str, statements: list[dict], queues:
         if k != "summary":
             facts.append(f"\n  {label(k, v).capitalize()}: {shown(k, v)}", style="dim")
     return [head, table, facts]
-
-
-def apply_to_others(key: str, encounter_ids: list[int], data_in: dict, submit_key: str) -> list[dict]:
-    """The same action on other encounters, each in its own transaction and idempotency key.
-
-    Runs in a worker: Ctrl+K stops it between encounters (those done stay done).
-    """
-    out = []
-    for eid in encounter_ids:
-        if worker_cancelled():
-            out.append({"encounter_id": eid, "ok": False, "error": "cancelled before it was applied"})
-            continue
-        try:
-            res = actions.apply(eid, key, data_in, idempotency_key=f"{submit_key}:{eid}")
-            out.append({"encounter_id": eid, "ok": True, "result": res})
-        except ClaimdeskError as exc:
-            out.append({"encounter_id": eid, "ok": False, "error": str(exc)})
-    return out
 
 
 def load_context(result: dict) -> dict:
@@ -349,7 +330,9 @@ class ActionResultScreen(BaseScreen):
         if not ids:
             self.notify("Tick one or more encounters first (Space).", severity="warning")
             return
-        self.call(apply_to_others, self.offer["key"], ids, self.data_in, self.others_key,
+        # runs in a worker: Ctrl+K stops it between encounters (those done stay done)
+        self.call(actions.apply_to_others, self.offer["key"], ids, self.data_in, first=self.result["encounter_id"],
+                  idempotency_key=self.others_key, cancelled=worker_cancelled,
                   done=self.show_others_results, busy=self.query_one("#others-apply"))
 
     def show_others_results(self, results: list[dict]) -> None:
