@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from claimdesk.core.errors import InputError, Refused
-from claimdesk.core.models import ChargeSplit, Credit, Voucher
-from claimdesk.core.services import balances, payments
+from claimdesk.core.models import AuditEvent, ChargeSplit, Credit, Voucher
+from claimdesk.core.services import balances, patient_views, payments
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
@@ -130,10 +130,18 @@ def test_unapplied_money_applies_later_to_same_patient(database):
     vid = b.voucher(None, 30_00, method="cash")
     res = payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
     assert res["unapplied"] == 30_00  # nothing open yet
+    audits = AuditEvent.select().count()
+    with pytest.raises(Refused) as nothing_open:  # nothing to pay yet: refused, not an empty workflow
+        payments.apply_unapplied({"credit_id": res["credit_id"], "patient_id": pat.id})
+    assert nothing_open.value.field == "credit_id" and "stays unapplied" in str(nothing_open.value)
+    assert AuditEvent.select().count() == audits
     (ch,) = b.encounter(pat, [45_00])[1]
     later = payments.apply_unapplied({"credit_id": res["credit_id"], "patient_id": pat.id})
     assert later["applied_total"] == 30_00 and later["unapplied"] == 0
     assert balances.charge_balance(ch.id) == 15_00
+    ledger_credit = patient_views.patient_ledger(pat.id)["credits"][0]
+    assert (ledger_credit["payer"], ledger_credit["drawn"], ledger_credit["applied"], ledger_credit["unapplied"]) == (
+        "Patient", 30_00, 30_00, 0)
     assert verify() == []
 
 

@@ -163,5 +163,7 @@ def test_audit_events_filter_by_action_encounter_and_user_newest_first(database)
     assert credits[0]["inputs"]["apply"] == "none" and credits[0]["at"].startswith("2026-04-01 ")
     assert len(views.audit_events(limit=1)) == 1
     on_enc = views.audit_events(encounter_id=clinic.denied[0].id)
-    assert on_enc and all(e["encounter_id"] == clinic.denied[0].id for e in on_enc)
+    # those naming it (the denial) and those that posted to its charges (the set-up's charges)
+    assert [(e["action"], e["encounter_id"]) for e in on_enc] == [("eob.post", clinic.denied[0].id),
+                                                                  ("test.encounter", None)]
     assert views.audit_events(user="nobody") == []

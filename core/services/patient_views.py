@@ -142,10 +142,12 @@ def _charges(pid: int) -> list[dict]:
 
 
 def _credits(pid: int) -> list[dict]:
-    return [{"credit_id": c.id, "voucher_id": c.voucher_id, "method": c.method, "posted_on": c.posted_on.isoformat(),
-             "drawn": balances.credit_drawn(c.id), "applied": balances.credit_applied(c.id),
-             "unapplied": balances.credit_unapplied(c.id)}
-            for c in Credit.select().where(Credit.patient == pid).order_by(Credit.id)]
+    credits = list(Credit.select(Credit, Payer.name).join(Payer, on=(Credit.payer == Payer.id))
+                   .where(Credit.patient == pid).order_by(Credit.id))
+    money = balances.credit_money([c.id for c in credits])
+    return [{"credit_id": c.id, "voucher_id": c.voucher_id, "payer_id": c.payer_id, "payer": c.payer.name,
+             "method": c.method, "posted_on": c.posted_on.isoformat(), **money[c.id]}
+            for c in credits]
 
 
 def _adjustments(pid: int) -> list[dict]:

@@ -367,6 +367,10 @@ def apply_unapplied(data: dict, *, idempotency_key: str | None = None) -> dict:
         plan = (auto_plan(credit, credit.unapplied) if clean["apply"] == "auto"
                 else manual_plan(credit, clean["applications"]))
         applied = apply_to_splits(credit, plan)
+        if not applied:
+            payer = Payer.get_by_id(credit.payer_id).name
+            raise Refused(f"patient {credit.patient_id} has no open charges that {payer} is responsible for: "
+                          f"credit {credit.id}'s {fmt(credit.unapplied)} stays unapplied", field="credit_id")
         return {"credit_id": credit.id, "patient_id": credit.patient_id, "applied": applied,
                 "applied_total": sum(a["amount"] for a in applied), "unapplied": credit.unapplied}
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, Footer, Label, Select, Static
+from textual.widgets import Button, Footer, Label, Select
 
 from claimdesk.core.errors import InputError
 from claimdesk.core.money import fmt
@@ -153,12 +153,7 @@ class ApplyUnappliedScreen(BaseModal):
                   busy=self.query_one("#ua-auto" if mode == "auto" else "#ua-manual"))
 
     def applied(self, res: dict) -> None:
-        self.submit_key.done()
-        if not res["applied_total"]:  # nothing the credit's payer owes: say so here, the money stays put
-            self.query_one("#ua-error", ErrorLine).show(
-                f"nothing applied: none of these charges has an open balance the payer of credit "
-                f"#{res['credit_id']} is responsible for; {fmt(res['unapplied'])} stays unapplied")
-            return
+        self.submit_key.done()  # (nothing to apply is a refusal from the core, shown by failed())
         self.app.notify(applied_text(res).plain.split("\n")[0], timeout=6)
         self.dismiss(res)
 
