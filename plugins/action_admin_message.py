@@ -33,6 +33,7 @@ ACTION = Action(
     offers_queue_removal=False,
     repeatable=False,
     always_offered=True,
+    keywords=("question", "help", "message admin"),
 )
 
 

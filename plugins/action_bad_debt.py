@@ -35,6 +35,7 @@ ACTION = Action(
            "Flags the patient account as bad debt",
            "Needs a supervisor"),
     applies=applies, apply=apply, schema=BadDebtForm, order=110, required_role="supervisor",
+    keywords=("write off", "collections", "uncollectible", "charge off"),
 )
 
 

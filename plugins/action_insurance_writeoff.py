@@ -80,6 +80,7 @@ ACTION = Action(
            "Choose the write-off reason for each from the list",
            "Write-offs over the configured limit need a supervisor"),
     applies=applies, apply=apply, schema=InsuranceWriteoffForm, order=120, choices=choices,
+    keywords=("write off", "adjust", "timely filing", "contractual"),
 )
 
 

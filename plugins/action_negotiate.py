@@ -39,6 +39,7 @@ ACTION = Action(
     steps=("Prompts you to enter a negotiated final balance amount",
            "Adjusts the difference off the patient balance with the reason \"negotiated\""),
     applies=applies, apply=apply, schema=NegotiateForm, order=80,
+    keywords=("settle", "discount", "payment plan"),
 )
 
 

@@ -38,6 +38,7 @@ ACTION = Action(
            "It will be removed from system reporting", "The patient balance will be updated accordingly",
            "It remains visible in All Claims with a \"Non-Billable\" tag"),
     applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=170,
+    keywords=("no charge", "research", "void"),
 )
 
 

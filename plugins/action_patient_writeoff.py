@@ -24,6 +24,7 @@ ACTION = Action(
     steps=("Allows you to write off a custom patient balance amount, with a reason",),
     applies=applies, apply=apply, schema=action_forms.AmountForm, order=100,
     choices=lambda ctx: {"reason": action_forms.reason_choices("patient", exclude=("BAD_DEBT", "NEGOTIATED"))},
+    keywords=("write off", "courtesy", "hardship", "small balance"),
 )
 
 

@@ -29,6 +29,7 @@ ACTION = Action(
          "if no response was received or corrections were made).",
     steps=("After applying this option, the claim will be included in the automated secondary claim submission",),
     applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=130,
+    keywords=("rebill", "resubmit", "crossover"),
 )
 
 

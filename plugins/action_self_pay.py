@@ -25,6 +25,7 @@ ACTION = Action(
     steps=("Adds a dummy primary insurance labeled \"Patient\" to the claim",
            "The balance stays the patient's; Add Primary Payer can later add a real insurer"),
     applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=50,
+    keywords=("self pay", "uninsured", "no insurance"),
 )
 
 

@@ -63,6 +63,7 @@ ACTION = Action(
            "Queues the workers' comp claim"),
     applies=applies, apply=apply, schema=WorkersCompForm, order=150, offers_queue_removal=False,
     choices=lambda ctx: {"carrier_id": action_forms.insurance_payer_choices("workers_comp")},
+    keywords=("work injury", "wc", "comp"),
 )
 
 

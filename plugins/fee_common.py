@@ -10,5 +10,7 @@ from claimdesk.core.schemas import Id, Text
 class FeeChargeFields(Schema):
     """The fee becomes a charge: under which service code, for which provider (e.g. "Office")."""
 
-    service_code = Text(required=True, min_length=1, max_length=20)
-    provider_id = Id(required=True)
+    # the form starts with the usual returned-check fee code (the demo clinic's, SOS's habit)
+    service_code = Text(required=True, min_length=1, max_length=20,
+                        metadata={"label": "Service code", "default": "RCFEE"})
+    provider_id = Id(required=True, metadata={"label": "Provider"})

@@ -83,7 +83,7 @@ class WorkflowCommands(Provider):
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         host = get_host()
-        words = {f"Action: {a.title}": " ".join(getattr(a, "keywords", None) or ()) for a in host.actions()}
+        words = {f"Action: {a.title}": " ".join(a.keywords) for a in host.actions()}
         for title, help_text, callback in palette_entries(self.app):
             score = matcher.match(title)
             if score <= 0:  # found by its other words, ranked below the titles that match

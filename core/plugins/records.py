@@ -37,6 +37,8 @@ class Action:
     choices: Callable[[Any], dict] | None = None
     """``choices(ctx)`` -> ``{field: [(value, label), ...]}`` for fields whose options
     depend on the encounter (codes on this claim, write-off reasons...)."""
+    keywords: tuple[str, ...] = ()
+    """Other words a clerk may search for it by (the command palette): "collections" for bad debt."""
     initial: Callable[[Any], dict] | None = None
     """``initial(ctx)`` -> ``{field: value}``: what the form starts filled in with, for an
     action that edits something already on file (the current secondary coverage...)."""

@@ -172,6 +172,19 @@ def test_command_palette_lists_plugin_actions_and_opens_them(database):
     assert "Patient called to negotiate the balance Encounter 3" in seen["form"]
 
 
+def test_command_palette_finds_an_action_by_its_keywords(database):
+    scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "ctrl+p")
+        await type_text(pilot, "collections")  # not in any title: the bad-debt action's keyword
+        seen["palette"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert "Action: Patient Write-Off, bad debt" in seen["palette"]
+
+
 def test_sixteen_colour_terminal_draws_home(database):
     """A terminal with only the 16 ANSI colours (old SSH clients) gets the ANSI theme, and Home."""
     scenario.build()
