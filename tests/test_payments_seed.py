@@ -8,7 +8,7 @@ import pytest
 
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import AuditEvent, ChargeSplit, Credit, Voucher
-from claimdesk.core.services import balances, patient_views, payments
+from claimdesk.core.services import balances, patient_views, payment_views, payments
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
@@ -59,7 +59,7 @@ def test_seed_150_over_138_keeps_or_returns_twelve(database, keep):
         assert res["unapplied"] == 0 and res["returned_to_voucher"] == 12_00
         assert res["drawn"] == 138_00
         assert balances.voucher_undistributed(vid) == 12_00
-        assert [v.id for v in payments.available_vouchers()] == [vid]
+        assert [v["voucher_id"] for v in payment_views.payer_vouchers(None)] == [vid]
     assert verify() == []
 
 
@@ -191,7 +191,7 @@ def test_voucher_made_on_the_fly_persists_when_credit_entry_is_abandoned(databas
                               "applications": [{"charge_id": theirs.id}]})
     assert Credit.select().count() == 0
     # The check is still there with all its money, and later pays the patient's charge.
-    assert [(v.id, v.undistributed) for v in payments.available_vouchers(medicare.id)] == [(vid, 500_00)]
+    assert [(v["voucher_id"], v["undistributed"]) for v in payment_views.payer_vouchers(medicare.id)] == [(vid, 500_00)]
     assert balances.voucher_undistributed(vid) == 500_00
     assert [balances.charge_balance(mine.id), balances.charge_balance(theirs.id)] == [80_00, 90_00]
     payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "amount": "80.00"})

@@ -146,6 +146,29 @@ def test_active_vouchers_hide_used_ones_unless_asked_and_match_the_cli_list(data
     assert every == payment_views.voucher_list()  # the same rows as ``voucher list``
 
 
+def test_voucher_search_finds_by_number_reference_payer_or_amount_in_sql(database):
+    aetna, medicare = b.payer("Aetna"), b.payer("Medicare", "medicare")
+    a1 = b.voucher(aetna, 150_00, check_number="55501")
+    a2 = b.voucher(aetna, 75_25, check_number="55502")
+    m1 = b.voucher(medicare, 75_25, method="eft", trace_number="EFT-9_1")
+    everyone = payment_views.voucher_search()
+    assert (everyone["total"], everyone["undistributed"]) == (3, 300_50)
+    assert [v["voucher_id"] for v in everyone["rows"]] == [m1, a2, a1]  # newest first
+
+    def found(text, **kw):
+        return [v["voucher_id"] for v in payment_views.voucher_search(text, **kw)["rows"]]
+
+    assert found(f"#{a2}") == [a2] and found(str(m1)) == [m1]
+    assert found("55501") == [a1]  # the check number
+    assert found("aetna") == [a2, a1] and found("AETNA 75.25") == [a2]  # every word must match
+    assert found("75.25") == [m1, a2] and found("75.25", oldest_first=True) == [a2, m1]
+    assert found("EFT-9_1") == [m1] and found("%") == [] and found("55_0") == []  # % and _ are plain text
+    assert found("nobody") == []
+    small = payment_views.voucher_search(limit=2)
+    assert (len(small["rows"]), small["total"]) == (2, 3)
+    assert payment_views.payer_vouchers(aetna.id, limit=1)[0]["voucher_id"] == a1  # oldest first
+
+
 def test_fee_choices_list_providers_and_service_codes(database):
     scenario.build()
     choices = payment_views.fee_choices()

@@ -6,8 +6,12 @@ one shape (``voucher_row``) whichever list it comes from.
 
 from __future__ import annotations
 
+from peewee import fn
+
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
+from claimdesk.core.money import MoneyError, to_cents
+from claimdesk.core.schemas import MAX_ID
 from claimdesk.core.services import balances, payments
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso
@@ -72,36 +76,75 @@ def voucher_listing(payer_id=None, *, open_only: bool = False, limit: int = VOUC
     return {"vouchers": rows, "shown": len(rows), "total": total, "truncated": total > len(rows)}
 
 
-def active_vouchers(include_used: bool = False) -> list[dict]:
-    """Active vouchers newest first: those still holding undistributed money, or with
-    ``include_used`` every active one (the payer-checks list)."""
+#: How many rows a searchable voucher list returns unless asked for another limit.
+SEARCH_LIMIT = 300
+
+
+def _matching(word: str):
+    """SQL condition: a voucher matching one typed word (its #number, check number or reference,
+    payer, method, or an amount: what it was for or what is left on it)."""
+    # (contains: case-insensitive, and a typed % or _ is matched as itself)
+    cond = Payer.name.contains(word) | Voucher.reference.contains(word) | Voucher.method.contains(word)
+    number = word.lstrip("#")
+    if number.isdigit() and int(number) <= MAX_ID:
+        cond |= Voucher.id == int(number)
+    try:
+        cents = to_cents(word)
+    except MoneyError:
+        return cond
+    return cond | (Voucher.amount == cents) | (Voucher.undistributed == cents)
+
+
+def voucher_search(search: str = "", *, include_used: bool = False, payer_id: int | None = None,
+                   method: str | None = None, oldest_first: bool = False, limit: int = SEARCH_LIMIT) -> dict:
+    """Active vouchers that still hold undistributed money (every active one with
+    ``include_used``), optionally one payer's or one method's, matching every word of ``search``
+    (see :func:`_matching`); newest first, or ``oldest_first`` (the order money is distributed
+    in). At most ``limit`` rows, found in SQL however many vouchers there are:
+    ``{"rows", "total" (matching), "undistributed" (their sum, cents), "listed" (before the search)}``."""
     q = (Voucher.select(Voucher, Payer).join(Payer, on=(Voucher.payer == Payer.id))
          .where(Voucher.status == "active"))
     if not include_used:
         q = q.where(Voucher.undistributed > 0)
-    return [voucher_row(v, v.undistributed) for v in q.order_by(Voucher.received_on.desc(), Voucher.id.desc())]
+    if payer_id is not None:
+        q = q.where(Voucher.payer == payer_id)
+    if method:
+        q = q.where(Voucher.method == method)
+    words = (search or "").split()
+    listed = q.count() if words else None
+    for word in words:
+        q = q.where(_matching(word))
+    total, money = q.select(fn.COUNT(Voucher.id), fn.COALESCE(fn.SUM(Voucher.undistributed), 0)).scalar(as_tuple=True)
+    order = ((Voucher.received_on, Voucher.id) if oldest_first
+             else (Voucher.received_on.desc(), Voucher.id.desc()))
+    rows = [voucher_row(v, v.undistributed) for v in q.order_by(*order).limit(max(1, int(limit)))]
+    return {"rows": rows, "total": int(total), "undistributed": int(money),
+            "listed": int(total) if listed is None else listed}
 
 
-def payer_vouchers(payer_id: int | None, method: str | None = None) -> list[dict]:
-    """The payer's vouchers with undistributed money (not returned), oldest first (core
-    ``available_vouchers``; every payer's with ``payer_id`` None), only those of ``method``
-    when given."""
-    names = dict(Payer.select(Payer.id, Payer.name).tuples())
-    return [voucher_row(v, v.undistributed, names[v.payer_id]) for v in payments.available_vouchers(payer_id)
-            if not method or v.method == method]
+def active_vouchers(include_used: bool = False, limit: int = SEARCH_LIMIT) -> list[dict]:
+    """Active vouchers newest first, at most ``limit``: those still holding undistributed money,
+    or with ``include_used`` every active one."""
+    return voucher_search(include_used=include_used, limit=limit)["rows"]
+
+
+def payer_vouchers(payer_id: int | None, method: str | None = None, limit: int | None = None) -> list[dict]:
+    """The payer's vouchers with undistributed money, not returned (SOS's "undistributed
+    checks"), oldest first; every payer's with ``payer_id`` None; only those of ``method``
+    when given; at most ``limit`` (all without one)."""
+    return voucher_search(payer_id=payer_id, method=method, oldest_first=True,
+                          limit=limit or 2**31)["rows"]
 
 
 # --- charges a payment may pay -----------------------------------------------------------
 def open_charges(patient_id: int, payer_id: int) -> list[dict]:
     """Open charge balances the payer is responsible for on the patient, oldest first
     (core ``open_splits_for``)."""
-    out = []
-    for split in payments.open_splits_for(patient_id, payer_id):
-        charge = split.charge
-        code = ServiceCode.get_by_id(charge.service_code_id)
-        out.append({"charge_id": charge.id, "encounter_id": charge.encounter_id, "dos": charge.dos.isoformat(),
-                    "code": code.code, "rank": split.rank, "balance": split.balance})
-    return out
+    splits = payments.open_splits_for(patient_id, payer_id)
+    codes = dict(ServiceCode.select(ServiceCode.id, ServiceCode.code)
+                 .where(ServiceCode.id.in_({s.charge.service_code_id for s in splits})).tuples()) if splits else {}
+    return [{"charge_id": s.charge.id, "encounter_id": s.charge.encounter_id, "dos": s.charge.dos.isoformat(),
+             "code": codes[s.charge.service_code_id], "rank": s.rank, "balance": s.balance} for s in splits]
 
 
 def fee_choices() -> dict:

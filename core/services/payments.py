@@ -112,14 +112,6 @@ def create_voucher(data: dict, *, idempotency_key: str | None = None) -> dict:
     return workflow.run("voucher.create", body, inputs=clean, idempotency_key=idempotency_key)
 
 
-def available_vouchers(payer_id: int | None = None) -> list[Voucher]:
-    """Vouchers that still have undistributed money (the SOS "undistributed checks")."""
-    q = Voucher.select().where((Voucher.undistributed > 0) & (Voucher.status == "active"))
-    if payer_id is not None:
-        q = q.where(Voucher.payer == payer_id)
-    return list(q.order_by(Voucher.received_on, Voucher.id))
-
-
 # --- credits ------------------------------------------------------------------
 def open_splits_for(patient_id: int, payer_id: int) -> list[ChargeSplit]:
     """Open splits this payer is responsible for on this patient, oldest first."""

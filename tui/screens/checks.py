@@ -44,17 +44,6 @@ def return_result_text(res: dict) -> Text:
 LIST_ROWS = 300
 
 
-def voucher_matches(v: dict, needle: str) -> bool:
-    """Does the voucher match every word typed: its number (``#10001`` or ``10001``), check
-    number / reference, payer, method, date or an amount (``16.00``)?"""
-    if not needle:
-        return True
-    hay = " ".join([f"#{v['voucher_id']}", str(v["voucher_id"]), v["payer"], v["method"], v["reference"] or "",
-                    v["received_on"] or "", fmt(v["amount"]), fmt(v["amount"]).replace(",", ""),
-                    fmt(v["undistributed"]), fmt(v["undistributed"]).replace(",", "")]).lower()
-    return all(part in hay for part in needle.lower().split())
-
-
 def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(1, width - 1)] + "…"
 
@@ -79,7 +68,6 @@ class PayerChecksScreen(BaseScreen):
     def __init__(self):
         super().__init__()
         self.include_used = False
-        self.every: list[dict] = []
         self.rows: list[dict] = []
         self.found = 0
 
@@ -100,7 +88,10 @@ class PayerChecksScreen(BaseScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call(payment_views.active_vouchers, self.include_used, done=self.fill, group="checks", exclusive=True)
+        """Search in the core (SQL): however many vouchers there are, a page comes back."""
+        needle = self.query_one("#checks-filter", Input).value.strip()
+        self.call(payment_views.voucher_search, needle, include_used=self.include_used, limit=LIST_ROWS,
+                  done=self.fill, group="checks", exclusive=True)
 
     def action_toggle_all(self) -> None:
         self.include_used = not self.include_used
@@ -111,26 +102,21 @@ class PayerChecksScreen(BaseScreen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.show_rows()
+        self.action_reload()
+
+    def fill(self, found: dict) -> None:
+        self.rows = found["rows"]
+        self.found = found["total"]
+        self.show_rows(found["undistributed"], found["listed"])
         self.query_one(DataTable).focus()
 
-    def fill(self, rows: list[dict]) -> None:
-        self.every = rows
-        self.show_rows()
-        self.query_one(DataTable).focus()
-
-    def show_rows(self) -> None:
+    def show_rows(self, undistributed: int, listed: int) -> None:
         needle = self.query_one("#checks-filter", Input).value.strip()
-        found = [r for r in self.every if voucher_matches(r, needle)]
-        self.found = len(found)
-        self.rows = found[:LIST_ROWS]
         which = "active voucher(s)" if self.include_used else "voucher(s) with undistributed money"
-        total = sum(r["undistributed"] for r in self.every)
-        shown = (f"{len(self.every):,} {which}" if not needle else
-                 f"{len(found):,} of {len(self.every):,} {which} match")
-        cap = f", the first {len(self.rows)} listed" if len(found) > len(self.rows) else ""
+        shown = f"{self.found:,} of {listed:,} {which} match" if needle else f"{self.found:,} {which}"
+        cap = f", the first {len(self.rows)} listed" if self.found > len(self.rows) else ""
         self.query_one("#checks-title", Static).update(Text(
-            f"{shown}{cap}; undistributed {fmt(total)}. r return · a "
+            f"{shown}{cap}; undistributed {fmt(undistributed)}. r return · a "
             f"{'with money only' if self.include_used else 'all active'} · e batch post · F6 find"))
         table = self.query_one(DataTable)
         keep = table.cursor_row
