@@ -141,6 +141,8 @@ def test_batch_for_one_payer_leaves_the_others_queued(database, tmp_path):
     with db.write_transaction():
         claims.queue(e1, aetna, "primary")
         claims.queue(e2, medicare, "primary")
+    assert (claims.queued_count(), claims.queued_count(medicare.id)) == (2, 1)
+    assert [c["payer"] for c in claims.queued_list(limit=1)] == ["Aetna"]  # by payer name, first page
     res = claims.build_batch(medicare.id, out_dir=tmp_path)
     assert [bt["payer"] for bt in res["batches"]] == ["Medicare"]
     assert [c.payer.name for c in claims.queued()] == ["Aetna"]

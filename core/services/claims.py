@@ -53,13 +53,22 @@ def queued(payer: Payer | None = None):
     return q.where(Claim.payer == payer.id) if payer else q
 
 
-def queued_list(payer_id: int | None = None) -> list[dict]:
-    """Claims waiting for the next batch, by payer: who, which encounter and patient, resend or not."""
+def queued_count(payer_id: int | None = None) -> int:
+    """How many claims wait for the next batch (one payer's with ``payer_id``)."""
+    q = Claim.select().where(Claim.status == "queued")
+    return (q.where(Claim.payer == payer_id) if payer_id is not None else q).count()
+
+
+def queued_list(payer_id: int | None = None, limit: int | None = None) -> list[dict]:
+    """Claims waiting for the next batch, by payer: who, which encounter and patient, resend or
+    not; the first ``limit`` of them when given (:func:`queued_count` says how many in all)."""
     q = (Claim.select(Claim, Payer, Encounter, Patient).join(Payer).switch(Claim)
          .join(Encounter).join(Patient, on=(Encounter.patient == Patient.id))
          .where(Claim.status == "queued").order_by(Payer.name, Claim.id))
     if payer_id is not None:
         q = q.where(Claim.payer == get(Payer, payer_id, "payer", field="payer_id").id)
+    if limit is not None:
+        q = q.limit(max(1, int(limit)))
     return [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "encounter_id": c.encounter_id,
              "patient": c.encounter.patient.name, "resend": bool(c.resend), "queued_at": c.queued_at}
             for c in q]

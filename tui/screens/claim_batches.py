@@ -56,14 +56,14 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call(claims.queued_list, done=self.fill, group="cb", exclusive=True)
+        self.call(lambda: (claims.queued_count(), claims.queued_list(limit=LIST_ROWS)),
+                  done=self.fill, group="cb", exclusive=True)
 
-    def fill(self, rows: list[dict]) -> None:
-        self.total = len(rows)
-        self.rows = rows[:LIST_ROWS]
-        shown = f" (the first {len(self.rows)} listed)" if len(rows) > len(self.rows) else ""
+    def fill(self, found: tuple[int, list[dict]]) -> None:
+        self.total, self.rows = found
+        shown = f" (the first {len(self.rows)} listed)" if self.total > len(self.rows) else ""
         self.query_one("#cb-title", Static).update(
-            f"{len(rows):,} claim(s) queued for the next batch{shown}. b builds it.")
+            f"{self.total:,} claim(s) queued for the next batch{shown}. b builds it.")
         table = self.query_one(DataTable)
         table.clear()
         for r in self.rows:
