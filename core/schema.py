@@ -87,8 +87,15 @@ def _link_existing_entries(link) -> None:
             link.insert_many([(owner[i], i) for i in sorted(found)], fields=[link.audit, link.entry]).execute()
 
 
+def _v4() -> None:
+    """Auto-apply reads a patient's charges oldest first: index charge (patient, dos, id)."""
+    from claimdesk.core.models import Charge
+
+    Charge._schema.create_indexes(safe=True)
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

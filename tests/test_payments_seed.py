@@ -9,6 +9,7 @@ import pytest
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import AuditEvent, ChargeSplit, Credit, Voucher
 from claimdesk.core.services import balances, patient_views, payment_views, payments
+from claimdesk.core.schema import patient_payer
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
@@ -219,3 +220,25 @@ def test_idempotent_submit_posts_once_and_replay_with_other_payload_is_refused(d
         payments.post_credit({**data, "amount": "21.00"}, idempotency_key="k1")
     assert balances.voucher_undistributed(vid) == 30_00
     assert ChargeSplit.select().where(ChargeSplit.balance == 60_00).count() == 1
+
+
+def test_one_patients_money_reaches_the_same_splits_as_a_batch_would(database):
+    """The auto-apply order, read a page at a time for one patient (a credit entry), stops at
+    the same splits as the running total over many patients (batch posting)."""
+    import random
+
+    rng = random.Random(7)
+    payer = b.payer("Aetna")
+    pats = [b.patient() for _ in range(3)]
+    for pat in pats:  # many open charges (more than one page), some on the same day, some paid
+        for day in range(1, 13):
+            fees = [rng.choice([0, 5_00, 12_34, 40_00]) for _ in range(rng.randint(1, 2))]
+            b.encounter(pat, fees, payers=[payer] if day % 3 else [], dos=dt.date(2026, 1, day))
+    check = b.voucher(None, 30_00)
+    payments.post_credit({"patient_id": pats[0].id, "voucher_id": check})  # pays some oldest first
+    for payer_id in (payer.id, patient_payer().id):
+        for amount in (1, 5_00, 5_01, 60_00, 250_00, 10_000_00):
+            one = {p.id: payments.reachable_splits(payer_id, {p.id: amount}).get(p.id, []) for p in pats}
+            many = payments.reachable_splits(payer_id, {p.id: amount for p in pats}, chunk=2)
+            assert one == {p.id: many.get(p.id, []) for p in pats}, (payer_id, amount)
+    assert len(payments.reachable_splits(payer.id, {pats[1].id: 10_000_00})[pats[1].id]) > 8  # past a page

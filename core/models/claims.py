@@ -68,6 +68,10 @@ class Charge(BaseModel):
     kind = peewee.CharField(default="service")  # service | returned_check_fee
     primary_marked_paid = peewee.BooleanField(default=False)
 
+    class Meta:
+        # a patient's charges oldest first: auto-apply walks it and stops where the money ends
+        indexes = ((("patient", "dos", "id"), False),)
+
 
 class ChargeSplit(BaseModel):
     """The part of a charge owed by one payer at one rank.

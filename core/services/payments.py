@@ -195,8 +195,12 @@ def reachable_splits(payer_id: int, need: dict[int, int], *, chunk: int = 1000) 
     The auto-apply order, in one place: open splits the payer is responsible for on
     active encounters, oldest first (date of service, charge, split). A running total per
     patient (window function) keeps only the splits whose older open balance is below
-    what that patient brings, so a patient with a thousand open charges loads a few.
+    what that patient brings, so a patient with a thousand open charges loads a few; one
+    patient's money (a credit entry) is placed by reading that order a page at a time.
     """
+    if len(need) == 1:
+        ((pid, amount),) = need.items()
+        return {pid: rows} if (rows := _reachable_for_one(payer_id, pid, amount)) else {}
     out: dict[int, list[list]] = {}
     pids = sorted(need)
     for start in range(0, len(pids), chunk):
@@ -216,6 +220,37 @@ def reachable_splits(payer_id: int, need: dict[int, int], *, chunk: int = 1000) 
             "ORDER BY r.patient_id, r.dos, r.charge_id, r.id", params)
         for sid, cid, pid, balance, rank in rows:
             out.setdefault(pid, []).append([sid, cid, int(balance), rank])
+    return out
+
+
+#: Open splits read per page when one patient's money is placed (most payments end in the first).
+_PAGE = 8
+
+
+def _reachable_for_one(payer_id: int, patient_id: int, amount: int) -> list[list]:
+    """:func:`reachable_splits` for one patient: the same order, read a page at a time along the
+    charge (patient, dos, id) index until ``amount`` is reached, so a patient with a thousand
+    open charges costs a few rows, not a running total over all of them."""
+    out: list[list] = []
+    after = None
+    while amount > 0:
+        where, params = "", [patient_id, payer_id]
+        if after is not None:  # keyset: after the last split read, in the same order
+            where = " AND (c.dos > {p} OR (c.dos = {p} AND (c.id > {p} OR (c.id = {p} AND cs.id > {p}))))"
+            params += [after[0], after[0], after[1], after[1], after[2]]
+        rows = db.sql(
+            "SELECT cs.id, cs.charge_id, cs.balance, cs.rank, c.dos FROM charge c"
+            " JOIN charge_split cs ON cs.charge_id = c.id JOIN encounter e ON e.id = c.encounter_id"
+            " WHERE c.patient_id = {p} AND cs.payer_id = {p} AND cs.balance > 0 AND e.status = 'active'"
+            + where + f" ORDER BY c.dos, c.id, cs.id LIMIT {_PAGE}", params).fetchall()
+        for sid, cid, balance, rank, _dos in rows:
+            if amount <= 0:
+                break
+            out.append([sid, cid, int(balance), rank])
+            amount -= int(balance)
+        if len(rows) < _PAGE:
+            break
+        after = (rows[-1][4], rows[-1][1], rows[-1][0])
     return out
 
 
