@@ -33,7 +33,7 @@ from tests import builders as b
 from tests.conftest import new_database_url, register
 
 LONG = os.environ.get("CLAIMDESK_LONG") == "1"
-PROFILE = settings(max_examples=400 if LONG else 12, stateful_step_count=250 if LONG else 40, deadline=None,
+PROFILE = settings(max_examples=560 if LONG else 12, stateful_step_count=250 if LONG else 40, deadline=None,
                    suppress_health_check=list(HealthCheck), derandomize=not LONG)
 
 cents = st.integers(min_value=1, max_value=400_00)
