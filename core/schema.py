@@ -94,8 +94,19 @@ def _v4() -> None:
     Charge._schema.create_indexes(safe=True)
 
 
+def _v5() -> None:
+    """Cheaper postings: voucher, credit, credit split and provider indexes become partial (only
+    the postings that have one); (account, patient) and (patient) become one (patient, account)."""
+    from claimdesk.core.models import Posting
+
+    for old in ("posting_voucher_id", "posting_credit_id", "posting_credit_split_id", "posting_provider_id",
+                "posting_patient_id", "posting_account_patient_id"):
+        db.database.execute_sql(f"DROP INDEX IF EXISTS {old}")
+    Posting._schema.create_indexes(safe=True)
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -71,3 +71,16 @@ def voucher(pay: Payer | None, amount: int, method: str = "check", **details) ->
     res = payments.create_voucher({"payer_id": pay.id, "method": method, "amount": f"{amount / 100:.2f}",
                                    "details": details})
     return res["voucher_id"]
+
+
+def denied(payers: list[Payer], fees=(100_00, 50_00)):
+    """A new patient's encounter whose first payer denied every charge (CARC 27: it lands on
+    the Denied queue); returns (patient, encounter, [charges])."""
+    from claimdesk.core.models import Encounter
+    from claimdesk.core.services import eobs
+
+    pat = patient()
+    enc, charges = encounter(pat, list(fees), payers=payers)
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": payers[0].id,
+                   "lines": [{"charge_id": c.id, "denied": True, "denial_code": "27"} for c in charges]})
+    return pat, Encounter.get_by_id(enc.id), charges

@@ -21,15 +21,6 @@ def offered(enc) -> list[str]:
     return [o["key"] for o in actions.assess(enc.id)["offers"]]
 
 
-def _denied(rank_payers, fees=(100_00, 50_00)):
-    """An encounter whose first payer denied every charge."""
-    pat = b.patient()
-    enc, charges = b.encounter(pat, list(fees), payers=rank_payers)
-    eobs.post_eob({"encounter_id": enc.id, "payer_id": rank_payers[0].id,
-                   "lines": [{"charge_id": c.id, "denied": True, "denial_code": "27"} for c in charges]})
-    return pat, Encounter.get_by_id(enc.id), charges
-
-
 def _users():
     with db.write_transaction():
         User.get_or_create(username="tester", defaults={"role": "clerk"})
@@ -54,7 +45,7 @@ def test_none_of_the_above_is_always_offered_and_sends_a_message(database):
 
 def test_primary_invalid_moves_eobs_and_balance_and_add_primary_brings_it_back(database):
     medicare, aetna = b.payer("Medicare", "medicare"), b.payer("Aetna")
-    pat, enc, charges = _denied([medicare, aetna])
+    pat, enc, charges = b.denied([medicare, aetna])
     assert "primary_invalid" in offered(enc) and "add_primary" not in offered(enc)
     res = actions.apply(enc.id, "primary_invalid", {"confirm": True, "reason": "coverage terminated"})
     assert res["after"]["payers"] == {"primary": "Patient", "secondary": "Aetna"}
@@ -71,14 +62,14 @@ def test_primary_invalid_moves_eobs_and_balance_and_add_primary_brings_it_back(d
 
 
 def test_primary_invalid_without_secondary_bills_the_patient(database):
-    pat, enc, _ = _denied([b.payer("Cigna")])
+    pat, enc, _ = b.denied([b.payer("Cigna")])
     actions.apply(enc.id, "primary_invalid", {"confirm": True})
     assert balances.patient_balance(pat.id).patient_due == 150_00
     assert balances.patient_balance(pat.id).insurance_pending == 0
 
 
 def test_primary_denied_bill_patient_moves_denied_codes_and_makes_statement(database):
-    pat, enc, charges = _denied([b.payer("Aetna")])
+    pat, enc, charges = b.denied([b.payer("Aetna")])
     assert "primary_denied_bill_patient" in offered(enc)
     res = actions.apply(enc.id, "primary_denied_bill_patient", {"confirm": True, "charge_ids": [charges[0].id]})
     assert res["report"]["billed_to_patient"] == 100_00
@@ -138,7 +129,7 @@ def test_patient_writeoffs_and_bad_debt_needs_supervisor(database):
 
 def test_insurance_writeoff_with_reasons_and_supervisor_limit(database):
     _users()
-    pat, enc, charges = _denied([b.payer("Aetna")], fees=(100_00, 600_00))
+    pat, enc, charges = b.denied([b.payer("Aetna")], fees=(100_00, 600_00))
     res = actions.apply(enc.id, "insurance_writeoff",
                         {"lines": [{"charge_id": charges[0].id, "reason": "CO29"}]})
     assert res["report"]["written_off"] == 100_00

@@ -52,15 +52,6 @@ def writeoff_limit(monkeypatch, tmp_path, cents: int) -> None:
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(cfg))
 
 
-def denied_by_first(payers, fees=(100_00, 50_00)):
-    """An encounter whose first payer denied every charge (it lands on the Denied queue)."""
-    pat = b.patient()
-    enc, charges = b.encounter(pat, list(fees), payers=payers)
-    eobs.post_eob({"encounter_id": enc.id, "payer_id": payers[0].id,
-                   "lines": [{"charge_id": c.id, "denied": True, "denial_code": "27"} for c in charges]})
-    return pat, Encounter.get_by_id(enc.id), charges
-
-
 def late_charge(enc_id: int, fee: int):
     code = b.code("99214")
     return b.audited(lambda: billing.add_charge(Encounter.get_by_id(enc_id), code, fee=fee))
@@ -231,7 +222,7 @@ def test_patient_money_sitting_at_the_placeholder_primary_rank_is_still_the_pati
 
 def test_after_primary_invalid_a_late_charge_is_billed_to_the_secondary(database, tmp_path):
     medicare, aetna = b.payer("Medicare", "medicare"), b.payer("Aetna")
-    pat, enc, _ = denied_by_first([medicare, aetna])
+    pat, enc, _ = b.denied([medicare, aetna])
     actions.apply(enc.id, "primary_invalid", {"confirm": True})
 
     late_charge(enc.id, 30_00)
@@ -271,7 +262,7 @@ def test_secondary_invalid_moves_the_tertiary_up_with_its_own_balance(database, 
 
 # --- 6. queue removal only where the action offers it ----------------------------------------
 def test_queue_removal_is_refused_after_an_action_that_does_not_offer_it(database):
-    pat, enc, _ = denied_by_first([b.payer("Aetna")])
+    pat, enc, _ = b.denied([b.payer("Aetna")])
     actions.apply(enc.id, "none_of_the_above", NOTE)
     before = written()
 

@@ -55,3 +55,26 @@ def test_upgrading_a_version_1_database_adds_the_work_queue_index(db_url):
         schema.check()
     finally:
         db.close()
+
+
+def test_upgrading_a_version_4_database_makes_the_posting_indexes_partial(db_url):
+    db.connect(db_url)
+    try:
+        with db.write_transaction():  # schema version 4 as it was: full single-column posting indexes
+            schema.MIGRATIONS[1]()
+            for name in ("posting_voucher_id_set", "posting_credit_id_set", "posting_credit_split_id_set",
+                         "posting_provider_id_set", "posting_patient_id_account"):
+                db.database.execute_sql(f"DROP INDEX {name}")
+            for col in ("voucher_id", "credit_id", "credit_split_id", "provider_id", "patient_id"):
+                db.database.execute_sql(f"CREATE INDEX posting_{col} ON posting ({col})")
+            db.database.execute_sql("CREATE INDEX posting_account_patient_id ON posting (account, patient_id)")
+            SchemaVersion.create(version=4, upgraded_at=clock.now())
+        assert schema.upgrade() == [5]
+        names = _index_names("posting")
+        assert {"posting_voucher_id_set", "posting_credit_id_set", "posting_credit_split_id_set",
+                "posting_provider_id_set", "posting_patient_id_account"} <= names
+        assert not names & {"posting_voucher_id", "posting_credit_id", "posting_credit_split_id",
+                            "posting_provider_id", "posting_patient_id", "posting_account_patient_id"}
+        schema.check()
+    finally:
+        db.close()

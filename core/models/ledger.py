@@ -38,13 +38,25 @@ class Posting(BaseModel):
     amount = CentsField()
     split = peewee.ForeignKeyField(ChargeSplit, null=True, index=True)
     charge = peewee.ForeignKeyField(Charge, null=True, index=True)
-    patient = peewee.ForeignKeyField(Patient, null=True, index=True)
+    patient = peewee.ForeignKeyField(Patient, null=True, index=False)  # (patient, account) below
     payer = peewee.ForeignKeyField(Payer, null=True, index=True)
-    voucher = peewee.ForeignKeyField(Voucher, null=True, index=True)
-    credit = peewee.ForeignKeyField(Credit, null=True, index=True)
-    credit_split = peewee.ForeignKeyField(CreditSplit, null=True, index=True)
-    provider = peewee.ForeignKeyField(Provider, null=True, index=True)
+    voucher = peewee.ForeignKeyField(Voucher, null=True, index=False)  # partial indexes below
+    credit = peewee.ForeignKeyField(Credit, null=True, index=False)
+    credit_split = peewee.ForeignKeyField(CreditSplit, null=True, index=False)
+    provider = peewee.ForeignKeyField(Provider, null=True, index=False)
     reason_code = peewee.CharField(default="")
 
     class Meta:
-        indexes = ((("account", "patient"), False),)
+        # a patient's ledger, and their balance by account (AR, UNAPPLIED), read one index
+        indexes = ((("patient", "account"), False),)
+
+
+# Most postings have no voucher, credit, credit split or provider (a charge, an adjustment, a
+# transfer): their indexes hold only the postings that do, so every other posting written
+# (millions of them) skips four index updates. A lookup by ``col = ?`` uses them on both engines.
+PARTIAL_POSTING_INDEXES = ("voucher", "credit", "credit_split", "provider")
+for _name in PARTIAL_POSTING_INDEXES:
+    _field = Posting._meta.fields[_name]
+    Posting.add_index(Posting.index(_field, name=f"posting_{_field.column_name}_set",
+                                    where=_field.is_null(False)))
+del _name, _field

@@ -185,7 +185,7 @@ def test_daysheet(database, snap_compare):
 
 def test_command_palette(database, snap_compare):
     scenario.build()
-    assert snap(snap_compare, "ctrl+p", "type:credit")
+    assert snap(snap_compare, "ctrl+p", "type:write-off")
 
 
 def test_outstanding_zero_splits(database, snap_compare):
