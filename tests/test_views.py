@@ -8,6 +8,7 @@ import pytest
 
 from claimdesk.core import clock
 from claimdesk.core.errors import InputError, NotFound
+from claimdesk.core.schema import patient_payer
 from claimdesk.core.services import patient_views, payment_views, payments, statements, views
 
 from tests import builders as b
@@ -78,6 +79,9 @@ def test_patient_ledger_running_balances_to_the_cent(database):
         (110_37, 80_36, [("patient", 80_36)]), (25_50, 25_50, [("patient", 25_50)])]
     assert [(c["drawn"], c["applied"], c["unapplied"]) for c in led["credits"]] == [(30_01, 30_01, 0),
                                                                                    (10_00, 0, 10_00)]
+    patient_payer_id = patient_payer().id  # each credit and split names its payer, by id too
+    assert {c["payer_id"] for c in led["credits"]} == {s["payer_id"] for c in led["charges"]
+                                                       for s in c["splits"]} == {patient_payer_id}
     assert [e["balance"] for e in led["encounters"]] == [105_86]
     assert led["adjustments"] == [] and led["statements"] == []
 

@@ -29,6 +29,14 @@ def charge_balance(charge_id: int) -> int:
     return _sum(Posting.account == "AR", Posting.charge == charge_id)
 
 
+def patient_charge_balances(patient_id: int) -> dict[int, int]:
+    """Open balance (all ranks) of each of a patient's charges that has postings: charge id -> cents."""
+    rows = (Posting.select(Posting.charge, fn.SUM(Posting.amount))
+            .where(Posting.account == "AR", Posting.patient == patient_id, Posting.charge.is_null(False))
+            .group_by(Posting.charge).tuples())
+    return {charge: int(total) for charge, total in rows}
+
+
 def encounter_balance(encounter_id: int) -> int:
     """Open balance of an encounter's charges."""
     charges = Charge.select(Charge.id).where(Charge.encounter == encounter_id)

@@ -129,20 +129,24 @@ def _ar_activity(pid: int) -> list[dict]:
 
 
 def _charges(pid: int) -> list[dict]:
-    charges = []
-    for ch in (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
-               .where(Charge.patient == pid).order_by(Charge.dos, Charge.id)):
-        splits = [{"rank": s.rank, "payer": s.payer.name, "balance": s.balance, "denied": s.denied}
-                  for s in ChargeSplit.select(ChargeSplit, Payer).join(Payer, on=(ChargeSplit.payer == Payer.id))
-                  .where(ChargeSplit.charge == ch.id).order_by(ChargeSplit.id)]
-        charges.append({"charge_id": ch.id, "encounter_id": ch.encounter_id, "dos": ch.dos.isoformat(),
-                        "code": ch.service_code.code, "fee": ch.fee, "kind": ch.kind, "splits": splits,
-                        "balance": balances.charge_balance(ch.id)})
-    return charges
+    splits: dict[int, list[dict]] = {}
+    for s in (ChargeSplit.select(ChargeSplit, Payer).join(Payer, on=(ChargeSplit.payer == Payer.id))
+              .switch(ChargeSplit).join(Charge, on=(ChargeSplit.charge == Charge.id))
+              .where(Charge.patient == pid).order_by(ChargeSplit.id)):
+        splits.setdefault(s.charge_id, []).append(
+            {"rank": s.rank, "payer_id": s.payer_id, "payer": s.payer.name, "balance": s.balance,
+             "denied": s.denied})
+    open_ = balances.patient_charge_balances(pid)
+    return [{"charge_id": ch.id, "encounter_id": ch.encounter_id, "dos": ch.dos.isoformat(),
+             "code": ch.service_code.code, "fee": ch.fee, "kind": ch.kind, "splits": splits.get(ch.id, []),
+             "balance": open_.get(ch.id, 0)}
+            for ch in (Charge.select(Charge, ServiceCode)
+                       .join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+                       .where(Charge.patient == pid).order_by(Charge.dos, Charge.id))]
 
 
 def _credits(pid: int) -> list[dict]:
-    credits = list(Credit.select(Credit, Payer.name).join(Payer, on=(Credit.payer == Payer.id))
+    credits = list(Credit.select(Credit, Payer.id, Payer.name).join(Payer, on=(Credit.payer == Payer.id))
                    .where(Credit.patient == pid).order_by(Credit.id))
     money = balances.credit_money([c.id for c in credits])
     return [{"credit_id": c.id, "voucher_id": c.voucher_id, "payer_id": c.payer_id, "payer": c.payer.name,

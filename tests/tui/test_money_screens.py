@@ -213,3 +213,30 @@ def test_find_a_check_and_return_it_with_a_flat_fee(database):
     assert "Voucher #2 returned" in seen["done"] and "fee 25.00" in seen["done"]
     assert Voucher.get_by_id(clinic.cash).status == "returned"
     assert balances.patient_balance(clinic.sam.id).patient_due == 120_00 + 25_00
+
+
+def test_the_unapplied_dialog_lists_only_charges_the_credits_payer_owes_on(database):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        _, (aetna_charge,) = b.encounter(clinic.sam, [60_00], payers=[clinic.aetna], dos=scenario.TODAY)
+        from_aetna = payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.aetna_check,
+                                           "amount": "20.00", "apply": "none", "keep_unapplied": True})
+        from_sam = payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash,
+                                         "amount": "10.00", "apply": "none", "keep_unapplied": True})
+    self_pay_charge = clinic.charges[clinic.self_pay.id][0]
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await press(pilot, "l")
+        await type_text(pilot, "Ortiz")
+        await press(pilot, "enter", "3")
+        await press(pilot, "enter")  # the first credit: Aetna's money
+        seen["aetna"] = words(screen_text(app))
+        await choose(pilot, "ua-credit", f"#{from_sam['credit_id']} ")
+        seen["sam"] = words(screen_text(app))
+
+    drive(flow)
+    assert f"[ ] #{aetna_charge.id}" in seen["aetna"] and f"#{self_pay_charge.id}" not in seen["aetna"]
+    assert f"[ ] #{self_pay_charge.id}" in seen["sam"] and f"#{aetna_charge.id} " not in seen["sam"]
+    assert balances.credit_unapplied(from_aetna["credit_id"]) == 20_00

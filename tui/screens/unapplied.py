@@ -66,6 +66,7 @@ class ApplyUnappliedScreen(BaseModal):
         self.patient_id = patient_id
         self.initial_credit = credit_id
         self.credits: list[dict] = []
+        self.charges: list[dict] = []
         self.submit_key = SubmitKey()
 
     def compose(self) -> ComposeResult:
@@ -108,14 +109,28 @@ class ApplyUnappliedScreen(BaseModal):
             sel.value = self.initial_credit
         elif len(ids) == 1:  # the only credit there is: nothing to choose between
             sel.value = ids[0]
+        self.charges = info["charges"]
+        self.show_charges()
+        charges = self.query_one("#ua-charges", TickList)
+        (charges if sel.value is not Select.NULL and charges.option_count else sel).focus()
+
+    def show_charges(self) -> None:
+        """The open charges the chosen credit's payer owes on (every open charge until one is chosen)."""
+        credit = next((c for c in self.credits if c["credit_id"] == self._credit()), None)
+        shown = [c for c in self.charges
+                 if credit is None or any(s["balance"] > 0 and s["payer_id"] == credit["payer_id"]
+                                          for s in c["splits"])]
         charges = self.query_one("#ua-charges", TickList)
         charges.clear_options()
-        charges.add_options([(charge_line(c), c["charge_id"]) for c in info["charges"]])
-        if info["charges"]:
+        charges.add_options([(charge_line(c), c["charge_id"]) for c in shown])
+        title = self.query_one("#ua-charges-title", Label)
+        if shown:
             charges.highlighted = 0
+            title.update("Open charges (Space ticks [x], Shift+↓/↑ a range; F3 applies to them):")
+        elif credit is not None and self.charges:
+            title.update(f"No open charges that {credit['payer']} owes on: the credit's money can only pay those.")
         else:
-            self.query_one("#ua-charges-title", Label).update("No open charges on this account.")
-        (charges if sel.value is not Select.NULL and info["charges"] else sel).focus()
+            title.update("No open charges on this account.")
 
     def _credit(self) -> int | None:
         value = self.query_one("#ua-credit", Select).value
@@ -124,6 +139,7 @@ class ApplyUnappliedScreen(BaseModal):
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
         self.query_one("#ua-credit-error", ErrorLine).show("")
+        self.show_charges()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
