@@ -248,3 +248,16 @@ def test_cli_run_generate_regenerate_and_show(cli, monkeypatch, tmp_path):
     assert code == 0 and "75.25 due" in out
     code, _, err = run("statements", "show", "999")
     assert code == 3
+
+
+def test_the_same_submit_key_makes_one_statement_and_raises_the_count_once(database):
+    pat = _ann()
+    first = statements.generate_for(pat.id, idempotency_key="k-1")
+    again = statements.generate_for(pat.id, idempotency_key="k-1")
+    assert again["statement_id"] == first["statement_id"]
+    assert Statement.select().where(Statement.patient == pat.id).count() == 1
+    assert Patient.get_by_id(pat.id).unpaid_statements == 1
+    regen = statements.regenerate(pat.id, "address corrected", idempotency_key="k-2")
+    assert statements.regenerate(pat.id, "address corrected", idempotency_key="k-2") == regen
+    assert [s.status for s in Statement.select().where(Statement.patient == pat.id).order_by(Statement.id)] == [
+        "void", "active"]

@@ -212,9 +212,12 @@ def _issue(patient: Patient, rules: StatementRules, void_reason: str) -> dict:
             "voided_statement_id": old.id if old is not None else None, "queued_patient_balance": queued}
 
 
-def generate_for(patient_id: int, *, rules: StatementRules | None = None) -> dict:
+def generate_for(patient_id: int, *, rules: StatementRules | None = None,
+                 idempotency_key: str | None = None) -> dict:
     """Workflow: a statement for one patient now (the clerk asked: no minimum or interval
-    check), voiding the active one. Refused when nothing is the patient's to pay."""
+    check), voiding the active one. Refused when nothing is the patient's to pay. The same
+    ``idempotency_key`` again (a double Enter) returns the first answer: one statement, the
+    unpaid count raised once."""
     clean = load(PatientInput, {"patient_id": patient_id})
     rules = _rules(rules)
 
@@ -225,7 +228,8 @@ def generate_for(patient_id: int, *, rules: StatementRules | None = None) -> dic
                           f"an insurer is never billed to the patient)", field="patient_id")
         return _issue(patient, rules, "replaced by a new statement")
 
-    return workflow.run("statements.generate", body, inputs=clean, patient_id=clean["patient_id"])
+    return workflow.run("statements.generate", body, inputs=clean, patient_id=clean["patient_id"],
+                        idempotency_key=idempotency_key)
 
 
 def skip_reason(patient: Patient, rules: StatementRules, today: dt.date) -> str | None:
@@ -288,7 +292,8 @@ def generate_all(*, rules: StatementRules | None = None,
     return workflow.run("statements.run", body, inputs={"rules": dataclasses.asdict(rules)})
 
 
-def regenerate(patient_id: int, reason: str = "", *, rules: StatementRules | None = None) -> dict:
+def regenerate(patient_id: int, reason: str = "", *, rules: StatementRules | None = None,
+               idempotency_key: str | None = None) -> dict:
     """Workflow: void the patient's active statement (kept on file, with the reason) and make a
     new one from the current balances. Not a new statement in the series: the unpaid count is
     not raised, and the notice level (final notice or dunning message) is worked out again, so
@@ -307,7 +312,7 @@ def regenerate(patient_id: int, reason: str = "", *, rules: StatementRules | Non
                 "unpaid_statements": unpaid_count(patient)}
 
     return workflow.run("statements.regenerate", body, inputs=clean, patient_id=clean["patient_id"],
-                        reason=clean["reason"])
+                        reason=clean["reason"], idempotency_key=idempotency_key)
 
 
 def lines_of(statement_id: int) -> list[StatementLine]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from claimdesk.core import clock
-from claimdesk.core.models import AgingRow, Charge, Claim, Statement
+from claimdesk.core.models import AgingRow, Charge, Claim, Patient, Statement
 
 from tests import builders as b
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, type_text, words
+from tests.tui.helpers import drive, press, screen_text, settle, type_text, words
 
 
 @pytest.fixture(autouse=True)
@@ -180,3 +180,20 @@ def test_statements_screen_lists_a_patients_statements_and_opens_one(database):
     assert f"✔ Statement #{stmt.id} for patient #{clinic.sam.id}: due 120.00" in seen["made"]
     assert f"#{stmt.id} #{clinic.sam.id} Ortiz, Sam 2026-04-01 active 120.00" in seen["made"]
     assert "PATIENT STATEMENT" in seen["view"] and "r Regenerate" in seen["view"]
+
+
+def test_a_double_enter_on_a_patient_makes_one_statement(database):
+    clinic = scenario.build()
+
+    async def flow(pilot):
+        await press(pilot, "s")
+        await type_text(pilot, str(clinic.sam.id))
+        screen = pilot.app.screen
+        screen.generate_one(str(clinic.sam.id))  # Enter, and Enter again before the answer came
+        screen.generate_one(str(clinic.sam.id))
+        await settle(pilot)
+
+    drive(flow)
+    assert [(s.status, s.amount_due) for s in Statement.select().where(Statement.patient == clinic.sam.id)] == [
+        ("active", 120_00)]
+    assert Patient.get_by_id(clinic.sam.id).unpaid_statements == 1

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from claimdesk.core.money import fmt
 from claimdesk.core.services import patient_views, statements
-from claimdesk.tui.screens.base import BaseScreen, describe_error
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.screens.statement_view import RegenerateScreen, StatementViewScreen, settings_rules
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
@@ -73,6 +73,7 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
     def __init__(self):
         super().__init__()
         self.rows: list[dict] = []
+        self.submit_key = SubmitKey()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -104,11 +105,17 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         text = self._patient()
         if text is None:
             return
+        self.generate_one(text)
+
+    def generate_one(self, text: str) -> None:
+        """A statement for the typed patient now; a double Enter makes one statement, not two."""
         self.query_one("#st-error", ErrorLine).show("")
-        self.call(statements.generate_for, text, rules=settings_rules(self.app), done=self.one_done,
-                  failed=self.failed)
+        key = self.submit_key.for_payload(text)
+        self.call(statements.generate_for, text, rules=settings_rules(self.app), idempotency_key=key,
+                  done=self.one_done, failed=self.failed)
 
     def one_done(self, res: dict) -> None:
+        self.submit_key.done()
         self.query_one("#st-result", Static).update(Text(
             f"✔ Statement #{res['statement_id']} for patient #{res['patient_id']}: due {fmt(res['amount_due'])}"
             + (f" (replaces #{res['voided_statement_id']})" if res.get("voided_statement_id") else "")
