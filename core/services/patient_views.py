@@ -65,6 +65,16 @@ def _contains(needle: str):
 
 
 # --- one patient ------------------------------------------------------------------
+def patient_names(ids: list[int], chunk: int = 1000) -> dict[int, str]:
+    """``{patient id: "Last, First"}`` for those of ``ids`` that exist (read ``chunk`` ids a query)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), chunk):
+        for p in (Patient.select(Patient.id, Patient.last_name, Patient.first_name)
+                  .where(Patient.id.in_(ids[start:start + chunk]))):
+            out[p.id] = p.name
+    return out
+
+
 def patient_summary(patient_id) -> dict:
     """Who the patient is (ID, account number, name, birth date, bad debt) and the balance summary
     (patient due, insurance pending, unapplied, total AR, net due)."""

@@ -22,9 +22,8 @@ from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from claimdesk.core.errors import ClaimdeskError, InputError
-from claimdesk.core.models import Patient
 from claimdesk.core.money import fmt
-from claimdesk.core.services import batch_posting, payment_views
+from claimdesk.core.services import batch_posting, patient_views, payment_views
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
@@ -32,8 +31,6 @@ from claimdesk.tui.widgets.tick import Tick
 
 #: Lines (preview) or patients (result) listed in the table; the totals cover every line.
 TABLE_ROWS = 200
-#: Patient ids per name query.
-CHUNK = 1000
 #: Vouchers offered in the picker (newest first); the hint counts the rest.
 VOUCHER_ROWS = 100
 
@@ -42,16 +39,6 @@ HINT = ("Type the path of the lines file (CSV: patient_id,amount[,memo]; or .jso
 
 
 # --- loaders (run in workers) ----------------------------------------------------------------
-def patient_names(ids: list[int]) -> dict[int, str]:
-    """``{patient id: "Last, First"}`` for the ids that exist."""
-    out: dict[int, str] = {}
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start:start + CHUNK]
-        for p in Patient.select(Patient.id, Patient.last_name, Patient.first_name).where(Patient.id.in_(chunk)):
-            out[p.id] = p.name
-    return out
-
-
 def load_preview(path: str, voucher_id: int) -> dict:
     """Read and check the lines file against the voucher, writing nothing.
 
@@ -72,7 +59,7 @@ def load_preview(path: str, voucher_id: int) -> dict:
     first: dict[int, int] = {}
     for i, ln in enumerate(checked):
         first.setdefault(ln["patient_id"], i)
-    names = patient_names(sorted(first))
+    names = patient_views.patient_names(sorted(first))
     refusal = None
     if voucher is None:
         refusal = {"field": "voucher_id",
