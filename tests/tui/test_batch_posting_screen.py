@@ -167,9 +167,9 @@ def test_snapshot_preview(database, snap_compare, tmp_path, monkeypatch):
     write_csv(tmp_path / "era.csv", [(clinic.dana.id, "60.00", "ERA 1"), (clinic.dana.id, "20.00", "ERA 2"),
                                      (clinic.sam.id, "10.00", "")])
     with clock.frozen(scenario.TODAY):
-        # the cash voucher is newest (listed first): down once for the Aetna check
+        # nothing chosen yet, the cash voucher newest: down twice for the Aetna check
         assert snap_compare(ClaimdeskApp(ansi=False), terminal_size=(80, 24),
-                            run_before=steps("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv",
+                            run_before=steps("e", "shift+tab", "enter", "down", "down", "enter", "tab", "type:era.csv",
                                              "enter"))
 
 
@@ -182,7 +182,26 @@ def test_snapshot_stages(database, snap_compare, tmp_path, monkeypatch, stage):
     write_csv(tmp_path / "era.csv", [(clinic.dana.id, "60.00", "ERA 1"), (clinic.dana.id, "20.00", "ERA 2"),
                                      (clinic.sam.id, "10.00", "")])
     keys = {"main": ("e",),
-            "confirm": ("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv", "enter", "f2"),
-            "result": ("e", "shift+tab", "enter", "down", "enter", "tab", "type:era.csv", "enter", "f2", "y")}[stage]
+            "confirm": ("e", "shift+tab", "enter", "down", "down", "enter", "tab", "type:era.csv", "enter", "f2"),
+            "result": ("e", "shift+tab", "enter", "down", "down", "enter", "tab", "type:era.csv", "enter", "f2", "y")}[stage]
     with clock.frozen(scenario.TODAY):
         assert snap_compare(ClaimdeskApp(ansi=False), terminal_size=(80, 24), run_before=steps(*keys))
+
+
+def test_no_voucher_is_picked_for_the_clerk_when_there_are_several(database, tmp_path):
+    clinic = scenario.build()
+    path = write_csv(tmp_path / "era.csv", [(clinic.dana.id, "10.00", "")])
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "e")
+        seen["opened"] = words(screen_text(pilot.app))
+        await tab_to(pilot, "bp-file")
+        await type_text(pilot, path)
+        await press(pilot, "enter")
+        seen["refused"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert "Voucher choose the voucher…" in seen["opened"]
+    assert "! voucher_id: choose the voucher the money comes from" in seen["refused"]
+    assert batch_events() == 0 and balances.voucher_undistributed(clinic.aetna_check) == 90_00

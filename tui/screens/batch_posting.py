@@ -179,12 +179,13 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         sel.set_options([(f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''} "
                           f"{v['received_on']} {fmt(v['undistributed'])} left".replace("  ", " "), v["voucher_id"])
                          for v in shown])
-        rows = shown
-        ids = [v["voucher_id"] for v in rows]
+        ids = [v["voucher_id"] for v in shown]
+        sel.prompt = "choose the voucher…" if ids else "no voucher with undistributed money"
         if keep in ids:
             sel.value = keep
-        elif ids:
+        elif len(ids) == 1:  # the only check there is: nothing to choose between
             sel.value = ids[0]
+        # otherwise the clerk picks the check: a batch posted to the wrong one is a day's mess
 
     def _voucher_id(self) -> int | None:
         value = self.query_one("#bp-voucher", Select).value
@@ -212,7 +213,8 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         """The voucher and path to preview, or None (and say what is missing)."""
         voucher_id, path = self._voucher_id(), self.query_one("#bp-file", Input).value.strip()
         if voucher_id is None:
-            self.query_one("#bp-voucher-error", ErrorLine).show("voucher_id: choose a voucher with undistributed money")
+            self.query_one("#bp-voucher-error", ErrorLine).show("voucher_id: choose the voucher the money comes from")
+            self.query_one("#bp-voucher", Select).focus()
             return None
         if not path:
             self.query_one("#bp-file-error", ErrorLine).show("file: type the path of the lines file")
