@@ -105,8 +105,16 @@ def _v5() -> None:
     Posting._schema.create_indexes(safe=True)
 
 
+def _v6() -> None:
+    """The Outstanding Zero Splits list reads zero-fee charges by date: partial index
+    charge (dos, id) WHERE fee = 0."""
+    from claimdesk.core.models import Charge
+
+    Charge._schema.create_indexes(safe=True)
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -84,6 +84,8 @@ def test_cli_lists_and_marks_zero_splits(cli):
     _, z2 = w["primary_only"]
     code, out, _ = run("claims", "zero-splits")
     assert code == 0 and "Ames, Ann" in out and "Medicare" in out
+    found = json.loads(run("claims", "zero-splits", "--search", "bell", "--json")[1])
+    assert [r["charge_id"] for r in found] == [z2.id]
     code, out, _ = run("claims", "mark-zero-paid", str(z1.id), str(z2.id), "--json")
     assert code == 0
     res = json.loads(out)
@@ -91,3 +93,21 @@ def test_cli_lists_and_marks_zero_splits(cli):
     assert json.loads(run("claims", "zero-splits", "--json")[1]) == []
     code, _, err = run("claims", "mark-zero-paid", str(z1.id))
     assert code == 4 and "charge_ids.0" in err
+
+
+def test_the_list_is_searched_and_paged_in_sql_and_tags_of_marked_charges_drop(database):
+    w = _world()
+    _, z1 = w["secondary"]
+    _, z2 = w["primary_only"]
+    page = zero_splits.outstanding_page("", limit=1, tagged=[z1.id, z2.id])
+    assert ([r["charge_id"] for r in page["rows"]], page["found"], page["total"]) == ([z1.id], 2, 2)
+    assert page["tagged"] == sorted([z1.id, z2.id])
+    # every word must match some column: patient, payer, code, date, charge or encounter number
+    assert [r["charge_id"] for r in zero_splits.outstanding_page("medicare ames")["rows"]] == [z1.id]
+    assert [r["charge_id"] for r in zero_splits.outstanding_page("bell,")["rows"]] == [z2.id]
+    assert [r["charge_id"] for r in zero_splits.outstanding_page(f"#{z2.id}")["rows"]] == [z2.id]
+    assert zero_splits.outstanding_page("g8427 nobody")["found"] == 0
+    assert zero_splits.outstanding_page("100%")["found"] == 0  # a typed % is matched as itself
+    zero_splits.mark_primary_paid([z1.id])
+    after = zero_splits.outstanding_page("", tagged=[z1.id, z2.id])
+    assert (after["total"], after["tagged"]) == (1, [z2.id])

@@ -20,7 +20,9 @@ def register(subparsers) -> None:
     p = command(sub, "requeue", "Queue a sent claim again (resend) for the payer's next batch", requeue)
     p.add_argument("claim_id", metavar="CLAIM_ID")
     p.add_argument("--reason", default="", help="why it is sent again")
-    command(sub, "zero-splits", "Outstanding Zero Splits: zero-fee charges waiting for the primary", zero_list)
+    p = command(sub, "zero-splits", "Outstanding Zero Splits: zero-fee charges waiting for the primary", zero_list)
+    p.add_argument("--search", default="", metavar="TEXT",
+                   help="only rows matching every word (patient, payer, code, date, charge or encounter number)")
     p = command(sub, "mark-zero-paid", "Mark the primary paid on tagged zero-fee charges; queue secondaries",
                 mark_zero_paid)
     p.add_argument("charge_ids", nargs="+", metavar="CHARGE_ID")
@@ -55,7 +57,7 @@ def requeue(args) -> Result:
 
 def zero_list(args) -> Result:
     """The Outstanding Zero Splits list."""
-    rows = zero_splits.outstanding()
+    rows = zero_splits.outstanding(args.search)
     text = table(rows, [("charge", "charge_id"), ("enc", "encounter_id"), ("patient", "patient"),
                         ("dos", "dos"), ("code", "code"), ("primary", "primary"), ("secondary", "secondary")])
     return Result(rows, text)

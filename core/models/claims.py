@@ -98,6 +98,10 @@ ChargeSplit.add_index(ChargeSplit.index(ChargeSplit.charge, ChargeSplit.patient,
                                         ChargeSplit.balance, name="charge_split_open",
                                         where=(ChargeSplit.balance > 0)))
 
+# Zero-fee charges only (the Outstanding Zero Splits list reads them oldest first, a page at a
+# time); a query must say ``fee = 0`` literally (core.services.zero_splits) for it to be used.
+Charge.add_index(Charge.index(Charge.dos, Charge.id, name="charge_zero_fee", where=(Charge.fee == 0)))
+
 
 class Eob(BaseModel):
     """A payer's explanation of benefits for an encounter."""

@@ -9,50 +9,94 @@ has an insurance secondary gets its secondary claim queued for the next batch.
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from peewee import JOIN
+from peewee import JOIN, SQL
 
 from claimdesk.core import workflow
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Charge, Encounter, EncounterPayer, Patient, Payer, ServiceCode
 from claimdesk.core.schemas import Id, load
 from claimdesk.core.services import billing, claims
+from claimdesk.core.services.patient_views import MAX_ID
 
 _PSEUDO_KINDS = ("patient", "inactive")
 
 
+_PRIMARY_PAYER = Payer.alias("primary_payer")
+_SECONDARY_PAYER = Payer.alias("secondary_payer")
+
+
 def _outstanding_query():
     primary = EncounterPayer.alias("primary_slot")
-    primary_payer = Payer.alias("primary_payer")
     secondary = EncounterPayer.alias("secondary_slot")
-    secondary_payer = Payer.alias("secondary_payer")
     return (Charge.select(Charge.id, Charge.encounter, Charge.patient, Charge.dos, ServiceCode.code,
                           Patient.account_no, Patient.last_name, Patient.first_name,
-                          primary_payer.name.alias("primary_name"),
-                          secondary_payer.id.alias("secondary_id"), secondary_payer.name.alias("secondary_name"))
+                          _PRIMARY_PAYER.name.alias("primary_name"),
+                          _SECONDARY_PAYER.id.alias("secondary_id"), _SECONDARY_PAYER.name.alias("secondary_name"))
             .join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
             .switch(Charge).join(Patient, on=(Charge.patient == Patient.id))
             .switch(Charge).join(Encounter, on=(Charge.encounter == Encounter.id))
             .join(primary, on=((primary.encounter == Encounter.id) & (primary.rank == "primary")))
-            .join(primary_payer, on=(primary.payer == primary_payer.id))
+            .join(_PRIMARY_PAYER, on=(primary.payer == _PRIMARY_PAYER.id))
             .switch(Encounter)
             .join(secondary, JOIN.LEFT_OUTER,
                   on=((secondary.encounter == Encounter.id) & (secondary.rank == "secondary")))
-            .join(secondary_payer, JOIN.LEFT_OUTER,
-                  on=((secondary.payer == secondary_payer.id) & secondary_payer.kind.not_in(_PSEUDO_KINDS)))
-            .where((Charge.fee == 0) & (Charge.primary_marked_paid == False)  # noqa: E712
+            .join(_SECONDARY_PAYER, JOIN.LEFT_OUTER,
+                  on=((secondary.payer == _SECONDARY_PAYER.id) & _SECONDARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
+            # fee = 0 written literally: the partial index charge_zero_fee holds only these charges
+            .where((Charge.fee == SQL("0")) & (Charge.primary_marked_paid == False)  # noqa: E712
                    & Encounter.billable & (Encounter.status == "active")
-                   & primary_payer.kind.not_in(_PSEUDO_KINDS))
-            .order_by(Charge.dos, Charge.id))
+                   & _PRIMARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
 
 
-def outstanding() -> list[dict]:
+def _matching(word: str):
+    """SQL condition: a row matching one typed word (charge or encounter number, date, code,
+    patient name or account number, primary or secondary payer), case-insensitive."""
+    cond = (Charge.dos.cast("text").contains(word) | ServiceCode.code.contains(word)
+            | Patient.last_name.contains(word) | Patient.first_name.contains(word)
+            | Patient.account_no.contains(word) | _PRIMARY_PAYER.name.contains(word)
+            | _SECONDARY_PAYER.name.contains(word))
+    number = word.lstrip("#")
+    if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
+        cond |= (Charge.id == int(number)) | (Charge.encounter == int(number))
+    return cond
+
+
+def outstanding(search: str = "", limit: int | None = None) -> list[dict]:
     """The Outstanding Zero Insurance Splits list: zero-fee charges on billable encounters
-    whose primary is an insurer not yet marked paid, oldest first."""
+    whose primary is an insurer not yet marked paid, oldest first; only those matching every
+    word of ``search``; the first ``limit`` when given."""
+    q = _outstanding_query()
+    for word in _words(search):
+        q = q.where(_matching(word))
+    q = q.order_by(Charge.dos, Charge.id)
+    if limit is not None:
+        q = q.limit(max(1, int(limit)))
     return [{"charge_id": r["id"], "encounter_id": r["encounter"], "patient_id": r["patient"],
              "account_no": r["account_no"], "patient": f"{r['last_name']}, {r['first_name']}",
              "dos": r["dos"], "code": r["code"], "primary": r["primary_name"],
              "secondary": r["secondary_name"]}
-            for r in _outstanding_query().dicts()]
+            for r in q.dicts()]
+
+
+def outstanding_page(search: str = "", limit: int = 500, tagged: list[int] | tuple = ()) -> dict:
+    """A page of :func:`outstanding` for a screen, found in SQL however long the list:
+    ``{"rows" (the first ``limit`` matching), "found" (how many match), "total" (on the list),
+    "tagged" (those of ``tagged`` still on the list, shown or not)}``."""
+    words = _words(search)
+    total = _outstanding_query().count()
+    found = total
+    if words:
+        q = _outstanding_query()
+        for word in words:
+            q = q.where(_matching(word))
+        found = q.count()
+    still = [cid for (cid,) in _outstanding_query().select(Charge.id)
+             .where(Charge.id.in_(list(tagged))).tuples()] if tagged else []
+    return {"rows": outstanding(search, limit), "found": found, "total": total, "tagged": sorted(still)}
+
+
+def _words(search: str) -> list[str]:
+    return [w for w in (part.strip(",") for part in (search or "").split()) if w]
 
 
 class MarkInput(Schema):

@@ -197,3 +197,32 @@ def test_a_double_enter_on_a_patient_makes_one_statement(database):
     assert [(s.status, s.amount_due) for s in Statement.select().where(Statement.patient == clinic.sam.id)] == [
         ("active", 120_00)]
     assert Patient.get_by_id(clinic.sam.id).unpaid_statements == 1
+
+
+def test_zero_splits_filter_finds_in_sql_and_a_tag_survives_clearing_it(database):
+    clinic = scenario.build()
+    cigna = b.payer("Cigna")
+    with clock.frozen(scenario.TODAY):
+        (_, (sams,)) = b.encounter(clinic.sam, [0], payers=[clinic.aetna, cigna])
+        (_, (danas,)) = b.encounter(clinic.dana, [0], payers=[clinic.aetna, cigna])
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "z", "f6")
+        await type_text(pilot, "reyes")
+        await press(pilot, "enter")
+        seen["filtered"] = words(screen_text(pilot.app))
+        await press(pilot, "space")
+        await press(pilot, "f6")
+        for _ in "reyes":
+            await pilot.press("backspace")
+        await press(pilot, "enter")
+        seen["all"] = words(screen_text(pilot.app))
+        await press(pilot, "m", "y")
+
+    drive(flow)
+    assert "1 of 2 match the filter" in seen["filtered"]
+    assert f"[ ] {danas.id} " in seen["filtered"] and f"] {sams.id} " not in seen["filtered"]
+    assert "2 zero-fee charge(s) waiting" in seen["all"] and "1 tagged" in seen["all"]
+    assert f"[x] {danas.id} " in seen["all"] and f"[ ] {sams.id} " in seen["all"]
+    assert [Charge.get_by_id(c.id).primary_marked_paid for c in (danas, sams)] == [True, False]

@@ -3,9 +3,10 @@
 Space tags a charge (``[x]``), Shift+Down/Up tag a range; M marks the tagged charges'
 primary paid (after a confirm), which queues the secondary claims
 (``zero_splits.mark_primary_paid``). What marking did is shown above the list (and as
-a notice), never below a long list. The filter (F6) narrows the list by patient,
-payer, code, charge or encounter number; tags survive filtering. At most
-:data:`LIST_ROWS` rows are listed at once ("showing N of M": filter to reach others).
+a notice), never below a long list. The filter (F6, Enter) narrows the list by patient,
+payer, code, date, charge or encounter number, in SQL (``zero_splits.outstanding_page``);
+tags survive filtering. At most :data:`LIST_ROWS` rows are listed at once ("showing the
+first N": filter to reach others), however long the list.
 """
 
 from __future__ import annotations
@@ -41,15 +42,6 @@ def marked_text(res: dict) -> Text:
     return t
 
 
-def matches(row: dict, needle: str) -> bool:
-    """Does the row contain what was typed in the filter (any column, any case)?"""
-    if not needle:
-        return True
-    hay = " ".join(str(row[k] or "") for k in ("charge_id", "encounter_id", "dos", "code", "patient", "account_no",
-                                                "primary", "secondary")).lower()
-    return all(part in hay for part in needle.lower().split())
-
-
 def cut(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: max(1, width - 1)] + "…"
 
@@ -83,10 +75,10 @@ class ZeroSplitsScreen(BaseScreen):
     def __init__(self):
         super().__init__()
         self.submit_key = SubmitKey()
-        self.rows: list[dict] = []
-        self.shown: list[dict] = []
-        self.tagged: set[int] = set()
+        self.shown: list[dict] = []  # the rows listed: the first LIST_ROWS matching the filter
+        self.tagged: set[int] = set()  # tagged charges, listed or not (tags survive filtering)
         self.found = 0  # rows matching the filter
+        self.total = 0  # rows on the list
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -105,28 +97,26 @@ class ZeroSplitsScreen(BaseScreen):
         self.action_reload()
 
     def action_reload(self) -> None:
-        self.call(zero_splits.outstanding, done=self.fill, group="zs", exclusive=True)
+        """The first page of the list matching the filter (found in SQL), and which tags still hold."""
+        needle = self.query_one("#zs-filter", Input).value.strip()
+        self.call(zero_splits.outstanding_page, needle, LIST_ROWS, sorted(self.tagged), done=self.fill,
+                  group="zs", exclusive=True)
 
     def action_focus_filter(self) -> None:
         self.query_one("#zs-filter", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.show_rows()
-        self.query_one("#zs-list", TickList).focus()
+        self.action_reload()
 
-    def fill(self, rows: list[dict]) -> None:
-        self.rows = rows
-        known = {r["charge_id"] for r in rows}
-        self.tagged &= known  # tags of charges no longer on the list go
+    def fill(self, page: dict) -> None:
+        self.total, self.found = page["total"], page["found"]
+        self.tagged = set(page["tagged"])  # tags of charges no longer on the list go
+        self.shown = page["rows"]
         self.show_rows()
         self.query_one("#zs-list", TickList).focus()
 
     def show_rows(self) -> None:
-        needle = self.query_one("#zs-filter", Input).value.strip()
-        found = [r for r in self.rows if matches(r, needle)]
-        self.found = len(found)
-        self.shown = found[:LIST_ROWS]
         sel = self.query_one("#zs-list", TickList)
         cols = Columns(self.shown, (self.size.width or 80) - 4 - 4)  # the tick, the scrollbar and the padding
         self.query_one("#zs-header", Static).update(Text(
@@ -140,7 +130,7 @@ class ZeroSplitsScreen(BaseScreen):
         self.show_title()
 
     def show_title(self) -> None:
-        total, found = len(self.rows), self.found
+        total, found = self.total, self.found
         which = f"{total} zero-fee charge(s) waiting" if found == total else f"{found} of {total} match the filter"
         cap = f" (showing the first {len(self.shown)}: filter to see others)" if found > len(self.shown) else ""
         self.query_one("#zs-title", Static).update(Text(
@@ -156,7 +146,7 @@ class ZeroSplitsScreen(BaseScreen):
     def action_mark(self) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
-        ids = [r["charge_id"] for r in self.rows if r["charge_id"] in self.tagged]
+        ids = sorted(self.tagged)
         if not ids:
             self.notify("Tag one or more charges first (Space, or Shift+↓ for a range).", severity="warning")
             return
