@@ -86,7 +86,7 @@ class ZeroSplitsScreen(BaseScreen):
         yield Static("", id="zs-result", classes="facts")
         with Horizontal(classes="line"):
             yield Label("Filter ", classes="pl-label")
-            yield Input(placeholder="patient, payer, code or charge number, then Enter", id="zs-filter",
+            yield Input(placeholder="patient, payer, code, date or charge number, then Enter", id="zs-filter",
                         compact=True)
         yield Static("", id="zs-header", classes="hint")
         yield TickList(id="zs-list", compact=True)
