@@ -30,7 +30,7 @@ def test_patient_ledger_shows_running_balance_credits_and_unapplied(database):
     drive(flow)
     assert "Patient owes 120.00 With insurers 0.00 Unapplied 40.00 Net due 80.00" in seen["activity"]
     assert "+120.00 120.00" in seen["activity"]
-    assert "#1 #2 cash 2026-04-01 40.00 0.00 40.00" in seen["credits"]
+    assert "#1 #2 Patient cash 2026-04-01 40.00 0.00 40.00" in seen["credits"]  # from the patient, in cash
 
 
 def test_inbox_answer_needs_an_admin_and_then_closes(database):

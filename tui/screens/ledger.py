@@ -24,7 +24,7 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 TABLES = {
     "activity": ("Date", "Entry", "Kind", "Memo", "Change", "Balance"),
     "charges": ("Charge", "Enc", "DOS", "Code", "Fee", "Open", "Splits"),
-    "credits": ("Credit", "Voucher", "Method", "Posted", "Drawn", "Applied", "Unapplied"),
+    "credits": ("Credit", "Voucher", "From", "Method", "Posted", "Drawn", "Applied", "Unapplied"),
     "adjustments": ("Charge", "Date", "Kind", "Reason", "Amount", "Memo"),
     "statements": ("Statement", "Date", "Status", "Due", "Void reason"),
 }
@@ -50,8 +50,8 @@ def rows_for(ledger: dict, memo_width: int = 24) -> dict[str, list[tuple]]:
         "charges": [(f"#{c['charge_id']}", str(c["encounter_id"]), c["dos"], c["code"], fmt(c["fee"]), fmt(c["balance"]),
                      " ".join(f"{RANK_SHORT.get(s['rank'], s['rank'])}:{fmt(s['balance'])}{'D' if s['denied'] else ''}"
                               for s in c["splits"])) for c in ledger["charges"]],
-        "credits": [(f"#{c['credit_id']}", f"#{c['voucher_id']}", c["method"], c["posted_on"], fmt(c["drawn"]),
-                     fmt(c["applied"]), fmt(c["unapplied"])) for c in ledger["credits"]],
+        "credits": [(f"#{c['credit_id']}", f"#{c['voucher_id']}", cut(c["payer"], 16), c["method"], c["posted_on"],
+                     fmt(c["drawn"]), fmt(c["applied"]), fmt(c["unapplied"])) for c in ledger["credits"]],
         "adjustments": [(f"#{a['charge_id']}", a["date"], a["kind"], a["reason"], fmt(a["amount"]),
                          cut(a["memo"], 20)) for a in ledger["adjustments"]],
         "statements": [(f"#{s['id']}", s["generated_on"], s["status"], fmt(s["amount_due"]), cut(s["void_reason"], 30))
