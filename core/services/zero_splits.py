@@ -65,10 +65,7 @@ def outstanding(search: str = "", limit: int | None = None) -> list[dict]:
     """The Outstanding Zero Insurance Splits list: zero-fee charges on billable encounters
     whose primary is an insurer not yet marked paid, oldest first; only those matching every
     word of ``search``; the first ``limit`` when given."""
-    q = _outstanding_query()
-    for word in _words(search):
-        q = q.where(_matching(word))
-    q = q.order_by(Charge.dos, Charge.id)
+    q = _searched(_words(search)).order_by(Charge.dos, Charge.id)
     if limit is not None:
         q = q.limit(max(1, int(limit)))
     return [{"charge_id": r["id"], "encounter_id": r["encounter"], "patient_id": r["patient"],
@@ -84,15 +81,18 @@ def outstanding_page(search: str = "", limit: int = 500, tagged: list[int] | tup
     "tagged" (those of ``tagged`` still on the list, shown or not)}``."""
     words = _words(search)
     total = _outstanding_query().count()
-    found = total
-    if words:
-        q = _outstanding_query()
-        for word in words:
-            q = q.where(_matching(word))
-        found = q.count()
+    found = _searched(words).count() if words else total
     still = [cid for (cid,) in _outstanding_query().select(Charge.id)
              .where(Charge.id.in_(list(tagged))).tuples()] if tagged else []
     return {"rows": outstanding(search, limit), "found": found, "total": total, "tagged": sorted(still)}
+
+
+def _searched(words: list[str]):
+    """The outstanding list narrowed to the rows matching every word."""
+    q = _outstanding_query()
+    for word in words:
+        q = q.where(_matching(word))
+    return q
 
 
 def _words(search: str) -> list[str]:

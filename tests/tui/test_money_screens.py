@@ -18,6 +18,13 @@ async def open_credit_for(pilot, who: str) -> None:
     await press(pilot, "enter")
 
 
+async def open_credits_tab(pilot, who: str) -> None:
+    """The patient ledger of ``who``, on its Credits tab."""
+    await press(pilot, "l")
+    await type_text(pilot, who)
+    await press(pilot, "enter", "3")
+
+
 def credits_posted() -> int:
     return AuditEvent.select().where(AuditEvent.action == "credit.post").count()
 
@@ -151,9 +158,7 @@ def test_applying_unapplied_money_later_from_the_ledger(database):
 
     async def flow(pilot):
         app = pilot.app
-        await press(pilot, "l")
-        await type_text(pilot, "Ortiz")
-        await press(pilot, "enter", "3")  # the Credits tab
+        await open_credits_tab(pilot, "Ortiz")
         seen["credits"] = words(screen_text(app))
         await press(pilot, "enter")  # on the credit holding money
         seen["dialog"] = words(screen_text(app))
@@ -228,9 +233,7 @@ def test_the_unapplied_dialog_lists_only_charges_the_credits_payer_owes_on(datab
 
     async def flow(pilot):
         app = pilot.app
-        await press(pilot, "l")
-        await type_text(pilot, "Ortiz")
-        await press(pilot, "enter", "3")
+        await open_credits_tab(pilot, "Ortiz")
         await press(pilot, "enter")  # the first credit: Aetna's money
         seen["aetna"] = words(screen_text(app))
         await choose(pilot, "ua-credit", f"#{from_sam['credit_id']} ")
