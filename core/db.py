@@ -152,6 +152,15 @@ def sql(template: str, params=()):
     return database.execute_sql(template.replace("{p}", database.obj.param), params)
 
 
+def ids_in(ids: list[int]) -> tuple[str, list]:
+    """``IN``-style SQL matching a column against ``ids``, and its parameters. PostgreSQL gets
+    one array parameter: psycopg rewrites a query's ``%s`` marks in Python, ~0.1 s for each
+    statement of 2,000 (a returned check of 10,000 entries spent 0.7-1.3 s there)."""
+    if is_postgres():
+        return "= ANY(CAST({p} AS BIGINT[]))", [list(ids)]
+    return "IN (" + ", ".join(["{p}"] * len(ids)) + ")", list(ids)
+
+
 def is_postgres() -> bool:
     """True when the proxy points at PostgreSQL."""
     return isinstance(database.obj, peewee.PostgresqlDatabase)

@@ -15,9 +15,8 @@ it allows billing a patient the check never paid).
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
-from peewee import fn
 
-from claimdesk.core import clock, ledger, workflow
+from claimdesk.core import clock, db, ledger, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import (
@@ -53,10 +52,10 @@ def _reversed_by_patient(entry_ids: list[int]) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     for start in range(0, len(entry_ids), 2000):
         chunk = entry_ids[start:start + 2000]
-        rows = (Posting.select(Posting.patient, Posting.account, fn.SUM(Posting.amount))
-                .where(Posting.entry.in_(chunk) & Posting.account.in_(["AR", "UNAPPLIED"])
-                       & Posting.patient.is_null(False))
-                .group_by(Posting.patient, Posting.account).tuples())
+        among, params = db.ids_in(chunk)
+        rows = db.sql(f"SELECT patient_id, account, SUM(amount) FROM posting WHERE entry_id {among} "
+                      "AND account IN ('AR', 'UNAPPLIED') AND patient_id IS NOT NULL "
+                      "GROUP BY patient_id, account", params)
         for pid, account, total in rows:
             # AR: the entries lowered it by -total. UNAPPLIED: -total is the money they left
             # on the patient's credits (drawn minus applied minus sent back).
