@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import os
 import random
 import sys
@@ -152,13 +153,24 @@ def sql(template: str, params=()):
     return database.execute_sql(template.replace("{p}", database.obj.param), params)
 
 
+#: Longest id list :func:`ids_in` writes inline on SQLite; a longer one goes as one JSON parameter.
+_INLINE_IDS = 2000
+
+
 def ids_in(ids: list[int]) -> tuple[str, list]:
-    """``IN``-style SQL matching a column against ``ids``, and its parameters. PostgreSQL gets
-    one array parameter: psycopg rewrites a query's ``%s`` marks in Python, ~0.1 s for each
-    statement of 2,000 (a returned check of 10,000 entries spent 0.7-1.3 s there)."""
+    """SQL matching a column against ``ids`` (``WHERE col <that>``), and its parameters.
+
+    PostgreSQL gets one array parameter: psycopg rewrites a query's ``%s`` marks in Python,
+    ~10 ms for a list of 2,000 (a returned check of 10,001 entries spent 0.6-1.3 s there).
+    SQLite gets an inline ``IN`` list up to 2,000 ids, beyond that one ``json_each`` parameter
+    (under its variable limit at any length).
+    """
+    ids = list(ids)
     if is_postgres():
-        return "= ANY(CAST({p} AS BIGINT[]))", [list(ids)]
-    return "IN (" + ", ".join(["{p}"] * len(ids)) + ")", list(ids)
+        return "= ANY(CAST({p} AS BIGINT[]))", [ids]
+    if len(ids) > _INLINE_IDS:
+        return "IN (SELECT value FROM json_each({p}))", [json.dumps(ids)]
+    return "IN (" + ", ".join(["{p}"] * len(ids)) + ")", ids
 
 
 def is_postgres() -> bool:

@@ -80,21 +80,11 @@ _DIGEST_SQL = ("SELECT " + ", ".join([f"p.{c}" for c in POSTING_DIGEST_COLUMNS]
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
-def _ids_param() -> str:
-    """A SQL fragment matching a column against one parameter holding a list of ids."""
-    if db.is_postgres():
-        return "= ANY(CAST({p} AS BIGINT[]))"
-    return "IN (SELECT value FROM json_each({p}))"
-
-
-def _ids_value(ids: list[int]):
-    return list(ids) if db.is_postgres() else json.dumps(list(ids))
-
-
 def posting_rows(entry_ids: list[int]):
     """The digest rows of the postings of ``entry_ids``, in posting-id order (one query; a cursor).
     Column 1 of each row is the posting's entry id."""
-    return db.sql(_DIGEST_SQL.format(ids=_ids_param()), [_ids_value(entry_ids)])
+    among, params = db.ids_in(entry_ids)
+    return db.sql(_DIGEST_SQL.format(ids=among), params)
 
 
 def digest_line(row) -> str:
