@@ -31,13 +31,24 @@ def _tables_measured(app) -> bool:
                    for t in app.screen.query(DataTable))
 
 
+def _painted(app) -> bool:
+    """True when no widget on the screen waits to be repainted or laid out and the screen has
+    nothing left to composite: what ``screen_text`` reads is what the clerk would see."""
+    screen = app.screen
+    if screen._layout_required or screen._repaint_required or screen._dirty_widgets:  # noqa: SLF001
+        return False
+    return not any(w._repaint_required or w._layout_required  # noqa: SLF001
+                   for w in screen.walk_children(with_self=True))
+
+
 async def _drawn(pilot, rounds: int = 50) -> bool:
-    """True once every table measured its rows and the screen draws the same twice in a row."""
+    """True once every table measured its rows, every repaint reached the screen, and the
+    screen draws the same twice in a row."""
     before = screen_text(pilot.app)
     for _ in range(rounds):
         await pilot.pause()
         now = screen_text(pilot.app)
-        if now == before and _tables_measured(pilot.app):
+        if now == before and _tables_measured(pilot.app) and _painted(pilot.app):
             return True
         before = now
     return False

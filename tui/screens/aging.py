@@ -19,6 +19,7 @@ from claimdesk.core.services import aging
 from claimdesk.tui.screens.base import BaseScreen, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.table import Table
 
 
 class AgingScreen(KeepWhileRunning, BaseScreen):
@@ -41,7 +42,7 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
         yield WorkProgress(id="ag-progress")
         yield Static("", id="ag-title", classes="facts")
         # no cell padding: the amounts carry their own space, so all six money columns and a name fit 80 columns
-        yield DataTable(id="ag-table", cursor_type="row", cell_padding=0)
+        yield Table(id="ag-table", cursor_type="row", cell_padding=0)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
+from claimdesk.tui.widgets.table import Table
 
 
 def event_text(e: dict) -> Text:
@@ -42,7 +43,7 @@ class AuditScreen(BaseScreen):
         with Horizontal(classes="line"):
             yield Label("Action ", classes="pl-label")
             yield Input(placeholder="filter, e.g. credit or action.non_billable", id="audit-filter", compact=True)
-        yield DataTable(id="audit-table", cursor_type="row")
+        yield Table(id="audit-table", cursor_type="row")
         yield Static("", id="audit-detail", classes="result")
         yield Footer()
 

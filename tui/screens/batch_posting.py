@@ -27,6 +27,7 @@ from claimdesk.core.services import batch_posting, patient_views, payment_views
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.table import Table
 from claimdesk.tui.widgets.tick import Tick
 
 #: Lines (preview) or patients (result) listed in the table; the totals cover every line.
@@ -155,7 +156,7 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
             yield Tick("Keep unapplied on accounts", id="bp-keep", compact=True)
         yield Static(HINT, id="bp-summary", classes="facts")
         yield ErrorLine(id="bp-error")
-        yield DataTable(id="bp-table", cursor_type="row")
+        yield Table(id="bp-table", cursor_type="row")
         yield WorkProgress(id="bp-progress")
         yield Footer()
 

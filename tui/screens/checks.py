@@ -21,6 +21,7 @@ from claimdesk.core.services.actions import describe_schema
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.schema_form import SchemaForm, schema_defaults
+from claimdesk.tui.widgets.table import Table
 
 
 def return_result_text(res: dict) -> Text:
@@ -78,7 +79,7 @@ class PayerChecksScreen(BaseScreen):
             yield Label("Find ", classes="pl-label")
             yield Input(placeholder="check number, payer or amount, then Enter", id="checks-filter", compact=True)
         yield Static("", id="checks-result", classes="result")
-        yield DataTable(id="checks-table", cursor_type="row")
+        yield Table(id="checks-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

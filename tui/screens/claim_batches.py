@@ -15,6 +15,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.services import claims
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.table import Table
 
 #: Queued claims listed at once (the build sends them all; the title counts them all).
 LIST_ROWS = 500
@@ -46,7 +47,7 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="cb-title", classes="facts")
-        yield DataTable(id="cb-table", cursor_type="row")
+        yield Table(id="cb-table", cursor_type="row")
         yield WorkProgress(id="cb-progress")
         yield Static("", id="cb-result", classes="result")
         yield Footer()

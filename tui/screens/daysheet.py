@@ -15,6 +15,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.services import daysheets
 from claimdesk.tui.screens.base import BaseScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.table import Table
 
 
 def parse_day(text: str, field: str) -> dt.date:
@@ -51,9 +52,9 @@ class DaysheetScreen(BaseScreen):
             yield Input(today.isoformat(), id="ds-to", compact=True)
         yield ErrorLine(id="ds-error")
         yield Static("", id="ds-summary", classes="facts")
-        yield DataTable(id="ds-kinds", cursor_type="row")
+        yield Table(id="ds-kinds", cursor_type="row")
         yield Label("Provider activity", classes="pane-title")
-        yield DataTable(id="ds-providers", cursor_type="row")
+        yield Table(id="ds-providers", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

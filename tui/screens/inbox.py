@@ -12,6 +12,7 @@ from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.services import messages
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.table import Table
 
 
 def message_text(m: dict) -> Text:
@@ -45,7 +46,7 @@ class InboxScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="inbox-title", classes="facts")
-        yield DataTable(id="inbox-table", cursor_type="row")
+        yield Table(id="inbox-table", cursor_type="row")
         yield Static("", id="inbox-message", classes="result")
         yield Footer()
 

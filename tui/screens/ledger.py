@@ -20,6 +20,7 @@ from claimdesk.core.services import patient_views
 from claimdesk.tui.screens.base import BaseScreen
 from claimdesk.tui.screens.unapplied import applied_text
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.table import Table
 
 TABLES = {
     "activity": ("Date", "Entry", "Kind", "Memo", "Change", "Balance"),
@@ -90,7 +91,7 @@ class PatientLedgerScreen(BaseScreen):
         with TabbedContent(id="ledger-tabs"):
             for n, (name, columns) in enumerate(TABLES.items(), 1):
                 with TabPane(f"{n} {name.capitalize()}", id=f"tab-{name}"):
-                    table = DataTable(id=f"ledger-{name}", cursor_type="row")
+                    table = Table(id=f"ledger-{name}", cursor_type="row")
                     table.add_columns(*columns)
                     yield table
         yield Static("", id="ledger-detail", classes="facts")

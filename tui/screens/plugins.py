@@ -9,6 +9,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
+from claimdesk.tui.widgets.table import Table
 
 
 def failures_text(report: dict) -> Text:
@@ -34,7 +35,7 @@ class PluginsScreen(BaseScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="plugins-failures", classes="facts")
-        yield DataTable(id="plugins-table", cursor_type="row")
+        yield Table(id="plugins-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:

@@ -23,6 +23,7 @@ from textual.worker import Worker
 from claimdesk.core.money import fmt
 from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
+from claimdesk.tui.widgets.table import Table
 
 #: Rows read per page (the table measures each row it is given: ~0.1 ms a row).
 PAGE = 300
@@ -48,7 +49,7 @@ def cells(row: dict) -> tuple[Text, ...]:
             Text(fmt(row["balance"])))
 
 
-class QueueTable(DataTable):
+class QueueTable(Table):
     """The queue's table: Home/End (and Ctrl+Home/End) mean the first/last encounter of the
     whole queue, not of the rows read so far."""
 

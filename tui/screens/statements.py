@@ -21,6 +21,7 @@ from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.screens.statement_view import RegenerateScreen, StatementViewScreen, settings_rules
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.table import Table
 
 #: Patients the run skipped that are named one by one (the rest are counted).
 SKIPPED_SHOWN = 3
@@ -84,7 +85,7 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         yield ErrorLine(id="st-error")
         yield WorkProgress(id="st-progress")
         yield Static("", id="st-result", classes="result")
-        yield DataTable(id="st-table", cursor_type="row")
+        yield Table(id="st-table", cursor_type="row")
         yield Footer()
 
     def on_mount(self) -> None:
