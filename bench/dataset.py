@@ -77,12 +77,12 @@ def big_sqlite(seed: int, scale: float, log=print) -> tuple[Path, dict]:
 def ensure_indexes(url: str) -> None:
     """Bring a cached database to this code's schema (``claimdesk db upgrade``) and create any
     index the models declare that it lacks yet."""
-    from claimdesk.core import db, schema
+    from claimdesk.core import db, migrations
     from claimdesk.core.models import ALL_MODELS as models
 
     db.connect(url)
     try:
-        schema.upgrade()
+        migrations.upgrade()
         with db.database.atomic():
             db.database.create_tables(models, safe=True)
     finally:

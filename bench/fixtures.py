@@ -43,6 +43,6 @@ def voucher(payer_id: int, amount: int, method: str = "check") -> int:
 
 def patient_payer_id() -> int:
     """The pseudo payer "Patient" (self-pay money)."""
-    from claimdesk.core.schema import patient_payer
+    from claimdesk.core.services.common import patient_payer
 
     return patient_payer().id

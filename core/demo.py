@@ -2,8 +2,8 @@
 
 Usage (the CLI ``claimdesk demo [--seed N] [--scale N]`` calls this)::
 
-    from claimdesk.core import db, schema, demo
-    db.connect("demo.db"); schema.upgrade()
+    from claimdesk.core import db, migrations, demo
+    db.connect("demo.db"); migrations.upgrade()
     summary = demo.build(seed=1, scale=1.0)          # today defaults to DEFAULT_TODAY
 
 :func:`build` needs a connected, upgraded database with no patients yet. It
@@ -85,7 +85,7 @@ from claimdesk.core.models import (
     JournalEntry, Patient, Payer, Posting, Provider, ServiceCode, Statement, StatementLine, User, Voucher,
     WorkQueue,
 )
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import (
     aging, billing, claims, daysheets, encounter_ops as ops, eobs, messages, payments, statements,
 )

@@ -18,7 +18,7 @@ import itertools
 
 import pytest
 
-from claimdesk.core import db, schema, workflow
+from claimdesk.core import db, migrations, workflow
 from claimdesk.core.context import as_user
 from claimdesk.core.models import Patient, Payer, Provider, ServiceCode, User
 from claimdesk.core.money import to_cents
@@ -63,7 +63,7 @@ class ClinicBuilder:
 def claimdesk_db(tmp_path):
     """A fresh claimdesk database (SQLite), current user "plugin-tester" (a supervisor); yields a ClinicBuilder."""
     db.connect(str(tmp_path / "claimdesk-test.db"))
-    schema.upgrade()
+    migrations.upgrade()
     with db.write_transaction():
         User.create(username="plugin-tester", role="supervisor")
     with as_user("plugin-tester"):

@@ -17,7 +17,7 @@ from claimdesk.core import db
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import PermissionDenied, Refused
 from claimdesk.core.models import ROLES, User
-from claimdesk.core.schemas import Text, load
+from claimdesk.core.validation import Text, load
 
 
 def role_of(username: str) -> str | None:

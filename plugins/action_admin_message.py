@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema
 
 from claimdesk import Action, hookimpl
-from claimdesk.core.schemas import Text
+from claimdesk.core.validation import Text
 from claimdesk.core.services import messages
 
 

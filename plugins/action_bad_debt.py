@@ -6,7 +6,7 @@ from marshmallow import Schema
 
 from claimdesk import Action, hookimpl
 from claimdesk.core.models import Patient
-from claimdesk.core.schemas import Money, Text
+from claimdesk.core.validation import Money, Text
 from claimdesk.core.services import encounter_ops as ops
 
 

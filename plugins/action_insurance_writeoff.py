@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from claimdesk import Action, hookimpl
 from claimdesk.core.errors import Refused
 from claimdesk.core.money import fmt
-from claimdesk.core.schemas import Id, Text
+from claimdesk.core.validation import Id, Text
 from claimdesk.core.services import action_forms, adjustments, encounter_ops as ops
 
 

@@ -10,7 +10,7 @@ later put a real payer back.
 from __future__ import annotations
 
 from claimdesk import Action, hookimpl
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import action_forms, encounter_ops as ops
 
 

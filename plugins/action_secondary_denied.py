@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields
 
 from claimdesk import Action, hookimpl
-from claimdesk.core.schemas import Id
+from claimdesk.core.validation import Id
 from claimdesk.core.services import action_forms, encounter_ops as ops
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from claimdesk import Action, hookimpl
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import action_forms, encounter_ops as ops
 
 

@@ -7,7 +7,7 @@ from marshmallow import Schema
 from claimdesk import Action, hookimpl
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Encounter, Payer
-from claimdesk.core.schemas import Id
+from claimdesk.core.validation import Id
 from claimdesk.core.services import action_forms, encounter_ops as ops
 from claimdesk.core.services.common import get
 

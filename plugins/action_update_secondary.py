@@ -7,7 +7,7 @@ from marshmallow import Schema, fields, validate
 from claimdesk import Action, hookimpl
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Coverage, EncounterPayer
-from claimdesk.core.schemas import Text, date_field
+from claimdesk.core.validation import Text, date_field
 from claimdesk.core.services import encounter_ops as ops
 
 FIELDS = ("member_id", "group_no", "subscriber", "relationship", "effective_from", "effective_to")

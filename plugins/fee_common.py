@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk.core.schemas import Id, Text
+from claimdesk.core.validation import Id, Text
 
 
 class FeeChargeFields(Schema):

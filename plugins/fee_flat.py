@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from claimdesk import FeePolicy, hookimpl
-from claimdesk.core.schemas import Money
+from claimdesk.core.validation import Money
 from claimdesk.plugins.fee_common import FeeChargeFields
 
 

@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from marshmallow import fields, validate, validates_schema, ValidationError
 
 from claimdesk import FeePolicy, hookimpl
-from claimdesk.core.schemas import Money
+from claimdesk.core.validation import Money
 from claimdesk.plugins.fee_common import FeeChargeFields
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema
 
 from claimdesk import PaymentMethod, hookimpl
-from claimdesk.core.schemas import Text
+from claimdesk.core.validation import Text
 
 
 class CashDetails(Schema):

@@ -7,7 +7,7 @@ import itertools
 
 from claimdesk.core import db, workflow
 from claimdesk.core.models import Patient, Payer, Provider, ServiceCode
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import billing, payments
 
 _seq = itertools.count(1)

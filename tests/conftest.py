@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.context import as_user
 
 from tests.clirunner import Cli
@@ -70,7 +70,7 @@ def database(backend, request, tmp_path):
     """A fresh, upgraded database on this backend, current user 'tester' (a clerk)."""
     url = new_database_url(backend, request, tmp_path, upgraded=True)
     db.connect(url)
-    schema.upgrade()
+    migrations.upgrade()
     register("tester")
     with as_user("tester"):
         yield db.database

@@ -19,7 +19,7 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
-from claimdesk.core import clock, db, demo, schema
+from claimdesk.core import clock, db, demo, migrations
 from claimdesk.core.context import as_user
 
 #: The default demo clinic (scale 1: over 200 patients, 18 months).
@@ -48,7 +48,7 @@ def template(tmp_path_factory, *, pg=None, **params) -> tuple[Path | str, dict]:
             source = tmp_path_factory.mktemp("demo-template") / "demo.db"
         db.connect(str(source))
         try:
-            schema.upgrade()
+            migrations.upgrade()
             summary = demo.build(**params)
         finally:
             db.close()  # SQLite: the last connection checkpoints the WAL; PostgreSQL: no session left on it

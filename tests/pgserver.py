@@ -75,10 +75,10 @@ class PgServer:
         return self
 
     def _upgrade_template(self) -> None:
-        from claimdesk.core import db, schema
+        from claimdesk.core import db, migrations
 
         db.connect(self.url(TEMPLATE))
-        schema.upgrade()
+        migrations.upgrade()
         db.close()
 
     def sql(self, dbname: str, statement: str) -> None:

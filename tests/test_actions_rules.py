@@ -21,7 +21,7 @@ from claimdesk.core.models import (
     AdminMessage, AuditEvent, ChargeSplit, Encounter, JournalEntry, User,
 )
 from claimdesk.core.plugins.host import PluginHost, get_host, reset_host
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import actions, balances, billing, claims, eobs, encounter_ops as ops
 from claimdesk.core.services.verify import verify
 

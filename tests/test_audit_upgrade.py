@@ -12,12 +12,12 @@ import json
 
 import pytest
 
-from claimdesk.core import db, schema, workflow
+from claimdesk.core import db, migrations, workflow
 from claimdesk.core.cli import main
 from claimdesk.core.context import as_user
 from claimdesk.core.models import AuditEvent, JournalEntry, Posting
 from claimdesk.core.models.audit import AuditEntry
-from claimdesk.core.services import payments
+from claimdesk.core.services import common, payments
 
 from tests import builders as b
 from tests.conftest import register
@@ -52,7 +52,7 @@ def back_to_schema_v2() -> None:
     sql("DROP TABLE audit_entry")
     sql("ALTER TABLE audit_event DROP COLUMN hash_version")
     sql("ALTER TABLE audit_event DROP COLUMN postings_digest")
-    schema._install_guards(("audit_event",))
+    migrations._install_guards(("audit_event",))
     if db.is_postgres():
         sql("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only")
     sql("DELETE FROM schema_version WHERE version >= 3")
@@ -63,7 +63,7 @@ def v2_books(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-03-10T10:00:00")
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
     db.connect(db_url)
-    schema.upgrade()
+    migrations.upgrade()
     register("tester")
     with as_user("tester"):
         pid = write_books()
@@ -78,14 +78,14 @@ def test_upgrading_a_v2_database_keeps_verify_clean_and_says_what_has_no_digest(
     code, _, err = cli(url, capsys, "verify")
     assert code == 5 and "claimdesk db upgrade" in err  # a v2 database is refused until upgraded
     code, out, _ = cli(url, capsys, "--json", "db", "upgrade")
-    assert code == 0 and json.loads(out)["applied"] == list(range(3, schema.CURRENT_VERSION + 1))
+    assert code == 0 and json.loads(out)["applied"] == list(range(3, migrations.CURRENT_VERSION + 1))
     code, out, _ = cli(url, capsys, "verify")
     assert code == 0, out
     assert f"note: {old_events} audit event(s) written before schema v3 carry no postings digest" in out
     listed = sorted(e for ev in AuditEvent.select() for e in ev.entries)
     assert listed and sorted(r.entry_id for r in AuditEntry.select()) == listed  # links filled in
     with as_user("tester"):
-        payments.create_voucher({"payer_id": schema.patient_payer().id, "method": "check", "amount": "5.00",
+        payments.create_voucher({"payer_id": common.patient_payer().id, "method": "check", "amount": "5.00",
                                  "details": {"check_number": "77"}})
     newest = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
     assert newest.hash_version == workflow.HASH_VERSION and newest.postings_digest

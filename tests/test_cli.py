@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.cli import main
 from claimdesk.core.models import AuditEvent, Voucher
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 
 from tests import builders as b
 from tests.clirunner import Cli
@@ -56,9 +56,9 @@ def test_init_then_status_and_verify_report_an_empty_clean_database(db_url, caps
     assert "claimdesk db upgrade" in one_line_error(err)
 
     code, out, err = run("init")
-    assert code == 0 and f"schema version {schema.CURRENT_VERSION}" in out
+    assert code == 0 and f"schema version {migrations.CURRENT_VERSION}" in out
     status = run.json("db", "status")
-    assert status["schema_version"] == schema.CURRENT_VERSION and status["up_to_date"] is True
+    assert status["schema_version"] == migrations.CURRENT_VERSION and status["up_to_date"] is True
     assert (status["patients"], status["encounters"], status["charges"], status["postings"]) == (0, 0, 0, 0)
     checked = run.json("verify")
     assert (checked["ok"], checked["violations"]) == (True, [])
@@ -71,7 +71,7 @@ def test_global_options_work_after_the_command(db_url, capsys):
     assert main(["init", "--db", db_url]) == 0
     capsys.readouterr()
     assert main(["db", "status", "--json", "--db", db_url]) == 0
-    assert json.loads(capsys.readouterr().out)["schema_version"] == schema.CURRENT_VERSION
+    assert json.loads(capsys.readouterr().out)["schema_version"] == migrations.CURRENT_VERSION
 
 
 def test_plugins_lists_the_builtin_plugins_with_their_hooks(capsys):
@@ -468,10 +468,10 @@ def test_db_status_of_a_newer_database_says_to_upgrade_the_program(cli):
     from claimdesk.core.models import SchemaVersion
 
     with db.write_transaction():
-        SchemaVersion.create(version=schema.CURRENT_VERSION + 1, upgraded_at=clock.now())
+        SchemaVersion.create(version=migrations.CURRENT_VERSION + 1, upgraded_at=clock.now())
     status = cli.json("db", "status")
     assert (status["schema_version"], status["up_to_date"], status["action"]) == (
-        schema.CURRENT_VERSION + 1, False, "upgrade_claimdesk")
+        migrations.CURRENT_VERSION + 1, False, "upgrade_claimdesk")
     text = cli.ok("db", "status")
     assert "upgrade claimdesk (the program), not the database" in text
     assert "claimdesk db upgrade" not in text

@@ -11,7 +11,7 @@ import multiprocessing as mp
 
 from peewee import fn
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.context import as_user
 from claimdesk.core.models import ChargeSplit, Credit, Posting, Voucher
 from claimdesk.core.services import balances
@@ -45,7 +45,7 @@ def run_clerks(target, url: str, per_clerk: list[tuple]) -> list[dict]:
 
 def setup(url: str):
     db.connect(url)
-    schema.upgrade()
+    migrations.upgrade()
     register("setup", *[f"clerk{i}" for i in range(CLERKS)])
     return as_user("setup")
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.context import as_user
 from claimdesk.core.models import AuditEvent, JournalEntry, Voucher
 from claimdesk.core.services.verify import verify
@@ -37,7 +37,7 @@ def _owned_entries() -> set[int]:
 
 def test_sigkill_mid_transaction_leaves_every_workflow_complete_or_absent(db_url):
     db.connect(db_url)
-    schema.upgrade()
+    migrations.upgrade()
     register("setup", "crash-clerk")
     with as_user("setup"):
         pat = b.patient()

@@ -10,7 +10,7 @@ import pkgutil
 import pytest
 from peewee import fn
 
-from claimdesk.core import db, demo, schema
+from claimdesk.core import db, demo, migrations
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
@@ -230,7 +230,7 @@ def _build_into(path, **kwargs) -> tuple[dict, dict]:
     """Build a demo into a new SQLite file; its summary and what the tests compare."""
     db.connect(str(path))
     try:
-        schema.upgrade()
+        migrations.upgrade()
         summary = demo.build(**kwargs)
         assert verify.verify() == []
         return summary, {"snapshot": _snapshot(), "natural": _natural(), "digest": _digest()}
@@ -257,7 +257,7 @@ def _patients_of_seed(path, seed: int) -> list:
     """The patients another seed makes (the setup day only: patients come first)."""
     db.connect(str(path))
     try:
-        schema.upgrade()
+        migrations.upgrade()
         builder = demo._Builder(seed, SMALL["scale"], demo.DEFAULT_TODAY, SMALL["months"], True, None)
         with as_user(demo.DEMO_USER):
             builder.setup()

@@ -20,7 +20,7 @@ from claimdesk.core.models import (
     AuditEvent, Charge, ChargeSplit, Credit, CreditSplit, Encounter, JournalEntry, Patient, Posting, Voucher,
     WorkQueue,
 )
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import actions, balances, payments
 from claimdesk.core.services.verify import verify
 

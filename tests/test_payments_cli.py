@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from claimdesk.core.models import AuditEvent, Credit, Voucher
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import balances, payments
 
 from tests import builders as b

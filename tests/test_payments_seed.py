@@ -9,7 +9,7 @@ import pytest
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import AuditEvent, ChargeSplit, Credit, Voucher
 from claimdesk.core.services import balances, patient_views, payment_views, payments
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b

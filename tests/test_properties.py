@@ -20,11 +20,11 @@ from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import Bundle, consumes, RuleBasedStateMachine, initialize, invariant, rule, run_state_machine_as_test
 from peewee import fn
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models import Credit, JournalEntry, Payer, Posting, Voucher
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import actions, balances, eobs, payments, returns
 from claimdesk.core.money import as_json as _money
 from claimdesk.core.services.verify import verify
@@ -70,7 +70,7 @@ class Books(RuleBasedStateMachine):
     def __init__(self):
         super().__init__()
         db.connect(Books.new_url())
-        schema.upgrade()
+        migrations.upgrade()
         register("tester")
         self._user = as_user("tester")
         self._user.__enter__()

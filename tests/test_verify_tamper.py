@@ -13,7 +13,7 @@ import json
 import peewee
 import pytest
 
-from claimdesk.core import db, ledger, schema, workflow
+from claimdesk.core import db, ledger, migrations, workflow
 from claimdesk.core.cli import main
 from claimdesk.core.context import as_user
 from claimdesk.core.models import AuditEvent, Charge, ChargeSplit, JournalEntry, Patient, Posting
@@ -31,7 +31,7 @@ def books(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-03-10T10:00:00")
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
     db.connect(db_url)
-    schema.upgrade()
+    migrations.upgrade()
     register("tester")
     with as_user("tester"):
         pat = b.patient()

@@ -8,7 +8,7 @@ import pytest
 
 from claimdesk.core import clock
 from claimdesk.core.errors import InputError, NotFound
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import patient_views, payment_views, payments, statements, views
 
 from tests import builders as b

@@ -15,7 +15,7 @@ import sys
 from textual.app import App
 from textual.binding import Binding
 
-from claimdesk.core import config, db, schema
+from claimdesk.core import config, db, migrations
 from claimdesk.core.context import set_user
 from claimdesk.core.db import StorageError
 from claimdesk.core.plugins.host import get_host
@@ -197,7 +197,7 @@ def prepare(settings: config.Settings) -> None:
     freeze what the start loaded out of the garbage collector's way."""
     set_user(settings.user)
     db.connect(settings.db_url)
-    schema.check()
+    migrations.check()
     get_host(settings)
     _freeze_startup_objects()
 

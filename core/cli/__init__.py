@@ -44,7 +44,7 @@ import os
 import pkgutil
 import sys
 
-from claimdesk.core import config, context, db, schema
+from claimdesk.core import config, context, db, migrations
 from claimdesk.core.cli import errors
 from claimdesk.core.cli.common import NONE, SCHEMA, Parser
 from claimdesk.core.cli.output import emit_json, jsonify
@@ -115,7 +115,7 @@ def _prepare_db(needs: str, settings) -> bool:
         return False
     db.connect(settings.db_url)
     if needs == SCHEMA:
-        schema.check()
+        migrations.check()
     return True
 
 

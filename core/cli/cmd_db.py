@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claimdesk.core import db, schema, users
+from claimdesk.core import db, migrations, users
 from claimdesk.core.cli.common import ANY, command, group, parse_date
 from claimdesk.core.cli.output import Result, pairs
 from claimdesk.core.errors import Refused
@@ -29,10 +29,10 @@ def register(subparsers) -> None:
 
 def init(args) -> Result:
     """Create and upgrade the database; print where it is."""
-    applied = schema.upgrade()
+    applied = migrations.upgrade()
     where = db.redact(args.settings.db_url)
     admin = users.ensure_admin(args.settings.user)
-    data = {"database": where, "schema_version": schema.current_version(), "applied": applied,
+    data = {"database": where, "schema_version": migrations.current_version(), "applied": applied,
             "admin_created": args.settings.user if admin else None}
     what = f"upgraded to schema version {data['schema_version']}" if applied else "already up to date"
     if admin:
@@ -42,8 +42,8 @@ def init(args) -> Result:
 
 def upgrade(args) -> Result:
     """Apply pending schema migrations."""
-    applied = schema.upgrade()
-    data = {"database": db.redact(args.settings.db_url), "schema_version": schema.current_version(),
+    applied = migrations.upgrade()
+    data = {"database": db.redact(args.settings.db_url), "schema_version": migrations.current_version(),
             "applied": applied}
     text = (f"applied schema version(s) {', '.join(map(str, applied))}" if applied
             else f"schema is up to date (version {data['schema_version']})")
@@ -70,7 +70,7 @@ def demo(args) -> Result:
     """Build the demo clinic into an empty database and print its summary."""
     from claimdesk.core import demo as demo_builder
 
-    schema.upgrade()
+    migrations.upgrade()
     if Patient.select().exists():
         raise Refused("this database already has patients; the demo needs an empty database "
                       "(use --db with a new file)", field="db")

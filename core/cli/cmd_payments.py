@@ -9,7 +9,7 @@ from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import ClaimdeskError, InputError, renamed, with_note
 from claimdesk.core.models import Voucher
-from claimdesk.core.schemas import parse_id
+from claimdesk.core.validation import parse_id
 from claimdesk.core.services import batch_posting, payment_views, payments, returns
 
 PAY_MONEY = ("amount", "undistributed", "drawn", "applied_total", "unapplied", "returned_to_voucher",

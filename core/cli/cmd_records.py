@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from claimdesk.core.cli.common import command, group
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.schemas import parse_id
+from claimdesk.core.validation import parse_id
 from claimdesk.core.services import patient_views, views
 
 ENCOUNTER_MONEY = ("fee", "balance", "paid", "balance_by_rank")

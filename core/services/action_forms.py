@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate
 
 from claimdesk.core.models import Payer
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.schemas import Id, Money, Text, date_field
+from claimdesk.core.validation import Id, Money, Text, date_field
 
 
 def confirm_field() -> fields.Boolean:

@@ -36,8 +36,8 @@ from claimdesk.core.models import (
 )
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
-from claimdesk.core.schema import patient_payer
-from claimdesk.core.schemas import Money, load
+from claimdesk.core.services.common import patient_payer
+from claimdesk.core.validation import Money, load
 from claimdesk.core.services import adjustments, balances, billing
 from claimdesk.core.users import require_role
 

@@ -31,8 +31,8 @@ from claimdesk.core.models import (
     AgingRow, Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Statement,
 )
 from claimdesk.core.money import as_json, fmt
-from claimdesk.core.schema import patient_payer
-from claimdesk.core.schemas import date_field, load
+from claimdesk.core.services.common import patient_payer
+from claimdesk.core.validation import date_field, load
 
 BUCKETS = ("current", "days_31_60", "days_61_90", "days_91_120", "over_120")
 BUCKET_LABELS = {"current": "0-30", "days_31_60": "31-60", "days_61_90": "61-90",

@@ -11,7 +11,7 @@ import dataclasses
 from peewee import Case, fn
 
 from claimdesk.core.models import Charge, Posting
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 
 
 def _sum(*where) -> int:

@@ -57,7 +57,7 @@ from claimdesk.core.context import current_user
 from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused, flatten_messages
 from claimdesk.core.models import INSURANCE_RANKS, ChargeSplit, Credit, CreditSplit, Payer, Voucher
 from claimdesk.core.money import fmt
-from claimdesk.core.schemas import Id, Money, Text, load
+from claimdesk.core.validation import Id, Money, Text, load
 from claimdesk.core.services import claims
 from claimdesk.core.services.payments import reachable_splits
 from claimdesk.core.services.common import get

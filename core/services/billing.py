@@ -25,7 +25,7 @@ from claimdesk.core.models import (
     Provider,
     ServiceCode,
 )
-from claimdesk.core.schema import patient_payer
+from claimdesk.core.services.common import patient_payer
 
 
 def payer_list(encounter: Encounter) -> dict[str, EncounterPayer]:

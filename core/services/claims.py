@@ -28,7 +28,7 @@ from claimdesk.core.models import (
     Provider, ServiceCode,
 )
 from claimdesk.core.money import as_json
-from claimdesk.core.schemas import Id, Text, load
+from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services.common import get
 
 #: Claim statuses: waiting for a batch, in a batch, voided (payer removed or found invalid).

@@ -7,7 +7,7 @@ from typing import TypeVar
 import peewee
 
 from claimdesk.core.errors import NotFound
-from claimdesk.core.models import RANKS
+from claimdesk.core.models import INACTIVE_PAYER, PATIENT_PAYER, RANKS, Payer
 
 M = TypeVar("M", bound=peewee.Model)
 
@@ -20,7 +20,7 @@ def get(model: type[M], ident, what: str, *, field: str | None = None, for_updat
 
     ``for_update`` locks the row on PostgreSQL (SQLite already holds the write lock).
     """
-    from claimdesk.core.schemas import MAX_ID
+    from claimdesk.core.validation import MAX_ID
 
     try:
         key = int(ident)
@@ -44,3 +44,13 @@ def next_rank(rank: str) -> str | None:
     """The rank after ``rank`` (primary -> secondary -> tertiary -> patient)."""
     i = RANKS.index(rank)
     return RANKS[i + 1] if i + 1 < len(RANKS) else None
+
+
+def patient_payer() -> Payer:
+    """The pseudo payer "Patient" (self-pay placeholder)."""
+    return Payer.get(Payer.name == PATIENT_PAYER)
+
+
+def inactive_payer() -> Payer:
+    """The pseudo payer "Inactive Payer" (holds EOBs moved off an invalid payer)."""
+    return Payer.get(Payer.name == INACTIVE_PAYER)

@@ -13,7 +13,7 @@ from claimdesk.core.models import (
     EobAdjustment, EobLine, Payer,
 )
 from claimdesk.core.money import fmt
-from claimdesk.core.schema import inactive_payer, patient_payer
+from claimdesk.core.services.common import inactive_payer, patient_payer
 from claimdesk.core.services import adjustments, billing, claims
 
 

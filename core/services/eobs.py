@@ -21,7 +21,7 @@ from claimdesk.core.models import (
     RANKS, Charge, ChargeSplit, Encounter, Eob, EobAdjustment, EobLine, Payer, Voucher, WorkQueue,
 )
 from claimdesk.core.money import fmt
-from claimdesk.core.schemas import Id, Money, Text, date_field, load
+from claimdesk.core.validation import Id, Money, Text, date_field, load
 from claimdesk.core.services import adjustments, billing, payments
 from claimdesk.core.services.common import get
 

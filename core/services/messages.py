@@ -8,7 +8,7 @@ from claimdesk.core import clock, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import AdminMessage, Encounter
-from claimdesk.core.schemas import Id, Text, load
+from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services.common import get
 from claimdesk.core.users import require_role
 

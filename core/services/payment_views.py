@@ -11,7 +11,7 @@ from peewee import fn
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.money import MoneyError, to_cents
-from claimdesk.core.schemas import MAX_ID
+from claimdesk.core.validation import MAX_ID
 from claimdesk.core.services import balances, payments
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso

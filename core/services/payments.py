@@ -19,7 +19,7 @@ from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Voucher
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.schemas import Id, Money, Text, date_field, load
+from claimdesk.core.validation import Id, Money, Text, date_field, load
 from claimdesk.core.services import claims
 from claimdesk.core.services.common import get
 

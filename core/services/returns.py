@@ -23,7 +23,7 @@ from claimdesk.core.models import (
     Credit, JournalEntry, Patient, Posting, Provider, ServiceCode, Voucher,
 )
 from claimdesk.core.plugins.host import get_host
-from claimdesk.core.schemas import Id, Text, load
+from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services import billing
 from claimdesk.core.services.common import get
 

@@ -18,14 +18,13 @@ from claimdesk.core import clock, config, workflow
 from claimdesk.core.config import StatementRules
 from claimdesk.core.errors import Refused
 from claimdesk.core.money import fmt
-from claimdesk.core.schemas import Id, Text, load
-from claimdesk.core.services.common import get
+from claimdesk.core.validation import Id, Text, load
+from claimdesk.core.services.common import get, patient_payer
 from claimdesk.core.context import current_user
 from claimdesk.core.models import (
     Charge, ChargeSplit, Credit, Encounter, Patient, Payer, ServiceCode, Statement, StatementLine,
     WorkQueue,
 )
-from claimdesk.core.schema import patient_payer
 from claimdesk.core.services import aging, balances
 
 

@@ -18,7 +18,7 @@ import datetime as dt
 
 from peewee import fn
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
     Patient, Payer, Posting, ServiceCode, WorkQueue,
@@ -39,10 +39,10 @@ def iso(value) -> str | None:
 # --- database -------------------------------------------------------------------
 def db_status(url: str) -> dict:
     """Where the database is (password hidden), its schema version and row counts."""
-    version = schema.current_version()
+    version = migrations.current_version()
     out = {"database": db.redact(url), "engine": "postgresql" if db.is_postgres() else "sqlite",
-           "schema_version": version, "code_schema_version": schema.CURRENT_VERSION,
-           "up_to_date": version == schema.CURRENT_VERSION}
+           "schema_version": version, "code_schema_version": migrations.CURRENT_VERSION,
+           "up_to_date": version == migrations.CURRENT_VERSION}
     for key, model in (("patients", Patient), ("encounters", Encounter),
                        ("charges", Charge), ("postings", Posting)):
         out[key] = model.select().count() if version else 0

@@ -14,7 +14,7 @@ import termios
 import time
 from pathlib import Path
 
-from claimdesk.core import db, schema
+from claimdesk.core import db, migrations
 from claimdesk.core.context import as_user
 from claimdesk.core.models import User
 
@@ -68,7 +68,7 @@ def claimdesk_command() -> list[str]:
 
 def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
     db.connect(db_url)
-    schema.upgrade()
+    migrations.upgrade()
     with db.write_transaction():
         User.get_or_create(username="tester", defaults={"role": "clerk"})
     with as_user("tester"):

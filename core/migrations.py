@@ -1,4 +1,4 @@
-"""Creating and upgrading the schema; the append-only guards; reference rows.
+"""Creating and upgrading the database tables; the append-only guards; reference rows.
 
 The schema version lives in the ``schema_version`` table. ``MIGRATIONS`` maps a
 version to the step that brings the database to it; each step runs in its own
@@ -178,13 +178,3 @@ def check() -> None:
         raise StorageError(
             f"the database schema is at version {have}, this claimdesk needs "
             f"{CURRENT_VERSION}: run `claimdesk db upgrade` (or `claimdesk init`)")
-
-
-def patient_payer() -> Payer:
-    """The pseudo payer "Patient" (self-pay placeholder)."""
-    return Payer.get(Payer.name == PATIENT_PAYER)
-
-
-def inactive_payer() -> Payer:
-    """The pseudo payer "Inactive Payer" (holds EOBs moved off an invalid payer)."""
-    return Payer.get(Payer.name == INACTIVE_PAYER)

@@ -1,0 +1,370 @@
+"""What an action plugin sees of a claim: :class:`ActionContext` and its read-only views.
+
+A plugin gets plain, frozen records (:class:`EncounterView`, :class:`SlotView`,
+:class:`SplitView` ...), never database models, so it cannot write a row behind the
+core's back and a change to the tables does not break it. Everything is read when
+first asked for, inside the transaction the action runs in; :attr:`ActionContext.ops`
+(the only way a plugin changes anything, see :mod:`claimdesk.core.plugins.ops`) forgets
+what was read after each operation, so the next read sees the change.
+
+Who owes a split is decided by its payer, not its rank: money owed by the placeholder
+primary "Patient" is the patient's (:meth:`ActionContext.patient_splits`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from claimdesk.core.models import (
+    RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
+    Statement, StatementLine, WorkQueue,
+)
+from claimdesk.core.money import Cents
+
+#: Coverage details a plugin may read and change (Update Secondary Insurance Info).
+COVERAGE_FIELDS = ("member_id", "group_no", "subscriber", "relationship", "effective_from", "effective_to")
+
+
+@dataclasses.dataclass(frozen=True)
+class PayerView:
+    """A payer: an insurer, a workers' comp carrier, or a pseudo payer (Patient, Inactive Payer)."""
+
+    id: int
+    name: str
+    kind: str
+
+    @property
+    def is_insurance(self) -> bool:
+        """A real insurer (workers' comp carriers included), not a pseudo payer."""
+        return self.kind not in ("patient", "inactive")
+
+
+@dataclasses.dataclass(frozen=True)
+class CoverageView:
+    """A patient's policy with a payer, as on file."""
+
+    id: int
+    payer_id: int
+    member_id: str
+    group_no: str
+    subscriber: str
+    relationship: str
+    effective_from: dt.date | None
+    effective_to: dt.date | None
+
+    def details(self) -> dict:
+        """The editable details by name (:data:`COVERAGE_FIELDS`)."""
+        return {f: getattr(self, f) for f in COVERAGE_FIELDS}
+
+
+@dataclasses.dataclass(frozen=True)
+class SlotView:
+    """One place of the encounter's payer list (primary, secondary, tertiary)."""
+
+    rank: str
+    payer: PayerView
+    placeholder: bool
+    coverage: CoverageView | None
+    replaced_payer_id: int | None
+
+
+@dataclasses.dataclass(frozen=True)
+class EncounterView:
+    """An encounter (a claim) as a plugin reads it."""
+
+    id: int
+    patient_id: int
+    provider_id: int
+    dos: dt.date
+    claim_type: str
+    billable: bool
+    status: str
+    queue: str | None
+    tags: tuple[str, ...]
+
+    @property
+    def active(self) -> bool:
+        """Not removed (a claim re-created as workers' comp leaves the old one removed)."""
+        return self.status == "active"
+
+
+@dataclasses.dataclass(frozen=True)
+class PatientView:
+    """The patient the encounter belongs to."""
+
+    id: int
+    account_no: str
+    name: str
+    bad_debt: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class ChargeView:
+    """A line of the encounter."""
+
+    id: int
+    line_no: int
+    code: str
+    description: str
+    units: int
+    fee: Cents
+    dos: dt.date
+    provider_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitView:
+    """The part of a charge one payer owes at one rank, with its open balance."""
+
+    id: int
+    charge_id: int
+    code: str
+    rank: str
+    payer_id: int
+    balance: Cents
+    denied: bool
+    denial_code: str
+    owed_by: str
+    """``"patient"`` (the pseudo payer Patient, any rank), ``"insurer"`` or ``"inactive"``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ClaimView:
+    """A claim of this encounter to one payer at one rank: queued, sent or void."""
+
+    id: int
+    rank: str
+    payer_id: int
+    status: str
+    resend: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class StatementView:
+    """The patient's active statement and the encounters it lists."""
+
+    id: int
+    amount_due: Cents
+    final_notice: bool
+    encounter_ids: frozenset[int]
+
+
+def payer_view(p: Payer) -> PayerView:
+    return PayerView(p.id, p.name, p.kind)
+
+
+def coverage_view(c: Coverage) -> CoverageView:
+    return CoverageView(c.id, c.payer_id, c.member_id, c.group_no, c.subscriber, c.relationship,
+                        c.effective_from, c.effective_to)
+
+
+def encounter_view(e: Encounter, queue_key: str | None) -> EncounterView:
+    return EncounterView(e.id, e.patient_id, e.provider_id, e.dos, e.claim_type, bool(e.billable), e.status,
+                         queue_key, tuple(e.tag_list()))
+
+
+def _queue_key(queue_id: int | None) -> str | None:
+    return WorkQueue.get_by_id(queue_id).key if queue_id else None
+
+
+class ActionContext:
+    """The encounter an action runs on, and handy facts about it (all read-only).
+
+    ``ActionContext(encounter_id)`` (or an :class:`Encounter` row). Inside ``apply`` the
+    reads are in the action's own transaction; :attr:`ops` changes things.
+    """
+
+    def __init__(self, encounter: Any):
+        self.encounter_id = int(encounter.id if isinstance(encounter, Encounter) else encounter)
+        self._cache: dict[str, Any] = {}
+        self._ops = None
+
+    # -- plumbing ------------------------------------------------------------------
+    def _get(self, name: str, make):
+        if name not in self._cache:
+            self._cache[name] = make()
+        return self._cache[name]
+
+    def forget(self) -> None:
+        """Drop what was read (the operations call it after each change)."""
+        self._cache.clear()
+
+    def refresh(self) -> "ActionContext":
+        """This context with fresh reads (returns itself)."""
+        self.forget()
+        return self
+
+    @property
+    def ops(self):
+        """The operations a plugin may perform on this encounter (:class:`~claimdesk.core.plugins.ops.ActionOps`)."""
+        if self._ops is None:
+            from claimdesk.core.plugins.ops import ActionOps
+
+            self._ops = ActionOps(self)
+        return self._ops
+
+    # -- the encounter, its patient and payers ------------------------------------
+    @property
+    def encounter(self) -> EncounterView:
+        """The encounter (claim type, billable, status, queue key, tags...)."""
+        def make():
+            e = Encounter.get_by_id(self.encounter_id)
+            return encounter_view(e, _queue_key(e.queue_id))
+        return self._get("encounter", make)
+
+    @property
+    def active(self) -> bool:
+        """The encounter is active (not removed)."""
+        return self.encounter.active
+
+    @property
+    def patient(self) -> PatientView:
+        """The encounter's patient."""
+        def make():
+            p = Patient.get_by_id(self.encounter.patient_id)
+            return PatientView(p.id, p.account_no, p.name, bool(p.bad_debt))
+        return self._get("patient", make)
+
+    @property
+    def slots(self) -> dict[str, SlotView]:
+        """The payer list by rank: ``{"primary": SlotView, ...}`` (only the ranks held)."""
+        def make():
+            rows = (EncounterPayer.select(EncounterPayer, Payer).join(Payer, on=(EncounterPayer.payer == Payer.id))
+                    .where(EncounterPayer.encounter == self.encounter_id))
+            out = {}
+            for ep in rows:
+                cov = Coverage.get_or_none(Coverage.id == ep.coverage_id) if ep.coverage_id else None
+                out[ep.rank] = SlotView(ep.rank, payer_view(ep.payer), bool(ep.placeholder),
+                                        coverage_view(cov) if cov else None, ep.replaced_payer_id)
+            return {r: out[r] for r in RANKS if r in out}
+        return self._get("slots", make)
+
+    def payer(self, rank: str) -> PayerView | None:
+        """The payer at ``rank``, or None."""
+        slot = self.slots.get(rank)
+        return slot.payer if slot else None
+
+    # -- charges and splits ----------------------------------------------------------
+    @property
+    def charges(self) -> list[ChargeView]:
+        """The encounter's charges in line order."""
+        def make():
+            rows = (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+                    .where(Charge.encounter == self.encounter_id).order_by(Charge.line_no, Charge.id))
+            return [ChargeView(c.id, c.line_no, c.service_code.code, c.service_code.description, c.units,
+                               Cents(c.fee), c.dos, c.provider_id) for c in rows]
+        return self._get("charges", make)
+
+    @property
+    def splits(self) -> list[SplitView]:
+        """Every split of the encounter's charges (paid ones too), in charge line order then rank."""
+        def make():
+            order = {c.id: i for i, c in enumerate(self.charges)}
+            code = {c.id: c.code for c in self.charges}
+            if not order:
+                return []
+            kinds = dict(Payer.select(Payer.id, Payer.kind).tuples())
+            rows = ChargeSplit.select().where(ChargeSplit.charge.in_(list(order)))
+            views = [SplitView(s.id, s.charge_id, code[s.charge_id], s.rank, s.payer_id, Cents(s.balance),
+                               bool(s.denied), s.denial_code, _owed_by(kinds.get(s.payer_id)))
+                     for s in rows]
+            return sorted(views, key=lambda s: (order[s.charge_id], RANKS.index(s.rank), s.id))
+        return self._get("splits", make)
+
+    def open_splits(self, rank: str | None = None, denied: bool | None = None) -> list[SplitView]:
+        """Splits with a balance, optionally of one rank and/or denied state."""
+        return [s for s in self.splits if s.balance > 0 and (rank is None or s.rank == rank)
+                and (denied is None or s.denied == denied)]
+
+    def splits_by_rank(self) -> dict[str, list[SplitView]]:
+        """Open splits grouped by rank: ``{"primary": [...], "patient": [...]}``."""
+        out: dict[str, list[SplitView]] = {}
+        for s in self.open_splits():
+            out.setdefault(s.rank, []).append(s)
+        return out
+
+    def patient_splits(self) -> list[SplitView]:
+        """Open splits the patient owes (any rank: the placeholder primary "Patient" counts)."""
+        return [s for s in self.open_splits() if s.owed_by == "patient"]
+
+    def insurance_splits(self) -> list[SplitView]:
+        """Open splits pending with a real insurer."""
+        return [s for s in self.open_splits() if s.owed_by == "insurer"]
+
+    def balance_by_rank(self) -> dict[str, Cents]:
+        """Open balance per rank, by who owes it: a split owed by the pseudo payer Patient counts
+        as "patient" whatever rank it sits at."""
+        out: dict[str, Cents] = {}
+        for s in self.splits:
+            rank = "patient" if s.owed_by == "patient" else s.rank
+            out[rank] = Cents(out.get(rank, 0) + s.balance)
+        return out
+
+    @property
+    def patient_balance(self) -> Cents:
+        """What the patient owes on this encounter (by payer, not by rank)."""
+        return Cents(sum(s.balance for s in self.patient_splits()))
+
+    @property
+    def insurance_balance(self) -> Cents:
+        """What real insurers still owe on this encounter."""
+        return Cents(sum(s.balance for s in self.insurance_splits()))
+
+    # -- claims, statements, the patient's other encounters -------------------------------
+    @property
+    def claims(self) -> list[ClaimView]:
+        """The encounter's claims, oldest first."""
+        return self._get("claims", lambda: [
+            ClaimView(c.id, c.rank, c.payer_id, c.status, bool(c.resend))
+            for c in Claim.select().where(Claim.encounter == self.encounter_id).order_by(Claim.id)])
+
+    @property
+    def active_statement(self) -> StatementView | None:
+        """The patient's active statement, or None."""
+        def make():
+            st = (Statement.select().where((Statement.patient == self.encounter.patient_id)
+                                           & (Statement.status == "active")).order_by(Statement.id.desc()).first())
+            if st is None:
+                return None
+            encs = frozenset(e for (e,) in StatementLine.select(StatementLine.encounter).where(
+                (StatementLine.statement == st.id) & StatementLine.encounter.is_null(False)).tuples())
+            return StatementView(st.id, Cents(st.amount_due), bool(st.final_notice), encs)
+        return self._get("statement", make)
+
+    @property
+    def other_encounters(self) -> list[EncounterView]:
+        """The patient's other encounters, oldest first."""
+        def make():
+            rows = (Encounter.select().where((Encounter.patient == self.encounter.patient_id)
+                                             & (Encounter.id != self.encounter_id))
+                    .order_by(Encounter.dos, Encounter.id))
+            keys = {q.id: q.key for q in WorkQueue.select()}
+            return [encounter_view(e, keys.get(e.queue_id)) for e in rows]
+        return self._get("others", make)
+
+    # -- lookups for forms ------------------------------------------------------------------
+    def insurance_payers(self, kind: str | None = None) -> list[PayerView]:
+        """Real insurance payers by name (optionally of one kind: ``"workers_comp"``)."""
+        q = Payer.select().where(Payer.kind.not_in(["patient", "inactive"])).order_by(Payer.name)
+        if kind:
+            q = q.where(Payer.kind == kind)
+        return [payer_view(p) for p in q]
+
+    def writeoff_reasons(self, kind: str, *, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+        """``(code, label)`` of the usable write-off reasons of ``kind`` ("insurance" or "patient")."""
+        from claimdesk.core.services import action_forms
+
+        return action_forms.reason_choices(kind, exclude=exclude)
+
+    def writeoff_reason(self, code: str, kind: str, *, field: str = "reason"):
+        """The :class:`~claimdesk.core.plugins.records.WriteoffReason` for ``code``, or an
+        :class:`~claimdesk.core.errors.InputError` naming ``field``."""
+        from claimdesk.core.services import action_forms
+
+        return action_forms.reason(code, kind, field=field)
+
+
+def _owed_by(kind: str | None) -> str:
+    return {"patient": "patient", "inactive": "inactive"}.get(kind or "", "insurer")
