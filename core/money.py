@@ -16,6 +16,49 @@ MAX_CENTS = 10_000_000_00
 AMOUNT_TEXT = re.compile(r"^[+-]?\$?(\d+|\d{1,3}(,\d{3})+)(\.\d{1,2})?$|^[+-]?\$?\.\d{1,2}$")
 
 
+class Cents(int):
+    """An amount of money in integer cents: an ``int`` that knows it is money.
+
+    Services and plugins hand amounts back as ``Cents`` so every front end can show
+    them as money by their type (the CLI's ``--json`` prints ``"12.50"``, the app
+    ``12.50``) instead of guessing from a key's name. Adding, subtracting, negating
+    or summing ``Cents`` gives ``Cents``; multiplying or dividing gives a plain ``int``
+    (a count or a rate is not money). Stored and serialised as a plain integer.
+    """
+
+    __slots__ = ()
+
+    def __add__(self, other):
+        out = int.__add__(self, other)
+        return Cents(out) if out is not NotImplemented else out
+
+    __radd__ = __add__
+
+    def __sub__(self, other):
+        out = int.__sub__(self, other)
+        return Cents(out) if out is not NotImplemented else out
+
+    def __rsub__(self, other):
+        out = int.__rsub__(self, other)
+        return Cents(out) if out is not NotImplemented else out
+
+    def __neg__(self):
+        return Cents(-int(self))
+
+    def __abs__(self):
+        return Cents(abs(int(self)))
+
+    def __repr__(self) -> str:
+        return f"Cents({int(self)})"
+
+
+def cents(value) -> Cents:
+    """``value`` (cents as an ``int``, or money text/``Decimal`` like ``"12.50"``) as :class:`Cents`."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Cents(value)
+    return Cents(to_cents(value))
+
+
 class MoneyError(ValueError):
     """An amount that is not a valid money value."""
 

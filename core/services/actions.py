@@ -184,6 +184,11 @@ def assess(encounter_id: Any) -> dict:
             "failures": [dataclasses.asdict(f) for f in failures]}
 
 
+def applies(encounter_id: Any, key: str) -> bool:
+    """Whether the action ``key`` (from whichever plugin offers it) applies to the encounter now."""
+    return _applies(get_action(key), ActionContext(lookup(encounter_id)), [])
+
+
 def get_action(key: str) -> Action:
     """An action plugin by key, or a clear error."""
     action = get_host().get("claimdesk_advanced_actions", key)
