@@ -2,7 +2,7 @@
 
 * :func:`big_sqlite` builds (once, cached under ``bench/results/tmp/``) the demo clinic
   with the real CLI, timing it (above scale 1 the demo copies a simulated base block
-  set-based, :mod:`claimdesk.core.demo_scale`).
+  set-based, :mod:`claimdesk.core.demo.scale_up`).
 * :func:`working_copy` copies the big file for one run (cases write to it).
 * :func:`big_postgres` builds the same clinic (same seed and scale, so the same rows)
   in a PostgreSQL database.
@@ -54,7 +54,7 @@ def counts(raw: Raw) -> dict[str, int]:
 
 
 def big_sqlite(seed: int, scale: float, log=print) -> tuple[Path, dict]:
-    """The demo clinic at ``scale`` (above 1: copies of a simulated base, see core/demo_scale.py),
+    """The demo clinic at ``scale`` (above 1: copies of a simulated base, see core/demo/scale_up.py),
     built by ``claimdesk demo`` once and cached under TMP; its description."""
     TMP.mkdir(parents=True, exist_ok=True)
     path = TMP / f"demo-seed{seed}-scale{scale:g}.db"

@@ -13,11 +13,11 @@ from decimal import Decimal
 from marshmallow import Schema, ValidationError, fields, validate
 
 from claimdesk.core.errors import InputError
-from claimdesk.core.money import MoneyError, to_cents
+from claimdesk.core.money import Cents, MoneyError, to_cents
 
 
 class Money(fields.Field):
-    """A money amount: ``"12.50"`` in, ``1250`` (cents) out; floats refused.
+    """A money amount: ``"12.50"`` in, ``Cents(1250)`` out; floats refused.
 
     ``minimum``/``maximum`` are in cents; ``positive=True`` refuses zero.
     """
@@ -50,7 +50,7 @@ class Money(fields.Field):
             raise self.make_error("min", limit=f"{Decimal(self.minimum) / 100:.2f}")
         if self.maximum is not None and cents > self.maximum:
             raise self.make_error("max", limit=f"{Decimal(self.maximum) / 100:.2f}")
-        return cents
+        return Cents(cents)
 
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:

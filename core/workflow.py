@@ -19,6 +19,7 @@ from claimdesk.core import clock, db, ledger, users
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import AuditEvent
+from claimdesk.core.money import Cents
 from claimdesk.core.plugins.records import AppliedEvent
 
 _PG_AUDIT_LOCK = 7_340_001
@@ -117,6 +118,45 @@ def _stored(value: Any) -> Any:
     return json.loads(json.dumps(value, sort_keys=True, default=str))
 
 
+#: Key of a stored result listing where its amounts were (:class:`Cents`): JSON keeps a plain
+#: number, so a result replayed for a retried submit gets its amounts typed again from it.
+MONEY_PATHS = "_cents"
+
+
+def money_paths(value: Any, path: tuple = ()) -> list[list]:
+    """The paths (keys and list indexes) of every :class:`Cents` inside ``value``."""
+    if isinstance(value, Cents):
+        return [list(path)]
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in money_paths(v, path + (str(k),))]
+    if isinstance(value, (list, tuple)):
+        return [p for i, v in enumerate(value) for p in money_paths(v, path + (i,))]
+    return []
+
+
+def with_money(stored: dict) -> dict:
+    """A stored result with its amounts as :class:`Cents` again (and without the path list)."""
+    out = json.loads(json.dumps(stored))
+    for path in out.pop(MONEY_PATHS, []):
+        *parents, last = path
+        holder = out
+        try:
+            for key in parents:
+                holder = holder[key]
+            holder[last] = Cents(holder[last])
+        except (KeyError, IndexError, TypeError, ValueError):
+            continue
+    return out
+
+
+def _stored_result(result: dict) -> dict:
+    stored = _stored(result)
+    paths = money_paths(result)
+    if paths:
+        stored[MONEY_PATHS] = paths
+    return stored
+
+
 def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
         encounter_id: int | None = None, patient_id: int | None = None, reason: str = "",
         idempotency_key: str | None = None, notify: bool = True) -> dict:
@@ -137,7 +177,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
                 if prior.payload_hash != payload_hash:
                     raise Refused("this submit key was already used for different input; nothing was written",
                                   field="idempotency_key")
-                return dict(prior.result), prior, False
+                return with_money(prior.result), prior, False
         with ledger.collect_entries() as entry_ids:
             result = fn() or {}
         entries = list(entry_ids)
@@ -149,7 +189,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
         ev = AuditEvent(
             at=clock.now(), user=user, action=action, encounter=encounter_id,
             patient=patient_id or result.get("patient_id"), inputs=inputs,
-            entries=entries, result=_stored(result), reason=reason[:250], idempotency_key=idempotency_key,
+            entries=entries, result=_stored_result(result), reason=reason[:250], idempotency_key=idempotency_key,
             payload_hash=payload_hash, prev_hash=last.hash if last else "",
             hash_version=HASH_VERSION, postings_digest=digest,
         )

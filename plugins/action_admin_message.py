@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.validation import Text
-from claimdesk.core.services import messages
+from claimdesk.api import Action, Text, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class MessageInput(Schema):
@@ -16,8 +16,8 @@ class MessageInput(Schema):
 
 
 def _apply(ctx, data: dict) -> dict:
-    msg = messages.send(ctx.encounter, data["subject"], data["note"])
-    return {"message_id": msg.id, "summary": f"message {msg.id} sent to the administrator"}
+    msg_id = ctx.ops.message_admin(data["subject"], data["note"])
+    return {"message_id": msg_id, "summary": f"message {msg_id} sent to the administrator"}
 
 
 ACTION = Action(

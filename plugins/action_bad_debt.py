@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.models import Patient
-from claimdesk.core.validation import Money, Text
-from claimdesk.core.services import encounter_ops as ops
+from claimdesk.api import Action, Money, Text, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class BadDebtForm(Schema):
@@ -20,9 +19,9 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    lines = ops.write_off(ops.patient_splits(ctx.encounter), data["amount"], kind="bad_debt",
-                          reason_code="BAD_DEBT", memo=data["note"] or "bad debt")
-    Patient.update(bad_debt=True).where(Patient.id == ctx.patient.id).execute()
+    lines = ctx.ops.write_off(ctx.patient_splits(), data["amount"], "BAD_DEBT", kind="bad_debt",
+                              memo=data["note"] or "bad debt")
+    ctx.ops.mark_bad_debt()
     return {"written_off": data["amount"], "reason": "BAD_DEBT", "account_flagged_bad_debt": True,
             "lines": lines}
 

@@ -6,13 +6,9 @@ come back exactly as they were, and removes the tag.
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core import ledger
-from claimdesk.core.context import current_user
-from claimdesk.core.models import Encounter, JournalEntry
-from claimdesk.core.services import action_forms
+from claimdesk.api import Action, ConfirmForm, hookimpl
 
-TAG = "Non-Billable"
+CLAIMDESK_API = "1.0"
 
 
 def applies(ctx) -> bool:
@@ -20,16 +16,8 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    enc = ctx.encounter
-    reversed_ids = JournalEntry.select(JournalEntry.reverses).where(JournalEntry.reverses.is_null(False))
-    entries = JournalEntry.select().where((JournalEntry.encounter == enc.id) & (JournalEntry.kind == "non_billable")
-                                          & JournalEntry.id.not_in(reversed_ids))
-    restored = 0
-    for entry in entries:
-        rev = ledger.reverse(entry, memo=data.get("reason") or "claim is billable again", user=current_user())
-        restored += sum(p.amount for p in rev.postings if p.account == "AR")
-    tags = [t for t in enc.tag_list() if t != TAG]
-    Encounter.update(billable=True, tags=",".join(tags)).where(Encounter.id == enc.id).execute()
+    restored = ctx.ops.reverse_entries("non_billable", memo=data.get("reason") or "claim is billable again")
+    tags = ctx.ops.set_billable(True)
     return {"billable": True, "balance_restored": restored, "tags": tags}
 
 
@@ -39,7 +27,7 @@ ACTION = Action(
     when="Use this option to mark a non-billable claim as billable.",
     steps=("The non-billable claim will be reverted to a normal, billable claim",
            "Patient balance will be updated (the non-billable write-off is reversed)"),
-    applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=180,
+    applies=applies, apply=apply, schema=ConfirmForm, order=180,
 )
 
 

@@ -1,21 +1,18 @@
 """Advanced action: Insurance Write-Off — codes that will no longer be paid.
 
-Each chosen code's whole insurance balance (every insurer still owing on that
-charge: primary and secondary alike) is written off with the chosen reason.
-Above the configured amount (``[writeoffs] supervisor_limit_cents``) it needs a
-supervisor: the rule lives in the core (``adjustments``), which every write-off
-goes through; this plugin only asks it once up front for the whole total.
+Each chosen code's whole insurance balance (every insurer still owing on that charge:
+primary and secondary alike) is written off with the chosen reason. Above the configured
+amount (``[writeoffs] supervisor_limit_cents``) it needs a supervisor: the core checks every
+write-off; this plugin only asks it once up front for the whole total.
 """
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.errors import Refused
-from claimdesk.core.money import fmt
-from claimdesk.core.validation import Id, Text
-from claimdesk.core.services import action_forms, adjustments, encounter_ops as ops
+from claimdesk.api import Action, Cents, Id, Refused, Text, fmt, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class CodeLine(Schema):
@@ -41,35 +38,29 @@ def _by_charge(ctx) -> dict[int, list]:
 
 
 def apply(ctx, data: dict) -> dict:
-    open_ins = _by_charge(ctx)
-    plan, seen = [], set()
+    open_ins, plan = _by_charge(ctx), []
     for i, line in enumerate(data["lines"]):
         splits = open_ins.get(line["charge_id"])
         if splits is None:
             raise Refused(f"charge {line['charge_id']} has no open insurance balance on this claim",
                           field=f"lines.{i}.charge_id")
-        if line["charge_id"] in seen:
+        if any(line["charge_id"] == s[0].charge_id for s, _r in plan):
             raise Refused(f"charge {line['charge_id']} is listed twice", field=f"lines.{i}.charge_id")
-        seen.add(line["charge_id"])
-        plan.append((splits, action_forms.reason(line["reason"], "insurance", field=f"lines.{i}.reason")))
-    total = sum(s.balance for splits, _ in plan for s in splits)
-    adjustments.require_insurance_writeoff_authority(total, kind="insurance_writeoff")
+        plan.append((splits, ctx.writeoff_reason(line["reason"], "insurance", field=f"lines.{i}.reason")))
+    total = Cents(sum(s.balance for splits, _ in plan for s in splits))
+    ctx.ops.require_writeoff_authority(total)
     lines = []
     for splits, reason in plan:
-        lines += ops.write_off(splits, sum(s.balance for s in splits), kind="insurance_writeoff",
-                               reason_code=reason.carc or reason.code, group_code=reason.group_code,
-                               memo=data["note"] or reason.label)
-    if not ops.insurance_splits(ctx.encounter):
-        ops.void_queued_claims(ctx.encounter)
+        lines += ctx.ops.write_off(splits, sum(s.balance for s in splits), reason, memo=data["note"])
+    if not ctx.insurance_splits():
+        ctx.ops.void_queued_claims()
     return {"written_off": total, "lines": lines}
 
 
 def choices(ctx) -> dict:
-    codes = []
-    for charge_id, splits in _by_charge(ctx).items():
-        owed = ", ".join(f"{s.rank} {fmt(s.balance)}" for s in splits)
-        codes.append((str(charge_id), f"{splits[0].charge.service_code.code} {owed}"))
-    return {"charge_id": codes, "reason": action_forms.reason_choices("insurance")}
+    codes = [(str(charge_id), f"{splits[0].code} " + ", ".join(f"{s.rank} {fmt(s.balance)}" for s in splits))
+             for charge_id, splits in _by_charge(ctx).items()]
+    return {"charge_id": codes, "reason": ctx.writeoff_reasons("insurance")}
 
 
 ACTION = Action(

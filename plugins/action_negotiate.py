@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.errors import Refused
-from claimdesk.core.money import fmt
-from claimdesk.core.validation import Money, Text
-from claimdesk.core.services import encounter_ops as ops
+from claimdesk.api import Action, Money, Refused, Text, fmt, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class NegotiateForm(Schema):
@@ -21,15 +19,13 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    current = ctx.patient_balance
-    final = data["final_balance"]
+    current, final = ctx.patient_balance, data["final_balance"]
     if final >= current:
         raise Refused(f"the negotiated balance must be less than the current patient balance {fmt(current)}",
                       field="final_balance")
-    lines = ops.write_off(ops.patient_splits(ctx.encounter), current - final, kind="negotiated",
-                          reason_code="NEGOTIATED", memo=data["note"] or "negotiated balance")
-    return {"previous_balance": current, "final_balance": final, "adjusted": current - final,
-            "lines": lines}
+    lines = ctx.ops.write_off(ctx.patient_splits(), current - final, "NEGOTIATED", kind="negotiated",
+                              memo=data["note"] or "negotiated balance")
+    return {"previous_balance": current, "final_balance": final, "adjusted": current - final, "lines": lines}
 
 
 ACTION = Action(

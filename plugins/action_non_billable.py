@@ -7,11 +7,9 @@ statements and reporting, and stays visible in All Claims.
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.models import Encounter
-from claimdesk.core.services import action_forms, encounter_ops as ops
+from claimdesk.api import Action, Cents, ConfirmForm, hookimpl
 
-TAG = "Non-Billable"
+CLAIMDESK_API = "1.0"
 
 
 def applies(ctx) -> bool:
@@ -19,14 +17,12 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    enc = ctx.encounter
-    splits = ops.open_splits(enc)
-    lines = ops.write_off(splits, sum(s.balance for s in splits), kind="non_billable",
-                          reason_code="NONBILLABLE", memo=data.get("reason") or "claim marked non-billable")
-    voided = ops.void_queued_claims(enc)
-    tags = [t for t in enc.tag_list() if t != TAG] + [TAG]
-    Encounter.update(billable=False, tags=",".join(tags)).where(Encounter.id == enc.id).execute()
-    return {"billable": False, "written_off": sum(ln["amount"] for ln in lines), "claims_voided": voided,
+    owed = ctx.open_splits()
+    lines = ctx.ops.write_off(owed, sum(s.balance for s in owed), "NONBILLABLE", kind="non_billable",
+                              memo=data.get("reason") or "claim marked non-billable")
+    voided = ctx.ops.void_queued_claims()
+    tags = ctx.ops.set_billable(False)
+    return {"billable": False, "written_off": Cents(sum(ln["amount"] for ln in lines)), "claims_voided": voided,
             "tags": tags}
 
 
@@ -37,7 +33,7 @@ ACTION = Action(
     steps=("The claim will be marked as Non-Billable", "It will be excluded from patient statements",
            "It will be removed from system reporting", "The patient balance will be updated accordingly",
            "It remains visible in All Claims with a \"Non-Billable\" tag"),
-    applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=170,
+    applies=applies, apply=apply, schema=ConfirmForm, order=170,
     keywords=("no charge", "research", "void"),
 )
 

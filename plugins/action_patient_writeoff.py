@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.services import action_forms, encounter_ops as ops
+from claimdesk.api import Action, AmountForm, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 def applies(ctx) -> bool:
@@ -11,9 +12,8 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    reason = action_forms.reason(data["reason"], "patient")
-    lines = ops.write_off(ops.patient_splits(ctx.encounter), data["amount"], kind="patient_writeoff",
-                          reason_code=reason.code, memo=data["note"] or reason.label)
+    reason = ctx.writeoff_reason(data["reason"], "patient")
+    lines = ctx.ops.write_off(ctx.patient_splits(), data["amount"], reason, memo=data["note"])
     return {"written_off": data["amount"], "reason": reason.code, "lines": lines}
 
 
@@ -22,8 +22,8 @@ ACTION = Action(
     title="Patient Write-Off, requested by the office",
     when="Use this option when the office requests that a patient balance be written off.",
     steps=("Allows you to write off a custom patient balance amount, with a reason",),
-    applies=applies, apply=apply, schema=action_forms.AmountForm, order=100,
-    choices=lambda ctx: {"reason": action_forms.reason_choices("patient", exclude=("BAD_DEBT", "NEGOTIATED"))},
+    applies=applies, apply=apply, schema=AmountForm, order=100,
+    choices=lambda ctx: {"reason": ctx.writeoff_reasons("patient", exclude=("BAD_DEBT", "NEGOTIATED"))},
     keywords=("write off", "courtesy", "hardship", "small balance"),
 )
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.models import StatementLine
-from claimdesk.core.services import action_forms, statements
+from claimdesk.api import Action, ConfirmForm, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 def applies(ctx) -> bool:
-    stmt = statements.active_statement(ctx.patient.id)
-    return stmt is not None and StatementLine.select().where(
-        (StatementLine.statement == stmt.id) & (StatementLine.encounter == ctx.encounter.id)).exists()
+    stmt = ctx.active_statement
+    return stmt is not None and ctx.encounter.id in stmt.encounter_ids
 
 
 def apply(ctx, data: dict) -> dict:
-    old = statements.active_statement(ctx.patient.id)
-    new = statements.reissue(ctx.patient, void_reason=data.get("reason") or "payment data changed")
-    return {"voided_statement_id": old.id, "statement_id": new.id, "amount_due": new.amount_due,
-            "final_notice": new.final_notice}
+    return ctx.ops.regenerate_statement(data.get("reason") or "payment data changed")
 
 
 ACTION = Action(
@@ -27,7 +23,7 @@ ACTION = Action(
     steps=("Deletes (voids) the original patient statement associated with the encounter",
            "Generates a new statement from the current balances; its notice level (final notice or "
            "dunning message) is worked out again: a payment since the final notice resets it"),
-    applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=90, offers_queue_removal=False,
+    applies=applies, apply=apply, schema=ConfirmForm, order=90, offers_queue_removal=False,
 )
 
 

@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.models import Claim
-from claimdesk.core.services import action_forms, claims
+from claimdesk.api import Action, ConfirmForm, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
-def _claims(ctx, status):
-    return Claim.select().where((Claim.encounter == ctx.encounter.id) & (Claim.rank == "secondary")
-                                & (Claim.status == status))
+def _statuses(ctx) -> set[str]:
+    return {c.status for c in ctx.claims if c.rank == "secondary"}
 
 
 def applies(ctx) -> bool:
-    return (ctx.active and ctx.payer("secondary") is not None and _claims(ctx, "sent").exists()
-            and not _claims(ctx, "queued").exists())
+    return ctx.active and ctx.payer("secondary") is not None and "sent" in _statuses(ctx) \
+        and "queued" not in _statuses(ctx)
 
 
 def apply(ctx, data: dict) -> dict:
-    claim = claims.queue(ctx.encounter, ctx.payer("secondary"), "secondary", resend=True)
-    return {"claim_id": claim.id, "payer": ctx.payer("secondary").name, "queued_for_next_batch": True}
+    claim_id = ctx.ops.queue_claim("secondary", resend=True)
+    return {"claim_id": claim_id, "payer": ctx.payer("secondary").name, "queued_for_next_batch": True}
 
 
 ACTION = Action(
@@ -28,7 +27,7 @@ ACTION = Action(
     when="Use this option when a secondary claim has already been sent, but needs to be resent (for example, "
          "if no response was received or corrections were made).",
     steps=("After applying this option, the claim will be included in the automated secondary claim submission",),
-    applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=130,
+    applies=applies, apply=apply, schema=ConfirmForm, order=130,
     keywords=("rebill", "resubmit", "crossover"),
 )
 

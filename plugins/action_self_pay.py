@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.services.common import patient_payer
-from claimdesk.core.services import action_forms, encounter_ops as ops
+from claimdesk.api import Action, ConfirmForm, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 def applies(ctx) -> bool:
@@ -12,9 +12,8 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    enc = ctx.encounter
-    ops.set_slot(enc, "primary", patient_payer(), placeholder=True)
-    return {"primary_payer": "Patient", "patient_balance": ctx.refresh().patient_balance}
+    ctx.ops.set_placeholder("primary")
+    return {"primary_payer": "Patient", "patient_balance": ctx.patient_balance}
 
 
 ACTION = Action(
@@ -24,7 +23,7 @@ ACTION = Action(
          "and the encounter should be treated as self-pay.",
     steps=("Adds a dummy primary insurance labeled \"Patient\" to the claim",
            "The balance stays the patient's; Add Primary Payer can later add a real insurer"),
-    applies=applies, apply=apply, schema=action_forms.ConfirmForm, order=50,
+    applies=applies, apply=apply, schema=ConfirmForm, order=50,
     keywords=("self pay", "uninsured", "no insurance"),
 )
 

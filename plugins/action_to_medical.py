@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk import Action, hookimpl
-from claimdesk.core.errors import Refused
-from claimdesk.core.models import Encounter, Payer
-from claimdesk.core.validation import Id
-from claimdesk.core.services import action_forms, encounter_ops as ops
-from claimdesk.core.services.common import get
+from claimdesk.api import Action, Id, Refused, confirm_field, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class MedicalForm(Schema):
     payer_id = Id(load_default=None, allow_none=True,
                   metadata={"label": "Medical primary payer (required when the primary is a workers' comp carrier)"})
-    confirm = action_forms.confirm_field()
+    confirm = confirm_field()
 
 
 def applies(ctx) -> bool:
@@ -23,22 +20,22 @@ def applies(ctx) -> bool:
 
 
 def apply(ctx, data: dict) -> dict:
-    enc = ctx.encounter
     primary = ctx.payer("primary")
     if not data.get("payer_id") and primary is not None and primary.kind == "workers_comp":
         raise Refused(f"the primary payer {primary.name} is a workers' comp carrier: choose the medical "
                       f"primary payer that replaces it", field="payer_id")
-    Encounter.update(claim_type="medical").where(Encounter.id == enc.id).execute()
     out = {"claim_type": "medical"}
     if data.get("payer_id"):
-        payer = get(Payer, data["payer_id"], "payer", field="payer_id")
-        if not payer.is_insurance or payer.kind == "workers_comp":
+        payer = ctx.ops.payer(data["payer_id"])
+        if payer.kind == "workers_comp":
             raise Refused(f"{payer.name} is not a medical insurance payer", field="payer_id")
-        ops.void_queued_claims(enc)
-        ops.set_slot(enc, "primary", payer)
-        out["balance_moved"] = ops.move_balance(ops.open_splits(enc), "primary", payer,
-                                                reason=f"now a medical claim for {payer.name}")
-        ops.queue_claim(enc, "primary")
+    ctx.ops.set_claim_type("medical")
+    if data.get("payer_id"):
+        ctx.ops.void_queued_claims()
+        ctx.ops.set_payer("primary", payer.id)
+        out["balance_moved"] = ctx.ops.move_balance(ctx.open_splits(), "primary",
+                                                    reason=f"now a medical claim for {payer.name}")
+        ctx.ops.queue_claim("primary")
         out["primary_payer"] = payer.name
     return out
 
@@ -51,8 +48,8 @@ ACTION = Action(
            "Replaces a workers' comp carrier in the primary slot with the medical primary payer you choose "
            "(required then) and queues its claim"),
     applies=applies, apply=apply, schema=MedicalForm, order=160,
-    choices=lambda ctx: {"payer_id": [c for c in action_forms.insurance_payer_choices()
-                                      if Payer.get_by_id(int(c[0])).kind != "workers_comp"]},
+    choices=lambda ctx: {"payer_id": [(str(p.id), p.name) for p in ctx.insurance_payers()
+                                      if p.kind != "workers_comp"]},
 )
 
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import logging
 
-from claimdesk import hookimpl
+from claimdesk.api import hookimpl
+
+CLAIMDESK_API = "1.0"
 
 log = logging.getLogger("claimdesk.events")
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from claimdesk import FeePolicy, hookimpl
-from claimdesk.core.validation import Money
-from claimdesk.plugins.fee_common import FeeChargeFields
+from claimdesk.api import FeeChargeFields, FeePolicy, Money, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class FlatFee(FeeChargeFields):

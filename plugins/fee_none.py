@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from claimdesk import FeePolicy, hookimpl
+from claimdesk.api import FeePolicy, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 @hookimpl

@@ -10,9 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import fields, validate, validates_schema, ValidationError
 
-from claimdesk import FeePolicy, hookimpl
-from claimdesk.core.validation import Money
-from claimdesk.plugins.fee_common import FeeChargeFields
+from claimdesk.api import FeeChargeFields, FeePolicy, Money, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class PercentFee(FeeChargeFields):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from marshmallow import Schema
 
-from claimdesk import PaymentMethod, hookimpl
-from claimdesk.core.validation import Text
+from claimdesk.api import PaymentMethod, Text, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 
 class EftDetails(Schema):

@@ -6,7 +6,9 @@ write-off posts with the code a payer would have used.
 
 from __future__ import annotations
 
-from claimdesk import WriteoffReason, hookimpl
+from claimdesk.api import WriteoffReason, hookimpl
+
+CLAIMDESK_API = "1.0"
 
 PATIENT = (
     ("COURTESY", "Professional courtesy"),

@@ -243,13 +243,11 @@ def test_same_action_offered_on_patients_other_encounters(database):
 
 
 def test_a_plugin_that_raises_in_apply_writes_nothing(database):
-    from claimdesk import Action, hookimpl
+    from claimdesk.api import Action, hookimpl
     from claimdesk.core.plugins.host import get_host
 
     def boom(ctx, data):
-        from claimdesk.core.services import encounter_ops as ops
-
-        ops.write_off(ops.open_splits(ctx.encounter), 10_00, kind="test", reason_code="X")
+        ctx.ops.write_off(ctx.open_splits(), 10_00, ctx.writeoff_reason("COURTESY", "patient"))
         raise RuntimeError("plugin bug")
 
     class Broken:

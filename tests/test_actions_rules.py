@@ -13,7 +13,7 @@ import types
 import pytest
 from marshmallow import Schema, fields, validates
 
-from claimdesk import Action, WriteoffReason, hookimpl
+from claimdesk.api import Action, WriteoffReason, hookimpl
 from claimdesk.core import db
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import InputError, PermissionDenied, Refused
@@ -22,7 +22,7 @@ from claimdesk.core.models import (
 )
 from claimdesk.core.plugins.host import PluginHost, get_host, reset_host
 from claimdesk.core.services.common import patient_payer
-from claimdesk.core.services import actions, balances, billing, claims, eobs, encounter_ops as ops
+from claimdesk.core.services import actions, balances, billing, claims, eobs
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
@@ -164,8 +164,8 @@ def test_the_limit_counts_every_insurance_write_off_of_an_action_even_a_clinic_p
     boss = supervisor()
 
     def in_two_halves(ctx, data):  # two write-offs of 60.00, each under the limit
-        for split in ops.insurance_splits(ctx.encounter):
-            ops.write_off([split], split.balance, kind="insurance_writeoff", reason_code="45", group_code="CO")
+        for split in ctx.insurance_splits():
+            ctx.ops.write_off([split], split.balance, ctx.writeoff_reason("CO45", "insurance"))
         return {"done": True}
 
     plugin(actions_plugin(Action(key="clinic_halves", title="Halves", when="", steps=(),
@@ -311,7 +311,7 @@ class Opaque:
 
 def _writes_then_returns(value):
     def apply(ctx, data):
-        ops.write_off(ops.patient_splits(ctx.encounter), 10_00, kind="patient_writeoff", reason_code="COURTESY")
+        ctx.ops.write_off(ctx.patient_splits(), 10_00, ctx.writeoff_reason("COURTESY", "patient"))
         return value
     return apply
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import importlib
-import pkgutil
 
 import pytest
 from peewee import fn
@@ -56,13 +54,9 @@ def _candidates(key: str):
 
 
 def _action_plugins():
-    import claimdesk.plugins as pkg
+    from claimdesk.core.plugins.host import PluginHost
 
-    for info in pkgutil.iter_modules(pkg.__path__):
-        if info.name.startswith("action_"):
-            mod = importlib.import_module(f"claimdesk.plugins.{info.name}")
-            if getattr(mod, "ACTION", None) is not None:
-                yield mod.ACTION
+    return PluginHost().load_entrypoints().actions()
 
 
 @pytest.fixture(scope="session")

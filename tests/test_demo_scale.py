@@ -14,7 +14,8 @@ from collections import defaultdict
 import pytest
 from peewee import fn
 
-from claimdesk.core import clock, demo, demo_scale
+from claimdesk.core import clock, demo
+from claimdesk.core.demo import scale_up as demo_scale
 from claimdesk.core.context import as_user
 from claimdesk.core.models import (
     AuditEvent, Charge, ChargeSplit, Credit, CreditSplit, Encounter, JournalEntry, Patient, Posting, Voucher,

@@ -57,14 +57,14 @@ def test_broken_plugins_are_reported_and_the_rest_keeps_working(tmp_path, monkey
     }, {
         "clinic_broken_import": "raise RuntimeError('boom while importing')\n",
         "clinic_unknown_hook": """
-            from claimdesk import hookimpl
+            from claimdesk.api import hookimpl
 
             @hookimpl
             def claimdesk_no_such_hook():
                 return []
         """,
         "clinic_bad_records": """
-            from claimdesk import hookimpl
+            from claimdesk.api import hookimpl
 
             @hookimpl
             def claimdesk_payment_methods():
@@ -93,7 +93,7 @@ def test_a_plugin_disabled_by_config_is_skipped():
 def test_a_duplicate_key_is_a_failure_naming_both_plugins():
     import types
 
-    from claimdesk import PaymentMethod, hookimpl
+    from claimdesk.api import PaymentMethod, hookimpl
 
     mod = types.ModuleType("clinic_cash")
     mod.claimdesk_payment_methods = hookimpl(lambda: [PaymentMethod(key="cash", label="Our cash")])
@@ -157,4 +157,30 @@ def test_plugin_template_own_tests_pass_with_the_core_fixtures(template_site, tm
     run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
                          cwd=tmp_path, env=env, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "3 passed" in run.stdout
+    assert "4 passed" in run.stdout
+
+
+def test_plugin_template_discounts_money_the_placeholder_primary_owes(database, template_site, monkeypatch):
+    """What the patient owes is counted by payer, not rank: money owed by the placeholder primary
+    "Patient" (kept at rank primary by data written before the rule) is discounted in full from
+    the splits it was computed from (the template used to compute from all of it and write off
+    only rank-"patient" splits: refused, or short)."""
+    from claimdesk.core.models import ChargeSplit
+    from claimdesk.core.services import billing
+    from claimdesk.core.services.common import patient_payer
+
+    monkeypatch.syspath_prepend(str(template_site))
+    reset_host(PluginHost().load_entrypoints())
+    try:
+        pat = b.patient()
+        enc, (ch,) = b.encounter(pat, [60_00])
+        actions.apply(enc.id, "self_pay", {"confirm": True})
+        split = ChargeSplit.get((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == "patient"))
+        b.audited(lambda: billing.transfer(split, billing.split_for(ch, "primary", patient_payer()), 60_00,
+                                           reason="old data"))
+        result = actions.apply(enc.id, "prompt_pay_discount", {"percent": "10", "confirm": True})
+        assert result["report"]["discount"] == 6_00
+        assert [(ln["rank"], ln["amount"]) for ln in result["report"]["lines"]] == [("primary", 6_00)]
+        assert balances.encounter_balance(enc.id) == 54_00
+    finally:
+        reset_host(None)

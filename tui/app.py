@@ -15,10 +15,8 @@ import sys
 from textual.app import App
 from textual.binding import Binding
 
-from claimdesk.core import config, db, migrations
-from claimdesk.core.context import set_user
+from claimdesk.core import config, session
 from claimdesk.core.db import StorageError
-from claimdesk.core.plugins.host import get_host
 from claimdesk.tui.commands import WorkflowCommands
 
 
@@ -195,10 +193,7 @@ _startup_frozen = False
 def prepare(settings: config.Settings) -> None:
     """Connect to the database, check its schema, set the user and load the plugins; then
     freeze what the start loaded out of the garbage collector's way."""
-    set_user(settings.user)
-    db.connect(settings.db_url)
-    migrations.check()
-    get_host(settings)
+    session.start(settings)
     _freeze_startup_objects()
 
 
@@ -225,7 +220,7 @@ def run(settings: config.Settings) -> int:
     try:
         app.run()
     finally:
-        db.close()
+        session.end()
     return app.return_code or 0
 
 

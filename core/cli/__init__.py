@@ -44,7 +44,7 @@ import os
 import pkgutil
 import sys
 
-from claimdesk.core import config, context, db, migrations
+from claimdesk.core import config, context, session
 from claimdesk.core.cli import errors
 from claimdesk.core.cli.common import NONE, SCHEMA, Parser
 from claimdesk.core.cli.output import emit_json, jsonify
@@ -110,15 +110,6 @@ def _run_tui(settings) -> int:
     return int(run_tui(settings) or 0)
 
 
-def _prepare_db(needs: str, settings) -> bool:
-    if needs == NONE:
-        return False
-    db.connect(settings.db_url)
-    if needs == SCHEMA:
-        migrations.check()
-    return True
-
-
 def _app_only(argv: list[str]) -> argparse.Namespace | None:
     """The parsed global options when ``argv`` names no command (the app opens); else None.
 
@@ -147,15 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     connected = False
     try:
         settings = config.load(db=getattr(args, "db", None), user=getattr(args, "user", None))
-        context.set_user(settings.user)
         args.settings = settings
         handler = getattr(args, "handler", None)
         if handler is None:
+            context.set_user(settings.user)
             return _run_tui(settings)
-        from claimdesk.core.plugins.host import get_host
-
-        get_host(settings)
-        connected = _prepare_db(getattr(args, "needs", SCHEMA), settings)
+        needs = getattr(args, "needs", SCHEMA)
+        connected = needs != NONE
+        session.start(settings, connect=connected, check_schema=needs == SCHEMA)
         with context.as_user(settings.user):
             result = handler(args)
     except KeyboardInterrupt:
@@ -165,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         return errors.report(exc, debug=debug)
     finally:
         if connected:
-            db.close()
+            session.end()
     try:
         if as_json:
             print(emit_json(jsonify(result.data, result.money)))

@@ -7,11 +7,7 @@ from claimdesk.core.cli.errors import REFUSED
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import InputError
 from claimdesk.core.services import actions
-
-#: Keys of action results (core snapshots and the built-in plugins' reports) holding cents.
-RESULT_MONEY = ("encounter_by_rank", "encounter_total", "patient_due", "insurance_pending", "balance",
-                "amount", "amount_due", "written_off", "balance_moved", "balance_restored", "adjusted",
-                "previous_balance", "final_balance", "patient_balance", "billed_to_patient", "promoted_balance")
+from claimdesk.core.usecases.advanced_actions import ActionSession, Applied
 
 
 def register(subparsers) -> None:
@@ -69,63 +65,55 @@ def describe(args) -> Result:
     return Result(data, "\n".join(lines))
 
 
-def _others(args) -> list:
-    if not args.also:
-        return []
+def _others(args) -> list | str:
+    """The --also list: ``"all"`` or the encounter ids typed."""
     if args.also.strip().lower() == "all":
-        return [o["encounter_id"] for o in actions.other_encounters(args.encounter_id, args.key)]
+        return "all"
     ids = [p.strip() for p in args.also.split(",") if p.strip()]
     if not ids:
         raise InputError({"also": ["list encounter IDs separated by commas, or all"]})
     return ids
 
 
-def _check_options(args, action) -> None:
-    """Refuse options the action does not allow before anything is applied."""
-    if args.remove_from_queue and not action.offers_queue_removal:
-        raise InputError({"remove_from_queue": [
-            f"{action.title!r} does not offer to take the encounter off its work queue"]})
-    if args.also and not action.repeatable:
-        raise InputError({"also": [f"{action.title!r} is applied to one encounter at a time; "
-                                   f"it cannot be applied to the patient's other encounters"]})
-
-
-def _summary(res: dict) -> list[str]:
-    b, a = res["before"], res["after"]
-    ranks = sorted(set(b["encounter_by_rank"]) | set(a["encounter_by_rank"]))
-    rows = [{"what": f"encounter {r}", "before": money(b["encounter_by_rank"].get(r, 0)),
-             "after": money(a["encounter_by_rank"].get(r, 0))} for r in ranks]
-    rows += [{"what": k.replace("_", " "), "before": money(b[k]), "after": money(a[k])}
+def _summary(res: Applied) -> list[str]:
+    b, a = res.before, res.after
+    ranks = sorted(set(b.by_rank) | set(a.by_rank))
+    rows = [{"what": f"encounter {r}", "before": money(b.by_rank.get(r, 0)), "after": money(a.by_rank.get(r, 0))}
+            for r in ranks]
+    rows += [{"what": k.replace("_", " "), "before": money(getattr(b, k)), "after": money(getattr(a, k))}
              for k in ("encounter_total", "patient_due", "insurance_pending")]
     out = [table(rows, [("", "what"), ("before", "before"), ("after", "after")], right=("before", "after"))]
-    out.append(pairs([("journal entries", ", ".join(map(str, res.get("entries", []))) or "none"),
-                      ("queue", " -> ".join(str(q) for q in res["queue_change"]) if res["queue_change"]
-                       else (a["queue"] or "none")),
-                      ("statements made", ", ".join(map(str, res["statements_made"])) or "none"),
-                      ("statements voided", ", ".join(map(str, res["statements_voided"])) or "none")]))
+    out.append(pairs([("journal entries", ", ".join(map(str, res.entries)) or "none"),
+                      ("queue", " -> ".join(str(q) for q in res.queue_change) if res.queue_change
+                       else (a.queue or "none")),
+                      ("statements made", ", ".join(map(str, res.statements_made)) or "none"),
+                      ("statements voided", ", ".join(map(str, res.statements_voided)) or "none")]))
     return out
 
 
 def apply(args) -> Result:
     """Apply; then remove from the queue; then apply to the others; report each."""
     data = load_object(args.data, "data") if args.data else {}
-    _check_options(args, actions.get_action(args.key))
-    res = actions.apply(args.encounter_id, args.key, data)
-    out = {"result": res, "removed_from_queue": None, "others": []}
-    lines = [f"applied {args.key} to encounter {res['encounter_id']} (audit {res['audit_id']})"] + _summary(res)
+    session = ActionSession(args.encounter_id, args.key, data)
+    others = _others(args) if args.also else None
+    session.check_options(remove_from_queue=args.remove_from_queue, also=bool(others))
+    res = session.apply()
+    out = {"result": res.stored, "removed_from_queue": None, "others": []}
+    lines = [f"applied {args.key} to encounter {res.encounter_id} (audit {res.audit_id})"] + _summary(res)
     if args.remove_from_queue:
-        if res["after"]["queue"] is None:
-            lines.append("not on a work queue: nothing to remove")
+        answer = session.remove_from_queue()
+        if answer.removed_from is None:
+            lines.append(answer.note)
         else:
-            out["removed_from_queue"] = actions.remove_from_queue(res["encounter_id"], after_action=args.key)
-            lines.append(f"removed from queue {out['removed_from_queue']['removed_from']}")
-    others = _others(args)
-    if others:
-        out["others"] = actions.apply_to_others(args.key, others, data, first=res["encounter_id"])
-        for o in out["others"]:
-            lines.append(f"encounter {o['encounter_id']}: "
-                         + ("applied" if o["ok"] else f"not applied: {o['error']}"))
-    elif args.also:
+            out["removed_from_queue"] = {"encounter_id": answer.encounter_id, "removed_from": answer.removed_from,
+                                         "after_action": args.key, "audit_id": answer.audit_id}
+            lines.append(f"removed from queue {answer.removed_from}")
+    if others == "all" and not session.others():
         lines.append("no other encounter of this patient fits this action")
+    elif others:
+        done = session.apply_to_others(others)
+        out["others"] = [{"encounter_id": o.encounter_id, "ok": o.ok,
+                          **({"result": o.applied.stored} if o.ok else {"error": o.error})} for o in done]
+        lines += [f"encounter {o.encounter_id}: " + ("applied" if o.ok else f"not applied: {o.error}") for o in done]
     failed = any(not o["ok"] for o in out["others"])
-    return Result(out, "\n".join(lines), money=RESULT_MONEY, exit_code=REFUSED if failed else 0)
+    return Result(out, "\n".join(lines), exit_code=REFUSED if failed else 0)

@@ -46,7 +46,8 @@ def plugins(args) -> Result:
     rows = [{"name": p["name"], "dist": f"{p['distribution']} {p['version']}".strip(),
              "hooks": ", ".join(h.removeprefix("claimdesk_") for h in p["hooks"]),
              "adds": ", ".join(c.split(" ")[-1] for c in p["contributes"])} for p in data["plugins"]]
-    text = [table(rows, [("plugin", "name"), ("distribution", "dist"), ("hooks", "hooks"), ("adds", "adds")])]
+    text = [f"claimdesk plugin API {data['api_version']}",
+            table(rows, [("plugin", "name"), ("distribution", "dist"), ("hooks", "hooks"), ("adds", "adds")])]
     if data["failures"]:
         text.append("\nfailures:")
         text += [f"  {f['name']} ({f['stage']}): {f['error']}" for f in data["failures"]]

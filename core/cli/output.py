@@ -1,8 +1,9 @@
 """What commands hand back and how it is printed: JSON (``--json``) or text for people.
 
-Money is integer cents inside claimdesk. A command names the keys of its data
-that hold cents (``money=``); :func:`jsonify` turns those into the strings of
-:func:`claimdesk.core.money.as_json` (``"12.50"``), never floats.
+Money is integer cents inside claimdesk. An amount a service hands back as
+:class:`~claimdesk.core.money.Cents` is money by its type; an older result names the
+keys of its data that hold cents (``money=``). :func:`jsonify` turns both into the
+strings of :func:`claimdesk.core.money.as_json` (``"12.50"``), never floats.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import shutil
 from decimal import Decimal
 from typing import Any, Iterable
 
-from claimdesk.core.money import as_json, fmt
+from claimdesk.core.money import Cents, as_json, fmt
 
 WIDTH = 80
 
@@ -33,7 +34,8 @@ class Result:
 
 
 def jsonify(value: Any, money: Iterable[str] = ()) -> Any:
-    """Make ``value`` JSON-safe; ints under a key in ``money`` become ``"12.50"`` strings.
+    """Make ``value`` JSON-safe; :class:`Cents`, and ints under a key in ``money``, become
+    ``"12.50"`` strings.
 
     A money key holding a dict of ints (balance by rank, by patient) converts every value.
     """
@@ -46,6 +48,8 @@ def jsonify(value: Any, money: Iterable[str] = ()) -> Any:
             return [walk(x, is_money) for x in v]
         if isinstance(v, bool) or v is None:
             return v
+        if isinstance(v, Cents):
+            return as_json(v)
         if isinstance(v, int):
             return as_json(v) if is_money else v
         if isinstance(v, (dt.date, dt.datetime)):

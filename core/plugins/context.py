@@ -354,16 +354,16 @@ class ActionContext:
 
     def writeoff_reasons(self, kind: str, *, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:
         """``(code, label)`` of the usable write-off reasons of ``kind`` ("insurance" or "patient")."""
-        from claimdesk.core.services import action_forms
+        from claimdesk.core.plugins import forms
 
-        return action_forms.reason_choices(kind, exclude=exclude)
+        return forms.reason_choices(kind, exclude=exclude)
 
     def writeoff_reason(self, code: str, kind: str, *, field: str = "reason"):
         """The :class:`~claimdesk.core.plugins.records.WriteoffReason` for ``code``, or an
         :class:`~claimdesk.core.errors.InputError` naming ``field``."""
-        from claimdesk.core.services import action_forms
+        from claimdesk.core.plugins import forms
 
-        return action_forms.reason(code, kind, field=field)
+        return forms.reason(code, kind, field=field)
 
 
 def _owed_by(kind: str | None) -> str:

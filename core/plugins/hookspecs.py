@@ -6,10 +6,12 @@ the specs below, registered through the ``claimdesk`` entry-point group::
     [project.entry-points.claimdesk]
     my_clinic = "my_clinic_plugin"
 
-Every ``claimdesk_*`` list hook returns a list of records from
-:mod:`claimdesk.core.plugins.records`; the host checks keys are unique across
-plugins. Adding arguments to a spec later is backward compatible (pluggy passes
-only the arguments an implementation names).
+Plugins import only :mod:`claimdesk.api` (the versioned plugin API, :data:`API_VERSION`).
+Every ``claimdesk_*`` list hook returns a list of records (``Action``, ``PaymentMethod``,
+``FeePolicy``, ``WriteoffReason``); the host checks keys are unique across plugins. The
+host calls every hook through pluggy (``pm.hook.<name>()``), so ``tryfirst``/``trylast``
+and hook wrappers work as pluggy documents; adding arguments to a spec later is backward
+compatible (pluggy passes only the arguments an implementation names).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from __future__ import annotations
 import pluggy
 
 PROJECT = "claimdesk"
+#: The plugin API version (semantic): a plugin declaring ``CLAIMDESK_API = "1.0"`` loads on
+#: any 1.x host from 1.0 on; a new minor only adds, a new major may remove (docs/plugins.md).
+API_VERSION = "1.0.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

@@ -9,6 +9,7 @@ working. Keys must be unique across plugins; a clash names both plugins.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib.metadata as md
 import re
 import traceback
@@ -17,6 +18,7 @@ from typing import Any, Iterable
 import pluggy
 
 from claimdesk.core.plugins import hookspecs
+from claimdesk.core.plugins.hookspecs import API_VERSION
 from claimdesk.core.plugins.records import (
     Action,
     AppliedEvent,
@@ -52,6 +54,8 @@ class PluginInfo:
     version: str
     hooks: list[str] = dataclasses.field(default_factory=list)
     builtin: bool = False
+    api: str = ""
+    """The plugin API version it declares (``CLAIMDESK_API``); "" when it declares none."""
 
 
 @dataclasses.dataclass
@@ -59,12 +63,18 @@ class PluginFailure:
     """A plugin that could not be used, and why."""
 
     name: str
-    stage: str  # import | register | describe | event
+    stage: str  # import | version | register | describe | applies | event
     error: str
 
 
 class PluginHost:
-    """Holds the pluggy manager and the records every plugin contributed."""
+    """Holds the pluggy manager and the records every plugin contributed.
+
+    Hooks are called through the manager (``pm.hook.<name>()``), so ``tryfirst``/``trylast``,
+    hook wrappers and spec arguments added later work as pluggy documents. Each plugin is
+    registered behind a guard (:class:`_Guarded`): one plugin's hook that raises or returns
+    malformed records is reported and contributes nothing, while the others keep working.
+    """
 
     def __init__(self, disabled: Iterable[str] = (), extra_writeoff_reasons: Iterable[dict] = ()):
         self.pm = pluggy.PluginManager(GROUP)
@@ -77,6 +87,7 @@ class PluginHost:
         self._records: dict[str, dict[str, Any]] | None = None
         self._owner: dict[tuple[str, str], str] = {}
         self._conflicts: dict[tuple[str, str], list[str]] = {}
+        self._returned: dict[int, tuple[str, Any]] = {}
 
     # -- discovery -----------------------------------------------------------
     def load_entrypoints(self) -> "PluginHost":
@@ -98,21 +109,30 @@ class PluginHost:
 
     def register(self, obj: Any, name: str, *, distribution: str = "local", version: str = "",
                  builtin: bool = False) -> bool:
-        """Register one plugin object; on failure report it and leave nothing behind."""
+        """Register one plugin object; on failure report it and leave nothing behind.
+
+        A plugin that declares ``CLAIMDESK_API = "MAJOR.MINOR"`` needing an API this host does
+        not provide (another major version, or a newer minor) is refused, stage ``version``.
+        """
         if name in self.disabled:
             self.skipped.append(name)
             return False
+        needs = getattr(obj, "CLAIMDESK_API", None)
+        refusal = api_refusal(needs)
+        if refusal:
+            self.failures.append(PluginFailure(name, "version", refusal))
+            return False
         try:
-            self.pm.register(obj, name=name)
+            self.pm.register(_Guarded(obj, name, self), name=name)
             self.pm.check_pending()
         except Exception as exc:  # noqa: BLE001
             if self.pm.get_plugin(name) is not None:
                 self.pm.unregister(name=name)
             self.failures.append(PluginFailure(name, "register", _describe(exc)))
             return False
-        hooks = sorted(h.name for h in (self.pm.get_hookcallers(obj) or []))
+        hooks = sorted(h.name for h in (self.pm.get_hookcallers(self.pm.get_plugin(name)) or []))
         self.plugins.append(PluginInfo(name, getattr(obj, "__name__", type(obj).__name__),
-                                       distribution, version, hooks, builtin))
+                                       distribution, version, hooks, builtin, str(needs or "")))
         self._records = None
         return True
 
@@ -123,6 +143,47 @@ class PluginHost:
         self._records = None
 
     # -- records -------------------------------------------------------------
+    def _returned_by(self, name: str, items: list) -> None:
+        """Remember which plugin returned these records (the guard calls it)."""
+        for item in items:
+            self._returned[id(item)] = (name, item)
+
+    def _call_list_hook(self, hook: str) -> list[tuple[str, Any]]:
+        """``pm.hook.<hook>()``: every record with the plugin it came from, in pluggy's call order.
+
+        A hook wrapper that raises is reported (each wrapper of the hook, tried one at a time)
+        and the hook is called again without it. A record a wrapper added is the wrapper's.
+        """
+        wrappers = [i.plugin_name for i in getattr(self.pm.hook, hook).get_hookimpls()
+                    if i.hookwrapper or i.wrapper]
+        caller, broken = getattr(self.pm.hook, hook), []
+        while True:
+            self._returned = {}
+            try:
+                results = caller()
+                break
+            except Exception as exc:  # noqa: BLE001 - only a wrapper can raise here (the guard catches the rest)
+                suspects = [w for w in wrappers if w not in broken]
+                if not suspects:
+                    results = []
+                    break
+                culprit = next((w for w in suspects if _calls(self._without(hook, broken + [w]))), suspects[0])
+                broken.append(culprit)
+                self.failures.append(PluginFailure(culprit, "describe", _describe(exc)))
+                caller = self._without(hook, broken)
+        added_by = " and ".join(w for w in wrappers if w not in broken) or "?"
+        out = []
+        for items in results:
+            for item in items if isinstance(items, (list, tuple)) else [items]:
+                owner = self._returned.get(id(item), (added_by, None))[0]
+                out.append((owner, item))
+        self._returned = {}
+        return out
+
+    def _without(self, hook: str, names: list[str]):
+        """The hook's caller without the plugins ``names``."""
+        return self.pm.subset_hook_caller(hook, [self.pm.get_plugin(n) for n in names])
+
     def _collect(self) -> dict[str, dict[str, Any]]:
         if self._records is not None:
             return self._records
@@ -130,27 +191,22 @@ class PluginHost:
         self._owner = {}
         self._conflicts = {}
         self.failures = [f for f in self.failures if f.stage != "describe"]
-        for info in list(self.plugins):
-            plugin = self.pm.get_plugin(info.name)
-            for hook, (rtype, keyattr) in LIST_HOOKS.items():
-                impl = getattr(plugin, hook, None)
-                if impl is None or hook not in info.hooks:
-                    continue
+        order = {p.name: i for i, p in enumerate(self.plugins)}
+        for hook, (rtype, keyattr) in LIST_HOOKS.items():
+            found = self._call_list_hook(hook)
+            # the first registered plugin keeps a key (whatever order pluggy called them in)
+            for owner, item in sorted(found, key=lambda oi: order.get(oi[0], len(order))):
                 try:
-                    items = list(impl() or [])
-                    for item in items:
-                        _check_record(item, rtype)
-                except Exception as exc:  # noqa: BLE001
-                    self.failures.append(PluginFailure(info.name, "describe", _describe(exc)))
+                    _check_record(item, rtype)
+                except Exception as exc:  # noqa: BLE001 - a wrapper added something malformed
+                    self.failures.append(PluginFailure(owner, "describe", _describe(exc)))
                     continue
-                for item in items:
-                    key = getattr(item, keyattr)
-                    other = self._owner.get((hook, key))
-                    if other is not None:
-                        self._conflict(hook, key, info.name, f"plugin {info.name!r}", rtype.__name__)
-                        continue
-                    self._owner[(hook, key)] = info.name
-                    records[hook][key] = item
+                key = getattr(item, keyattr)
+                if (hook, key) in self._owner:
+                    self._conflict(hook, key, owner, f"plugin {owner!r}", rtype.__name__)
+                    continue
+                self._owner[(hook, key)] = owner
+                records[hook][key] = item
         for raw in self._extra_reasons:
             try:
                 item = WriteoffReason(**raw)
@@ -209,12 +265,77 @@ class PluginHost:
         return self._collect()[hook].get(key)
 
     def notify_applied(self, event: AppliedEvent) -> None:
-        """Tell every ``claimdesk_action_applied`` implementation; report failures."""
-        for impl in self.pm.hook.claimdesk_action_applied.get_hookimpls():
-            try:
-                impl.function(event=event)
-            except Exception as exc:  # noqa: BLE001
-                self.failures.append(PluginFailure(impl.plugin_name, "event", _describe(exc)))
+        """``pm.hook.claimdesk_action_applied(event=...)``; a listener that raises is reported
+        (stage ``event``) and the others still hear it."""
+        self.pm.hook.claimdesk_action_applied(event=event)
+
+
+class _Guarded:
+    """What the host registers for a plugin: the plugin's own hook functions, each (but hook
+    wrappers, which pluggy drives itself) behind a guard that reports an exception or a
+    malformed record as that plugin's failure and contributes nothing instead."""
+
+    def __init__(self, plugin: Any, name: str, host: "PluginHost"):
+        self.__name__ = getattr(plugin, "__name__", type(plugin).__name__)
+        self.plugin = plugin
+        for attr in dir(plugin):
+            if not attr.startswith(f"{GROUP}_"):
+                continue
+            fn = getattr(plugin, attr)
+            opts = host.pm.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            if opts.get("wrapper") or opts.get("hookwrapper"):
+                setattr(self, attr, fn)
+            else:
+                setattr(self, attr, _guard(fn, attr, name, host))
+
+
+def _guard(fn, hook: str, name: str, host: "PluginHost"):
+    spec = LIST_HOOKS.get(hook)
+
+    @functools.wraps(fn)
+    def guarded(*args, **kwargs):
+        try:
+            out = fn(*args, **kwargs)
+            if spec is None:
+                return out
+            items = list(out or [])
+            for item in items:
+                _check_record(item, spec[0])
+        except Exception as exc:  # noqa: BLE001 - one broken plugin never takes the others down
+            host.failures.append(PluginFailure(name, "describe" if spec else "event", _describe(exc)))
+            return None
+        host._returned_by(name, items)
+        return items
+
+    return guarded
+
+
+def _calls(caller) -> bool:
+    try:
+        caller()
+        return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def api_refusal(needs: Any) -> str | None:
+    """Why a plugin declaring ``CLAIMDESK_API = needs`` cannot be loaded, or None when it can
+    (not declaring is taken as needing 1.0)."""
+    if needs is None:
+        return None
+    m = re.fullmatch(r"(\d+)\.(\d+)(?:\.\d+)?", str(needs).strip())
+    if not m:
+        return (f"declares CLAIMDESK_API = {needs!r}; expected a version like \"1.0\" "
+                f"(this claimdesk provides plugin API {API_VERSION})")
+    have_major, have_minor = (int(x) for x in API_VERSION.split(".")[:2])
+    major, minor = int(m.group(1)), int(m.group(2))
+    if major != have_major or minor > have_minor:
+        return (f"needs the claimdesk plugin API {major}.{minor}; this claimdesk provides {API_VERSION} "
+                f"(install a version of the plugin made for API {have_major}.x, or a claimdesk that provides "
+                f"{major}.{minor})")
+    return None
 
 
 def _dist_facts(ep: md.EntryPoint, seen: dict[int, tuple[str, str]]) -> tuple[str, str]:

@@ -21,7 +21,6 @@ money owed by the placeholder primary "Patient" is the patient's.
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 from typing import Any, Callable
 
@@ -29,116 +28,19 @@ import peewee
 from marshmallow import fields as mfields
 
 from claimdesk.core import workflow
-from claimdesk.core.context import current_user
 from claimdesk.core.errors import ClaimdeskError, NotFound, Refused
-from claimdesk.core.models import (
-    RANKS, Charge, ChargeSplit, Encounter, Eob, Patient, Statement, WorkQueue,
-)
+from claimdesk.core.models import Encounter, Statement, WorkQueue
+from claimdesk.core.money import Cents
+from claimdesk.core.plugins.context import ActionContext
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
-from claimdesk.core.services.common import patient_payer
 from claimdesk.core.validation import Money, load
-from claimdesk.core.services import adjustments, balances, billing
+from claimdesk.core.services import adjustments, balances
 from claimdesk.core.users import require_role
 
 
 class ActionFailed(ClaimdeskError):
     """An action plugin broke (its schema, choices, apply or report); nothing was written."""
-
-
-@dataclasses.dataclass
-class ActionContext:
-    """What an action plugin sees: the encounter and handy derived facts.
-
-    Everything here is read from the database when first asked for; inside
-    ``apply`` it is the same transaction the action writes in.
-    """
-
-    encounter: Encounter
-
-    @functools.cached_property
-    def patient(self) -> Patient:
-        return Patient.get_by_id(self.encounter.patient_id)
-
-    @functools.cached_property
-    def slots(self) -> dict:
-        """Payer list by rank: {"primary": EncounterPayer, ...}."""
-        return billing.payer_list(self.encounter)
-
-    @functools.cached_property
-    def charges(self) -> list[Charge]:
-        return list(Charge.select().where(Charge.encounter == self.encounter.id).order_by(Charge.line_no))
-
-    @functools.cached_property
-    def splits(self) -> list[ChargeSplit]:
-        order = {c.id: i for i, c in enumerate(self.charges)}
-        rows = list(ChargeSplit.select().where(ChargeSplit.charge.in_(list(order)))) if order else []
-        return sorted(rows, key=lambda s: (order[s.charge_id], RANKS.index(s.rank), s.id))
-
-    @functools.cached_property
-    def eobs(self) -> list[Eob]:
-        return list(Eob.select().where(Eob.encounter == self.encounter.id).order_by(Eob.id))
-
-    def payer(self, rank: str):
-        """The payer at ``rank`` or None."""
-        slot = self.slots.get(rank)
-        return slot.payer if slot else None
-
-    @functools.cached_property
-    def patient_payer_id(self) -> int:
-        return patient_payer().id
-
-    def owed_by_patient(self, split: ChargeSplit) -> bool:
-        """The split is the patient's to pay: owed by the pseudo payer Patient, at any rank
-        (the placeholder primary "Patient" included)."""
-        return split.payer_id == self.patient_payer_id
-
-    @functools.cached_property
-    def insurer_ids(self) -> frozenset[int]:
-        return billing.insurer_ids()
-
-    def owed_by_insurer(self, split: ChargeSplit) -> bool:
-        """The split is pending with a real insurer."""
-        return split.payer_id in self.insurer_ids
-
-    def balance_by_rank(self) -> dict[str, int]:
-        """Open balance of this encounter per rank, by who owes it: a split owed by the
-        pseudo payer Patient counts as "patient" whatever rank it sits at."""
-        out: dict[str, int] = {}
-        for s in self.splits:
-            rank = "patient" if self.owed_by_patient(s) else s.rank
-            out[rank] = out.get(rank, 0) + s.balance
-        return out
-
-    def open_splits(self, rank: str | None = None, denied: bool | None = None) -> list[ChargeSplit]:
-        """Splits with a balance, optionally of one rank / denied state."""
-        return [s for s in self.splits if s.balance > 0 and (rank is None or s.rank == rank)
-                and (denied is None or s.denied == denied)]
-
-    def patient_splits(self) -> list[ChargeSplit]:
-        """Open splits the patient owes (any rank), in charge line order."""
-        return [s for s in self.open_splits() if self.owed_by_patient(s)]
-
-    def insurance_splits(self) -> list[ChargeSplit]:
-        """Open splits pending with a real insurer."""
-        return [s for s in self.open_splits() if self.owed_by_insurer(s)]
-
-    @property
-    def patient_balance(self) -> int:
-        """What the patient owes on this encounter (by payer, not by rank)."""
-        return sum(s.balance for s in self.patient_splits())
-
-    @property
-    def insurance_balance(self) -> int:
-        """What real insurers still owe on this encounter (by payer, not by rank)."""
-        return sum(s.balance for s in self.insurance_splits())
-
-    @property
-    def active(self) -> bool:
-        return self.encounter.status == "active"
-
-    def refresh(self) -> "ActionContext":
-        return ActionContext(Encounter.get_by_id(self.encounter.id))
 
 
 def lookup(encounter_id: Any) -> Encounter:
@@ -276,12 +178,12 @@ def describe_schema(schema, choices: dict | None = None, initial: dict | None = 
 
 
 def _snapshot(enc: Encounter) -> dict:
-    ctx = ActionContext(Encounter.get_by_id(enc.id))
+    """The encounter's balances and facts at one moment (before/after an action)."""
+    ctx = ActionContext(enc.id)
     pb = balances.patient_balance(enc.patient_id)
-    return {"encounter_by_rank": ctx.balance_by_rank(), "encounter_total": balances.encounter_balance(enc.id),
-            "patient_due": pb.patient_due, "insurance_pending": pb.insurance_pending,
-            "queue": ctx.encounter.queue.key if ctx.encounter.queue_id else None,
-            "claim_type": ctx.encounter.claim_type, "billable": ctx.encounter.billable,
+    return {"encounter_by_rank": ctx.balance_by_rank(), "encounter_total": Cents(balances.encounter_balance(enc.id)),
+            "patient_due": Cents(pb.patient_due), "insurance_pending": Cents(pb.insurance_pending),
+            "queue": ctx.encounter.queue, "claim_type": ctx.encounter.claim_type, "billable": ctx.encounter.billable,
             "payers": {r: s.payer.name for r, s in ctx.slots.items()},
             "statements": [s.id for s in Statement.select(Statement.id).where(
                 (Statement.patient == enc.patient_id) & (Statement.status == "active"))]}
@@ -307,7 +209,7 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
     require_role(action.required_role, f"the action {action.title!r}")
 
     def body():
-        ctx = ActionContext(Encounter.get_by_id(enc.id))
+        ctx = ActionContext(enc.id)
         failures: list = []
         if not _applies(action, ctx, failures):
             why = f" ({failures[0].error})" if failures else ""
@@ -385,7 +287,7 @@ def other_encounters(encounter_id: Any, key: str) -> list[dict]:
         ctx = ActionContext(other)
         if _applies(action, ctx, failures):
             out.append({"encounter_id": other.id, "dos": other.dos.isoformat(),
-                        "balance": balances.encounter_balance(other.id),
+                        "balance": Cents(balances.encounter_balance(other.id)),
                         "queue": other.queue.key if other.queue_id else None})
     return out
 
@@ -419,7 +321,3 @@ def _id_or_text(value: Any) -> Any:
     text = str(value).strip().upper().lstrip("E#")
     return int(text) if text.isdigit() and len(text) <= 12 else value
 
-
-def current_user_name() -> str:
-    """For plugins: the user the action runs as."""
-    return current_user()

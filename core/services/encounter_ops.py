@@ -9,7 +9,7 @@ from __future__ import annotations
 from claimdesk.core import clock
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
-    INSURANCE_RANKS, RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Eob,
+    INSURANCE_RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Eob,
     EobAdjustment, EobLine, Payer,
 )
 from claimdesk.core.money import fmt
@@ -177,9 +177,31 @@ def queue_claim(enc: Encounter, rank: str) -> Claim | None:
     return claims.queue(enc, slot.payer, rank)
 
 
-def later_ranks(rank: str) -> list[str]:
-    """Ranks after ``rank``."""
-    return list(RANKS[RANKS.index(rank) + 1:])
+def recreate(old: Encounter, claim_type: str, payer: Payer, *, member_id: str = "") -> dict:
+    """Re-create ``old`` as a new encounter of ``claim_type`` billed to ``payer`` (a coverage with
+    ``member_id``): each charge's open balance is reclassified off the old charge (``reclass``,
+    never limited: nothing is forgiven) and charged on the new one; the old encounter is removed
+    from billing (kept, history intact, off its queue) and the new claim queued."""
+    short, label = {"workers_comp": ("WC", "workers' comp"), "medical": ("MED", "medical")}[claim_type]
+    cov = coverage_for(old, payer, {"member_id": member_id})
+    new = billing.create_encounter(patient=old.patient, provider=old.provider, dos=old.dos,
+                                   payers=[(payer, cov)], claim_type=claim_type)
+    Encounter.update(replaces=old.id).where(Encounter.id == new.id).execute()
+    moved = []
+    for charge in charges_of(old):
+        splits = [s for s in open_splits(old) if s.charge_id == charge.id]
+        amount = sum(s.balance for s in splits)
+        if not amount:
+            continue
+        write_off(splits, amount, kind="reclass", reason_code=f"RECLASS-{short}",
+                  memo=f"moved to {label} encounter {new.id}")
+        nc = billing.add_charge(new, charge.service_code, fee=amount, units=charge.units, provider=charge.provider,
+                                dos=charge.dos, memo=f"from encounter {old.id} charge {charge.id}")
+        moved.append({"from_charge": charge.id, "to_charge": nc.id, "amount": amount})
+    void_queued_claims(old)
+    Encounter.update(status="removed", queue=None).where(Encounter.id == old.id).execute()
+    queue_claim(new, "primary")
+    return {"removed_encounter": old.id, "new_encounter": new.id, "payer": payer.name, "charges": moved}
 
 
 def bill_denied_to_patient(enc: Encounter, rank: str, charge_ids: list[int] | None) -> dict:

@@ -215,7 +215,7 @@ def _events():
 
 def _replicated_ranges(ev) -> list[tuple[int, int]]:
     """Journal-entry id ranges (lo, hi] a ``demo.replicate`` event made by copying the base block
-    (see core/demo_scale.py: copy k of entry i is i + k * M)."""
+    (see core/demo/scale_up.py: copy k of entry i is i + k * M)."""
     if ev.action != "demo.replicate" or not isinstance(ev.result, dict):
         return []
     base, copies = (ev.result.get("base_max_ids") or {}).get("journal_entry"), ev.result.get("copies")

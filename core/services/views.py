@@ -18,13 +18,13 @@ import datetime as dt
 
 from peewee import fn
 
-from claimdesk.core import db, migrations
+from claimdesk.core import db, migrations, workflow
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
     Patient, Payer, Posting, ServiceCode, WorkQueue,
 )
 from claimdesk.core.models.audit import audit_ids_for_encounter
-from claimdesk.core.plugins.host import get_host
+from claimdesk.core.plugins.host import API_VERSION, get_host
 from claimdesk.core.services import balances
 from claimdesk.core.services.actions import ActionContext, lookup
 
@@ -96,11 +96,12 @@ def encounter_header(encounter_id) -> dict:
     patient, date, type, flags, queue name, payer name by rank and open balance by rank."""
     ctx = ActionContext(lookup(encounter_id))
     enc = ctx.encounter
+    queue = WorkQueue.get_or_none(WorkQueue.key == enc.queue) if enc.queue else None
     return {
         "encounter_id": enc.id, "patient_id": enc.patient_id, "patient": ctx.patient.name,
         "account_no": ctx.patient.account_no, "dos": enc.dos.isoformat(), "claim_type": enc.claim_type,
-        "billable": enc.billable, "status": enc.status, "tags": enc.tag_list(),
-        "queue": enc.queue.name if enc.queue_id else None,
+        "billable": enc.billable, "status": enc.status, "tags": list(enc.tags),
+        "queue": queue.name if queue else None,
         "payers": {rank: slot.payer.name for rank, slot in ctx.slots.items()},
         "by_rank": ctx.balance_by_rank(),
     }
@@ -213,14 +214,17 @@ def audit_events(encounter_id=None, user: str | None = None, action: str | None 
     if action:
         q = q.where(AuditEvent.action.contains(action))
     return [dict(zip(AUDIT_KEYS, (ev.id, iso(ev.at), ev.user, ev.action, ev.encounter_id, ev.patient_id,
-                                  ev.entries, ev.reason, ev.inputs, ev.result)))
+                                  ev.entries, ev.reason, ev.inputs,
+                                  workflow.with_money(ev.result) if isinstance(ev.result, dict) else ev.result)))
             for ev in q.order_by(AuditEvent.id.desc()).limit(limit)]
 
 
 # --- plugins --------------------------------------------------------------------
 def plugins_report(host=None) -> dict:
-    """Every plugin (name, distribution, version, hooks, what it contributed), the failures with
-    their errors and the plugins disabled in the config; ``host`` defaults to the loaded one."""
+    """The plugin API version this claimdesk provides; every plugin (name, distribution, version,
+    the API it declares, hooks, what it contributed); the failures with their errors (a plugin
+    needing a newer API is one, stage ``version``) and the plugins disabled in the config;
+    ``host`` defaults to the loaded one."""
     host = host or get_host()
     contributed: dict[str, list[str]] = {}
     kinds = (("claimdesk_advanced_actions", host.actions(), "key", "action"),
@@ -232,8 +236,10 @@ def plugins_report(host=None) -> dict:
             owner = host.owner(hook, getattr(rec, attr)) or "?"
             contributed.setdefault(owner, []).append(f"{label} {getattr(rec, attr)}")
     return {
+        "api_version": API_VERSION,
         "plugins": [{"name": p.name, "module": p.module, "distribution": p.distribution, "version": p.version,
-                     "builtin": p.builtin, "hooks": list(p.hooks), "contributes": contributed.get(p.name, [])}
+                     "builtin": p.builtin, "api": p.api, "hooks": list(p.hooks),
+                     "contributes": contributed.get(p.name, [])}
                     for p in host.plugins],
         "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in host.failures],
         "skipped": list(host.skipped),

@@ -5,7 +5,7 @@ Kept in its own small module so the error's file and line, which the screen show
 
 from __future__ import annotations
 
-from claimdesk import hookimpl
+from claimdesk.api import hookimpl
 
 
 class Broken:

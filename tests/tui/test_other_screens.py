@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claimdesk import hookimpl
+from claimdesk.api import hookimpl
 from claimdesk.core import clock, db
 from claimdesk.core.models import AdminMessage, Daysheet, User
 from claimdesk.core.plugins.host import PluginHost, reset_host

@@ -1,10 +1,11 @@
-"""How an action's report reads on the result screen: ids as record numbers, amounts as money,
-counts as counts, field names as words (no database needed)."""
+"""How an action's report reads on the result screen: ids as record numbers, amounts (typed
+``Cents``) as money whatever their key, counts as counts, field names as words (no database needed)."""
 
 from __future__ import annotations
 
 import pytest
 
+from claimdesk.core.money import Cents
 from claimdesk.tui.screens.action_result import label, shown
 
 
@@ -15,11 +16,14 @@ from claimdesk.tui.screens.action_result import label, shown
     ("charges", [279, 280], "#279, #280"),  # charge numbers, not a count
     ("claims_voided", 2, "2"),  # a count
     ("eobs_moved_to_inactive", 3, "3"),  # a count, although "moved"
-    ("balance_moved", 1250, "12.50"),
-    ("billed_to_patient", 15000, "150.00"),
-    ("written_off", 2200, "22.00"),
-    ("lines", [{"charge_id": 20, "rank": "primary", "amount": 2200}], "charge #20 primary 22.00"),
-    ("charges", [{"from_charge": 1, "to_charge": 5, "amount": 100}], "from charge #1 to charge #5 1.00"),
+    ("balance_moved", Cents(1250), "12.50"),
+    ("billed_to_patient", Cents(15000), "150.00"),
+    ("written_off", Cents(2200), "22.00"),
+    ("discount", Cents(2000), "20.00"),  # a clinic plugin's word: money by its type, not its name
+    ("balance_due_now", Cents(18000), "180.00"),
+    ("promoted_balance", 0, "0"),  # a plain number stays a number
+    ("lines", [{"charge_id": 20, "rank": "primary", "amount": Cents(2200)}], "charge #20 primary 22.00"),
+    ("charges", [{"from_charge": 1, "to_charge": 5, "amount": Cents(100)}], "from charge #1 to charge #5 1.00"),
     ("after", {"member_id": "X9", "group_no": "G1", "effective_to": None},
      "member id X9, group no G1, effective to —"),
     ("changed", ["group_no", "member_id"], "group no, member id"),

@@ -16,6 +16,7 @@ from textual.widgets import Button, Footer, Header, Static
 
 from claimdesk.core.errors import ClaimdeskError, InputError
 from claimdesk.core.services import actions
+from claimdesk.core.usecases.advanced_actions import ActionSession
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.screens.confirm import ConfirmScreen
 from claimdesk.tui.widgets.schema_form import SchemaForm
@@ -24,7 +25,7 @@ from claimdesk.tui.widgets.schema_form import SchemaForm
 class ActionFormScreen(BaseScreen):
     """Fill in the action's inputs; F2 (or the button) reviews and confirms.
 
-    Dismisses with ``{"result", "offer", "data"}`` once applied, or None.
+    Dismisses with the :class:`ActionSession` once applied, or None.
     """
 
     TITLE = "Advanced Actions"
@@ -96,13 +97,13 @@ class ActionFormScreen(BaseScreen):
     def submit(self, values: dict) -> None:
         key = self.submit_key.for_payload({"encounter": self.encounter_id, "action": self.offer["key"],
                                            "data": values})
-        self.call(actions.apply, self.encounter_id, self.offer["key"], values, idempotency_key=key,
-                  done=lambda result: self.applied(result, values), failed=self.apply_failed,
-                  busy=self.query_one("#review"))
+        session = ActionSession(self.encounter_id, self.offer["key"], values)
+        self.call(session.apply, idempotency_key=key, done=lambda _applied: self.applied(session),
+                  failed=self.apply_failed, busy=self.query_one("#review"))
 
-    def applied(self, result: dict, values: dict) -> None:
+    def applied(self, session: ActionSession) -> None:
         self.submit_key.done()
-        self.dismiss({"result": result, "offer": self.offer, "data": values})
+        self.dismiss(session)
 
     def apply_failed(self, exc: BaseException) -> None:
         if isinstance(exc, InputError) and self.form is not None:

@@ -19,14 +19,12 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Label, Static
 
 from claimdesk.core.models import RANKS
-from claimdesk.core.money import fmt
-from claimdesk.core.services import actions, patient_views
-from claimdesk.core.services import views
+from claimdesk.core.money import Cents, fmt
+from claimdesk.core.services import patient_views, views
+from claimdesk.core.usecases.advanced_actions import ActionSession, Applied, OtherEncounter, OtherOutcome, QueueAnswer
 from claimdesk.tui.screens.base import BaseScreen, describe_error, worker_cancelled
 from claimdesk.tui.widgets.tick_list import TickList
 
-#: Words of a report key that mark its value as an amount in cents (display only).
-MONEY_WORDS = {"amount", "balance", "billed", "written", "adjusted", "due", "paid", "restored", "fee", "total"}
 #: Nouns whose number is a record's id (``new_encounter 21`` is encounter #21, not 21.00).
 ID_NOUNS = {"encounter", "statement", "claim", "charge", "coverage", "message", "credit", "voucher", "eob",
             "batch", "patient", "split", "entry", "audit"}
@@ -38,17 +36,10 @@ def _words(key: str) -> list[str]:
     return str(key).lower().split("_")
 
 
-def is_money(key: str) -> bool:
-    """``balance_moved``, ``written_off``, ``billed_to_patient``: the value is cents (``eobs_moved``
-    is a count, ``voided_statement_id`` a record number)."""
-    w = _words(key)
-    return w[-1] != "id" and bool(MONEY_WORDS & set(w))
-
-
 def is_id(key: str) -> bool:
     """``claim_id``, ``removed_encounter``, ``to_charge``: the value is a record number."""
     w = _words(key)
-    return w[-1] == "id" or (w[-1] in ID_NOUNS and not is_money(key))
+    return w[-1] == "id" or w[-1] in ID_NOUNS
 
 
 def is_id_list(key: str) -> bool:
@@ -66,15 +57,16 @@ def label(key: str, value=None) -> str:
 
 
 def shown(key: str, value) -> str:
-    """A report value as a clerk reads it: amounts as money, ids as ``#21``, yes/no, lists."""
+    """A report value as a clerk reads it: amounts (:class:`Cents`) as money, ids as ``#21``,
+    yes/no, lists."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Cents):  # money by its type, whatever the key is called
+        return fmt(value)
     if isinstance(value, int) and is_id(key):
         return f"#{value}"
-    if isinstance(value, int) and is_money(key):
-        return fmt(value)
     if isinstance(value, dict):  # fields by name (a coverage before/after): each one labelled
         return ", ".join(f"{label(k, v)} {shown(k, v)}" for k, v in value.items()) or "none"
     if isinstance(value, list):
@@ -96,9 +88,9 @@ def item_text(item: dict) -> str:
     """One record of a report list: ``charge #279 primary 12.00``."""
     bits = []
     for k, v in item.items():
-        if isinstance(v, int) and not isinstance(v, bool) and is_id(k):
+        if isinstance(v, int) and not isinstance(v, (bool, Cents)) and is_id(k):
             bits.append(f"{label(k)} #{v}")
-        elif isinstance(v, str) or is_money(k):
+        elif isinstance(v, (str, Cents)):
             bits.append(shown(k, v))
         else:
             bits.append(f"{label(k, v)} {shown(k, v)}")
@@ -119,57 +111,49 @@ def payers_text(payers) -> str:
     return shown("payers", payers)
 
 
-def result_renderables(result: dict, title: str, statements: list[dict], queues: dict | None = None) -> list:
+def result_renderables(result: Applied, title: str, statements: list[dict], queues: dict | None = None) -> list:
     """The result as rich renderables: headline, balance table, facts (queues by title)."""
     queues = queues or {}
-    before, after = result["before"], result["after"]
+    before, after = result.before, result.after
     head = Text()
     head.append("✔ Applied: ", style="bold")
-    head.append(f"{title} — encounter {result['encounter_id']}")
-    head.append(f"  (audit #{result.get('audit_id', '?')})", style="dim")
+    head.append(f"{title} — encounter {result.encounter_id}")
+    head.append(f"  (audit #{result.audit_id})", style="dim")
     table = Table(box=None, pad_edge=False, show_edge=False, padding=(0, 2, 0, 0))
     table.add_column("Open balance", style="bold")
     table.add_column("before", justify="right")
     table.add_column("after", justify="right")
-    ranks = [r for r in RANKS if r in before["encounter_by_rank"] or r in after["encounter_by_rank"]]
-    for r in ranks:
-        table.add_row(f"  {r}", fmt(before["encounter_by_rank"].get(r, 0)), fmt(after["encounter_by_rank"].get(r, 0)))
-    table.add_row("  encounter total", fmt(before["encounter_total"]), fmt(after["encounter_total"]))
-    table.add_row("Patient owes", fmt(before["patient_due"]), fmt(after["patient_due"]))
-    table.add_row("With insurers", fmt(before["insurance_pending"]), fmt(after["insurance_pending"]))
+    for r in (r for r in RANKS if r in before.by_rank or r in after.by_rank):
+        table.add_row(f"  {r}", fmt(before.by_rank.get(r, 0)), fmt(after.by_rank.get(r, 0)))
+    table.add_row("  encounter total", fmt(before.encounter_total), fmt(after.encounter_total))
+    table.add_row("Patient owes", fmt(before.patient_due), fmt(after.patient_due))
+    table.add_row("With insurers", fmt(before.insurance_pending), fmt(after.insurance_pending))
     facts = Text()
     made = {s["id"]: s for s in statements}
     made_txt = ", ".join(f"#{i}" + (f" (due {fmt(made[i]['amount_due'])})" if i in made else "")
-                         for i in result["statements_made"]) or "none"
-    voided_txt = ", ".join(f"#{i}" for i in result["statements_voided"]) or "none"
+                         for i in result.statements_made) or "none"
+    voided_txt = ", ".join(f"#{i}" for i in result.statements_voided) or "none"
     facts.append(f"Statements made: {made_txt}   voided: {voided_txt}\n")
-    qc = result.get("queue_change")
+    qc = result.queue_change
     facts.append("Queue: " + (f"{queue_title(qc[0], queues)} → {queue_title(qc[1], queues)}" if qc
-                              else f"{queue_title(after['queue'], queues)} (unchanged)"))
-    for name, key in (("Payers", "payers"), ("Claim type", "claim_type"), ("Billable", "billable")):
-        if before.get(key) != after.get(key):
-            show = payers_text if key == "payers" else (lambda v, k=key: shown(k, v))
-            facts.append(f"\n{name}: {show(before.get(key))} → {show(after.get(key))}")
-    report = result.get("report") or {}
-    if report.get("summary"):
-        facts.append(f"\n{report['summary']}")
-    for k, v in report.items():
+                              else f"{queue_title(after.queue, queues)} (unchanged)"))
+    if before.payers != after.payers:
+        facts.append(f"\nPayers: {payers_text(before.payers)} → {payers_text(after.payers)}")
+    for name, key in (("Claim type", "claim_type"), ("Billable", "billable")):
+        if getattr(before, key) != getattr(after, key):
+            facts.append(f"\n{name}: {shown(key, getattr(before, key))} → {shown(key, getattr(after, key))}")
+    if result.report.get("summary"):
+        facts.append(f"\n{result.report['summary']}")
+    for k, v in result.report.items():
         if k != "summary":
             facts.append(f"\n  {label(k, v).capitalize()}: {shown(k, v)}", style="dim")
     return [head, table, facts]
 
 
-def load_context(result: dict) -> dict:
+def load_context(result: Applied) -> dict:
     """The statements the action made and the work queues' titles (runs in a worker)."""
-    return {"statements": patient_views.statements_by_id(result.get("statements_made", [])),
+    return {"statements": patient_views.statements_by_id(list(result.statements_made)),
             "queues": {q["key"]: q["name"] for q in views.queue_counts()}}
-
-
-def next_encounter(result: dict) -> int:
-    """The encounter to show after Done: the one the action made in place of this one (a
-    workers' comp conversion reports ``new_encounter``), else this one."""
-    new = (result.get("report") or {}).get("new_encounter")
-    return new if isinstance(new, int) and not isinstance(new, bool) else result["encounter_id"]
 
 
 class ActionResultScreen(BaseScreen):
@@ -183,12 +167,11 @@ class ActionResultScreen(BaseScreen):
         Binding("f2", "apply_others", "Apply to selected"),
     ]
 
-    def __init__(self, result: dict, offer: dict, data_in: dict):
+    def __init__(self, session: ActionSession):
         super().__init__()
-        self.result = result
-        self.offer = offer
-        self.data_in = data_in
-        self.stage = "queue" if result.get("offers_queue_removal") else "others"
+        self.session = session
+        self.result: Applied = session.applied
+        self.stage = "queue" if self.result.offers_queue_removal else "others"
         self.others_key = str(uuid.uuid4())
         self.others: list[dict] = []
         self.queues: dict[str, str] = {}
@@ -202,7 +185,7 @@ class ActionResultScreen(BaseScreen):
             yield Static("", id="result-table")
             yield Static("", id="result-facts")
             with Vertical(id="queue-ask", classes="ask"):
-                yield Label(f"Remove encounter {self.result['encounter_id']} from its work queue?",
+                yield Label(f"Remove encounter {self.result.encounter_id} from its work queue?",
                             classes="ask-title", id="queue-question")
                 with Horizontal(classes="buttons", id="queue-buttons"):
                     yield Button("Yes, remove (y)", id="queue-yes", variant="primary", compact=True)
@@ -233,8 +216,8 @@ class ActionResultScreen(BaseScreen):
         self.render_result()
         if self.stage == "queue":
             self.query_one("#queue-question", Label).update(
-                f"Remove encounter {self.result['encounter_id']} from the "
-                f"{self.queue_name(self.result['after']['queue'])} queue?")
+                f"Remove encounter {self.result.encounter_id} from the "
+                f"{self.queue_name(self.result.after.queue)} queue?")
         elif self.stage == "others":
             self.load_others()
 
@@ -242,7 +225,7 @@ class ActionResultScreen(BaseScreen):
         return queue_title(key, self.queues)
 
     def render_result(self) -> None:
-        head, table, facts = result_renderables(self.result, self.offer["title"], self.statements, self.queues)
+        head, table, facts = result_renderables(self.result, self.session.title, self.statements, self.queues)
         self.query_one("#result-head", Static).update(head)
         self.query_one("#result-table", Static).update(table)
         self.query_one("#result-facts", Static).update(facts)
@@ -272,17 +255,17 @@ class ActionResultScreen(BaseScreen):
         for b in self.query("#queue-ask Button"):
             b.disabled = True
         if remove:
-            self.call(actions.remove_from_queue, self.result["encounter_id"], after_action=self.offer["key"],
-                      done=self.queue_removed, failed=self.queue_failed)
+            self.call(self.session.remove_from_queue, done=self.queue_removed, failed=self.queue_failed)
         else:
             self.query_one("#queue-question", Label).update(
-                f"Encounter {self.result['encounter_id']} stays on the "
-                f"{self.queue_name(self.result['after']['queue'])} queue.")
+                f"Encounter {self.result.encounter_id} stays on the "
+                f"{self.queue_name(self.result.after.queue)} queue.")
             self.load_others()
 
-    def queue_removed(self, res: dict) -> None:
+    def queue_removed(self, answer: QueueAnswer) -> None:
         self.query_one("#queue-question", Label).update(
-            f"✔ Encounter {res['encounter_id']} removed from the {self.queue_name(res['removed_from'])} queue.")
+            f"✔ Encounter {answer.encounter_id} removed from the {self.queue_name(answer.removed_from)} queue."
+            if answer.removed_from else f"Encounter {answer.encounter_id}: {answer.note}.")
         self.load_others()
 
     def queue_failed(self, exc: BaseException) -> None:
@@ -294,10 +277,9 @@ class ActionResultScreen(BaseScreen):
     def load_others(self) -> None:
         self.stage = "others"
         self.query_one("#queue-buttons").display = False
-        self.call(actions.other_encounters, self.result["encounter_id"], self.offer["key"],
-                  done=self.show_others, failed=self.others_failed)
+        self.call(self.session.others, done=self.show_others, failed=self.others_failed)
 
-    def show_others(self, others: list[dict]) -> None:
+    def show_others(self, others: list[OtherEncounter]) -> None:
         self.others = others
         box = self.query_one("#others")
         box.display = True
@@ -309,9 +291,9 @@ class ActionResultScreen(BaseScreen):
             self.query_one("#others-apply", Button).display = False
             self.query_one("#done", Button).focus()
         else:
-            title.update(f"Apply “{self.offer['title']}” with the same inputs to the patient's other encounters?")
-            sel.add_options([(f"Encounter {o['encounter_id']}  DOS {o['dos']}  open {fmt(o['balance'])}"
-                              f"  queue {self.queue_name(o['queue'])}", o["encounter_id"]) for o in others])
+            title.update(f"Apply “{self.session.title}” with the same inputs to the patient's other encounters?")
+            sel.add_options([(f"Encounter {o.encounter_id}  DOS {o.dos}  open {fmt(o.balance)}"
+                              f"  queue {self.queue_name(o.queue)}", o.encounter_id) for o in others])
             sel.highlighted = 0
             self.query_one("#others-hint", Static).update(
                 Text("Space ticks [x], Shift+↓/↑ ticks a range, F2 applies to the ticked ones."))
@@ -331,25 +313,24 @@ class ActionResultScreen(BaseScreen):
             self.notify("Tick one or more encounters first (Space).", severity="warning")
             return
         # runs in a worker: Ctrl+K stops it between encounters (those done stay done)
-        self.call(actions.apply_to_others, self.offer["key"], ids, self.data_in, first=self.result["encounter_id"],
-                  idempotency_key=self.others_key, cancelled=worker_cancelled,
+        self.call(self.session.apply_to_others, ids, idempotency_key=self.others_key, cancelled=worker_cancelled,
                   done=self.show_others_results, busy=self.query_one("#others-apply"))
 
-    def show_others_results(self, results: list[dict]) -> None:
+    def show_others_results(self, results: list[OtherOutcome]) -> None:
         t = Text()
         for r in results:
-            if r["ok"]:
-                res = r["result"]
-                t.append(f"✔ Encounter {r['encounter_id']}: applied; patient owes "
-                         f"{fmt(res['before']['patient_due'])} → {fmt(res['after']['patient_due'])}")
-                if res["statements_made"]:
-                    t.append(f"; statement #{', #'.join(map(str, res['statements_made']))}")
+            if r.ok:
+                res = r.applied
+                t.append(f"✔ Encounter {r.encounter_id}: applied; patient owes "
+                         f"{fmt(res.before.patient_due)} → {fmt(res.after.patient_due)}")
+                if res.statements_made:
+                    t.append(f"; statement #{', #'.join(map(str, res.statements_made))}")
                 t.append("\n")
             else:
-                t.append(f"✘ Encounter {r['encounter_id']}: not applied: {r['error']}\n", style="bold")
+                t.append(f"✘ Encounter {r.encounter_id}: not applied: {r.error}\n", style="bold")
         self.query_one("#others-results", Static).update(t)
         sel = self.query_one("#others-list", TickList)
-        done_ids = {r["encounter_id"] for r in results if r["ok"]}
+        done_ids = {r.encounter_id for r in results if r.ok}
         for value in done_ids:
             sel.deselect(value)
         self.others_key = str(uuid.uuid4())
@@ -358,4 +339,4 @@ class ActionResultScreen(BaseScreen):
 
     def action_finish(self) -> None:
         """Done: back to Advanced Actions, on the encounter the action left to work on."""
-        self.dismiss(next_encounter(self.result))
+        self.dismiss(self.result.next_encounter)

@@ -199,13 +199,12 @@ class AdvancedActionsScreen(BaseScreen):
         self.app.push_screen(ActionFormScreen(self.encounter_id, offer, self.header or {}),
                              callback=self.after_form)
 
-    def after_form(self, outcome: dict | None) -> None:
-        if not outcome:
+    def after_form(self, session) -> None:
+        if session is None:
             return
         from claimdesk.tui.screens.action_result import ActionResultScreen
 
-        self.app.push_screen(ActionResultScreen(outcome["result"], outcome["offer"], outcome["data"]),
-                             callback=self.after_result)
+        self.app.push_screen(ActionResultScreen(session), callback=self.after_result)
 
     def after_result(self, encounter_id: int | None) -> None:
         """Back from the result: reload the encounter the action left to work on (a workers' comp

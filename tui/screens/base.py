@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable
 from textual.worker import Worker, active_worker, get_current_worker
 
-from claimdesk.core import db
+from claimdesk.core import session
 from claimdesk.core.db import StorageError
 from claimdesk.core.errors import ClaimdeskError, InputError
 
@@ -41,15 +41,6 @@ class SubmitKey:
 
     def done(self) -> None:
         self._payload = self._key = None
-
-
-def release_connection() -> None:
-    """Close this worker thread's database connection (each call opens its own)."""
-    try:
-        if db.database.obj is not None and db.database.obj.transaction_depth() == 0:
-            db.database.obj.close()
-    except Exception:  # noqa: BLE001 - closing is best effort
-        pass
 
 
 def worker_cancelled() -> bool:
@@ -116,7 +107,7 @@ class ServiceCalls:
             else:
                 outcome = (done or (lambda _r: None), result)
             finally:
-                release_connection()
+                session.release_thread_connection()
             if worker_cancelled():
                 outcome = (lambda _v: None, None)  # dropped; the app said "Cancelled"
             try:

@@ -43,7 +43,8 @@ class PluginsScreen(BaseScreen):
         self.call(views.plugins_report, done=self.fill)
 
     def fill(self, report: dict) -> None:
-        self.sub_title = f"{len(report['plugins'])} loaded, {len(report['failures'])} failed"
+        self.sub_title = (f"{len(report['plugins'])} loaded, {len(report['failures'])} failed · "
+                          f"plugin API {report['api_version']}")
         self.query_one("#plugins-failures", Static).update(failures_text(report))
         table = self.query_one(DataTable)
         for p in report["plugins"]:

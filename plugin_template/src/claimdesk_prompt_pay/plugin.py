@@ -1,71 +1,39 @@
-"""Prompt-pay discount: a patient who pays today gets a percentage off their balance.
-
-Two hooks: an advanced action, and the write-off reason it books the discount under
-(so reports can tell prompt-pay discounts from other write-offs).
-"""
-
-from __future__ import annotations
+"""Prompt-pay discount: a patient who settles today gets a percentage off what they owe."""
 
 from decimal import ROUND_HALF_UP, Decimal
 
 from marshmallow import Schema, fields, validate
 
-from claimdesk import Action, WriteoffReason, hookimpl
-from claimdesk.core.money import fmt
-from claimdesk.core.services import encounter_ops
+from claimdesk.api import Action, Cents, WriteoffReason, confirm_field, fmt, hookimpl
 
-REASON = "PROMPT_PAY"
-#: The clinic's policy: at most this percent off.
-MAX_PERCENT = Decimal("20")
+CLAIMDESK_API = "1.0"  # the claimdesk plugin API this plugin is written for
+REASON = WriteoffReason(code="PROMPT_PAY", label="Prompt-pay discount", kind="patient")
 
 
 class PromptPayForm(Schema):
-    percent = fields.Decimal(required=True, places=2, as_string=True,
-                             validate=validate.Range(min=Decimal("0.01"), max=MAX_PERCENT),
-                             metadata={"label": "Discount percent"})
-    confirm = fields.Boolean(required=True, validate=validate.Equal(True, error="tick confirm to apply"),
-                             metadata={"label": "Patient is paying the rest today"})
-
-
-def applies(ctx) -> bool:
-    """Only for a billable claim with a patient balance."""
-    return ctx.active and ctx.encounter.billable and ctx.patient_balance > 0
+    percent = fields.Decimal(required=True, places=2, as_string=True, metadata={"label": "Discount percent"},
+                             validate=validate.Range(min=Decimal("0.01"), max=Decimal("20")))
+    confirm = confirm_field()
 
 
 def apply(ctx, data: dict) -> dict:
-    """Write off ``percent`` of the patient balance under the PROMPT_PAY reason."""
-    balance = ctx.patient_balance
-    discount = int((Decimal(balance) * Decimal(data["percent"]) / 100).quantize(Decimal(1), ROUND_HALF_UP))
-    lines = encounter_ops.write_off(encounter_ops.open_splits(ctx.encounter, "patient"), discount,
-                                    kind="patient_writeoff", reason_code=REASON,
-                                    memo=f"prompt-pay discount {data['percent']}%")
-    return {"discount": discount, "balance_due_now": balance - discount,
-            "summary": f"discount {fmt(discount)}; patient pays {fmt(balance - discount)} today",
-            "lines": lines}
-
-
-ACTION = Action(
-    key="prompt_pay_discount",
-    title="Prompt-pay discount (patient pays today)",
-    when="Use this option when a self-paying patient settles the balance today and the clinic's "
-         "prompt-pay policy grants a discount.",
-    steps=("Asks for the discount percent (at most 20%)",
-           "Writes the discount off the patient balance under the reason PROMPT_PAY",
-           "Shows what the patient pays today"),
-    applies=applies,
-    apply=apply,
-    schema=PromptPayForm,
-    order=600,
-)
+    """Write ``percent`` of what the patient owes off the same splits it was computed from."""
+    owed = ctx.patient_balance
+    discount = Cents(int((owed * Decimal(data["percent"]) / 100).quantize(Decimal(1), ROUND_HALF_UP)))
+    lines = ctx.ops.write_off(ctx.patient_splits(), discount, REASON, memo=f"prompt-pay {data['percent']}%")
+    return {"discount": discount, "balance_due_now": owed - discount, "lines": lines,
+            "summary": f"discount {fmt(discount)}; the patient pays {fmt(owed - discount)} today"}
 
 
 @hookimpl
 def claimdesk_advanced_actions():
-    """The prompt-pay discount action."""
-    return [ACTION]
+    return [Action(key="prompt_pay_discount", title="Prompt-pay discount (patient pays today)",
+                   when="A patient settles the balance today; the clinic's policy grants up to 20% off.",
+                   steps=("Asks for the discount percent", "Writes it off what the patient owes (PROMPT_PAY)"),
+                   applies=lambda ctx: ctx.active and ctx.encounter.billable and ctx.patient_balance > 0,
+                   apply=apply, schema=PromptPayForm, order=600)]
 
 
 @hookimpl
 def claimdesk_writeoff_reasons():
-    """The write-off reason the discount is booked under."""
-    return [WriteoffReason(code=REASON, label="Prompt-pay discount", kind="patient")]
+    return [REASON]

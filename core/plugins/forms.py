@@ -1,12 +1,19 @@
-"""Reusable guided-input schemas and choice lists for advanced action plugins."""
+"""The guided-input pieces plugins build their forms from, and the write-off reason lookups.
+
+The app renders a form from a plugin's marshmallow schema: ``Money`` fields become amount
+inputs, ``Boolean`` a checkbox, dates a date, ``OneOf``/``choices`` a select, ``List(Nested)``
+rows. Public through :mod:`claimdesk.api`.
+"""
 
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from claimdesk.core.models import Payer
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.validation import Id, Money, Text, date_field
+
+#: How the subscriber is related to the patient (the coverage forms' choices).
+RELATIONSHIPS = ["self", "spouse", "child", "other"]
 
 
 def confirm_field() -> fields.Boolean:
@@ -29,8 +36,8 @@ class PayerForm(Schema):
     member_id = Text(required=True, min_length=1, max_length=40, metadata={"label": "Member ID"})
     group_no = Text(max_length=40, load_default="", metadata={"label": "Group number"})
     subscriber = Text(max_length=80, load_default="", metadata={"label": "Subscriber"})
-    relationship = fields.String(load_default="self", validate=validate.OneOf(["self", "spouse", "child", "other"]),
-                                 metadata={"label": "Relationship", "choices": ["self", "spouse", "child", "other"]})
+    relationship = fields.String(load_default="self", validate=validate.OneOf(RELATIONSHIPS),
+                                 metadata={"label": "Relationship", "choices": RELATIONSHIPS})
     effective_from = date_field(load_default=None, metadata={"label": "Effective from"})
 
 
@@ -42,12 +49,14 @@ class AmountForm(Schema):
     note = Text(max_length=200, load_default="", metadata={"label": "Note"})
 
 
-def insurance_payer_choices(kind: str | None = None) -> list[tuple[str, str]]:
-    """(id, name) of real insurance payers, optionally of one kind."""
-    q = Payer.select().where(Payer.kind.not_in(["patient", "inactive"])).order_by(Payer.name)
-    if kind:
-        q = q.where(Payer.kind == kind)
-    return [(str(p.id), p.name) for p in q]
+class FeeChargeFields(Schema):
+    """What every fee-charging returned-check policy asks for: the fee becomes a charge under
+    which service code, for which provider (e.g. an administrative "Office" provider)."""
+
+    # the form starts with the usual returned-check fee code (the demo clinic's, SOS's habit)
+    service_code = Text(required=True, min_length=1, max_length=20,
+                        metadata={"label": "Service code", "default": "RCFEE"})
+    provider_id = Id(required=True, metadata={"label": "Provider"})
 
 
 def reason_choices(kind: str, *, exclude: tuple[str, ...] = ()) -> list[tuple[str, str]]:

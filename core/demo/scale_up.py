@@ -1,9 +1,19 @@
 """Grow a built demo clinic N-fold with set-based SQL copies of its patient-side rows.
 
-The day-by-day simulation in :mod:`claimdesk.core.demo` runs at about 150 charges
-per CPU second, so a million charges would take hours. :func:`replicate` instead
-copies the whole patient-side data set (the *base block*) ``copies`` times, one
-``INSERT INTO t (cols) SELECT ... FROM t WHERE id <= M_t`` per table and copy:
+The day-by-day simulation (:mod:`claimdesk.core.demo.simulation`) runs at about 150
+charges per CPU second, so a million charges would take hours. A bigger clinic
+(``scale`` above 1) is therefore made of ``ceil(scale)`` identical *blocks*: the
+base block is simulated at ``scale / ceil(scale)`` (exactly 1 for a whole scale,
+between 0.5 and 1 for a fractional one: 2.5 is three blocks of 0.83), then
+:func:`replicate` copies it ``ceil(scale) - 1`` times, so the patient count is still
+about ``240 * scale``. Whole blocks, because a copy cut along patient lines would
+split journal entries, vouchers and claim batches that span several patients; each
+block is a complete, balanced clinic. Copies share the reference data, dates and
+daysheets; their account numbers carry the block number (``A000017-2``).
+
+:func:`replicate` copies the whole patient-side data set (the base block)
+``copies`` times, one ``INSERT INTO t (cols) SELECT ... FROM t WHERE id <= M_t``
+per table and copy:
 
 * copy ``k`` gives a row the id ``id + k * M_t`` (``M_t``: the base block's largest
   id in table ``t``), and every foreign key to a copied table ``r`` the value
@@ -112,29 +122,29 @@ def check_models() -> None:
     for model in ALL_MODELS:
         hits = sum(model in g for g in groups)
         if hits != 1:
-            raise AssertionError(f"demo_scale: {model.__name__} must be exactly one of REPLICATED, SHARED, "
+            raise AssertionError(f"demo scale-up: {model.__name__} must be exactly one of REPLICATED, SHARED, "
                                  f"NOT_COPIED (it is in {hits})")
     for model in ALL_MODELS:
         for field in model._meta.sorted_fields:
             if not isinstance(field, ForeignKeyField):
                 continue
             if field.rel_field is not field.rel_model._meta.primary_key:
-                raise AssertionError(f"demo_scale: {model.__name__}.{field.name} does not point at an id")
+                raise AssertionError(f"demo scale-up: {model.__name__}.{field.name} does not point at an id")
             if model in SHARED and field.rel_model in REPLICATED:
-                raise AssertionError(f"demo_scale: shared {model.__name__}.{field.name} points at a copied table")
+                raise AssertionError(f"demo scale-up: shared {model.__name__}.{field.name} points at a copied table")
             if model in REPLICATED and field.rel_model in NOT_COPIED:
-                raise AssertionError(f"demo_scale: copied {model.__name__}.{field.name} points at a table "
+                raise AssertionError(f"demo scale-up: copied {model.__name__}.{field.name} points at a table "
                                      f"that is not copied")
     order = {m: i for i, m in enumerate(REPLICATED)}
     for model in REPLICATED:
         for field in model._meta.sorted_fields:
             rel = getattr(field, "rel_model", None)
             if rel in order and rel is not model and order[rel] > order[model]:
-                raise AssertionError(f"demo_scale: {rel.__name__} must be copied before {model.__name__}")
+                raise AssertionError(f"demo scale-up: {rel.__name__} must be copied before {model.__name__}")
         for names in _unique_column_sets(model):
             fields = [model._meta.fields[n] for n in names]
             if not any(_shifted(model, f) or (model, f.name) in REWRITES for f in fields):
-                raise AssertionError(f"demo_scale: copies of {model.__name__} would repeat the unique {names}")
+                raise AssertionError(f"demo scale-up: copies of {model.__name__} would repeat the unique {names}")
 
 
 def copy_sql(model, copy: int, max_ids: dict) -> str:

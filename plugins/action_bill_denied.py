@@ -1,0 +1,45 @@
+"""Advanced actions: Primary / Secondary denied, need to bill patient (one factory, two actions)."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from claimdesk.api import Action, Id, action_plugin, confirm_field, fmt
+
+CLAIMDESK_API = "1.0"
+
+
+class DeniedForm(Schema):
+    charge_ids = fields.List(Id(), load_default=list,
+                             metadata={"label": "Denied codes to bill (all if none picked)"})
+    confirm = confirm_field()
+
+
+def bill_denied_action(rank: str, order: int) -> Action:
+    """The "<rank> denied, need to bill patient" action."""
+    Rank = rank.capitalize()
+
+    def applies(ctx) -> bool:
+        return ctx.active and ctx.encounter.billable and bool(ctx.open_splits(rank, denied=True))
+
+    def apply(ctx, data: dict) -> dict:
+        return ctx.ops.bill_patient(rank, data["charge_ids"])
+
+    def choices(ctx) -> dict:
+        return {"charge_ids": [(str(s.charge_id), f"{s.code} {fmt(s.balance)} {s.denial_code}".strip())
+                               for s in ctx.open_splits(rank, denied=True)]}
+
+    return Action(
+        key=f"{rank}_denied_bill_patient",
+        title=f"{Rank} denied, need to bill patient",
+        when=f"Use this option when {Rank} insurance denied the charge and you wish to move the payment to "
+             "patient responsibility.",
+        steps=("Calculates the bill amount from the denied codes",
+               "Moves that amount to patient responsibility",
+               "Generates the corresponding patient statement"),
+        applies=applies, apply=apply, schema=DeniedForm, order=order, choices=choices,
+    )
+
+
+primary = action_plugin("action_primary_denied", bill_denied_action("primary", 60), needs=CLAIMDESK_API)
+secondary = action_plugin("action_secondary_denied", bill_denied_action("secondary", 70), needs=CLAIMDESK_API)
