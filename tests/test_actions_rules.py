@@ -18,10 +18,9 @@ from claimdesk.core import db
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import InputError, PermissionDenied, Refused
 from claimdesk.core.models import (
-    AdminMessage, AuditEvent, ChargeSplit, Encounter, JournalEntry, User,
+    AdminMessage, AuditEvent, Encounter, JournalEntry, User,
 )
 from claimdesk.core.plugins.host import PluginHost, get_host, reset_host
-from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services import actions, balances, billing, claims, eobs
 from claimdesk.core.services.verify import verify
 
@@ -206,12 +205,8 @@ def test_after_self_pay_a_late_charge_is_the_patients_and_insurance_write_off_is
 
 def test_patient_money_sitting_at_the_placeholder_primary_rank_is_still_the_patients(database):
     """Data written before the fix: a charge owed by "Patient" at rank primary."""
-    pat = b.patient()
-    enc, (ch,) = b.encounter(pat, [60_00])
-    actions.apply(enc.id, "self_pay", {"confirm": True})
-    split = ChargeSplit.get((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == "patient"))
-    b.audited(lambda: billing.transfer(split, billing.split_for(ch, "primary", patient_payer()), 60_00,
-                                       reason="old data"))
+    enc, _ = b.owed_at_placeholder_primary(60_00)
+    pat = Encounter.get_by_id(enc.id).patient
 
     assert "insurance_writeoff" not in offered(enc.id)
     res = actions.apply(enc.id, "patient_writeoff_office", {"amount": "60.00", "reason": "HARDSHIP"})

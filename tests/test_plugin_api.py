@@ -12,7 +12,7 @@ import pytest
 from claimdesk.api import (
     API_VERSION, Action, AppliedEvent, ConfirmForm, PaymentMethod, hookimpl,
 )
-from claimdesk.core.plugins.host import PluginHost, reset_host
+from claimdesk.core.plugins.host import PluginHost
 from claimdesk.core.services import actions, balances, views
 
 from tests import builders as b
@@ -126,11 +126,9 @@ def _listener(name: str, heard: list, **opts):
 
 
 @pytest.fixture
-def host():
-    h = PluginHost().load_entrypoints()
-    reset_host(h)
-    yield h
-    reset_host(None)
+def host(claimdesk_host):
+    """The plugin host of this test (the fixture claimdesk ships for plugin authors)."""
+    return claimdesk_host
 
 
 def test_a_hook_wrapper_changes_what_every_plugin_offers(database, host):

@@ -165,19 +165,10 @@ def test_plugin_template_discounts_money_the_placeholder_primary_owes(database, 
     "Patient" (kept at rank primary by data written before the rule) is discounted in full from
     the splits it was computed from (the template used to compute from all of it and write off
     only rank-"patient" splits: refused, or short)."""
-    from claimdesk.core.models import ChargeSplit
-    from claimdesk.core.services import billing
-    from claimdesk.core.services.common import patient_payer
-
     monkeypatch.syspath_prepend(str(template_site))
     reset_host(PluginHost().load_entrypoints())
     try:
-        pat = b.patient()
-        enc, (ch,) = b.encounter(pat, [60_00])
-        actions.apply(enc.id, "self_pay", {"confirm": True})
-        split = ChargeSplit.get((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == "patient"))
-        b.audited(lambda: billing.transfer(split, billing.split_for(ch, "primary", patient_payer()), 60_00,
-                                           reason="old data"))
+        enc, _ = b.owed_at_placeholder_primary(60_00)
         result = actions.apply(enc.id, "prompt_pay_discount", {"percent": "10", "confirm": True})
         assert result["report"]["discount"] == 6_00
         assert [(ln["rank"], ln["amount"]) for ln in result["report"]["lines"]] == [("primary", 6_00)]

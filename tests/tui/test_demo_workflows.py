@@ -232,6 +232,7 @@ def test_workers_comp_result_names_records_and_done_opens_the_new_encounter(demo
     assert "0.0" not in seen["result"].split("Removed encounter:")[1][:12]  # an id, not an amount
     assert f"Encounter {new.id} " in seen["after"] and "workers_comp" in seen["after"]
     assert Encounter.get_by_id(eid).status == "removed" and new.claim_type == "workers_comp"
+    assert new_actions(before_audit) == {"to_workers_comp": 1}
 
 
 def test_tick_rows_of_other_encounters_with_shift_range(demo):
