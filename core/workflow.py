@@ -149,9 +149,9 @@ def with_money(stored: dict) -> dict:
     return out
 
 
-def _stored_result(result: dict) -> dict:
+def _stored_result(result: dict, typed_money: bool) -> dict:
     stored = _stored(result)
-    paths = money_paths(result)
+    paths = money_paths(result) if typed_money else []
     if paths:
         stored[MONEY_PATHS] = paths
     return stored
@@ -159,10 +159,13 @@ def _stored_result(result: dict) -> dict:
 
 def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
         encounter_id: int | None = None, patient_id: int | None = None, reason: str = "",
-        idempotency_key: str | None = None, notify: bool = True) -> dict:
+        idempotency_key: str | None = None, notify: bool = True, typed_money: bool = False) -> dict:
     """Run ``fn`` as one audited, atomic workflow and return its result dict.
 
-    The result gains ``audit_id`` and ``entries`` (journal entry ids posted).
+    The result gains ``audit_id`` and ``entries`` (journal entry ids posted). With
+    ``typed_money`` the audit trail also keeps where the result's :class:`Cents` were, so a
+    retried submit gets its amounts back typed (worth its cost for a result of a few dozen
+    values, such as an advanced action's; not walked for a 10,000-line batch).
     """
     inputs = jsonable(inputs or {})
     user = current_user()
@@ -189,7 +192,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
         ev = AuditEvent(
             at=clock.now(), user=user, action=action, encounter=encounter_id,
             patient=patient_id or result.get("patient_id"), inputs=inputs,
-            entries=entries, result=_stored_result(result), reason=reason[:250], idempotency_key=idempotency_key,
+            entries=entries, result=_stored_result(result, typed_money), reason=reason[:250], idempotency_key=idempotency_key,
             payload_hash=payload_hash, prev_hash=last.hash if last else "",
             hash_version=HASH_VERSION, postings_digest=digest,
         )

@@ -17,6 +17,7 @@ from claimdesk.core.errors import InputError, NotFound, Refused
 from claimdesk.core.models import (
     AuditEvent, ChargeSplit, Claim, Credit, CreditSplit, Encounter, JournalEntry, Posting, Voucher,
 )
+from claimdesk.core.posting import allocation, bulk
 from claimdesk.core.services import balances, batch_posting, eobs, patient_views, payments, returns
 from claimdesk.core.services.verify import verify
 
@@ -292,7 +293,8 @@ def test_a_retried_submit_posts_once_and_other_lines_under_the_same_key_are_refu
 
 def test_many_lines_in_chunks_match_one_by_one(database, monkeypatch):
     """More lines and patients than one SQL chunk (the chunk is made small here)."""
-    monkeypatch.setattr(batch_posting, "CHUNK", 4)
+    monkeypatch.setattr(allocation, "CHUNK", 4)
+    monkeypatch.setattr(bulk, "CHUNK", 4)
     aetna, _ = _aetna_medicare()
     clinics = [_clinic(f"B{i}") for i in range(3)], [_clinic(f"T{i}") for i in range(3)]
     flat = [[pt for c in side for pt in c] for side in clinics]
@@ -303,6 +305,76 @@ def test_many_lines_in_chunks_match_one_by_one(database, monkeypatch):
     assert len(res["credit_ids"]) == 30
     assert _seen(flat[0], res["credit_ids"], vb) == _seen(flat[1], twin, vt)
     assert verify() == []
+
+
+# --- preview: what posting would do, nothing written ------------------------------------------
+@pytest.mark.parametrize("opts", [{}, {"keep_unapplied": True}, {"apply": "none"}],
+                         ids=["return-remainder", "keep-unapplied", "no-apply"])
+def test_preview_reports_what_posting_then_does_and_writes_nothing(database, opts):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    data = {"voucher_id": vid, "lines": _lines(clinic), "memo": "ERA 7", **opts}
+    before = _counts()
+    seen = batch_posting.preview(data)
+    assert _counts() == before and balances.voucher_undistributed(vid) == 300_00
+    assert seen["refusals"] == [] and seen["voucher"]["payer"] == "Aetna"
+    res = batch_posting.post_credit_batch(data)
+    for key in ("lines", "patients", "total", "drawn", "applied_total", "unapplied", "returned_to_voucher",
+                "splits_paid"):
+        assert seen[key] == res[key], key
+    assert seen["voucher_undistributed"] == 300_00 and seen["voucher_undistributed_after"] == res["voucher_undistributed"]
+    per_line = ("patient_id", "amount", "applied", "unapplied", "returned_to_voucher")
+    assert [[c[k] for k in per_line] for c in seen["credits"]] == [[c[k] for k in per_line] for c in res["credits"]]
+    # which charges each line pays: what the credit splits show after posting
+    paid = [[(cs.charge_id, balances.credit_split_amount(cs.id)) for cs in
+             CreditSplit.select().where(CreditSplit.credit == cid).order_by(CreditSplit.id)]
+            for cid in res["credit_ids"]]
+    assert [[(a["charge_id"], a["amount"]) for a in c["applications"]] for c in seen["credits"]] == paid
+
+
+def test_preview_names_the_charges_a_line_pays(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    seen = batch_posting.preview({"voucher_id": vid, "lines": _lines(clinic, [(0, "25.00")])})
+    jan, feb = clinic[0]["charges"][1], clinic[0]["charges"][2]  # Ames: oldest first, partial on the last
+    assert seen["credits"][0]["applications"] == [
+        {"charge_id": jan.id, "service_code": "99213", "dos": "2026-01-05", "rank": "primary", "amount": 20_00},
+        {"charge_id": feb.id, "service_code": "99213", "dos": "2026-02-05", "rank": "primary", "amount": 5_00}]
+    assert (seen["applied_total"], seen["returned_to_voucher"], seen["voucher_undistributed_after"]) == (
+        25_00, 0, 275_00)
+
+
+def test_preview_reports_the_refusals_posting_would_raise(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    lines = _lines(clinic)
+    lines[5] = {**lines[5], "patient_id": 999_999}
+    short = b.voucher(aetna, 100_00)
+    before = _counts()
+    seen = batch_posting.preview({"voucher_id": short, "lines": lines})
+    assert _counts() == before
+    with pytest.raises(Refused) as err:  # posting raises the first
+        batch_posting.post_credit_batch({"voucher_id": short, "lines": lines})
+    assert seen["refusals"] == [
+        {"field": "voucher_id", "message": err.value.message, "kind": "refused"},
+        {"field": "lines.5.patient_id", "message": "no patient with id 999999", "kind": "not_found"}]
+    assert seen["credits"][5]["applied"] == 0 and seen["credits"][0]["applied"] == 25_00  # still previewed
+
+    returned = b.voucher(aetna, 400_00)
+    returns.return_check({"voucher_id": returned, "reason": "NSF"})
+    before = _counts()
+    assert [r["message"] for r in batch_posting.preview({"voucher_id": returned, "lines": _lines(clinic)})
+            ["refusals"]] == [f"voucher {returned} was returned; it cannot fund credits"]
+    missing = batch_posting.preview({"voucher_id": 987_654, "lines": _lines(clinic)})
+    assert missing["voucher"] is None and missing["refusals"] == [
+        {"field": "voucher_id", "message": "no voucher with id 987654", "kind": "not_found"}]
+    assert missing["applied_total"] == 0 and missing["returned_to_voucher"] == TOTAL
+    with pytest.raises(InputError) as bad:  # bad input is refused as posting refuses it
+        batch_posting.preview({"voucher_id": short, "lines": [{**lines[0], "amount": "1.005"}]})
+    assert bad.value.field == "lines.0.amount"
+    assert _counts() == before
 
 
 # --- the command line -----------------------------------------------------------------
@@ -349,6 +421,35 @@ def test_cli_post_batch_text_json_file_and_errors(cli, tmp_path):
     code, _, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(cols))
     assert code == 2 and "patient_id" in err
     assert Credit.select().count() == before
+
+
+def test_cli_post_batch_dry_run_shows_the_charges_and_posts_nothing(cli, tmp_path):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    csv_file = tmp_path / "era.csv"
+    csv_file.write_text("patient_id,amount\n" + "".join(f"{ln['patient_id']},{ln['amount']}\n"
+                                                        for ln in _lines(clinic)))
+    before = _counts()
+    text = cli.ok("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file), "--dry-run")
+    assert "dry run, nothing posted: voucher" in text and "258.45 applied" in text
+    jan = clinic[0]["charges"][1]
+    assert any(line.split()[:3] == ["1", str(jan.id), "99213"] and "2026-01-05" in line and line.endswith("20.00")
+               for line in text.splitlines())
+    assert "voucher undistributed  41.55" in text
+    out = cli.json("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file), "--dry-run")
+    assert (out["applied_total"], out["returned_to_voucher"], out["refusals"]) == ("258.45", "20.00", [])
+    assert out["credits"][0]["applications"][0]["amount"] == "20.00"
+    assert _counts() == before
+
+    short = b.voucher(aetna, 50_00)
+    csv_file.write_text(csv_file.read_text() + "999999,1.00\n")
+    before = _counts()
+    code, out, _ = cli("payments", "post-batch", "--voucher", str(short), "--file", str(csv_file), "--dry-run")
+    assert code == 4 and "posting would be refused:" in out
+    assert "voucher_id: the batch totals 279.45" in out
+    assert "lines.7.patient_id: no patient with id 999999 (row 9 of era.csv)" in out
+    assert _counts() == before
 
 
 def test_a_csv_row_with_more_fields_than_its_header_is_refused_naming_the_row(tmp_path):

@@ -11,6 +11,7 @@ import pytest
 from claimdesk.core import clock
 from claimdesk.core.errors import InputError, NotFound, Refused
 from claimdesk.core.models import Claim, ClaimBatch, ChargeSplit
+from claimdesk.core.posting import next_claims
 from claimdesk.core.services import balances, claims, eobs, payments
 from claimdesk.core.services.verify import verify
 
@@ -87,19 +88,22 @@ def test_payment_after_an_earlier_transfer_queues_the_secondary_for_the_next_bat
     assert verify() == []
 
 
-def test_advance_queues_the_next_insurer_when_a_split_reaches_zero(database):
+def test_the_next_insurer_is_queued_once_when_a_split_reaches_zero(database):
     aetna, medicare, _ = _three_payers()
     pat = b.patient()
     enc, (charge,) = b.encounter(pat, [50_00], payers=[aetna, medicare])
     eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id, "lines": [
         {"charge_id": charge.id, "adjustments": [{"group_code": "PR", "reason_code": "1", "amount": "20.00"}]}]})
-    assert claims.advance(_split(charge, "primary")) is None  # the primary still owes 30.00
-    payments.post_credit({"patient_id": pat.id, "voucher_id": b.voucher(aetna, 30_00)})
     from claimdesk.core import db
 
     with db.write_transaction():
-        claim = claims.advance(_split(charge, "primary"))
-    assert (claim.payer.name, claim.rank, claim.status) == ("Medicare", "secondary", "queued")
+        assert next_claims.queue_due([_split(charge, "primary").id]) == []  # the primary still owes 30.00
+    payments.post_credit({"patient_id": pat.id, "voucher_id": b.voucher(aetna, 30_00)})
+    (claim,) = Claim.select().where(Claim.encounter == enc.id, Claim.rank == "secondary")  # the payment queued it
+    assert (claim.payer.name, claim.status) == ("Medicare", "queued")
+    with db.write_transaction():  # asked again: the same claim, not a second one
+        assert next_claims.queue_due([_split(charge, "primary").id]) == [claim.id]
+    assert len(_queued(enc, "secondary")) == 1
 
 
 def test_batch_per_payer_writes_a_readable_export_and_marks_claims_sent(database, tmp_path):

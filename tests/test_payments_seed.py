@@ -8,6 +8,7 @@ import pytest
 
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import AuditEvent, ChargeSplit, Credit, Voucher
+from claimdesk.core.posting import allocation
 from claimdesk.core.services import balances, patient_views, payment_views, payments
 from claimdesk.core.services.common import patient_payer
 from claimdesk.core.services.verify import verify
@@ -238,7 +239,7 @@ def test_one_patients_money_reaches_the_same_splits_as_a_batch_would(database):
     payments.post_credit({"patient_id": pats[0].id, "voucher_id": check})  # pays some oldest first
     for payer_id in (payer.id, patient_payer().id):
         for amount in (1, 5_00, 5_01, 60_00, 250_00, 10_000_00):
-            one = {p.id: payments.reachable_splits(payer_id, {p.id: amount}).get(p.id, []) for p in pats}
-            many = payments.reachable_splits(payer_id, {p.id: amount for p in pats}, chunk=2)
+            one = {p.id: allocation.reachable_splits(payer_id, {p.id: amount}).get(p.id, []) for p in pats}
+            many = allocation.reachable_splits(payer_id, {p.id: amount for p in pats}, chunk=2)
             assert one == {p.id: many.get(p.id, []) for p in pats}, (payer_id, amount)
-    assert len(payments.reachable_splits(payer.id, {pats[1].id: 10_000_00})[pats[1].id]) > 8  # past a page
+    assert len(allocation.reachable_splits(payer.id, {pats[1].id: 10_000_00})[pats[1].id]) > 8  # past a page

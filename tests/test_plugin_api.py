@@ -226,7 +226,11 @@ def test_an_api_only_action_is_audited_and_reports_money_by_type(database, host)
                         applies=lambda ctx: ctx.patient_balance > 0, apply=_courtesy, schema=AmountForm)])),
                   "courtesy")
     enc, _ = b.encounter(b.patient(), [40_00, 10_00])
-    res = actions.apply(enc.id, "courtesy", {"amount": "45.00", "reason": "COURTESY"})
+    res = actions.apply(enc.id, "courtesy", {"amount": "45.00", "reason": "COURTESY"}, idempotency_key="k-1")
+    again = actions.apply(enc.id, "courtesy", {"amount": "45.00", "reason": "COURTESY"}, idempotency_key="k-1")
+    assert again["audit_id"] == res["audit_id"]  # a retried submit: the first result, amounts still typed
+    assert isinstance(again["report"]["lines"][1]["amount"], Cents) and isinstance(again["before"]["patient_due"], Cents)
+    assert "_cents" not in again
     report = res["report"]
     assert report["written_off"] == 45_00 and isinstance(report["written_off"], Cents)
     assert [(ln["amount"], type(ln["amount"])) for ln in report["lines"]] == [(40_00, Cents), (5_00, Cents)]

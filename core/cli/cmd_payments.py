@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from claimdesk.core.cli.common import command, group, load_object
+from claimdesk.core.cli.errors import NOT_FOUND, REFUSED
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import ClaimdeskError, InputError, renamed, with_note
 from claimdesk.core.models import Voucher
@@ -64,6 +65,9 @@ def register(subparsers) -> None:
     p.add_argument("--keep-unapplied", action="store_true",
                    help="keep what a line cannot apply on the patient's account (default: back to the voucher)")
     p.add_argument("--memo", default="", help="memo for the batch (and each credit without its own)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show what would be applied to which charges and returned to the voucher, "
+                        "and any refusal; post nothing")
 
     ks = group(subparsers, "check", "Returned (bounced) checks")
     p = command(ks, "return", "Flag a voucher returned and reverse everything it paid", return_check)
@@ -249,13 +253,32 @@ BATCH_MONEY = PAY_MONEY + ("total", "applied")
 BATCH_TABLE_ROWS = 50
 
 
+def _batch_data(args, lines) -> dict:
+    return {"voucher_id": args.voucher, "lines": list(lines), "apply": args.apply_mode,
+            "keep_unapplied": args.keep_unapplied, "memo": args.memo}
+
+
+def _credit_rows(credits: list[dict]) -> list[dict]:
+    return [{**c, "line": c["line"] + 1, "amount": money(c["amount"]), "applied": money(c["applied"]),
+             "unapplied": money(c["unapplied"]), "returned": money(c["returned_to_voucher"])} for c in credits]
+
+
+def _batch_totals(res: dict, undistributed: int | None) -> str:
+    return pairs([("total of the lines", money(res["total"])),
+                  ("applied to charges", money(res["applied_total"])),
+                  ("unapplied (patients')", money(res["unapplied"])),
+                  ("back to voucher", money(res["returned_to_voucher"])),
+                  ("voucher undistributed", money(undistributed))])
+
+
 def post_batch(args) -> Result:
-    """Batch posting: every line of the file becomes a credit drawn from the voucher."""
+    """Batch posting: every line of the file becomes a credit drawn from the voucher
+    (``--dry-run``: what would happen, nothing posted)."""
     lines = batch_posting.read_lines(args.file)
+    if args.dry_run:
+        return preview_batch(args, lines)
     try:
-        res = batch_posting.post_credit_batch({"voucher_id": args.voucher, "lines": list(lines),
-                                               "apply": args.apply_mode, "keep_unapplied": args.keep_unapplied,
-                                               "memo": args.memo})
+        res = batch_posting.post_credit_batch(_batch_data(args, lines))
     except ClaimdeskError as exc:
         better = lines.locate(exc)  # name the file row of a bad line
         if better is exc:
@@ -265,18 +288,47 @@ def post_batch(args) -> Result:
             f"{money(res['drawn'])} drawn, {money(res['applied_total'])} applied")
     parts = [head]
     if res["lines"] <= BATCH_TABLE_ROWS:
-        rows = [{**c, "line": c["line"] + 1, "amount": money(c["amount"]), "applied": money(c["applied"]),
-                 "unapplied": money(c["unapplied"]), "returned": money(c["returned_to_voucher"])}
-                for c in res["credits"]]
-        parts.append(table(rows, [("line", "line"), ("credit", "credit_id"), ("patient", "patient_id"),
-                                  ("amount", "amount"), ("applied", "applied"), ("unapplied", "unapplied"),
-                                  ("back to voucher", "returned")],
+        parts.append(table(_credit_rows(res["credits"]),
+                           [("line", "line"), ("credit", "credit_id"), ("patient", "patient_id"),
+                            ("amount", "amount"), ("applied", "applied"), ("unapplied", "unapplied"),
+                            ("back to voucher", "returned")],
                            right=("line", "amount", "applied", "unapplied", "returned")))
     else:
         parts.append(f"credits {res['credit_ids'][0]}..{res['credit_ids'][-1]} (--json lists every line)")
-    parts.append(pairs([("total of the lines", money(res["total"])),
-                        ("applied to charges", money(res["applied_total"])),
-                        ("unapplied (patients')", money(res["unapplied"])),
-                        ("back to voucher", money(res["returned_to_voucher"])),
-                        ("voucher undistributed", money(res["voucher_undistributed"]))]))
+    parts.append(_batch_totals(res, res["voucher_undistributed"]))
     return Result(res, "\n".join(parts), money=BATCH_MONEY)
+
+
+def preview_batch(args, lines) -> Result:
+    """``payments post-batch --dry-run``: the core's preview of the batch, as text or JSON; exit
+    code 3 or 4 (as posting would) when it would be refused."""
+    try:
+        res = batch_posting.preview(_batch_data(args, lines))
+    except ClaimdeskError as exc:
+        raise lines.locate(exc) from None
+    for r in res["refusals"]:
+        r["message"] = lines.place(r["field"], r["message"])
+    v = res["voucher"]
+    who = f"voucher {res['voucher_id']} ({v['payer']})" if v else f"voucher {res['voucher_id']}"
+    parts = [f"dry run, nothing posted: {who}: {res['lines']} credits for {res['patients']} patients: "
+             f"{money(res['drawn'])} would be drawn, {money(res['applied_total'])} applied"]
+    if res["lines"] <= BATCH_TABLE_ROWS:
+        parts.append(table(_credit_rows(res["credits"]),
+                           [("line", "line"), ("patient", "patient_id"), ("amount", "amount"), ("applied", "applied"),
+                            ("unapplied", "unapplied"), ("back to voucher", "returned")],
+                           right=("line", "amount", "applied", "unapplied", "returned")))
+        paid = [{"line": c["line"] + 1, **a, "amount": money(a["amount"])}
+                for c in res["credits"] for a in c["applications"]]
+        if paid:
+            parts.append(table(paid, [("line", "line"), ("charge", "charge_id"), ("code", "service_code"),
+                                      ("date of service", "dos"), ("rank", "rank"), ("amount", "amount")],
+                               right=("line", "amount")))
+    else:
+        parts.append(f"{res['splits_paid']} charge splits would be paid (--json lists every line)")
+    parts.append(_batch_totals(res, res["voucher_undistributed_after"]))
+    code = 0
+    if res["refusals"]:
+        parts.append("posting would be refused:")
+        parts += [f"  {r['field']}: {r['message']}" for r in res["refusals"]]
+        code = NOT_FOUND if res["refusals"][0]["kind"] == "not_found" else REFUSED
+    return Result(res, "\n".join(parts), money=BATCH_MONEY + ("voucher_undistributed_after",), exit_code=code)

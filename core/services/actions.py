@@ -227,7 +227,7 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
                 "queue_change": ([before["queue"], after["queue"]] if before["queue"] != after["queue"] else None),
                 "offers_queue_removal": action.offers_queue_removal and after["queue"] is not None}
 
-    return workflow.run(f"action.{key}", body, inputs=clean, encounter_id=enc.id,
+    return workflow.run(f"action.{key}", body, inputs=clean, encounter_id=enc.id, typed_money=True,
                         idempotency_key=idempotency_key, reason=str(clean.get("reason", clean.get("note", ""))))
 
 

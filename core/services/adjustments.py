@@ -16,15 +16,12 @@ from __future__ import annotations
 
 import contextvars
 
-from claimdesk.core import clock, config, ledger
-from claimdesk.core.context import current_user
+from claimdesk.core import config
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Adjustment, Charge, ChargeSplit, Payer
 from claimdesk.core.money import fmt
-from claimdesk.core.services import claims
+from claimdesk.core.posting import adjustments as posting_adjustments, next_claims
 
-#: Adjustment kinds posted to the CONTRACTUAL account; every other kind is a WRITEOFF.
-CONTRACTUAL_KINDS = ("contractual",)
 #: Kinds that take insurer balance off without forgiving it: never limited.
 LIMIT_EXEMPT_KINDS = ("contractual", "reclass")
 
@@ -74,7 +71,9 @@ def require_insurance_writeoff_authority(amount: int, *, kind: str) -> None:
 
 def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
            group_code: str = "", memo: str = "") -> Adjustment:
-    """Take ``amount`` off a split's balance as an adjustment/write-off (one entry)."""
+    """Take ``amount`` off a split's balance as an adjustment/write-off (one entry, through
+    :func:`claimdesk.core.posting.adjustments.post_adjustments`); queue the next insurer's
+    claim if that zeroes an insurer's split."""
     if amount <= 0:
         raise Refused("an adjustment amount must be more than 0.00", field="amount")
     split = ChargeSplit.get_by_id(split.id)
@@ -87,15 +86,8 @@ def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
         if tally is not None:
             tally[0] += amount
     charge = Charge.get_by_id(split.charge_id)
-    account = "CONTRACTUAL" if kind in CONTRACTUAL_KINDS else "WRITEOFF"
-    code = f"{group_code}-{reason_code}" if group_code else reason_code
-    adj = Adjustment.create(charge=charge, split=split, kind=kind, reason_code=reason_code,
-                            group_code=group_code, amount=amount, memo=memo[:200],
-                            created_at=clock.now(), created_by=current_user())
-    ledger.post(kind, [ledger.on_charge(account, split, amount, code), ledger.ar(split, -amount, code)],
-                memo=memo or f"{kind} {code}".strip(), user=current_user(),
-                encounter_id=charge.encounter_id, patient_id=charge.patient_id)
-    split.balance -= amount
+    new = posting_adjustments.NewAdjustment(split, amount, charge.encounter_id, reason_code, group_code, memo)
+    (adj_id,) = posting_adjustments.post_adjustments(kind, [new], memo=memo or f"{kind} {new.code}".strip())
     if split.balance == 0:  # an insurer's split adjusted off: the next insurer's claim goes out
-        claims.advance(split)
-    return adj
+        next_claims.queue_due([split.id])
+    return Adjustment.get_by_id(adj_id)

@@ -3,18 +3,20 @@ ERA file arrives, in ONE workflow (one transaction, one audit event).
 
 The result is the same, to the cent, as posting every line one after the other with
 :func:`claimdesk.core.services.payments.post_credit` (``apply="auto"``, or ``"none"``):
+both are the money engine's credit entry
+(:func:`claimdesk.core.posting.credits.post_credits`), a batch being many credits:
 
 - each line becomes a :class:`~claimdesk.core.models.Credit` of that patient, drawn from
   the voucher (the voucher must hold enough undistributed money for the whole batch,
   else nothing is written);
 - with auto-apply, a line pays that patient's open splits the voucher's payer is
-  responsible for, oldest first (date of service, charge, split: the order of
-  :func:`~claimdesk.core.services.payments.auto_plan`), partial on the last; lines of
-  the same patient apply in file order, each seeing what the earlier ones consumed;
+  responsible for, oldest first (date of service, charge, split:
+  :mod:`claimdesk.core.posting.allocation`), partial on the last; lines of the same
+  patient apply in file order, each seeing what the earlier ones consumed;
 - what a line cannot apply goes back to the voucher, unless ``keep_unapplied`` (with
   ``apply="none"`` nothing is applied and everything stays unapplied, as in post_credit);
 - an insurance split paid to zero queues the next insurer's claim
-  (:func:`claimdesk.core.services.claims.advance`), as post_credit does.
+  (:func:`claimdesk.core.posting.next_claims.queue_due`).
 
 Money path (accounts of docs/ledger.md), one journal entry per kind for the whole batch:
 
@@ -28,11 +30,9 @@ patient's ledger (read from postings), ``claimdesk verify`` and returned checks 
 reverse every entry that touched the voucher) work as for single credits. An entry
 names the patient only when the whole batch is one patient's.
 
-Set-based: the voucher (locked), all patients, and the open splits the money can reach
-(a running total per patient, in SQL) are read in a few chunked queries; allocations
-are computed in Python; credits and credit splits are multi-row ``INSERT ... RETURNING``;
-the three entries go through :func:`claimdesk.core.ledger.post`, which keeps the cached
-balances with its below-zero guards.
+:func:`preview` runs the same checks and the same allocation on a read: what each line
+would pay (which charges), keep and send back, and what posting would refuse; the CLI's
+``payments post-batch --dry-run`` and the TUI's Batch posting screen show it.
 
 Lines files (lockbox / ERA exports) are read by :func:`read_lines`, shared by the CLI's
 ``payments post-batch --file`` and the TUI's Batch posting screen: its :class:`LineFile`
@@ -46,26 +46,22 @@ import hashlib
 import io
 import json
 import re
-from collections import defaultdict
 from pathlib import Path
 from typing import Callable
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from claimdesk.core import clock, db, ledger, workflow
-from claimdesk.core.context import current_user
+from claimdesk.core import db, workflow
 from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused, flatten_messages
-from claimdesk.core.models import INSURANCE_RANKS, ChargeSplit, Credit, CreditSplit, Payer, Voucher
+from claimdesk.core.models import Payer, Voucher
 from claimdesk.core.money import fmt
+from claimdesk.core.posting import allocation, credits
 from claimdesk.core.validation import Id, Money, Text, load
-from claimdesk.core.services import claims
-from claimdesk.core.services.payments import reachable_splits
+from claimdesk.core.services import payment_views
 from claimdesk.core.services.common import get
 
 #: Most lines one batch takes (a lockbox file is usually hundreds to a few thousand).
 MAX_LINES = 100_000
-#: Ids per ``IN (...)`` / rows per multi-row ``INSERT`` (under SQLite's and psycopg's parameter limits).
-CHUNK = 1000
 
 
 # --- input ----------------------------------------------------------------------------
@@ -121,21 +117,22 @@ class LineFile(list):
         place = self.places[index] if 0 <= index < len(self.places) else f"line {index + 1}"
         return f"{place} of {self.name}"
 
+    def place(self, field, message: str) -> str:
+        """``message`` about ``field`` with the file row added when the field is ``lines.N...``."""
+        m = re.match(r"lines\.(\d+)(\.|$)", str(field or ""))
+        return f"{message} ({self.where(int(m.group(1)))})" if m else message
+
     def locate(self, exc: ClaimdeskError) -> ClaimdeskError:
         """``exc`` with the file row added to every message about ``lines.N...``; ``exc``
         itself when it names no line."""
-        def placed(field, message: str) -> str:
-            m = re.match(r"lines\.(\d+)(\.|$)", str(field or ""))
-            return f"{message} ({self.where(int(m.group(1)))})" if m else message
-
         if isinstance(exc, InputError):
             if not any(re.match(r"lines\.\d+(\.|$)", str(k)) for k in exc.messages):
                 return exc
-            return InputError({k: [placed(k, str(m)) for m in (v if isinstance(v, list) else [v])]
+            return InputError({k: [self.place(k, str(m)) for m in (v if isinstance(v, list) else [v])]
                                for k, v in exc.messages.items()})
         if not re.match(r"lines\.\d+(\.|$)", exc.field or ""):
             return exc
-        return type(exc)(placed(exc.field, exc.message), field=exc.field)
+        return type(exc)(self.place(exc.field, exc.message), field=exc.field)
 
 
 def read_lines(path: str) -> LineFile:
@@ -193,22 +190,37 @@ def _summary(clean: dict) -> dict:
             "lines_sha256": hashlib.sha256(canon.encode()).hexdigest()}
 
 
-# --- SQL helpers ----------------------------------------------------------------------
-def _chunks(items: list, size: int | None = None):
-    size = size or CHUNK
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
+# --- what stops a batch -----------------------------------------------------------------
+def _refusals(voucher: Voucher, lines: list[dict]) -> list[ClaimdeskError]:
+    """Why the voucher cannot fund these lines, in the order posting checks (it raises the
+    first): a returned voucher or one without enough undistributed money, then the first line
+    whose patient does not exist."""
+    out: list[ClaimdeskError] = []
+    total = sum(ln["amount"] for ln in lines)
+    try:
+        credits.require_active(voucher)
+    except Refused as exc:
+        out.append(exc)
+    else:
+        if total > voucher.undistributed:
+            out.append(Refused(f"the batch totals {fmt(total)} but voucher {voucher.id} has only "
+                               f"{fmt(voucher.undistributed)} undistributed", field="voucher_id"))
+    first_line: dict[int, int] = {}
+    for i, ln in enumerate(lines):
+        first_line.setdefault(ln["patient_id"], i)
+    among, params = db.ids_in(list(first_line))
+    missing = set(first_line) - {r[0] for r in db.sql(f"SELECT id FROM patient WHERE id {among}", params)}
+    if missing:
+        i = min(first_line[p] for p in missing)
+        out.append(NotFound(f"no patient with id {lines[i]['patient_id']}", field=f"lines.{i}.patient_id"))
+    return out
 
 
-def _marks(n: int) -> str:
-    return ", ".join(["{p}"] * n)
-
-
-def _existing_patients(ids: list[int]) -> set[int]:
-    found: set[int] = set()
-    for chunk in _chunks(ids):
-        found.update(r[0] for r in db.sql(f"SELECT id FROM patient WHERE id IN ({_marks(len(chunk))})", chunk))
-    return found
+def _credit_lines(clean: dict) -> list[credits.CreditLine]:
+    """One credit per line: the line's patient and amount (plain cents: the engine's arithmetic
+    stays on ``int``), its memo or the batch's."""
+    return [credits.CreditLine(ln["patient_id"], int(ln["amount"]), ln["memo"] or clean["memo"])
+            for ln in clean["lines"]]
 
 
 # --- the workflow ---------------------------------------------------------------------
@@ -244,132 +256,87 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
 def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> dict:
     step = progress or (lambda _done, _total: None)
     lines = clean["lines"]
-    total = sum(ln["amount"] for ln in lines)
     voucher = get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
-    if voucher.status != "active":
-        raise Refused(f"voucher {voucher.id} was returned; it cannot fund credits", field="voucher_id")
-    if total > voucher.undistributed:
-        raise Refused(f"the batch totals {fmt(total)} but voucher {voucher.id} has only "
-                      f"{fmt(voucher.undistributed)} undistributed", field="voucher_id")
-    first_line: dict[int, int] = {}
-    for i, ln in enumerate(lines):
-        first_line.setdefault(ln["patient_id"], i)
-    missing = set(first_line) - _existing_patients(list(first_line))
-    if missing:
-        i = min(first_line[p] for p in missing)
-        raise NotFound(f"no patient with id {lines[i]['patient_id']}", field=f"lines.{i}.patient_id")
+    refused = _refusals(voucher, lines)
+    if refused:
+        raise refused[0]
     step(0, STEPS)
-
-    payer_id, user, now = voucher.payer_id, current_user(), clock.now()
-    single = next(iter(first_line)) if len(first_line) == 1 else None
-    cf = Credit._meta.fields
-    const = {"payer": payer_id, "voucher": voucher.id, "method": voucher.method,
-             "keep_unapplied": cf["keep_unapplied"].db_value(clean["keep_unapplied"]), "unapplied": 0,
-             "posted_on": cf["posted_on"].db_value(now.date()), "created_at": cf["created_at"].db_value(now),
-             "created_by": user}
-    names = ("patient", "payer", "voucher", "method", "keep_unapplied", "unapplied", "posted_on", "memo",
-             "created_at", "created_by")
-    rows = [(ln["patient_id"], const["payer"], const["voucher"], const["method"], const["keep_unapplied"], 0,
-             const["posted_on"], ln["memo"] or clean["memo"], const["created_at"], user) for ln in lines]
-    # ids come in insertion order (one statement, one writer per row): sorted = line order
-    credit_ids = sorted(r[0] for r in db.insert_returning(Credit, names, rows, "id", chunk=CHUNK))
-
-    # 1. draw: the whole batch leaves the voucher, each credit holds its line's amount
-    Line = ledger.Line
-    draw = [Line("UNDISTRIBUTED", total, voucher_id=voucher.id, payer_id=payer_id)]
-    draw += [Line("UNAPPLIED", -ln["amount"], credit_id=cid, voucher_id=voucher.id,
-                  patient_id=ln["patient_id"], payer_id=payer_id) for ln, cid in zip(lines, credit_ids)]
-    ledger.post("credit", draw, memo=clean["memo"] or f"batch of {len(lines)} credits from voucher {voucher.id}",
-                user=user, patient_id=single)
-    step(1, STEPS)
-
-    # 2. auto-apply, oldest first per patient, in line order
-    left = [ln["amount"] for ln in lines]
-    plan: list[tuple[int, int, list, int]] = []  # (line index, credit id, split row, amount)
-    if clean["apply"] == "auto":
-        need: dict[int, int] = defaultdict(int)
-        for ln in lines:
-            need[ln["patient_id"]] += ln["amount"]
-        open_by_patient = reachable_splits(payer_id, need)
-        cursor: dict[int, int] = defaultdict(int)  # patient -> first split with money still open
-        for i, (ln, cid) in enumerate(zip(lines, credit_ids)):
-            pid, avail = ln["patient_id"], ln["amount"]
-            splits, k = open_by_patient.get(pid, ()), cursor[pid]
-            while avail > 0 and k < len(splits):
-                split = splits[k]
-                take = min(split[2], avail)
-                plan.append((i, cid, split, take))
-                split[2] -= take
-                avail -= take
-                if split[2] == 0:
-                    k += 1
-            cursor[pid] = k
-            left[i] = avail
-    applied_by_line = [0] * len(lines)
-    if plan:
-        cs_rows = [(cid, split[1], split[0], const["created_at"]) for _i, cid, split, _a in plan]
-        made = db.insert_returning(CreditSplit, ("credit", "charge", "split", "created_at"),
-                                   cs_rows, "id, credit_id, split_id", chunk=CHUNK)
-        cs_id = {(c, s): i for i, c, s in made}
-        pay = []
-        for i, cid, split, amount in plan:
-            sid, charge_id, pid = split[0], split[1], lines[i]["patient_id"]
-            csid = cs_id[(cid, sid)]
-            pay.append(Line("UNAPPLIED", amount, split_id=sid, charge_id=charge_id, patient_id=pid,
-                            payer_id=payer_id, credit_id=cid, voucher_id=voucher.id, credit_split_id=csid))
-            pay.append(Line("AR", -amount, split_id=sid, charge_id=charge_id, patient_id=pid,
-                            payer_id=payer_id, credit_split_id=csid))
-            applied_by_line[i] += amount
-        ledger.post("payment", pay, memo=f"batch credits from voucher {voucher.id} applied", user=user,
-                    patient_id=single)
-    step(2, STEPS)
-
-    # 3. what a line could not apply goes back to the voucher (unless kept, or not applying at all)
-    returned = [0] * len(lines)
-    if clean["apply"] == "auto" and not clean["keep_unapplied"]:
-        back = [Line("UNAPPLIED", left[i], credit_id=cid, voucher_id=voucher.id,
-                     patient_id=lines[i]["patient_id"], payer_id=payer_id)
-                for i, cid in enumerate(credit_ids) if left[i]]
-        if back:
-            back_total = sum(ln.amount for ln in back)
-            back.append(Line("UNDISTRIBUTED", -back_total, voucher_id=voucher.id, payer_id=payer_id))
-            ledger.post("credit_return", back, memo=f"batch remainders back to voucher {voucher.id}",
-                        user=user, patient_id=single)
-            returned, left = left, [0] * len(lines)
-    step(3, STEPS)
-
-    # 4. an insurance split paid to zero: the next insurer's claim goes out (as post_credit does)
-    _advance_claims({split[0]: split for _i, _c, split, _a in plan if split[2] == 0})
-    step(STEPS, STEPS)
-
-    undistributed = db.sql("SELECT undistributed FROM voucher WHERE id = {p}", [voucher.id]).fetchone()[0]
-    credits = [{"line": i, "credit_id": cid, "patient_id": ln["patient_id"], "amount": ln["amount"],
-                "applied": applied_by_line[i], "unapplied": left[i], "returned_to_voucher": returned[i]}
-               for i, (ln, cid) in enumerate(zip(lines, credit_ids))]
-    applied_total = sum(applied_by_line)
-    return {"voucher_id": voucher.id, "payer_id": payer_id, "payer": Payer.get_by_id(payer_id).name,
-            "lines": len(lines), "patients": len(first_line), "total": total,
-            "drawn": total - sum(returned), "applied_total": applied_total,
-            "splits_paid": len(plan), "unapplied": sum(left), "returned_to_voucher": sum(returned),
-            "voucher_undistributed": int(undistributed), "credit_ids": credit_ids, "credits": credits}
+    spent = credits.post_credits(voucher, _credit_lines(clean), clean["apply"], keep_unapplied=clean["keep_unapplied"],
+                                 memo=clean["memo"], memos=credits.BATCH, step=lambda done: step(done, STEPS))
+    total, returned = sum(ln["amount"] for ln in lines), sum(spent.returned)
+    per_line = [{"line": i, "credit_id": cid, "patient_id": ln["patient_id"], "amount": ln["amount"],
+                 "applied": spent.applied[i], "unapplied": spent.unapplied[i], "returned_to_voucher": spent.returned[i]}
+                for i, (ln, cid) in enumerate(zip(lines, spent.credit_ids))]
+    return {"voucher_id": voucher.id, "payer_id": voucher.payer_id, "payer": Payer.get_by_id(voucher.payer_id).name,
+            "lines": len(lines), "patients": len({ln["patient_id"] for ln in lines}), "total": total,
+            "drawn": total - returned, "applied_total": sum(spent.applied), "splits_paid": len(spent.allocations),
+            "unapplied": sum(spent.unapplied), "returned_to_voucher": returned,
+            # the voucher row is locked by this transaction: what it holds now is known
+            "voucher_undistributed": voucher.undistributed - total + returned,
+            "credit_ids": spent.credit_ids, "credits": per_line}
 
 
-def _advance_claims(zeroed: dict[int, list]) -> None:
-    """Call :func:`claims.advance` for the insurance splits this batch paid to zero that
-    have a later insurer's split with balance on the same charge (the only ones it can
-    queue; one query finds them)."""
-    candidates = {sid: s for sid, s in zeroed.items() if s[3] in INSURANCE_RANKS[:-1]}
-    if not candidates:
-        return
-    later: dict[int, set[str]] = defaultdict(set)
-    charges = sorted({s[1] for s in candidates.values()})
-    for chunk in _chunks(charges):
-        for charge_id, rank in db.sql(f"SELECT charge_id, rank FROM charge_split WHERE charge_id IN "
-                                    f"({_marks(len(chunk))}) AND balance > 0 AND rank IN ({{p}}, {{p}})",
-                                    chunk + list(INSURANCE_RANKS[1:])):
-            later[charge_id].add(rank)
-    for sid in sorted(candidates):
-        split = candidates[sid]
-        after = set(INSURANCE_RANKS[INSURANCE_RANKS.index(split[3]) + 1:])
-        if later.get(split[1], set()) & after:
-            claims.advance(ChargeSplit(id=sid))
+# --- preview: the same checks and allocation, on a read ---------------------------------
+def preview(data: dict) -> dict:
+    """What :func:`post_credit_batch` would do with ``data``, writing nothing (plain reads, no
+    transaction). Bad input raises :class:`InputError` as posting does; what posting would
+    refuse comes back in ``refusals`` (``[{"field", "message", "kind"}]``, kind ``not_found`` or
+    ``refused``; the first is what posting raises; none: postable).
+
+    Returns the voucher (``voucher``: its row, None when there is no such voucher), the
+    totals posting would report (``total``, ``applied_total``, ``unapplied``,
+    ``returned_to_voucher``, ``drawn``, ``voucher_undistributed`` now and
+    ``voucher_undistributed_after``) and ``credits``: per line its patient, amount, memo, what
+    it would apply (``applied``) and to which charges (``applications``: charge id, service
+    code, date of service, rank, amount), keep unapplied and send back to the voucher.
+    """
+    clean = validate_batch(data)
+    lines = clean["lines"]
+    refusals: list[ClaimdeskError] = []
+    try:
+        voucher = get(Voucher, clean["voucher_id"], "voucher", field="voucher_id")
+    except NotFound as exc:
+        voucher = None
+        refusals.append(exc)
+    if voucher is not None:
+        refusals += _refusals(voucher, lines)
+    amounts = [ln["amount"] for ln in lines]
+    allocations = []
+    if voucher is not None and clean["apply"] == "auto":
+        allocations = allocation.auto_allocate(voucher.payer_id, [(ln["patient_id"], ln["amount"]) for ln in lines])[0]
+    per_line = [{"line": i, "patient_id": ln["patient_id"], "amount": ln["amount"], "memo": ln["memo"] or clean["memo"],
+                 "applied": 0, "applications": [], "unapplied": 0, "returned_to_voucher": 0}
+                for i, ln in enumerate(lines)]
+    charges = _charge_facts({a.split.charge_id for a in allocations})
+    for a in allocations:
+        row = per_line[a.line]
+        row["applied"] += a.amount
+        row["applications"].append({"charge_id": a.split.charge_id, **charges[a.split.charge_id],
+                                    "rank": a.split.rank, "amount": a.amount})
+    give_back = clean["apply"] == "auto" and not clean["keep_unapplied"]
+    for row, amount in zip(per_line, amounts):
+        row["returned_to_voucher" if give_back else "unapplied"] = amount - row["applied"]
+    total = sum(amounts)
+    returned = sum(r["returned_to_voucher"] for r in per_line)
+    undistributed = voucher.undistributed if voucher is not None else None
+    return {"voucher_id": clean["voucher_id"],
+            "voucher": payment_views.voucher_row(voucher, voucher.undistributed) if voucher is not None else None,
+            "apply": clean["apply"], "keep_unapplied": clean["keep_unapplied"], "memo": clean["memo"],
+            "lines": len(lines), "patients": len({ln["patient_id"] for ln in lines}), "total": total,
+            "applied_total": sum(r["applied"] for r in per_line), "unapplied": sum(r["unapplied"] for r in per_line),
+            "returned_to_voucher": returned, "drawn": total - returned, "splits_paid": len(allocations),
+            "voucher_undistributed": undistributed,
+            "voucher_undistributed_after": None if undistributed is None else undistributed - total + returned,
+            "credits": per_line,
+            "refusals": [{"field": exc.field, "message": exc.message,
+                          "kind": "not_found" if isinstance(exc, NotFound) else "refused"} for exc in refusals]}
+
+
+def _charge_facts(charge_ids) -> dict[int, dict]:
+    """charge -> its service code and date of service (ISO), one query."""
+    if not charge_ids:
+        return {}
+    among, params = db.ids_in(sorted(charge_ids))
+    rows = db.sql("SELECT c.id, sc.code, c.dos FROM charge c JOIN service_code sc ON sc.id = c.service_code_id"
+                  f" WHERE c.id {among}", params)
+    return {cid: {"service_code": code, "dos": str(dos)[:10]} for cid, code, dos in rows}

@@ -2,11 +2,10 @@
 batches with a readable export (JSON + CSV), and re-queueing a sent claim.
 
 A secondary (tertiary) claim is queued as soon as the earlier insurance split of a
-charge has reached zero and the balance sits with the next insurer: at once when a
-transfer does it (:func:`claimdesk.core.services.billing.move_to_next`), or through
-:func:`advance` / :func:`queue_ready` when a payment or an adjustment zeroes the
-earlier split. :func:`build_batch` runs :func:`queue_ready` first, so no claim that
-is due is ever left out of a batch.
+charge has reached zero and the balance sits with the next insurer: the payment,
+adjustment or transfer that zeroes it calls the money engine's
+:func:`claimdesk.core.posting.next_claims.queue_due`. :func:`build_batch` runs
+:func:`queue_ready` first, so no claim that is due is ever left out of a batch.
 """
 
 from __future__ import annotations
@@ -24,10 +23,11 @@ from claimdesk.core import clock, config, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
-    INSURANCE_RANKS, Charge, ChargeSplit, Claim, ClaimBatch, Encounter, EncounterPayer, Patient, Payer,
+    Charge, ChargeSplit, Claim, ClaimBatch, Encounter, EncounterPayer, Patient, Payer,
     Provider, ServiceCode,
 )
 from claimdesk.core.money import as_json
+from claimdesk.core.posting import next_claims
 from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services.common import get
 
@@ -35,16 +35,13 @@ from claimdesk.core.services.common import get
 STATUSES = ("queued", "sent", "void")
 
 
-def queue(encounter: Encounter, payer: Payer, rank: str, *, resend: bool = False) -> Claim:
-    """Queue ``encounter`` for ``payer``'s next batch (once; a resend re-queues)."""
+def queue(encounter: Encounter, payer: Payer, rank: str, *, resend: bool = False) -> Claim | None:
+    """Queue ``encounter`` for ``payer``'s next batch (once; a resend re-queues); None for a
+    payer that is not an insurer."""
     if not payer.is_insurance:
         return None
-    existing = Claim.get_or_none((Claim.encounter == encounter.id) & (Claim.payer == payer.id)
-                                 & (Claim.rank == rank) & (Claim.status == "queued"))
-    if existing is not None:
-        return existing
-    return Claim.create(encounter=encounter, payer=payer, rank=rank, status="queued",
-                        queued_at=clock.now(), resend=resend)
+    (claim_id,) = next_claims.queue([(encounter.id, payer.id, rank)], resend=resend)
+    return Claim.get_by_id(claim_id)
 
 
 def queued(payer: Payer | None = None):
@@ -74,33 +71,7 @@ def queued_list(payer_id: int | None = None, limit: int | None = None) -> list[d
             for c in q]
 
 
-# --- secondary and tertiary claims when an earlier split reaches zero ---------------------
-def advance(split: ChargeSplit) -> Claim | None:
-    """After ``split`` changed: if it is an insurance split now at zero and the next insurer
-    on the encounter holds balance on the same charge, queue that insurer's claim.
-
-    Safe to call after any payment, adjustment or transfer (inside the transaction).
-    """
-    split = ChargeSplit.get_by_id(split.id)
-    if split.rank not in INSURANCE_RANKS or split.balance != 0:
-        return None
-    charge = Charge.get_by_id(split.charge_id)
-    encounter = Encounter.get_by_id(charge.encounter_id)
-    if not encounter.billable or encounter.status != "active":
-        return None
-    slots = {ep.rank: ep for ep in EncounterPayer.select().where(EncounterPayer.encounter == encounter.id)}
-    for rank in INSURANCE_RANKS[INSURANCE_RANKS.index(split.rank) + 1:]:
-        slot = slots.get(rank)
-        if slot is None:
-            continue
-        nxt = ChargeSplit.get_or_none((ChargeSplit.charge == charge.id) & (ChargeSplit.rank == rank)
-                                      & (ChargeSplit.payer == slot.payer_id))
-        if nxt is not None and nxt.balance > 0:
-            return queue(encounter, Payer.get_by_id(slot.payer_id), rank)
-        return None
-    return None
-
-
+# --- secondary and tertiary claims still due (a sweep before each batch) -------------------
 def ready_splits():
     """Secondary/tertiary splits with balance whose earlier insurance splits are all at zero,
     on billable active encounters, with no claim queued or sent for that payer and rank."""

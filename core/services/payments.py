@@ -9,18 +9,20 @@ Money path (see docs/ledger.md):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 from marshmallow import Schema, fields, validate
 
-from claimdesk.core import clock, db, ledger, workflow
+from claimdesk.core import clock, ledger, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import InputError, Refused
-from claimdesk.core.models import Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Voucher
+from claimdesk.core.models import Charge, ChargeSplit, Credit, Patient, Payer, Voucher
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
+from claimdesk.core.posting import allocation, credits, next_claims
+from claimdesk.core.posting.allocation import Allocation
 from claimdesk.core.validation import Id, Money, Text, date_field, load
-from claimdesk.core.services import claims
 from claimdesk.core.services.common import get
 
 
@@ -113,162 +115,57 @@ def create_voucher(data: dict, *, idempotency_key: str | None = None) -> dict:
 
 
 # --- credits ------------------------------------------------------------------
-def open_splits_for(patient_id: int, payer_id: int) -> list[ChargeSplit]:
-    """Open splits this payer is responsible for on this patient, oldest first."""
-    return list(
-        ChargeSplit.select(ChargeSplit, Charge)
-        .join(Charge)
-        .join(Encounter, on=(Charge.encounter == Encounter.id))
-        .where((ChargeSplit.patient == patient_id) & (ChargeSplit.payer == payer_id)
-               & (ChargeSplit.balance > 0) & (Encounter.status == "active"))
-        .order_by(Charge.dos, Charge.id)
-    )
+#: Open splits this payer is responsible for on this patient, in the auto-apply order.
+open_splits_for = allocation.open_splits_for
 
 
 def draw(voucher: Voucher, patient: Patient, amount: int, *, keep_unapplied: bool, memo: str = "",
          posted_on: dt.date | None = None) -> Credit:
-    """Draw ``amount`` from a voucher onto a patient's account as a new credit."""
-    if voucher.status != "active":
-        raise Refused(f"voucher {voucher.id} was returned; it cannot fund credits", field="voucher_id")
-    if amount > voucher.undistributed:
-        raise Refused(f"amount {fmt(amount)} is more than the voucher's undistributed "
-                      f"{fmt(voucher.undistributed)}", field="amount")
-    now = clock.now()
-    credit = Credit.create(patient=patient, payer=voucher.payer_id, voucher=voucher,
-                           method=voucher.method, keep_unapplied=keep_unapplied,
-                           posted_on=posted_on or now.date(), memo=memo, created_at=now,
-                           created_by=current_user())
-    ledger.post("credit", [ledger.undistributed(voucher, amount), ledger.unapplied(credit, -amount)],
-                memo=memo or f"credit from voucher {voucher.id}", user=current_user(),
-                patient_id=patient.id)
-    credit.unapplied = amount
-    return credit
-
-
-def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, kind: str = "payment",
-                    memo: str = "") -> list[dict]:
-    """Apply parts of a credit's unapplied money to charge splits (one entry)."""
-    plan = [(s, a) for s, a in plan if a > 0]
-    if not plan:
-        return []
-    total = sum(a for _, a in plan)
-    if total > credit.unapplied:
-        raise Refused(f"applying {fmt(total)} is more than the credit's unapplied {fmt(credit.unapplied)}",
-                      field="applications")
-    for split, amount in plan:
-        if amount > split.balance:
-            raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than its open "
-                          f"balance {fmt(split.balance)}", field="applications")
-    lines, applied = [], []
-    for (split, amount), cs_id in zip(plan, _credit_split_ids(credit, plan)):
-        lines.append(ledger.on_charge("UNAPPLIED", split, amount, credit_id=credit.id,
-                                      voucher_id=credit.voucher_id, credit_split_id=cs_id))
-        lines.append(ledger.ar(split, -amount, credit_split_id=cs_id))
-        applied.append({"charge_id": split.charge_id, "split_id": split.id, "rank": split.rank,
-                        "amount": amount, "balance_after": split.balance - amount})
-    ledger.post(kind, lines, memo=memo or f"credit {credit.id} applied", user=current_user(),
-                patient_id=credit.patient_id)
-    credit.unapplied -= total
-    for (split, _), line in zip(plan, applied):
-        # an insurer's split paid off: the next insurer's claim goes out (the patient has no next)
-        if line["balance_after"] == 0 and split.rank in claims.INSURANCE_RANKS:
-            claims.advance(split)
-    return applied
-
-
-def _credit_split_ids(credit: Credit, plan: list[tuple[ChargeSplit, int]]) -> list[int]:
-    """Make the credit's splits for ``plan`` (one multi-row INSERT); their ids in plan order."""
-    now = CreditSplit.created_at.db_value(clock.now())
-    split_ids = [split.id for split, _ in plan]
-    if len(set(split_ids)) < len(split_ids):  # the clerk chose one charge twice: one row at a time
-        return [CreditSplit.create(credit=credit.id, charge=s.charge_id, split=s.id, created_at=now).id
-                for s, _ in plan]
-    made = db.insert_returning(CreditSplit, ("credit", "charge", "split", "created_at"),
-                               [(credit.id, s.charge_id, s.id, now) for s, _ in plan], "id, split_id")
-    by_split = {sid: cs_id for cs_id, sid in made}
-    return [by_split[sid] for sid in split_ids]
-
-
-def reachable_splits(payer_id: int, need: dict[int, int], *, chunk: int = 1000) -> dict[int, list[list]]:
-    """patient -> ``[split_id, charge_id, balance, rank]`` that ``need[patient]`` cents reach.
-
-    The auto-apply order, in one place: open splits the payer is responsible for on
-    active encounters, oldest first (date of service, charge, split). A running total per
-    patient (window function) keeps only the splits whose older open balance is below
-    what that patient brings, so a patient with a thousand open charges loads a few; one
-    patient's money (a credit entry) is placed by reading that order a page at a time.
-    """
-    if len(need) == 1:
-        ((pid, amount),) = need.items()
-        return {pid: rows} if (rows := _reachable_for_one(payer_id, pid, amount)) else {}
-    out: dict[int, list[list]] = {}
-    pids = sorted(need)
-    for start in range(0, len(pids), chunk):
-        part = pids[start:start + chunk]
-        values = ", ".join(["({p}, {p})"] * len(part))
-        params = [v for pid in part for v in (pid, need[pid])] + [payer_id] + part
-        rows = db.sql(
-            f"WITH need(pid, amt) AS (VALUES {values}) "
-            "SELECT r.id, r.charge_id, r.patient_id, r.balance, r.rank FROM ("
-            " SELECT cs.id, cs.charge_id, cs.patient_id, cs.balance, cs.rank, c.dos,"
-            " SUM(cs.balance) OVER (PARTITION BY cs.patient_id ORDER BY c.dos, c.id, cs.id) - cs.balance AS older"
-            " FROM charge_split cs JOIN charge c ON c.id = cs.charge_id"
-            " JOIN encounter e ON e.id = c.encounter_id"
-            f" WHERE cs.payer_id = {{p}} AND cs.patient_id IN ({', '.join(['{p}'] * len(part))})"
-            " AND cs.balance > 0 AND e.status = 'active') r "
-            "JOIN need n ON n.pid = r.patient_id WHERE r.older < n.amt "
-            "ORDER BY r.patient_id, r.dos, r.charge_id, r.id", params)
-        for sid, cid, pid, balance, rank in rows:
-            out.setdefault(pid, []).append([sid, cid, int(balance), rank])
-    return out
-
-
-#: Open splits read per page when one patient's money is placed (most payments end in the first).
-_PAGE = 8
-
-
-def _reachable_for_one(payer_id: int, patient_id: int, amount: int) -> list[list]:
-    """:func:`reachable_splits` for one patient: the same order, read a page at a time along the
-    charge (patient, dos, id) index until ``amount`` is reached, so a patient with a thousand
-    open charges costs a few rows, not a running total over all of them."""
-    out: list[list] = []
-    after = None
-    while amount > 0:
-        where, params = "", [patient_id, payer_id]
-        if after is not None:  # keyset: after the last split read, in the same order
-            where = " AND (c.dos > {p} OR (c.dos = {p} AND (c.id > {p} OR (c.id = {p} AND cs.id > {p}))))"
-            params += [after[0], after[0], after[1], after[1], after[2]]
-        rows = db.sql(
-            "SELECT cs.id, cs.charge_id, cs.balance, cs.rank, c.dos FROM charge c"
-            " JOIN charge_split cs ON cs.charge_id = c.id JOIN encounter e ON e.id = c.encounter_id"
-            " WHERE c.patient_id = {p} AND cs.payer_id = {p} AND cs.balance > 0 AND e.status = 'active'"
-            + where + f" ORDER BY c.dos, c.id, cs.id LIMIT {_PAGE}", params).fetchall()
-        for sid, cid, balance, rank, _dos in rows:
-            if amount <= 0:
-                break
-            out.append([sid, cid, int(balance), rank])
-            amount -= int(balance)
-        if len(rows) < _PAGE:
-            break
-        after = (rows[-1][4], rows[-1][1], rows[-1][0])
-    return out
+    """Draw ``amount`` from a voucher onto a patient's account as a new credit (inside a transaction)."""
+    credits.check_funds(voucher, amount)
+    (credit_id,) = credits.draw(voucher, [credits.CreditLine(patient.id, amount, memo)], keep_unapplied=keep_unapplied,
+                                memo=memo or credits.ONE_CREDIT.filled(voucher.id, 1).draw, posted_on=posted_on)
+    return Credit.get_by_id(credit_id)
 
 
 def auto_plan(credit: Credit, available: int) -> list[tuple[ChargeSplit, int]]:
-    """Oldest charge first (date of service, then charge), partial on the last
-    (:func:`reachable_splits` picks the splits the money reaches)."""
+    """``(split, cents)`` that ``available`` cents of the credit pay, oldest charge first, partial
+    on the last (:mod:`claimdesk.core.posting.allocation`); each split with its balance before."""
     if available <= 0:
         return []
-    reached = reachable_splits(credit.payer_id, {credit.patient_id: available}).get(credit.patient_id, [])
-    plan = []
-    for sid, charge_id, balance, rank in reached:
-        amount = min(balance, available)
-        # the split as just read in this transaction (no second read of the same rows)
-        split = ChargeSplit(id=sid, charge=charge_id, rank=rank, payer=credit.payer_id,
-                            patient=credit.patient_id, balance=balance)
-        plan.append((split, amount))
-        available -= amount
-    return plan
+    allocations = allocation.auto_allocate(credit.payer_id, [(credit.patient_id, available)])[0]
+    return [(dataclasses.replace(a.split, balance=a.balance_after + a.amount), a.amount) for a in allocations]
+
+
+def apply_to_splits(credit: Credit, plan: list[tuple[ChargeSplit, int]], *, memo: str = "") -> list[dict]:
+    """Apply parts of a credit's unapplied money to charge splits (one entry); queue the claims
+    the payments make due."""
+    allocations = _checked(plan, credit.unapplied)
+    if not allocations:
+        return []
+    credits.apply(credit.voucher_id, [credits.Application(credit.id, a.split, a.amount) for a in allocations],
+                  memo=memo or credits.ONE_CREDIT.filled(credit.voucher_id, 1, credit.id).applied,
+                  patient_id=credit.patient_id)
+    credit.unapplied -= sum(a.amount for a in allocations)
+    next_claims.queue_due(a.split.id for a in allocations if a.balance_after == 0)
+    return _applied(allocations)
+
+
+def settle_remainder(credit: Credit) -> int:
+    """Without "keep unapplied", send what is left on the credit back to its voucher.
+
+    Returns the cents sent back to the voucher: 0 when the credit keeps its remainder
+    as the patient's unapplied money (``credit.unapplied`` then still holds it).
+    """
+    left = credit.unapplied
+    if not left or credit.keep_unapplied:
+        return 0
+    voucher = Voucher.get_by_id(credit.voucher_id)
+    credits.return_remainders(voucher, [(credit.id, credit.patient_id, left)],
+                              memo=credits.ONE_CREDIT.filled(voucher.id, 1, credit.id).returned,
+                              patient_id=credit.patient_id)
+    credit.unapplied = 0
+    return left
 
 
 def chosen_split(app: dict, i: int, patient_id: int, payer_id: int) -> ChargeSplit:
@@ -286,32 +183,37 @@ def chosen_split(app: dict, i: int, patient_id: int, payer_id: int) -> ChargeSpl
     return split
 
 
-def manual_plan(credit: Credit, applications: list[dict]) -> list[tuple[ChargeSplit, int]]:
-    """The clerk's chosen charges in the clerk's order (amount defaults to what is open)."""
-    plan, available = [], credit.unapplied
+def manual_plan(patient_id: int, payer_id: int, available: int, applications: list[dict]) -> list[Allocation]:
+    """The clerk's chosen charges in the clerk's order, paid from ``available`` cents (an
+    amount defaults to what is open, up to what is left); refused beyond either."""
+    plan, left = [], available
     for i, app in enumerate(applications):
-        split = chosen_split(app, i, credit.patient_id, credit.payer_id)
-        amount = app.get("amount") or min(split.balance, available)
+        split = chosen_split(app, i, patient_id, payer_id)
+        amount = app.get("amount") or min(split.balance, left)
         plan.append((split, amount))
-        available -= amount
-    return plan
+        left -= amount
+    return _checked(plan, available)
 
 
-def settle_remainder(credit: Credit) -> int:
-    """Without "keep unapplied", send what is left on the credit back to its voucher.
+def _checked(plan: list[tuple[ChargeSplit, int]], available: int) -> list[Allocation]:
+    """``plan``'s payments (zeros dropped) as allocations of one credit, refused when they
+    total more than ``available`` or one is more than its split owes."""
+    plan = [(s, a) for s, a in plan if a > 0]
+    total = sum(a for _, a in plan)
+    if total > available:
+        raise Refused(f"applying {fmt(total)} is more than the credit's unapplied {fmt(available)}",
+                      field="applications")
+    for split, amount in plan:
+        if amount > split.balance:
+            raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than its open "
+                          f"balance {fmt(split.balance)}", field="applications")
+    return [Allocation(0, split, amount, split.balance - amount) for split, amount in plan]
 
-    Returns the cents sent back to the voucher: 0 when the credit keeps its remainder
-    as the patient's unapplied money (``credit.unapplied`` then still holds it).
-    """
-    left = credit.unapplied
-    if not left or credit.keep_unapplied:
-        return 0
-    voucher = Voucher.get_by_id(credit.voucher_id)
-    ledger.post("credit_return", [ledger.unapplied(credit, left), ledger.undistributed(voucher, -left)],
-                memo=f"credit {credit.id} remainder back to voucher {voucher.id}",
-                user=current_user(), patient_id=credit.patient_id)
-    credit.unapplied = 0
-    return left
+
+def _applied(allocations: list[Allocation]) -> list[dict]:
+    """What a credit paid, per split, as the results show it."""
+    return [{"charge_id": a.split.charge_id, "split_id": a.split.id, "rank": a.split.rank, "amount": a.amount,
+             "balance_after": a.balance_after} for a in allocations]
 
 
 def check_credit_entry(data: dict, *, payer_id, voucher_amount: int) -> dict:
@@ -360,20 +262,19 @@ def post_credit(data: dict, *, idempotency_key: str | None = None) -> dict:
         amount = clean["amount"] if clean["amount"] is not None else voucher.undistributed
         if amount <= 0:
             raise Refused(f"voucher {voucher.id} has no undistributed money left", field="voucher_id")
-        credit = draw(voucher, patient, amount, keep_unapplied=clean["keep_unapplied"], memo=clean["memo"])
-        plan = (auto_plan(credit, credit.unapplied) if clean["apply"] == "auto"
-                else manual_plan(credit, clean["applications"]) if clean["apply"] == "manual" else [])
-        applied = apply_to_splits(credit, plan)
-        returned = settle_remainder(credit) if clean["apply"] != "none" else 0
-        # the voucher row is locked by this transaction: what it holds now is known
-        undistributed_now = voucher.undistributed - amount + returned
+        credits.check_funds(voucher, amount)
+        plan = (manual_plan(patient.id, voucher.payer_id, amount, clean["applications"])
+                if clean["apply"] == "manual" else clean["apply"])
+        spent = credits.post_credits(voucher, [credits.CreditLine(patient.id, amount, clean["memo"])], plan,
+                                     keep_unapplied=clean["keep_unapplied"], memo=clean["memo"])
+        returned = spent.returned[0]
         # drawn = applied + unapplied: what stays on the patient's account after the rest,
         # if any, went back to the voucher (returned_to_voucher; 0 when kept unapplied).
-        return {"credit_id": credit.id, "patient_id": patient.id, "voucher_id": voucher.id,
-                "drawn": amount - returned, "applied": applied,
-                "applied_total": sum(a["amount"] for a in applied),
-                "unapplied": credit.unapplied, "returned_to_voucher": returned,
-                "voucher_undistributed": undistributed_now}
+        # The voucher row is locked by this transaction: what it holds now is known.
+        return {"credit_id": spent.credit_ids[0], "patient_id": patient.id, "voucher_id": voucher.id,
+                "drawn": amount - returned, "applied": _applied(spent.allocations),
+                "applied_total": spent.applied[0], "unapplied": spent.unapplied[0], "returned_to_voucher": returned,
+                "voucher_undistributed": voucher.undistributed - amount + returned}
 
     return workflow.run("credit.post", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key)
@@ -391,15 +292,17 @@ def apply_unapplied(data: dict, *, idempotency_key: str | None = None) -> dict:
                           f"it cannot pay patient {clean['patient_id']}'s charges", field="patient_id")
         if credit.unapplied <= 0:
             raise Refused(f"credit {credit.id} has no unapplied money", field="credit_id")
-        plan = (auto_plan(credit, credit.unapplied) if clean["apply"] == "auto"
-                else manual_plan(credit, clean["applications"]))
-        applied = apply_to_splits(credit, plan)
-        if not applied:
+        plan = (manual_plan(credit.patient_id, credit.payer_id, credit.unapplied, clean["applications"])
+                if clean["apply"] == "manual" else "auto")
+        spent = credits.spend(Voucher.get_by_id(credit.voucher_id), [credit.id],
+                              [credits.CreditLine(credit.patient_id, credit.unapplied)], plan,
+                              give_back=False, keep_unapplied=True, memos=credits.ONE_CREDIT)
+        if not spent.allocations:
             payer = Payer.get_by_id(credit.payer_id).name
             raise Refused(f"patient {credit.patient_id} has no open charges that {payer} is responsible for: "
                           f"credit {credit.id}'s {fmt(credit.unapplied)} stays unapplied", field="credit_id")
-        return {"credit_id": credit.id, "patient_id": credit.patient_id, "applied": applied,
-                "applied_total": sum(a["amount"] for a in applied), "unapplied": credit.unapplied}
+        return {"credit_id": credit.id, "patient_id": credit.patient_id, "applied": _applied(spent.allocations),
+                "applied_total": spent.applied[0], "unapplied": spent.unapplied[0]}
 
     return workflow.run("credit.apply", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key)

@@ -1,10 +1,12 @@
 """Batch posting: one payer check spread over many patients, from a lockbox / ERA lines file.
 
 Pick the voucher (a check with undistributed money), type the path of the lines file
-(CSV ``patient_id,amount[,memo]``, or JSON) and Enter: the preview shows the line count,
-the total, the patients and the voucher's undistributed money, with the first lines.
-A bad line (``lines.3.amount``, with its file row) or a total the voucher cannot cover
-is refused there, next to its field, before anything is posted. F2 posts after a
+(CSV ``patient_id,amount[,memo]``, or JSON) and Enter: the preview (the core's
+``batch_posting.preview``, which writes nothing) shows the line count, the total, the
+patients and the voucher's undistributed money, with the first lines. A bad line
+(``lines.3.amount``, with its file row) or anything posting would refuse (a total the
+voucher cannot cover, an unknown patient) is shown there, next to its field, before
+anything is posted. F2 posts after a
 confirm step: ``batch_posting.post_credit_batch`` runs in a worker under a progress
 bar, as one transaction and one audit event, so Ctrl+K cancels it with nothing written.
 The result shows the credits made, what was applied, kept unapplied and returned to
@@ -40,46 +42,31 @@ HINT = ("Type the path of the lines file (CSV: patient_id,amount[,memo]; or .jso
 
 
 # --- loaders (run in workers) ----------------------------------------------------------------
-def load_preview(path: str, voucher_id: int) -> dict:
-    """Read and check the lines file against the voucher, writing nothing.
+def load_preview(path: str, voucher_id: int, *, apply: str = "auto", keep_unapplied: bool = False,
+                 memo: str = "") -> dict:
+    """Read the lines file and ask the core what posting it on the voucher would do
+    (``batch_posting.preview``: the service's own checks, writing nothing).
 
     Raises :class:`InputError` for a file that cannot be read or a bad line (naming
-    ``lines.N.field`` and the file row). A batch the voucher cannot fund, or a patient
-    that does not exist, comes back as ``refusal`` (``{"field", "message"}``) beside the
-    preview, so the clerk sees both.
+    ``lines.N.field`` and the file row). What posting would refuse (a voucher that cannot
+    fund the batch, a patient that does not exist) comes back as ``refusals``
+    (``{"field", "message"}``, the file row named) beside the preview, so the clerk sees both;
+    ``refusal`` is the first, the one posting would raise.
     """
     lines = batch_posting.read_lines(path)
     try:
-        clean = batch_posting.validate_batch({"voucher_id": voucher_id, "lines": list(lines)})
+        res = batch_posting.preview({"voucher_id": voucher_id, "lines": list(lines), "apply": apply,
+                                     "keep_unapplied": keep_unapplied, "memo": memo})
     except ClaimdeskError as exc:
         raise lines.locate(exc) from None
-    vouchers = payment_views.active_vouchers()
-    voucher = next((v for v in vouchers if v["voucher_id"] == clean["voucher_id"]), None)
-    checked = clean["lines"]
-    total = sum(ln["amount"] for ln in checked)
-    first: dict[int, int] = {}
-    for i, ln in enumerate(checked):
-        first.setdefault(ln["patient_id"], i)
-    names = patient_views.patient_names(sorted(first))
-    refusal = None
-    if voucher is None:
-        refusal = {"field": "voucher_id",
-                   "message": f"voucher {voucher_id} is returned or has no undistributed money left"}
-    elif total > voucher["undistributed"]:
-        refusal = {"field": "voucher_id",
-                   "message": f"the batch totals {fmt(total)} but voucher {voucher_id} has only "
-                              f"{fmt(voucher['undistributed'])} undistributed"}
-    else:
-        missing = [i for pid, i in first.items() if pid not in names]
-        if missing:
-            i = min(missing)
-            refusal = {"field": f"lines.{i}.patient_id",
-                       "message": f"no patient with id {checked[i]['patient_id']} ({lines.where(i)})"}
-    return {"path": path, "file": lines.name, "lines": lines, "voucher": voucher, "vouchers": vouchers,
-            "voucher_id": clean["voucher_id"], "count": len(checked), "total": total, "patients": len(first),
-            "names": names, "refusal": refusal,
-            "rows": [{"where": lines.places[i], "patient_id": ln["patient_id"], "amount": ln["amount"],
-                      "memo": ln["memo"]} for i, ln in enumerate(checked[:TABLE_ROWS])]}
+    refusals = [{"field": r["field"], "message": lines.place(r["field"], r["message"])} for r in res["refusals"]]
+    credits = res["credits"]
+    return {"path": path, "file": lines.name, "lines": lines, "voucher": res["voucher"], "voucher_id": res["voucher_id"],
+            "count": res["lines"], "total": res["total"], "patients": res["patients"],
+            "names": patient_views.patient_names(sorted({c["patient_id"] for c in credits})),
+            "refusals": refusals, "refusal": refusals[0] if refusals else None, "preview": res,
+            "rows": [{"where": lines.places[c["line"]], "patient_id": c["patient_id"], "amount": c["amount"],
+                      "memo": c["memo"]} for c in credits[:TABLE_ROWS]]}
 
 
 def by_patient(res: dict) -> list[dict]:
@@ -232,8 +219,10 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         if ready is None:
             return
         self.preview = None
-        self.call(load_preview, ready[1], ready[0], done=lambda info: self.show_preview(info, then),
-                  failed=self.preview_failed, group="preview", exclusive=True)
+        opts = self.options()
+        self.call(load_preview, ready[1], ready[0], apply=opts["apply"], keep_unapplied=opts["keep_unapplied"],
+                  memo=opts["memo"], done=lambda info: self.show_preview(info, then), failed=self.preview_failed,
+                  group="preview", exclusive=True)
 
     def show_preview(self, info: dict, then=None) -> None:
         self.preview = info
@@ -247,8 +236,8 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
              "bold"),
             f" · voucher #{info['voucher_id']} undistributed {undist}{left}. "
             + ("F2 posts." if info["refusal"] is None else "Not postable: see the ! line above.")))
-        if info["refusal"]:
-            self.show_field_error(info["refusal"]["field"], info["refusal"]["message"])
+        for refusal in info["refusals"]:
+            self.show_field_error(refusal["field"], refusal["message"])
         table = self.query_one("#bp-table", DataTable)
         table.clear(columns=True)
         table.add_columns("Row", "Patient", "Name", _right("Amount"), "Memo")
@@ -294,11 +283,14 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
             self.query_one("#bp-error", ErrorLine).show(describe_error(exc))
 
     # -- post -------------------------------------------------------------------------------
-    def payload(self, info: dict) -> dict:
-        return {"voucher_id": info["voucher_id"], "lines": list(info["lines"]),
-                "apply": "auto" if self.query_one("#bp-auto", Tick).value else "none",
+    def options(self) -> dict:
+        """The batch options as the clerk set them: apply, keep unapplied, memo."""
+        return {"apply": "auto" if self.query_one("#bp-auto", Tick).value else "none",
                 "keep_unapplied": self.query_one("#bp-keep", Tick).value,
                 "memo": self.query_one("#bp-memo", Input).value.strip()}
+
+    def payload(self, info: dict) -> dict:
+        return {"voucher_id": info["voucher_id"], "lines": list(info["lines"]), **self.options()}
 
     def action_post(self) -> None:
         """Read the file again (what is confirmed is what is in it now), then confirm."""
