@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 
 from claimdesk.core.x12.delimiters import Delimiters
-from claimdesk.core.x12.errors import X12Error, X12Warning
+from claimdesk.core.x12.errors import X12Warning
 from claimdesk.core.x12.loops import HLNode, hierarchy
 from claimdesk.core.x12.segment import ComponentRule, Segment, element_property
 
