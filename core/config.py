@@ -156,6 +156,57 @@ def statement_rules(table: dict) -> StatementRules:
     return _statement_rules(_Reader({"statements": table}, None))
 
 
+@dataclasses.dataclass(frozen=True)
+class Clinic:
+    """The clinic itself, as the billing provider on its claims (the ``[clinic]`` config section).
+
+    ``name`` and ``address``/``phone`` also head patient statements. Every value is optional
+    (a clinic that sends no claims needs none); a value given is checked by the rule of
+    :mod:`claimdesk.core.claim_rules` for it (NPI check digit, tax id, taxonomy, state, ZIP).
+    """
+
+    name: str = ""
+    npi: str = ""
+    tax_id: str = ""
+    taxonomy: str = ""
+    address: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    phone: str = ""
+
+
+def _clinic_rules() -> dict:
+    from claimdesk.core import claim_rules
+
+    return {"npi": claim_rules.check_npi, "tax_id": claim_rules.check_tax_id,
+            "taxonomy": claim_rules.check_taxonomy, "state": claim_rules.check_state,
+            "zip": claim_rules.check_zip}
+
+
+def _clinic(cfg: "_Reader") -> Clinic:
+    """The ``[clinic]`` section, each value checked (a refusal names ``[clinic] key``)."""
+    values = {}
+    rules = _clinic_rules()
+    for f in dataclasses.fields(Clinic):
+        text = cfg.text(f"clinic.{f.name}", "").strip()
+        if text and f.name in rules:
+            try:
+                text = rules[f.name](text)
+            except ValueError as exc:
+                cfg.fail(f"clinic.{f.name}", str(exc))
+        values[f.name] = text
+    return Clinic(**values)
+
+
+def clinic_section(clinic: Clinic) -> str:
+    """The ``[clinic]`` section of a config file holding ``clinic`` (TOML text)."""
+    import json
+
+    return "[clinic]\n" + "".join(f"{f.name} = {json.dumps(getattr(clinic, f.name))}\n"
+                                  for f in dataclasses.fields(Clinic) if getattr(clinic, f.name))
+
+
 @dataclasses.dataclass
 class Settings:
     """Everything claimdesk reads from its environment, resolved once."""
@@ -169,9 +220,7 @@ class Settings:
     extra_writeoff_reasons: tuple[dict, ...] = ()
     config_path: Path | None = None
     export_dir: Path | None = None  # claim batch exports and statement PDFs (default: data dir/exports)
-    clinic_name: str = ""  # printed at the top of patient statements ([clinic] name)
-    clinic_address: str = ""  # [clinic] address, one line
-    clinic_phone: str = ""  # [clinic] phone
+    clinic: Clinic = Clinic()  # [clinic]: the billing provider; name, address and phone head statements
 
 
 def default_export_dir() -> Path:
@@ -260,7 +309,5 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
         extra_writeoff_reasons=tuple(cfg.rows("writeoff_reasons")),
         config_path=path,
         export_dir=Path(export_dir or default_export_dir()).expanduser(),
-        clinic_name=cfg.text("clinic.name", ""),
-        clinic_address=cfg.text("clinic.address", ""),
-        clinic_phone=cfg.text("clinic.phone", ""),
+        clinic=_clinic(cfg),
     )

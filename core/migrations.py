@@ -113,8 +113,91 @@ def _v6() -> None:
     Charge._schema.create_indexes(safe=True)
 
 
+#: The columns schema v7 adds (what a professional claim carries): table -> (column, SQL type).
+_V7_COLUMNS = {
+    "patient": (("sex", "VARCHAR(255) NOT NULL DEFAULT 'U'"),),
+    "payer": tuple((c, "VARCHAR(255) NOT NULL DEFAULT ''") for c in ("city", "state", "zip")),
+    "coverage": (("plan_type", "VARCHAR(255) NOT NULL DEFAULT ''"),
+                 ("subscriber_last_name", "VARCHAR(255) NOT NULL DEFAULT ''"),
+                 ("subscriber_first_name", "VARCHAR(255) NOT NULL DEFAULT ''"),
+                 ("subscriber_dob", "DATE"),
+                 ("subscriber_sex", "VARCHAR(255) NOT NULL DEFAULT 'U'"),
+                 *((f"subscriber_{c}", "VARCHAR(255) NOT NULL DEFAULT ''")
+                   for c in ("address", "city", "state", "zip"))),
+    "provider": (("entity", "VARCHAR(255) NOT NULL DEFAULT 'person'"),
+                 *((c, "VARCHAR(255) NOT NULL DEFAULT ''") for c in ("last_name", "first_name", "taxonomy", "tax_id",
+                                                                    "address", "city", "state", "zip"))),
+    "encounter": (("place_of_service", "VARCHAR(255) NOT NULL DEFAULT '11'"),
+                  ("diagnoses", "VARCHAR(255) NOT NULL DEFAULT ''"),
+                  ("referring_provider_id", "INTEGER REFERENCES provider (id)"),
+                  ("claim_no", "VARCHAR(255)"),
+                  ("frequency", "VARCHAR(255) NOT NULL DEFAULT '1'")),
+    "charge": (("modifiers", "VARCHAR(255) NOT NULL DEFAULT ''"),
+               ("diagnosis_pointers", "VARCHAR(255) NOT NULL DEFAULT ''"),
+               ("control_no", "VARCHAR(255)"),
+               ("status", "VARCHAR(255) NOT NULL DEFAULT 'active'")),
+}
+
+
+def _v7() -> None:
+    """What a professional claim carries: patient sex; payer city/state/zip; the coverage's plan
+    type and subscriber person; the provider's entity, names, taxonomy, tax id and address; the
+    encounter's place of service, diagnoses, referring provider, claim number and frequency; the
+    charge's modifiers, diagnosis pointers, line control number and status.
+
+    Existing rows get: a claim number per encounter (``CD`` + its id), a control number per
+    charge (its line number; ``line-id`` for a line number repeated on one encounter), a plan
+    type by payer kind, subscriber names split from ``subscriber`` ("Last, First") where the
+    subscriber is not the patient, provider names split (an administrative provider becomes an
+    organization), and payer addresses written on one line split into street, city, state, zip.
+    """
+    from claimdesk.core.models import Charge, Encounter
+
+    for table, columns in _V7_COLUMNS.items():
+        have = {c.name for c in db.database.get_columns(table)}
+        for name, ddl in columns:
+            if name not in have:
+                db.database.execute_sql(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {ddl}')
+    db.sql("UPDATE encounter SET claim_no = 'CD' || CAST(id AS TEXT) WHERE claim_no IS NULL")
+    db.sql("UPDATE charge SET control_no = CASE WHEN id = (SELECT MIN(c2.id) FROM charge c2 "
+           "WHERE c2.encounter_id = charge.encounter_id AND c2.line_no = charge.line_no) "
+           "THEN CAST(line_no AS TEXT) ELSE CAST(line_no AS TEXT) || '-' || CAST(id AS TEXT) END "
+           "WHERE control_no IS NULL")
+    db.sql("UPDATE coverage SET plan_type = CASE (SELECT kind FROM payer WHERE payer.id = coverage.payer_id) "
+           "WHEN 'medicare' THEN 'MB' WHEN 'medicaid' THEN 'MC' WHEN 'commercial' THEN 'CI' "
+           "WHEN 'workers_comp' THEN 'WC' ELSE '' END WHERE plan_type = ''")
+    _v7_split_names()
+    Encounter._schema.create_indexes(safe=True)
+    Charge._schema.create_indexes(safe=True)
+
+
+def _v7_split_names() -> None:
+    """Schema v7 on existing reference rows: subscriber and provider names in parts, payer
+    addresses in parts (a few rows each; read and written one by one)."""
+    from claimdesk.core import claim_rules
+
+    for cid, text in db.sql("SELECT id, subscriber FROM coverage WHERE relationship <> 'self' "
+                            "AND subscriber <> '' AND subscriber_last_name = ''").fetchall():
+        last, _, first = text.partition(",")
+        db.sql("UPDATE coverage SET subscriber_last_name = {p}, subscriber_first_name = {p} WHERE id = {p}",
+               [last.strip(), first.strip(), cid])
+    for pid, name, kind in db.sql("SELECT id, name, kind FROM provider WHERE last_name = ''").fetchall():
+        if kind == "administrative":
+            db.sql("UPDATE provider SET entity = 'organization', last_name = {p} WHERE id = {p}", [name, pid])
+            continue
+        words = name.partition(",")[0].split()  # "Elena Marsh, MD" -> Elena / Marsh
+        if words:
+            db.sql("UPDATE provider SET last_name = {p}, first_name = {p} WHERE id = {p}",
+                   [words[-1], " ".join(words[:-1]), pid])
+    for pid, address in db.sql("SELECT id, address FROM payer WHERE city = '' AND address <> ''").fetchall():
+        parts = claim_rules.split_address(address)
+        if parts:
+            db.sql("UPDATE payer SET address = {p}, city = {p}, state = {p}, zip = {p} WHERE id = {p}",
+                   [*parts, pid])
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -100,6 +100,26 @@ class Text(fields.String):
         return text.strip()
 
 
+class Coded(Text):
+    """Text checked and cleaned by one rule of :mod:`claimdesk.core.claim_rules` (an NPI, a
+    diagnosis, a state...): ``rule(text)`` returns the clean value or raises ``ValueError``
+    with the message. An empty value stays ``""`` (a field nobody filled in)."""
+
+    def __init__(self, rule, **kwargs):
+        kwargs.setdefault("max_length", 80)
+        super().__init__(**kwargs)
+        self.rule = rule
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not text:
+            return ""
+        try:
+            return self.rule(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 def date_field(**kwargs) -> fields.Date:
     """An ISO date (YYYY-MM-DD) within a sane range."""
     kwargs.setdefault("validate", validate.Range(

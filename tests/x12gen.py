@@ -4,9 +4,11 @@
 claims (deterministic for a seed) and :func:`write_837p` writes any list of claims.
 Options: dependants (subscriber != patient, loop 2000C), a secondary payer with the
 primary's result (2320/2330A/2330B and 2430, balanced to the cent), modifiers (up to
-4), 12 diagnoses, replacement claims (frequency 7 + REF*F8), deliberately bad claims
-(CLM02 != sum of SV102), several transaction sets, any delimiters, and a component
-separator that differs from the declared one (as real senders do).
+4), 12 diagnoses, replacement claims (frequency 7 + REF*F8), rendering and referring
+providers (2310A/2310B, a 2420A override, SV105), deliberately bad claims (CLM02 != sum
+of SV102), several transaction sets, any delimiters, and a component separator that
+differs from the declared one (as real senders do). ``Parties`` may give a person as the
+billing provider and a pay-to address (2010AB).
 
 Every file written without ``bad`` claims or an undeclared component separator passes
 pyx12's validator with zero errors (tests/test_x12_validation.py).
@@ -80,13 +82,29 @@ class Payer:
 
 @dataclass
 class Provider:
-    """The billing provider (the clinic)."""
+    """The billing provider (the clinic; a person when ``first`` is given, and ``name`` is the last name)."""
 
     name: str
     npi: str
     tax_id: str
     taxonomy: str
     address: Address
+    first: str = ""
+
+
+@dataclass
+class Clinician:
+    """A rendering or referring provider (a person)."""
+
+    last: str
+    first: str
+    npi: str
+    taxonomy: str = "207Q00000X"
+
+
+#: Rendering and referring providers ``providers=True`` picks from (valid NPIs).
+CLINICIANS = [Clinician("JONES", "SARAH", npi(20000001)), Clinician("OKAFOR", "CHIDI", npi(20000002), "207R00000X"),
+              Clinician("TANAKA", "YUKI", npi(20000003), "208D00000X"), Clinician("BERG", "ANNA", npi(20000004))]
 
 
 @dataclass
@@ -100,6 +118,8 @@ class Line:
     modifiers: tuple[str, ...] = ()
     units: int = 1
     pointers: tuple[int, ...] = (1,)
+    place_of_service: str = ""  # SV105, only when it differs from the claim's
+    rendering: Clinician | None = None  # 2420A, only when it differs from the claim's
 
     def adjudication(self) -> tuple[int, int, int]:
         """What a primary did with this line: (paid, CO-45 contractual, PR-2 coinsurance), summing to the charge."""
@@ -135,6 +155,8 @@ class Claim:
     payer_claim_number: str = ""  # REF*F8 for frequency 7 (replacement) and 8 (void)
     prior: PriorPayer | None = None  # set: this claim goes to the secondary payer
     total_error: int = 0  # added to CLM02: a deliberately bad claim when not 0
+    referring: Clinician | None = None  # 2310A
+    rendering: Clinician | None = None  # 2310B
 
     @property
     def total(self) -> int:
@@ -156,6 +178,7 @@ class Parties:
         "VALLEY FAMILY CLINIC", npi(12345678), "123456789", "207Q00000X",
         Address("100 MAIN ST", "SPRINGFIELD", "IL", "627019876"),
     ))
+    pay_to: Address | None = None  # 2010AB, when payments go elsewhere than the billing address
 
 
 def make_claims(
@@ -168,6 +191,7 @@ def make_claims(
     twelve_diagnoses: bool = False,
     replacement: bool = False,
     bad: tuple[int, ...] = (),
+    providers: bool = False,
 ) -> list[Claim]:
     """``count`` realistic claims, the same for the same arguments.
 
@@ -176,7 +200,9 @@ def make_claims(
     ``modifiers``: lines carry 0 to 4 modifiers (the first line of the first claim 4);
     ``twelve_diagnoses``: every fourth claim (and the first) has 12 diagnoses;
     ``replacement``: every fifth claim is a replacement (frequency 7 with REF*F8);
-    ``bad``: the claims at these indexes have CLM02 $10 more than their lines.
+    ``bad``: the claims at these indexes have CLM02 $10 more than their lines;
+    ``providers``: every claim has a rendering provider, every second a referring one, and
+    the last line of every third another rendering provider and place of service (02).
     """
     rng = random.Random(seed)
     payers = [Payer("BLUE SHIELD OF ILLINOIS", "BSIL1", "BL"), Payer("MEDICARE PART B", "MCRB1", "MB"),
@@ -216,6 +242,11 @@ def make_claims(
             claim.frequency, claim.payer_claim_number = "7", f"PCN{rng.randrange(10**10):010d}"
         if index in bad:
             claim.total_error = 1000
+        if providers:
+            claim.rendering = CLINICIANS[index % 2]
+            claim.referring = CLINICIANS[2] if index % 2 == 0 else None
+            if index % 3 == 1:
+                lines[-1].rendering, lines[-1].place_of_service = CLINICIANS[3], "02"
         claims.append(claim)
     return claims
 
@@ -252,9 +283,19 @@ class _Writer837:
         billing = p.billing
         seg("HL", "1", None, "20", "1")
         seg("PRV", "BI", "PXC", billing.taxonomy)
-        seg("NM1", "85", "2", billing.name, None, None, None, None, "XX", billing.npi)
+        seg("NM1", "85", "1" if billing.first else "2", billing.name, billing.first or None, None, None, None,
+            "XX", billing.npi)
         self.address(billing.address)
         seg("REF", "EI", billing.tax_id)
+        if p.pay_to:
+            seg("NM1", "87", "2")
+            self.address(p.pay_to)
+
+    def clinician(self, qualifier: str, person: Clinician, taxonomy: bool) -> None:
+        """A provider person: NM1 (DN referring, 82 rendering) and, when ``taxonomy``, PRV*PE."""
+        self.out.segment("NM1", qualifier, "1", person.last, person.first, None, None, None, "XX", person.npi)
+        if taxonomy:
+            self.out.segment("PRV", "PE", "PXC", person.taxonomy)
 
     def claim(self, claim: Claim, next_hl: int) -> int:
         """Subscriber (2000B/2010BA/2010BB), patient (2000C/2010CA) when not the subscriber,
@@ -291,6 +332,10 @@ class _Writer837:
             seg("REF", "F8", claim.payer_claim_number)
         codes = [self.composite("ABK" if i == 0 else "ABF", code) for i, code in enumerate(claim.diagnoses)]
         seg("HI", *codes)
+        if claim.referring:
+            self.clinician("DN", claim.referring, taxonomy=False)
+        if claim.rendering:
+            self.clinician("82", claim.rendering, taxonomy=True)
         if claim.prior:
             self.other_payer(claim)
         for number, line in enumerate(claim.lines, start=1):
@@ -315,10 +360,12 @@ class _Writer837:
         seg = self.out.segment
         seg("LX", str(number))
         procedure = self.composite("HC", line.code, *line.modifiers)
-        seg("SV1", procedure, format_amount(line.charge), "UN", str(line.units), None, None,
+        seg("SV1", procedure, format_amount(line.charge), "UN", str(line.units), line.place_of_service or None, None,
             self.composite(*(str(p) for p in line.pointers)))
         seg("DTP", "472", "D8", format_date(line.date))
         seg("REF", "6R", line.control_number)
+        if line.rendering:
+            self.clinician("82", line.rendering, taxonomy=True)
         if claim.prior:
             paid, contractual, coinsurance = line.adjudication()
             seg("SVD", claim.prior.payer.payer_id, format_amount(paid), procedure, None, str(line.units))

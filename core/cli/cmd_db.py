@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from claimdesk.core import db, migrations, users
+from claimdesk.core import config, db, migrations, users
 from claimdesk.core.cli.common import ANY, command, group, parse_date
 from claimdesk.core.cli.output import Result, pairs
 from claimdesk.core.errors import Refused
@@ -69,6 +69,7 @@ def status(args) -> Result:
 def demo(args) -> Result:
     """Build the demo clinic into an empty database and print its summary."""
     from claimdesk.core import demo as demo_builder
+    from claimdesk.core.demo.reference import CLINIC
 
     migrations.upgrade()
     if Patient.select().exists():
@@ -90,5 +91,9 @@ def demo(args) -> Result:
         elif isinstance(value, dict):
             value = ", ".join(f"{k} {v}" for k, v in value.items())
         lines.append((key.replace("_", " "), value))
-    return Result(summary, f"demo clinic built in {db.redact(args.settings.db_url)}\n" + pairs(lines),
+    clinic = config.clinic_section(config.Clinic(**CLINIC))
+    where = args.settings.config_path or "the config file"
+    return Result({**summary, "clinic": CLINIC},
+                  f"demo clinic built in {db.redact(args.settings.db_url)}\n" + pairs(lines)
+                  + f"\n\nthe demo clinic as billing provider on claims (put it in {where}):\n{clinic}".rstrip(),
                   money=DEMO_MONEY)

@@ -1,8 +1,9 @@
-"""Looking things up: ``encounter show``, ``patient show``, ``patient find``."""
+"""Looking things up: ``encounter show``, ``patient show``, ``patient find`` (entering them:
+:mod:`.cmd_entry`)."""
 
 from __future__ import annotations
 
-from claimdesk.core.cli.common import command, group
+from claimdesk.core.cli.common import command, group, parse_date
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.validation import parse_id
 from claimdesk.core.services import patient_views, views
@@ -21,8 +22,11 @@ def register(subparsers) -> None:
     pat = group(subparsers, "patient", "Look up patients")
     command(pat, "show", "A patient's ledger with running balance and balance summary",
             show_patient).add_argument("patient_id", metavar="ID")
-    command(pat, "find", "Find patients by account number or name",
-            find_patient).add_argument("text", metavar="TEXT")
+    p = command(pat, "find", "Find patients by name, account number, member id or date of birth", find_patient)
+    p.add_argument("text", metavar="TEXT", nargs="?", default="",
+                   help="part of a name, an account number, a member id, a patient ID or a birth date")
+    p.add_argument("--dob", help="born on this date (YYYY-MM-DD)")
+    p.add_argument("--member-id", default="", help="holds a coverage with this member id")
 
 
 def show_encounter(args) -> Result:
@@ -32,7 +36,11 @@ def show_encounter(args) -> Result:
         ("encounter", f"{d['encounter_id']}  ({d['claim_type']}, {d['status']}"
                       f"{', non-billable' if not d['billable'] else ''})"),
         ("patient", f"{d['patient']}  #{d['patient_id']}  acct {d['account_no']}"),
-        ("date of service", d["dos"]), ("provider", d["provider"]),
+        ("claim number", f"{d['claim_no']}  (place of service {d['place_of_service']}, "
+                         f"frequency {d['frequency']})"),
+        ("date of service", d["dos"]),
+        ("provider", d["provider"] + (f"  (referred by {d['referring_provider']})" if d["referring_provider"] else "")),
+        ("diagnoses", ", ".join(f"{i}. {dx}" for i, dx in enumerate(d["diagnoses"], 1)) or "-"),
         ("queue", d["queue"] or "-"), ("tags", ", ".join(d["tags"]) or "-"),
         ("payers", "; ".join(f"{p['rank']}: {p['payer']}" + (" (placeholder)" if p["placeholder"] else "")
                              for p in d["payers"]) or "none"),
@@ -41,13 +49,16 @@ def show_encounter(args) -> Result:
     ])
     rows = []
     for c in d["charges"]:
-        rows.append({"line": c["line_no"], "charge": c["charge_id"], "code": c["code"], "fee": money(c["fee"]),
-                     "split": "", "balance": money(c["balance"])})
+        code = c["code"] + "".join(f"-{m}" for m in c["modifiers"])
+        rows.append({"line": c["line_no"], "charge": c["charge_id"], "code": code, "fee": money(c["fee"]),
+                     "dx": ",".join(map(str, c["pointers"])),
+                     "split": "VOID" if c["status"] == "void" else "", "balance": money(c["balance"])})
         for s in c["splits"]:
             flag = f" DENIED {s['denial_code']}".rstrip() if s["denied"] else ""
             rows.append({"split": f"  {s['rank']}: {s['payer']}{flag}", "balance": money(s["balance"])})
     parts = [head, "", "charges:", table(rows, [("ln", "line"), ("charge", "charge"), ("code", "code"),
-                                                 ("fee", "fee"), ("split", "split"), ("balance", "balance")],
+                                                 ("dx", "dx"), ("fee", "fee"), ("split", "split"),
+                                                 ("balance", "balance")],
                                           right=("fee", "balance"))]
     if d["eobs"]:
         parts += ["", "EOBs:", table([{**e, "paid": money(e["paid"]), "dummy": "dummy" if e["dummy"] else ""}
@@ -81,7 +92,7 @@ def show_patient(args) -> Result:
 
 def find_patient(args) -> Result:
     """Patients matching the text."""
-    rows = patient_views.find_patients(args.text)
+    rows = patient_views.find_patients(args.text, dob=parse_date(args.dob, "dob"), member_id=args.member_id)
     text = table([{**r, "due": money(r["patient_due"]), "ins": money(r["insurance_pending"])} for r in rows],
                  [("id", "patient_id"), ("account", "account_no"), ("name", "name"), ("born", "dob"),
                   ("patient due", "due"), ("insurance", "ins")], right=("due", "ins"))

@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from marshmallow import Schema, fields
+
 from claimdesk.core.cli.errors import UsageError
 from claimdesk.core.errors import InputError
 
@@ -27,9 +29,14 @@ class Parser(argparse.ArgumentParser):
 
 
 def group(subparsers, name: str, help: str):
-    """Add a command group (``claimdesk db ...``); return its own subparsers."""
+    """Add a command group (``claimdesk db ...``); return its own subparsers. A group another
+    module already added is shared: both add their commands to it (``patient show`` and
+    ``patient add`` live in different modules)."""
+    if name in subparsers.choices:
+        return subparsers.choices[name].commands
     parser = subparsers.add_parser(name, help=help, description=help)
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
+    parser.commands = sub
 
     def choose(args):
         raise UsageError(f"choose one of: {', '.join(sub.choices)} (see `{parser.prog} --help`)")
@@ -81,3 +88,70 @@ def parse_date(text: str | None, field: str) -> dt.date | None:
         return dt.date.fromisoformat(text.strip())
     except ValueError:
         raise InputError({field: [f"must be a date like 2026-03-02, got {text!r}"]}) from None
+
+
+def schema_options(parser: argparse.ArgumentParser, schema: type[Schema], *, skip: tuple[str, ...] = ()) -> None:
+    """An option per field of a service's input schema, plus ``--data JSON`` for all of them.
+
+    A field's option is its name with dashes (``last_name`` -> ``--last-name``): the JSON key,
+    the option and the field a refusal names are one word. A list is comma separated
+    (``--diagnoses E11.9,I10``); a list of objects is JSON (``--charges '[...]'`` or ``@file``).
+    """
+    g = parser.add_argument_group("fields (each also a key of --data)")
+    for name, field in schema._declared_fields.items():
+        if name in skip:
+            continue
+        text = field.metadata.get("help", "")
+        if isinstance(field, fields.List):
+            nested = isinstance(field.inner, fields.Nested)
+            text = (text + "; " if text else "") + ("a JSON list (or @file)" if nested else "comma separated")
+        g.add_argument("--" + name.replace("_", "-"), dest=f"field_{name}", metavar=name.split("_")[-1].upper(),
+                       help=text or None)
+    parser.add_argument("--data", metavar="JSON", help="the fields as a JSON object (@file, or - for stdin); "
+                                                       "options given win")
+
+
+def schema_data(args: argparse.Namespace, schema: type[Schema], **given) -> dict:
+    """The input for a service: ``--data`` with each field option given laid over it, and ``given``."""
+    data = load_object(getattr(args, "data", None), "data")
+    for name, field in schema._declared_fields.items():
+        value = getattr(args, f"field_{name}", None)
+        if value is None:
+            continue
+        if isinstance(field, fields.List):
+            value = (load_json(value, name) if isinstance(field.inner, fields.Nested)
+                     else [_typed(field.inner, v.strip()) for v in value.split(",") if v.strip()])
+        data[name] = _typed(field, value)
+    return {**data, **given}
+
+
+def _typed(field, value):
+    """A whole number typed for an integer field becomes an int (the schema refuses anything else)."""
+    if isinstance(field, fields.Integer) and isinstance(value, str) and value.strip().isascii() \
+            and value.strip().isdigit():
+        return int(value.strip())
+    return value
+
+
+def record_commands(subparsers, name: str, help: str, kind, label, *, edit: bool = True):
+    """``<name> add`` (and ``<name> edit ID``) for a kind of record
+    (:class:`claimdesk.core.services.records.RecordKind`): an option per field, and one line
+    saying what was done, the record shown by ``label(result)``. The group's subparsers."""
+    from claimdesk.core.cli.output import Result
+
+    sub = group(subparsers, name, help)
+
+    def said(res: dict) -> Result:
+        ident = res[kind.id_field]
+        if res.get("created"):
+            return Result(res, f"{kind.what} {ident} added: {label(res)}")
+        return Result(res, f"{kind.what} {ident} ({label(res)}): {', '.join(res['changed']) or 'nothing changed'}")
+
+    schema_options(command(sub, "add", f"Add a {kind.what}",
+                           lambda args: said(kind.add(schema_data(args, kind.schema)))), kind.schema)
+    if edit:
+        p = command(sub, "edit", f"Change a {kind.what}'s fields (only those given)",
+                    lambda args: said(kind.edit(args.record_id, schema_data(args, kind.schema))))
+        p.add_argument("record_id", metavar="ID")
+        schema_options(p, kind.schema)
+    return sub

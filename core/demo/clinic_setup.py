@@ -13,29 +13,18 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from claimdesk.core import clock, db, workflow
+from claimdesk.core import claim_rules, clock, db, workflow
+from claimdesk.core.demo import claim_details
 from claimdesk.core.demo.bulk import insert_ids
 from claimdesk.core.demo.reference import (
-    BASE_PATIENTS, CODES, COMMERCIAL, EMPLOYERS, FIRST_NAMES, LAST_NAMES, MBI_LETTERS, PAYERS, PCPS,
-    PROFILES, PROVIDERS, STREET_KINDS, STREETS, TOWNS, USERS, WC_CARRIERS,
+    BASE_PATIENTS, CLINIC, CODES, COMMERCIAL, EMPLOYERS, FIRST_NAMES, LAST_NAMES, MBI_LETTERS, NPI_BASE, NPI_STEP,
+    PAYERS, PCPS, PROFILES, PROVIDER_DETAILS, PROVIDERS, STREET_KINDS, STREETS, TOWNS, USERS, WC_CARRIERS,
 )
 from claimdesk.core.demo.schedule import add_months, at_time
 from claimdesk.core.demo.state import PatientPlan
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Coverage, Patient, Payer, Provider, ServiceCode, User, WorkQueue
 from claimdesk.core.services.common import patient_payer
-
-
-def npi(base: int) -> str:
-    """A 10-digit NPI with a valid check digit (Luhn over the 80840 prefix)."""
-    body = f"{base:09d}"[-9:]
-    total = 0
-    for i, d in enumerate(int(c) for c in reversed("80840" + body)):
-        if i % 2 == 0:
-            d *= 2
-            d -= 9 if d > 9 else 0
-        total += d
-    return body + str((10 - total % 10) % 10)
 
 
 def member_id(rng: random.Random, kind: str) -> str:
@@ -67,12 +56,13 @@ class ClinicSetup:
     def _setup_body(self) -> dict:
         """Payers, providers, service codes, the payers' fee schedules, the patients."""
         self.payer = {key: Payer.create(name=cfg["name"], kind=cfg["kind"], payer_code=cfg["code"],
-                                        address=cfg["address"], phone=cfg["phone"])
+                                        **dict(zip(("address", "city", "state", "zip"),
+                                                   claim_rules.split_address(cfg["address"]))),
+                                        phone=cfg["phone"])
                       for key, cfg in PAYERS.items()}
         self.payer_key = {p.id: k for k, p in self.payer.items()}
         self.pseudo = patient_payer()
-        self.providers = [Provider.create(name=name, kind=kind, npi=npi(1_234_500 + 37 * i))
-                          for i, (name, kind) in enumerate(PROVIDERS)]
+        self.providers = [self.make_provider(i, name, kind) for i, (name, kind) in enumerate(PROVIDERS)]
         self.codes = {code: ServiceCode.create(code=code, description=desc, kind=kind, default_fee=fee)
                       for code, (desc, kind, fee, _f) in CODES.items()}
         self.queues = {q.key: q for q in WorkQueue.select()}
@@ -84,6 +74,16 @@ class ClinicSetup:
                 self.allowed[key, code] = min(fee, fee * cfg["ratio"] * factor * jitter // 1_000_000)
         self.make_patients()
         return {"patients": len(self.pats)}
+
+    @staticmethod
+    def make_provider(i: int, name: str, kind: str) -> Provider:
+        """Provider ``i`` of :data:`.reference.PROVIDERS`, billing under the clinic's tax id, at its address."""
+        last, first, taxonomy = PROVIDER_DETAILS[name]
+        return Provider.create(
+            name=name, kind=kind, npi=claim_rules.make_npi(NPI_BASE + NPI_STEP * i),
+            entity="organization" if kind == "administrative" else "person", last_name=last, first_name=first,
+            taxonomy=taxonomy, tax_id=claim_rules.check_tax_id(CLINIC["tax_id"]), address=CLINIC["address"],
+            city=CLINIC["city"], state=CLINIC["state"], zip=claim_rules.check_zip(CLINIC["zip"]))
 
     def make_patients(self) -> None:
         """The patients (profiles, names, behaviour) and their coverages, as the front desk knows them."""
@@ -109,6 +109,7 @@ class ClinicSetup:
             town, zipc = rng.choice(TOWNS)
             rows.append({
                 "account_no": f"A{i + 1:06d}", "last_name": last, "first_name": first, "dob": dob,
+                "sex": claim_details.sex(self.claim_rng),
                 "address": f"{rng.randint(100, 9899)} {rng.choice(STREETS)} {rng.choice(STREET_KINDS)}",
                 "city": town, "state": "OR", "zip": zipc, "phone": f"(541) 555-01{rng.randint(0, 99):02d}",
             })
@@ -128,6 +129,8 @@ class ClinicSetup:
             member = member or member_id(rng, kind)
             child = (self.today - plan.dob).days < 18 * 365 and kind not in ("medicaid", "workers_comp")
             rel = relationship or ("child" if child else "self")
+            if rel == "spouse" and (self.today - plan.dob).days < 18 * 365:
+                rel = "child"  # a minor's second plan is a parent's
             sub = subscriber or (f"{plan.last}, {rng.choice(FIRST_NAMES)}" if rel == "child"
                                  else f"{plan.last}, {plan.first}")
             cov_rows.append({
@@ -136,7 +139,8 @@ class ClinicSetup:
                                                                else f"GRP-{rng.randint(10000, 99999)}"),
                 "subscriber": sub, "relationship": rel,
                 "effective_from": start or add_months(self.start, -rng.randint(6, 60)).replace(day=1),
-                "effective_to": end, "active": active,
+                "effective_to": end, "active": active, "plan_type": claim_rules.plan_type_for(kind),
+                **claim_details.subscriber_person(self.claim_rng, sub, rel, rows[plan.idx], plan.dob),
             })
             cov_owner.append((plan, key, role, member))
 

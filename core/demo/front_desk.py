@@ -11,11 +11,15 @@ from __future__ import annotations
 import datetime as dt
 
 from claimdesk.core import clock
-from claimdesk.core.demo import fast_posting
+from claimdesk.core.claim_rules import join_codes
+from claimdesk.core.demo import claim_details, fast_posting
 from claimdesk.core.demo.reference import CODES, EM_CODES, OFFICE, PAYERS, PT_PROVIDER
 from claimdesk.core.demo.state import EncounterState, PatientPlan, Visit
 from claimdesk.core.models import INSURANCE_RANKS, Encounter
-from claimdesk.core.services import billing, claims
+from claimdesk.core.services import billing, claims, encounters
+
+#: The office's own fee codes (never on a claim line: no modifiers, no diagnosis pointers).
+OFFICE_CODES = frozenset(code for code, (_d, kind, _f, _a) in CODES.items() if kind == "office")
 
 
 class FrontDesk:
@@ -23,7 +27,7 @@ class FrontDesk:
 
     def do_visits(self, day: dt.date, items: list[tuple]) -> dict:
         """The day's visits (``(plan, kind)`` pairs): written, then what follows each at the desk."""
-        visits = [self.plan_visit(day, plan, kind) for plan, kind in items]
+        visits = [self.with_claim(self.plan_visit(day, plan, kind)) for plan, kind in items]
         (self.post_visits_fast if self.fast else self.post_visits_exact)(day, visits)
         for v in visits:
             self.after_visit(day, v)
@@ -49,15 +53,26 @@ class FrontDesk:
         prov = self.providers[PT_PROVIDER if kind == "pt" else plan.pcp]
         return Visit(plan, kind, prov, list(plan.slots), "medical", None, codes, scenario)
 
+    def with_claim(self, v: Visit) -> Visit:
+        """What the visit's claim carries besides money: diagnoses, modifiers and pointers per line,
+        the referring provider (the patient's own doctor sends them to physical therapy)."""
+        codes = [code for code, _units in v.codes]
+        v.diagnoses = tuple(claim_details.visit_diagnoses(self.claim_rng, v.kind, codes))
+        v.marks = claim_details.line_marks(v.kind, codes, list(v.diagnoses), OFFICE_CODES)
+        v.referring = self.providers[v.plan.pcp] if v.kind in ("pt", "wc_pt") else None
+        return v
+
     def post_visits_exact(self, day: dt.date, visits: list[Visit]) -> None:
         """One visit at a time through billing.create_encounter / add_charge / claims.queue."""
         for v in visits:
             enc = billing.create_encounter(
                 patient=v.plan.id, provider=v.provider, dos=day, claim_type=v.claim_type,
-                payers=[(self.payer[k], c) for k, c in v.slots], queue=self.queues[v.queue] if v.queue else None)
+                payers=[(self.payer[k], c) for k, c in v.slots], queue=self.queues[v.queue] if v.queue else None,
+                diagnoses=v.diagnoses, referring_provider_id=v.referring.id if v.referring else None)
             charges = []
-            for code, units in v.codes:
-                ch = billing.add_charge(enc, self.codes[code], units=units, provider=v.provider)
+            for (code, units), (mods, pointers) in zip(v.codes, v.marks):
+                ch = billing.add_charge(enc, self.codes[code], units=units, provider=v.provider,
+                                        modifiers=join_codes(mods), diagnosis_pointers=join_codes(pointers))
                 charges.append((ch.id, code, units, ch.fee))
             if v.slots:
                 claims.queue(enc, self.payer[v.slots[0][0]], "primary")
@@ -65,10 +80,13 @@ class FrontDesk:
 
     def post_visits_fast(self, day: dt.date, visits: list[Visit]) -> None:
         """The same rows and balances in a few statements (:func:`.fast_posting.post_visits_fast`)."""
-        posted = fast_posting.post_visits_fast(day, [fast_posting.NewEncounter(
-            v.plan.id, v.provider.id, v.claim_type, self.queues[v.queue].id if v.queue else None,
-            tuple((self.payer[key].id, cov) for key, cov in v.slots),
-            tuple((self.codes[code].id, units, CODES[code][2] * units) for code, units in v.codes))
+        posted = fast_posting.post_visits_fast(day, [encounters.NewEncounter(
+            v.plan.id, v.provider.id, day,
+            tuple(encounters.NewLine(self.codes[code].id, units, CODES[code][2] * units, modifiers=mods,
+                                     pointers=pointers) for (code, units), (mods, pointers) in zip(v.codes, v.marks)),
+            tuple((self.payer[key].id, cov) for key, cov in v.slots), v.claim_type,
+            self.queues[v.queue].id if v.queue else None, diagnoses=v.diagnoses,
+            referring_provider_id=v.referring.id if v.referring else None)
             for v in visits])
         for v, (enc_id, charge_ids) in zip(visits, posted):
             self.new_state(v, enc_id, [(cid, code, units, CODES[code][2] * units)

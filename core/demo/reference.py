@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from claimdesk.core.claim_rules import make_npi
+
 DEFAULT_SEED = 1
 #: The demo's "today": the last simulated day (a Monday).
 DEFAULT_TODAY = dt.date(2026, 11, 2)
@@ -84,9 +86,28 @@ PROVIDERS = [
     ("Jordan Lee, PT", "clinical"),
     ("Office", "administrative"),
 ]
+#: provider name -> (last name, first name, taxonomy code); "Office" is the practice itself.
+PROVIDER_DETAILS = {
+    "Elena Marsh, MD": ("Marsh", "Elena", "207Q00000X"),      # family medicine
+    "Samuel Ortiz, DO": ("Ortiz", "Samuel", "207Q00000X"),
+    "Priya Natarajan, NP": ("Natarajan", "Priya", "363LF0000X"),  # nurse practitioner, family
+    "Jordan Lee, PT": ("Lee", "Jordan", "225100000X"),        # physical therapist
+    "Office": ("Riverbend Family Medicine", "", "261QP2300X"),  # clinic/center, primary care
+}
+#: The made-up NPIs: provider i gets make_npi(NPI_BASE + NPI_STEP * i).
+NPI_BASE, NPI_STEP = 123_450_000, 37
+
 PCPS = (0, 0, 1, 1, 2)  # index into PROVIDERS, weighted
 PT_PROVIDER = 3
 OFFICE = 4
+
+#: The clinic as billing provider: the ``[clinic]`` config section for the demo (its NPI is the
+#: practice's, the "Office" provider's; providers bill under its tax id, at its address).
+CLINIC = {
+    "name": "Riverbend Family Medicine", "npi": make_npi(NPI_BASE + NPI_STEP * OFFICE), "tax_id": "93-1234567",
+    "taxonomy": "261QP2300X", "address": "1200 Riverbend Parkway", "city": "Riverbend", "state": "OR",
+    "zip": "97402-1234", "phone": "(541) 555-0100",
+}
 
 #: code -> (description, kind, fee in cents, allowed factor % of the payer ratio)
 CODES = {

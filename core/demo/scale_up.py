@@ -29,8 +29,9 @@ per table and copy:
 
 Unique columns: ids and foreign keys to copied tables move with the copy, which
 covers ``charge_split(charge, rank, payer)``, ``encounter_payer(encounter, rank)``
-and ``journal_entry.reverses``; ``patient.account_no`` gets the block number as a
-suffix (``A000017`` -> ``A000017-2`` in the first copy, ``-3`` in the second...).
+and ``journal_entry.reverses`` (and ``charge(encounter, control_no)``); ``patient.account_no``
+and ``encounter.claim_no`` get the block number as a suffix (``A000017`` -> ``A000017-2`` in
+the first copy, ``-3`` in the second...; ``CD1042`` -> ``CD1042-2``).
 
 Not copied: ``audit_event`` (a hash chain; the copy is attributed by one
 ``demo.replicate`` audit event with the row counts instead) and ``aging_row`` (a
@@ -76,6 +77,7 @@ NOT_COPIED = (AuditEvent, AgingRow)
 #: Copied columns rewritten per copy so a unique index stays unique: (model, field) -> SQL.
 REWRITES: dict[tuple, Callable[[str, int], str]] = {
     (Patient, "account_no"): lambda col, block: f"{col} || '-{block}'",
+    (Encounter, "claim_no"): lambda col, block: f"{col} || '-{block}'",
 }
 
 #: Rows copied per transaction (whole copies; at least one copy per transaction).

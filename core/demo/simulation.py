@@ -60,6 +60,7 @@ class ClinicSimulation(Schedule, ClinicSetup, VisitPlanning, FrontDesk, Remits, 
         self.copies, self.replicate_seconds = copies, None  # scale > 1: SQL copies of the base clinic
         self.start = add_months(today, -months)
         self.rng = random.Random(seed)
+        self.claim_rng = random.Random(f"claims-{seed}")  # what claims carry besides money (claim_details)
         self.progress = progress
         self.workdays = working_days(self.start, today)
         self.workday_set = set(self.workdays)

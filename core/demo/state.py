@@ -71,6 +71,9 @@ class Visit:
     codes: list           # [(code, units)]
     scenario: str
     state: EncounterState | None = None
+    diagnoses: tuple = ()  # stored form (no dots), in order
+    marks: list = dataclasses.field(default_factory=list)  # per code (modifiers, pointers)
+    referring: Provider | None = None
 
 
 @dataclasses.dataclass(order=True, slots=True)

@@ -15,7 +15,14 @@ INSURANCE_RANKS = RANKS[:3]
 
 
 class Encounter(BaseModel):
-    """A claim: one visit of a patient to a provider, with charges."""
+    """A claim: one visit of a patient to a provider, with charges.
+
+    ``provider`` is the rendering provider (who saw the patient). What a professional claim
+    carries besides (schema v7): the place of service, up to 12 ICD-10-CM ``diagnoses`` in
+    order (stored without dots, comma separated: ``"E119,I10"``), the referring provider,
+    the clinic's ``claim_no`` (the patient control number sent as CLM01, unique; payers
+    echo it on remittances) and the claim ``frequency`` (1 original, 7 replacement, 8 void).
+    """
 
     patient = peewee.ForeignKeyField(Patient, backref="encounters", index=True)
     provider = peewee.ForeignKeyField(Provider)
@@ -27,6 +34,11 @@ class Encounter(BaseModel):
     tags = peewee.CharField(default="")  # comma separated, e.g. "Non-Billable"
     replaces = peewee.ForeignKeyField("self", null=True, backref="replaced_by")
     created_at = peewee.DateTimeField()
+    place_of_service = peewee.CharField(default="11")  # schema v7 (from here down)
+    diagnoses = peewee.CharField(default="")
+    referring_provider = peewee.ForeignKeyField(Provider, null=True, backref="+")
+    claim_no = peewee.CharField(null=True, unique=True)  # None only until claim_numbers gives one
+    frequency = peewee.CharField(default="1")
 
     class Meta:
         # a work queue in queue order (date of service, id): counts, pages by key
@@ -34,6 +46,10 @@ class Encounter(BaseModel):
 
     def tag_list(self) -> list[str]:
         return [t for t in self.tags.split(",") if t]
+
+    def diagnosis_list(self) -> list[str]:
+        """The diagnoses in order, as stored (``["E119", "I10"]``)."""
+        return [d for d in self.diagnoses.split(",") if d]
 
 
 class EncounterPayer(BaseModel):
@@ -55,7 +71,13 @@ class EncounterPayer(BaseModel):
 
 
 class Charge(BaseModel):
-    """A line of an encounter: service code, units, fee, provider, date."""
+    """A line of an encounter: service code, units, fee, provider, date.
+
+    For the claim line (schema v7): up to 4 ``modifiers`` and up to 4 ``diagnosis_pointers``
+    (positions in the encounter's diagnoses), comma separated (``"25,59"``, ``"1,2"``), and
+    the line's ``control_no`` (REF*6R, unique within the encounter; payers echo it). A charge
+    ``status`` is "void" once a supervisor voided it (its charge entry reversed, never edited).
+    """
 
     encounter = peewee.ForeignKeyField(Encounter, backref="charges", index=True)
     patient = peewee.ForeignKeyField(Patient, index=True)
@@ -67,10 +89,15 @@ class Charge(BaseModel):
     dos = peewee.DateField()
     kind = peewee.CharField(default="service")  # service | returned_check_fee
     primary_marked_paid = peewee.BooleanField(default=False)
+    modifiers = peewee.CharField(default="")  # schema v7 (from here down)
+    diagnosis_pointers = peewee.CharField(default="")
+    control_no = peewee.CharField(null=True)  # None only until post_charges gives one
+    status = peewee.CharField(default="active")  # active | void
 
     class Meta:
-        # a patient's charges oldest first: auto-apply walks it and stops where the money ends
-        indexes = ((("patient", "dos", "id"), False),)
+        # a patient's charges oldest first: auto-apply walks it and stops where the money ends;
+        # a line's control number is unique within its encounter
+        indexes = ((("patient", "dos", "id"), False), (("encounter", "control_no"), True))
 
 
 class ChargeSplit(BaseModel):

@@ -27,8 +27,11 @@ class Payer(BaseModel):
 
     name = peewee.CharField(unique=True)
     kind = peewee.CharField(default="commercial")
-    payer_code = peewee.CharField(default="")
+    payer_code = peewee.CharField(default="")  # the payer id claims and remittances carry
     address = peewee.CharField(default="")
+    city = peewee.CharField(default="")  # schema v7
+    state = peewee.CharField(default="")  # schema v7
+    zip = peewee.CharField(default="")  # schema v7
     phone = peewee.CharField(default="")
 
     @property
@@ -47,6 +50,7 @@ class Patient(BaseModel):
     last_name = peewee.CharField(index=True)
     first_name = peewee.CharField()
     dob = peewee.DateField(null=True)
+    sex = peewee.CharField(default="U")  # M | F | U (schema v7)
     address = peewee.CharField(default="")
     city = peewee.CharField(default="")
     state = peewee.CharField(default="")
@@ -61,7 +65,14 @@ class Patient(BaseModel):
 
 
 class Coverage(BaseModel):
-    """A patient's policy with a payer."""
+    """A patient's policy with a payer.
+
+    ``relationship`` is who the subscriber (the policy holder) is to the patient: self,
+    spouse, child or other (X12 codes in :mod:`claimdesk.core.claim_rules`). When it is not
+    self, the ``subscriber_*`` columns hold that person (schema v7); ``subscriber`` is the
+    holder's name as shown (or a workers' comp employer). ``plan_type`` is the claim filing
+    indicator (SBR09: MB, MC, CI, WC...).
+    """
 
     patient = peewee.ForeignKeyField(Patient, backref="coverages", index=True)
     payer = peewee.ForeignKeyField(Payer, index=True)
@@ -72,18 +83,46 @@ class Coverage(BaseModel):
     effective_from = peewee.DateField(null=True)
     effective_to = peewee.DateField(null=True)
     active = peewee.BooleanField(default=True)
+    plan_type = peewee.CharField(default="")  # schema v7 (from here down)
+    subscriber_last_name = peewee.CharField(default="")
+    subscriber_first_name = peewee.CharField(default="")
+    subscriber_dob = peewee.DateField(null=True)
+    subscriber_sex = peewee.CharField(default="U")
+    subscriber_address = peewee.CharField(default="")
+    subscriber_city = peewee.CharField(default="")
+    subscriber_state = peewee.CharField(default="")
+    subscriber_zip = peewee.CharField(default="")
+
+
+#: clinical: renders services; administrative: the office's own charges ("Office");
+#: referring: an outside clinician who sends patients (named on claims, renders nothing here).
+PROVIDER_KINDS = ("clinical", "administrative", "referring")
 
 
 class Provider(BaseModel):
-    """A rendering provider, or an administrative one (e.g. "Office")."""
+    """A rendering provider, a referring one, or an administrative one (e.g. "Office").
+
+    ``entity`` is person or organization; an organization's name is in ``last_name``, as
+    the claim's NM103 carries it (schema v7, with taxonomy, tax id and address).
+    """
 
     name = peewee.CharField(unique=True)
     npi = peewee.CharField(default="")
-    kind = peewee.CharField(default="clinical")  # clinical | administrative
+    kind = peewee.CharField(default="clinical")  # see PROVIDER_KINDS
+    entity = peewee.CharField(default="person")  # person | organization
+    last_name = peewee.CharField(default="")
+    first_name = peewee.CharField(default="")
+    taxonomy = peewee.CharField(default="")
+    tax_id = peewee.CharField(default="")
+    address = peewee.CharField(default="")
+    city = peewee.CharField(default="")
+    state = peewee.CharField(default="")
+    zip = peewee.CharField(default="")
 
 
 class ServiceCode(BaseModel):
-    """A CPT/HCPCS code or an office fee code, with its default fee."""
+    """A CPT/HCPCS code (the procedure code a claim line carries) or an office fee code (never
+    on a claim), with its default fee."""
 
     code = peewee.CharField(unique=True)
     description = peewee.CharField(default="")

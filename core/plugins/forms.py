@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from claimdesk.core import claim_rules
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.validation import Id, Money, Text, date_field
 
-#: How the subscriber is related to the patient (the coverage forms' choices).
-RELATIONSHIPS = ["self", "spouse", "child", "other"]
+#: How the subscriber is related to the patient (the coverage forms' choices; the words of
+#: :data:`claimdesk.core.claim_rules.RELATIONSHIP_CODES`).
+RELATIONSHIPS = list(claim_rules.RELATIONSHIPS)
 
 
 def confirm_field() -> fields.Boolean:

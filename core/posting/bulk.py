@@ -1,5 +1,6 @@
-"""Set-based writing, shared by the engine: multi-row inserts that give the new ids in
-order, and the dimension an entry names only when all its postings share it."""
+"""Set-based writing, shared by the engine and the services that write many rows (a day of
+visits, a file of claims): multi-row inserts that give the new ids in order, and the
+dimension an entry names only when all its postings share it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,39 @@ def insert_ids(model, names: tuple[str, ...], rows: list[tuple]) -> list[int]:
     """Insert ``rows`` (db values in ``names`` order) into ``model``'s table; their ids in row
     order (ids are handed out in insertion order: one statement per chunk, one writer per row)."""
     return sorted(r[0] for r in db.insert_returning(model, names, rows, "id", chunk=CHUNK))
+
+
+_MISSING = object()
+
+
+def insert_rows(model, rows: list[dict], *, ids: bool = True, chunk: int = 250) -> list[int]:
+    """Insert ``rows`` (field name -> value) with a few multi-row INSERTs; new ids in row order.
+
+    Values go through each field's ``db_value`` and missing fields get the model
+    default, exactly as ``Model.insert_many`` would; only the SQL is built once per
+    chunk instead of per value (peewee's SQL generation dominates bulk inserts).
+    Ids of one multi-row INSERT are handed out in VALUES order on both engines, so
+    the sorted RETURNING ids line up with the rows.
+    """
+    fields = [f for f in model._meta.sorted_fields if f.name != "id"]
+    cols = ", ".join(f'"{f.column_name}"' for f in fields)
+    one = "(" + ", ".join([db.database.param] * len(fields)) + ")"
+    head = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES '
+    out: list[int] = []
+    for i in range(0, len(rows), chunk):
+        part = rows[i:i + chunk]
+        params = []
+        for row in part:
+            for f in fields:
+                value = row.get(f.name, _MISSING)
+                if value is _MISSING:
+                    value = f.default() if callable(f.default) else f.default
+                params.append(f.db_value(value))
+        sql = head + ", ".join([one] * len(part)) + (' RETURNING "id"' if ids else "")
+        cursor = db.database.execute_sql(sql, params)
+        if ids:
+            out += sorted(r[0] for r in cursor.fetchall())
+    return out
 
 
 def only(values: Iterable):

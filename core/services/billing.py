@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from claimdesk.core import clock
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
-    INSURANCE_RANKS,
     RANKS,
     Charge,
     ChargeSplit,
@@ -26,6 +24,7 @@ from claimdesk.core.models import (
     ServiceCode,
 )
 from claimdesk.core.posting import charges, next_claims, transfers
+from claimdesk.core.services import encounters
 from claimdesk.core.services.common import patient_payer
 
 
@@ -70,20 +69,27 @@ def open_splits(charge: Charge) -> list[ChargeSplit]:
     return sorted(rows, key=lambda s: RANKS.index(s.rank))
 
 
-def create_encounter(*, patient: Patient, provider: Provider, dos: dt.date,
+def _id(record) -> int | None:
+    return None if record is None else int(getattr(record, "id", record))
+
+
+def create_encounter(*, patient: Patient | int, provider: Provider, dos: dt.date,
                      payers: list[tuple[Payer, object]] = (), claim_type: str = "medical",
-                     queue=None) -> Encounter:
-    """Create an encounter with its ordered payer list [(payer, coverage), ...]."""
-    enc = Encounter.create(patient=patient, provider=provider, dos=dos, claim_type=claim_type,
-                           queue=queue, created_at=clock.now())
-    for rank, (payer, coverage) in zip(INSURANCE_RANKS, payers):
-        EncounterPayer.create(encounter=enc, rank=rank, payer=payer, coverage=coverage)
-    return enc
+                     queue=None, **claim) -> Encounter:
+    """Create an encounter with its ordered payer list [(payer, coverage), ...] and no charges
+    (:func:`claimdesk.core.services.encounters.write` for one). ``claim`` takes what the claim
+    carries (place_of_service, diagnoses, referring_provider_id, claim_no, frequency); without
+    a claim number it gets its automatic one."""
+    (made,) = encounters.write([encounters.NewEncounter(
+        _id(patient), _id(provider), dos, (), tuple((_id(p), _id(c)) for p, c in payers), claim_type,
+        _id(queue), **claim)], memo="")
+    return Encounter.get_by_id(made.encounter_id)
 
 
 def add_charge(encounter: Encounter, code: ServiceCode, *, fee: int | None = None, units: int = 1,
                provider: Provider | None = None, dos: dt.date | None = None,
-               kind: str = "service", memo: str = "") -> Charge:
+               kind: str = "service", memo: str = "", modifiers: str = "", diagnosis_pointers: str = "",
+               control_no: str | None = None) -> Charge:
     """Add a charge line and post it to the first responsible split
     (:func:`claimdesk.core.posting.charges.post_charges` for one charge).
 
@@ -94,13 +100,9 @@ def add_charge(encounter: Encounter, code: ServiceCode, *, fee: int | None = Non
         raise Refused("a charge fee cannot be negative", field="fee")
     provider_id = provider.id if provider is not None else encounter.provider_id
     new = charges.NewCharge(encounter.id, encounter.patient_id, code.id, units, fee, provider_id,
-                            dos or encounter.dos, kind)
+                            dos or encounter.dos, kind, modifiers, diagnosis_pointers, control_no)
     (made,) = charges.post_charges([new], memo=memo or f"{code.code} x{units}")
-    charge = Charge(id=made.charge_id, encounter=new.encounter_id, patient=new.patient_id, line_no=made.line_no,
-                    service_code=code, units=units, fee=fee, provider=provider_id, dos=new.dos, kind=kind,
-                    primary_marked_paid=False)
-    charge._dirty.clear()
-    return charge
+    return Charge.get_by_id(made.charge_id)
 
 
 def transfer(source: ChargeSplit, target: ChargeSplit, amount: int, *, reason: str,

@@ -125,7 +125,7 @@ def claim_record(claim: Claim) -> dict:
     prov = Provider.get_by_id(enc.provider_id)
     lines = []
     rows = (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
-            .where(Charge.encounter == enc.id).order_by(Charge.line_no, Charge.id))
+            .where((Charge.encounter == enc.id) & (Charge.status == "active")).order_by(Charge.line_no, Charge.id))
     for ch in rows:
         split = ChargeSplit.get_or_none((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == claim.rank)
                                         & (ChargeSplit.payer == claim.payer_id))

@@ -14,6 +14,7 @@ from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
+from claimdesk.core.posting.charges import RESTATED
 
 
 #: Entries a daysheet summary lists one by one (its counts and totals cover every entry).
@@ -93,7 +94,8 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
     - ``reversals``: the AR effect of reversing entries (a returned check, an undone
       write-off, a voided charge), signed like the balance: + means the amount owed
       rose (a $50 payment reversed by a returned check is +50.00, a $110 write-off
-      undone is +110.00), - means it fell (a voided $80 charge is -80.00).
+      undone is +110.00), - means it fell (a voided $80 charge is -80.00; when its charge
+      entry held other lines, the entry restating them counts here too, so only the $80 shows).
     - ``returned_check_fees``: returned-check fee charges; + raises what is owed.
     """
     if end < start:
@@ -107,7 +109,7 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
     originals = (Posting.select(Charge.provider, Charge.kind, Posting.account, fn.SUM(Posting.amount))
                  .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
                  .join(Charge, on=(Posting.charge == Charge.id))
-                 .where(in_range & JournalEntry.reverses.is_null(True)
+                 .where(in_range & JournalEntry.reverses.is_null(True) & (JournalEntry.kind != RESTATED)
                         & Posting.account.in_(["REVENUE", "UNAPPLIED", "CONTRACTUAL", "WRITEOFF"]))
                  .group_by(Charge.provider, Charge.kind, Posting.account).tuples())
     for pid, charge_kind, account, total in originals:
@@ -121,7 +123,8 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
     reversals = (Posting.select(Charge.provider, fn.SUM(Posting.amount))
                  .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
                  .join(Charge, on=(Posting.charge == Charge.id))
-                 .where(in_range & JournalEntry.reverses.is_null(False) & (Posting.account == "AR"))
+                 .where(in_range & (JournalEntry.reverses.is_null(False) | (JournalEntry.kind == RESTATED))
+                        & (Posting.account == "AR"))
                  .group_by(Charge.provider).tuples())
     for pid, total in reversals:
         bucket(pid)["reversals"] += int(total)

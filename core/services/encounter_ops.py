@@ -7,6 +7,7 @@ changes are document edits recorded in the action's audit event.
 from __future__ import annotations
 
 from claimdesk.core import clock
+from claimdesk.core.claim_rules import plan_type_for
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
     INSURANCE_RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Eob,
@@ -137,11 +138,17 @@ def promote_splits(enc: Encounter, payer: Payer, old_rank: str, new_rank: str) -
 
 
 def coverage_for(enc: Encounter, payer: Payer, data: dict) -> Coverage:
-    """A coverage row for the encounter's patient with ``payer`` from form data."""
+    """A coverage row for the encounter's patient with ``payer`` from form data (its plan type
+    the default for the payer's kind; a subscriber who is not the patient named from the
+    form's "Last, First")."""
+    relationship = data.get("relationship", "self") or "self"
+    last, _, first = (data.get("subscriber", "") if relationship != "self" else "").partition(",")
     return Coverage.create(patient=enc.patient_id, payer=payer, member_id=data.get("member_id", ""),
                            group_no=data.get("group_no", ""), subscriber=data.get("subscriber", ""),
-                           relationship=data.get("relationship", "self") or "self",
-                           effective_from=data.get("effective_from"), effective_to=data.get("effective_to"))
+                           relationship=relationship,
+                           effective_from=data.get("effective_from"), effective_to=data.get("effective_to"),
+                           plan_type=plan_type_for(payer.kind), subscriber_last_name=last.strip(),
+                           subscriber_first_name=first.strip())
 
 
 def dummy_eob_from_patient(enc: Encounter, rank: str = "primary") -> Eob | None:
@@ -185,7 +192,9 @@ def recreate(old: Encounter, claim_type: str, payer: Payer, *, member_id: str = 
     short, label = {"workers_comp": ("WC", "workers' comp"), "medical": ("MED", "medical")}[claim_type]
     cov = coverage_for(old, payer, {"member_id": member_id})
     new = billing.create_encounter(patient=old.patient, provider=old.provider, dos=old.dos,
-                                   payers=[(payer, cov)], claim_type=claim_type)
+                                   payers=[(payer, cov)], claim_type=claim_type,
+                                   place_of_service=old.place_of_service, diagnoses=tuple(old.diagnosis_list()),
+                                   referring_provider_id=old.referring_provider_id)
     Encounter.update(replaces=old.id).where(Encounter.id == new.id).execute()
     moved = []
     for charge in charges_of(old):
@@ -196,7 +205,8 @@ def recreate(old: Encounter, claim_type: str, payer: Payer, *, member_id: str = 
         write_off(splits, amount, kind="reclass", reason_code=f"RECLASS-{short}",
                   memo=f"moved to {label} encounter {new.id}")
         nc = billing.add_charge(new, charge.service_code, fee=amount, units=charge.units, provider=charge.provider,
-                                dos=charge.dos, memo=f"from encounter {old.id} charge {charge.id}")
+                                dos=charge.dos, memo=f"from encounter {old.id} charge {charge.id}",
+                                modifiers=charge.modifiers, diagnosis_pointers=charge.diagnosis_pointers)
         moved.append({"from_charge": charge.id, "to_charge": nc.id, "amount": amount})
     void_queued_claims(old)
     Encounter.update(status="removed", queue=None).where(Encounter.id == old.id).execute()

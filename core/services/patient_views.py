@@ -7,11 +7,13 @@ postings the ledger holds, computed here so no screen or command adds money up.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from peewee import JOIN, fn
 
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
-    Adjustment, Charge, ChargeSplit, Credit, Encounter, JournalEntry, Patient, Payer, Posting, ServiceCode,
+    Adjustment, Charge, ChargeSplit, Coverage, Credit, Encounter, JournalEntry, Patient, Payer, Posting, ServiceCode,
     Statement,
 )
 from claimdesk.core.services import balances
@@ -22,20 +24,28 @@ MAX_ID = 2**31 - 1  # larger numbers are never a patient ID (and would overflow 
 
 
 # --- finding patients -------------------------------------------------------------
-def find_patients(text: str, limit: int = 50) -> list[dict]:
-    """Patients matching what a clerk typed, by name, at most ``limit``.
+def find_patients(text: str = "", limit: int = 50, *, dob: dt.date | None = None,
+                  member_id: str = "") -> list[dict]:
+    """Patients matching what a clerk typed, at most ``limit``.
 
-    The patient with that ID or account number when there is one; otherwise every
-    patient whose account number, last name or first name contains ``text``
-    (case-insensitive; "last, first" matches both parts). Each row carries the
-    patient's due and insurance-pending balances.
+    ``text``: the patient with that ID, account number or member id, or born on that date
+    (2026-03-02 or 03/02/2026), when there is one; otherwise every patient whose account
+    number, last name or first name contains it (case-insensitive; "last, first" matches
+    both parts). ``dob`` and ``member_id`` narrow the search (and may be given alone). Each
+    row carries the patient's due and insurance-pending balances.
     """
     needle = (text or "").strip()
-    if not needle:
-        raise InputError({"text": ["type part of an account number or a name"]})
-    found = _exact_matches(needle) or list(
-        Patient.select().where(_contains(needle))
-        .order_by(Patient.last_name, Patient.first_name, Patient.id).limit(limit))
+    member = (member_id or "").strip().upper()
+    if not (needle or dob or member):
+        raise InputError({"text": ["type part of a name, an account number or a member id (or give a date of birth)"]})
+    base = Patient.select()
+    if dob is not None:
+        base = base.where(Patient.dob == dob)
+    if member:
+        base = base.where(Patient.id.in_(_with_member_id(member)))
+    by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
+    found = (_exact_matches(needle, base) or list(by_name.where(_contains(needle)).limit(limit))) if needle \
+        else list(by_name.limit(limit))
     out = []
     for p in found[:limit]:
         bal = balances.patient_balance(p.id)
@@ -44,12 +54,32 @@ def find_patients(text: str, limit: int = 50) -> list[dict]:
     return out
 
 
-def _exact_matches(needle: str) -> list[Patient]:
-    """The patient whose ID is ``needle`` and those whose account number is ``needle``."""
+def _with_member_id(member: str):
+    """The ids of patients holding a coverage with this member id (any case)."""
+    return Coverage.select(Coverage.patient).where(fn.UPPER(Coverage.member_id) == member)
+
+
+def _typed_date(needle: str) -> dt.date | None:
+    """``needle`` as a date when it is one (2026-03-02 or 03/02/2026)."""
+    for shape in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            return dt.datetime.strptime(needle, shape).date()
+        except ValueError:
+            continue
+    return None
+
+
+def _exact_matches(needle: str, base) -> list[Patient]:
+    """Among ``base``: the patient whose ID is ``needle``, those whose account number or a member
+    id is ``needle``, and those born on the day it names."""
     found = []
     if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID:
-        found += list(Patient.select().where(Patient.id == int(needle)))
-    found += [p for p in Patient.select().where(Patient.account_no == needle.upper()) if p not in found]
+        found += list(base.where(Patient.id == int(needle)))
+    day = _typed_date(needle)
+    for cond in ((Patient.account_no == needle.upper()), Patient.id.in_(_with_member_id(needle.upper())),
+                 *([Patient.dob == day] if day else [])):
+        found += [p for p in base.where(cond).order_by(Patient.last_name, Patient.first_name, Patient.id)
+                  if p not in found]
     return found
 
 

@@ -49,8 +49,9 @@ def view(statement_id: int) -> StatementView:
     stmt = get(Statement, statement_id, "statement", field="statement_id")
     pat = Patient.get_by_id(stmt.patient_id)
     settings = config.load()
-    clinic = tuple(x for x in (settings.clinic_name, settings.clinic_address, settings.clinic_phone) if x)
-    city = " ".join(x for x in (f"{pat.city}," if pat.city else "", pat.state, pat.zip) if x)
+    c = settings.clinic
+    clinic = tuple(x for x in (c.name, c.address, _city_line(c.city, c.state, c.zip), c.phone) if x)
+    city = _city_line(pat.city, pat.state, pat.zip)
     charges, payments, buckets = [], [], []
     for ln in statements.lines_of(stmt.id):
         if ln.kind == "charge":
@@ -64,6 +65,11 @@ def view(statement_id: int) -> StatementView:
         patient_name=f"{pat.first_name} {pat.last_name}", account_no=pat.account_no,
         address=tuple(x for x in (pat.address, city) if x), charges=charges, payments=payments,
         aging=buckets, amount_due=stmt.amount_due, message=stmt.message, final_notice=stmt.final_notice)
+
+
+def _city_line(city: str, state: str, zip_code: str) -> str:
+    """``Riverbend, OR 97402`` (what of it is known)."""
+    return " ".join(x for x in (f"{city}," if city else "", state, zip_code) if x)
 
 
 def _row(left: str, amount: str, width: int = WIDTH) -> str:

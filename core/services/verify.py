@@ -64,14 +64,18 @@ def check_splits() -> list[Violation]:
 
 
 def check_charges() -> list[Violation]:
-    """fee = payments + adjustments + write-offs + open balance, for every charge."""
+    """fee = payments + adjustments + write-offs + open balance, for every charge; a void
+    charge's revenue is zero (its charge entry reversed)."""
     out = []
     revenue = _sums("REVENUE", Posting.charge)
     net = dict(Posting.select(Posting.charge, fn.SUM(Posting.amount)).where(Posting.charge.is_null(False))
                .group_by(Posting.charge).tuples())
-    for cid, fee in Charge.select(Charge.id, Charge.fee).tuples():
-        if int(-revenue.get(cid, 0)) != fee:
-            out.append(Violation("charge", f"charge {cid}: fee {fee} but revenue posted {-revenue.get(cid, 0)}"))
+    for cid, fee, status in Charge.select(Charge.id, Charge.fee, Charge.status).tuples():
+        expected = 0 if status == "void" else fee
+        if int(-revenue.get(cid, 0)) != expected:
+            void = " (void)" if status == "void" else ""
+            out.append(Violation("charge", f"charge {cid}{void}: fee {expected} but revenue posted "
+                                           f"{-revenue.get(cid, 0)}"))
         if int(net.get(cid, 0)) != 0:
             out.append(Violation("charge", f"charge {cid}: fee != payments + adjustments + open balance "
                                            f"(off by {net.get(cid)} cents)"))

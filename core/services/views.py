@@ -19,6 +19,7 @@ import datetime as dt
 from peewee import fn
 
 from claimdesk.core import db, migrations, workflow
+from claimdesk.core.claim_rules import show_diagnosis, split_codes, split_pointers
 from claimdesk.core.models import (
     AdminMessage, AuditEvent, Charge, ChargeSplit, Claim, Encounter, EncounterPayer, Eob, EobLine,
     Patient, Payer, Posting, ServiceCode, WorkQueue,
@@ -73,6 +74,8 @@ def encounter_detail(encounter_id) -> dict:
             by_rank[s.rank] = by_rank.get(s.rank, 0) + s.balance
         charges.append({"charge_id": ch.id, "line_no": ch.line_no, "code": ch.service_code.code,
                         "units": ch.units, "fee": ch.fee, "dos": iso(ch.dos), "kind": ch.kind,
+                        "modifiers": split_codes(ch.modifiers), "pointers": split_pointers(ch.diagnosis_pointers),
+                        "control_no": ch.control_no, "status": ch.status,
                         "balance": balances.charge_balance(ch.id), "splits": splits})
     eobs = []
     for e in Eob.select(Eob, Payer).join(Payer, on=(Eob.payer == Payer.id)).where(
@@ -83,8 +86,11 @@ def encounter_detail(encounter_id) -> dict:
     claims = [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "status": c.status,
                "queued_at": iso(c.queued_at), "sent_at": iso(c.sent_at), "resend": c.resend}
               for c in Claim.select(Claim, Payer).join(Payer).where(Claim.encounter == enc.id).order_by(Claim.id)]
+    referring = enc.referring_provider.name if enc.referring_provider_id else None
     return {"encounter_id": enc.id, "patient_id": patient.id, "patient": patient.name,
             "account_no": patient.account_no, "dos": iso(enc.dos), "provider": enc.provider.name,
+            "claim_no": enc.claim_no, "place_of_service": enc.place_of_service, "frequency": enc.frequency,
+            "diagnoses": [show_diagnosis(d) for d in enc.diagnosis_list()], "referring_provider": referring,
             "claim_type": enc.claim_type, "billable": enc.billable, "status": enc.status,
             "queue": enc.queue.key if enc.queue_id else None, "tags": enc.tag_list(),
             "payers": payers, "charges": charges, "balance_by_rank": by_rank,

@@ -44,6 +44,7 @@ def _outstanding_query():
                   on=((secondary.payer == _SECONDARY_PAYER.id) & _SECONDARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
             # fee = 0 written literally: the partial index charge_zero_fee holds only these charges
             .where((Charge.fee == SQL("0")) & (Charge.primary_marked_paid == False)  # noqa: E712
+                   & (Charge.status == "active")
                    & Encounter.billable & (Encounter.status == "active")
                    & _PRIMARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
 

@@ -1,0 +1,184 @@
+"""837P claim records (005010X222A1): what one professional claim holds, as frozen
+dataclasses with money in integer cents.
+
+A :class:`ClaimFile` is one file: its envelope facts, the good claims (:class:`Claim837`,
+loop 2300 with everything above it: billing provider, subscriber, payer, patient; and
+below it: :class:`ServiceLine`, loop 2400), the refused ones (:class:`RefusedClaim`, with
+the segment and line at fault) and the reader's warnings.
+:func:`claimdesk.core.x12.claims837_reader.parse_837p` makes them from a file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from claimdesk.core.money import Cents
+from claimdesk.core.x12.common import Address
+from claimdesk.core.x12.errors import X12Warning
+
+#: SBR02/PAT01 code meaning "self": the subscriber is the patient.
+SELF = "18"
+
+
+@dataclass(frozen=True, slots=True)
+class Name:
+    """An NM1 name: a person's last (NM103), first, middle and suffix, or an
+    organisation's name in ``last`` (NM102 ``2``)."""
+
+    last: str
+    first: str = ""
+    middle: str = ""
+    suffix: str = ""
+    organisation: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """A provider loop: billing 2010AA, referring 2310A, rendering 2310B or 2420A. ``npi``
+    is NM109 (check digit verified; "" when absent), ``taxonomy`` PRV03, ``tax_id``
+    REF*EI, ``address`` N3/N4, each "" or None where the loop has none."""
+
+    name: Name
+    npi: str
+    taxonomy: str = ""
+    tax_id: str = ""
+    address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """The insured of one payer: SBR (``sequence`` SBR01 P/S/T..., ``relationship`` SBR02,
+    ``group`` SBR03, ``filing`` SBR09) and NM1*IL with its DMG and N3/N4 (2010BA, or 2330A
+    for another payer's subscriber)."""
+
+    sequence: str
+    relationship: str
+    group: str
+    filing: str
+    name: Name
+    member_id: str
+    birth: dt.date | None = None
+    sex: str = ""
+    address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    """NM1*PR (2010BB, or 2330B for another payer): name, payer id NM109, N3/N4."""
+
+    name: str
+    payer_id: str
+    address: Address | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """Who was treated: ``relationship`` PAT01 to the subscriber (``18`` self when the
+    subscriber is the patient, with the subscriber's name, birth, sex and address)."""
+
+    relationship: str
+    name: Name
+    birth: dt.date | None
+    sex: str
+    address: Address | None
+
+
+@dataclass(frozen=True, slots=True)
+class OtherPayer:
+    """Another payer of the claim (2320/2330A/2330B): its subscriber (``sequence`` is its
+    SBR01), the payer, what it paid (AMT*D) and left to the patient (AMT*EAF), None when absent."""
+
+    subscriber: Subscriber
+    payer: Payer
+    paid: Cents | None
+    remaining: Cents | None
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceLine:
+    """A service line (2400): LX01 ``number``; SV1 procedure (``qualifier`` HC), up to 4
+    modifiers, ``charge`` in cents, ``unit_basis`` UN/MJ and ``units``, ``place_of_service``
+    (SV105, else the claim's), diagnosis ``pointers`` (1-based); DTP*472 dates; REF*6R
+    ``control_number``; the 2420A ``rendering`` provider when it overrides the claim's."""
+
+    number: int
+    qualifier: str
+    procedure: str
+    modifiers: tuple[str, ...]
+    charge: Cents
+    unit_basis: str
+    units: Decimal
+    place_of_service: str
+    pointers: tuple[int, ...]
+    service_from: dt.date
+    service_to: dt.date
+    control_number: str
+    rendering: Provider | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Claim837:
+    """One balanced claim (2300) with everything above and below it. ``number`` is CLM01
+    (the clinic's claim number), ``total`` CLM02 in cents (= the sum of the lines'
+    charges), ``place_of_service`` and ``frequency`` CLM05-1 and -3, ``diagnoses`` the HI
+    codes in order (the first is the principal), ``payer_claim_number`` REF*F8;
+    ``transaction`` is ST02 and ``line`` the CLM's line in the file."""
+
+    number: str
+    total: Cents
+    place_of_service: str
+    frequency: str
+    diagnoses: tuple[str, ...]
+    payer_claim_number: str
+    billing: Provider
+    pay_to: Address | None
+    subscriber: Subscriber
+    payer: Payer
+    patient: Patient
+    rendering: Provider | None
+    referring: Provider | None
+    other_payers: tuple[OtherPayer, ...]
+    lines: tuple[ServiceLine, ...]
+    transaction: str
+    line: int
+
+    @property
+    def patient_is_subscriber(self) -> bool:
+        """No patient loop (2000C): the subscriber was treated."""
+        return self.patient.relationship == SELF
+
+
+@dataclass(frozen=True, slots=True)
+class RefusedClaim:
+    """A claim refused as a whole: ``number`` is CLM01 ("" when missing), ``reason`` the
+    message ending with the place at fault (``tag``, ``segment_number``, ``line``,
+    ``element`` such as ``CLM02``), ``claim_line`` where the claim's CLM stands."""
+
+    number: str
+    reason: str
+    tag: str | None
+    segment_number: int | None
+    line: int | None
+    element: str | None
+    claim_line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFile:
+    """What one 837P file holds: its envelope facts (ISA06 ``sender_id``, ISA08
+    ``receiver_id``, ISA13 ``control_number``, ISA09 ``date``, ISA15 ``test``), the sha256
+    ``digest`` of its bytes, the good ``claims``, the ``refused`` ones (both in file order)
+    and what the reader forgave (``warnings``)."""
+
+    digest: str
+    sender_id: str
+    receiver_id: str
+    control_number: str
+    date: dt.date
+    test: bool
+    claims: tuple[Claim837, ...]
+    refused: tuple[RefusedClaim, ...]
+    warnings: tuple[X12Warning, ...]
