@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields
 
-from claimdesk.api import Action, Id, action_plugin, confirm_field, fmt
+from claimdesk.api import Action, Id, Text, action_plugin, confirm_field, fmt
 
-CLAIMDESK_API = "1.0"
+CLAIMDESK_API = "1.1"  # SplitView.contractual, ctx.may, ops.bill_patient(override_reason=)
 
 
 class DeniedForm(Schema):
     charge_ids = fields.List(Id(), load_default=list,
                              metadata={"label": "Denied codes to bill (all if none picked)"})
+    override_reason = Text(load_default="", max_length=200,
+                           metadata={"label": "Supervisor override: why bill a CO denial (else leave empty)"})
     confirm = confirm_field()
 
 
@@ -19,15 +21,24 @@ def bill_denied_action(rank: str, order: int) -> Action:
     """The "<rank> denied, need to bill patient" action."""
     Rank = rank.capitalize()
 
+    def billable(ctx) -> list:
+        """The denied splits this person may bill the patient for: contractual (CO) ones only
+        for a supervisor (who must give a reason)."""
+        supervisor = ctx.may("supervisor")
+        return [s for s in ctx.open_splits(rank, denied=True) if supervisor or not s.contractual]
+
     def applies(ctx) -> bool:
-        return ctx.active and ctx.encounter.billable and bool(ctx.open_splits(rank, denied=True))
+        return ctx.active and ctx.encounter.billable and bool(billable(ctx))
 
     def apply(ctx, data: dict) -> dict:
-        return ctx.ops.bill_patient(rank, data["charge_ids"])
+        return ctx.ops.bill_patient(rank, data["charge_ids"], override_reason=data["override_reason"])
+
+    def label(s) -> str:
+        co = " (CO: not the patient's; needs an override reason)" if s.contractual else ""
+        return f"{s.code} {fmt(s.balance)} {s.denial_code}".strip() + co
 
     def choices(ctx) -> dict:
-        return {"charge_ids": [(str(s.charge_id), f"{s.code} {fmt(s.balance)} {s.denial_code}".strip())
-                               for s in ctx.open_splits(rank, denied=True)]}
+        return {"charge_ids": [(str(s.charge_id), label(s)) for s in billable(ctx)]}
 
     return Action(
         key=f"{rank}_denied_bill_patient",

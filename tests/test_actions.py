@@ -15,6 +15,7 @@ from claimdesk.core.services import actions, balances, eobs
 from claimdesk.core.services.verify import verify
 
 from tests import builders as b
+from tests.conftest import register
 
 
 def offered(enc) -> list[str]:
@@ -79,6 +80,53 @@ def test_primary_denied_bill_patient_moves_denied_codes_and_makes_statement(data
     assert res["offers_queue_removal"] and res["after"]["queue"] == "denied"
     actions.remove_from_queue(enc.id)
     assert Encounter.get_by_id(enc.id).queue_id is None
+    assert verify() == []
+
+
+def _denied_co16_and_pr27():
+    """A patient's two charges denied by Aetna: 100.00 as CO-16 (contractual), 50.00 as PR-27."""
+    aetna = b.payer("Aetna")
+    pat = b.patient()
+    enc, (co, pr) = b.encounter(pat, [100_00, 50_00], payers=[aetna])
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id,
+                   "lines": [{"charge_id": co.id, "denied": True, "denial_code": "CO-16"},
+                             {"charge_id": pr.id, "denied": True, "denial_code": "PR-27"}]})
+    return pat, enc, co, pr
+
+
+def test_a_clerk_bills_the_patient_only_for_denials_that_are_not_contractual(database):
+    pat, enc, co, pr = _denied_co16_and_pr27()
+    assert "primary_denied_bill_patient" in offered(enc)
+    with pytest.raises(Refused) as err:
+        actions.apply(enc.id, "primary_denied_bill_patient", {"confirm": True, "charge_ids": [co.id]})
+    assert err.value.field == "override_reason" and "CO-16" in str(err.value)
+    res = actions.apply(enc.id, "primary_denied_bill_patient", {"confirm": True})
+    assert res["report"]["billed_to_patient"] == 50_00  # PR-27 only: CO-16 is not the patient's to pay
+    assert balances.patient_balance(pat.id).patient_due == 50_00
+    assert "primary_denied_bill_patient" not in offered(enc)  # what is left is CO-16
+    assert verify() == []
+
+
+def test_a_co_denial_alone_is_not_offered_to_a_clerk_and_a_supervisor_overrides_with_a_reason(database):
+    from claimdesk.core.models import AuditEvent
+
+    aetna = b.payer("Aetna")
+    pat = b.patient()
+    enc, (ch,) = b.encounter(pat, [100_00], payers=[aetna])
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id,
+                   "lines": [{"charge_id": ch.id, "denied": True, "denial_code": "CO-50"}]})
+    assert "primary_denied_bill_patient" not in offered(enc)
+    with pytest.raises(Refused):
+        actions.apply(enc.id, "primary_denied_bill_patient", {"confirm": True, "override_reason": "ABN signed"})
+    register("boss", role="supervisor")
+    with as_user("boss"):
+        assert "primary_denied_bill_patient" in offered(enc)
+        res = actions.apply(enc.id, "primary_denied_bill_patient",
+                            {"confirm": True, "override_reason": "patient signed an ABN"})
+    assert res["report"]["billed_to_patient"] == 100_00
+    assert balances.patient_balance(pat.id).patient_due == 100_00
+    event = AuditEvent.get_by_id(res["audit_id"])
+    assert event.user == "boss" and event.inputs["override_reason"] == "patient signed an ABN"
     assert verify() == []
 
 

@@ -25,7 +25,13 @@ def _ledger_ar() -> int:
 
 
 def _clinic():
-    """Balances of known ages with an insurer and with patients; one non-billable visit."""
+    """Balances of known ages with an insurer and with patients; one non-billable visit; all
+    entered on the base date (so both modes see the same balances on it)."""
+    with clock.frozen(AS_OF):
+        return _clinic_entered()
+
+
+def _clinic_entered():
     aetna = b.payer("Aetna")
     ann, bob = b.patient("Ames", "Ann"), b.patient("Bell", "Bob")
     b.encounter(ann, [100_00], payers=[aetna], dos=dt.date(2026, 6, 20))      # 10 days: current
@@ -89,10 +95,12 @@ def test_recalc_replaces_the_snapshot_for_the_same_date(database):
     again = aging.recalc(AS_OF)
     assert again["rows"] == first["rows"] == AgingRow.select().where(AgingRow.as_of == AS_OF).count()
     assert again["totals"] == first["totals"]
-    earlier = aging.recalc(dt.date(2026, 3, 31))  # a second snapshot, other base date
+    earlier = aging.recalc(dt.date(2026, 3, 31), mode="base_date")  # a second snapshot, other base date
     assert earlier["totals"]["total"] == 425_25
     assert earlier["totals"]["over_120"] == 0  # 2026-01-05 is 85 days before 2026-03-31
     assert aging.report(AS_OF)["totals"]["over_120"] == 60_00
+    assert aging.report(dt.date(2026, 3, 31))["mode"] == "base_date"
+    assert aging.report(AS_OF)["mode"] == "point_in_time"
     assert verify() == []
 
 
@@ -116,6 +124,43 @@ def test_last_activity_basis_counts_from_the_latest_payment_or_statement(databas
     assert verify() == []
 
 
+def _ledger_ar_on(day: dt.date) -> int:
+    """The receivable on ``day`` straight from the ledger: AR postings of entries dated on or before it."""
+    from claimdesk.core.models import JournalEntry
+
+    return int(Posting.select(fn.COALESCE(fn.SUM(Posting.amount), 0)).join(JournalEntry)
+               .where((Posting.account == "AR") & (JournalEntry.posted_on <= day)).scalar())
+
+
+def test_point_in_time_aging_shows_the_balances_on_the_date_and_reconciles_with_the_ledger_then(database):
+    """A month-end report: what was owed on June 30, not today's balances; later charges and later
+    payments are not in it."""
+    aetna, cara = b.payer("Aetna"), b.patient("Cole", "Cara")
+    with clock.frozen(dt.date(2026, 5, 10)):
+        b.encounter(cara, [100_00], payers=[aetna], dos=dt.date(2026, 5, 10))            # 51 days on June 30
+    with clock.frozen(dt.date(2026, 6, 20)):
+        _enc, (june,) = b.encounter(cara, [80_00], dos=dt.date(2026, 6, 20))             # self-pay, current
+    with clock.frozen(dt.date(2026, 7, 3)):
+        payments.post_credit({"patient_id": cara.id, "voucher_id": b.voucher(None, 80_00, method="cash"),
+                              "apply": "auto"})                                          # paid in July
+    with clock.frozen(dt.date(2026, 7, 8)):
+        b.encounter(cara, [45_00], payers=[aetna], dos=dt.date(2026, 7, 8))             # a July visit
+
+    june_end = aging.recalc(AS_OF)
+    assert june_end["mode"] == "point_in_time"
+    assert june_end["totals"] == {"current": 80_00, "days_31_60": 100_00, "days_61_90": 0, "days_91_120": 0,
+                                  "over_120": 0, "total": 180_00}
+    assert june_end["totals"]["total"] == _ledger_ar_on(AS_OF)
+    rows = {r["name"]: r["total"] for r in aging.report(AS_OF)["rows"]}
+    assert rows == {"Aetna": 100_00, "Patient": 80_00}
+
+    seed_mode = aging.recalc(AS_OF, mode="base_date")  # today's balances (July's visit, June paid) aged from June 30
+    assert seed_mode["totals"]["total"] == _ledger_ar() == 145_00
+    assert seed_mode["totals"]["current"] == 45_00 and seed_mode["totals"]["days_31_60"] == 100_00
+    assert "base date: today's balances" in aging.report_text(aging.report(AS_OF))
+    assert verify() == []
+
+
 def test_bad_input_names_the_field(database):
     with pytest.raises(InputError) as err:
         aging.recalc("2026-13-01")
@@ -123,6 +168,9 @@ def test_bad_input_names_the_field(database):
     with pytest.raises(InputError) as err:
         aging.recalc(AS_OF, basis="posting")
     assert err.value.field == "basis"
+    with pytest.raises(InputError) as err:
+        aging.recalc(AS_OF, mode="today")
+    assert err.value.field == "mode"
     with pytest.raises(NotFound, match="aging recalc") as err:
         aging.report(AS_OF)
     assert err.value.field == "as_of"
@@ -139,6 +187,8 @@ def test_cli_recalc_and_report_as_json_and_csv(cli, monkeypatch, tmp_path):
     out = run("aging", "report", "--by", "patient", "--csv", "--out", str(tmp_path / "aging.csv"))
     assert out.splitlines()[-1] == "TOTAL,,150.00,40.00,100.00,75.25,60.00,425.25"
     assert (tmp_path / "aging.csv").read_text().splitlines()[-1] == out.splitlines()[-1]
-    assert "Ames, Ann" in run("aging", "report", "--by", "patient")
+    text = run("aging", "report", "--by", "patient")
+    assert "Ames, Ann" in text and "point in time: balances on that date" in text
+    assert "base date" in run("aging", "recalc", "--mode", "base-date")
     code, _, err = cli("aging", "recalc", "--as-of", "30/06/2026")
     assert code == 2 and "as_of" in err

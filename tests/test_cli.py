@@ -180,6 +180,37 @@ def test_actions_apply_removes_from_queue_and_applies_to_listed_encounters(cli):
     assert cli.json("patient", "show", str(pat.id))["balance"]["patient_due"] == "0.00"
 
 
+def test_the_queue_answer_holds_for_the_other_encounters_and_queue_commands_list_and_remove(cli):
+    from claimdesk.core.models import Encounter, WorkQueue
+
+    pat = b.patient(last="Queue")
+    first, _ = b.encounter(pat, [50_00])
+    second, _ = b.encounter(pat, [20_00])
+    third, _ = b.encounter(pat, [7_25])
+    with db.write_transaction():
+        Encounter.update(queue=WorkQueue.get(WorkQueue.key == "review")).where(
+            Encounter.id.in_([first.id, second.id, third.id])).execute()
+    listed = cli.json("queue", "list", "review")
+    assert (listed["total"], [r["balance"] for r in listed["rows"]]) == (3, ["50.00", "20.00", "7.25"])
+    assert {q["key"]: q["count"] for q in cli.json("queue", "list")}["review"] == 3
+
+    res = cli.json("actions", "apply", str(first.id), "non_billable", "--data", '{"confirm": true}',
+                   "--remove-from-queue", "--also", str(second.id))
+    assert [(o["encounter_id"], o["removed_from_queue"]) for o in res["others"]] == [(second.id, "review")]
+    assert [r["encounter_id"] for r in cli.json("queue", "list", "review")["rows"]] == [third.id]
+
+    out = cli.ok("queue", "remove", str(third.id), "--reason", "paid at the desk")
+    assert f"encounter {third.id} removed from queue review" in out
+    assert cli.json("queue", "list", "review")["total"] == 0
+    from claimdesk.core.models import AuditEvent
+    event = AuditEvent.select().where(AuditEvent.action == "queue.remove").order_by(AuditEvent.id.desc()).get()
+    assert (event.encounter_id, event.reason) == (third.id, "paid at the desk")
+    code, _out, err = cli("queue", "remove", str(third.id))
+    assert code != 0 and "not on a work queue" in err
+    code, _out, err = cli("queue", "list", "nosuch")
+    assert code != 0 and "no queue 'nosuch'" in err
+
+
 def test_none_of_the_above_message_is_read_answered_and_closed(cli):
     pat = b.patient()
     enc, _ = b.encounter(pat, [10_00])

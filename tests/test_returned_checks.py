@@ -179,3 +179,70 @@ def test_a_fee_on_a_check_that_paid_two_patients_needs_the_patient_named(databas
                                 "patient_id": pats[1].id})
     assert res["balance_increase_by_patient"] == {str(pats[0].id): 100_00, str(pats[1].id): 100_00}
     assert [balances.patient_balance(p.id).total_ar for p in pats] == [100_00, 125_00]
+
+
+def _secondary_queued_by_a_medicare_check():
+    """Medicare pays 80.00 of a 100.00 charge by check and moves 20.00 (PR-2) to AARP, whose
+    secondary claim is queued; (encounter, charge, medicare, aarp, voucher id)."""
+    from claimdesk.core.services import eobs
+
+    medicare, aarp = b.payer("Medicare", "medicare"), b.payer("AARP")
+    enc, (ch,) = b.encounter(b.patient(last="Sloan"), [100_00], payers=[medicare, aarp])
+    vid = b.voucher(medicare, 80_00)
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": medicare.id, "voucher_id": vid,
+                   "lines": [{"charge_id": ch.id, "paid": "80.00",
+                              "adjustments": [{"group_code": "PR", "reason_code": "2", "amount": "20.00"}]}]})
+    return enc, ch, medicare, aarp, vid
+
+
+def _claims(enc):
+    from claimdesk.core.models import Claim
+
+    return [(c.payer.name, c.rank, c.status) for c in Claim.select().where(Claim.encounter == enc.id).order_by(Claim.id)]
+
+
+def test_a_returned_check_takes_the_secondary_claim_it_made_due_off_the_queue(database):
+    enc, ch, medicare, aarp, vid = _secondary_queued_by_a_medicare_check()
+    assert _claims(enc) == [("AARP", "secondary", "queued")]
+
+    res = returns.return_check({"voucher_id": vid, "reason": "check stopped"})
+
+    assert _claims(enc) == [("AARP", "secondary", "void")]
+    assert res["claims_voided"] and res["encounters_to_review"] == []
+    assert balances.charge_balance(ch.id) == 100_00  # Medicare owes its 80.00 again, AARP still 20.00
+    from claimdesk.core.services import claims
+    assert claims.queued_count(aarp.id) == 0
+    assert verify() == []
+
+
+def test_a_returned_check_sends_an_encounter_whose_secondary_claim_went_out_to_review(database, tmp_path):
+    from claimdesk.core.models import AdminMessage, Encounter
+    from claimdesk.core.services import claims
+
+    enc, _ch, medicare, aarp, vid = _secondary_queued_by_a_medicare_check()
+    b.audited(lambda: claims.build_batch(aarp.id, out_dir=tmp_path))
+    assert _claims(enc) == [("AARP", "secondary", "sent")]
+
+    res = returns.return_check({"voucher_id": vid, "reason": "NSF"})
+
+    assert res["encounters_to_review"] == [enc.id] and res["claims_voided"] == []
+    assert Encounter.get_by_id(enc.id).queue.key == "review"
+    (msg,) = AdminMessage.select().where(AdminMessage.encounter == enc.id)
+    assert "AARP" in msg.body and "NSF" in msg.body and "owes again" in msg.body
+    assert verify() == []
+
+
+def test_a_returned_check_leaves_a_secondary_claim_due_on_another_charge(database):
+    """The secondary claim stays when another charge is still due to it (its primary paid by a
+    check that was not returned)."""
+    from claimdesk.core.services import eobs
+
+    medicare, aarp = b.payer("Medicare", "medicare"), b.payer("AARP")
+    enc, (one, two) = b.encounter(b.patient(last="Tran"), [100_00, 50_00], payers=[medicare, aarp])
+    kept, returned = b.voucher(medicare, 40_00), b.voucher(medicare, 80_00)
+    for vid, ch, paid, pr in ((kept, two, "40.00", "10.00"), (returned, one, "80.00", "20.00")):
+        eobs.post_eob({"encounter_id": enc.id, "payer_id": medicare.id, "voucher_id": vid,
+                       "lines": [{"charge_id": ch.id, "paid": paid,
+                                  "adjustments": [{"group_code": "PR", "reason_code": "2", "amount": pr}]}]})
+    returns.return_check({"voucher_id": returned, "reason": "NSF"})
+    assert _claims(enc) == [("AARP", "secondary", "queued")]

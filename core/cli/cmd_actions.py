@@ -112,8 +112,9 @@ def apply(args) -> Result:
         lines.append("no other encounter of this patient fits this action")
     elif others:
         done = session.apply_to_others(others)
-        out["others"] = [{"encounter_id": o.encounter_id, "ok": o.ok,
+        out["others"] = [{"encounter_id": o.encounter_id, "ok": o.ok, "removed_from_queue": o.removed_from,
                           **({"result": o.applied.stored} if o.ok else {"error": o.error})} for o in done]
-        lines += [f"encounter {o.encounter_id}: " + ("applied" if o.ok else f"not applied: {o.error}") for o in done]
+        lines += [f"encounter {o.encounter_id}: " + ("applied" if o.ok else f"not applied: {o.error}")
+                  + (f", removed from queue {o.removed_from}" if o.removed_from else "") for o in done]
     failed = any(not o["ok"] for o in out["others"])
     return Result(out, "\n".join(lines), exit_code=REFUSED if failed else 0)

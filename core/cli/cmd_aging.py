@@ -17,6 +17,9 @@ def register(subparsers) -> None:
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="base date YYYY-MM-DD (default today)")
     p.add_argument("--basis", choices=aging.BASES, help="age from the date of service or the last activity "
                                                         "(default: [aging] basis setting)")
+    p.add_argument("--mode", choices=("point-in-time", "base-date"), default="point-in-time",
+                   help="point-in-time: the balances on that date (month end); base-date: today's balances "
+                        "aged from that date")
     p = command(sub, "report", "The aging report by payer or by patient", report)
     p.add_argument("--as-of", dest="as_of", metavar="DATE", help="snapshot date (default: the newest)")
     p.add_argument("--by", choices=("payer", "patient"), default="payer")
@@ -26,9 +29,9 @@ def register(subparsers) -> None:
 
 def recalc(args) -> Result:
     """Rebuild the snapshot."""
-    res = aging.recalc(args.as_of, args.basis)
+    res = aging.recalc(args.as_of, args.basis, mode=args.mode.replace("-", "_"))
     t = res["totals"]
-    items = [("as of", res["as_of"]), ("basis", res["basis"]), ("rows", res["rows"])]
+    items = [("as of", res["as_of"]), ("mode", res["mode_label"]), ("basis", res["basis"]), ("rows", res["rows"])]
     items += [(aging.BUCKET_LABELS[b], fmt(t[b])) for b in aging.BUCKETS] + [("total", fmt(t["total"]))]
     return Result(res, pairs(items), money=("totals",))
 

@@ -67,9 +67,10 @@ class DenialFollowUp:
             self.unqueue(enc_id, "denied")
 
     def task_bill_patient(self, day, enc_id, rank) -> None:
-        """The denied balance is billed to the patient."""
+        """The denied balance (CO-50, not medically necessary) is billed to the patient: a
+        contractual denial, so by a supervisor, on the waiver the patient signed."""
         enc = Encounter.get_by_id(enc_id)
         if ops.open_splits(enc, rank, denied=True):
-            with as_user(CLERK):
-                ops.bill_denied_to_patient(enc, rank, None)
+            with as_user(SUPERVISOR):
+                ops.bill_denied_to_patient(enc, rank, None, override_reason="patient signed an ABN (waiver)")
             self.unqueue(enc_id, "denied")

@@ -17,6 +17,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+from claimdesk.core import denials, users
 from claimdesk.core.models import (
     RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
     Statement, StatementLine, WorkQueue,
@@ -129,6 +130,11 @@ class SplitView:
     owed_by: str
     """``"patient"`` (the pseudo payer Patient, any rank), ``"insurer"`` or ``"inactive"``."""
 
+    @property
+    def contractual(self) -> bool:
+        """A contractual (CO-group) denial: not the patient's to pay (API 1.1)."""
+        return denials.is_contractual(self.denial_code)
+
 
 @dataclasses.dataclass(frozen=True)
 class ClaimView:
@@ -204,6 +210,11 @@ class ActionContext:
 
             self._ops = ActionOps(self)
         return self._ops
+
+    def may(self, role: str) -> bool:
+        """True when the person working holds ``role`` (``"clerk"``, ``"supervisor"``,
+        ``"admin"``) or above: an action offered only to a supervisor asks this (API 1.1)."""
+        return users.has_role(role)
 
     # -- the encounter, its patient and payers ------------------------------------
     @property

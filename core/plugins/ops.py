@@ -168,11 +168,13 @@ class ActionOps:
         the configured limit unless the user is a supervisor."""
         adjustments.require_insurance_writeoff_authority(int(amount), kind="insurance_writeoff")
 
-    def bill_patient(self, rank: str, charge_ids: list[int] | None = None) -> dict:
-        """Move the denied balance at ``rank`` (of ``charge_ids``, or all) to the patient and make
-        the patient's statement: ``billed_to_patient``, ``charges``, ``statement_id``, ``amount_due``."""
+    def bill_patient(self, rank: str, charge_ids: list[int] | None = None, *, override_reason: str = "") -> dict:
+        """Move the denied balance at ``rank`` (of ``charge_ids``, or all the patient may be
+        billed for) to the patient and make the patient's statement: ``billed_to_patient``,
+        ``charges``, ``statement_id``, ``amount_due``. Contractual (CO) denials are billed only
+        with a supervisor's ``override_reason`` (API 1.1)."""
         _rank(rank, INSURANCE_RANKS)
-        out = encounter_ops.bill_denied_to_patient(self._enc, rank, charge_ids)
+        out = encounter_ops.bill_denied_to_patient(self._enc, rank, charge_ids, override_reason)
         return self._done({**out, "billed_to_patient": Cents(out["billed_to_patient"]),
                            "amount_due": Cents(out["amount_due"])})
 

@@ -21,7 +21,9 @@ def queue_due(split_ids: Iterable[int]) -> list[int]:
     Due: the split is an insurance split (primary, secondary) at zero, on a billable, active
     encounter; the encounter's next insurance slot after the split's rank holds a real
     insurer; and that insurer's split of the same charge at that rank has a balance. The
-    claim is queued once per encounter, payer and rank, in the order of ``split_ids``.
+    claim is queued once per encounter, payer and rank, in the order of ``split_ids``, and
+    not when that claim was sent already (by a batch, or by the clinic's EHR before an 837P
+    import): :func:`claimdesk.core.services.claims.ready_splits` holds the same.
     """
     order = list(dict.fromkeys(split_ids))
     if not order:
@@ -59,7 +61,18 @@ def queue_due(split_ids: Iterable[int]) -> list[int]:
             _after, encounter_id, payer_id, slot_rank, kind, balance = nearest[sid]
             if balance > 0 and Payer(kind=kind).is_insurance:
                 wanted.append((encounter_id, payer_id, slot_rank))
-    return queue(wanted)
+    sent = _sent(wanted)
+    return queue([w for w in wanted if w not in sent])
+
+
+def _sent(claims: list[tuple[int, int, str]]) -> set[tuple[int, int, str]]:
+    """Which of these ``(encounter id, payer id, rank)`` claims the payer already has (sent): not
+    queued again by a balance reaching it (a resend is ``claims requeue``)."""
+    if not claims:
+        return set()
+    among, params = db.ids_in(sorted({enc for enc, _p, _r in claims}))
+    return {tuple(r) for r in db.sql(f"SELECT encounter_id, payer_id, rank FROM claim WHERE encounter_id {among}"
+                                     " AND status = 'sent'", params)} & set(claims)
 
 
 def queue(claims: Sequence[tuple[int, int, str]], *, resend: bool = False) -> list[int]:
@@ -79,3 +92,47 @@ def queue(claims: Sequence[tuple[int, int, str]], *, resend: bool = False) -> li
         waiting.update(zip(new, insert_ids(Claim, ("encounter", "payer", "rank", "status", "queued_at", "resend"),
                                            [(enc, payer, rank, "queued", now, flag) for enc, payer, rank in new])))
     return [waiting[w] for w in wanted]
+
+
+def no_longer_due(encounter_ids: Iterable[int]) -> list[tuple[int, str]]:
+    """The later insurers' claims (queued or sent) on ``encounter_ids`` that money taken back (a
+    returned check) has made premature: ``(claim id, status)``, by id.
+
+    Premature: the claim's insurer (secondary, tertiary) still has a balance on some charge,
+    the nearest earlier insurer on the encounter owes again on some charge, and no charge is
+    due to this insurer any more by :func:`queue_due`'s rule (earlier split at zero, this one
+    with a balance). A claim whose insurer is owed nothing is left alone.
+    """
+    encounters = sorted(set(encounter_ids))
+    if not encounters:
+        return []
+    among, params = db.ids_in(encounters)
+    claims = list(db.sql(f"SELECT id, encounter_id, payer_id, rank, status FROM claim WHERE encounter_id {among}"
+                         f" AND status IN ('queued', 'sent') AND rank <> {{p}} ORDER BY id",
+                         params + [INSURANCE_RANKS[0]]))
+    if not claims:
+        return []
+    insurers: dict[int, dict[str, int]] = {}  # encounter -> rank -> insurer
+    for enc, rank, payer_id, kind in db.sql(
+            "SELECT ep.encounter_id, ep.rank, ep.payer_id, p.kind FROM encounter_payer ep"
+            f" JOIN payer p ON p.id = ep.payer_id WHERE ep.encounter_id {among}", params):
+        if rank in INSURANCE_RANKS and Payer(kind=kind).is_insurance:
+            insurers.setdefault(enc, {})[rank] = payer_id
+    splits: dict[int, dict[int, dict[tuple[str, int], int]]] = {}  # encounter -> charge -> (rank, payer) -> balance
+    for enc, charge_id, rank, payer_id, balance in db.sql(
+            "SELECT c.encounter_id, s.charge_id, s.rank, s.payer_id, s.balance FROM charge_split s"
+            f" JOIN charge c ON c.id = s.charge_id WHERE c.encounter_id {among} AND c.status = 'active'", params):
+        splits.setdefault(enc, {}).setdefault(charge_id, {})[(rank, payer_id)] = balance
+    out = []
+    for claim_id, enc, payer_id, rank, status in claims:
+        slots = insurers.get(enc, {})
+        earlier = [r for r in INSURANCE_RANKS[:INSURANCE_RANKS.index(rank)] if r in slots]
+        if not earlier:
+            continue
+        before = (earlier[-1], slots[earlier[-1]])
+        charges = splits.get(enc, {}).values()
+        owed_here = [c for c in charges if c.get((rank, payer_id), 0) > 0]
+        owes_again = any(c.get(before, 0) > 0 for c in charges)
+        if owed_here and owes_again and not any(c.get(before, 0) == 0 for c in owed_here):
+            out.append((claim_id, status))
+    return out

@@ -248,8 +248,8 @@ def _first_of(same_as: Any, enc: Encounter, action: Action) -> Encounter:
     return first
 
 
-def remove_from_queue(encounter_id: Any, *, after_action: str | None = None) -> dict:
-    """Take an encounter off its current work queue (audited).
+def remove_from_queue(encounter_id: Any, *, after_action: str | None = None, reason: str = "") -> dict:
+    """Take an encounter off its current work queue (audited, with the clerk's ``reason``).
 
     ``after_action`` is the key of the action just applied, when the clerk answers its
     "remove from the queue?" question: refused, with nothing written, for an action that
@@ -270,7 +270,7 @@ def remove_from_queue(encounter_id: Any, *, after_action: str | None = None) -> 
         Encounter.update(queue=None).where(Encounter.id == e.id).execute()
         return {"encounter_id": e.id, "removed_from": was, "after_action": after_action}
 
-    return workflow.run("queue.remove", body, encounter_id=enc.id,
+    return workflow.run("queue.remove", body, encounter_id=enc.id, reason=reason.strip()[:250],
                         inputs={"encounter_id": enc.id, "after_action": after_action})
 
 

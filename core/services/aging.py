@@ -5,8 +5,12 @@ as of a base date with one set-based ``INSERT ... SELECT`` (CASE bucketing in SQ
 no per-row Python), so it runs on a million charges in seconds on SQLite and
 PostgreSQL. :func:`report` sums the snapshot by payer or by patient.
 
-The open balance of a charge split is its ledger balance (the cached
-``charge_split.balance`` that ``claimdesk verify`` recomputes from the postings).
+Two modes say which balances are aged. ``point_in_time`` (the default, what a month-end
+report needs): each split's balance on the base date, summed from its AR postings dated
+on or before it, charges of later service dates left out, so the total equals the
+ledger's receivable on that date. ``base_date`` (the seed's): today's open balances
+(the cached ``charge_split.balance`` that ``claimdesk verify`` recomputes from the
+postings) aged as of the base date. Every report says which one it shows.
 Its age is counted from the date of service (basis ``service``, the default) or from
 the charge's last activity (basis ``last_activity``: the latest of the date of
 service, the last payment applied to the charge and, for what the patient owes,
@@ -28,7 +32,8 @@ from peewee import JOIN, Case, Cast, Select, Value, fn
 from claimdesk.core import config, db, workflow
 from claimdesk.core.errors import NotFound
 from claimdesk.core.models import (
-    AgingRow, Charge, ChargeSplit, Credit, CreditSplit, Encounter, Patient, Payer, Statement,
+    AgingRow, AuditEvent, Charge, ChargeSplit, Credit, CreditSplit, Encounter, JournalEntry, Patient, Payer,
+    Posting, Statement,
 )
 from claimdesk.core.money import as_json, fmt
 from claimdesk.core.services.common import patient_payer
@@ -41,6 +46,9 @@ BUCKET_LABELS = {"current": "0-30", "days_31_60": "31-60", "days_61_90": "61-90"
 BUCKET_RANGES = (("current", None, 30), ("days_31_60", 31, 60), ("days_61_90", 61, 90),
                  ("days_91_120", 91, 120), ("over_120", 121, None))
 BASES = ("service", "last_activity")
+MODES = ("point_in_time", "base_date")
+MODE_LABELS = {"point_in_time": "point in time: balances on that date",
+               "base_date": "base date: today's balances aged from that date"}
 
 
 def bucket_of(age_days: int) -> str:
@@ -84,30 +92,54 @@ def latest_date(*columns):
     return fn.MAX(*columns)  # with 2+ arguments SQLite's max() is the scalar form
 
 
-def _age_from(basis: str):
-    """The date a split's age counts from, and the joins it needs."""
+def _age_from(basis: str, until: dt.date | None = None):
+    """The date a split's age counts from, and the joins it needs (activity after ``until``
+    not counted, when given)."""
     if basis == "service":
         return Charge.dos, []
     paid = (CreditSplit.select(CreditSplit.charge.alias("charge_id"), fn.MAX(Credit.posted_on).alias("paid_on"))
-            .join(Credit, on=(CreditSplit.credit == Credit.id)).group_by(CreditSplit.charge).alias("paid"))
-    stmt = (Statement.select(Statement.patient.alias("patient_id"), fn.MAX(Statement.generated_on).alias("stmt_on"))
-            .group_by(Statement.patient).alias("stmt"))
+            .join(Credit, on=(CreditSplit.credit == Credit.id)))
+    stmt = Statement.select(Statement.patient.alias("patient_id"), fn.MAX(Statement.generated_on).alias("stmt_on"))
+    if until is not None:
+        paid = paid.where(Credit.posted_on <= date_value(until))
+        stmt = stmt.where(Statement.generated_on <= date_value(until))
+    paid = paid.group_by(CreditSplit.charge).alias("paid")
+    stmt = stmt.group_by(Statement.patient).alias("stmt")
     when = latest_date(Charge.dos, fn.COALESCE(paid.c.paid_on, Charge.dos),
                        fn.COALESCE(stmt.c.stmt_on, Charge.dos))
     own = (stmt.c.patient_id == Charge.patient) & (ChargeSplit.payer == patient_payer().id)
     return when, [(paid, paid.c.charge_id == Charge.id), (stmt, own)]
 
 
-def snapshot_query(as_of: dt.date, basis: str = "service") -> Select:
-    """The grouped SELECT that buckets every open split by (patient, payer) as of ``as_of``."""
-    since, joins = _age_from(basis)
+def balances_on(as_of: dt.date):
+    """A grouped subquery: each split's receivable on ``as_of`` (``split_id``, ``bal``), summed
+    from its AR postings of journal entries dated on or before it."""
+    return (Posting.select(Posting.split.alias("split_id"), fn.SUM(Posting.amount).alias("bal"))
+            .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
+            .where((Posting.account == "AR") & (JournalEntry.posted_on <= date_value(as_of)))
+            .group_by(Posting.split).alias("on_day"))
+
+
+def snapshot_query(as_of: dt.date, basis: str = "service", mode: str = "point_in_time") -> Select:
+    """The grouped SELECT that buckets every open split by (patient, payer) as of ``as_of``:
+    its balance on that date (``point_in_time``) or today (``base_date``)."""
+    on_day = mode == "point_in_time"
+    since, joins = _age_from(basis, as_of if on_day else None)
+    if on_day:
+        held = balances_on(as_of)
+        balance = held.c.bal
+        joins = [(held, held.c.split_id == ChargeSplit.id), *joins]
+    else:
+        balance = ChargeSplit.balance
     inner = (ChargeSplit.select(ChargeSplit.patient.alias("pid"), ChargeSplit.payer.alias("payer_id"),
-                                ChargeSplit.balance.alias("bal"), days_between(as_of, since).alias("age"))
+                                balance.alias("bal"), days_between(as_of, since).alias("age"))
              .join(Charge, on=(ChargeSplit.charge == Charge.id))
              .join(Encounter, on=(Charge.encounter == Encounter.id)))
-    for sub, on in joins:
-        inner = inner.join(sub, JOIN.LEFT_OUTER, on=on)
-    inner = inner.where((ChargeSplit.balance > 0) & Encounter.billable & (Encounter.status == "active"))
+    for i, (sub, on) in enumerate(joins):
+        inner = inner.join(sub, JOIN.INNER if on_day and i == 0 else JOIN.LEFT_OUTER, on=on)
+    inner = inner.where((balance > 0) & Encounter.billable & (Encounter.status == "active"))
+    if on_day:
+        inner = inner.where(Charge.dos <= date_value(as_of))
     s = inner.alias("s")
 
     def bucket(lo, hi):
@@ -125,18 +157,20 @@ def snapshot_query(as_of: dt.date, basis: str = "service") -> Select:
 
 
 class RecalcInput(Schema):
-    """Inputs of ``aging recalc``: base date and basis."""
+    """Inputs of ``aging recalc``: base date, basis and mode."""
 
     as_of = date_field(load_default=None)
     basis = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BASES))
+    mode = fields.String(load_default="point_in_time", validate=validate.OneOf(MODES))
 
 
 def recalc(as_of: dt.date | str | None = None, basis: str | None = None, *,
-           progress: Callable[[int, int], None] | None = None) -> dict:
+           mode: str = "point_in_time", progress: Callable[[int, int], None] | None = None) -> dict:
     """Workflow: rebuild the aging snapshot as of ``as_of`` (default today).
 
-    ``basis`` is ``service`` or ``last_activity`` (default: the ``[aging] basis`` setting).
-    Replaces any earlier snapshot for the same date; returns rows written and bucket totals.
+    ``basis`` is ``service`` or ``last_activity`` (default: the ``[aging] basis`` setting);
+    ``mode`` is ``point_in_time`` or ``base_date`` (see the module). Replaces any earlier
+    snapshot for the same date; returns rows written, bucket totals and the mode.
 
     ``progress``, if given, is called as ``progress(done, total)`` inside the transaction:
     ``(0, 1)`` before the snapshot statement and ``(1, 1)`` after it (the work is one
@@ -149,7 +183,7 @@ def recalc(as_of: dt.date | str | None = None, basis: str | None = None, *,
     from claimdesk.core import clock
 
     raw = as_of.isoformat() if isinstance(as_of, dt.date) else as_of
-    clean = load(RecalcInput, {"as_of": raw, "basis": basis})
+    clean = load(RecalcInput, {"as_of": raw, "basis": basis, "mode": mode})
     day = clean["as_of"] or clock.today()
     how = clean["basis"] or config.load().aging_basis
     if how not in BASES:
@@ -161,13 +195,29 @@ def recalc(as_of: dt.date | str | None = None, basis: str | None = None, *,
         AgingRow.delete().where(AgingRow.as_of == day).execute()
         fields_ = [AgingRow.as_of, AgingRow.patient, AgingRow.payer, *[getattr(AgingRow, b) for b in BUCKETS],
                    AgingRow.total]
-        AgingRow.insert_from(snapshot_query(day, how), fields_).execute()
+        AgingRow.insert_from(snapshot_query(day, how, clean["mode"]), fields_).execute()
         if progress is not None:
             progress(1, 1)
         rows = AgingRow.select().where(AgingRow.as_of == day).count()
-        return {"as_of": day.isoformat(), "basis": how, "rows": rows, "totals": _totals(day)}
+        return {"as_of": day.isoformat(), "basis": how, "mode": clean["mode"], "mode_label": MODE_LABELS[clean["mode"]],
+                "rows": rows, "totals": _totals(day)}
 
-    return workflow.run("aging.recalc", body, inputs={"as_of": day, "basis": how})
+    return workflow.run("aging.recalc", body, inputs={"as_of": day, "basis": how, "mode": clean["mode"]})
+
+
+def snapshot_made(day: dt.date) -> dict:
+    """How the snapshot of ``day`` was made, from its ``aging.recalc`` audit event: ``mode``,
+    ``basis``, ``made_by`` and ``made_at`` (a snapshot from before modes existed was
+    ``base_date``)."""
+    events = (AuditEvent.select(AuditEvent.inputs, AuditEvent.user, AuditEvent.at)
+              .where(AuditEvent.action == "aging.recalc").order_by(AuditEvent.id.desc()))
+    for ev in events:
+        if ev.inputs.get("as_of") == day.isoformat():
+            mode = ev.inputs.get("mode", "base_date")
+            return {"mode": mode, "mode_label": MODE_LABELS.get(mode, mode), "basis": ev.inputs.get("basis", "service"),
+                    "made_by": ev.user, "made_at": ev.at.isoformat(sep=" ", timespec="seconds")}
+    return {"mode": "base_date", "mode_label": MODE_LABELS["base_date"], "basis": "service", "made_by": "",
+            "made_at": ""}
 
 
 def _totals(day: dt.date) -> dict[str, int]:
@@ -213,13 +263,14 @@ def report(as_of: dt.date | str | None = None, by: str = "payer") -> dict:
             extra = {"account_no": r["account_no"]}
         rows.append({"id": r["key"], "name": r["name"], **extra, **{b: int(r[b]) for b in (*BUCKETS, "total")}})
     rows.sort(key=lambda r: (-r["total"], r["name"]))
-    return {"as_of": day, "by": by, "rows": rows, "totals": _totals(day)}
+    return {"as_of": day, "by": by, "rows": rows, "totals": _totals(day), **snapshot_made(day)}
 
 
 def report_json(rep: dict) -> dict:
     """A report with money as strings ("12.50") and the date as ISO text, for ``--json``."""
     money = (*BUCKETS, "total")
-    return {"as_of": rep["as_of"].isoformat(), "by": rep["by"],
+    return {"as_of": rep["as_of"].isoformat(), "by": rep["by"], "mode": rep["mode"], "mode_label": rep["mode_label"],
+            "basis": rep["basis"], "made_by": rep["made_by"], "made_at": rep["made_at"],
             "buckets": [BUCKET_LABELS[b] for b in BUCKETS],
             "rows": [{**r, **{k: as_json(r[k]) for k in money}} for r in rep["rows"]],
             "totals": {k: as_json(v) for k, v in rep["totals"].items()}}
@@ -245,7 +296,8 @@ def report_text(rep: dict) -> str:
     body = [[r["name"], *[fmt(r[b]) for b in BUCKETS], fmt(r["total"])] for r in rep["rows"]]
     body.append(["TOTAL", *[fmt(rep["totals"][b]) for b in BUCKETS], fmt(rep["totals"]["total"])])
     widths = [max(len(str(row[i])) for row in [head, *body]) for i in range(len(head))]
-    lines = [f"Aging as of {rep['as_of'].isoformat()} by {rep['by']}"]
+    lines = [f"Aging as of {rep['as_of'].isoformat()} by {rep['by']} ({rep['mode_label']}; aged from "
+             f"{'the date of service' if rep['basis'] == 'service' else 'the last activity'})"]
     for row in [head, *body]:
         lines.append("  ".join([str(row[0]).ljust(widths[0])] + [str(c).rjust(w) for c, w in zip(row[1:], widths[1:])]))
     return "\n".join(lines)

@@ -6,7 +6,7 @@ changes are document edits recorded in the action's audit event.
 
 from __future__ import annotations
 
-from claimdesk.core import clock
+from claimdesk.core import clock, denials
 from claimdesk.core.claim_rules import plan_type_for
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
@@ -16,6 +16,7 @@ from claimdesk.core.models import (
 from claimdesk.core.money import fmt
 from claimdesk.core.services.common import inactive_payer, patient_payer
 from claimdesk.core.services import adjustments, billing, claims
+from claimdesk.core.users import require_role
 
 
 def charges_of(enc: Encounter) -> list[Charge]:
@@ -214,11 +215,15 @@ def recreate(old: Encounter, claim_type: str, payer: Payer, *, member_id: str = 
     return {"removed_encounter": old.id, "new_encounter": new.id, "payer": payer.name, "charges": moved}
 
 
-def bill_denied_to_patient(enc: Encounter, rank: str, charge_ids: list[int] | None) -> dict:
+def bill_denied_to_patient(enc: Encounter, rank: str, charge_ids: list[int] | None,
+                           override_reason: str = "") -> dict:
     """Move denied balances at ``rank`` to the patient and make the patient statement.
 
-    The bill amount is the open balance of the denied codes (all of them unless
-    ``charge_ids`` picks some).
+    The bill amount is the open balance of the denied codes (all the patient may be billed
+    for unless ``charge_ids`` picks some). A contractual (CO) denial is not the patient's to
+    pay: it is billed only on a supervisor's ``override_reason`` (kept in the move's memo and
+    the action's audit event); without one, "all" leaves CO denials out and naming one is
+    refused.
     """
     from claimdesk.core.services import statements
 
@@ -229,8 +234,23 @@ def bill_denied_to_patient(enc: Encounter, rank: str, charge_ids: list[int] | No
             raise Refused(f"charge(s) {sorted(unknown)} have no denied {rank} balance on this claim",
                           field="charge_ids")
         denied = [s for s in denied if s.charge_id in charge_ids]
-    amount = move_balance(denied, "patient", patient_payer(), reason=f"{rank} denied: billed to patient",
-                          reason_code="DENIED")
+    contractual = [s for s in denied if denials.is_contractual(s.denial_code)]
+    override_reason = override_reason.strip()
+    if override_reason:
+        require_role("supervisor", "billing a patient for a contractual (CO) denial")
+    elif contractual and charge_ids:
+        codes = ", ".join(sorted({s.denial_code for s in contractual}))
+        raise Refused(f"{codes} is a contractual (CO) denial: not the patient's to pay; a supervisor may "
+                      "bill it with an override reason", field="override_reason")
+    else:
+        denied = [s for s in denied if s not in contractual]
+    if not denied:
+        raise Refused(f"the {rank} denials on this claim are contractual (CO): not the patient's to pay; "
+                      "a supervisor may bill them with an override reason", field="override_reason")
+    why = f"{rank} denied: billed to patient"
+    if override_reason and contractual:
+        why = f"{rank} CO denial billed to patient (supervisor override: {override_reason})"
+    amount = move_balance(denied, "patient", patient_payer(), reason=why[:200], reason_code="DENIED")
     void_queued_claims(enc, rank=rank)
     stmt = statements.reissue(enc.patient, void_reason=f"{rank} denial billed to patient")
     return {"billed_to_patient": amount, "charges": [s.charge_id for s in denied],

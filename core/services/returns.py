@@ -7,6 +7,11 @@ what was reversed, and each patient's ledger shows the reason. A patient's balan
 rises by what the check paid on their charges (AR) plus the check's money that sat
 unapplied on their account (now gone); the result reports both and the net.
 
+Money taken back can make a later insurer's claim premature: the earlier insurer owes again,
+so a secondary (tertiary) claim queued because that insurer had been paid comes off the
+queue (voided), and one already sent puts its encounter on the Review queue with an admin
+message saying why (the payer has a claim for money the clinic must first collect again).
+
 A fee policy plugin may add a returned-check fee charge on today's daysheet, to a
 patient the check paid (the seed's fee belongs to the bounced payment; nothing in
 it allows billing a patient the check never paid).
@@ -20,11 +25,12 @@ from claimdesk.core import clock, db, ledger, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import InputError, Refused
 from claimdesk.core.models import (
-    Credit, JournalEntry, Patient, Posting, Provider, ServiceCode, Voucher,
+    Claim, Credit, Encounter, JournalEntry, Patient, Payer, Posting, Provider, ServiceCode, Voucher, WorkQueue,
 )
+from claimdesk.core.posting import next_claims
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.validation import Id, Text, load
-from claimdesk.core.services import billing
+from claimdesk.core.services import billing, messages
 from claimdesk.core.services.common import get
 
 
@@ -63,6 +69,39 @@ def _reversed_by_patient(entry_ids: list[int]) -> dict[int, dict[str, int]]:
             slot = out.setdefault(pid, {"ar": 0, "unapplied": 0})
             slot[key] -= int(total)
     return out
+
+
+def _encounters_paid(entry_ids: list[int]) -> list[int]:
+    """The encounters whose charges ``entry_ids`` moved money on."""
+    found: set[int] = set()
+    for start in range(0, len(entry_ids), 2000):
+        among, params = db.ids_in(entry_ids[start:start + 2000])
+        found.update(r[0] for r in db.sql(
+            "SELECT DISTINCT c.encounter_id FROM posting p JOIN charge c ON c.id = p.charge_id"
+            f" WHERE p.entry_id {among}", params))
+    return sorted(found)
+
+
+def _withdraw_premature_claims(encounter_ids: list[int], voucher: Voucher, reason: str) -> dict:
+    """Take the later insurers' claims the return made premature off the queue (void), and put
+    the encounters of those already sent on the Review queue, each with an admin message; what
+    was done (claim ids voided, encounter ids sent to review)."""
+    premature = next_claims.no_longer_due(encounter_ids)
+    voided = [cid for cid, status in premature if status == "queued"]
+    if voided:
+        Claim.update(status="void").where(Claim.id.in_(voided)).execute()
+    sent = [Claim.get_by_id(cid) for cid, status in premature if status == "sent"]
+    review = WorkQueue.get(WorkQueue.key == "review")
+    for claim in sent:
+        encounter = Encounter.get_by_id(claim.encounter_id)
+        Encounter.update(queue=review.id).where(Encounter.id == encounter.id).execute()
+        payer = Payer.get_by_id(claim.payer_id)
+        messages.send(encounter, f"{claim.rank.capitalize()} claim sent before a returned check",
+                      f"The {claim.rank} claim to {payer.name} (claim {claim.id}) was sent on "
+                      f"{claim.sent_at:%Y-%m-%d}, after the earlier insurer's payment on voucher {voucher.id}. "
+                      f"That check was returned ({reason}), so the earlier insurer owes again: ask "
+                      f"{payer.name} to hold or void the claim until the earlier insurer pays.")
+    return {"claims_voided": voided, "encounters_to_review": sorted({c.encounter_id for c in sent})}
 
 
 def _fee_policy(key: str, data: dict):
@@ -127,6 +166,7 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
         entries = entries_of(voucher)
         by_patient = _reversed_by_patient(entries)
         ledger.reverse_many(entries, memo=memo, user=current_user())
+        withdrawn = _withdraw_premature_claims(_encounters_paid(entries), voucher, clean["reason"])
         Voucher.update(status="returned", returned_on=clock.today(), return_reason=clean["reason"]).where(
             Voucher.id == voucher.id).execute()
         fee_charge = _charge_fee(fee_patient, fee, fee_data, voucher) if fee else None
@@ -137,7 +177,7 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
                 "balance_increase_by_patient": {pid: v["ar"] + v["unapplied"] for pid, v in moved.items()},
                 "ar_increase_by_patient": {pid: v["ar"] for pid, v in moved.items()},
                 "unapplied_removed_by_patient": {pid: v["unapplied"] for pid, v in moved.items()},
-                "fee": fee, "fee_charge_id": fee_charge}
+                "fee": fee, "fee_charge_id": fee_charge, **withdrawn}
 
     return workflow.run("check.return", body, inputs={**clean, "fee": fee_data},
                         reason=clean["reason"], idempotency_key=idempotency_key)

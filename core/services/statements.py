@@ -221,14 +221,36 @@ def generate_for(patient_id: int, *, rules: StatementRules | None = None,
     rules = _rules(rules)
 
     def body():
-        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
-        if not patient_lines(patient.id):
-            raise Refused(f"patient {patient.id} has no patient balance to bill (a balance pending with "
-                          f"an insurer is never billed to the patient)", field="patient_id")
+        patient = _billable(clean["patient_id"])
         return _issue(patient, rules, "replaced by a new statement")
 
     return workflow.run("statements.generate", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key)
+
+
+def _billable(patient_id: int) -> Patient:
+    """The patient, refused when nothing is theirs to pay (pending with an insurer is not)."""
+    patient = get(Patient, patient_id, "patient", field="patient_id")
+    if not patient_lines(patient.id):
+        raise Refused(f"patient {patient.id} has no patient balance to bill (a balance pending with "
+                      f"an insurer is never billed to the patient)", field="patient_id")
+    return patient
+
+
+def before_one(patient_id, *, rules: StatementRules | None = None) -> dict:
+    """What :func:`generate_for` would do for this patient, to ask the clerk first (reads
+    only): the patient, what they owe now, the active statement it would void (its date,
+    amount and age in days) and whether the statement run would have skipped them (and why)."""
+    clean = load(PatientInput, {"patient_id": patient_id})
+    patient = _billable(clean["patient_id"])
+    today = clock.today()
+    active = active_statement(patient.id)
+    return {"patient_id": patient.id, "name": patient.name, "account_no": patient.account_no,
+            "amount_due": max(balances.patient_balance(patient.id).net_due, 0),
+            "active": None if active is None else {
+                "statement_id": active.id, "generated_on": active.generated_on.isoformat(),
+                "amount_due": active.amount_due, "days_old": (today - active.generated_on).days},
+            "run_would_skip": skip_reason(patient, _rules(rules), today)}
 
 
 def skip_reason(patient: Patient, rules: StatementRules, today: dt.date) -> str | None:

@@ -13,7 +13,7 @@ from peewee import JOIN, SQL
 
 from claimdesk.core import workflow
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import Charge, Encounter, EncounterPayer, Patient, Payer, ServiceCode
+from claimdesk.core.models import Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode
 from claimdesk.core.validation import Id, load
 from claimdesk.core.services import billing, claims
 from claimdesk.core.services.patient_views import MAX_ID
@@ -105,6 +105,26 @@ class MarkInput(Schema):
 
     charge_ids = fields.List(Id(), required=True, validate=validate.Length(min=1, max=10_000,
                                                                           error="tag at least one charge"))
+
+
+def before_mark(charge_ids: list[int]) -> dict:
+    """What :func:`mark_primary_paid` would do with these charges, to ask the clerk first
+    (reads only): the secondary claims it would queue (encounter and payer, once each; one
+    already waiting is kept, not doubled), the charges with no secondary payer (only marked),
+    and those no longer on the list (refused)."""
+    ids = list(dict.fromkeys(int(i) for i in charge_ids))
+    found = {r["id"]: r for r in _outstanding_query().where(Charge.id.in_(ids)).dicts()}
+    claims_due: dict[tuple[int, int], dict] = {}
+    for cid in ids:
+        row = found.get(cid)
+        if row and row["secondary_id"] is not None:
+            claims_due.setdefault((row["encounter"], row["secondary_id"]),
+                                  {"encounter_id": row["encounter"], "payer": row["secondary_name"]})
+    encounters = sorted({enc for enc, _payer in claims_due})
+    waiting = {(c.encounter_id, c.payer_id) for c in claims.queued().where(Claim.encounter.in_(encounters))}
+    return {"claims": [{**v, "already_queued": k in waiting} for k, v in claims_due.items()],
+            "no_secondary": [cid for cid in ids if cid in found and found[cid]["secondary_id"] is None],
+            "not_listed": [cid for cid in ids if cid not in found]}
 
 
 def mark_primary_paid(charge_ids: list[int], *, idempotency_key: str | None = None) -> dict:

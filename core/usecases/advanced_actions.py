@@ -105,6 +105,8 @@ class OtherOutcome:
     encounter_id: Any
     applied: Applied | None
     error: str = ""
+    removed_from: str | None = None
+    """The queue it was taken off (the clerk's answer for the first encounter, applied here too)."""
 
     @property
     def ok(self) -> bool:
@@ -121,6 +123,7 @@ class ActionSession:
         self.encounter_id = encounter_id
         self.data = dict(data or {})
         self.applied: Applied | None = None
+        self.removed_from_queue = False  # the clerk's queue answer, applied to the others too
 
     @property
     def title(self) -> str:
@@ -154,6 +157,7 @@ class ActionSession:
         if first.after.queue is None:
             return QueueAnswer(first.encounter_id, None, "not on a work queue: nothing to remove")
         res = actions.remove_from_queue(first.encounter_id, after_action=self.key)
+        self.removed_from_queue = True
         return QueueAnswer(res["encounter_id"], res["removed_from"], audit_id=res["audit_id"])
 
     def others(self) -> list[OtherEncounter]:
@@ -166,12 +170,20 @@ class ActionSession:
     def apply_to_others(self, encounter_ids: list | str, *, idempotency_key: str | None = None,
                         cancelled: Callable[[], bool] | None = None) -> list[OtherOutcome]:
         """Apply the same action with the same inputs to the chosen other encounters (``"all"``:
-        every one :meth:`others` lists), each in its own transaction; each outcome reported."""
+        every one :meth:`others` lists), each in its own transaction; each outcome reported.
+        The clerk's queue answer for the first encounter holds for these: when it was taken
+        off its work queue, each one applied is taken off its queue too (audited)."""
         first = self._first()
         if isinstance(encounter_ids, str) and encounter_ids.strip().lower() == "all":
             encounter_ids = [o.encounter_id for o in self.others()]
         done = actions.apply_to_others(self.key, list(encounter_ids), self.data, first=first.encounter_id,
                                        idempotency_key=idempotency_key, cancelled=cancelled)
-        return [OtherOutcome(d["encounter_id"], Applied.of(d["result"]) if d["ok"] else None, d.get("error", ""))
-                for d in done]
+        outcomes = []
+        for d in done:
+            applied = Applied.of(d["result"]) if d["ok"] else None
+            removed = None
+            if applied is not None and self.removed_from_queue and applied.after.queue is not None:
+                removed = actions.remove_from_queue(applied.encounter_id, after_action=self.key)["removed_from"]
+            outcomes.append(OtherOutcome(d["encounter_id"], applied, d.get("error", ""), removed))
+        return outcomes
 

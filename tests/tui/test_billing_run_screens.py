@@ -67,6 +67,7 @@ def test_aging_asks_to_recalculate_then_shows_the_buckets(database):
     drive(flow)
     assert "! no aging snapshot for 2026-04-01" in seen["none"] and "press F9" in seen["none"]
     assert "Aging as of 2026-04-01 by payer; open A/R 350.00" in seen["payer"]
+    assert "Point in time: balances on that date." in seen["payer"]
     assert "Aetna 230.00" in seen["payer"] and "TOTAL 350.00" in seen["payer"]
     assert "Reyes, Dana 230.00" in seen["patient"] and "Ortiz, Sam 120.00" in seen["patient"]
     assert AgingRow.select().count() >= 2
@@ -84,14 +85,43 @@ def test_statement_for_one_patient_and_refusal_for_insurance_only(database):
         await press(pilot, "backspace")
         await type_text(pilot, str(clinic.sam.id))
         await press(pilot, "enter")
+        seen["asked"] = words(screen_text(pilot.app))
+        await press(pilot, "y")
         seen["made"] = words(screen_text(pilot.app))
+        await press(pilot, "shift+tab", "enter")  # again the same day: it asks, says what it voids; No keeps it
+        seen["again"] = words(screen_text(pilot.app))
+        await press(pilot, "n")
 
     drive(flow)
     assert "has no patient balance to bill" in seen["refused"]
+    assert f"Make a statement for patient #{clinic.sam.id} now?" in seen["asked"] and "Owes now: 120.00" in seen["asked"]
+    assert "Voids:" not in seen["asked"]
+    first = Statement.get(Statement.patient == clinic.sam.id)
+    again = seen["again"]
+    assert f"Voids: statement #{first.id} of 2026-04-01" in again and "(0 days ago)" in again
+    assert "Run rule: the statement run would skip this patient" in again and "less than 30 days" in again
+    assert [s.status for s in Statement.select().where(Statement.patient == clinic.sam.id)] == ["active"]
     assert f"for patient #{clinic.sam.id}: due 120.00" in seen["made"]
     stmt = Statement.get(Statement.patient == clinic.sam.id)
     assert (stmt.status, stmt.amount_due) == ("active", 120_00)
     assert not Statement.select().where(Statement.patient == clinic.dana.id).exists()
+
+
+def test_marking_zero_splits_without_a_secondary_says_nothing_will_be_queued(database):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        b.encounter(clinic.sam, [0], payers=[clinic.aetna])  # no secondary insurer
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "z", "space", "m")
+        seen["confirm"] = words(screen_text(pilot.app).replace("█", " "))
+        await press(pilot, "y")
+
+    drive(flow)
+    assert "1 charge(s) have no secondary payer: marked paid, nothing queued." in seen["confirm"]
+    assert "will be queued" not in seen["confirm"] and "Their secondary claims are queued" not in seen["confirm"]
+    assert not Claim.select().where(Claim.rank == "secondary").exists()
 
 
 def test_shift_range_tags_three_zero_splits_and_the_result_shows_above_the_list(database):
@@ -107,7 +137,7 @@ def test_shift_range_tags_three_zero_splits_and_the_result_shows_above_the_list(
         await press(pilot, "shift+up")  # the range shrinks: the row it leaves is untagged again
         seen["shrunk"] = words(screen_text(pilot.app))
         await press(pilot, "shift+down", "m")
-        seen["confirm"] = words(screen_text(pilot.app))
+        seen["confirm"] = words(screen_text(pilot.app).replace("█", " "))  # the dialog's text, its frame left out
         await press(pilot, "y")
         seen["marked"] = screen_text(pilot.app)
 
@@ -117,6 +147,7 @@ def test_shift_range_tags_three_zero_splits_and_the_result_shows_above_the_list(
     assert f"[ ] {ids[3]} " in seen["tagged"]
     assert "2 tagged" in seen["shrunk"] and f"[ ] {ids[2]} " in seen["shrunk"]
     assert "Mark the primary paid on 3 charge(s)?" in seen["confirm"]
+    assert "3 secondary claim(s) will be queued for the next batch: Cigna (encounter" in seen["confirm"]
     lines = seen["marked"].splitlines()
     result = next(i for i, ln in enumerate(lines) if "✔ Marked primary paid" in ln)
     header = next(i for i, ln in enumerate(lines) if "Charge" in ln and "Secondary" in ln)
@@ -170,7 +201,7 @@ def test_statements_screen_lists_a_patients_statements_and_opens_one(database):
     async def flow(pilot):
         await press(pilot, "s")
         await type_text(pilot, str(clinic.sam.id))
-        await press(pilot, "enter")  # that patient's statement now, listed below
+        await press(pilot, "enter", "y")  # that patient's statement now (asked first), listed below
         seen["made"] = words(screen_text(pilot.app))
         await press(pilot, "enter")  # the list has the focus: Enter shows it
         seen["view"] = words(screen_text(pilot.app))

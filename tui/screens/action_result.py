@@ -325,6 +325,8 @@ class ActionResultScreen(BaseScreen):
                          f"{fmt(res.before.patient_due)} → {fmt(res.after.patient_due)}")
                 if res.statements_made:
                     t.append(f"; statement #{', #'.join(map(str, res.statements_made))}")
+                if r.removed_from:
+                    t.append(f"; taken off the {r.removed_from} queue")
                 t.append("\n")
             else:
                 t.append(f"✘ Encounter {r.encounter_id}: not applied: {r.error}\n", style="bold")

@@ -1,4 +1,6 @@
-"""Aging: open balances by age bucket, by payer or by patient; F9 recalculates the snapshot.
+"""Aging: open balances by age bucket, by payer or by patient; F9 recalculates the snapshot,
+of the balances on the date (point in time, the month-end report) or of today's balances
+aged from it (base date), as the "Balances" choice says; the title says which is shown.
 
 Recalculating is one SQL statement, so its bar is an animation, not a percentage; Ctrl+K
 cancels it and then nothing is written (the earlier snapshot stays).
@@ -10,7 +12,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
 
 from claimdesk.core import clock
 from claimdesk.core.errors import NotFound
@@ -29,6 +31,11 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
     BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "recalc", "Recalculate"),
                 Binding("f3", "toggle_by", "By payer/patient"), Binding("f5", "reload", "Reload")]
 
+    DEFAULT_CSS = """
+    AgingScreen #ag-as-of { width: 14; }
+    AgingScreen #ag-mode { width: 30; }
+    """
+
     def __init__(self):
         super().__init__()
         self.by = "payer"
@@ -38,6 +45,9 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
         with Horizontal(classes="line"):
             yield Label("As of ", classes="pl-label")
             yield Input(clock.today().isoformat(), id="ag-as-of", compact=True)
+            yield Label(" Balances ", classes="pl-label")
+            yield Select([("on that date", "point_in_time"), ("today's, aged from it", "base_date")],
+                         value="point_in_time", allow_blank=False, id="ag-mode", compact=True)
         yield ErrorLine(id="ag-error")
         yield WorkProgress(id="ag-progress")
         yield Static("", id="ag-title", classes="facts")
@@ -69,7 +79,8 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
             return
         as_of = self.query_one("#ag-as-of", Input).value.strip() or None
         self.query_one("#ag-error", ErrorLine).show("")
-        run_with_progress(self, aging.recalc, as_of, bar=bar, determinate=False,
+        mode = self.query_one("#ag-mode", Select).value
+        run_with_progress(self, aging.recalc, as_of, mode=mode, bar=bar, determinate=False,
                           label="Aging recalc (Ctrl+K cancels)", what="aging recalculation",
                           done=lambda _r: self.action_reload(), cancelled=self.recalc_cancelled, failed=self.failed)
 
@@ -88,7 +99,7 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
     def fill(self, rep: dict) -> None:
         self.query_one("#ag-title", Static).update(
             f"Aging as of {rep['as_of'].isoformat()} by {rep['by']}; open A/R {fmt(rep['totals']['total'])}. "
-            "F3 by payer/patient.")
+            f"F3 by payer/patient.\n{rep['mode_label'].capitalize()}.")
         table = self.query_one(DataTable)
         table.clear(columns=True)
         keys = (*aging.BUCKETS, "total")

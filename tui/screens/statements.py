@@ -106,7 +106,25 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         text = self._patient()
         if text is None:
             return
-        self.generate_one(text)
+        self.query_one("#st-error", ErrorLine).show("")
+        self.call(statements.before_one, text, rules=settings_rules(self.app), done=self.ask_one, failed=self.failed)
+
+    def ask_one(self, info: dict) -> None:
+        """Ask before making the statement: what it voids, and the run's rule it skips."""
+        from claimdesk.tui.screens.confirm import ConfirmScreen
+
+        lines = [("Patient", f"#{info['patient_id']} {info['name']} ({info['account_no']})"),
+                 ("Owes now", fmt(info["amount_due"]))]
+        active = info["active"]
+        if active:
+            lines.append(("Voids", f"statement #{active['statement_id']} of {active['generated_on']} "
+                                   f"({active['days_old']} days ago), due {fmt(active['amount_due'])}"))
+        if info["run_would_skip"]:
+            lines.append(("Run rule", f"the statement run would skip this patient: {info['run_would_skip']}"))
+        text = str(info["patient_id"])
+        self.app.push_screen(ConfirmScreen(f"Make a statement for patient #{info['patient_id']} now?", lines,
+                                           yes="Make it", no="Cancel"),
+                             callback=lambda yes: self.generate_one(text) if yes else None)
 
     def generate_one(self, text: str) -> None:
         """A statement for the typed patient now; a double Enter makes one statement, not two."""

@@ -46,6 +46,24 @@ def cut(text: str, width: int) -> str:
     return text.ljust(width) if len(text) <= width else text[: max(1, width - 1)] + "…"
 
 
+def confirm_text(plan: dict) -> str:
+    """What marking the primary paid will do, in words (from :func:`zero_splits.before_mark`)."""
+    new = [c for c in plan["claims"] if not c["already_queued"]]
+    kept = [c for c in plan["claims"] if c["already_queued"]]
+    parts = []
+    if new:
+        parts.append(f"{len(new)} secondary claim(s) will be queued for the next batch: "
+                     + ", ".join(f"{c['payer']} (encounter {c['encounter_id']})" for c in new[:6])
+                     + (" …" if len(new) > 6 else "") + ".")
+    if kept:
+        parts.append(f"{len(kept)} secondary claim(s) already wait in the queue (kept, not doubled).")
+    if plan["no_secondary"]:
+        parts.append(f"{len(plan['no_secondary'])} charge(s) have no secondary payer: marked paid, nothing queued.")
+    if plan["not_listed"]:
+        parts.append(f"{len(plan['not_listed'])} charge(s) are no longer on the list: nothing will be written.")
+    return " ".join(parts) or "Nothing to queue."
+
+
 class Columns:
     """Column widths for the rows at the list's width: numbers, date and code as wide as
     they are, the rest shared by patient, primary and secondary."""
@@ -144,15 +162,20 @@ class ZeroSplitsScreen(BaseScreen):
         self.show_title()
 
     def action_mark(self) -> None:
-        from claimdesk.tui.screens.confirm import ConfirmScreen
-
         ids = sorted(self.tagged)
         if not ids:
             self.notify("Tag one or more charges first (Space, or Shift+↓ for a range).", severity="warning")
             return
+        self.call(zero_splits.before_mark, ids, done=lambda plan: self.ask(ids, plan))
+
+    def ask(self, ids: list[int], plan: dict) -> None:
+        """Confirm, saying what will happen: which secondary claims are queued, which charges
+        have no secondary (only marked paid)."""
+        from claimdesk.tui.screens.confirm import ConfirmScreen
+
         shown = ", ".join(f"charge {i}" for i in ids[:12]) + (f" and {len(ids) - 12} more" if len(ids) > 12 else "")
-        self.app.push_screen(ConfirmScreen(f"Mark the primary paid on {len(ids)} charge(s)?",
-                                           [shown, "Their secondary claims are queued for the next batch."],
+        lines = [shown, confirm_text(plan)]
+        self.app.push_screen(ConfirmScreen(f"Mark the primary paid on {len(ids)} charge(s)?", lines,
                                            yes="Mark paid", no="Back"),
                              callback=lambda yes: self.submit(ids) if yes else None)
 
