@@ -182,6 +182,15 @@ def check_control_no(text: str) -> str:
     return _check_control(text, "line control number", CONTROL_NO_LENGTH)
 
 
+#: The places of service a clinic uses most (CMS codes); any other 2-digit code is accepted too.
+PLACES_OF_SERVICE = {
+    "11": "Office", "02": "Telehealth, not in the patient's home", "10": "Telehealth in the patient's home",
+    "12": "Home", "19": "Off-campus outpatient hospital", "20": "Urgent care facility",
+    "21": "Inpatient hospital", "22": "On-campus outpatient hospital", "23": "Emergency room, hospital",
+    "31": "Skilled nursing facility", "32": "Nursing facility", "81": "Independent laboratory",
+}
+
+
 def check_place_of_service(text: str) -> str:
     """A CMS place of service code: 2 digits (``11`` office, ``02`` telehealth, ``12`` home)."""
     pos = text.strip()
@@ -233,6 +242,17 @@ def plan_type_for(payer_kind: str, given: str = "") -> str:
     """The plan type of a coverage: the one given, else the default for the payer's kind ("" for a
     pseudo payer)."""
     return given or PLAN_TYPE_BY_PAYER_KIND.get(payer_kind, "")
+
+
+#: The payer kind a plan type says (a payer first met on a claim gets it); any other is commercial.
+PAYER_KIND_BY_PLAN_TYPE = {"MA": "medicare", "MB": "medicare", "16": "medicare", "MC": "medicaid",
+                           "WC": "workers_comp"}
+
+
+def payer_kind_for(plan_type: str) -> str:
+    """The kind of a payer known only from a claim's plan type (SBR09): Medicare (MA, MB, 16),
+    Medicaid (MC), workers' comp (WC), else commercial."""
+    return PAYER_KIND_BY_PLAN_TYPE.get(plan_type.strip().upper(), "commercial")
 
 
 def check_plan_type(text: str) -> str:

@@ -219,7 +219,7 @@ def insert_returning(model, names: tuple[str, ...], rows: list[tuple], returning
     """Multi-row ``INSERT`` of ``rows`` (db values, in ``names`` order) into ``model``'s
     table, in chunks under the drivers' parameter limits; the ``RETURNING`` rows."""
     table = model._meta.table_name
-    cols = ", ".join(model._meta.fields[n].column_name for n in names)
+    cols = ", ".join(f'"{model._meta.fields[n].column_name}"' for n in names)  # (quoted: "user" is a keyword)
     one = "(" + ", ".join(["{p}"] * len(names)) + ")"
     out: list[tuple] = []
     for start in range(0, len(rows), chunk):

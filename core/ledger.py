@@ -190,6 +190,24 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     """
     if db.database.obj.transaction_depth() == 0:
         raise LedgerError("ledger.post must run inside a write transaction")
+    lines = _checked(kind, lines)
+    now = clock.now()
+    values = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
+              "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
+              "encounter": encounter_id, "patient": patient_id}
+    entry_id = _insert_entry(values, lines)
+    _apply_to_caches(lines)
+    entry = JournalEntry(id=entry_id, **values)
+    entry._dirty.clear()
+    made = _entries_made.get()
+    if made is not None:
+        made.append(entry.id)
+    return entry
+
+
+def _checked(kind: str, lines: list[Line]) -> list[Line]:
+    """An entry's non-zero lines, refused unless they are integer cents on known accounts with
+    the dimension each account needs, and sum to zero."""
     lines = [ln for ln in lines if ln.amount != 0]
     if not lines:
         raise LedgerError(f"{kind}: an entry needs at least one non-zero posting")
@@ -207,18 +225,64 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     total = sum(ln.amount for ln in lines)
     if total != 0:
         raise LedgerError(f"{kind}: entry does not balance (off by {total} cents)")
+    return lines
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EntryToPost:
+    """One entry of :func:`post_many`: its lines, memo, and the encounter and patient it names."""
+
+    lines: list[Line]
+    memo: str = ""
+    encounter_id: int | None = None
+    patient_id: int | None = None
+
+
+#: Journal entries per multi-row INSERT in :func:`post_many`.
+_ENTRY_CHUNK = 1000
+
+
+def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
+    """Write one balanced journal entry per item of ``entries`` (each checked as :func:`post`
+    checks one), set-based: a few multi-row INSERTs whatever their number, the cached balances
+    moved once by all of them. The entries' ids, in order. For work whose entries must each
+    belong to their own audit event (an imported file's claims); must run inside a write
+    transaction."""
+    if db.database.obj.transaction_depth() == 0:
+        raise LedgerError("ledger.post_many must run inside a write transaction")
+    if not entries:
+        return []
+    checked = [_checked(kind, e.lines) for e in entries]
     now = clock.now()
-    values = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
-              "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
-              "encounter": encounter_id, "patient": patient_id}
-    entry_id = _insert_entry(values, lines)
-    _apply_to_caches(lines)
-    entry = JournalEntry(id=entry_id, **values)
-    entry._dirty.clear()
+    shared = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
+              "created_by": user, "reverses": None}
+    entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
+    one_entry = "(" + ", ".join(["{p}"] * len(_ENTRY_COLS)) + ")"
+    ids: list[int] = []
+    for start in range(0, len(entries), _ENTRY_CHUNK):
+        part = entries[start:start + _ENTRY_CHUNK]
+        params: list = []
+        for e in part:
+            values = {**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id}
+            params += _entry_params(values)
+        rows = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES " + ", ".join([one_entry] * len(part))
+                      + " RETURNING id", params).fetchall()
+        ids += sorted(r[0] for r in rows)  # (ids are handed out in VALUES order)
+    posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
+    one = "(" + ", ".join(["{p}"] * len(_POSTING_COLS)) + ")"
+    flat = [(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines]
+    for start in range(0, len(flat), _POSTING_CHUNK):
+        chunk = flat[start:start + _POSTING_CHUNK]
+        params = []
+        for entry_id, ln in chunk:
+            params.append(entry_id)
+            params += _posting_params([ln])
+        db.sql(f"INSERT INTO posting ({posting_cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+    _apply_to_caches([ln for lines in checked for ln in lines])
     made = _entries_made.get()
     if made is not None:
-        made.append(entry.id)
-    return entry
+        made.extend(ids)
+    return ids
 
 
 def _apply_to_caches(lines: list[Line]) -> None:

@@ -196,8 +196,21 @@ def _v7_split_names() -> None:
                    [*parts, pid])
 
 
+def _v8() -> None:
+    """837P import: ``imported_file`` (each file once, by digest) and ``imported_claim`` (each
+    claim once, by claim number, with the encounter it became and its audit event); and the two
+    indexes matching a file's patients reads: coverages by member id (as upper case) and patients
+    by date of birth."""
+    from claimdesk.core.models.imports import ImportedClaim, ImportedFile
+
+    ImportedFile.create_table(safe=True)
+    ImportedClaim.create_table(safe=True)
+    db.sql("CREATE INDEX IF NOT EXISTS coverage_member_id_upper ON coverage (UPPER(member_id))")
+    db.sql("CREATE INDEX IF NOT EXISTS patient_dob ON patient (dob)")
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -9,9 +9,11 @@ returns the first result, a replay with a different payload is refused.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
+import types
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -20,6 +22,7 @@ from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import AuditEvent
 from claimdesk.core.money import Cents
+from claimdesk.core.posting.bulk import insert_ids
 from claimdesk.core.plugins.records import AppliedEvent
 
 _PG_AUDIT_LOCK = 7_340_001
@@ -101,16 +104,36 @@ def postings_digest(entry_ids: list[int]) -> str:
     return hashlib.sha256("".join([f"{r!r}\n" for r in rows]).encode()).hexdigest()
 
 
+def postings_digests(entry_lists: list[list[int]]) -> list[str]:
+    """:func:`postings_digest` of each list of entry ids, all read with one SELECT."""
+    owners: dict[int, list[int]] = {}
+    for i, entries in enumerate(entry_lists):
+        for e in entries:
+            owners.setdefault(e, []).append(i)
+    hashers = [hashlib.sha256() for _ in entry_lists]
+    if owners:
+        for row in posting_rows(list(owners)):
+            line = digest_line(row).encode()
+            for i in owners[row[1]]:
+                hashers[i].update(line)
+    return [h.hexdigest() for h in hashers]
+
+
 def _link_entries(audit_id: int, entry_ids: list[int]) -> None:
     """One ``audit_entry`` row per entry (one statement; the unique index refuses a second owner)."""
-    if not entry_ids:
-        return
-    if db.is_postgres():
-        db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT {p}, unnest(CAST({p} AS BIGINT[]))",
-               [audit_id, list(entry_ids)])
-    else:
-        db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT {p}, value FROM json_each({p})",
-               [audit_id, json.dumps(list(entry_ids))])
+    _link_pairs([(audit_id, e) for e in entry_ids])
+
+
+def _link_pairs(pairs: list[tuple[int, int]]) -> None:
+    """``audit_entry`` rows (audit id, entry id), one statement per 10,000."""
+    for start in range(0, len(pairs), 10_000):
+        part = pairs[start:start + 10_000]
+        if db.is_postgres():
+            db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT unnest(CAST({p} AS BIGINT[])), "
+                   "unnest(CAST({p} AS BIGINT[]))", [[a for a, _ in part], [e for _, e in part]])
+        else:
+            db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT json_extract(value, '$[0]'), "
+                   "json_extract(value, '$[1]') FROM json_each({p})", [json.dumps(part)])
 
 
 def _stored(value: Any) -> Any:
@@ -157,6 +180,80 @@ def _stored_result(result: dict, typed_money: bool) -> dict:
     return stored
 
 
+def _chain_head() -> str:
+    """The hash of the newest audit event ("" for none), read under the chain's lock (PostgreSQL:
+    an advisory lock held to the end of the transaction; SQLite already holds the write lock)."""
+    if db.is_postgres():
+        db.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
+    last = AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
+    return last.hash if last else ""
+
+
+def _chained(ev: AuditEvent, prev_hash: str) -> AuditEvent:
+    """``ev`` linked after the event whose hash is ``prev_hash``, with its own hash."""
+    ev.prev_hash = prev_hash
+    ev.hash = event_hash(prev_hash, hashed_fields(ev))
+    return ev
+
+
+def _payload_hash(action: str, inputs: dict, encounter_id: int | None) -> str:
+    return hashlib.sha256(_canonical({"action": action, "inputs": inputs,
+                                      "encounter": encounter_id}).encode()).hexdigest()
+
+
+@dataclasses.dataclass
+class Step:
+    """One audited item of a set-based workflow (:func:`record_steps`): its inputs, the journal
+    entries it posted, what it did, and the encounter and patient it is about."""
+
+    inputs: dict
+    entries: list[int]
+    result: dict
+    encounter_id: int | None = None
+    patient_id: int | None = None
+    reason: str = ""
+
+
+def record_steps(action: str, steps: list[Step]) -> list[int]:
+    """One hash-chained audit event per step, in order, written set-based (a few statements
+    whatever their number) inside the caller's write transaction: each as :func:`run` writes
+    one (who, when, inputs, result, its entries with their postings digest, linked to it),
+    without an idempotency key. The events' ids. For many items that must each be audited on
+    their own (an imported file's claims); the caller's own :func:`run` tells the plugins."""
+    if db.database.obj.transaction_depth() == 0:
+        raise RuntimeError("workflow.record_steps must run inside a write transaction")
+    if not steps:
+        return []
+    user = users.require_writer()
+    digests = postings_digests([step.entries for step in steps])
+    at, prev = clock.now(), _chain_head()
+    rows = []
+    for step, digest in zip(steps, digests):
+        inputs, entries = jsonable(step.inputs), list(step.entries)
+        result_text = _json_column({**step.result, "entries": entries})
+        ev = types.SimpleNamespace(  # (the fields hashed_fields reads, as an AuditEvent holds them)
+            at=at, user=user, action=action, encounter_id=step.encounter_id, patient_id=step.patient_id,
+            inputs=inputs, entries=entries, result=json.loads(result_text),  # (as the column gives it back)
+            reason=step.reason[:250], idempotency_key=None,
+            payload_hash=_payload_hash(action, inputs, step.encounter_id), hash_version=HASH_VERSION,
+            postings_digest=digest, prev_hash=prev)
+        ev.hash = prev = event_hash(prev, hashed_fields(ev))
+        rows.append((at, user, action, ev.encounter_id, ev.patient_id, _json_column(inputs), _json_column(entries),
+                     result_text, ev.reason, None, ev.payload_hash, ev.prev_hash, ev.hash, HASH_VERSION, digest))
+    ids = insert_ids(AuditEvent, _EVENT_FIELDS, rows)
+    _link_pairs([(audit_id, e) for audit_id, step in zip(ids, steps) for e in step.entries])
+    return ids
+
+
+#: The audit event's columns as :func:`record_steps` inserts them (its values already as stored).
+_EVENT_FIELDS = ("at", "user", "action", "encounter", "patient", "inputs", "entries", "result", "reason",
+                 "idempotency_key", "payload_hash", "prev_hash", "hash", "hash_version", "postings_digest")
+
+
+def _json_column(value: Any) -> str:
+    """``value`` as a JSON column stores it (:class:`~claimdesk.core.models.base.JSONField`)."""
+    return AuditEvent.inputs.db_value(value)
+
 def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
         encounter_id: int | None = None, patient_id: int | None = None, reason: str = "",
         idempotency_key: str | None = None, notify: bool = True, typed_money: bool = False) -> dict:
@@ -169,8 +266,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
     """
     inputs = jsonable(inputs or {})
     user = current_user()
-    payload_hash = hashlib.sha256(_canonical({"action": action, "inputs": inputs,
-                                              "encounter": encounter_id}).encode()).hexdigest()
+    payload_hash = _payload_hash(action, inputs, encounter_id)
 
     def body() -> tuple[dict, AuditEvent, bool]:
         users.require_writer()
@@ -185,18 +281,13 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
             result = fn() or {}
         entries = list(entry_ids)
         digest = postings_digest(entries)
-        if db.is_postgres():
-            db.database.execute_sql("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,))
-        last = AuditEvent.select(AuditEvent.hash).order_by(AuditEvent.id.desc()).first()
         result = {**result, "entries": entries}
-        ev = AuditEvent(
+        ev = _chained(AuditEvent(
             at=clock.now(), user=user, action=action, encounter=encounter_id,
             patient=patient_id or result.get("patient_id"), inputs=inputs,
             entries=entries, result=_stored_result(result, typed_money), reason=reason[:250], idempotency_key=idempotency_key,
-            payload_hash=payload_hash, prev_hash=last.hash if last else "",
-            hash_version=HASH_VERSION, postings_digest=digest,
-        )
-        ev.hash = event_hash(ev.prev_hash, hashed_fields(ev))
+            payload_hash=payload_hash, hash_version=HASH_VERSION, postings_digest=digest,
+        ), _chain_head())
         ev.save()
         _link_entries(ev.id, entries)
         result["audit_id"] = ev.id

@@ -16,7 +16,8 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert main(["--smoke", "--engines", "sqlite", "--tmp", str(tmp_path / "db"), "--out", str(out)]) == 0
     results = json.loads(out.read_text())
     cases = results["engines"]["sqlite"]
-    assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll"}
+    assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll",
+                          "claim_import"}
     for key, measured in cases.items():
         assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
         assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
@@ -31,6 +32,10 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert cases["assess"]["offers_agree"] is True
     assert cases["tui_start"]["core"]["screen"] == "HomeScreen"
     assert cases["tui_scroll"]["rows_shown_by_app"] > 0
+    imported = cases["claim_import"]  # the same claims in, to the cent (one does not balance: refused by both)
+    assert imported["same_work"] is True
+    assert (imported["core"]["imported"], imported["core"]["refused"]) == (SMOKE["import_claims"] - 1, 1)
+    assert imported["core"]["total"] == imported["raw"]["total"] > 0
 
     # the table is printed and saved next to the JSON
     printed = capsys.readouterr().out
@@ -43,7 +48,7 @@ def test_smoke_database_still_verifies_after_both_sides_wrote(tmp_path):
     from claimdesk.core import db
     from claimdesk.core.services import verify
 
-    assert main(["--smoke", "--engines", "sqlite", "--cases", "autoapply,credits,returns",
+    assert main(["--smoke", "--engines", "sqlite", "--cases", "autoapply,credits,returns,claim_import",
                  "--tmp", str(tmp_path / "db"), "--out", str(tmp_path / "out.json")]) == 0
     db.connect(str(tmp_path / "db" / "work.db"))
     try:

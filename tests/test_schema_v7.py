@@ -124,7 +124,7 @@ def test_upgrading_v6_to_v7_keeps_every_row_and_fills_the_claim_fields(v6_databa
     before = rows_of_v6_columns()
     assert "claim_no" not in {c.name for c in db.database.get_columns("encounter")}
 
-    assert migrations.upgrade() == [7]
+    assert migrations.upgrade() == list(range(7, migrations.CURRENT_VERSION + 1))  # v7, and what came after
     migrations.check()
     assert rows_of_v6_columns() == before  # nothing lost, nothing else changed
 
@@ -150,4 +150,76 @@ def test_upgrading_v6_to_v7_keeps_every_row_and_fills_the_claim_fields(v6_databa
     with as_user("tester"):  # and the upgraded database takes new work
         res = charge_entry.add_charge({"encounter_id": enc.id, "code": "99213"})
     assert (res["line_no"], res["control_no"]) == (4, "4")
+    assert verify.verify() == []
+
+
+# --- schema v8: what the 837P import keeps ----------------------------------------------------------
+V8_TABLES = ("imported_file", "imported_claim")
+V8_INDEXES = {"coverage": "coverage_member_id_upper", "patient": "patient_dob"}
+
+
+@pytest.fixture
+def v7_database(db_url):
+    """A database at schema v7 (steps 1-7: the v8 tables are not among the models step 1 creates)
+    with a patient, a coverage and an encounter entered through the services."""
+    db.connect(db_url)
+    try:
+        for version in range(1, 8):
+            with db.write_transaction():
+                migrations.MIGRATIONS[version]()
+                SchemaVersion.create(version=version, upgraded_at=clock.now())
+        with db.write_transaction():
+            User.create(username="tester", role="supervisor")
+        with as_user("tester"):
+            yield write_v7_books()
+    finally:
+        db.close()
+
+
+def write_v7_books() -> dict:
+    from claimdesk.core.services import coverages, patients
+    from claimdesk.core.services import reference_data as ref
+
+    payer = ref.add_payer({"name": "Acme Health", "payer_code": "ACME1"})
+    doc = ref.add_provider({"last_name": "Marsh", "first_name": "Elena", "npi": "1234567893"})
+    ref.add_code({"code": "99213", "default_fee": "110.00"})
+    pat = patients.add_patient({"last_name": "Doe", "first_name": "Jan", "dob": "1970-01-02"})
+    coverages.add_coverage({"patient_id": pat["patient_id"], "payer_id": payer["payer_id"], "member_id": "xyz1"})
+    enc = charge_entry.add_encounter({"patient_id": pat["patient_id"], "provider_id": doc["provider_id"],
+                                      "dos": "2026-01-05", "diagnoses": ["E11.9"], "charges": [{"code": "99213"}]})
+    return {"patient": pat["patient_id"], "encounter": enc["encounter_id"]}
+
+
+def _indexes(table: str) -> set[str]:
+    return {ix.name for ix in db.database.get_indexes(table)}
+
+
+def test_upgrading_v7_to_v8_adds_the_import_tables_and_indexes_and_keeps_every_row(v7_database):
+    assert migrations.current_version() == 7
+    assert not any(db.database.table_exists(t) for t in V8_TABLES)
+    tables = ("patient", "coverage", "encounter", "charge", "charge_split", "journal_entry", "posting", "audit_event")
+    before = {t: db.database.execute_sql(f'SELECT * FROM "{t}" ORDER BY id').fetchall() for t in tables}
+
+    assert migrations.upgrade() == [8]
+    migrations.check()
+    assert all(db.database.table_exists(t) for t in V8_TABLES)
+    for table, index in V8_INDEXES.items():
+        assert index in _indexes(table)
+    assert {t: db.database.execute_sql(f'SELECT * FROM "{t}" ORDER BY id').fetchall() for t in tables} == before
+    assert verify.verify() == []
+
+    # the upgraded database imports a claim of its own patient (member id matched whatever its case)
+    from claimdesk.core.services import claim_import
+    from tests.x12gen import Address, Person, make_claims, write_837p
+
+    (claim,) = make_claims(1, seed=3)
+    claim.subscriber = Person("DOE", "JAN", dt.date(1970, 1, 2), "F", Address("1 ELM ST", "SALEM", "OR", "97301"),
+                              "XYZ1")
+    claim.payer.payer_id = "ACME1"
+    with as_user("tester"):
+        report = claim_import.import_files([("one.837", write_837p([claim]))])
+    (done,) = report.files
+    assert (len(done.imported), done.tallies["patients"].matched, done.tallies["payers"].matched) == (1, 1, 1)
+    enc = Encounter.get_by_id(done.imported[0].encounter_id)
+    assert enc.patient_id == v7_database["patient"]
     assert verify.verify() == []

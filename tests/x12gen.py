@@ -3,7 +3,8 @@
 ``generate_837p(count, ...)`` is the one-call form; :func:`make_claims` builds the
 claims (deterministic for a seed) and :func:`write_837p` writes any list of claims.
 Options: dependants (subscriber != patient, loop 2000C), a secondary payer with the
-primary's result (2320/2330A/2330B and 2430, balanced to the cent), modifiers (up to
+primary's result (2320/2330A/2330B and 2430, balanced to the cent), a next payer (a claim to
+the primary naming the secondary to bill after it: 2320 SBR*S, no result), modifiers (up to
 4), 12 diagnoses, replacement claims (frequency 7 + REF*F8), rendering and referring
 providers (2310A/2310B, a 2420A override, SV105), deliberately bad claims (CLM02 != sum
 of SV102), several transaction sets, any delimiters, and a component separator that
@@ -154,6 +155,7 @@ class Claim:
     frequency: str = "1"
     payer_claim_number: str = ""  # REF*F8 for frequency 7 (replacement) and 8 (void)
     prior: PriorPayer | None = None  # set: this claim goes to the secondary payer
+    next_payer: PriorPayer | None = None  # set: the secondary to bill after this primary claim (no result yet)
     total_error: int = 0  # added to CLM02: a deliberately bad claim when not 0
     referring: Clinician | None = None  # 2310A
     rendering: Clinician | None = None  # 2310B
@@ -192,6 +194,7 @@ def make_claims(
     replacement: bool = False,
     bad: tuple[int, ...] = (),
     providers: bool = False,
+    next_payer: bool = False,
 ) -> list[Claim]:
     """``count`` realistic claims, the same for the same arguments.
 
@@ -202,7 +205,9 @@ def make_claims(
     ``replacement``: every fifth claim is a replacement (frequency 7 with REF*F8);
     ``bad``: the claims at these indexes have CLM02 $10 more than their lines;
     ``providers``: every claim has a rendering provider, every second a referring one, and
-    the last line of every third another rendering provider and place of service (02).
+    the last line of every third another rendering provider and place of service (02);
+    ``next_payer``: every third claim from the second on (index 1, 4, 7...) goes to its primary
+    and names a secondary payer to bill next (loop 2320 with SBR01 S, nothing adjudicated).
     """
     rng = random.Random(seed)
     payers = [Payer("BLUE SHIELD OF ILLINOIS", "BSIL1", "BL"), Payer("MEDICARE PART B", "MCRB1", "MB"),
@@ -238,6 +243,9 @@ def make_claims(
             primary = rng.choice([p for p in payers if p is not claim.payer])
             claim.prior = PriorPayer(primary, f"P{rng.randrange(10**8):08d}", f"G{rng.randrange(10**4):04d}",
                                      day + dt.timedelta(days=21))
+        if next_payer and index % 3 == 1:
+            other = rng.choice([p for p in payers if p is not claim.payer])
+            claim.next_payer = PriorPayer(other, f"N{rng.randrange(10**8):08d}", f"H{rng.randrange(10**4):04d}", day)
         if replacement and index % 5 == 4:
             claim.frequency, claim.payer_claim_number = "7", f"PCN{rng.randrange(10**10):010d}"
         if index in bad:
@@ -338,6 +346,8 @@ class _Writer837:
             self.clinician("82", claim.rendering, taxonomy=True)
         if claim.prior:
             self.other_payer(claim)
+        if claim.next_payer:
+            self.next_payer(claim)
         for number, line in enumerate(claim.lines, start=1):
             self.service_line(claim, number, line)
 
@@ -354,6 +364,16 @@ class _Writer837:
         sub = claim.subscriber
         seg("NM1", "IL", "1", sub.last, sub.first, None, None, None, "MI", prior.member_id)
         seg("NM1", "PR", "2", prior.payer.name, None, None, None, None, "PI", prior.payer.payer_id)
+
+    def next_payer(self, claim: Claim) -> None:
+        """Loops 2320/2330A/2330B of the secondary payer a primary claim names (not billed yet)."""
+        seg, other = self.out.segment, claim.next_payer
+        relationship = "18" if claim.patient is None else claim.relationship
+        seg("SBR", "S", relationship, other.group, None, None, None, None, None, other.payer.filing)
+        seg("OI", None, None, "Y", None, None, "Y")
+        sub = claim.subscriber
+        seg("NM1", "IL", "1", sub.last, sub.first, None, None, None, "MI", other.member_id)
+        seg("NM1", "PR", "2", other.payer.name, None, None, None, None, "PI", other.payer.payer_id)
 
     def service_line(self, claim: Claim, number: int, line: Line) -> None:
         """Loop 2400 (LX, SV1, DTP*472, REF*6R) and, for a secondary claim, 2430 (SVD, CAS, DTP*573)."""

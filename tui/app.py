@@ -9,6 +9,7 @@ from the environment / config file (``CLAIMDESK_DB``, ``CLAIMDESK_USER``).
 from __future__ import annotations
 
 import gc
+import importlib.util
 import os
 import sys
 
@@ -133,6 +134,43 @@ class ClaimdeskApp(App):
 
         self.push_screen(StatementsScreen())
 
+    def open_registration(self, patient_id=None) -> None:
+        """Patient registration: find, register or edit a patient and their coverages."""
+        from claimdesk.tui.screens.registration import RegistrationScreen
+
+        self.push_screen(RegistrationScreen(patient_id))
+
+    def open_charge_entry(self, patient_id=None) -> None:
+        """Charge entry: a new encounter with its lines for one patient."""
+        from claimdesk.tui.screens.charge_entry import ChargeEntryScreen
+
+        self.push_screen(ChargeEntryScreen(patient_id))
+
+    def open_clinic_setup(self, tab: str | None = None, new: bool = False) -> None:
+        """Clinic setup: the payers, providers and service codes the clinic works with; on ``tab``
+        (payers, providers, codes), with the form for a new one open when ``new``."""
+        from claimdesk.tui.screens.clinic_setup import ClinicSetupScreen
+
+        self.push_screen(ClinicSetupScreen(tab, new=new))
+
+    def claim_import_available(self) -> bool:
+        """Is the 837 claim file import screen installed (its module may come later)?"""
+        return claim_import_available()
+
+    def open_claim_import(self) -> None:
+        """Import the clinic's 837P claim files (when that screen is installed)."""
+        if not claim_import_available():
+            self.notify("The 837 claim file import screen is not installed in this claimdesk.",
+                        severity="warning", timeout=6)
+            return
+        try:
+            from claimdesk.tui.screens.claim_import import ClaimImportScreen
+        except Exception as exc:  # noqa: BLE001 - a broken screen module must not take the app down
+            self.notify(f"The 837 claim file import screen cannot open: {type(exc).__name__}: {exc}",
+                        title="Not opened", severity="error", timeout=8)
+            return
+        self.push_screen(ClaimImportScreen())
+
     def go_home(self) -> None:
         """Back to Home, closing every screen above it."""
         while len(self.screen_stack) > 2:
@@ -178,6 +216,18 @@ class ClaimdeskApp(App):
     def action_open_statements(self) -> None:
         self.open_statements()
 
+    def action_open_registration(self) -> None:
+        self.open_registration()
+
+    def action_open_charge_entry(self) -> None:
+        self.open_charge_entry()
+
+    def action_open_clinic_setup(self) -> None:
+        self.open_clinic_setup()
+
+    def action_open_claim_import(self) -> None:
+        self.open_claim_import()
+
     def action_cancel_work(self) -> None:
         """Cancel the current screen's running service calls (their results are dropped)."""
         running = [w for w in self.screen.workers if not w.is_finished]
@@ -185,6 +235,14 @@ class ClaimdeskApp(App):
             worker.cancel()
         self.notify(f"Cancelled {len(running)} running task(s); anything already finished was saved."
                     if running else "Nothing is running.", timeout=5)
+
+
+def claim_import_available() -> bool:
+    """True when ``claimdesk.tui.screens.claim_import`` can be imported (found without importing it)."""
+    try:
+        return importlib.util.find_spec("claimdesk.tui.screens.claim_import") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 _startup_frozen = False

@@ -27,6 +27,10 @@ SCREEN_WORDS = {
     "Admin inbox": "messages questions answer",
     "Audit log": "history who did",
     "Daysheet and provider activity": "day sheet close payroll",
+    "Patient registration": "register new patient add edit find demographics coverage insurance policy member",
+    "Charge entry": "new encounter visit charges superbill cpt hcpcs diagnosis icd modifiers claim",
+    "Clinic setup": "reference data payer provider npi taxonomy service code fee schedule",
+    "Import 837 claim file": "837p edi x12 claims ehr practice system import file",
 }
 
 
@@ -43,6 +47,16 @@ def palette_entries(app) -> list[tuple[str, str, object]]:
     host = get_host()
     entries: list[tuple[str, str, object]] = [
         ("Home", "Work queues and menus", app.go_home),
+        ("Patient registration", "Find, register or change a patient; their coverage", app.open_registration),
+        ("Charge entry", "A new encounter: lines, diagnoses picked and pointed, who is billed",
+         app.open_charge_entry),
+        ("Clinic setup", "The clinic's payers, providers and service codes", app.open_clinic_setup),
+        ("Clinic setup: add a payer", "A new insurance payer (Clinic setup, Payers tab, n)",
+         partial(app.open_clinic_setup, "payers", True)),
+        ("Clinic setup: add a provider", "A new rendering or referring provider (Clinic setup, Providers tab, n)",
+         partial(app.open_clinic_setup, "providers", True)),
+        ("Clinic setup: add a service code", "A new CPT/HCPCS or office fee code (Clinic setup, Service codes tab, n)",
+         partial(app.open_clinic_setup, "codes", True)),
         ("Advanced Actions", "Open an encounter and pick what describes the situation", app.open_advanced),
         ("Credit entry", "Draw money from a voucher onto a patient account", app.open_credit),
         ("Payer checks", "Vouchers with undistributed money; return a check", app.open_checks),
@@ -59,6 +73,9 @@ def palette_entries(app) -> list[tuple[str, str, object]]:
         ("Audit log", "Who did what, when, with which inputs", app.open_audit),
         ("Plugins", "Loaded and failed plugins, with errors", app.open_plugins),
     ]
+    if app.claim_import_available():
+        entries.append(("Import 837 claim file", "The clinic's 837P claim files: preview, then import",
+                        app.open_claim_import))
     for action in host.actions():
         entries.append((f"Action: {action.title}", action.when,
                         partial(app.open_advanced, None, action.key)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from claimdesk.core import config, db, migrations, users
 from claimdesk.core.cli.common import ANY, command, group, parse_date
 from claimdesk.core.cli.output import Result, pairs
@@ -66,6 +68,18 @@ def status(args) -> Result:
     return Result(data, text)
 
 
+def _demo_progress():
+    """On a terminal, a line on stderr that follows the simulated days; else nothing."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(day, done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\rbuilding the demo clinic: {day} ({done} of {total} working days)", end=end, file=sys.stderr,
+              flush=True)
+    return show
+
+
 def demo(args) -> Result:
     """Build the demo clinic into an empty database and print its summary."""
     from claimdesk.core import demo as demo_builder
@@ -82,7 +96,7 @@ def demo(args) -> Result:
         kwargs["scale"] = args.scale
     if args.today is not None:
         kwargs["today"] = parse_date(args.today, "today")
-    summary = demo_builder.build(**kwargs)
+    summary = demo_builder.build(**kwargs, progress=_demo_progress())
     users.ensure_admin(args.settings.user, first_only=False)  # whoever built the demo may use it
     lines = []
     for key, value in summary.items():

@@ -24,13 +24,13 @@ class DenialFollowUp:
         """Schedule what the clerk does about payer ``key``'s denial ``code`` of the claim at ``rank``."""
         rng = self.rng
         day = clock.today()
-        if code in ("PR-27", "CO-109"):
+        if code in ("PR-27", "CO-109") and rank == "primary":
             if rng.random() < 0.35:
                 self.at(self.later(day, 20, 60), 40, "primary_invalid", state.id)
             elif rng.random() < 0.3:
                 self.at(self.later(day, 3, 10), 40, "message", state.id, "terminated")
             return
-        if code in ("CO-19", "CO-214", "CO-27", "CO-22") or rng.random() < 0.35:
+        if code in ("CO-19", "CO-214", "PR-27", "CO-22") or rng.random() < 0.35:
             return  # left in the Denied queue for the advanced actions
         follow = DENIALS.get(code, (True, "writeoff"))[1]
         when = self.later(day, 5, 25)

@@ -5,8 +5,8 @@ year deductible (PR-1), the copay on the first E/M line (PR-3) or coinsurance
 (PR-2), and adjust the rest off (CO-45). Secondaries pay what is left their way
 (Medigap plan G all but the Part B deductible, Medicaid up to its own rate with
 OA-23, commercial 80% with OA-23 and PR-2). Denials (CO-50, CO-16, CO-29, CO-97,
-CO-197, PR-27, CO-109, CO-19, CO-214, CO-22, CO-27) are drawn per payer and
-scenario; a denied claim schedules its follow-up (:mod:`.denials`).
+CO-197, PR-27, CO-109, CO-19, CO-214, CO-22; PR-27 on a secondary whose coverage
+ended) are drawn per payer and scenario; a denied claim schedules its follow-up (:mod:`.denials`).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class PayerAnswers:
                 code = rng.choices(list(DENIALS), [30, 30, 10, 15, 15])[0]
                 denial = (code, DENIALS[code][0])
         elif state.scenario == "secondary_terminated" and rank == "secondary":
-            denial = ("CO-27", True)
+            denial = ("PR-27", True)  # coverage ended: the patient's to pay
         elif rng.random() < 0.03:
             denial = (rng.choice(["CO-22", "CO-16"]), True)
         denied_line = None

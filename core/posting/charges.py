@@ -48,22 +48,31 @@ class NewCharge:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class PostedCharge:
-    """A charge written: its id, line number and first responsible split."""
+    """A charge written: its id, line number, first responsible split, and the entry that posted
+    its fee (None for a zero fee)."""
 
     charge_id: int
     line_no: int
     split_id: int
     rank: str
     payer_id: int
+    entry_id: int | None = None
 
 
-def post_charges(charges: Sequence[NewCharge], *, memo: str) -> list[PostedCharge]:
+def post_charges(charges: Sequence[NewCharge], *, memo: str, entry_per_encounter: bool = False,
+                 new_encounters: bool = False) -> list[PostedCharge]:
     """Add ``charges`` (numbered after their encounters' existing lines, in order), each with
-    its first responsible split, and post their fees (one entry); what was written, in order."""
+    its first responsible split, and post their fees: one entry for all, or with
+    ``entry_per_encounter`` one per encounter (written together: each belongs to its own audit
+    event, as an imported file's claims do). ``new_encounters``: the encounters were just written
+    and have no lines yet (nothing to read). What was written, in order."""
     if not charges:
         return []
-    lines_on = _line_counts(c.encounter_id for c in charges)
-    taken = defaultdict(set, _control_numbers([e for e, n in lines_on.items() if n]))
+    if new_encounters:
+        lines_on, taken = defaultdict(int), defaultdict(set)
+    else:
+        lines_on = _line_counts(c.encounter_id for c in charges)
+        taken = defaultdict(set, _control_numbers([e for e, n in lines_on.items() if n]))
     for c in charges:  # numbers given (an imported file's) first: an automatic one never takes them
         if c.control_no:
             taken[c.encounter_id].add(c.control_no)
@@ -88,18 +97,28 @@ def post_charges(charges: Sequence[NewCharge], *, memo: str) -> list[PostedCharg
                             for cid, c, (_n, rank, payer) in zip(charge_ids, charges, owed)])
     made = [PostedCharge(cid, n, sid, rank, payer)
             for cid, sid, (n, rank, payer) in zip(charge_ids, split_ids, owed)]
-    postings = []
+    postings: dict[int | None, list[ledger.Line]] = defaultdict(list)  # encounter (or None: all) -> lines
     for c, m in zip(charges, made):
         if c.fee:
-            postings += [ledger.Line("AR", c.fee, split_id=m.split_id, charge_id=m.charge_id, patient_id=c.patient_id,
-                                     payer_id=m.payer_id),
-                         ledger.Line("REVENUE", -c.fee, charge_id=m.charge_id, patient_id=c.patient_id,
-                                     provider_id=c.provider_id)]
-    if postings:
-        fees = [c for c in charges if c.fee]
-        ledger.post("charge", postings, memo=memo, user=current_user(),
-                    encounter_id=only(c.encounter_id for c in fees), patient_id=only(c.patient_id for c in fees))
-    return made
+            postings[c.encounter_id if entry_per_encounter else None] += [
+                ledger.Line("AR", c.fee, split_id=m.split_id, charge_id=m.charge_id, patient_id=c.patient_id,
+                            payer_id=m.payer_id),
+                ledger.Line("REVENUE", -c.fee, charge_id=m.charge_id, patient_id=c.patient_id,
+                            provider_id=c.provider_id)]
+    if not postings:
+        return made
+    fees = [c for c in charges if c.fee]
+    if entry_per_encounter:
+        patient_of = {c.encounter_id: c.patient_id for c in fees}
+        ids = ledger.post_many("charge", [ledger.EntryToPost(lines, memo, eid, patient_of[eid])
+                                          for eid, lines in postings.items()], user=current_user())
+        entry_of = dict(zip(postings, ids))
+    else:
+        entry = ledger.post("charge", postings[None], memo=memo, user=current_user(),
+                            encounter_id=only(c.encounter_id for c in fees), patient_id=only(c.patient_id for c in fees))
+        entry_of = {c.encounter_id: entry.id for c in fees}
+    return [PostedCharge(m.charge_id, m.line_no, m.split_id, m.rank, m.payer_id, entry_of.get(c.encounter_id))
+            if c.fee else m for c, m in zip(charges, made)]
 
 
 def _free_control_no(taken: set[str], line_no: int) -> str:

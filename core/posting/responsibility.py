@@ -42,9 +42,12 @@ def insurers_of(encounter_ids: Iterable[int]) -> dict[int, dict[str, int]]:
     if not ids:
         return out
     among, params = db.ids_in(ids)
+    insurer: dict[str, bool] = {}  # payer kind -> is it an insurer (asked once per kind)
     for eid, rank, payer_id, kind in db.sql(
             "SELECT ep.encounter_id, ep.rank, ep.payer_id, p.kind FROM encounter_payer ep"
             f" JOIN payer p ON p.id = ep.payer_id WHERE ep.encounter_id {among}", params):
-        if Payer(kind=kind).is_insurance:
+        if kind not in insurer:
+            insurer[kind] = Payer(kind=kind).is_insurance
+        if insurer[kind]:
             out[eid][rank] = payer_id
     return out

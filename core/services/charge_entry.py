@@ -13,6 +13,8 @@ adjusted or moved on the line.
 
 from __future__ import annotations
 
+import dataclasses
+
 from marshmallow import Schema, fields, validate
 
 from claimdesk.core import clock, workflow
@@ -21,7 +23,7 @@ from claimdesk.core.claim_rules import (
     check_modifier, check_place_of_service, check_pointers, show_diagnosis, split_codes,
 )
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import CLAIM_TYPES, Charge, Coverage, Encounter, Patient, Provider, ServiceCode
+from claimdesk.core.models import CLAIM_TYPES, INSURANCE_RANKS, Charge, Coverage, Encounter, Patient, Provider, ServiceCode
 from claimdesk.core.money import Cents
 from claimdesk.core.posting import charges as posting_charges
 from claimdesk.core.posting import next_claims, responsibility
@@ -175,6 +177,42 @@ def _needs_diagnosis(lines: list[encounters.NewLine], insured: bool, diagnoses: 
         raise Refused("a claim to an insurer needs at least one diagnosis (ICD-10-CM, like E11.9)", field=field)
 
 
+# --- the encounter checked (the workflow and its preview share it) -------------------------------------
+@dataclasses.dataclass(frozen=True)
+class _Checked:
+    """A new encounter's input after every rule: the records it names and its lines."""
+
+    patient: Patient
+    provider: Provider
+    referring: int | None
+    billed: list[Coverage]
+    lines: list[encounters.NewLine]
+    claim_type: str
+
+
+def _check_encounter(clean: dict) -> _Checked:
+    """Every rule of a new encounter (the loaded :class:`EncounterInput`), each refusal naming its
+    field; nothing is written."""
+    patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
+    provider = _provider(clean["provider_id"], "provider_id")
+    if clean["dos"] > clock.today():
+        raise Refused(f"the date of service {clean['dos']} is in the future", field="dos")
+    referring = clean["referring_provider_id"]
+    if referring is not None:
+        _provider(referring, "referring_provider_id", referring=True)
+    if len(set(clean["diagnoses"])) != len(clean["diagnoses"]):
+        raise Refused("the same diagnosis twice", field="diagnoses")
+    if clean["claim_no"] and encounters.claim_numbers_in_use([clean["claim_no"]]):
+        raise Refused(f"claim number {clean['claim_no']} is already used", field="claim_no")
+    billed = _billed_to(patient, clean["coverage_ids"], clean["dos"])
+    lines = _lines(clean["charges"], diagnoses=len(clean["diagnoses"]), encounter_dos=clean["dos"], taken=set(),
+                   prefix="charges.")
+    _needs_diagnosis(lines, bool(billed), len(clean["diagnoses"]), "diagnoses")
+    claim_type = clean["claim_type"] or (
+        "workers_comp" if billed and billed[0].payer.kind == "workers_comp" else "medical")
+    return _Checked(patient, provider, referring, billed, lines, claim_type)
+
+
 # --- the workflows --------------------------------------------------------------------------------
 def add_encounter(data: dict, *, idempotency_key: str | None = None) -> dict:
     """Workflow (clerk): a new encounter with its charge lines, billed to the coverages given (or
@@ -185,32 +223,66 @@ def add_encounter(data: dict, *, idempotency_key: str | None = None) -> dict:
 
     def body():
         require_role("clerk", "entering charges")
-        patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
-        provider = _provider(clean["provider_id"], "provider_id")
-        if clean["dos"] > clock.today():
-            raise Refused(f"the date of service {clean['dos']} is in the future", field="dos")
-        referring = clean["referring_provider_id"]
-        if referring is not None:
-            _provider(referring, "referring_provider_id", referring=True)
-        if len(set(clean["diagnoses"])) != len(clean["diagnoses"]):
-            raise Refused("the same diagnosis twice", field="diagnoses")
-        if clean["claim_no"] and encounters.claim_numbers_in_use([clean["claim_no"]]):
-            raise Refused(f"claim number {clean['claim_no']} is already used", field="claim_no")
-        billed = _billed_to(patient, clean["coverage_ids"], clean["dos"])
-        lines = _lines(clean["charges"], diagnoses=len(clean["diagnoses"]), encounter_dos=clean["dos"], taken=set(),
-                       prefix="charges.")
-        _needs_diagnosis(lines, bool(billed), len(clean["diagnoses"]), "diagnoses")
-        claim_type = clean["claim_type"] or (
-            "workers_comp" if billed and billed[0].payer.kind == "workers_comp" else "medical")
+        ok = _check_encounter(clean)
         (made,) = encounters.write([encounters.NewEncounter(
-            patient.id, provider.id, clean["dos"], tuple(lines), tuple((c.payer_id, c.id) for c in billed),
-            claim_type, None, clean["place_of_service"], tuple(clean["diagnoses"]), referring,
-            clean["claim_no"] or None, clean["frequency"])], memo=f"charges entered for patient {patient.id}")
-        queued = next_claims.queue([(made.encounter_id, billed[0].payer_id, "primary")]) if billed else []
-        return {**encounter_summary(made.encounter_id), "claim_queued": bool(queued)}
+            ok.patient.id, ok.provider.id, clean["dos"], tuple(ok.lines), tuple((c.payer_id, c.id) for c in ok.billed),
+            ok.claim_type, None, clean["place_of_service"], tuple(clean["diagnoses"]), ok.referring,
+            clean["claim_no"] or None, clean["frequency"])], memo=f"charges entered for patient {ok.patient.id}")
+        queued = next_claims.queue([(made.encounter_id, ok.billed[0].payer_id, "primary")]) if ok.billed else []
+        billed = _billed_shown(ok.billed)
+        return {**encounter_summary(made.encounter_id), "claim_queued": bool(queued), "billed": billed,
+                "billed_first": _first_billed(billed)}
 
     return workflow.run("encounter.add", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key, typed_money=True)
+
+
+def preview_encounter(data: dict) -> dict:
+    """What :func:`add_encounter` would make of ``data``, checked by the same rules and refused the
+    same way, writing nothing (a screen's review step): the patient, providers, date, place, the
+    payers billed in order, the diagnoses, each line with its fee, the total, and who is billed
+    first (the primary insurer, or the patient when self-pay)."""
+    clean = load(EncounterInput, data)
+    ok = _check_encounter(clean)
+    lines = [_line_shown(ln) for ln in ok.lines]
+    referring = Provider.get_by_id(ok.referring).name if ok.referring is not None else None
+    billed = _billed_shown(ok.billed)
+    return {"patient_id": ok.patient.id, "patient": ok.patient.name, "account_no": ok.patient.account_no,
+            "dos": clean["dos"].isoformat(), "provider": ok.provider.name, "referring_provider": referring,
+            "place_of_service": clean["place_of_service"], "claim_type": ok.claim_type,
+            "diagnoses": [show_diagnosis(d) for d in clean["diagnoses"]], "billed": billed, "charges": lines,
+            "total": lines_total(lines), "billed_first": _first_billed(billed)}
+
+
+def _billed_shown(billed: list[Coverage]) -> list[dict]:
+    """The coverages billed, in rank order, as plain data."""
+    return [{"rank": rank, "coverage_id": c.id, "payer_id": c.payer_id, "payer": c.payer.name,
+             "member_id": c.member_id} for rank, c in zip(INSURANCE_RANKS, billed)]
+
+
+def _first_billed(billed: list[dict]) -> str:
+    """Who is billed first: the primary insurer, or the patient when self-pay."""
+    return billed[0]["payer"] if billed else "Patient (self-pay)"
+
+
+def lines_total(lines: list[dict]) -> Cents:
+    """The total of checked lines' fees (:func:`check_line` results): a screen's running total."""
+    return Cents(sum(int(ln["fee"]) for ln in lines))
+
+
+def check_line(data: dict, *, diagnoses: int = 0) -> dict:
+    """One charge line checked as a new encounter with ``diagnoses`` diagnoses would check it
+    (refusals name the line's field), writing nothing: its code with description, units, fee
+    (the code's fee times the units when none is given), modifiers and pointers."""
+    clean = load(LineInput, data)
+    return _line_shown(_line(clean, "", diagnoses, clock.today(), set()))
+
+
+def _line_shown(line: encounters.NewLine) -> dict:
+    """A checked line as plain data, named by its code."""
+    code = ServiceCode.get_by_id(line.service_code_id)
+    return {"code": code.code, "description": code.description, "kind": code.kind, "units": line.units,
+            "fee": Cents(line.fee), "modifiers": list(line.modifiers), "pointers": list(line.pointers)}
 
 
 def add_charge(data: dict, *, idempotency_key: str | None = None) -> dict:

@@ -62,15 +62,18 @@ class NewEncounter:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Written:
-    """An encounter written: its id and its charges' ids, in line order."""
+    """An encounter written: its id, its charges' ids in line order, and the ``charge`` entry
+    that posted their fees (None when every fee is zero)."""
 
     encounter_id: int
     charge_ids: tuple[int, ...]
+    entry_id: int | None = None
 
 
-def write(encounters: Sequence[NewEncounter], *, memo: str) -> list[Written]:
-    """Write ``encounters`` with their payer lists and charges (one ``charge`` entry); what was
-    written, in order. Runs inside the caller's transaction."""
+def write(encounters: Sequence[NewEncounter], *, memo: str, entry_per_encounter: bool = False) -> list[Written]:
+    """Write ``encounters`` with their payer lists and charges (one ``charge`` entry, or one per
+    encounter with ``entry_per_encounter``: see :func:`~claimdesk.core.posting.charges.post_charges`);
+    what was written, in order. Runs inside the caller's transaction."""
     if not encounters:
         return []
     now = clock.now()
@@ -84,16 +87,26 @@ def write(encounters: Sequence[NewEncounter], *, memo: str) -> list[Written]:
     if slots:
         insert_rows(EncounterPayer, slots, ids=False)
     assign_claim_numbers([eid for e, eid in zip(encounters, ids) if e.claim_no is None])
-    made = iter(charges.post_charges([new_charge(Encounter(id=eid, patient=e.patient_id, provider=e.provider_id,
-                                                           dos=e.dos), ln)
-                                      for e, eid in zip(encounters, ids) for ln in e.lines], memo=memo))
-    return [Written(eid, tuple(next(made).charge_id for _ in e.lines)) for e, eid in zip(encounters, ids)]
+    made = iter(charges.post_charges([_charge(eid, e.patient_id, e.provider_id, e.dos, ln)
+                                      for e, eid in zip(encounters, ids) for ln in e.lines], memo=memo,
+                                     entry_per_encounter=entry_per_encounter, new_encounters=True))
+    out = []
+    for e, eid in zip(encounters, ids):
+        posted = [next(made) for _ in e.lines]
+        out.append(Written(eid, tuple(p.charge_id for p in posted),
+                           next((p.entry_id for p in posted if p.entry_id is not None), None)))
+    return out
 
 
 def new_charge(encounter: Encounter, line: NewLine) -> charges.NewCharge:
     """What the money engine posts for ``line`` on ``encounter`` (its provider and date by default)."""
-    return charges.NewCharge(encounter.id, encounter.patient_id, line.service_code_id, line.units, line.fee,
-                             line.provider_id or encounter.provider_id, line.dos or encounter.dos, line.kind,
+    return _charge(encounter.id, encounter.patient_id, encounter.provider_id, encounter.dos, line)
+
+
+def _charge(encounter_id: int, patient_id: int, provider_id: int, dos: dt.date, line: NewLine) -> charges.NewCharge:
+    """:func:`new_charge` from the encounter's values (no model object: a file of claims has 25,000 lines)."""
+    return charges.NewCharge(encounter_id, patient_id, line.service_code_id, line.units, line.fee,
+                             line.provider_id or provider_id, line.dos or dos, line.kind,
                              join_codes(line.modifiers), join_codes(line.pointers), line.control_no)
 
 

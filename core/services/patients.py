@@ -22,6 +22,15 @@ ACCOUNT_PREFIX, ACCOUNT_DIGITS = "A", 6
 _PG_ACCOUNT_LOCK = 7_340_015
 
 
+class DuplicatePatient(Refused):
+    """A patient with the same name and date of birth exists: ``other`` is that patient
+    (patient_id, name, account_no); saying ``duplicate_ok`` registers this one anyway."""
+
+    def __init__(self, message: str, other: dict):
+        super().__init__(message, field="dob")
+        self.other = other
+
+
 class PatientInput(Schema):
     """A patient's fields (all but the names and birth date optional)."""
 
@@ -59,8 +68,9 @@ def _check(values: dict, record: Patient | None) -> dict:
                                    & (Patient.dob == who[2]) & (Patient.id != (record.id if record else 0)))
             .first())
     if same is not None and not duplicate_ok:
-        raise Refused(f"patient {same.id} ({same.name}, account {same.account_no}) has the same name and date of "
-                      f"birth; if this is another person, say duplicate_ok", field="dob")
+        raise DuplicatePatient(f"patient {same.id} ({same.name}, account {same.account_no}) has the same name and "
+                               f"date of birth; if this is another person, say duplicate_ok",
+                               {"patient_id": same.id, "name": same.name, "account_no": same.account_no})
     return values
 
 

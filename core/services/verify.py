@@ -149,6 +149,28 @@ def check_aging() -> list[Violation]:
     return [Violation("aging", f"aging row {r.id}: buckets do not add up to total") for r in rows]
 
 
+def check_imports() -> list[Violation]:
+    """Every claim imported from an 837P file names the encounter it became, that encounter holds
+    its claim number, and the audit event that imported it is that encounter's ``claim.import``."""
+    if not db.database.table_exists("imported_claim"):  # (a database before schema v8)
+        return []
+    rows = db.sql("SELECT ic.claim_no, ic.encounter_id, ic.audit_id, e.claim_no, a.action, a.encounter_id "
+                  "FROM imported_claim ic LEFT JOIN encounter e ON e.id = ic.encounter_id "
+                  "LEFT JOIN audit_event a ON a.id = ic.audit_id "
+                  "WHERE e.claim_no IS NULL OR e.claim_no <> ic.claim_no OR a.action IS NULL "
+                  "OR a.action <> 'claim.import' OR a.encounter_id IS NULL OR a.encounter_id <> ic.encounter_id "
+                  f"ORDER BY ic.id LIMIT {_NAMED}")
+    out = []
+    for claim_no, encounter_id, audit_id, held, action, audited in rows:
+        if held != claim_no:
+            out.append(Violation("import", f"imported claim {claim_no}: encounter {encounter_id} holds claim number "
+                                           f"{held!r}"))
+        else:
+            out.append(Violation("import", f"imported claim {claim_no}: audit event {audit_id} ({action or 'missing'}) "
+                                           f"is not the import of encounter {encounter_id}"))
+    return out
+
+
 #: Events whose entries' postings are re-read per query when recomputing digests.
 _DIGEST_CHUNK_ENTRIES = 20_000
 #: Entries named one by one before a check says "and N more".
@@ -360,7 +382,7 @@ def check_audit_chain(expect_head: str | None = None) -> list[Violation]:
 
 
 CHECKS = (check_entries, check_splits, check_charges, check_vouchers, check_credits,
-          check_reversals, check_aging, check_audit_chain)
+          check_reversals, check_aging, check_imports, check_audit_chain)
 
 
 def report(expect_head: str | None = None) -> Report:

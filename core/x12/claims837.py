@@ -11,15 +11,48 @@ the segment and line at fault) and the reader's warnings.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import NamedTuple
 
 from claimdesk.core.money import Cents
 from claimdesk.core.x12.common import Address
-from claimdesk.core.x12.errors import X12Warning
+from claimdesk.core.x12.errors import X12Warning, place
 
 #: SBR02/PAT01 code meaning "self": the subscriber is the patient.
 SELF = "18"
+
+
+class Place(NamedTuple):
+    """Where a segment stands in the file: its tag, 1-based segment number and line (what a
+    refusal of a value read from it names, e.g. an importer's); ``str()`` says it as every
+    X12 message does (``segment SV1 (segment 45, line 45)``)."""
+
+    tag: str
+    number: int
+    line: int
+
+    def __str__(self) -> str:
+        return place(self.tag, self.number, self.line)
+
+
+def places_of(*flat: tuple) -> dict[str, Place]:
+    """Segments by name (``"SV1"``, ``"DTP*472"``, ``"NM1*QC"``, ``"DMG*IL"``) from flat tuples of
+    (name, segment number, line) triples, as the records keep them (``at``): built only when a
+    place is asked for (a refusal), not for each of a file's 100,000 segments."""
+    out = {}
+    for part in flat:
+        for i in range(0, len(part), 3):
+            name = part[i]
+            out[name] = Place(name.split("*", 1)[0], part[i + 1], part[i + 2])
+    return out
+
+
+def _at():
+    """A record's ``at``: where its segments stand, as (name, number, line) triples in one flat
+    tuple (a claim's: one per level above it and its own). Not compared: two records with the
+    same values are equal wherever they stand."""
+    return field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +121,19 @@ class Patient:
 @dataclass(frozen=True, slots=True)
 class OtherPayer:
     """Another payer of the claim (2320/2330A/2330B): its subscriber (``sequence`` is its
-    SBR01), the payer, what it paid (AMT*D) and left to the patient (AMT*EAF), None when absent."""
+    SBR01), the payer, what it paid (AMT*D) and left to the patient (AMT*EAF), None when absent.
+    ``places``: its ``SBR`` (2320), ``NM1*IL`` (2330A) and ``NM1*PR`` (2330B)."""
 
     subscriber: Subscriber
     payer: Payer
     paid: Cents | None
     remaining: Cents | None
+    at: tuple = _at()
+
+    @property
+    def places(self) -> dict[str, Place]:
+        """Its segments by name (see :func:`places_of`)."""
+        return places_of(self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +141,8 @@ class ServiceLine:
     """A service line (2400): LX01 ``number``; SV1 procedure (``qualifier`` HC), up to 4
     modifiers, ``charge`` in cents, ``unit_basis`` UN/MJ and ``units``, ``place_of_service``
     (SV105, else the claim's), diagnosis ``pointers`` (1-based); DTP*472 dates; REF*6R
-    ``control_number``; the 2420A ``rendering`` provider when it overrides the claim's."""
+    ``control_number``; the 2420A ``rendering`` provider when it overrides the claim's.
+    ``places``: its ``SV1``, ``DTP*472``, ``REF*6R`` and ``NM1*82`` (when there)."""
 
     number: int
     qualifier: str
@@ -117,6 +158,12 @@ class ServiceLine:
     control_number: str
     rendering: Provider | None
     line: int
+    at: tuple = _at()
+
+    @property
+    def places(self) -> dict[str, Place]:
+        """Its segments by name (see :func:`places_of`)."""
+        return places_of(self.at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +172,10 @@ class Claim837:
     (the clinic's claim number), ``total`` CLM02 in cents (= the sum of the lines'
     charges), ``place_of_service`` and ``frequency`` CLM05-1 and -3, ``diagnoses`` the HI
     codes in order (the first is the principal), ``payer_claim_number`` REF*F8;
-    ``transaction`` is ST02 and ``line`` the CLM's line in the file."""
+    ``transaction`` is ST02 and ``line`` the CLM's line in the file. ``places``: its ``CLM``,
+    ``HI`` (the first), ``NM1*82`` and ``NM1*DN``, and above it ``NM1*85`` (billing provider),
+    ``SBR``, ``NM1*IL``, ``DMG*IL`` and ``NM1*PR`` (subscriber and payer), ``PAT``, ``NM1*QC`` and
+    ``DMG*QC`` (a patient who is not the subscriber), each when there."""
 
     number: str
     total: Cents
@@ -144,6 +194,12 @@ class Claim837:
     lines: tuple[ServiceLine, ...]
     transaction: str
     line: int
+    at: tuple = _at()
+
+    @property
+    def places(self) -> dict[str, Place]:
+        """Its segments and those of the levels above it by name (see :func:`places_of`)."""
+        return places_of(*self.at)
 
     @property
     def patient_is_subscriber(self) -> bool:

@@ -126,24 +126,31 @@ class _Reader:
         return record
 
     def level(self, level: str, head: list[Segment]):
-        """What an HL level says before its claims: (billing provider, pay-to) for 20,
-        (subscriber, payer, the subscriber as patient) for 22, the patient for 23."""
+        """What an HL level says before its claims, with where its segments stand (``at``, see
+        :func:`~claimdesk.core.x12.claims837.places_of`): (billing provider, pay-to, at) for 20,
+        (subscriber, payer, the subscriber as patient, at) for 22, (the patient, at) for 23."""
         top, loops = _nm1_loops(head)
         if level == BILLING_PROVIDER:  # 2000A, 2010AA, 2010AB
             prv = find(top, "PRV", "BI")
             billing = _loop(loops, "85", head[0], "billing provider (NM1*85, loop 2010AA)")
             pay_to = loops.get("87")
-            return _provider(billing, required=True, taxonomy=prv.get(3) if prv else ""), pay_to and read_address(pay_to)
+            return (_provider(billing, required=True, taxonomy=prv.get(3) if prv else ""),
+                    pay_to and read_address(pay_to), _at("NM1*85", billing[0]))
         if level == SUBSCRIBER:  # 2000B, 2010BA, 2010BB
             sbr = _first(top, "SBR", head[0], "SBR (subscriber information, loop 2000B)")
-            subscriber = _subscriber(sbr, _loop(loops, "IL", sbr, "subscriber (NM1*IL, loop 2010BA)"))
-            payer = self.recurring(_payer, _loop(loops, "PR", sbr, "payer (NM1*PR, loop 2010BB)"))
+            insured = _loop(loops, "IL", sbr, "subscriber (NM1*IL, loop 2010BA)")
+            subscriber = _subscriber(sbr, insured)
+            payer_loop = _loop(loops, "PR", sbr, "payer (NM1*PR, loop 2010BB)")
+            payer = self.recurring(_payer, payer_loop)
             as_patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
-            return subscriber, payer, as_patient
+            at = (*_at("SBR", sbr), *_at("NM1*IL", insured[0]), *_at("NM1*PR", payer_loop[0]),
+                  *_at("DMG*IL", find(insured, "DMG")))
+            return subscriber, payer, as_patient, at
         if level == PATIENT:  # 2000C, 2010CA
             pat = _first(top, "PAT", head[0], "PAT (patient information, loop 2000C)")
             loop = _loop(loops, "QC", pat, "patient (NM1*QC, loop 2010CA)")
-            return Patient(pat.required(1), _name(loop[0]), *_demographics(loop), read_address(loop))
+            at = (*_at("PAT", pat), *_at("NM1*QC", loop[0]), *_at("DMG*QC", find(loop, "DMG")))
+            return Patient(pat.required(1), _name(loop[0]), *_demographics(loop), read_address(loop)), at
         return None
 
     def claim(self, segments: list[Segment], parties: tuple, transaction: str) -> Claim837:
@@ -168,11 +175,15 @@ class _Reader:
             raise clm.error(f"is {fmt(total)} but the service lines (SV102) add up to {fmt(charged)}, "
                             f"so the claim does not balance", 2)
         f8 = find(top, "REF", "F8")
-        billing, pay_to, subscriber, payer, patient = parties
+        billing, pay_to, subscriber, payer, patient, levels = parties
+        own = (*_at("CLM", clm), *_at("HI", find(top, "HI")))
+        for qualifier in ("82", "DN"):
+            if qualifier in providers:
+                own += _at(f"NM1*{qualifier}", providers[qualifier][0])
         return Claim837(
             number, total, place, frequency, diagnoses, f8.get(2) if f8 else "", billing, pay_to, subscriber,
             payer, patient, self.optional_provider(providers, "82"), self.optional_provider(providers, "DN"),
-            tuple(self.other_payer(loop) for loop in other_loops), lines, transaction, clm.line,
+            tuple(self.other_payer(loop) for loop in other_loops), lines, transaction, clm.line, (*levels, own),
         )
 
     def service_line(self, loop: list[Segment], claim_place: str, diagnoses: int) -> ServiceLine:
@@ -191,12 +202,19 @@ class _Reader:
         if not pointers:
             raise sv1.error("has no diagnosis pointer (SV107-1)", 7)
         numerator, denominator = sv1.quantity(4)
-        start, end = _first(body, "DTP", lx, "date of service (DTP*472)", "472").period(2, 3)
+        dtp = _first(body, "DTP", lx, "date of service (DTP*472)", "472")
+        start, end = dtp.period(2, 3)
         ref = find(body, "REF", "6R")
+        at = ("SV1", sv1.number, sv1.line, "DTP*472", dtp.number, dtp.line)
+        if ref is not None:
+            at += ("REF*6R", ref.number, ref.line)
+        if "82" in providers:
+            at += _at("NM1*82", providers["82"][0])
         return ServiceLine(
             lx.integer(1), procedure[0], procedure[1], tuple(filter(None, procedure[2:2 + MAX_MODIFIERS])),
             sv1.amount(2), sv1.get(3), Decimal(numerator) / denominator, sv1.get(5) or claim_place,
             tuple(pointers), start, end, ref.get(2) if ref else "", self.optional_provider(providers, "82"), lx.line,
+            at,
         )
 
     def other_payer(self, loop: list[Segment]) -> OtherPayer:
@@ -206,7 +224,8 @@ class _Reader:
         subscriber = _subscriber(sbr, _loop(loops, "IL", sbr, "other subscriber (NM1*IL, loop 2330A)"))
         payer = self.recurring(_payer, _loop(loops, "PR", sbr, "other payer (NM1*PR, loop 2330B)"))
         paid, remaining = (find(top, "AMT", qualifier) for qualifier in ("D", "EAF"))
-        return OtherPayer(subscriber, payer, paid and paid.amount(2), remaining and remaining.amount(2))
+        return OtherPayer(subscriber, payer, paid and paid.amount(2), remaining and remaining.amount(2),
+                          (*_at("SBR", sbr), *_at("NM1*IL", loops["IL"][0]), *_at("NM1*PR", loops["PR"][0])))
 
     def optional_provider(self, loops: dict, qualifier: str) -> Provider | None:
         """The provider of the NM1 loop ``qualifier`` (82 rendering, DN referring), None when absent."""
@@ -215,7 +234,8 @@ class _Reader:
 
 
 def _parties(node: HLNode, levels: dict) -> tuple:
-    """(billing provider, pay-to, subscriber, payer, patient) of a claim held by ``node``."""
+    """(billing provider, pay-to, subscriber, payer, patient, where the levels' segments stand) of
+    a claim held by ``node``."""
     level = node.level
     if level not in (SUBSCRIBER, PATIENT):
         raise node.segment.error(f"{level!r} holds a claim; claims stand under levels 22 and 23", 3)
@@ -225,11 +245,12 @@ def _parties(node: HLNode, levels: dict) -> tuple:
     billing_node = subscriber_node.parent
     if billing_node is None or billing_node.level != BILLING_PROVIDER:
         raise subscriber_node.segment.error("a subscriber level (22) stands under a billing provider level (20)", 2)
-    billing, pay_to = _level(levels, billing_node)
-    subscriber, payer, patient = _level(levels, subscriber_node)
-    if node is not subscriber_node:
-        patient = _level(levels, node)
-    return billing, pay_to, subscriber, payer, patient
+    billing, pay_to, billing_at = _level(levels, billing_node)
+    subscriber, payer, patient, subscriber_at = _level(levels, subscriber_node)
+    if node is subscriber_node:
+        return billing, pay_to, subscriber, payer, patient, (billing_at, subscriber_at)
+    patient, patient_at = _level(levels, node)
+    return billing, pay_to, subscriber, payer, patient, (billing_at, subscriber_at, patient_at)
 
 
 def _level(levels: dict, node: HLNode):
@@ -260,6 +281,11 @@ def _diagnoses(top: list[Segment]) -> tuple[str, ...]:
 
 
 # --- the pieces every loop shares -----------------------------------------------------------------
+
+
+def _at(name: str, segment: Segment | None) -> tuple:
+    """``(name, number, line)`` of ``segment``, or () when there is none."""
+    return () if segment is None else (name, segment.number, segment.line)
 
 
 def _nm1_loops(segments: list[Segment], end=()) -> tuple[list[Segment], dict[str, list[Segment]]]:

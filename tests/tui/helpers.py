@@ -142,3 +142,14 @@ async def tick_row(pilot, list_id: str, text: str) -> None:
 def words(text: str) -> str:
     """Screen text with runs of whitespace (and line wraps) as single spaces."""
     return " ".join(text.split())
+
+
+def dialog_words(text: str) -> str:
+    """The words inside a dialog drawn on ``text`` (what lies between its ``█`` sides), so a
+    message wrapped inside the dialog reads as one line."""
+    inner = []
+    for line in text.splitlines():
+        left, right = line.find("█"), line.rfind("█")
+        if 0 <= left < right:
+            inner.append(line[left + 1:right])
+    return words("\n".join(inner))

@@ -350,3 +350,129 @@ def test_plugins_with_a_failure(database, snap_compare):
         assert snap(snap_compare, "p")
     finally:
         reset_host(None)
+
+
+# --- intake: registration, coverage, charge entry, clinic setup ------------------------------------
+def test_home_empty_database(database, snap_compare):
+    assert snap(snap_compare)
+
+
+def test_patient_registration(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "n", "type:A1001", "enter")
+
+
+def test_patient_registration_refusal(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "n", "f4", "type:Ortiz", "tab", "type:Sam", "tab", "type:2031-01-01", "f2")
+
+
+def test_duplicate_patient_warning(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "n", "f4", "type:Reyes", "tab", "type:Dana", "tab", "type:1980-02-29", "f2")
+
+
+def test_coverage_dialog(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "n", "type:A1001", "enter", then=edit_first_coverage)
+
+
+async def edit_first_coverage(pilot):
+    """Enter on Dana's first coverage (her husband's Aetna policy): its subscriber shows."""
+    await tab_to(pilot, "pt-coverages")
+    await press(pilot, "enter")
+
+
+async def fill_encounter(pilot):
+    """Charge entry for Dana: Elena Marsh, referred by Jordan Lee, two diagnoses, two lines pointed."""
+    await choose(pilot, "ce-provider", "Elena Marsh")
+    await choose(pilot, "ce-referring", "Jordan Lee")
+    await tab_to(pilot, "ce-dx")
+    await type_text(pilot, "E11.9, R51.9")
+    for code, pointers in (("99213", [2, 1]), ("83036", [1])):
+        await press(pilot, "f4")
+        await type_text(pilot, code)
+        await tab_to(pilot, "ln-pointers")
+        for n in pointers:
+            pilot.app.focused.highlighted = n - 1
+            await press(pilot, "space")
+        await press(pilot, "f2")
+
+
+def test_charge_entry(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "h", "type:A1001", "enter", then=fill_encounter)
+
+
+def test_charge_line_dialog(database, snap_compare):
+    scenario.intake()
+
+    async def line(pilot):
+        await fill_encounter(pilot)
+        await press(pilot, "f4")
+        await type_text(pilot, "36415")
+        await tab_to(pilot, "ln-units")
+        await type_text(pilot, "2")
+        await tab_to(pilot, "ln-pointers")
+        await press(pilot, "down", "space")
+
+    assert snap(snap_compare, "h", "type:A1001", "enter", then=line)
+
+
+def test_charge_entry_review(database, snap_compare):
+    scenario.intake()
+
+    async def review(pilot):
+        await fill_encounter(pilot)
+        await press(pilot, "f2")
+
+    assert snap(snap_compare, "h", "type:A1001", "enter", then=review)
+
+
+def test_charge_entry_saved(database, snap_compare):
+    scenario.intake()
+
+    async def save(pilot):
+        await fill_encounter(pilot)
+        await press(pilot, "f2", "y")
+
+    assert snap(snap_compare, "h", "type:A1001", "enter", then=save)
+
+
+def test_diagnosis_picker(database, snap_compare):
+    scenario.intake()
+    assert snap(snap_compare, "h", "type:A1001", "enter", "f5", "space")
+
+
+def test_clinic_setup(database, snap_compare):
+    scenario.intake(with_patient=False)
+    assert snap(snap_compare, "t", "3")
+
+
+def test_clinic_setup_provider_refused(database, snap_compare):
+    scenario.intake(with_patient=False)
+    assert snap(snap_compare, "t", "2", "n", "type:Okafor", "tab", "type:Ada", "tab", "tab", "tab", "tab",
+                "type:1234567890", "f2")
+
+
+def test_clinic_setup_empty_database(database, snap_compare):
+    assert snap(snap_compare, "t")
+
+
+# --- 837 claim file import ------------------------------------------------------------------------------
+def claim_file(folder, monkeypatch) -> None:
+    """``claims.837`` in the working folder: five claims (dependants, a secondary), the fourth refused."""
+    from tests.x12gen import make_claims, write_837p
+
+    monkeypatch.chdir(folder)
+    (folder / "claims.837").write_text(write_837p(make_claims(5, seed=31, bad=(3,), dependants=True, secondary=True)))
+
+
+def test_claim_import_preview(database, snap_compare, tmp_path, monkeypatch):
+    claim_file(tmp_path, monkeypatch)
+    assert snap(snap_compare, "m", "type:claims.837", "enter", "tab", "down", "down", "down")
+
+
+def test_claim_import_result(database, snap_compare, tmp_path, monkeypatch):
+    claim_file(tmp_path, monkeypatch)
+    assert snap(snap_compare, "m", "type:claims.837", "enter", "f2", "y")

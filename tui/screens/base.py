@@ -148,3 +148,26 @@ class BaseModal(ServiceCalls, ModalScreen):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+class FormDialog(BaseModal):
+    """A dialog holding a form: the button with id :attr:`SAVE_BUTTON` saves (``action_save``),
+    any other button cancels; Enter in a field moves to the next one (F2 saves); changing a
+    field clears the message under it (``self.errors``, a
+    :class:`~claimdesk.tui.widgets.field_errors.FieldErrors`)."""
+
+    SAVE_BUTTON = ""
+
+    def on_button_pressed(self, event) -> None:
+        event.stop()
+        if event.button.id == self.SAVE_BUTTON:
+            self.action_save()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self, event) -> None:
+        event.stop()
+        self.focus_next()
+
+    def on_input_changed(self, event) -> None:
+        self.errors.clear(event.input.id)

@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from claimdesk.core.services import views
+from claimdesk.core.services import intake_views, views
 from claimdesk.tui.screens.base import BaseScreen
 
 
@@ -24,7 +24,14 @@ def _row(left: str, right: str, width: int) -> Text:
 
 def load_home() -> dict:
     """Everything the home screen shows (runs in a worker)."""
-    return {"queues": views.queue_counts(), "summary": views.desk_summary(), "facts": views.menu_facts()}
+    return {"queues": views.queue_counts(), "summary": views.desk_summary(), "facts": views.menu_facts(),
+            "setup": intake_views.setup_counts()}
+
+
+def setup_hint(setup: dict) -> str:
+    """What a clinic still has to set up before it can enter charges ("" when nothing)."""
+    missing = [what for what, n in (("provider", setup["providers"]), ("service code", setup["codes"])) if not n]
+    return f"No {' or '.join(missing)} yet: press t for Clinic setup" if missing else ""
 
 
 class HomeScreen(BaseScreen):
@@ -47,6 +54,10 @@ class HomeScreen(BaseScreen):
         Binding("b", "app.open_claim_batches", "Claim batches", show=False),
         Binding("g", "app.open_aging", "Aging", show=False),
         Binding("s", "app.open_statements", "Statements", show=False),
+        Binding("n", "app.open_registration", "Registration", show=False),
+        Binding("h", "app.open_charge_entry", "Charge entry", show=False),
+        Binding("t", "app.open_clinic_setup", "Clinic setup", show=False),
+        Binding("m", "claim_import", "Import 837", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -84,8 +95,10 @@ class HomeScreen(BaseScreen):
         menu = self.query_one("#menu", OptionList)
         keep_m = menu.highlighted
         menu.clear_options()
-        mw = max(30, menu.size.width or 44)
-        opts = [Option(_row("Advanced Actions", f"{len(facts['actions'])} actions", mw), id="advanced")]
+        mw = max(30, menu.scrollable_content_region.width or 44)  # (the gutter kept for its scrollbar)
+        opts = [Option(_row("Patient registration · coverage", "n", mw), id="registration"),
+                Option(_row("Charge entry · new encounter", "h", mw), id="charge_entry"),
+                Option(_row("Advanced Actions", f"{len(facts['actions'])} actions", mw), id="advanced")]
         if facts["methods"]:
             opts += [Option(_row(f"Credit entry · {m['label']}", "", mw), id=f"credit:{m['key']}")
                      for m in facts["methods"]]
@@ -97,6 +110,8 @@ class HomeScreen(BaseScreen):
         opts.append(Option(Text.assemble("Payer checks · return check\n", (fees, "dim")),
                            id="checks"))
         opts.append(Option(_row("Batch posting · lockbox/ERA file", "e", mw), id="batch_posting"))
+        if self.app.claim_import_available():
+            opts.append(Option(_row("Import 837 claim file", "m", mw), id="claim_import"))
         opts.append(Option(_row("Patient ledger", "l", mw), id="ledger"))
         opts.append(Option(_row("Outstanding Zero Splits", "z", mw), id="zero_splits"))
         opts.append(Option(_row("Claim batches", "b", mw), id="claim_batches"))
@@ -104,6 +119,7 @@ class HomeScreen(BaseScreen):
         opts.append(Option(_row("Statements", "s", mw), id="statements"))
         opts.append(Option(_row("Daysheet · provider activity", "d", mw), id="daysheet"))
         opts.append(Option(_row("Admin inbox", f"{info['summary']['open_messages']} open", mw), id="inbox"))
+        opts.append(Option(_row("Clinic setup · payers, providers, codes", "t", mw), id="clinic_setup"))
         opts.append(Option(_row("Audit log", "u", mw), id="audit"))
         failed = f", {facts['failures']} failed" if facts["failures"] else ""
         opts.append(Option(_row("Plugins", f"{facts['plugins']} loaded{failed}", mw), id="plugins"))
@@ -112,11 +128,22 @@ class HomeScreen(BaseScreen):
             if widget.option_count:
                 widget.highlighted = keep if keep is not None and keep < widget.option_count else 0
         s = info["summary"]
+        hint = setup_hint(info["setup"])
         self.query_one("#home-summary", Static).update(
+            f"{s['patients']:,} patients · {hint}" if hint else
             f"{s['patients']:,} patients · {s['encounters']:,} encounters · "
             f"{s['open_messages']:,} open admin messages")
         if self.focused is None:
             queues.focus()
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """The import key works only when the import screen is installed."""
+        if action == "claim_import":
+            return self.app.claim_import_available()
+        return True
+
+    def action_claim_import(self) -> None:
+        self.app.open_claim_import()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
@@ -130,7 +157,8 @@ class HomeScreen(BaseScreen):
             app.open_credit(ident.split(":", 1)[1] or None)
         elif ident == "checks":
             app.open_checks()
-        elif ident in ("batch_posting", "zero_splits", "claim_batches", "aging", "statements"):
+        elif ident in ("batch_posting", "zero_splits", "claim_batches", "aging", "statements", "registration",
+                       "charge_entry", "clinic_setup", "claim_import"):
             getattr(app, f"open_{ident}")()
         elif ident == "ledger":
             app.open_ledger()

@@ -38,6 +38,10 @@ class TickList(SelectionList):
     def _get_left_gutter_width(self) -> int:
         return len(TICKED) + 1
 
+    def mark_for(self, value) -> str:
+        """The mark drawn before the row holding ``value``."""
+        return TICKED if value in self._selected else UNTICKED
+
     def is_ticked(self, index: int) -> bool:
         """Whether row ``index`` is ticked."""
         return self.get_option_at_index(index).value in self._selected
@@ -51,13 +55,14 @@ class TickList(SelectionList):
             return line
         underlying = next(iter(line)).style or self.rich_style
         ticked = selection.value in self._selected
+        mark = self.mark_for(selection.value)
         mark_style = underlying + Style(bold=True) if ticked else underlying
         if ticked:
             colour = self.get_component_rich_style("selection-list--button-selected").color
             if colour is not None:
                 mark_style += Style(color=colour)
         meta = Style(meta={"option": index})  # a click on the mark toggles the row, as before
-        return Strip([Segment(TICKED if ticked else UNTICKED, mark_style + meta),
+        return Strip([Segment(mark, mark_style + meta),
                       Segment(" ", underlying + meta), *line])
 
     def on_selection_list_selection_toggled(self, _event: SelectionList.SelectionToggled) -> None:
@@ -82,3 +87,21 @@ class TickList(SelectionList):
             want = low <= i <= high or value in self._base
             if want != (value in self._selected):
                 (self.select if want else self.deselect)(value)
+
+
+class OrderTickList(TickList):
+    """A TickList where the order of ticking matters: a ticked row shows its place in that
+    order (``[1]``, ``[2]``...; ``[ ]`` not ticked), and ``selected`` lists the values in it.
+    Unticking a row moves those ticked after it up one place."""
+
+    def _get_left_gutter_width(self) -> int:
+        return len(self.mark_for(None)) + 1
+
+    def mark_for(self, value) -> str:
+        width = len(str(max(1, self.option_count)))
+        order = list(self._selected)
+        inside = str(order.index(value) + 1) if value in self._selected else ""
+        return f"[{inside:>{width}}]"
+
+    def on_selection_list_selected_changed(self, _event: SelectionList.SelectedChanged) -> None:
+        self.refresh()  # every later row's place changed
