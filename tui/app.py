@@ -250,8 +250,18 @@ _startup_frozen = False
 
 def prepare(settings: config.Settings) -> None:
     """Connect to the database, check its schema, set the user and load the plugins; then
-    freeze what the start loaded out of the garbage collector's way."""
-    session.start(settings)
+    freeze what the start loaded out of the garbage collector's way.
+
+    A brand-new database (no schema at all) is set up as ``claimdesk init`` sets it up (the
+    schema, and the person starting the app registered as its first admin), so a clinic can
+    begin in the app alone; one with an older schema is refused (``claimdesk db upgrade``)."""
+    from claimdesk.core import migrations, users
+
+    session.start(settings, check_schema=False)
+    if migrations.current_version() == 0:
+        migrations.upgrade()
+        users.ensure_admin(settings.user)
+    migrations.check()
     _freeze_startup_objects()
 
 

@@ -99,15 +99,43 @@ def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
         os.close(master)
 
 
-def test_run_refuses_a_database_without_schema_in_one_line(db_url, capsys):
+def test_the_app_sets_up_a_brand_new_database_as_init_does(db_url):
+    """A clinic starts in the app alone: an empty database gets the schema, and the person
+    starting the app is its first admin (as `claimdesk init` makes its runner)."""
+    from claimdesk.core import migrations
+    from claimdesk.core.config import Settings
+    from claimdesk.core.models import User
+    from claimdesk.tui.app import prepare
+
+    try:
+        prepare(Settings(db_url=db_url, user="founder"))
+        assert migrations.current_version() == migrations.CURRENT_VERSION
+        assert [(u.username, u.role) for u in User.select()] == [("founder", "admin")]
+    finally:
+        db.close()
+
+
+def test_run_refuses_an_older_schema_in_one_line(db_url, capsys):
+    from claimdesk.core import migrations
     from claimdesk.core.config import Settings
     from claimdesk.tui.app import run
 
+    from claimdesk.core import clock
+    from claimdesk.core.models import SchemaVersion
+
+    db.connect(db_url)
+    try:  # steps 1 to 7 (as in tests/test_schema_v7.py): one version behind
+        for version in range(1, migrations.CURRENT_VERSION):
+            with db.write_transaction():
+                migrations.MIGRATIONS[version]()
+                SchemaVersion.create(version=version, upgraded_at=clock.now())
+    finally:
+        db.close()
     try:
         code = run(Settings(db_url=db_url, user="tester"))
     finally:
         db.close()
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("claimdesk: the database schema is at version 0") and "claimdesk db upgrade" in err
-    assert "Traceback" not in err
+    assert err.startswith(f"claimdesk: the database schema is at version {migrations.CURRENT_VERSION - 1}")
+    assert "claimdesk db upgrade" in err and "Traceback" not in err
