@@ -1,8 +1,8 @@
 """``python -m claimdesk.bench``: build the scaled database, run every case on SQLite and
 PostgreSQL next to its hand-written baseline, print the table, save ``bench/results/*.json``.
 
-Options: ``--smoke`` (tiny sizes, SQLite only unless ``--engines`` says otherwise),
-``--engines sqlite,postgresql``, ``--cases aging,autoapply,...``, ``--scale S``
+Options: ``--smoke`` (tiny sizes, SQLite only unless ``--engines`` says otherwise), ``--engines sqlite,postgresql``,
+``--cases aging,autoapply,...``, ``--scale S``
 (``claimdesk demo --scale``; 390 is about a million charges), ``--tmp DIR`` and ``--out FILE``. See docs/benchmarks.md.
 """
 
@@ -19,15 +19,16 @@ from pathlib import Path
 
 from claimdesk.bench import dataset, report
 
-CASES = ("aging", "autoapply", "credits", "returns", "assess", "tui", "claim_import")
+CASES = ("aging", "autoapply", "credits", "returns", "assess", "tui", "claim_import", "era_import")
 
 FULL = {"scale": 390.0, "aging_repeat": 5, "autoapply_charges": 1000,
         "autoapply_repeat": 30, "credits": 10_000, "return_credits": 5000, "return_repeat": 3,
         "assess_count": 60, "start_repeat": 5, "scroll_keys": 40, "scroll_rows": 100_000,
-        "import_claims": 10_000, "import_repeat": 3}
+        "import_claims": 10_000, "import_repeat": 3, "era_claims": 10_000, "era_repeat": 3}
 SMOKE = {"scale": 0.1, "aging_repeat": 2, "autoapply_charges": 30, "autoapply_repeat": 3,
          "credits": 10, "return_credits": 5, "return_repeat": 1, "assess_count": 5, "start_repeat": 1,
-         "scroll_keys": 3, "scroll_rows": 50, "import_claims": 40, "import_repeat": 1}
+         "scroll_keys": 3, "scroll_rows": 50, "import_claims": 40, "import_repeat": 1,
+         "era_claims": 40, "era_repeat": 1}
 #: Time limit of one worker process (one phase of one case), seconds.
 STEP_LIMIT = 3600
 
@@ -160,6 +161,25 @@ def run_engine(engine: str, url: str, sizes: dict, cases: list[str], tmp: Path, 
                 check=lambda o: (o["median_core"] <= 5.0) if sqlite else None,
                 display=lambda o: {"same_work": (o["core"]["imported"], o["core"]["total"])
                                    == (o["raw"]["imported"], o["raw"]["total"])})
+    if "era_import" in cases:
+        n = sizes["era_claims"]
+        prep = step("era_import", "prepare", claims=n, repeat=sizes["era_repeat"])
+        if "error" in prep:
+            res["era_import"] = {"title": "835 import", "error": prep["error"]}
+        else:
+            p = prep["result"]
+            c = step("era_import", "core", files=p["core"])
+            r = step("era_import", "raw", files=p["raw"])
+            verified = step("era_import", "check")
+            res["era_import"] = _summary(
+                f"posting an 835 file of {n:,} claims ({p['payments']} payments, {p['bytes'] / 2**20:.1f} MB)", c, r,
+                target="≤ 5 s on SQLite, ≤ 2x baseline" if sqlite else "≤ 2x baseline",
+                check=lambda o: o["ratio"] <= 2.0 and (o["median_core"] <= 5.0 or not sqlite),
+                display=lambda o: {
+                    "all_posted": o["core"]["posted"] == o["raw"]["posted"] == n and not o["core"]["exceptions"],
+                    "same_work": o["core"]["written"] == o["raw"]["written"],
+                    "verify": verified.get("result", verified).get("problems", verified.get("error")),
+                    "setup_seconds": p["setup_seconds"]})
     return res
 
 
@@ -168,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench", description=__doc__.split("\n\n")[0])
     ap.add_argument("--smoke", action="store_true", help="tiny sizes (seconds): proves the harness works")
     ap.add_argument("--engines", default=None, help="comma list: sqlite,postgresql (default both; smoke: sqlite)")
-    ap.add_argument("--cases", default=",".join(CASES), help=f"comma list of {', '.join(CASES)}")
+    ap.add_argument("--cases", default=None, help=f"comma list of {', '.join(CASES)} (default all; smoke: all but "
+                                                  "era_import)")
     ap.add_argument("--scale", type=float, help="claimdesk demo --scale of the database (default 390: ~1M charges)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--tmp", type=Path, default=dataset.TMP, help="where databases are built and cached")
@@ -178,7 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.scale:
         sizes["scale"] = args.scale
     engines = (args.engines or ("sqlite" if args.smoke else "sqlite,postgresql")).split(",")
-    cases = [c for c in args.cases.split(",") if c]
+    cases = [c for c in (args.cases or ",".join(CASES)).split(",") if c]
     unknown = set(cases) - set(CASES) | set(engines) - {"sqlite", "postgresql"}
     if unknown:
         ap.error(f"unknown case or engine: {', '.join(sorted(unknown))}")

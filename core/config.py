@@ -176,6 +176,23 @@ class Clinic:
     phone: str = ""
 
 
+def _reason_codes_file(cfg: "_Reader") -> Path | None:
+    """``[era] reason_codes``: the clinic's CSV of CARC/RARC labels (relative to the config file's
+    folder), read and checked now so a bad file is refused at start naming the key and the line."""
+    text = cfg.text("era.reason_codes")
+    if text is None:
+        return None
+    if not text.strip():
+        cfg.fail("era.reason_codes", "must name a CSV file of kind,code,label rows, got an empty string")
+    path = Path(text.strip()).expanduser()
+    if not path.is_absolute() and cfg.path is not None:
+        path = cfg.path.parent / path
+    from claimdesk.core.services.reason_codes import read_clinic_codes
+
+    read_clinic_codes(path, cfg.path)
+    return path
+
+
 def _clinic_rules() -> dict:
     from claimdesk.core import claim_rules
 
@@ -218,6 +235,8 @@ class Settings:
     supervisor_writeoff_limit_cents: int = 500_00
     statements: StatementRules = dataclasses.field(default_factory=StatementRules)
     extra_writeoff_reasons: tuple[dict, ...] = ()
+    reason_codes_file: Path | None = None  # [era] reason_codes: the clinic's CARC/RARC labels (kind,code,label)
+    extra_denial_routes: tuple[dict, ...] = ()  # [[era.routes]]: denial code -> work queue
     config_path: Path | None = None
     export_dir: Path | None = None  # claim batch exports and statement PDFs (default: data dir/exports)
     clinic: Clinic = Clinic()  # [clinic]: the billing provider; name, address and phone head statements
@@ -291,7 +310,7 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
     :class:`ConfigError` naming the file and the key (or the line)."""
     path = config_path()
     cfg = _Reader(read_config_file(path), path)
-    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic"):
+    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic", "era"):
         cfg.table(table)
     url = db or os.environ.get("CLAIMDESK_DB") or cfg.text("db") or str(default_db_path())
     who = user or os.environ.get("CLAIMDESK_USER") or cfg.text("user") or os_user()
@@ -307,6 +326,8 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
         supervisor_writeoff_limit_cents=cfg.integer("writeoffs.supervisor_limit_cents", 500_00),
         statements=_statement_rules(cfg),
         extra_writeoff_reasons=tuple(cfg.rows("writeoff_reasons")),
+        reason_codes_file=_reason_codes_file(cfg),
+        extra_denial_routes=tuple(cfg.rows("era.routes")),
         config_path=path,
         export_dir=Path(export_dir or default_export_dir()).expanduser(),
         clinic=_clinic(cfg),

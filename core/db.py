@@ -173,6 +173,16 @@ def ids_in(ids: list[int]) -> tuple[str, list]:
     return "IN (" + ", ".join(["{p}"] * len(ids)) + ")", ids
 
 
+def texts_in(values: list[str]) -> tuple[str, list]:
+    """As :func:`ids_in`, for text values (claim numbers, member ids...)."""
+    values = list(values)
+    if is_postgres():
+        return "= ANY(CAST({p} AS TEXT[]))", [values]
+    if len(values) > _INLINE_IDS:
+        return "IN (SELECT value FROM json_each({p}))", [json.dumps(values)]
+    return "IN (" + ", ".join(["{p}"] * len(values)) + ")", values
+
+
 def is_postgres() -> bool:
     """True when the proxy points at PostgreSQL."""
     return isinstance(database.obj, peewee.PostgresqlDatabase)

@@ -36,6 +36,9 @@ ACCOUNTS = {
     "UNAPPLIED": "Credit money not applied to charges: credit balance, that patient's money",
     "CONTRACTUAL": "Contractual (CO) adjustments: debit balance, never billed to anyone",
     "WRITEOFF": "Write-offs (insurance and patient reasons): debit balance",
+    "PAYER_LEVEL": "Payer-level money on a voucher, on no claim (835 PLB recoupments, interest, forwarding "
+                   "balances; a reversed payment's money carried to the payer's later check): debit = the "
+                   "payer kept it from this voucher, credit = the payer added it",
 }
 
 _entries_made: contextvars.ContextVar[list | None] = contextvars.ContextVar("entries", default=None)
@@ -61,16 +64,15 @@ class Line:
 # Convenience constructors: the accounts as verbs.
 def ar(split: ChargeSplit, amount: int, reason_code: str = "", **dims) -> Line:
     """A posting to a charge split's receivable (dimensions taken from the split)."""
-    return Line("AR", amount, split_id=split.id, charge_id=split.charge_id,
-                patient_id=split.patient_id, payer_id=split.payer_id,
-                reason_code=reason_code, **dims)
+    return on_charge("AR", split, amount, reason_code, **dims)
 
 
 def on_charge(account: str, split: ChargeSplit, amount: int, reason_code: str = "", **dims) -> Line:
-    """A posting to another account about a charge split (payment, adjustment)."""
-    return Line(account, amount, split_id=split.id, charge_id=split.charge_id,
-                patient_id=split.patient_id, payer_id=split.payer_id,
-                reason_code=reason_code, **dims)
+    """A posting to another account about a charge split (payment, adjustment). (The split's
+    ids are read from its data: an 835 or a day of visits makes hundreds of thousands.)"""
+    data = split.__data__
+    return Line(account, amount, split_id=data["id"], charge_id=data["charge"], patient_id=data["patient"],
+                payer_id=data["payer"], reason_code=reason_code, **dims)
 
 
 def undistributed(voucher: Voucher, amount: int, **dims) -> Line:
@@ -220,6 +222,8 @@ def _checked(kind: str, lines: list[Line]) -> list[Line]:
             raise LedgerError(f"{kind}: an AR posting needs a charge split")
         if ln.account == "UNDISTRIBUTED" and ln.voucher_id is None:
             raise LedgerError(f"{kind}: an UNDISTRIBUTED posting needs a voucher")
+        if ln.account == "PAYER_LEVEL" and ln.voucher_id is None:
+            raise LedgerError(f"{kind}: a PAYER_LEVEL posting needs a voucher")
         if ln.account == "UNAPPLIED" and ln.credit_id is None:
             raise LedgerError(f"{kind}: an UNAPPLIED posting needs a credit")
     total = sum(ln.amount for ln in lines)
@@ -322,7 +326,8 @@ def _apply_deltas(what: str, deltas: dict[int, int]) -> None:
         chunk = items[start:start + _DELTA_CHUNK]
         if db.is_postgres():  # two array parameters (see db.ids_in)
             source = "SELECT unnest(CAST({p} AS BIGINT[])) AS id, unnest(CAST({p} AS BIGINT[])) AS delta"
-            params = [[i for i, _ in chunk], [d for _, d in chunk]]
+            # (plain ints: psycopg types a list of an int subclass, Cents, by its last element)
+            params = [[int(i) for i, _ in chunk], [int(d) for _, d in chunk]]
         else:
             source = "SELECT column1 AS id, column2 AS delta FROM (VALUES " + ", ".join(["({p}, {p})"] * len(chunk)) + ") AS v"
             params = [v for pair in chunk for v in pair]
@@ -382,7 +387,7 @@ def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
         if done is not None:
             raise LedgerError(f"entry {done[0]} is already reversed")
         # one reversing entry per original, inserted in the order given
-        select = f"SELECT {{p}}, {{p}}, {{p}}, 'reversal:' || j.kind, {{p}}, {{p}}, j.id, j.encounter_id, j.patient_id "
+        select = "SELECT {p}, {p}, {p}, 'reversal:' || j.kind, {p}, {p}, j.id, j.encounter_id, j.patient_id "
         insert = f"INSERT INTO journal_entry ({e_cols}) " + select
         if db.is_postgres():
             db.sql(insert + "FROM unnest(CAST({p} AS BIGINT[])) WITH ORDINALITY AS o(id, n) "

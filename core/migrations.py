@@ -31,6 +31,7 @@ STANDARD_QUEUES = {
     "admin": "Admin",
     "review": "Review",
     "workers_comp": "Workers' comp",
+    "era_exceptions": "ERA exceptions",
 }
 
 
@@ -209,8 +210,18 @@ def _v8() -> None:
     db.sql("CREATE INDEX IF NOT EXISTS patient_dob ON patient (dob)")
 
 
+def _v9() -> None:
+    """835 remittances: ``era_file``, ``era_payment`` (each payment once: payer + trace + amount)
+    and ``era_claim`` (what became of each claim), and the ERA exceptions work queue."""
+    from claimdesk.core.models.remits import RemitClaim, RemitFile, RemitPayment
+
+    for model in (RemitFile, RemitPayment, RemitClaim):
+        model.create_table(safe=True)
+    WorkQueue.get_or_create(key="era_exceptions", defaults={"name": STANDARD_QUEUES["era_exceptions"]})
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

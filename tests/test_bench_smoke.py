@@ -17,7 +17,7 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     results = json.loads(out.read_text())
     cases = results["engines"]["sqlite"]
     assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll",
-                          "claim_import"}
+                          "claim_import", "era_import"}
     for key, measured in cases.items():
         assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
         assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
@@ -36,6 +36,8 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert imported["same_work"] is True
     assert (imported["core"]["imported"], imported["core"]["refused"]) == (SMOKE["import_claims"] - 1, 1)
     assert imported["core"]["total"] == imported["raw"]["total"] > 0
+    era = cases["era_import"]  # every claim posted by both, the same rows written, the books clean
+    assert era["same_work"] is True and era["all_posted"] is True and era["verify"] == []
 
     # the table is printed and saved next to the JSON
     printed = capsys.readouterr().out

@@ -48,6 +48,20 @@ def test_balanced_entry_updates_split_cache_and_reversal_restores_it(database):
             ledger.reverse(entry, memo="again", user="t")
 
 
+def test_many_cached_balances_move_at_once_whatever_the_size_of_the_amounts(database):
+    """Amounts as Cents of every size in one entry (on PostgreSQL they travel as one array: a
+    small last one must not make the array too narrow for the large ones)."""
+    from claimdesk.core.money import Cents
+
+    with db.write_transaction():
+        first = _split()
+        other = ChargeSplit.create(charge=first.charge_id, rank="primary", payer=Payer.create(name="Big Payer"),
+                                   patient=first.patient_id)
+        ledger.post("charge", [ledger.ar(first, Cents(3_417_600)), ledger.ar(other, Cents(5)),
+                               ledger.Line("REVENUE", Cents(-3_417_605), charge_id=first.charge_id)], user="t")
+    assert ChargeSplit.get_by_id(first.id).balance == 3_417_600 and ChargeSplit.get_by_id(other.id).balance == 5
+
+
 def test_split_cannot_go_below_zero(database):
     with db.write_transaction():
         split = _split()

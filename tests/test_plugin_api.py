@@ -54,9 +54,10 @@ def test_the_import_check_catches_a_core_import(tmp_path):
 def test_every_builtin_declares_the_api_it_needs():
     host = PluginHost().load_entrypoints()
     assert host.failures == []
-    needs_1_1 = {"action_primary_denied", "action_secondary_denied"}  # SplitView.contractual, ctx.may
+    needs = {"action_primary_denied": "1.1", "action_secondary_denied": "1.1",  # SplitView.contractual, ctx.may
+             "denial_routes_standard": "1.2"}  # DenialRoute
     assert {p.name: p.api for p in host.plugins if p.builtin} == {
-        p.name: "1.1" if p.name in needs_1_1 else "1.0" for p in host.plugins if p.builtin}
+        p.name: needs.get(p.name, "1.0") for p in host.plugins if p.builtin}
     assert len(host.actions()) == 19
 
 
@@ -69,8 +70,8 @@ def _plugin(name: str, needs: str | None) -> types.ModuleType:
 
 
 @pytest.mark.parametrize("needs, loads", [
-    ("1.0", True), (None, True), ("1.0.3", True), ("1.1", True),
-    ("1.2", False), ("2.0", False), ("0.9", False), ("one", False),
+    ("1.0", True), (None, True), ("1.0.3", True), ("1.1", True), ("1.2", True),
+    ("1.3", False), ("2.0", False), ("0.9", False), ("one", False),
 ])
 def test_a_plugin_needing_another_api_is_refused_with_a_clear_line(needs, loads):
     host = PluginHost().load_entrypoints()

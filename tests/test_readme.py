@@ -13,7 +13,8 @@ from claimdesk.core import db
 from claimdesk.core.cli import main
 
 from tests import demo_cache
-from tests.x12gen import generate_837p
+from tests.x12gen import generate_837p, make_claims
+from tests.x12gen835 import remittances_by_payer, write_835
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -54,6 +55,7 @@ def test_every_readme_command_works_on_the_demo_database(demo_template, tmp_path
     monkeypatch.chdir(tmp_path)  # where a command's own files (visit.json, exports) go
     (tmp_path / "visit.json").write_text(VISIT)
     (tmp_path / "claims-0302.837").write_text(generate_837p(4, seed=3))  # what an EHR writes
+    (tmp_path / "remit-0326.835").write_text(write_835(remittances_by_payer(make_claims(4, seed=3))))  # the payers
     with demo_cache.opened_copy(demo_template, tmp_path) as copy:
         db.close()  # each command connects itself, as from the shell
         failed = []

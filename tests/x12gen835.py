@@ -397,3 +397,13 @@ def write_835(
 def generate_835(count: int = 4, *, seed: int = 1, write_options: dict | None = None, **options) -> str:
     """``write_835(make_remittances(count, seed=seed, **options), **write_options)``."""
     return write_835(make_remittances(count, seed=seed, **options), **(write_options or {}))
+
+
+def remittances_by_payer(claims: list[x12gen.Claim], **options) -> list[Remittance]:
+    """:func:`make_remittances` for each payer of ``claims`` (its claims, in order, seed 1, 2...),
+    every transaction set numbered apart (ST02 0001, 0002...)."""
+    groups: dict[str, list[x12gen.Claim]] = {}
+    for claim in claims:
+        groups.setdefault(claim.payer.payer_id, []).append(claim)
+    out = [r for i, group in enumerate(groups.values(), 1) for r in make_remittances(claims=group, seed=i, **options)]
+    return [dataclasses.replace(r, control_number=f"{n:04d}") for n, r in enumerate(out, 1)]

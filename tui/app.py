@@ -171,6 +171,18 @@ class ClaimdeskApp(App):
             return
         self.push_screen(ClaimImportScreen())
 
+    def open_era_import(self) -> None:
+        """Post ERA: payers' 835 remittance files, previewed, then posted as vouchers and EOBs."""
+        from claimdesk.tui.screens.era_import import EraImportScreen
+
+        self.push_screen(EraImportScreen())
+
+    def open_era_exceptions(self) -> None:
+        """The ERA exceptions: remittance claims not posted, with their reasons; resolve them."""
+        from claimdesk.tui.screens.era_import import EraExceptionsScreen
+
+        self.push_screen(EraExceptionsScreen())
+
     def go_home(self) -> None:
         """Back to Home, closing every screen above it."""
         while len(self.screen_stack) > 2:
@@ -227,6 +239,12 @@ class ClaimdeskApp(App):
 
     def action_open_claim_import(self) -> None:
         self.open_claim_import()
+
+    def action_open_era_import(self) -> None:
+        self.open_era_import()
+
+    def action_open_era_exceptions(self) -> None:
+        self.open_era_exceptions()
 
     def action_cancel_work(self) -> None:
         """Cancel the current screen's running service calls (their results are dropped)."""

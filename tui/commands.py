@@ -13,12 +13,13 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from claimdesk.core.plugins.host import get_host
 
-
 #: Other words clerks search the workflow screens by (the titles are searched as well).
 SCREEN_WORDS = {
     "Credit entry": "payment post pay receive money apply unapplied",
     "Payer checks": "returned check bounced nsf voucher find",
-    "Batch posting": "era 835 lockbox remittance",
+    "Batch posting": "lockbox lines csv deposit spread check",
+    "Post ERA (835 remittance)": "era 835 remittance remit electronic auto posting eob payer payment x12 edi file import",
+    "ERA exceptions": "era 835 remittance exceptions unposted unmatched resolve",
     "Patient ledger": "account history balance unapplied credits",
     "Outstanding Zero Splits": "zero fee mark paid secondary",
     "Claim batches": "send claims submit",
@@ -60,7 +61,11 @@ def palette_entries(app) -> list[tuple[str, str, object]]:
         ("Advanced Actions", "Open an encounter and pick what describes the situation", app.open_advanced),
         ("Credit entry", "Draw money from a voucher onto a patient account", app.open_credit),
         ("Payer checks", "Vouchers with undistributed money; return a check", app.open_checks),
-        ("Batch posting", "Post a lockbox/ERA lines file: one payer check over many patients",
+        ("Post ERA (835 remittance)", "Payers' 835 remittance files: preview, then post as vouchers and EOBs",
+         app.open_era_import),
+        ("ERA exceptions", "Remittance claims not posted, with their reasons: resolve with a note",
+         app.open_era_exceptions),
+        ("Batch posting", "Post a lockbox lines file: one payer check over many patients",
          app.open_batch_posting),
         ("Patient ledger", "Charges, splits, credits, adjustments and balances", app.open_ledger),
         ("Daysheet and provider activity", "Today's entries and the payroll view", app.open_daysheet),

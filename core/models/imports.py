@@ -13,9 +13,10 @@ from claimdesk.core.models.base import BaseModel
 from claimdesk.core.models.claims import Encounter
 
 
-class ImportedFile(BaseModel):
-    """An 837P file claims were imported from: its digest (unique), the name it was given, what
-    its envelope says (ISA06 sender, ISA13 control number, ISA09 date), who imported it, when."""
+class ReceivedFile(BaseModel):
+    """What every imported X12 file records (no table of its own): its digest (unique), the name
+    it was given, what its envelope says (ISA06 sender, ISA13 control number, ISA09 date), who
+    imported it, when."""
 
     digest = peewee.CharField(unique=True)
     name = peewee.CharField(default="")
@@ -24,6 +25,10 @@ class ImportedFile(BaseModel):
     file_date = peewee.DateField()
     imported_at = peewee.DateTimeField()
     imported_by = peewee.CharField()
+
+
+class ImportedFile(ReceivedFile):
+    """An 837P file claims were imported from (see :class:`ReceivedFile`)."""
 
     class Meta:
         table_name = "imported_file"

@@ -8,10 +8,10 @@ the specs below, registered through the ``claimdesk`` entry-point group::
 
 Plugins import only :mod:`claimdesk.api` (the versioned plugin API, :data:`API_VERSION`).
 Every ``claimdesk_*`` list hook returns a list of records (``Action``, ``PaymentMethod``,
-``FeePolicy``, ``WriteoffReason``); the host checks keys are unique across plugins. The
-host calls every hook through pluggy (``pm.hook.<name>()``), so ``tryfirst``/``trylast``
-and hook wrappers work as pluggy documents; adding arguments to a spec later is backward
-compatible (pluggy passes only the arguments an implementation names).
+``FeePolicy``, ``WriteoffReason``, ``DenialRoute``); the host checks keys are unique across
+plugins. The host calls every hook through pluggy (``pm.hook.<name>()``), so
+``tryfirst``/``trylast`` and hook wrappers work as pluggy documents; adding arguments to a
+spec later is backward compatible (pluggy passes only the arguments an implementation names).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pluggy
 PROJECT = "claimdesk"
 #: The plugin API version (semantic): a plugin declaring ``CLAIMDESK_API = "1.0"`` loads on
 #: any 1.x host from 1.0 on; a new minor only adds, a new major may remove (docs/plugins.md).
-API_VERSION = "1.1.0"
+API_VERSION = "1.2.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -44,6 +44,11 @@ def claimdesk_fee_policies():
 @hookspec
 def claimdesk_writeoff_reasons():
     """Return a list of :class:`~claimdesk.core.plugins.records.WriteoffReason`."""
+
+
+@hookspec
+def claimdesk_denial_routes():
+    """Return a list of :class:`~claimdesk.core.plugins.records.DenialRoute` (denial code -> work queue)."""
 
 
 @hookspec

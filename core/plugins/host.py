@@ -22,6 +22,7 @@ from claimdesk.core.plugins.hookspecs import API_VERSION
 from claimdesk.core.plugins.records import (
     Action,
     AppliedEvent,
+    DenialRoute,
     FeePolicy,
     PaymentMethod,
     WriteoffReason,
@@ -34,6 +35,10 @@ WRITEOFF_KINDS = ("insurance", "patient")
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR", "")
 #: A claim adjustment reason code as on the X12 CARC list: 1-3 digits, or a letter and digits (A1, B7, P14...).
 CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}\Z")
+#: A denial route's code: group and reason (CO-29), a group (CO) or a reason (29).
+ROUTE_CODE_PATTERN = re.compile(r"^(?:(?:CO|PR|OA|PI|CR)(?:-[A-Z]?\d{1,3})?|[A-Z]?\d{1,3})\Z")
+#: A work queue key (denied, needs_secondary, review...).
+QUEUE_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\Z")
 
 #: hook name -> (record type, attribute that is the unique key)
 LIST_HOOKS = {
@@ -41,7 +46,10 @@ LIST_HOOKS = {
     "claimdesk_payment_methods": (PaymentMethod, "key"),
     "claimdesk_fee_policies": (FeePolicy, "key"),
     "claimdesk_writeoff_reasons": (WriteoffReason, "code"),
+    "claimdesk_denial_routes": (DenialRoute, "code"),
 }
+#: list hooks the config file adds records to: hook -> what a record is called in a report
+CONFIG_HOOKS = {"claimdesk_writeoff_reasons": "write-off reason", "claimdesk_denial_routes": "denial route"}
 
 
 @dataclasses.dataclass
@@ -76,14 +84,16 @@ class PluginHost:
     malformed records is reported and contributes nothing, while the others keep working.
     """
 
-    def __init__(self, disabled: Iterable[str] = (), extra_writeoff_reasons: Iterable[dict] = ()):
+    def __init__(self, disabled: Iterable[str] = (), extra_writeoff_reasons: Iterable[dict] = (),
+                 extra_denial_routes: Iterable[dict] = ()):
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.disabled = set(disabled)
         self.plugins: list[PluginInfo] = []
         self.failures: list[PluginFailure] = []
         self.skipped: list[str] = []
-        self._extra_reasons = list(extra_writeoff_reasons)
+        self._extra = {"claimdesk_writeoff_reasons": list(extra_writeoff_reasons),
+                       "claimdesk_denial_routes": list(extra_denial_routes)}
         self._records: dict[str, dict[str, Any]] | None = None
         self._owner: dict[tuple[str, str], str] = {}
         self._conflicts: dict[tuple[str, str], list[str]] = {}
@@ -207,20 +217,21 @@ class PluginHost:
                     continue
                 self._owner[(hook, key)] = owner
                 records[hook][key] = item
-        for raw in self._extra_reasons:
-            try:
-                item = WriteoffReason(**raw)
-                _check_record(item, WriteoffReason)
-            except Exception as exc:  # noqa: BLE001
-                self.failures.append(PluginFailure("config", "describe", f"write-off reason {raw!r}: {_describe(exc)}"))
-                continue
-            other = self._owner.get(("claimdesk_writeoff_reasons", item.code))
-            if other is not None:
-                self._conflict("claimdesk_writeoff_reasons", item.code, "config", "the config file",
-                               "WriteoffReason")
-                continue
-            self._owner[("claimdesk_writeoff_reasons", item.code)] = "config"
-            records["claimdesk_writeoff_reasons"][item.code] = item
+        for hook, what in CONFIG_HOOKS.items():
+            rtype, keyattr = LIST_HOOKS[hook]
+            for raw in self._extra[hook]:
+                try:
+                    item = rtype(**raw)
+                    _check_record(item, rtype)
+                except Exception as exc:  # noqa: BLE001
+                    self.failures.append(PluginFailure("config", "describe", f"{what} {raw!r}: {_describe(exc)}"))
+                    continue
+                key = getattr(item, keyattr)
+                if (hook, key) in self._owner:
+                    self._conflict(hook, key, "config", "the config file", rtype.__name__)
+                    continue
+                self._owner[(hook, key)] = "config"
+                records[hook][key] = item
         self._records = records
         return records
 
@@ -259,6 +270,10 @@ class PluginHost:
         """Write-off reasons, optionally only one kind (insurance | patient)."""
         items = self._collect()["claimdesk_writeoff_reasons"].values()
         return sorted((r for r in items if kind is None or r.kind == kind), key=lambda r: r.code)
+
+    def denial_routes(self) -> list[DenialRoute]:
+        """Every denial route (plugins and config), by code."""
+        return sorted(self._collect()["claimdesk_denial_routes"].values(), key=lambda r: r.code)
 
     def get(self, hook: str, key: str):
         """One record by key, or ``None``."""
@@ -369,6 +384,15 @@ def _check_record(item: Any, rtype: type) -> None:
         if item.carc and not item.group_code:
             raise ValueError(f"write-off reason {item.code!r}: CARC {item.carc!r} needs a group code "
                              f"(one of {', '.join(g for g in GROUP_CODES if g)})")
+    if rtype is DenialRoute:
+        if not isinstance(item.code, str) or not ROUTE_CODE_PATTERN.match(item.code):
+            raise ValueError(f"denial route {item.code!r}: code must be a group and reason (CO-29), a group "
+                             f"(CO, PR, OA, PI, CR) or a reason (29, B7)")
+        if not isinstance(item.queue, str) or not QUEUE_KEY_PATTERN.match(item.queue):
+            raise ValueError(f"denial route {item.code!r}: queue must be a work queue key like 'review', "
+                             f"got {item.queue!r}")
+        if not isinstance(item.label, str):
+            raise ValueError(f"denial route {item.code!r}: label must be text")
     if rtype is Action and (not callable(item.applies) or not callable(item.apply)):
         raise TypeError(f"action {item.key!r}: applies and apply must be callable")
 
@@ -388,7 +412,8 @@ def get_host(settings=None) -> PluginHost:
     if _host is None:
         disabled = settings.disabled_plugins if settings else ()
         extra = settings.extra_writeoff_reasons if settings else ()
-        _host = PluginHost(disabled, extra).load_entrypoints()
+        routes = settings.extra_denial_routes if settings else ()
+        _host = PluginHost(disabled, extra, routes).load_entrypoints()
     return _host
 
 

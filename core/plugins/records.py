@@ -82,6 +82,19 @@ class WriteoffReason:
 
 
 @dataclasses.dataclass(frozen=True)
+class DenialRoute:
+    """Which work queue a denied claim goes to, by its adjustment codes (plugin API 1.2).
+
+    ``code`` is a group and reason (``"CO-29"``), a whole group (``"CO"``) or a reason in
+    any group (``"29"``); ``queue`` is a work queue key (``denied``, ``review``, ...).
+    """
+
+    code: str
+    queue: str
+    label: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class AppliedEvent:
     """What the host tells ``claimdesk_action_applied`` after a commit."""
 

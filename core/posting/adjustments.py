@@ -16,8 +16,9 @@ from claimdesk.core.context import current_user
 from claimdesk.core.models import Adjustment, ChargeSplit
 from claimdesk.core.posting.bulk import insert_ids, only
 
-#: Adjustment kinds posted to the CONTRACTUAL account; every other kind is a WRITEOFF.
-CONTRACTUAL_KINDS = ("contractual",)
+#: Adjustment kinds posted to the CONTRACTUAL account (the payer's CO, OA and PI adjustments);
+#: every other kind is a WRITEOFF.
+CONTRACTUAL_KINDS = ("contractual", "other_adjustment", "payer_initiated")
 
 
 @dataclasses.dataclass(slots=True)

@@ -8,7 +8,8 @@ Per EOB line, on the split of the EOB's payer at the rank it holds on the encoun
   is open;
 - paid: one credit per EOB drawn from the payer's voucher (``credit``), applied to the
   lines' splits (``payment``);
-- CO / OA / PI: contractual adjustments (``contractual``), never billed to anyone;
+- CO / OA / PI: payer adjustments (kinds ``contractual``, ``other_adjustment``, ``payer_initiated``),
+  never billed to anyone; a negative one (paid above the charge) is posted before the payment;
 - PR: moved to the next responsible rank, its split made if new (``transfer``);
 - denied: the split keeps its balance, flagged with the denial code; the encounter goes
   to the Denied queue.
@@ -36,7 +37,9 @@ class EobToPost:
     """One EOB: the encounter it answers (and its patient), the rank its payer holds there, and
     per charge what the payer says: ``lines`` of ``charge_id``, ``allowed``, ``paid``, ``denied``,
     ``denial_code`` and ``adjustments`` (``group_code``, ``reason_code``, ``amount``), cents.
-    ``eob_id``: the EOB row when it is already made (else it is written here)."""
+    ``eob_id``: the EOB row when it is already made (else it is written here). ``crossed_over``: the
+    payer forwarded the claim to the next payer itself (835 CLP02 19-21), so the clinic's own
+    claim to that payer is not queued."""
 
     encounter_id: int
     patient_id: int
@@ -45,6 +48,7 @@ class EobToPost:
     claim_ref: str = ""
     received_on: dt.date | None = None
     eob_id: int | None = None
+    crossed_over: bool = False
 
 
 def post_eobs(payer_id: int, voucher: Voucher | None, eobs: Sequence[EobToPost]) -> list[dict]:
@@ -71,17 +75,17 @@ def post_eobs(payer_id: int, voucher: Voucher | None, eobs: Sequence[EobToPost])
 
     _cover([(s, ln["paid"] + sum(a["amount"] for a in ln["adjustments"]), e.encounter_id)
             for s, (_k, e, ln) in zip(splits, lines)], memo=memo(": payer paid more than its split"))
+    payer_adjustments = [(s, k, e, a) for s, (k, e, ln) in zip(splits, lines) for a in ln["adjustments"]
+                         if a["group_code"] != "PR"]
+    _adjust([x for x in payer_adjustments if x[3]["amount"] < 0], eob_ids, memo)  # (paid above the charge)
     credit_of = _pay(voucher, eobs, eob_ids, paid, lines, splits, memo)
-    adjustments.post_adjustments("contractual", [
-        adjustments.NewAdjustment(s, a["amount"], e.encounter_id, a["reason_code"], a["group_code"],
-                                  f"EOB {eob_ids[k]}")
-        for s, (k, e, ln) in zip(splits, lines) for a in ln["adjustments"] if a["group_code"] != "PR"], memo=memo(""))
+    _adjust([x for x in payer_adjustments if x[3]["amount"] > 0], eob_ids, memo)
     moves = [transfers.Transfer(s, a["amount"], e.encounter_id, f"PR-{a['reason_code']}")
              for s, (_k, e, ln) in zip(splits, lines) for a in ln["adjustments"] if a["group_code"] == "PR"]
     if moves:
         transfers.move_on(moves, memo=memo(": patient responsibility"))
     _deny([(s, e, ln) for s, (_k, e, ln) in zip(splits, lines) if ln["denied"]])
-    next_claims.queue_due(s.id for s in splits)
+    next_claims.queue_due(s.id for s, (_k, e, _ln) in zip(splits, lines) if not e.crossed_over)
 
     out = [{"eob_id": eid, "credit_id": credit_of.get(k), "paid": paid[k], "lines": [],
             "denied": any(ln["denied"] for ln in e.lines)} for k, (e, eid) in enumerate(zip(eobs, eob_ids))]
@@ -89,6 +93,22 @@ def post_eobs(payer_id: int, voucher: Voucher | None, eobs: Sequence[EobToPost])
         out[k]["lines"].append({"charge_id": ln["charge_id"], "paid": ln["paid"], "split_balance": s.balance,
                                 "denied": ln["denied"]})
     return out
+
+
+#: An EOB adjustment's group -> the adjustment kind it posts as (PR is not one: it moves on).
+KIND_OF_GROUP = {"CO": "contractual", "OA": "other_adjustment", "PI": "payer_initiated"}
+
+
+def _adjust(items: list[tuple[ChargeSplit, int, EobToPost, dict]], eob_ids: list[int], memo) -> None:
+    """Post the payer's adjustments ``(split, EOB index, EOB, adjustment)``, one entry per kind
+    (:data:`KIND_OF_GROUP`; a negative amount puts balance back on the split)."""
+    by_kind: dict[str, list] = defaultdict(list)
+    for s, k, e, a in items:
+        by_kind[KIND_OF_GROUP.get(a["group_code"], "contractual")].append(
+            adjustments.NewAdjustment(s, a["amount"], e.encounter_id, a["reason_code"], a["group_code"],
+                                      f"EOB {eob_ids[k]}"))
+    for kind, made in by_kind.items():
+        adjustments.post_adjustments(kind, made, memo=memo(""))
 
 
 def _memo_for(eob_ids: list[int]):

@@ -76,7 +76,7 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
     book = Book() if dry_run else None
     files = []
     for index, source in enumerate(sources):
-        name, data, problem = _read(source)
+        name, data, problem = read_source(source)
         if problem is not None:
             files.append(FileReport(name, dry_run=dry_run, error=problem))
             continue
@@ -91,7 +91,7 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
     return ImportReport(files, dry_run)
 
 
-def _read(source: Source) -> tuple[str, bytes | str | None, str | None]:
+def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
     """(name, contents, None), or (name, None, why it cannot be read)."""
     if isinstance(source, tuple):
         name, data = source

@@ -82,10 +82,11 @@ def _encounters_paid(entry_ids: list[int]) -> list[int]:
     return sorted(found)
 
 
-def _withdraw_premature_claims(encounter_ids: list[int], voucher: Voucher, reason: str) -> dict:
-    """Take the later insurers' claims the return made premature off the queue (void), and put
-    the encounters of those already sent on the Review queue, each with an admin message; what
-    was done (claim ids voided, encounter ids sent to review)."""
+def withdraw_premature_claims(encounter_ids: list[int], title: str, why: str) -> dict:
+    """Take the later insurers' claims that money taken back made premature off the queue
+    (void), and put the encounters of those already sent on the Review queue, each with an
+    admin message headed ``title`` saying ``why`` (what took the money back, after "sent on
+    DATE, "); what was done (claim ids voided, encounter ids sent to review)."""
     premature = next_claims.no_longer_due(encounter_ids)
     voided = [cid for cid, status in premature if status == "queued"]
     if voided:
@@ -96,10 +97,9 @@ def _withdraw_premature_claims(encounter_ids: list[int], voucher: Voucher, reaso
         encounter = Encounter.get_by_id(claim.encounter_id)
         Encounter.update(queue=review.id).where(Encounter.id == encounter.id).execute()
         payer = Payer.get_by_id(claim.payer_id)
-        messages.send(encounter, f"{claim.rank.capitalize()} claim sent before a returned check",
+        messages.send(encounter, f"{claim.rank.capitalize()} claim {title}",
                       f"The {claim.rank} claim to {payer.name} (claim {claim.id}) was sent on "
-                      f"{claim.sent_at:%Y-%m-%d}, after the earlier insurer's payment on voucher {voucher.id}. "
-                      f"That check was returned ({reason}), so the earlier insurer owes again: ask "
+                      f"{claim.sent_at:%Y-%m-%d}, {why}, so the earlier insurer owes again: ask "
                       f"{payer.name} to hold or void the claim until the earlier insurer pays.")
     return {"claims_voided": voided, "encounters_to_review": sorted({c.encounter_id for c in sent})}
 
@@ -166,7 +166,10 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
         entries = entries_of(voucher)
         by_patient = _reversed_by_patient(entries)
         ledger.reverse_many(entries, memo=memo, user=current_user())
-        withdrawn = _withdraw_premature_claims(_encounters_paid(entries), voucher, clean["reason"])
+        withdrawn = withdraw_premature_claims(
+            _encounters_paid(entries), "sent before a returned check",
+            f"after the earlier insurer's payment on voucher {voucher.id}. That check was returned "
+            f"({clean['reason']})")
         Voucher.update(status="returned", returned_on=clock.today(), return_reason=clean["reason"]).where(
             Voucher.id == voucher.id).execute()
         fee_charge = _charge_fee(fee_patient, fee, fee_data, voucher) if fee else None

@@ -83,10 +83,12 @@ def check_charges() -> list[Violation]:
 
 
 def check_vouchers() -> list[Violation]:
-    """amount = drawn by credits + undistributed (>= 0); cache equals the ledger."""
+    """amount = drawn by credits + undistributed (>= 0) − payer-level money (835 PLB and carried
+    reversals: what the payer kept is a debit); cache equals the ledger."""
     out = []
     undist = _sums("UNDISTRIBUTED", Posting.voucher)
     cash = _sums("CASH", Posting.voucher)
+    payer_level = _sums("PAYER_LEVEL", Posting.voucher)
     drawn = dict(Posting.select(Posting.voucher, fn.SUM(Posting.amount))
                  .where((Posting.account == "UNAPPLIED") & Posting.credit_split.is_null(True))
                  .group_by(Posting.voucher).tuples())
@@ -95,6 +97,7 @@ def check_vouchers() -> list[Violation]:
         u = -int(undist.get(vid, 0))
         c = int(cash.get(vid, 0))
         d = -int(drawn.get(vid, 0))
+        kept = int(payer_level.get(vid, 0))
         if u != cached:
             out.append(Violation("voucher", f"voucher {vid}: cached undistributed {cached} != ledger {u}"))
         if u < 0:
@@ -102,8 +105,9 @@ def check_vouchers() -> list[Violation]:
         expected = 0 if status == "returned" else amount
         if c != expected:
             out.append(Violation("voucher", f"voucher {vid}: cash {c} != amount {expected}"))
-        if c != d + u:
-            out.append(Violation("voucher", f"voucher {vid}: amount {c} != drawn {d} + undistributed {u}"))
+        if c != d + u - kept:
+            kept_text = f" - payer-level {kept}" if kept else ""
+            out.append(Violation("voucher", f"voucher {vid}: amount {c} != drawn {d} + undistributed {u}{kept_text}"))
     return out
 
 

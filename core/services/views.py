@@ -236,7 +236,8 @@ def plugins_report(host=None) -> dict:
     kinds = (("claimdesk_advanced_actions", host.actions(), "key", "action"),
              ("claimdesk_payment_methods", host.payment_methods(), "key", "payment method"),
              ("claimdesk_fee_policies", host.fee_policies(), "key", "fee policy"),
-             ("claimdesk_writeoff_reasons", host.writeoff_reasons(), "code", "write-off reason"))
+             ("claimdesk_writeoff_reasons", host.writeoff_reasons(), "code", "write-off reason"),
+             ("claimdesk_denial_routes", host.denial_routes(), "code", "denial route"))
     for hook, records, attr, label in kinds:
         for rec in records:
             owner = host.owner(hook, getattr(rec, attr)) or "?"

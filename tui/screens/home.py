@@ -9,7 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Header, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from claimdesk.core.services import intake_views, views
+from claimdesk.core.services import era_exceptions, intake_views, views
 from claimdesk.tui.screens.base import BaseScreen
 
 
@@ -25,7 +25,7 @@ def _row(left: str, right: str, width: int) -> Text:
 def load_home() -> dict:
     """Everything the home screen shows (runs in a worker)."""
     return {"queues": views.queue_counts(), "summary": views.desk_summary(), "facts": views.menu_facts(),
-            "setup": intake_views.setup_counts()}
+            "setup": intake_views.setup_counts(), "era_exceptions": era_exceptions.count_open()}
 
 
 def setup_hint(setup: dict) -> str:
@@ -58,6 +58,8 @@ class HomeScreen(BaseScreen):
         Binding("h", "app.open_charge_entry", "Charge entry", show=False),
         Binding("t", "app.open_clinic_setup", "Clinic setup", show=False),
         Binding("m", "claim_import", "Import 837", show=False),
+        Binding("v", "app.open_era_import", "Post ERA", show=False),
+        Binding("x", "app.open_era_exceptions", "ERA exceptions", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -109,7 +111,10 @@ class HomeScreen(BaseScreen):
         fees = fees if len(fees) <= mw - 1 else fees[: mw - 2] + "…"
         opts.append(Option(Text.assemble("Payer checks · return check\n", (fees, "dim")),
                            id="checks"))
-        opts.append(Option(_row("Batch posting · lockbox/ERA file", "e", mw), id="batch_posting"))
+        opts.append(Option(_row("Post ERA · 835 remittance file", "v", mw), id="era_import"))
+        opts.append(Option(_row("ERA exceptions · resolve", f"{info['era_exceptions']:,} open · x", mw),
+                           id="era_exceptions"))
+        opts.append(Option(_row("Batch posting · lockbox lines file", "e", mw), id="batch_posting"))
         if self.app.claim_import_available():
             opts.append(Option(_row("Import 837 claim file", "m", mw), id="claim_import"))
         opts.append(Option(_row("Patient ledger", "l", mw), id="ledger"))
@@ -158,7 +163,7 @@ class HomeScreen(BaseScreen):
         elif ident == "checks":
             app.open_checks()
         elif ident in ("batch_posting", "zero_splits", "claim_batches", "aging", "statements", "registration",
-                       "charge_entry", "clinic_setup", "claim_import"):
+                       "charge_entry", "clinic_setup", "claim_import", "era_import", "era_exceptions"):
             getattr(app, f"open_{ident}")()
         elif ident == "ledger":
             app.open_ledger()

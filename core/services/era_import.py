@@ -1,0 +1,298 @@
+"""Posting payers' 835 remittance files (005010X221A1): each payment becomes a voucher, each
+claim an EOB through the one money engine, balanced to the cent and never forced; a clerk's work.
+
+::
+
+    report = era_import.preview(["remit.835"])        # the same plan, nothing written
+    report = era_import.import_files(["remit.835"])   # or [("remit.835", data_bytes)]
+    report.files[0].payments[0].claims[0].action       # post / deny / reverse / informational / exception
+
+Per file: one that cannot be read at all (not X12, a bad envelope) is reported with the
+reader's message naming the segment and line. Per payment (ST..SE), each in its own
+workflow (one transaction, one audit event ``era.payment``), all of it or nothing:
+
+* refused whole when it does not balance (BPR02 = Σ CLP04 − Σ PLB), when its payer is not on
+  file (matched by payer id), or when a segment cannot be read;
+* posted once: the same payer + TRN02 trace number + amount again posts nothing and says
+  where it went (so the same file twice changes nothing);
+* its claims planned by :mod:`.era_plan` (matching in :mod:`.era_match`) and written by
+  :mod:`.era_post`: the voucher, the PLB entry, reversals, the EOBs, denials routed,
+  exceptions to the ERA exceptions queue (their money stays undistributed on the voucher);
+  a claim whose money the payment no longer has (its reversal failed) is an exception too.
+
+:func:`preview` does exactly the same work, in one transaction over every file that it then
+rolls back: what it reports is what posting would do (files see the ones before them).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+from claimdesk.core import db, workflow
+from claimdesk.core.errors import LedgerError, Refused
+from claimdesk.core.models.remits import RemitFile, RemitPayment
+from claimdesk.core.money import Cents, fmt
+from claimdesk.core.services import era_post, era_retry
+from claimdesk.core.services.claim_import import Source, read_source
+from claimdesk.core.services.denial_routing import route
+from claimdesk.core.services.era_match import Matcher, find_payer
+from claimdesk.core.services.era_plan import PlannedClaim, plan_claim
+from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, PaymentReport
+from claimdesk.core.services.returns import withdraw_premature_claims
+from claimdesk.core.users import require_role
+from claimdesk.core.x12 import X12Error, read_interchange
+from claimdesk.core.x12.common import collector_paused
+from claimdesk.core.x12.remittance import CLAIM_STATUSES, Remittance
+from claimdesk.core.x12.remittance_reader import read_remittance
+
+ACTION = "era.payment"
+_PG_LOCK = 7_340_835
+
+
+def preview(sources: Iterable[Source]) -> EraReport:
+    """What :func:`import_files` would do with ``sources``: the same report, nothing written."""
+    return import_files(sources, dry_run=True)
+
+
+def import_files(sources: Iterable[Source], *, dry_run: bool = False, retry: bool = False) -> EraReport:
+    """Post every payment of each 835 file of ``sources`` in order (see the module). With
+    ``retry``, a payment posted before has its claims still waiting as exceptions planned again
+    and those that pass now posted from its voucher (after a clerk fixed what they waited for:
+    the patient's claim entered, the primary's payment posted...)."""
+    if isinstance(sources, (str, os.PathLike)) or (isinstance(sources, tuple) and len(sources) == 2
+                                                    and isinstance(sources[1], (bytes, str))):
+        sources = [sources]
+    report = EraReport(dry_run=dry_run)
+
+    def run() -> EraReport:
+        for source in sources:
+            with collector_paused():  # (a file's records live until it is posted: see collector_paused)
+                report.files.append(_file(source, dry_run, retry))
+        return report
+
+    if not dry_run:
+        return run()
+
+    def rolled_back() -> None:  # a preview posts for real, then takes it all back
+        raise _Preview(run())
+
+    try:
+        db.run_in_transaction(rolled_back)
+    except _Preview as done:
+        return done.report
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _Preview(Exception):
+    """The end of a preview: its report; the transaction that made it rolls back."""
+
+    def __init__(self, report: EraReport):
+        super().__init__("preview")
+        self.report = report
+
+
+def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
+    name, data, problem = read_source(source)
+    file = FileReport(Path(name).name, dry_run=dry_run)
+    if problem is not None:
+        file.error = problem
+        return file
+    raw = data.encode() if isinstance(data, str) else data
+    file.digest = hashlib.sha256(raw).hexdigest()
+    try:
+        interchange = read_interchange(raw)
+    except X12Error as exc:
+        file.error = str(exc)
+        return file
+    file.file_date, file.sender_id, file.control_number = interchange.date, interchange.sender_id, interchange.control_number
+    prior = RemitFile.get_or_none(RemitFile.digest == file.digest)
+    if prior is not None:
+        file.already = f"this file was imported on {prior.imported_at:%Y-%m-%d %H:%M} by {prior.imported_by}"
+    transactions = interchange.transactions("835")
+    if not transactions:
+        file.error = f"{file.name} holds no 835 remittance (ST01 835)"
+    for transaction in transactions:
+        try:
+            remittance = read_remittance(transaction)
+        except X12Error as exc:
+            file.payments.append(PaymentReport(transaction.control_number, "", "", Cents(0), "", None,
+                                               transaction.control_number, "refused", reason=str(exc)))
+            continue
+        file.payments.append(_payment(file, remittance, dry_run, retry))
+    file.warnings = [str(w) for w in interchange.warnings]  # (known once the composites were read)
+    return file
+
+
+def payment_report(remittance: Remittance, status: str, reason: str = "") -> PaymentReport:
+    return PaymentReport(remittance.trace_number, remittance.payer.name, remittance.payer.payer_id,
+                         remittance.amount, remittance.method, remittance.date, remittance.control_number,
+                         status, reason)
+
+
+def _refusal(remittance: Remittance) -> str:
+    if remittance.refusal is not None:
+        return str(remittance.refusal)
+    return ""
+
+
+def _already(payer_id: int, remittance: Remittance) -> str:
+    row = (RemitPayment.select(RemitPayment, RemitFile).join(RemitFile)
+           .where((RemitPayment.payer == payer_id) & (RemitPayment.trace_number == remittance.trace_number)
+                  & (RemitPayment.amount == remittance.amount)).first())
+    if row is None:
+        return ""
+    where = f"voucher {row.voucher_id}" if row.voucher_id else "no voucher (no money)"
+    return (f"payment {remittance.trace_number} of {fmt(remittance.amount)} was posted on "
+            f"{row.file.imported_at:%Y-%m-%d} by {row.file.imported_by} from {row.file.name} as {where}")
+
+
+def _plan(remittance: Remittance, payer_id: int) -> list[PlannedClaim]:
+    """Every claim's plan, reversals' money counted in before the claims that need it."""
+    matcher = Matcher(payer_id)
+    matcher.load(list(remittance.claims))
+    plans = [plan_claim(claim, i, payer_id, matcher) for i, claim in enumerate(remittance.claims)]
+    _check_money(remittance, plans)
+    return plans
+
+
+def _check_money(remittance: Remittance, plans: list[PlannedClaim]) -> None:
+    """A claim the payment can no longer pay (a reversal it counted on failed) is an exception."""
+    left = remittance.amount + sum(a.amount for a in remittance.provider_adjustments)
+    left -= sum(p.claim.paid for p in plans if p.action == "reverse")  # (negative: money carried in)
+    if left < 0:
+        raise Refused(f"the payer takes back {fmt(-left)} more than this payment's reversals it could match "
+                      f"take back", field="payment")
+    for plan in plans:
+        if plan.action in ("post", "deny") and plan.claim.paid > 0:
+            if plan.claim.paid > left:
+                plan.exception(f"the payment has {fmt(max(left, 0))} left for this claim's {fmt(plan.claim.paid)}: "
+                               f"a reversal it counts on was not posted")
+                continue
+            left -= plan.claim.paid
+
+
+def denial_routes(plans: list[PlannedClaim]) -> dict[int, str]:
+    """Plan index -> the queue its denial routes to (plugins' and the config's routes)."""
+    denied = [p for p in plans if p.action == "deny"]
+    if not denied:
+        return {}
+    queues = {row[0] for row in db.sql("SELECT key FROM work_queue")}
+    return {p.index: route([tuple(code.split("-", 1)) for code in p.denial_codes], queues=queues) for p in denied}
+
+
+def claim_rows(plans: list[PlannedClaim], eobs: dict[int, int], routes: dict[int, str]) -> list[ClaimRow]:
+    """The report's rows for ``plans`` (with the matched patients' names, one query)."""
+    patients = sorted({p.encounter.patient_id for p in plans if p.encounter})
+    names = {}
+    if patients:
+        among, params = db.ids_in(patients)
+        names = {pid: f"{last}, {first}" for pid, last, first in db.sql(
+            f"SELECT id, last_name, first_name FROM patient WHERE id {among}", params)}
+    out = []
+    for plan in plans:
+        c = plan.claim
+        queue = routes.get(plan.index, "") if plan.action == "deny" else era_post.EXCEPTIONS_QUEUE \
+            if plan.action == "exception" and plan.encounter else ""
+        out.append(ClaimRow(c.claim_number, c.status, CLAIM_STATUSES.get(c.status, c.status), c.charge, c.paid,
+                            Cents(c.patient_responsibility or 0), plan.action,
+                            plan.encounter.id if plan.encounter else None,
+                            plan.encounter.patient_id if plan.encounter else None,
+                            names.get(plan.encounter.patient_id, "") if plan.encounter else "", eobs.get(plan.index),
+                            plan.reverses if plan.action == "reverse" else None, plan.crossed_over, queue,
+                            plan.reason, plan.line_no))
+    return out
+
+
+def _payment(file: FileReport, remittance: Remittance, dry_run: bool, retry: bool = False) -> PaymentReport:
+    refusal = _refusal(remittance)
+    if refusal:
+        return payment_report(remittance, "refused", refusal)
+    payer_id, why = find_payer(remittance.payer.payer_id)
+    if payer_id is None:
+        return payment_report(remittance, "refused", why)
+    already = _already(payer_id, remittance)
+    if already and retry:
+        return era_retry.retry(remittance, payer_id, already, dry_run=dry_run)
+    if already:
+        report = payment_report(remittance, "already", already)
+        report.payer_id = payer_id
+        return report
+    return _post(file, remittance, payer_id, dry_run)
+
+
+def _post(file: FileReport, remittance: Remittance, payer_id: int, dry_run: bool = False) -> PaymentReport:
+    """Post one payment in its workflow; in a preview (inside the preview's transaction, which
+    rolls back) the very same work in a savepoint, its report saying what it would do."""
+    made: dict = {}
+
+    def body() -> dict:
+        require_role("clerk", "posting remittances")
+        if db.is_postgres():  # two clerks posting the same file take turns
+            db.sql("SELECT pg_advisory_xact_lock({p})", [_PG_LOCK])
+        already = _already(payer_id, remittance)
+        if already:
+            raise _Already(already)
+        plans = _plan(remittance, payer_id)
+        file_id = era_post.file_row(file.digest, file.name, file.sender_id, file.control_number, file.file_date)
+        needs_voucher = remittance.amount or remittance.provider_adjustments or any(
+            p.claim.paid for p in plans if p.action in ("post", "deny", "reverse"))
+        voucher = era_post.voucher_for(remittance, payer_id) if needs_voucher else None
+        era_post.reverse([p for p in plans if p.action == "reverse"], voucher)
+        plb = era_post.receive(remittance, voucher) if voucher is not None else []
+        eobs = era_post.post(plans, payer_id, voucher, remittance)
+        routes = denial_routes(plans)
+        era_post.route(plans, routes)
+        payment_id = era_post.payment_row(file_id, remittance, payer_id, voucher, plb)
+        era_post.record(payment_id, plans, eobs)
+        reversed_on = sorted({p.encounter.id for p in plans if p.action == "reverse"})
+        withdrawn = withdraw_premature_claims(
+            reversed_on, "sent before the payer took back its payment",
+            f"before {remittance.payer.name} took back its payment (835 trace {remittance.trace_number})")
+        report = payment_report(remittance, "posted")
+        report.payer_id, report.voucher_id, report.provider_adjustments = payer_id, voucher and voucher.id, plb
+        report.claims = claim_rows(plans, eobs, routes)
+        made.update(report=report, payment_id=payment_id)
+        return {"payment_id": payment_id, "voucher_id": report.voucher_id, "amount": remittance.amount,
+                "tallies": report.tallies, "posted_paid": report.posted_paid, "undistributed": report.undistributed,
+                "provider_total": report.provider_total, **withdrawn,
+                "exceptions": [{"claim_no": c.claim_no, "reason": c.reason} for c in report.claims
+                               if c.action == "exception"]}
+
+    inputs = {"file": file.name, "digest": file.digest, "trace_number": remittance.trace_number,
+              "payer_code": remittance.payer.payer_id, "amount": remittance.amount, "paid_on": remittance.date}
+
+    def preview_of() -> dict:
+        with db.database.atomic():  # (a savepoint: a refused payment leaves nothing in the preview)
+            return body()
+
+    try:
+        result = preview_of() if dry_run else workflow.run(ACTION, body, inputs=inputs)
+    except _Already as exc:
+        report = payment_report(remittance, "already", str(exc))
+        report.payer_id = payer_id
+        return report
+    except (LedgerError, Refused) as exc:  # (a debit its reversals could not cover, say): nothing written
+        report = payment_report(remittance, "refused", f"payment {remittance.trace_number} cannot be posted: {exc}")
+        report.payer_id = payer_id
+        return report
+    report = made["report"]
+    if dry_run:
+        return as_preview(report)
+    report.audit_id = result["audit_id"]
+    db.run_in_transaction(lambda: era_post.link_audit(made["payment_id"], result["audit_id"]))
+    return report
+
+
+def as_preview(report: PaymentReport, status: str = "preview") -> PaymentReport:
+    """A report of work that will be rolled back: its status, and no ids of rows that will not be."""
+    report.status, report.voucher_id = status, None
+    for row in report.claims:
+        row.eob_id = None
+    return report
+
+
+class _Already(Exception):
+    """Another clerk posted this payment meanwhile: nothing is written."""
