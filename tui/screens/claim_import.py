@@ -20,34 +20,26 @@ it in Advanced Actions.
 
 from __future__ import annotations
 
-import glob
-import os
 import re
-import shlex
 from pathlib import Path
 
 from rich.text import Text
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Static
 
 from claimdesk.core.money import fmt
 from claimdesk.core.services import claim_import
 from claimdesk.core.services.claim_import_report import FileReport, ImportReport
-from claimdesk.tui.screens.base import BaseScreen, describe_error
-from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.screens.base import describe_error
+from claimdesk.tui.screens.file_import import (  # noqa: F401 - PathsRefused, split_paths: where they were
+    FIELD, SHOWN_ERRORS, FileImportScreen, PathsRefused, split_paths,
+)
+from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
 
 #: Claims listed in the table (the counts above it cover every claim).
 TABLE_ROWS = 2000
-#: Unreadable files named one by one under the field before "(and N more)".
-SHOWN_ERRORS = 3
 #: Warnings of a file named in the summary before "(and N more)".
 SHOWN_WARNINGS = 2
-#: The label of the path field, as refusals name it.
-FIELD = "Files"
 
 HINT = ("Type the path of one or more 837P claim files (space or comma separated; ~ and *.837 work) "
         "and press Enter or F3 to preview them: nothing is written. F2 imports after a confirm step.")
@@ -55,33 +47,6 @@ HINT = ("Type the path of one or more 837P claim files (space or comma separated
 KIND_WORDS = (("patients", "patient(s)"), ("payers", "payer(s)"), ("providers", "provider(s)"), ("codes", "code(s)"))
 #: The place a refusal's reason ends with (the table shows it in front, shorter).
 PLACE_SUFFIX = re.compile(r":?\s*segment \w+ \(segment \d+, line \d+\)\s*$")
-
-
-class PathsRefused(ValueError):
-    """The field cannot be read as paths (an open quote, nothing typed)."""
-
-
-# --- the field ---------------------------------------------------------------------------------------
-def split_paths(text: str) -> list[str]:
-    """The paths typed in the field: separated by spaces or commas, a path with spaces in quotes;
-    ``~`` expanded, a pattern (``*.837``) replaced by the files it matches, sorted (a pattern
-    that matches nothing stays as typed, so its refusal names it)."""
-    lexer = shlex.shlex(text, posix=True)
-    lexer.whitespace = " ,\t\r\n"
-    lexer.whitespace_split = True
-    lexer.commenters = ""
-    try:
-        tokens = list(lexer)
-    except ValueError as exc:  # "No closing quotation"
-        raise PathsRefused(f"{exc}: close the quote around a path with spaces") from None
-    if not tokens:
-        raise PathsRefused("type the path of one or more 837P files")
-    paths: list[str] = []
-    for token in tokens:
-        path = os.path.expanduser(token)
-        matched = sorted(glob.glob(path)) if glob.has_magic(path) else []
-        paths += matched or [path]
-    return paths
 
 
 # --- loaders (run in workers) ----------------------------------------------------------------------
@@ -259,8 +224,16 @@ def _cut(text: str, width: int) -> str:
 
 
 # --- the screen ---------------------------------------------------------------------------------------
-class ClaimImportScreen(KeepWhileRunning, BaseScreen):
+class ClaimImportScreen(FileImportScreen):
     """Files, Enter/F3 previews (nothing written), F2 imports after a confirm step."""
+
+    PREFIX = "ci"
+    PLACEHOLDER = "claims.837 ~/edi/*.837 (space or comma separated)"
+    HINT = HINT
+    WHAT = "837P files"
+    READING = "Reading and checking"
+    BUSY = "The import is still running: wait for its result."
+    LOADER = staticmethod(load_preview)
 
     TITLE = "Import 837 claim files"
     BINDINGS = [
@@ -286,60 +259,8 @@ class ClaimImportScreen(KeepWhileRunning, BaseScreen):
         self.confirming = False  # one confirm step at a time
         self.done_files: list[FileReport] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(classes="line"):
-            yield Label(FIELD, classes="ci-label")
-            yield Input(placeholder="claims.837 ~/edi/*.837 (space or comma separated)", id="ci-files",
-                        compact=True)
-        yield ErrorLine(id="ci-files-error")
-        with VerticalScroll(id="ci-summary-box", can_focus=False):
-            yield Static(HINT, id="ci-summary", classes="facts")
-        yield ErrorLine(id="ci-error")
-        yield Table(id="ci-table", cursor_type="row")
-        yield Static("", id="ci-detail")
-        yield WorkProgress(id="ci-progress")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#ci-files", Input).focus()
-
-    # -- errors ---------------------------------------------------------------------------------------
-    def clear_errors(self) -> None:
-        for ident in ("#ci-files-error", "#ci-error"):
-            self.query_one(ident, ErrorLine).show("")
-
-    def field_error(self, messages: list[str]) -> None:
-        """Refusals of the field, each led by its label ("Files: cannot read ...")."""
-        more = f"\n! {FIELD}: (and {len(messages) - SHOWN_ERRORS} more files not read)" \
-            if len(messages) > SHOWN_ERRORS else ""
-        self.query_one("#ci-files-error", ErrorLine).show(
-            "\n! ".join(f"{FIELD}: {m}" for m in messages[:SHOWN_ERRORS]) + more)
-
-    def general_error(self, message: str) -> None:
-        self.query_one("#ci-error", ErrorLine).show(message)
-
-    # -- preview --------------------------------------------------------------------------------------
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_preview()
-
-    def action_preview(self, then=None) -> None:
-        if self.importing:
-            self.notify("The import is still running: wait for its result.", timeout=5)
-            return
-        self.clear_errors()
-        try:
-            paths = split_paths(self.query_one("#ci-files", Input).value)
-        except PathsRefused as exc:
-            self.field_error([str(exc)])
-            self.query_one("#ci-files", Input).focus()
-            return
-        self.preview = None
-        self.query_one("#ci-summary", Static).update(
-            Text(f"Reading and checking {len(paths)} file(s)… (nothing is written)", style="dim"))
-        self.call(load_preview, paths, done=lambda info: self.show_preview(info, then), failed=self.preview_failed,
-                  group="preview", exclusive=True)
+    def running(self) -> bool:
+        return self.importing
 
     def show_preview(self, info: dict, then=None) -> None:
         report: ImportReport = info["report"]

@@ -32,27 +32,23 @@ from pathlib import Path
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
 
 from claimdesk.core.money import Cents, fmt
 from claimdesk.core.services import era_exceptions, era_import, views
 from claimdesk.core.services.era_report import ACTIONS, ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.tui.screens.base import BaseScreen, FormDialog, describe_error
-from claimdesk.tui.screens.claim_import import PathsRefused, split_paths
+from claimdesk.tui.screens.file_import import FileImportScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
-from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
 from claimdesk.tui.widgets.table import Table
 
 #: Rows listed in the table (the counts above it cover every claim).
 TABLE_ROWS = 2000
-#: Unreadable files named one by one under the field before "(and N more)".
-SHOWN_ERRORS = 3
 #: Warnings of a file named in the summary before "(and N more)".
 SHOWN_WARNINGS = 2
-#: The label of the path field, as refusals name it.
-FIELD = "Files"
 
 HINT = ("Type the path of one or more 835 remittance files (space or comma separated; ~ and *.835 work) "
         "and press Enter or F3 to preview them: nothing is written. F2 posts after a confirm step; "
@@ -318,8 +314,16 @@ def detail_text(row: dict | None, queues: dict[str, str], done: bool) -> Text:
 
 
 # --- the ERA screen -----------------------------------------------------------------------------------
-class EraImportScreen(KeepWhileRunning, BaseScreen):
+class EraImportScreen(FileImportScreen):
     """Files, Enter/F3 previews (nothing written), F2 posts after a confirm step, F4 the exceptions."""
+
+    PREFIX = "era"
+    PLACEHOLDER = "remit.835 ~/era/*.835 (space or comma separated)"
+    HINT = HINT
+    WHAT = "835 remittance files"
+    READING = "Reading, balancing and matching"
+    BUSY = "The post is still running: wait for its result."
+    LOADER = staticmethod(load_preview)
 
     TITLE = "Post ERA (835 remittance)"
     BINDINGS = [
@@ -348,61 +352,8 @@ class EraImportScreen(KeepWhileRunning, BaseScreen):
         self.confirming = False  # one confirm step at a time
         self.done_files: list[FileReport] = []
 
-    def compose(self) -> ComposeResult:
-        yield Header()
-        with Horizontal(classes="line"):
-            yield Label(FIELD, classes="era-label")
-            yield Input(placeholder="remit.835 ~/era/*.835 (space or comma separated)", id="era-files",
-                        compact=True)
-        yield ErrorLine(id="era-files-error")
-        with VerticalScroll(id="era-summary-box", can_focus=False):
-            yield Static(HINT, id="era-summary", classes="facts")
-        yield ErrorLine(id="era-error")
-        yield Table(id="era-table", cursor_type="row")
-        yield Static("", id="era-detail")
-        yield WorkProgress(id="era-progress")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#era-files", Input).focus()
-
-    # -- errors ---------------------------------------------------------------------------------------
-    def clear_errors(self) -> None:
-        for ident in ("#era-files-error", "#era-error"):
-            self.query_one(ident, ErrorLine).show("")
-
-    def field_error(self, messages: list[str]) -> None:
-        """Refusals of the field, each led by its label ("Files: cannot read ...")."""
-        more = f"\n! {FIELD}: (and {len(messages) - SHOWN_ERRORS} more files not read)" \
-            if len(messages) > SHOWN_ERRORS else ""
-        self.query_one("#era-files-error", ErrorLine).show(
-            "\n! ".join(f"{FIELD}: {m}" for m in messages[:SHOWN_ERRORS]) + more)
-
-    def general_error(self, message: str) -> None:
-        self.query_one("#era-error", ErrorLine).show(message)
-
-    # -- preview --------------------------------------------------------------------------------------
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_preview()
-
-    def action_preview(self, then=None) -> None:
-        if self.posting:
-            self.notify("The post is still running: wait for its result.", timeout=5)
-            return
-        self.clear_errors()
-        try:
-            paths = split_paths(self.query_one("#era-files", Input).value)
-        except PathsRefused as exc:
-            empty = not self.query_one("#era-files", Input).value.strip(" ,\t")
-            self.field_error(["type the path of one or more 835 remittance files" if empty else str(exc)])
-            self.query_one("#era-files", Input).focus()
-            return
-        self.preview = None
-        self.query_one("#era-summary", Static).update(
-            Text(f"Reading, balancing and matching {len(paths)} file(s)… (nothing is written)", style="dim"))
-        self.call(load_preview, paths, done=lambda info: self.show_preview(info, then), failed=self.preview_failed,
-                  group="preview", exclusive=True)
+    def running(self) -> bool:
+        return self.posting
 
     def show_preview(self, info: dict, then=None) -> None:
         report: EraReport = info["report"]
