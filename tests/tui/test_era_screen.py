@@ -89,7 +89,7 @@ def test_the_preview_shows_each_payment_its_claims_and_the_refused_one_and_write
     text = seen["preview"]
     assert f"remit.835: 2 payment(s) · to post 1 ({fmt(m.amount)}) · already posted 0 · refused 1" in text
     assert f"Payment 1/2 MEDICARE PART B · {fmt(m.amount)} ACH 2024-03-26 · trace {m.trace_number}" in text
-    assert "Would post 4 claim(s): 1 posted, 1 denied, 2 exception" in text
+    assert "Would post 4 claim(s): 1 to post, 1 to deny, 2 exceptions" in text
     paid = m.claims[0].paid
     assert (f"Claims pay {fmt(paid)} · {fmt(sum(c.paid for c in exceptions))} stays undistributed · "
             f"PLB kept 31.53") in text
@@ -129,7 +129,7 @@ def test_f2_and_yes_post_the_payment_as_a_voucher_with_its_eobs(database, remit_
     drive(flow)
     assert f"Post 1 payment(s), 4 claim(s), total {fmt(m.amount)}?" in seen["confirm"]
     assert "Files: remit.835" in seen["confirm"] and f"Payments: 1 to post, {fmt(m.amount)} in all" in seen["confirm"]
-    assert "Claims: 1 posted, 1 denied, 2 exception" in seen["confirm"]
+    assert "Claims: 1 to post, 1 to deny, 2 exceptions" in seen["confirm"]
     assert "PLB: 31.53 kept by the payers" in seen["confirm"]
     assert "Not posted: 0 already posted, 1 refused" in seen["confirm"]
     assert seen["before"]["Voucher"] == 0 and seen["before"]["Eob"] == 0  # nothing written before the yes
@@ -141,7 +141,7 @@ def test_f2_and_yes_post_the_payment_as_a_voucher_with_its_eobs(database, remit_
     assert sorted(eobs) == sorted(c.claim_number for c in m.claims if c.status in ("1", "4"))
     text = seen["result"]
     assert f"remit.835: 2 payment(s) · posted 1 ({fmt(m.amount)}) · already posted 0 · refused 1" in text
-    assert f"✔ Posted as voucher #{voucher.id}, 4 claim(s): 1 posted, 1 denied, 2 exception" in text
+    assert f"✔ Posted as voucher #{voucher.id}, 4 claim(s): 1 posted, 1 denied, 2 exceptions" in text
     assert f"PLB kept 31.53 · audit #{payment.audit_id}" in text
     for claim_no, eob_id in eobs.items():
         assert f"{claim_no} " in text and f"EOB #{eob_id}" in text

@@ -38,6 +38,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Sta
 from claimdesk.core.money import Cents, fmt
 from claimdesk.core.services import era_exceptions, era_import, views
 from claimdesk.core.services.era_report import ACTIONS, ClaimRow, EraReport, FileReport, PaymentReport
+from claimdesk.core.services.era_report import tally_text as report_tally_text
 from claimdesk.tui.screens.base import BaseScreen, FormDialog, describe_error
 from claimdesk.tui.screens.file_import import FileImportScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
@@ -126,9 +127,8 @@ def outcome_counts(payments: list[PaymentReport]) -> dict[str, int]:
 
 
 def tally_text(p: PaymentReport) -> str:
-    """``2 posted, 1 denied, 1 exception`` (the core's words, in the order of :data:`ACTIONS`)."""
-    tallies = p.tallies
-    return ", ".join(f"{tallies[a]:,} {label}" for a, label in ACTIONS.items() if tallies.get(a)) or "no claims"
+    """``2 posted, 1 exception`` (a preview: ``2 to post, 2 exceptions``), the core's words."""
+    return report_tally_text(p.tallies, ahead=p.status.endswith("preview"))
 
 
 def plb_text(p: PaymentReport) -> str:
@@ -480,7 +480,7 @@ class EraImportScreen(FileImportScreen):
         plb = Cents(sum(p.provider_total for p in to_post))
         lines = [("Files", _cut(names, 48)),
                  ("Payments", f"{len(to_post):,} to post, {fmt(total)} in all (a voucher each)"),
-                 ("Claims", ", ".join(f"{n:,} {ACTIONS[a]}" for a, n in tallies.items() if n) or "none"),
+                 ("Claims", report_tally_text(tallies, ahead=True)),
                  ("Claims pay", fmt(Cents(sum(p.posted_paid for p in to_post))))]
         if undistributed:
             lines.append(("Stays undistributed", f"{fmt(undistributed)} (the exceptions', on their vouchers)"))
