@@ -36,6 +36,8 @@ class StatementRules:
     minimum_balance_cents: int = 500
     minimum_interval_days: int = 30
     final_notice_after: int = 3
+    #: the due date printed on a statement (and its payment coupon): statement date + this
+    payment_due_days: int = 30
     dunning: tuple[tuple[int, str], ...] = DEFAULT_DUNNING
     final_notice_message: str = DEFAULT_FINAL_NOTICE
 
@@ -129,7 +131,7 @@ class _Reader:
 
 def _statement_rules(cfg: _Reader) -> StatementRules:
     ints = {k: cfg.integer(f"statements.{k}", getattr(StatementRules, k))
-            for k in ("minimum_balance_cents", "minimum_interval_days", "final_notice_after")}
+            for k in ("minimum_balance_cents", "minimum_interval_days", "final_notice_after", "payment_due_days")}
     extra: dict = {}
     if cfg.get("statements.dunning") is not None:
         dunning = []
@@ -174,6 +176,33 @@ class Clinic:
     state: str = ""
     zip: str = ""
     phone: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Edi:
+    """Who the clinic's 837P files go from and to (the ``[edi]`` config section), each optional:
+    ``submitter_id``/``submitter_name`` (loop 1000A and ISA06; default the clinic's tax id and
+    name), ``contact`` (the submitter's PER contact name; default "BILLING OFFICE"),
+    ``receiver_id``/``receiver_name`` (loop 1000B and ISA08: the clearinghouse; default each
+    batch's payer, by its payer id) and ``usage`` (ISA15: ``P`` production, the default, or ``T`` test)."""
+
+    submitter_id: str = ""
+    submitter_name: str = ""
+    contact: str = ""
+    receiver_id: str = ""
+    receiver_name: str = ""
+    usage: str = "P"
+
+
+def _edi(cfg: "_Reader") -> Edi:
+    """The ``[edi]`` section (a refusal names ``[edi] key``)."""
+    values = {f.name: cfg.text(f"edi.{f.name}", f.default).strip() for f in dataclasses.fields(Edi)}
+    if values["usage"] not in ("P", "T"):
+        cfg.fail("edi.usage", f"must be \"P\" (production) or \"T\" (test), got {values['usage']!r}")
+    for key in ("submitter_id", "receiver_id"):
+        if len(values[key]) > 15:
+            cfg.fail(f"edi.{key}", f"is at most 15 characters (the ISA field), got {values[key]!r}")
+    return Edi(**values)
 
 
 def _reason_codes_file(cfg: "_Reader") -> Path | None:
@@ -240,6 +269,7 @@ class Settings:
     config_path: Path | None = None
     export_dir: Path | None = None  # claim batch exports and statement PDFs (default: data dir/exports)
     clinic: Clinic = Clinic()  # [clinic]: the billing provider; name, address and phone head statements
+    edi: Edi = Edi()  # [edi]: submitter and receiver of the clinic's 837P files
 
 
 def default_export_dir() -> Path:
@@ -310,7 +340,7 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
     :class:`ConfigError` naming the file and the key (or the line)."""
     path = config_path()
     cfg = _Reader(read_config_file(path), path)
-    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic", "era"):
+    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic", "era", "edi"):
         cfg.table(table)
     url = db or os.environ.get("CLAIMDESK_DB") or cfg.text("db") or str(default_db_path())
     who = user or os.environ.get("CLAIMDESK_USER") or cfg.text("user") or os_user()
@@ -331,4 +361,5 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
         config_path=path,
         export_dir=Path(export_dir or default_export_dir()).expanduser(),
         clinic=_clinic(cfg),
+        edi=_edi(cfg),
     )

@@ -220,8 +220,18 @@ def _v9() -> None:
     WorkQueue.get_or_create(key="era_exceptions", defaults={"name": STANDARD_QUEUES["era_exceptions"]})
 
 
+def _v10() -> None:
+    """837P export: ``claim_file`` (each file written for a batch, with its control number) and
+    ``x12_control`` (the counter of interchange control numbers, starting at 0)."""
+    from claimdesk.core.models.exports import ClaimFile, ControlCounter
+
+    ClaimFile.create_table(safe=True)
+    ControlCounter.create_table(safe=True)
+    ControlCounter.get_or_create(name="interchange", defaults={"last": 0})
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -11,6 +11,8 @@ import pytest
 
 from claimdesk.core import db
 from claimdesk.core.cli import main
+from claimdesk.core.config import Clinic, clinic_section
+from claimdesk.core.demo.reference import CLINIC
 
 from tests import demo_cache
 from tests.x12gen import generate_837p, make_claims
@@ -50,7 +52,10 @@ def demo_template(tmp_path_factory):
 
 
 def test_every_readme_command_works_on_the_demo_database(demo_template, tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "config.toml"))
+    config = tmp_path / "config.toml"  # as .ci/app writes it: the demo clinic as billing provider
+    config.write_text(f'[exports]\ndir = "{tmp_path / "exports"}"\n\n' + clinic_section(Clinic(**CLINIC)),
+                      encoding="utf-8")
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(config))
     monkeypatch.setenv("CLAIMDESK_NOW", demo_cache.NOW.isoformat())
     monkeypatch.chdir(tmp_path)  # where a command's own files (visit.json, exports) go
     (tmp_path / "visit.json").write_text(VISIT)

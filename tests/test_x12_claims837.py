@@ -15,7 +15,9 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from claimdesk.core.x12 import Delimiters, X12Error
-from claimdesk.core.x12.claims837 import Address, Name, OtherPayer, Patient, Payer, Provider, ServiceLine, Subscriber
+from claimdesk.core.x12.claims837 import (
+    Address, Adjustment, LineAdjudication, Name, OtherPayer, Patient, Payer, Provider, ServiceLine, Subscriber,
+)
 from claimdesk.core.x12.claims837_reader import parse_837p
 
 from tests import x12gen
@@ -79,9 +81,19 @@ def assert_claim(record, claim: x12gen.Claim, parties: Parties = CLINIC) -> None
     assert record.lines == tuple(
         ServiceLine(number, "HC", line.code, line.modifiers, line.charge, "UN", Decimal(line.units),
                     line.place_of_service or claim.place_of_service, line.pointers, line.date, line.date,
-                    line.control_number, clinician(line.rendering, taxonomy=True), ANY)
+                    line.control_number, clinician(line.rendering, taxonomy=True), ANY, ANY, line_result(claim, line))
         for number, line in enumerate(claim.lines, start=1)
     )
+
+
+def line_result(claim: x12gen.Claim, line: x12gen.Line) -> tuple:
+    """The primary's result on ``line`` of a secondary claim (loop 2430), () on other claims."""
+    if not claim.prior:
+        return ()
+    paid, contractual, coinsurance = line.adjudication()
+    adjustments = tuple(a for a in (Adjustment("CO", "45", contractual), Adjustment("PR", "2", coinsurance)) if a.amount)
+    return (LineAdjudication(claim.prior.payer.payer_id, paid, line.code, line.modifiers, Decimal(line.units),
+                             adjustments, claim.prior.paid_on),)
 
 
 def parse(claims, **write_options):

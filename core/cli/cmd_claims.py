@@ -1,10 +1,12 @@
-"""Claims: ``claims batch|queued|requeue|zero-splits|mark-zero-paid``."""
+"""Claims: ``claims batch|export|queued|requeue|zero-splits|mark-zero-paid``."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from claimdesk.core.cli.common import command, group
 from claimdesk.core.cli.output import Result, money, pairs, table
-from claimdesk.core.services import claims, zero_splits
+from claimdesk.core.services import claim_export, claims, zero_splits
 
 CLAIM_MONEY = ("total_due",)
 
@@ -15,6 +17,11 @@ def register(subparsers) -> None:
     p = command(sub, "batch", "Build the next claim batch per payer and write its JSON and CSV export", batch)
     p.add_argument("--payer", metavar="PAYER_ID", help="only this payer's queued claims")
     p.add_argument("--out", metavar="DIR", help="where the export files go (default: [exports] dir)")
+    p = command(sub, "export", "Write claims as an 837P: the next batches, or one batch again (--batch)", export)
+    p.add_argument("--format", choices=["837"], default="837", help="the file format (837P 005010X222A1)")
+    p.add_argument("--batch", metavar="BATCH_ID", help="write this batch's 837P again, under a new control number")
+    p.add_argument("--payer", metavar="PAYER_ID", help="only this payer's queued claims (without --batch)")
+    p.add_argument("--out", metavar="DIR", help="where the files go (default: [exports] dir)")
     p = command(sub, "queued", "Claims waiting for the next batch", list_queued)
     p.add_argument("--payer", metavar="PAYER_ID")
     p = command(sub, "requeue", "Queue a sent claim again (resend) for the payer's next batch", requeue)
@@ -29,14 +36,43 @@ def register(subparsers) -> None:
 
 
 def batch(args) -> Result:
-    """Build batches and print where each export went."""
+    """Build batches and print where each export went, and the claims held back."""
     res = claims.build_batch(args.payer, out_dir=args.out or args.settings.export_dir)
-    if not res["batches"]:
-        return Result(res, "no claims queued: no batch made")
-    rows = [{**b, "due": money(b["total_due"])} for b in res["batches"]]
-    text = table(rows, [("batch", "batch_id"), ("payer", "payer"), ("claims", "claims"), ("due", "due"),
-                        ("export", "json")], right=("claims", "due"))
-    return Result(res, f"{res['claims_sent']} claim(s) sent in {len(rows)} batch(es)\n{text}", money=CLAIM_MONEY)
+    parts = []
+    if res["batches"]:
+        rows = [{**b, "due": money(b["total_due"]), "file": Path(b.get("x12") or b["json"]).name}
+                for b in res["batches"]]
+        where = Path(res["batches"][0]["json"]).parent
+        parts.append(f"{res['claims_sent']} claim(s) sent in {len(rows)} batch(es), files in {where}")
+        parts.append(table(rows, [("batch", "batch_id"), ("payer", "payer"), ("claims", "claims"), ("due", "due"),
+                                  ("file", "file")], right=("claims", "due")))
+    else:
+        parts.append("no claim sent: every queued claim is held" if res["held"] else "no claims queued: no batch made")
+    if res["held"]:
+        parts.append(f"{len(res['held'])} claim(s) held in the queue (not sent):")
+        parts.append(held_table(res["held"]))
+    if not res["x12"] and res["batches"]:
+        parts.append("no 837P written: set " + ", ".join(res["x12_missing"]) + " in the config file")
+    return Result(res, "\n".join(parts), money=CLAIM_MONEY)
+
+
+def held_table(held: list[dict]) -> str:
+    """Claims left out of an 837P, with the reason."""
+    return table(held, [("claim", "claim_id"), ("enc", "encounter_id"), ("patient", "patient"),
+                        ("payer", "payer"), ("why", "reason")])
+
+
+def export(args) -> Result:
+    """Write an 837P: the next batches, or one batch again."""
+    if args.batch is None:
+        claim_export.billing_provider(args.settings.clinic)  # refused naming the [clinic] key to set
+        return batch(args)
+    res = claim_export.export_batch(args.batch, out_dir=args.out or args.settings.export_dir)
+    text = (f"batch {res['batch_id']} ({res['payer']}): {res['claims']} claim(s), {money(res['total'])}, "
+            f"control number {res['control_number']}\n{res['path']}")
+    if res["held"]:
+        text += f"\n{len(res['held'])} claim(s) of the batch left out:\n" + held_table(res["held"])
+    return Result(res, text, money=("total",))
 
 
 def list_queued(args) -> Result:

@@ -1,5 +1,6 @@
 """Claims to payers: queueing an encounter for a payer's next claim batch, building
-batches with a readable export (JSON + CSV), and re-queueing a sent claim.
+batches with a readable export (JSON + CSV) and the 837P (:mod:`.claim_export`), and
+re-queueing a sent claim.
 
 A secondary (tertiary) claim is queued as soon as the earlier insurance split of a
 charge has reached zero and the balance sits with the next insurer: the payment,
@@ -29,6 +30,7 @@ from claimdesk.core.models import (
 from claimdesk.core.money import as_json
 from claimdesk.core.posting import next_claims
 from claimdesk.core.validation import Id, Text, load
+from claimdesk.core.services import claim_export
 from claimdesk.core.services.common import get
 
 #: Claim statuses: waiting for a batch, in a batch, voided (payer removed or found invalid).
@@ -185,7 +187,13 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
     """Workflow: queue what is due, then put every queued claim (of one payer, or all) into
     one new batch per payer, mark them sent, and write each batch's JSON and CSV export.
 
-    Returns ``{"batches": [{batch_id, payer_id, payer, claims, json, csv, total_due}], "claims_sent"}``.
+    When ``[clinic]`` names the billing provider (:func:`.claim_export.clinic_ready`), each
+    batch is also written as an 837P (``x12``: its path, ``control_number``), and a claim that
+    cannot be (:func:`.claim_export.assemble` says why) stays queued and is listed in ``held``;
+    else ``x12`` is False and ``x12_missing`` names the ``[clinic]`` keys to set.
+
+    Returns ``{"batches": [{batch_id, payer_id, payer, claims, json, csv, total_due[, x12,
+    control_number]}], "claims_sent", "held", "x12", "x12_missing"}``.
 
     ``progress``, if given, is called as ``progress(done, total)`` with ``total`` the
     number of claims going out: ``(0, total)`` once they are queued, then after each
@@ -196,13 +204,21 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
     result. A transaction retried after a lock conflict reports from ``(0, total)`` again.
     """
     clean = load(BatchInput, {"payer_id": payer_id, "out_dir": str(out_dir or "")})
-    target = Path(clean["out_dir"]) if clean["out_dir"] else (config.load().export_dir or config.default_export_dir())
+    settings = config.load()
+    target = Path(clean["out_dir"]) if clean["out_dir"] else (settings.export_dir or config.default_export_dir())
+    x12 = claim_export.clinic_ready(settings.clinic)
 
     def body():
         payer = get(Payer, clean["payer_id"], "payer", field="payer_id") if clean["payer_id"] else None
         queue_ready()
+        waiting = list(queued(payer).order_by(Claim.payer, Claim.id))
+        x12_records, held = {}, []
+        if x12:  # a claim that cannot be written as an 837P stays queued, listed with its reason
+            ready, held = claim_export.assemble([c.id for c in waiting], settings)
+            x12_records = dict(ready)
+            waiting = [c for c in waiting if c.id in x12_records]
         by_payer: dict[int, list[Claim]] = defaultdict(list)
-        for claim in queued(payer).order_by(Claim.payer, Claim.id):
+        for claim in waiting:
             by_payer[claim.payer_id].append(claim)
         total = sum(len(group) for group in by_payer.values())
         if progress is not None:
@@ -221,14 +237,19 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
                     progress(done, total)
             made.append((pid, group, batch, records))
         out = []
-        for pid, group, batch, records in made:  # files only once every claim is in (see progress)
+        for pid, group, batch, readable in made:  # files only once every claim is in (see progress)
             who = Payer.get_by_id(pid)
-            paths = write_export(batch, who, records, target)
+            paths = write_export(batch, who, readable, target)
+            if x12:
+                sent = claim_export.write_file(batch, who, [x12_records[c.id] for c in group], target, settings)
+                paths.update(x12=sent["path"], control_number=sent["control_number"])
             ClaimBatch.update(export_path=paths["json"]).where(ClaimBatch.id == batch.id).execute()
             out.append({"batch_id": batch.id, "payer_id": pid, "payer": who.name, "claims": len(group),
                         "claim_ids": [c.id for c in group],
-                        "total_due": sum(ln["due"] for r in records for ln in r["lines"]), **paths})
-        return {"batches": out, "claims_sent": sum(b["claims"] for b in out)}
+                        "total_due": sum(ln["due"] for r in readable for ln in r["lines"]), **paths})
+        missing = [key for key in claim_export.CLINIC_NEEDS if not getattr(settings.clinic, key)]
+        return {"batches": out, "claims_sent": sum(b["claims"] for b in out), "held": [h.as_dict() for h in held],
+                "x12": x12, "x12_missing": [f"[clinic] {key}" for key in missing]}
 
     return workflow.run("claims.batch", body, inputs=clean)
 

@@ -119,16 +119,44 @@ class Patient:
 
 
 @dataclass(frozen=True, slots=True)
+class Adjustment:
+    """One adjustment of a payer's adjudication (a CAS triple): ``group`` CO/PR/OA/PI, the
+    CARC ``reason`` and the ``amount`` in cents (negative when the payer paid above the charge)."""
+
+    group: str
+    reason: str
+    amount: Cents
+
+
+@dataclass(frozen=True, slots=True)
+class LineAdjudication:
+    """What another payer did with a service line (loop 2430): SVD01 ``payer_id``, SVD02 ``paid``,
+    the procedure and modifiers it adjudicated (SVD03), SVD05 ``units``, its CAS ``adjustments``
+    and DTP*573 ``adjudicated`` date. Balanced when the line's charge minus the adjustments is
+    what it paid."""
+
+    payer_id: str
+    paid: Cents
+    procedure: str
+    modifiers: tuple[str, ...]
+    units: Decimal
+    adjustments: tuple[Adjustment, ...]
+    adjudicated: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
 class OtherPayer:
     """Another payer of the claim (2320/2330A/2330B): its subscriber (``sequence`` is its
-    SBR01), the payer, what it paid (AMT*D) and left to the patient (AMT*EAF), None when absent.
-    ``places``: its ``SBR`` (2320), ``NM1*IL`` (2330A) and ``NM1*PR`` (2330B)."""
+    SBR01), the payer, what it paid (AMT*D) and left to the patient (AMT*EAF), None when absent;
+    its claim-level CAS ``adjustments`` (2320). ``places``: its ``SBR`` (2320), ``NM1*IL``
+    (2330A) and ``NM1*PR`` (2330B)."""
 
     subscriber: Subscriber
     payer: Payer
     paid: Cents | None
     remaining: Cents | None
     at: tuple = _at()
+    adjustments: tuple[Adjustment, ...] = ()
 
     @property
     def places(self) -> dict[str, Place]:
@@ -141,8 +169,8 @@ class ServiceLine:
     """A service line (2400): LX01 ``number``; SV1 procedure (``qualifier`` HC), up to 4
     modifiers, ``charge`` in cents, ``unit_basis`` UN/MJ and ``units``, ``place_of_service``
     (SV105, else the claim's), diagnosis ``pointers`` (1-based); DTP*472 dates; REF*6R
-    ``control_number``; the 2420A ``rendering`` provider when it overrides the claim's.
-    ``places``: its ``SV1``, ``DTP*472``, ``REF*6R`` and ``NM1*82`` (when there)."""
+    ``control_number``; the 2420A ``rendering`` provider when it overrides the claim's; what
+    other payers did with it (``adjudications``, loop 2430). ``places``: its ``SV1``, ``DTP*472``, ``REF*6R`` and ``NM1*82`` (when there)."""
 
     number: int
     qualifier: str
@@ -159,6 +187,7 @@ class ServiceLine:
     rendering: Provider | None
     line: int
     at: tuple = _at()
+    adjudications: tuple[LineAdjudication, ...] = ()
 
     @property
     def places(self) -> dict[str, Place]:

@@ -29,13 +29,13 @@ from decimal import Decimal
 from claimdesk.core.claim_rules import MAX_DIAGNOSES, MAX_MODIFIERS, check_npi
 from claimdesk.core.money import fmt
 from claimdesk.core.x12.claims837 import (
-    SELF, Claim837, ClaimFile, Name, OtherPayer, Patient, Payer, Provider, RefusedClaim, ServiceLine,
-    Subscriber,
+    SELF, Adjustment, Claim837, ClaimFile, LineAdjudication, Name, OtherPayer, Patient, Payer, Provider,
+    RefusedClaim, ServiceLine, Subscriber,
 )
 from claimdesk.core.x12.common import collector_paused, read_address
 from claimdesk.core.x12.envelope import Interchange, TransactionSet
 from claimdesk.core.x12.errors import X12Error
-from claimdesk.core.x12.loops import BILLING_PROVIDER, PATIENT, SUBSCRIBER, HLNode, find, split_loops
+from claimdesk.core.x12.loops import BILLING_PROVIDER, PATIENT, SUBSCRIBER, HLNode, find, find_all, split_loops
 from claimdesk.core.x12.reader import read_interchange
 from claimdesk.core.x12.segment import Segment
 
@@ -210,11 +210,12 @@ class _Reader:
             at += ("REF*6R", ref.number, ref.line)
         if "82" in providers:
             at += _at("NM1*82", providers["82"][0])
+        _, results, _ = split_loops(loop, "SVD")
         return ServiceLine(
             lx.integer(1), procedure[0], procedure[1], tuple(filter(None, procedure[2:2 + MAX_MODIFIERS])),
             sv1.amount(2), sv1.get(3), Decimal(numerator) / denominator, sv1.get(5) or claim_place,
             tuple(pointers), start, end, ref.get(2) if ref else "", self.optional_provider(providers, "82"), lx.line,
-            at,
+            at, tuple(_line_adjudication(result) for result in results),
         )
 
     def other_payer(self, loop: list[Segment]) -> OtherPayer:
@@ -225,12 +226,38 @@ class _Reader:
         payer = self.recurring(_payer, _loop(loops, "PR", sbr, "other payer (NM1*PR, loop 2330B)"))
         paid, remaining = (find(top, "AMT", qualifier) for qualifier in ("D", "EAF"))
         return OtherPayer(subscriber, payer, paid and paid.amount(2), remaining and remaining.amount(2),
-                          (*_at("SBR", sbr), *_at("NM1*IL", loops["IL"][0]), *_at("NM1*PR", loops["PR"][0])))
+                          (*_at("SBR", sbr), *_at("NM1*IL", loops["IL"][0]), *_at("NM1*PR", loops["PR"][0])),
+                          _adjustments(top))
 
     def optional_provider(self, loops: dict, qualifier: str) -> Provider | None:
         """The provider of the NM1 loop ``qualifier`` (82 rendering, DN referring), None when absent."""
         loop = loops.get(qualifier)
         return None if loop is None else self.recurring(_provider, loop)
+
+
+def _adjustments(segments: list[Segment]) -> tuple[Adjustment, ...]:
+    """The CAS segments of a 2320 or 2430 loop as (group, reason, amount), each CAS holding up
+    to six reason/amount/quantity triples after its group code."""
+    out = []
+    for cas in find_all(segments, "CAS"):
+        group = cas.required(1)
+        for index in range(2, 20, 3):
+            if cas.get(index):
+                out.append(Adjustment(group, cas.get(index), cas.amount(index + 1)))
+    return tuple(out)
+
+
+def _line_adjudication(loop: list[Segment]) -> LineAdjudication:
+    """Loop 2430: SVD (payer id, paid, procedure, units), its CAS and DTP*573."""
+    svd = loop[0]
+    procedure = svd.components(3)
+    numerator, denominator = svd.quantity(5)
+    dtp = find(loop, "DTP", "573")
+    return LineAdjudication(
+        svd.required(1), svd.amount(2), procedure[1] if len(procedure) > 1 else "",
+        tuple(filter(None, procedure[2:2 + MAX_MODIFIERS])), Decimal(numerator) / denominator,
+        _adjustments(loop), dtp.period(2, 3)[0] if dtp is not None else None,
+    )
 
 
 def _parties(node: HLNode, levels: dict) -> tuple:

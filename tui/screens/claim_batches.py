@@ -1,10 +1,14 @@
-"""Claim batches: the claims queued for the next batch; B builds the batch (all payers).
+"""Claim batches: the claims queued for the next batch; B builds the batch (all payers) and
+writes each payer's 837P (when ``[clinic]`` names the billing provider) besides the readable
+JSON and CSV; a claim that cannot go as an 837P stays queued and is listed with the reason.
 
 Building shows a progress bar (claims done of those going out); Ctrl+K cancels it and then
 nothing is written (no batch, no export file): the build is one transaction.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -19,15 +23,32 @@ from claimdesk.tui.widgets.table import Table
 
 #: Queued claims listed at once (the build sends them all; the title counts them all).
 LIST_ROWS = 500
+#: Held claims shown with their reason after a build.
+HELD_SHOWN = 5
 
 
 def batch_text(res: dict) -> Text:
-    """The batches made and where their exports went."""
+    """The batches made, their files (the 837P when the clinic is set up for it), and the claims
+    held in the queue with the reason."""
     t = Text()
-    t.append(f"✔ {res['claims_sent']} claim(s) sent in {len(res['batches'])} batch(es)", style="bold")
+    if res["batches"]:
+        where = Path(res["batches"][0]["json"]).parent
+        t.append(f"✔ {res['claims_sent']} claim(s) sent in {len(res['batches'])} batch(es), files in {where}",
+                 style="bold")
+    else:
+        t.append("No claim sent: every queued claim is held." if res.get("held") else "No claims queued: no batch made.",
+                 style="bold")
     for b in res["batches"]:
-        t.append(f"\n  batch #{b['batch_id']} {b['payer']}: {b['claims']} claim(s), due {fmt(b['total_due'])}"
-                 f"  → {b['json']}")
+        t.append(f"\n  #{b['batch_id']} {b['payer'][:18]} ({b['claims']}) due {fmt(b['total_due'])}"
+                 f"  {Path(b.get('x12') or b['json']).name}")
+    if res.get("held"):
+        t.append(f"\n✘ {len(res['held'])} claim(s) held in the queue (fix and build again):", style="bold")
+        for h in res["held"][:HELD_SHOWN]:
+            t.append(f"\n  #{h['claim_id']} enc {h['encounter_id']} {h['patient'][:18]}: {h['reason']}")
+        if len(res["held"]) > HELD_SHOWN:
+            t.append(f"\n  … and {len(res['held']) - HELD_SHOWN} more (claimdesk claims batch lists them all)")
+    if not res.get("x12", True) and res["batches"]:
+        t.append("\nNo 837P written: set " + ", ".join(res["x12_missing"]) + " in the config file.")
     return t
 
 

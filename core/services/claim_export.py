@@ -1,0 +1,402 @@
+"""Claims as the payer reads them: the 837P (005010X222A1) records of queued or batched claims,
+built from the database in a few set-based reads, with coordination of benefits from the EOBs
+already posted, and the files written with control numbers kept in the database.
+
+- :func:`assemble` turns claims into :class:`~claimdesk.core.x12.claims837.Claim837` records and
+  lists the ones that cannot go (:class:`Held`, with the reason in a clerk's words): a missing
+  member id, payer id, diagnosis or NPI, a later payer's claim whose earlier payer has no EOB on
+  file, figures that do not balance (:func:`~claimdesk.core.x12.claims837_writer.cob_problems`).
+- :func:`write_file` writes one batch's 837P under the next interchange control number and
+  records it (:class:`~claimdesk.core.models.exports.ClaimFile`).
+- :func:`export_batch` is the workflow behind ``claims export --batch N``: a batch written again.
+
+A claim to a later payer carries, per earlier payer, what that payer did on each line (paid and
+its adjustments, summed over its EOBs, an EOB taken back by an 835 reversal left out), what it
+paid on the claim (AMT*D) and what it left to the patient (AMT*EAF, its PR adjustments). A
+resent claim (``claims requeue``) whose payer gave a claim number on its EOB goes as a
+replacement (frequency 7, REF*F8 that number); one the payer never adjudicated goes as an
+original again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from claimdesk.core import claim_rules, clock, config, db, workflow
+from claimdesk.core.context import current_user
+from claimdesk.core.errors import Refused
+from claimdesk.core.models import INSURANCE_RANKS, ClaimBatch, Payer, Provider
+from claimdesk.core.models.exports import ClaimFile, ControlCounter
+from claimdesk.core.money import Cents
+from claimdesk.core.services.common import get
+from claimdesk.core.x12.claims837 import (
+    SELF, Adjustment, Claim837, LineAdjudication, Name, OtherPayer, Patient, ServiceLine, Subscriber,
+)
+from claimdesk.core.x12.claims837 import Payer as X12Payer
+from claimdesk.core.x12.claims837 import Provider as X12Provider
+from claimdesk.core.x12.claims837_writer import Submission, cob_problems, write_837p
+from claimdesk.core.x12.common import Address
+
+#: SBR01: a payer's responsibility sequence by rank.
+SEQUENCE = {"primary": "P", "secondary": "S", "tertiary": "T"}
+#: What the billing provider needs from ``[clinic]`` before any 837P is written.
+CLINIC_NEEDS = ("name", "npi", "tax_id", "address", "city", "state", "zip")
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """A claim left out of an 837P (it stays queued): which, for whom, and why."""
+
+    claim_id: int
+    encounter_id: int
+    claim_no: str
+    patient: str
+    payer: str
+    rank: str
+    reason: str
+
+    def as_dict(self) -> dict:
+        return {"claim_id": self.claim_id, "encounter_id": self.encounter_id, "claim_no": self.claim_no,
+                "patient": self.patient, "payer": self.payer, "rank": self.rank, "reason": self.reason}
+
+
+def clinic_ready(clinic: config.Clinic) -> bool:
+    """True when ``[clinic]`` names the billing provider well enough for an 837P."""
+    return all(getattr(clinic, key) for key in CLINIC_NEEDS)
+
+
+def billing_provider(clinic: config.Clinic) -> X12Provider:
+    """The clinic as billing provider (2010AA); refused naming the first ``[clinic]`` key missing."""
+    for key in CLINIC_NEEDS:
+        if not getattr(clinic, key):
+            raise Refused(f"an 837P needs the clinic's {key.replace('_', ' ')} as billing provider: set "
+                             f"[clinic] {key} in the config file", field=f"[clinic] {key}")
+    return X12Provider(Name(clinic.name.upper(), organisation=True), clinic.npi, clinic.taxonomy, clinic.tax_id,
+                       Address(clinic.address.upper(), "", clinic.city.upper(), clinic.state, clinic.zip))
+
+
+def submission(settings: config.Settings, payer: Payer, control_number: int, when: dt.datetime) -> Submission:
+    """Who sends (``[edi]``, else the clinic) and who receives (``[edi]``, else the batch's payer)."""
+    edi, clinic = settings.edi, settings.clinic
+    receiver_id = edi.receiver_id or payer.payer_code
+    if not receiver_id:
+        raise Refused(f"payer {payer.name} has no payer id and [edi] names no receiver: set one of them",
+                      field="payer_code")
+    phone = "".join(ch for ch in clinic.phone if ch.isdigit())
+    return Submission(
+        submitter_name=(edi.submitter_name or clinic.name).upper(), submitter_id=edi.submitter_id or clinic.tax_id,
+        contact=(edi.contact or "BILLING OFFICE").upper(), phone=phone or "0000000000",
+        receiver_name=(edi.receiver_name or payer.name).upper(), receiver_id=receiver_id,
+        control_number=control_number, when=when, usage=edi.usage,
+    )
+
+
+def next_control_number() -> int:
+    """The next interchange control number (ISA13/GS06), taken in the caller's transaction."""
+    row = db.sql("UPDATE x12_control SET last = last + 1 WHERE name = {p} RETURNING last", ["interchange"]).fetchone()
+    if row is None:  # pragma: no cover - migration v10 makes the row
+        ControlCounter.create(name="interchange", last=1)
+        return 1
+    return int(row[0])
+
+
+# --- reading what the claims need, set-based ------------------------------------------------------
+def _rows(template: str, ids: list[int]) -> list[tuple]:
+    where, params = db.ids_in(ids)
+    return list(db.sql(template.replace("{ids}", where), params))
+
+
+def _address(line: str, city: str, state: str, zip_code: str) -> Address | None:
+    if not (line and city and state and zip_code):
+        return None
+    return Address(line.upper(), "", city.upper(), state.upper(), zip_code.replace("-", ""))
+
+
+def _date(value) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+class _Reads:
+    """Everything the claims need, read once for all of them."""
+
+    def __init__(self, claim_ids: list[int]):
+        self.claims = _rows(
+            "SELECT c.id, c.encounter_id, c.payer_id, c.rank, c.resend, e.claim_no, e.place_of_service, "
+            "e.diagnoses, e.provider_id, e.referring_provider_id, e.patient_id, p.last_name, p.first_name, "
+            "p.dob, p.sex, p.address, p.city, p.state, p.zip "
+            "FROM claim c JOIN encounter e ON e.id = c.encounter_id JOIN patient p ON p.id = e.patient_id "
+            "WHERE c.id {ids} ORDER BY c.id", claim_ids)
+        encounters = sorted({row[1] for row in self.claims})
+        self.payers = {p.id: p for p in Payer.select()}
+        self.providers = {p.id: p for p in Provider.select()}
+        self.slots: dict[int, dict[str, tuple]] = defaultdict(dict)
+        for row in _rows(
+                "SELECT ep.encounter_id, ep.rank, ep.payer_id, ep.placeholder, cv.member_id, cv.group_no, "
+                "cv.relationship, cv.plan_type, cv.subscriber_last_name, cv.subscriber_first_name, cv.subscriber_dob, "
+                "cv.subscriber_sex, cv.subscriber_address, cv.subscriber_city, cv.subscriber_state, cv.subscriber_zip, "
+                "cv.id FROM encounter_payer ep LEFT JOIN coverage cv ON cv.id = ep.coverage_id "
+                "WHERE ep.encounter_id {ids}", encounters):
+            self.slots[row[0]][row[1]] = row
+        self.lines: dict[int, list[tuple]] = defaultdict(list)
+        for row in _rows(
+                "SELECT ch.encounter_id, ch.id, ch.line_no, sc.code, ch.units, ch.fee, ch.dos, ch.modifiers, "
+                "ch.diagnosis_pointers, ch.control_no, ch.provider_id FROM charge ch "
+                "JOIN service_code sc ON sc.id = ch.service_code_id WHERE ch.encounter_id {ids} "
+                "AND ch.status = 'active' AND ch.kind = 'service' ORDER BY ch.encounter_id, ch.line_no, ch.id",
+                encounters):
+            self.lines[row[0]].append(row)
+        # per (encounter, payer, rank): per charge [paid, {(group, reason): cents}, last date]; the claim
+        # numbers the payer gave; EOBs an 835 reversal took back are left out
+        self.results: dict[tuple, dict[int, list]] = defaultdict(dict)
+        self.claim_refs: dict[tuple, str] = {}
+        line_key: dict[int, tuple] = {}
+        for enc, payer_id, rank, received, ref, line_id, charge_id, paid, denied, denial in _rows(
+                "SELECT eob.encounter_id, eob.payer_id, eob.rank, eob.received_on, eob.claim_ref, el.id, "
+                "el.charge_id, el.paid, el.denied, el.denial_code FROM eob JOIN eob_line el ON el.eob_id = eob.id "
+                "WHERE eob.encounter_id {ids} AND NOT EXISTS "
+                "(SELECT 1 FROM era_claim rc WHERE rc.reverses_id = eob.id) ORDER BY eob.id, el.id", encounters):
+            key = (enc, payer_id, rank)
+            got = self.results[key].setdefault(charge_id, [0, {}, None, ""])
+            got[0] += int(paid)
+            if denied and "-" in (denial or ""):
+                got[3] = denial
+            day = _date(received)
+            got[2] = day if got[2] is None or (day and day > got[2]) else got[2]
+            line_key[line_id] = (key, charge_id)
+            if ref:
+                self.claim_refs[key] = ref
+        for line_id, group, reason, cents in _rows(
+                "SELECT a.line_id, a.group_code, a.reason_code, a.amount FROM eob_adjustment a "
+                "JOIN eob_line el ON el.id = a.line_id JOIN eob ON eob.id = el.eob_id "
+                "WHERE eob.encounter_id {ids} ORDER BY a.id", encounters):
+            if line_id in line_key:
+                key, charge_id = line_key[line_id]
+                adjustments = self.results[key][charge_id][1]
+                adjustments[(group, reason)] = adjustments.get((group, reason), 0) + int(cents)
+
+
+def _subscriber(slot: tuple, payer: Payer, patient: tuple) -> Subscriber:
+    """The insured of a payer slot: the patient (relationship self) or the coverage's subscriber."""
+    (_, rank, _, _, member_id, group, relationship, plan_type, sub_last, sub_first, sub_dob, sub_sex,
+     sub_address, sub_city, sub_state, sub_zip, _) = slot
+    filing = claim_rules.plan_type_for(payer.kind, plan_type or "") or "CI"
+    if (relationship or "self") == "self":
+        last, first, dob, sex, address, city, state, zip_code = patient
+        return Subscriber(SEQUENCE[rank], SELF, group or "", filing, Name(last.upper(), first.upper()),
+                          member_id or "", _date(dob), sex or "U", _address(address, city, state, zip_code))
+    return Subscriber(SEQUENCE[rank], claim_rules.relationship_code(relationship), group or "", filing,
+                      Name((sub_last or "").upper(), (sub_first or "").upper()), member_id or "", _date(sub_dob),
+                      sub_sex or "U", _address(sub_address, sub_city, sub_state, sub_zip))
+
+
+def _x12_payer(payer: Payer) -> X12Payer:
+    return X12Payer(payer.name.upper(), payer.payer_code, _address(payer.address, payer.city, payer.state, payer.zip))
+
+
+def _person(provider: Provider) -> X12Provider:
+    if provider.entity == "organization":
+        name = Name((provider.last_name or provider.name).upper(), organisation=True)
+    else:
+        name = Name((provider.last_name or provider.name).upper(), (provider.first_name or "").upper())
+    return X12Provider(name, provider.npi, provider.taxonomy, provider.tax_id)
+
+
+def _explained(got: list, fee: int, previous: list | None) -> dict:
+    """A payer's adjustments on a line as the next payer must read them, from ``got`` (paid,
+    adjustments by (group, reason), date, denial code): where paid and adjustments leave part of
+    the charge unexplained, a denial names it (its code, e.g. ``CO-96``, for what is left); on a
+    later payer's line, the earlier payer's impact is ``OA-23`` (the charge less what the earlier
+    payer left to it, its PR) when what remains is exactly what it was left. Anything else stays
+    unexplained and the claim does not balance."""
+    paid, adjustments, _, denial = got
+    out = dict(adjustments)
+    left = fee - paid - sum(out.values())
+    if previous is not None and left:
+        handed = sum(c for (g, _), c in previous[1].items() if g == "PR")
+        if left == fee - handed:
+            out = {("OA", "23"): left, **out}
+            left = 0
+    if left and denial:
+        group, reason = denial.split("-", 1)
+        out[(group, reason)] = out.get((group, reason), 0) + left
+    return out
+
+
+class _Builder:
+    """Makes one claim's record from the reads, or says why it cannot go."""
+
+    def __init__(self, reads: _Reads, billing: X12Provider):
+        self.reads = reads
+        self.billing = billing
+
+    def build(self, row: tuple) -> Claim837 | str:
+        (claim_id, enc, payer_id, rank, resend, claim_no, place, diagnoses, provider_id, referring_id, patient_id,
+         last, first, dob, sex, address, city, state, zip_code) = row
+        reads = self.reads
+        payer = reads.payers[payer_id]
+        slots = reads.slots.get(enc, {})
+        slot = slots.get(rank)
+        if not payer.payer_code:
+            return f"payer {payer.name} has no payer id (set it in Clinic setup)"
+        if slot is None or slot[2] != payer_id:
+            now = reads.payers[slot[2]].name if slot is not None else "none"
+            return f"{payer.name} is no longer the encounter's {rank} payer (it is {now})"
+        if slot[16] is None:
+            return f"the encounter's {rank} payer {payer.name} is not linked to the patient's coverage"
+        if not slot[4]:
+            return f"the {rank} coverage with {payer.name} has no member id"
+        if dob is None:
+            return "the patient's date of birth is missing"
+        codes = [d for d in (diagnoses or "").split(",") if d]
+        if not codes:
+            return "the encounter has no diagnosis"
+        rendering = reads.providers[provider_id]
+        if not rendering.npi:
+            return f"the rendering provider {rendering.name} has no NPI"
+        referring = reads.providers.get(referring_id) if referring_id else None
+        patient_facts = (last, first, dob, sex, address, city, state, zip_code)
+        subscriber = _subscriber(slot, payer, patient_facts)
+        if subscriber.relationship != SELF and not (subscriber.name.last and subscriber.name.first):
+            return f"the {rank} coverage's subscriber (the insured) has no name"
+        charges = reads.lines.get(enc, [])
+        if not charges:
+            return "the encounter has no active charge"
+        others, problem = self.other_payers(enc, rank, slots, subscriber.relationship, patient_facts)
+        if problem:
+            return problem
+        lines = []
+        for number, (_, charge_id, _, code, units, fee, dos, modifiers, pointers, control, line_provider) in enumerate(
+                charges, start=1):
+            results, previous = [], None
+            for other_rank, other in others:
+                if other.paid is None:  # the next payer, named for information
+                    continue
+                got = reads.results.get((enc, reads.slots[enc][other_rank][2], other_rank), {}).get(charge_id)
+                if got is None:
+                    if int(fee) == 0:
+                        continue
+                    return f"{other.payer.name}'s EOB has no result for line {number} ({code})"
+                paid, adjustments, day = got[0], _explained(got, int(fee), previous), got[2]
+                previous = got
+                results.append(LineAdjudication(
+                    other.payer.payer_id, Cents(paid), code, tuple(claim_rules.split_codes(modifiers)),
+                    Decimal(int(units)), tuple(Adjustment(g, r, Cents(c)) for (g, r), c in adjustments.items() if c),
+                    day))
+            own = reads.providers[line_provider]
+            point = claim_rules.split_pointers(pointers) or [1]
+            day = _date(dos)
+            lines.append(ServiceLine(
+                number, "HC", code, tuple(claim_rules.split_codes(modifiers)), Cents(int(fee)), "UN",
+                Decimal(int(units)), place, tuple(point), day, day, control or "",
+                _person(own) if line_provider != provider_id and own.npi else None, 0, (), tuple(results)))
+        frequency, reference = "1", ""
+        if resend and reads.claim_refs.get((enc, payer_id, rank)):
+            frequency, reference = "7", reads.claim_refs[(enc, payer_id, rank)]
+        patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
+        if subscriber.relationship != SELF:
+            patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), _date(dob), sex or "U",
+                              _address(address, city, state, zip_code))
+        claim = Claim837(
+            claim_no, Cents(sum(line.charge for line in lines)), place, frequency, tuple(codes), reference,
+            self.billing, None, subscriber, _x12_payer(payer), patient, _person(rendering),
+            _person(referring) if referring is not None and referring.npi else None,
+            tuple(other for _, other in others), tuple(lines), "0001", 0)
+        problems = cob_problems(claim)
+        return "does not balance: " + "; ".join(problems) if problems else claim
+
+    def other_payers(self, enc: int, rank: str, slots: dict, relationship: str, patient: tuple):
+        """The 2320 loops: each earlier insurer with what it did (an EOB must be on file), then for
+        a primary or secondary claim the next insurer for information. ``(rank, OtherPayer)`` pairs."""
+        reads, out = self.reads, []
+        mine = INSURANCE_RANKS.index(rank)
+        for position, other_rank in enumerate(INSURANCE_RANKS):
+            slot = slots.get(other_rank)
+            if position == mine or slot is None or slot[3] or slot[16] is None:
+                continue
+            payer = reads.payers[slot[2]]
+            if not payer.is_insurance or not payer.payer_code:
+                continue
+            sub = _subscriber(slot, payer, patient)
+            if position > mine:
+                if position == mine + 1:
+                    out.append((other_rank, OtherPayer(sub, _x12_payer(payer), None, None)))
+                continue
+            results = reads.results.get((enc, payer.id, other_rank))
+            if not results:
+                return [], f"no EOB from the {other_rank} payer {payer.name} is posted for this encounter"
+            paid = sum(got[0] for got in results.values())
+            left = sum(c for got in results.values() for (g, _), c in got[1].items() if g == "PR")
+            out.append((other_rank, OtherPayer(sub, _x12_payer(payer), Cents(paid), Cents(left))))
+        return out, ""
+
+
+def assemble(claim_ids: list[int], settings: config.Settings | None = None) -> tuple[list[tuple[int, Claim837]],
+                                                                                      list[Held]]:
+    """The 837P records of ``claim_ids`` as ``(claim id, record)`` in claim order, and the claims
+    held back with their reason. Refused (naming the ``[clinic]`` key) when the clinic is not
+    set up as billing provider."""
+    settings = settings or config.load()
+    billing = billing_provider(settings.clinic)
+    reads = _Reads(sorted(set(claim_ids)))
+    builder = _Builder(reads, billing)
+    ready, held = [], []
+    for row in reads.claims:
+        made = builder.build(row)
+        if isinstance(made, str):
+            payer = reads.payers[row[2]]
+            held.append(Held(row[0], row[1], row[5] or "", f"{row[11]}, {row[12]}", payer.name, row[3], made))
+        else:
+            ready.append((row[0], made))
+    return ready, held
+
+
+def file_name(batch_id: int, control_number: int) -> str:
+    """``claims-batch-000012-000000045.837``: the batch and the file's control number."""
+    return f"claims-batch-{batch_id:06d}-{control_number:09d}.837"
+
+
+def write_file(batch: ClaimBatch, payer: Payer, records: list[Claim837], out_dir: Path,
+               settings: config.Settings | None = None) -> dict:
+    """Write ``records`` (one payer's batch) as one 837P under the next control number, in the
+    caller's transaction, and record it; ``{"path", "control_number", "claims", "total"}``."""
+    settings = settings or config.load()
+    number = next_control_number()
+    text = write_837p(records, submission(settings, payer, number, clock.now()))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / file_name(batch.id, number)
+    path.write_text(text, encoding="ascii")
+    total = sum(claim.total for claim in records)
+    ClaimFile.create(batch=batch.id, path=str(path), control_number=number, claims=len(records), total=total,
+                     created_at=clock.now(), created_by=current_user())
+    return {"path": str(path), "control_number": number, "claims": len(records), "total": Cents(total)}
+
+
+def export_batch(batch_id: int, *, out_dir: str | Path | None = None) -> dict:
+    """Workflow: write batch ``batch_id``'s 837P again (a lost file, a clearinghouse that asks
+    for it again) under a new control number. The batch's claims are written as they stand
+    today; one that can no longer be written is listed in ``held`` with the reason.
+
+    Returns ``{"batch_id", "payer", "path", "control_number", "claims", "total", "held"}``."""
+    settings = config.load()
+    target = Path(out_dir) if out_dir else (settings.export_dir or config.default_export_dir())
+
+    def body():
+        batch = get(ClaimBatch, batch_id, "claim batch", field="batch_id")
+        rows = list(db.sql("SELECT id, payer_id FROM claim WHERE batch_id = {p} ORDER BY id", [batch.id]))
+        if not rows:
+            raise Refused(f"claim batch {batch.id} holds no claim", field="batch_id")
+        ready, held = assemble([r[0] for r in rows], settings)
+        payer = Payer.get_by_id(rows[0][1])
+        if not ready:
+            raise Refused(f"no claim of batch {batch.id} can be written as an 837P: {held[0].reason}",
+                          field="batch_id")
+        made = write_file(batch, payer, [claim for _, claim in ready], target, settings)
+        return {"batch_id": batch.id, "payer": payer.name, **made, "held": [h.as_dict() for h in held]}
+
+    return workflow.run("claims.export", body, inputs={"batch_id": batch_id, "out_dir": str(target)})
