@@ -221,12 +221,15 @@ def _v9() -> None:
 
 
 def _v10() -> None:
-    """837P export: ``claim_file`` (each file written for a batch, with its control number) and
-    ``x12_control`` (the counter of interchange control numbers, starting at 0)."""
+    """837P export: ``claim_file`` (each file written for a batch, with its control number),
+    ``x12_control`` (the counter of interchange control numbers, starting at 0) and the claim's
+    ``voids`` flag (a void request, frequency 8)."""
     from claimdesk.core.models.exports import ClaimFile, ControlCounter
 
     ClaimFile.create_table(safe=True)
     ControlCounter.create_table(safe=True)
+    if "voids" not in {c.name for c in db.database.get_columns("claim")}:
+        db.database.execute_sql('ALTER TABLE "claim" ADD COLUMN "voids" BOOLEAN NOT NULL DEFAULT FALSE')
     ControlCounter.get_or_create(name="interchange", defaults={"last": 0})
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from claimdesk.core.config import Clinic, clinic_section
+from claimdesk.core.errors import Refused
+from claimdesk.core.money import fmt
 from claimdesk.core.demo.reference import CLINIC
 from claimdesk.core.models import Charge, Claim, Encounter, Eob, EobAdjustment, EobLine, Payer
 from claimdesk.core.models.exports import ClaimFile
@@ -177,15 +179,21 @@ def test_a_claim_that_does_not_balance_stays_queued_with_its_reason(database, cl
     primary = Payer.get(Payer.payer_code == claim.payer.payer_id)
     secondary = Payer.get(Payer.payer_code == claim.next_payer.payer.payer_id)
     first = encounter.charges.order_by(Charge.line_no).first()
-    eobs.post_eob({"encounter_id": encounter.id, "payer_id": primary.id, "lines": [
-        {"charge_id": first.id, "adjustments": [{"group_code": "CO", "reason_code": "45", "amount": "1.00"}]}]})
+    voucher = payments.create_voucher({"payer_id": primary.id, "method": "check", "amount": "5.00",
+                                       "details": {"check_number": "77"}})["voucher_id"]
+    eobs.post_eob({"encounter_id": encounter.id, "payer_id": primary.id, "voucher_id": voucher, "lines": [
+        {"charge_id": first.id, "paid": "5.00", "adjustments": [
+            {"group_code": "PR", "reason_code": "1", "amount": "2.00"}]}]})  # the rest of the line unexplained
     claims.queue(encounter, secondary, "secondary")  # the clerk queues it by hand
 
     result = claims.build_batch(out_dir=clinic_config)
     assert result["batches"] == [] and result["claims_sent"] == 0
     (held,) = result["held"]
     assert held["encounter_id"] == encounter.id and held["payer"] == secondary.name
-    assert "does not balance" in held["reason"] or "has no result for line" in held["reason"]
+    assert held["reason"] == (f"does not balance: line 1 ({first.service_code.code}): {claim.payer.name} paid 5.00 "
+                              f"but the charge {fmt(first.fee)} less its adjustments 2.00 is {fmt(first.fee - 2_00)}; "
+                              f"{claim.payer.name} paid 5.00 on the claim but its charge {fmt(first.fee)} less the "
+                              f"adjustments 2.00 is {fmt(first.fee - 2_00)}")
     assert Claim.get(Claim.id == held["claim_id"]).status == "queued"
     assert not clinic_config.exists() or not list(clinic_config.glob("*.837"))
 
@@ -243,3 +251,26 @@ def test_every_claim_of_the_demo_clinic_goes_out_valid_or_is_held_with_a_reason(
                                                                                           .payer_id), 9,
                                               dt.datetime(2026, 12, 6, 9, 30)))
     assert pyx12_errors(text) == []
+
+
+def test_a_void_goes_with_frequency_8_and_the_payer_s_claim_number(database, clinic_config):
+    generated = make_claims(3, seed=8, dependants=True)
+    import_claims(generated)
+    era_import.import_files([("remit.835", write_835(remittances_by_payer(generated)))])
+    first = Claim.get(Claim.encounter == Encounter.get(Encounter.claim_no == generated[0].number).id)
+    eob = Eob.get(Eob.encounter == first.encounter_id)
+    with pytest.raises(Refused, match="say why"):
+        claims.void(first.id, " ")
+    made = claims.void(first.id, "billed to the wrong payer")
+    assert made["voids"] == first.id and Claim.get_by_id(made["claim_id"]).voids
+    with pytest.raises(Refused, match="already has a primary claim queued"):
+        claims.void(first.id, "twice")
+    (_, text), = batch_files(claims.build_batch(out_dir=clinic_config))
+    assert f"CLM*{generated[0].number}*" in text and ":B:8*Y*A*Y*Y~" in text
+    assert f"REF*F8*{eob.claim_ref}~" in text and eob.claim_ref
+    assert pyx12_errors(text) == []
+    # a claim the payer never adjudicated has nothing to void at the payer
+    import_claims(make_claims(1, seed=9))
+    never = Claim.select().where(Claim.status == "sent").order_by(Claim.id.desc()).first()
+    with pytest.raises(Refused, match="nothing to void"):
+        claims.void(never.id, "not seen")

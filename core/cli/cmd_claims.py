@@ -1,4 +1,4 @@
-"""Claims: ``claims batch|export|queued|requeue|zero-splits|mark-zero-paid``."""
+"""Claims: ``claims batch|export|queued|requeue|void|zero-splits|mark-zero-paid``."""
 
 from __future__ import annotations
 
@@ -27,6 +27,9 @@ def register(subparsers) -> None:
     p = command(sub, "requeue", "Queue a sent claim again (resend) for the payer's next batch", requeue)
     p.add_argument("claim_id", metavar="CLAIM_ID")
     p.add_argument("--reason", default="", help="why it is sent again")
+    p = command(sub, "void", "Ask the payer to void a claim it adjudicated (an 837P of frequency 8)", void)
+    p.add_argument("claim_id", metavar="CLAIM_ID")
+    p.add_argument("--reason", required=True, help="why the claim is voided")
     p = command(sub, "zero-splits", "Outstanding Zero Splits: zero-fee charges waiting for the primary", zero_list)
     p.add_argument("--search", default="", metavar="TEXT",
                    help="only rows matching every word (patient, payer, code, date, charge or encounter number)")
@@ -78,7 +81,7 @@ def export(args) -> Result:
 def list_queued(args) -> Result:
     """Claims waiting for the next batch."""
     rows = claims.queued_list(args.payer)
-    text = table([{**r, "resend": "yes" if r["resend"] else ""} for r in rows],
+    text = table([{**r, "resend": "void" if r["voids"] else "yes" if r["resend"] else ""} for r in rows],
                  [("claim", "claim_id"), ("payer", "payer"), ("rank", "rank"), ("enc", "encounter_id"),
                   ("patient", "patient"), ("resend", "resend"), ("queued", "queued_at")])
     return Result(rows, text)
@@ -89,6 +92,13 @@ def requeue(args) -> Result:
     res = claims.requeue(args.claim_id, args.reason)
     return Result(res, f"claim {res['requeued_from']} queued again as claim {res['claim_id']} "
                        f"({res['rank']}, encounter {res['encounter_id']}) for the next batch")
+
+
+def void(args) -> Result:
+    """Queue a void of a sent claim."""
+    res = claims.void(args.claim_id, args.reason)
+    return Result(res, f"claim {res['voids']} will be voided at {res['payer']}: void claim {res['claim_id']} "
+                       f"(frequency 8) queued for the next batch")
 
 
 def zero_list(args) -> Result:

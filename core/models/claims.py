@@ -172,7 +172,9 @@ class ClaimBatch(BaseModel):
 
 
 class Claim(BaseModel):
-    """An encounter billed (or queued to be billed) to one payer at one rank."""
+    """An encounter billed (or queued to be billed) to one payer at one rank; ``resend`` when
+    it goes again (``claims requeue``), ``voids`` when it asks the payer to void the claim it
+    adjudicated (``claims void``: an 837P of frequency 8)."""
 
     encounter = peewee.ForeignKeyField(Encounter, backref="claims", index=True)
     payer = peewee.ForeignKeyField(Payer, index=True)
@@ -182,3 +184,4 @@ class Claim(BaseModel):
     batch = peewee.ForeignKeyField(ClaimBatch, null=True, backref="claims")
     sent_at = peewee.DateTimeField(null=True)
     resend = peewee.BooleanField(default=False)
+    voids = peewee.BooleanField(default=False, constraints=[peewee.SQL("DEFAULT FALSE")])  # schema v10: asks the payer to void its claim (frequency 8)

@@ -10,12 +10,14 @@ already posted, and the files written with control numbers kept in the database.
   records it (:class:`~claimdesk.core.models.exports.ClaimFile`).
 - :func:`export_batch` is the workflow behind ``claims export --batch N``: a batch written again.
 
-A claim to a later payer carries, per earlier payer, what that payer did on each line (paid and
+A claim carries the encounter's active lines its payer is responsible for (a split at its
+rank: a line the primary denied outright is not the secondary's) and its zero-fee lines. A claim to a later payer
+carries, per earlier payer, what that payer did on each line (paid and
 its adjustments, summed over its EOBs, an EOB taken back by an 835 reversal left out), what it
 paid on the claim (AMT*D) and what it left to the patient (AMT*EAF, its PR adjustments). A
 resent claim (``claims requeue``) whose payer gave a claim number on its EOB goes as a
 replacement (frequency 7, REF*F8 that number); one the payer never adjudicated goes as an
-original again.
+original again; a void (``claims void``) goes with frequency 8 and that number.
 """
 
 from __future__ import annotations
@@ -127,7 +129,7 @@ class _Reads:
 
     def __init__(self, claim_ids: list[int]):
         self.claims = _rows(
-            "SELECT c.id, c.encounter_id, c.payer_id, c.rank, c.resend, e.claim_no, e.place_of_service, "
+            "SELECT c.id, c.encounter_id, c.payer_id, c.rank, c.resend, c.voids, e.claim_no, e.place_of_service, "
             "e.diagnoses, e.provider_id, e.referring_provider_id, e.patient_id, p.last_name, p.first_name, "
             "p.dob, p.sex, p.address, p.city, p.state, p.zip "
             "FROM claim c JOIN encounter e ON e.id = c.encounter_id JOIN patient p ON p.id = e.patient_id "
@@ -143,6 +145,10 @@ class _Reads:
                 "cv.id FROM encounter_payer ep LEFT JOIN coverage cv ON cv.id = ep.coverage_id "
                 "WHERE ep.encounter_id {ids}", encounters):
             self.slots[row[0]][row[1]] = row
+        #: (charge, rank, payer) of every split: a claim carries the lines its payer is responsible for
+        self.owed = set(_rows(
+            "SELECT s.charge_id, s.rank, s.payer_id FROM charge_split s JOIN charge ch ON ch.id = s.charge_id "
+            "WHERE ch.encounter_id {ids}", encounters))
         self.lines: dict[int, list[tuple]] = defaultdict(list)
         for row in _rows(
                 "SELECT ch.encounter_id, ch.id, ch.line_no, sc.code, ch.units, ch.fee, ch.dos, ch.modifiers, "
@@ -236,7 +242,7 @@ class _Builder:
         self.billing = billing
 
     def build(self, row: tuple) -> Claim837 | str:
-        (claim_id, enc, payer_id, rank, resend, claim_no, place, diagnoses, provider_id, referring_id, patient_id,
+        (claim_id, enc, payer_id, rank, resend, voids, claim_no, place, diagnoses, provider_id, referring_id, patient_id,
          last, first, dob, sex, address, city, state, zip_code) = row
         reads = self.reads
         payer = reads.payers[payer_id]
@@ -264,10 +270,12 @@ class _Builder:
         subscriber = _subscriber(slot, payer, patient_facts)
         if subscriber.relationship != SELF and not (subscriber.name.last and subscriber.name.first):
             return f"the {rank} coverage's subscriber (the insured) has no name"
-        charges = reads.lines.get(enc, [])
+        owed = reads.owed
+        charges = [c for c in reads.lines.get(enc, []) if (c[1], rank, payer_id) in owed or not int(c[5])]
         if not charges:
-            return "the encounter has no active charge"
-        others, problem = self.other_payers(enc, rank, slots, subscriber.relationship, patient_facts)
+            return f"no active charge of the encounter is {payer.name}'s to pay"
+        included = {c[1] for c in charges}
+        others, problem = self.other_payers(enc, rank, slots, included, patient_facts)
         if problem:
             return problem
         lines = []
@@ -295,9 +303,15 @@ class _Builder:
                 number, "HC", code, tuple(claim_rules.split_codes(modifiers)), Cents(int(fee)), "UN",
                 Decimal(int(units)), place, tuple(point), day, day, control or "",
                 _person(own) if line_provider != provider_id and own.npi else None, 0, (), tuple(results)))
-        frequency, reference = "1", ""
-        if resend and reads.claim_refs.get((enc, payer_id, rank)):
-            frequency, reference = "7", reads.claim_refs[(enc, payer_id, rank)]
+        frequency, reference = "1", reads.claim_refs.get((enc, payer_id, rank), "")
+        if voids:
+            if not reference:
+                return f"a void needs {payer.name}'s claim number, and no EOB of it gives one"
+            frequency = "8"
+        elif resend and reference:
+            frequency = "7"
+        else:
+            reference = ""
         patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
         if subscriber.relationship != SELF:
             patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), _date(dob), sex or "U",
@@ -310,9 +324,10 @@ class _Builder:
         problems = cob_problems(claim)
         return "does not balance: " + "; ".join(problems) if problems else claim
 
-    def other_payers(self, enc: int, rank: str, slots: dict, relationship: str, patient: tuple):
-        """The 2320 loops: each earlier insurer with what it did (an EOB must be on file), then for
-        a primary or secondary claim the next insurer for information. ``(rank, OtherPayer)`` pairs."""
+    def other_payers(self, enc: int, rank: str, slots: dict, included: set[int], patient: tuple):
+        """The 2320 loops: each earlier insurer with what it did on the ``included`` charges (an EOB
+        must be on file), then for a primary or secondary claim the next insurer for information.
+        ``(rank, OtherPayer)`` pairs."""
         reads, out = self.reads, []
         mine = INSURANCE_RANKS.index(rank)
         for position, other_rank in enumerate(INSURANCE_RANKS):
@@ -330,8 +345,9 @@ class _Builder:
             results = reads.results.get((enc, payer.id, other_rank))
             if not results:
                 return [], f"no EOB from the {other_rank} payer {payer.name} is posted for this encounter"
-            paid = sum(got[0] for got in results.values())
-            left = sum(c for got in results.values() for (g, _), c in got[1].items() if g == "PR")
+            shown = [got for charge_id, got in results.items() if charge_id in included]
+            paid = sum(got[0] for got in shown)
+            left = sum(c for got in shown for (g, _), c in got[1].items() if g == "PR")
             out.append((other_rank, OtherPayer(sub, _x12_payer(payer), Cents(paid), Cents(left))))
         return out, ""
 
@@ -350,7 +366,7 @@ def assemble(claim_ids: list[int], settings: config.Settings | None = None) -> t
         made = builder.build(row)
         if isinstance(made, str):
             payer = reads.payers[row[2]]
-            held.append(Held(row[0], row[1], row[5] or "", f"{row[11]}, {row[12]}", payer.name, row[3], made))
+            held.append(Held(row[0], row[1], row[6] or "", f"{row[12]}, {row[13]}", payer.name, row[3], made))
         else:
             ready.append((row[0], made))
     return ready, held

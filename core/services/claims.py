@@ -20,14 +20,13 @@ from typing import Callable
 from marshmallow import Schema
 from peewee import fn
 
-from claimdesk.core import clock, config, workflow
+from claimdesk.core import clock, config, db, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
-    Charge, ChargeSplit, Claim, ClaimBatch, Encounter, EncounterPayer, Patient, Payer,
-    Provider, ServiceCode,
+    Charge, ChargeSplit, Claim, ClaimBatch, Encounter, EncounterPayer, Eob, Patient, Payer,
 )
-from claimdesk.core.money import as_json
+from claimdesk.core.money import Cents, as_json
 from claimdesk.core.posting import next_claims
 from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services import claim_export
@@ -69,7 +68,8 @@ def queued_list(payer_id: int | None = None, limit: int | None = None) -> list[d
     if limit is not None:
         q = q.limit(max(1, int(limit)))
     return [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "encounter_id": c.encounter_id,
-             "patient": c.encounter.patient.name, "resend": bool(c.resend), "queued_at": c.queued_at}
+             "patient": c.encounter.patient.name, "resend": bool(c.resend), "voids": bool(c.voids),
+             "queued_at": c.queued_at}
             for c in q]
 
 
@@ -111,37 +111,52 @@ class BatchInput(Schema):
     out_dir = Text(max_length=1000, load_default="")
 
 
-def _coverage_of(encounter_id: int, rank: str) -> dict:
-    slot = EncounterPayer.get_or_none((EncounterPayer.encounter == encounter_id) & (EncounterPayer.rank == rank))
-    cov = slot.coverage if slot is not None and slot.coverage_id else None
-    if cov is None:
-        return {"member_id": "", "group_no": "", "subscriber": "", "relationship": ""}
-    return {"member_id": cov.member_id, "group_no": cov.group_no, "subscriber": cov.subscriber,
-            "relationship": cov.relationship}
-
-
-def claim_record(claim: Claim) -> dict:
-    """One claim as it goes to the payer: patient, subscriber, provider and its lines."""
-    enc = Encounter.get_by_id(claim.encounter_id)
-    pat = Patient.get_by_id(enc.patient_id)
-    prov = Provider.get_by_id(enc.provider_id)
-    lines = []
-    rows = (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
-            .where((Charge.encounter == enc.id) & (Charge.status == "active")).order_by(Charge.line_no, Charge.id))
-    for ch in rows:
-        split = ChargeSplit.get_or_none((ChargeSplit.charge == ch.id) & (ChargeSplit.rank == claim.rank)
-                                        & (ChargeSplit.payer == claim.payer_id))
-        lines.append({"line_no": ch.line_no, "charge_id": ch.id, "code": ch.service_code.code,
-                      "description": ch.service_code.description, "units": ch.units,
-                      "dos": ch.dos.isoformat(), "fee": ch.fee, "due": split.balance if split else 0})
-    return {"claim_id": claim.id, "rank": claim.rank, "resend": bool(claim.resend),
-            "encounter_id": enc.id, "claim_type": enc.claim_type, "dos": enc.dos.isoformat(),
-            "patient": {"account_no": pat.account_no, "last_name": pat.last_name, "first_name": pat.first_name,
-                        "dob": pat.dob.isoformat() if pat.dob else "", "address": pat.address, "city": pat.city,
-                        "state": pat.state, "zip": pat.zip},
-            "subscriber": _coverage_of(enc.id, claim.rank),
-            "provider": {"name": prov.name, "npi": prov.npi},
-            "lines": lines}
+def claim_records(claim_ids: list[int]) -> dict[int, dict]:
+    """Each claim as the readable export shows it, by claim id: patient, subscriber, provider and
+    its lines (with what the claim's payer is due on each), read in a few set-based queries."""
+    where, params = db.ids_in(sorted(set(claim_ids)))
+    heads = list(db.sql(
+        "SELECT c.id, c.rank, c.resend, c.payer_id, e.id, e.claim_type, e.dos, p.account_no, p.last_name, "
+        "p.first_name, p.dob, p.address, p.city, p.state, p.zip, pr.name, pr.npi FROM claim c "
+        "JOIN encounter e ON e.id = c.encounter_id JOIN patient p ON p.id = e.patient_id "
+        f"JOIN provider pr ON pr.id = e.provider_id WHERE c.id {where} ORDER BY c.id", params))
+    where, params = db.ids_in(sorted({row[4] for row in heads}))
+    covered = {(enc, rank): (member or "", group or "", subscriber or "", relationship or "")
+               for enc, rank, member, group, subscriber, relationship in db.sql(
+                   "SELECT ep.encounter_id, ep.rank, cv.member_id, cv.group_no, cv.subscriber, cv.relationship "
+                   "FROM encounter_payer ep JOIN coverage cv ON cv.id = ep.coverage_id "
+                   f"WHERE ep.encounter_id {where}", params)}
+    lines: dict[int, list[tuple]] = defaultdict(list)
+    for row in db.sql(
+            "SELECT ch.encounter_id, ch.line_no, ch.id, sc.code, sc.description, ch.units, ch.dos, ch.fee FROM charge ch "
+            "JOIN service_code sc ON sc.id = ch.service_code_id "
+            f"WHERE ch.encounter_id {where} AND ch.status = 'active' ORDER BY ch.encounter_id, ch.line_no, ch.id",
+            params):
+        lines[row[0]].append(row)
+    due = {(charge, rank, payer): int(balance) for charge, rank, payer, balance in db.sql(
+        "SELECT s.charge_id, s.rank, s.payer_id, s.balance FROM charge_split s JOIN charge ch ON ch.id = s.charge_id "
+        f"WHERE ch.encounter_id {where}", params)}
+    day = Charge.dos.python_value
+    out = {}
+    for (claim_id, rank, resend, payer_id, enc, claim_type, dos, account, last, first, dob, address, city, state,
+         zip_code, provider, npi) in heads:
+        member, group, subscriber, relationship = covered.get((enc, rank), ("", "", "", ""))
+        born = day(dob)
+        out[claim_id] = {
+            "claim_id": claim_id, "rank": rank, "resend": bool(resend), "encounter_id": enc, "claim_type": claim_type,
+            "dos": day(dos).isoformat(),
+            "patient": {"account_no": account, "last_name": last, "first_name": first,
+                        "dob": born.isoformat() if born else "", "address": address, "city": city, "state": state,
+                        "zip": zip_code},
+            "subscriber": {"member_id": member, "group_no": group, "subscriber": subscriber,
+                           "relationship": relationship},
+            "provider": {"name": provider, "npi": npi},
+            "lines": [{"line_no": line_no, "charge_id": charge, "code": code, "description": description,
+                       "units": units, "dos": day(when).isoformat(), "fee": Cents(int(fee)),
+                       "due": Cents(due.get((charge, rank, payer_id), 0))}
+                      for _, line_no, charge, code, description, units, when, fee in lines[enc]],
+        }
+    return out
 
 
 CSV_COLUMNS = ("batch_id", "claim_id", "resend", "payer", "rank", "encounter_id", "claim_type", "account_no",
@@ -229,9 +244,10 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
             batch = ClaimBatch.create(created_at=now, created_by=current_user())
             Claim.update(status="sent", sent_at=now, batch=batch.id).where(
                 Claim.id.in_([c.id for c in group])).execute()
+            readable = claim_records([c.id for c in group])
             records = []
             for c in group:
-                records.append(claim_record(c))
+                records.append(readable[c.id])
                 done += 1
                 if progress is not None:
                     progress(done, total)
@@ -292,10 +308,44 @@ def requeue(claim_id: int, reason: str = "") -> dict:
     return workflow.run("claims.requeue", body, inputs=clean, reason=clean["reason"])
 
 
+def void(claim_id: int, reason: str) -> dict:
+    """Workflow: ask the payer to void a claim it adjudicated (billed to the wrong payer, a visit
+    that did not happen): a claim queued for the payer's next batch that goes as an 837P of
+    frequency 8 with the payer's claim number (REF*F8, from its EOB). The sent claim stays on
+    file. Refused when the claim was not sent, the payer gave no claim number (then there is
+    nothing to void at the payer: it is simply not sent again) or a claim is already queued."""
+    clean = load(RequeueInput, {"claim_id": claim_id, "reason": reason})
+    if not clean["reason"].strip():
+        raise Refused("say why the claim is voided", field="reason")
+
+    def body():
+        claim = get(Claim, clean["claim_id"], "claim", field="claim_id")
+        if claim.status != "sent" or claim.voids:
+            raise Refused(f"claim {claim.id} is {'a void' if claim.voids else claim.status}; only a sent claim "
+                          "can be voided", field="claim_id")
+        payer = Payer.get_by_id(claim.payer_id)
+        adjudicated = Eob.select().where((Eob.encounter == claim.encounter_id) & (Eob.payer == claim.payer_id)
+                                         & (Eob.rank == claim.rank) & (Eob.claim_ref != "")).exists()
+        if not adjudicated:
+            raise Refused(f"{payer.name} gave no claim number for encounter {claim.encounter_id} (no EOB with one): "
+                          "there is nothing to void at the payer", field="claim_id")
+        if queued().where((Claim.encounter == claim.encounter_id) & (Claim.payer == claim.payer_id)
+                          & (Claim.rank == claim.rank)).exists():
+            raise Refused(f"encounter {claim.encounter_id} already has a {claim.rank} claim queued for "
+                          f"{payer.name}", field="claim_id")
+        new = Claim.create(encounter=claim.encounter_id, payer=claim.payer_id, rank=claim.rank, status="queued",
+                           queued_at=clock.now(), resend=True, voids=True)
+        enc = Encounter.get_by_id(claim.encounter_id)
+        return {"claim_id": new.id, "voids": claim.id, "encounter_id": claim.encounter_id,
+                "patient_id": enc.patient_id, "payer": payer.name, "rank": claim.rank}
+
+    return workflow.run("claims.void", body, inputs=clean, reason=clean["reason"])
+
+
 def history(encounter_id: int) -> list[dict]:
     """Every claim of an encounter: payer, rank, status, when queued/sent and in which batch."""
     rows = (Claim.select(Claim, Payer).join(Payer).where(Claim.encounter == encounter_id)
             .order_by(Claim.id))
     return [{"claim_id": c.id, "payer": c.payer.name, "rank": c.rank, "status": c.status,
-             "resend": bool(c.resend), "queued_at": c.queued_at, "sent_at": c.sent_at,
+             "resend": bool(c.resend), "voids": bool(c.voids), "queued_at": c.queued_at, "sent_at": c.sent_at,
              "batch_id": c.batch_id} for c in rows]

@@ -90,7 +90,7 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
         table.clear()
         for r in self.rows:
             table.add_row(f"#{r['claim_id']}", r["payer"][:18], r["rank"], str(r["encounter_id"]), r["patient"][:20],
-                          "yes" if r["resend"] else "")
+                          "void" if r["voids"] else "yes" if r["resend"] else "")
         table.focus()
 
     def action_build(self) -> None:
