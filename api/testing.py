@@ -23,9 +23,9 @@ from typing import Any, Callable
 
 import pytest
 
-from claimdesk.core import db, migrations, workflow
+from claimdesk.core import db, migrations, users, workflow
 from claimdesk.core.context import as_user
-from claimdesk.core.models import Charge, Encounter, Patient, Payer, Provider, ServiceCode, User
+from claimdesk.core.models import Charge, Encounter, Patient, Payer, Provider, ServiceCode
 from claimdesk.core.money import Cents, cents
 from claimdesk.core.plugins.host import PluginHost, reset_host
 from claimdesk.core.services import actions, balances, billing, common, eobs, payments
@@ -139,8 +139,7 @@ def claimdesk_db(tmp_path):
     """A fresh claimdesk database (SQLite), current user "plugin-tester" (a supervisor); yields a ClinicBuilder."""
     db.connect(str(tmp_path / "claimdesk-test.db"))
     migrations.upgrade()
-    with db.write_transaction():
-        User.create(username="plugin-tester", role="supervisor")
+    users.bootstrap("plugin-tester", "supervisor")
     with as_user("plugin-tester"):
         yield ClinicBuilder()
     db.close()

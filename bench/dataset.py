@@ -40,7 +40,7 @@ def _demo(url: str, seed: int, scale: float, log) -> float:
     """``claimdesk demo --seed S --scale X`` on ``url`` (the real CLI); its seconds."""
     log(f"building the demo clinic: claimdesk demo --seed {seed} --scale {scale:g} (cached afterwards)")
     t0 = time.perf_counter()
-    proc = subprocess.run([*_claimdesk_cli(), "--db", url, "--user", "bench", "--json", "demo",
+    proc = subprocess.run([*_claimdesk_cli(), "--db", url, "--json", "demo",
                            "--seed", str(seed), "--scale", f"{scale:g}"], capture_output=True, text=True)
     if proc.returncode != 0:
         raise RuntimeError(f"claimdesk demo failed ({proc.returncode}): {proc.stderr.strip()[-2000:]}")
@@ -93,11 +93,13 @@ def ensure_bench_user(url: str) -> None:
     """Register the bench user (an admin) if the database does not know it yet."""
     from claimdesk.bench.common import USER
 
-    raw = Raw(url)
-    if raw.one('SELECT COUNT(*) FROM "user" WHERE username = ?', (USER,)) == 0:
-        raw.q('INSERT INTO "user" (username, full_name, role, active) VALUES (?, ?, ?, ?)',
-              (USER, "Benchmark", "admin", True))
-    raw.close()
+    from claimdesk.core import db, users
+
+    db.connect(url)  # (through claimdesk: the registration is audited, as verify expects)
+    try:
+        users.bootstrap(USER, "admin", "Benchmark")
+    finally:
+        db.close()
 
 
 def working_copy(big: Path, name: str = "work.db") -> Path:

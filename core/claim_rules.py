@@ -235,7 +235,25 @@ PLAN_TYPES = {
     "TV": "Title V", "VA": "Veterans Affairs plan", "WC": "Workers' compensation", "ZZ": "Mutually defined",
 }
 #: The plan type a coverage gets when none is given, by its payer's kind.
-PLAN_TYPE_BY_PAYER_KIND = {"medicare": "MB", "medicaid": "MC", "commercial": "CI", "workers_comp": "WC"}
+PLAN_TYPE_BY_PAYER_KIND = {"medicare": "MB", "medicaid": "MC", "commercial": "CI", "medigap": "CI",
+                           "workers_comp": "WC"}
+
+
+def payer_order_warnings(payers: list[tuple[str, str]]) -> list[str]:
+    """What a clerk should look at in an encounter's payers, given in rank order as (name, kind):
+    a Medigap plan (a Medicare supplement) pays after Medicare only, so one billed first, or
+    behind a primary that is not Medicare, is most likely a mistake. Warnings, not refusals: the
+    clerk may know better."""
+    out = []
+    for rank, (name, kind) in enumerate(payers):
+        if kind != "medigap":
+            continue
+        if rank == 0:
+            out.append(f"{name} is a Medigap plan billed as primary: a Medigap plan pays only after Medicare")
+        elif payers[0][1] != "medicare":
+            out.append(f"{name} is a Medigap plan: it pays after Medicare, but the primary here is {payers[0][0]} "
+                       f"({payers[0][1].replace('_', ' ')})")
+    return out
 
 
 def plan_type_for(payer_kind: str, given: str = "") -> str:

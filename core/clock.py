@@ -17,7 +17,13 @@ def now() -> dt.datetime:
         return value
     env = os.environ.get("CLAIMDESK_NOW")
     if env:
-        return dt.datetime.fromisoformat(env)
+        try:
+            return dt.datetime.fromisoformat(env)
+        except ValueError:
+            from claimdesk.core.errors import InputError
+
+            raise InputError({"CLAIMDESK_NOW": [f"is not a date and time like 2026-03-02T09:00:00, got {env!r}"]}) \
+                from None
     return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
 
 

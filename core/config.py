@@ -1,8 +1,14 @@
-"""Settings: where the database is, who the user is, which plugins are off.
+"""Settings: where the database is, which plugins are off, the clinic's rules.
 
-Precedence (first wins): command-line ``--db``/``--user``, environment
-(``CLAIMDESK_DB``, ``CLAIMDESK_USER``, ``CLAIMDESK_CONFIG``), the config file
-(TOML at ``<user config dir>/claimdesk/config.toml``), built-in defaults.
+Precedence (first wins): command-line ``--db``, environment (``CLAIMDESK_DB``,
+``CLAIMDESK_CONFIG``), the config file (TOML at ``<user config dir>/claimdesk/config.toml``),
+built-in defaults.
+
+Who is working is never a setting: it is the authenticated identity of the process, the OS
+login of its user id (as over SSH) on SQLite, the connection's role (``session_user``) on
+PostgreSQL (:func:`claimdesk.core.session.start`). No flag, environment variable or config
+entry changes it; only a program embedding claimdesk in-process (its tests) passes ``user``
+to :func:`load`.
 """
 
 from __future__ import annotations
@@ -258,7 +264,8 @@ class Settings:
     """Everything claimdesk reads from its environment, resolved once."""
 
     db_url: str
-    user: str
+    user: str  # the OS login here; on PostgreSQL session.start puts the connection's role
+    user_given: bool = False  # passed in-process (tests), kept on PostgreSQL too
     disabled_plugins: frozenset[str] = frozenset()
     aging_basis: str = "service"  # "service" | "last_activity"
     supervisor_writeoff_limit_cents: int = 500_00
@@ -270,6 +277,8 @@ class Settings:
     export_dir: Path | None = None  # claim batch exports and statement PDFs (default: data dir/exports)
     clinic: Clinic = Clinic()  # [clinic]: the billing provider; name, address and phone head statements
     edi: Edi = Edi()  # [edi]: submitter and receiver of the clinic's 837P files
+    lock_minutes: int = 10  # [app] lock_minutes: idle this long, the app hides everything behind a lock (0: never)
+    exit_minutes: int = 10  # [app] exit_minutes: locked this long, the app closes (0: never)
 
 
 def default_export_dir() -> Path:
@@ -297,13 +306,16 @@ def config_path() -> Path:
 
 
 def os_user() -> str:
-    """The operating-system user (as over SSH)."""
-    import getpass
-
+    """The login name of this process's user id (as over SSH): from the password database, never
+    from ``USER``/``LOGNAME``, which anyone can set."""
     try:
-        return getpass.getuser()
-    except Exception:  # pragma: no cover - no passwd entry
-        return "unknown"
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):  # pragma: no cover - no passwd entry (or not POSIX)
+        import getpass
+
+        return getpass.getuser() if os.name == "nt" else f"uid-{os.getuid()}"
 
 
 AGING_BASES = ("service", "last_activity")
@@ -312,8 +324,11 @@ AGING_BASES = ("service", "last_activity")
 def read_config_file(path: Path) -> dict:
     """The parsed TOML of ``path`` ({} when it does not exist); :class:`ConfigError` naming the
     file (and the line of a syntax error) when it cannot be read or parsed."""
-    if not path.exists():
-        return {}
+    try:
+        if not path.exists():
+            return {}
+    except OSError as exc:  # a folder on the way this user may not enter
+        raise ConfigError(path, "", f"cannot be read: {exc.strerror or exc}") from None
     import re
     import tomllib
 
@@ -340,10 +355,20 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
     :class:`ConfigError` naming the file and the key (or the line)."""
     path = config_path()
     cfg = _Reader(read_config_file(path), path)
-    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic", "era", "edi"):
+    for table in ("plugins", "statements", "aging", "writeoffs", "exports", "clinic", "era", "edi", "app"):
         cfg.table(table)
-    url = db or os.environ.get("CLAIMDESK_DB") or cfg.text("db") or str(default_db_path())
-    who = user or os.environ.get("CLAIMDESK_USER") or cfg.text("user") or os_user()
+    url = next((v for v in (db, os.environ.get("CLAIMDESK_DB"), cfg.text("db")) if v is not None), None)
+    if url is not None and not url.strip():  # given, but empty: never the default database in its place
+        empty = "is empty: give a SQLite file or a postgresql:// URL"
+        if db is not None:
+            raise InputError({"db": [f"--db {empty}"]})
+        if os.environ.get("CLAIMDESK_DB") is not None:
+            raise InputError({"db": [f"CLAIMDESK_DB {empty}"]})
+        cfg.fail("db", empty)
+    url = url or str(default_db_path())
+    if cfg.get("user") is not None:
+        cfg.fail("user", "cannot choose who is working: claimdesk records your login (remove this line)")
+    who = user or os_user()
     basis = cfg.text("aging.basis", "service")
     if basis not in AGING_BASES:
         cfg.fail("aging.basis", f"must be one of {', '.join(map(repr, AGING_BASES))}, got {basis!r}")
@@ -351,6 +376,7 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
     return Settings(
         db_url=url,
         user=who,
+        user_given=user is not None,
         disabled_plugins=frozenset(cfg.text_list("plugins.disabled", '["pay_card"]')),
         aging_basis=basis,
         supervisor_writeoff_limit_cents=cfg.integer("writeoffs.supervisor_limit_cents", 500_00),
@@ -362,4 +388,6 @@ def load(db: str | None = None, user: str | None = None) -> Settings:
         export_dir=Path(export_dir or default_export_dir()).expanduser(),
         clinic=_clinic(cfg),
         edi=_edi(cfg),
+        lock_minutes=cfg.integer("app.lock_minutes", 10),
+        exit_minutes=cfg.integer("app.exit_minutes", 10),
     )

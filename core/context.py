@@ -1,7 +1,9 @@
-"""Who is working: the user every change is recorded under.
+"""Who is working: the user every change is recorded under, and where they work from.
 
-Front ends call :func:`set_user` once (from the OS user or ``--user``); tests
-and the demo builder use :func:`as_user` for a block.
+:func:`claimdesk.core.session.start` calls :func:`set_user` once with the authenticated
+identity (the OS login; on PostgreSQL the connection's role) and :func:`set_client` with the
+SSH client's address when there is one; tests and the demo builder use :func:`as_user` for a
+block.
 """
 
 from __future__ import annotations
@@ -18,6 +20,19 @@ _default_user: list[str] = []
 def set_user(name: str) -> None:
     """Set the user for the rest of this process."""
     _default_user[:] = [name]
+
+
+_client: list[str] = []
+
+
+def set_client(address: str) -> None:
+    """Set where this process's user works from (the SSH client's address; "" on the console)."""
+    _client[:] = [address]
+
+
+def current_client() -> str:
+    """The SSH client's address of this session ("" when local or unknown)."""
+    return _client[0] if _client else ""
 
 
 def current_user() -> str:

@@ -15,7 +15,9 @@ import contextlib
 import contextvars
 import json
 import os
+import stat
 import random
+import re
 import sys
 import time
 from pathlib import Path
@@ -93,10 +95,22 @@ class StorageError(RuntimeError):
 
 
 def make_database(url: str) -> peewee.Database:
-    """Build a peewee database from a path or URL (sqlite:///x, postgresql://...)."""
+    """Build a peewee database from a path or URL (sqlite:///x, postgresql://...); refused: an
+    empty one, and a URL of another kind of database (``mysql://...`` is not a file name)."""
+    if not url.strip():
+        raise StorageError("the database is empty: give a SQLite file or a postgresql:// URL (--db, CLAIMDESK_DB "
+                           "or the config's db)")
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", url)
+    if scheme and scheme.group(1).lower() not in ("postgres", "postgresql", "sqlite"):
+        raise StorageError(f"{scheme.group(1)}:// is not a database claimdesk works with: give a SQLite file "
+                           "or a postgresql:// URL")
     if url.startswith(("postgres://", "postgresql://")):
         _pg_driver()
         parts = urlparse(url)
+        try:
+            parts.port  # noqa: B018 - (urlparse checks the port only when asked)
+        except ValueError:
+            raise StorageError(f"the port in {redact(url)} is not a port number (1 to 65535)") from None
         return peewee.PostgresqlDatabase(
             unquote(parts.path.lstrip("/")),
             user=unquote(parts.username) if parts.username else None,
@@ -117,9 +131,14 @@ def make_database(url: str) -> peewee.Database:
         try:
             p.parent.mkdir(parents=True, exist_ok=True)
             if not p.exists():
-                # Created readable by its owner only: it holds patient data.
+                # Created readable by its owner only: it holds patient data; in a folder shared
+                # with a group (setgid: the clinic's clerks, docs/reliability.md), by that group too.
+                shared = p.parent.stat().st_mode & stat.S_ISGID
                 fd = os.open(p, os.O_CREAT | os.O_WRONLY, 0o600)
-                os.close(fd)
+                try:
+                    os.fchmod(fd, 0o660 if shared else 0o600)  # (exactly: the umask does not apply)
+                finally:
+                    os.close(fd)
         except OSError as exc:
             reason = exc.strerror or type(exc).__name__
             where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(p) else ""
@@ -181,6 +200,11 @@ def texts_in(values: list[str]) -> tuple[str, list]:
     if len(values) > _INLINE_IDS:
         return "IN (SELECT value FROM json_each({p}))", [json.dumps(values)]
     return "IN (" + ", ".join(["{p}"] * len(values)) + ")", values
+
+
+def session_user() -> str:
+    """The role the PostgreSQL connection authenticated as (``session_user``)."""
+    return database.execute_sql("SELECT session_user").fetchone()[0]
 
 
 def is_postgres() -> bool:

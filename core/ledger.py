@@ -12,6 +12,7 @@ Chart of accounts and sign convention: docs/ledger.md.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import dataclasses
 from collections import defaultdict
@@ -26,6 +27,7 @@ from claimdesk.core.models import (
     Posting,
     Voucher,
 )
+from claimdesk.core.posting.bulk import pg_array, values_insert
 
 #: account -> what its balance means (debit positive, credit negative).
 ACCOUNTS = {
@@ -42,9 +44,12 @@ ACCOUNTS = {
 }
 
 _entries_made: contextvars.ContextVar[list | None] = contextvars.ContextVar("entries", default=None)
+#: The cached-balance moves :func:`post` holds back inside :func:`balances_deferred`: per cache,
+#: id -> [net change, lowest running change]; and the entries they are held for.
+_deferred: contextvars.ContextVar[dict | None] = contextvars.ContextVar("deferred_balances", default=None)
 
 
-@dataclasses.dataclass
+@dataclasses.dataclass(slots=True)
 class Line:
     """One posting to be made: account, signed cents, and its dimensions (ids)."""
 
@@ -71,8 +76,13 @@ def on_charge(account: str, split: ChargeSplit, amount: int, reason_code: str = 
     """A posting to another account about a charge split (payment, adjustment). (The split's
     ids are read from its data: an 835 or a day of visits makes hundreds of thousands.)"""
     data = split.__data__
-    return Line(account, amount, split_id=data["id"], charge_id=data["charge"], patient_id=data["patient"],
-                payer_id=data["payer"], reason_code=reason_code, **dims)
+    if dims:
+        return Line(account, amount, split_id=data["id"], charge_id=data["charge"], patient_id=data["patient"],
+                    payer_id=data["payer"], reason_code=reason_code, **dims)
+    # (positional, in field order: account, amount, split, voucher, credit, credit split, charge, patient,
+    # payer, provider, reason code)
+    return Line(account, amount, data["id"], None, None, None, data["charge"], data["patient"], data["payer"], None,
+                reason_code)
 
 
 def undistributed(voucher: Voucher, amount: int, **dims) -> Line:
@@ -146,40 +156,56 @@ def _posting_params(lines: list[Line]) -> list:
                                         ln.provider_id, ln.reason_code)]
 
 
+def _posting_rows(entry_id: int, lines: list[Line]) -> list:
+    """As :func:`_posting_params`, each posting's values led by ``entry_id`` (all columns)."""
+    return [v for ln in lines for v in (entry_id, ln.account, ln.amount, ln.split_id, ln.charge_id, ln.patient_id,
+                                        ln.payer_id, ln.voucher_id, ln.credit_id, ln.credit_split_id,
+                                        ln.provider_id, ln.reason_code)]
+
+
 def _insert_entry(values: dict, lines: list[Line]) -> int:
     """Insert the entry and its postings; the entry's id.
 
-    On PostgreSQL an entry of up to one chunk of postings is one statement (the postings
-    take the id from a data-modifying ``WITH``): each round trip to the server counts on
-    the hot paths. SQLite, in process, runs the two plain INSERTs.
+    On PostgreSQL the entry and all its postings are one statement (the postings take the id
+    from a data-modifying ``WITH``, their values in one array parameter per column): each
+    round trip to the server, and each parameter psycopg adapts, counts on the hot paths.
+    SQLite, in process, runs the two plain INSERTs (multi-row, a chunk at a time).
     """
     entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
     entry_marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
     posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
-    if db.is_postgres() and len(lines) <= _POSTING_CHUNK:
-        row = "(" + ", ".join(_PG_POSTING_TYPES) + ")"
-        names = ", ".join(_columns(Posting, _POSTING_COLS[1:]))
+    if db.is_postgres():
         return db.sql(
-            f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id) "
-            f"INSERT INTO posting ({posting_cols}) SELECT e.id, v.* FROM e, "
-            f"(VALUES {', '.join([row] * len(lines))}) AS v({names}) RETURNING entry_id",
-            _entry_params(values) + _posting_params(lines)).fetchone()[0]
+            f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id), "
+            f"p AS (INSERT INTO posting ({posting_cols}) SELECT e.id, {_PG_POSTING_NAMES} FROM e, "
+            f"unnest({_PG_POSTING_ARRAYS}) WITH ORDINALITY AS v({_PG_POSTING_NAMES}, n) ORDER BY v.n) "
+            "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines)).fetchone()[0]
     entry_id = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id",
                       _entry_params(values)).fetchone()[0]
-    one = "({p}, " + ", ".join(["{p}"] * (len(_POSTING_COLS) - 1)) + ")"
+    columns, mark = tuple(_columns(Posting, _POSTING_COLS)), db.database.obj.param
     for start in range(0, len(lines), _POSTING_CHUNK):
         chunk = lines[start:start + _POSTING_CHUNK]
-        per_line = len(_POSTING_COLS) - 1
-        flat = _posting_params(chunk)
-        params = [v for i in range(len(chunk)) for v in (entry_id, *flat[i * per_line:(i + 1) * per_line])]
-        db.sql(f"INSERT INTO posting ({posting_cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+        db.database.execute_sql(values_insert("posting", columns, len(chunk), mark), _posting_rows(entry_id, chunk))
     return entry_id
 
 
-#: Typed placeholders for one posting row in a ``VALUES`` list on PostgreSQL (an untyped
-#: NULL there would be text): every column after the entry id.
-_PG_POSTING_TYPES = ("CAST({p} AS TEXT)", "CAST({p} AS BIGINT)", *["CAST({p} AS BIGINT)"] * 8,
-                     "CAST({p} AS TEXT)")
+def _posting_arrays(lines: list[Line]) -> list[str]:
+    """The postings' values as one array literal per column (the entry id left out): the
+    parameters of the PostgreSQL insert (see :func:`~claimdesk.core.posting.bulk.pg_array`)."""
+    ints = "BIGINT"
+    return [pg_array([ln.account for ln in lines], "TEXT"), pg_array([ln.amount for ln in lines], ints),
+            pg_array([ln.split_id for ln in lines], ints), pg_array([ln.charge_id for ln in lines], ints),
+            pg_array([ln.patient_id for ln in lines], ints), pg_array([ln.payer_id for ln in lines], ints),
+            pg_array([ln.voucher_id for ln in lines], ints), pg_array([ln.credit_id for ln in lines], ints),
+            pg_array([ln.credit_split_id for ln in lines], ints), pg_array([ln.provider_id for ln in lines], ints),
+            pg_array([ln.reason_code for ln in lines], "TEXT")]
+
+
+#: The PostgreSQL insert's array parameters, one per posting column after the entry id, and
+#: the names it gives their elements.
+_PG_POSTING_ARRAYS = ", ".join(["CAST({p} AS TEXT[])"] + ["CAST({p} AS BIGINT[])"] * 9 + ["CAST({p} AS TEXT[])"])
+_PG_POSTING_NAMES = "account, amount, split_id, charge_id, patient_id, payer_id, voucher_id, credit_id, " \
+                    "credit_split_id, provider_id, reason_code"
 
 
 def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
@@ -198,7 +224,12 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
               "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
               "encounter": encounter_id, "patient": patient_id}
     entry_id = _insert_entry(values, lines)
-    _apply_to_caches(lines)
+    pending = _deferred.get()
+    if pending is None:
+        _apply_to_caches(lines)
+    else:
+        _hold(pending, lines)
+        pending["entries"].append(entry_id)
     entry = JournalEntry(id=entry_id, **values)
     entry._dirty.clear()
     made = _entries_made.get()
@@ -213,20 +244,29 @@ def _checked(kind: str, lines: list[Line]) -> list[Line]:
     lines = [ln for ln in lines if ln.amount != 0]
     if not lines:
         raise LedgerError(f"{kind}: an entry needs at least one non-zero posting")
+    total = 0
     for ln in lines:
-        if not isinstance(ln.amount, int) or isinstance(ln.amount, bool):
-            raise LedgerError(f"{kind}: posting amounts must be integer cents, got {ln.amount!r}")
-        if ln.account not in ACCOUNTS:
-            raise LedgerError(f"{kind}: unknown account {ln.account!r}")
-        if ln.account == "AR" and ln.split_id is None:
-            raise LedgerError(f"{kind}: an AR posting needs a charge split")
-        if ln.account == "UNDISTRIBUTED" and ln.voucher_id is None:
-            raise LedgerError(f"{kind}: an UNDISTRIBUTED posting needs a voucher")
-        if ln.account == "PAYER_LEVEL" and ln.voucher_id is None:
-            raise LedgerError(f"{kind}: a PAYER_LEVEL posting needs a voucher")
-        if ln.account == "UNAPPLIED" and ln.credit_id is None:
-            raise LedgerError(f"{kind}: an UNAPPLIED posting needs a credit")
-    total = sum(ln.amount for ln in lines)
+        amount = ln.amount
+        if type(amount) is not int:
+            if not isinstance(amount, int) or isinstance(amount, bool):
+                raise LedgerError(f"{kind}: posting amounts must be integer cents, got {amount!r}")
+            amount = int(amount)  # (Cents: its arithmetic is Python code)
+        account = ln.account
+        if account == "AR":
+            if ln.split_id is None:
+                raise LedgerError(f"{kind}: an AR posting needs a charge split")
+        elif account == "UNAPPLIED":
+            if ln.credit_id is None:
+                raise LedgerError(f"{kind}: an UNAPPLIED posting needs a credit")
+        elif account == "UNDISTRIBUTED":
+            if ln.voucher_id is None:
+                raise LedgerError(f"{kind}: an UNDISTRIBUTED posting needs a voucher")
+        elif account == "PAYER_LEVEL":
+            if ln.voucher_id is None:
+                raise LedgerError(f"{kind}: a PAYER_LEVEL posting needs a voucher")
+        elif account not in ACCOUNTS:
+            raise LedgerError(f"{kind}: unknown account {account!r}")
+        total += amount
     if total != 0:
         raise LedgerError(f"{kind}: entry does not balance (off by {total} cents)")
     return lines
@@ -289,55 +329,143 @@ def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
     return ids
 
 
-def _apply_to_caches(lines: list[Line]) -> None:
+def _deltas(lines: list[Line]) -> tuple[tuple[str, dict[int, int]], ...]:
+    """What ``lines`` move each cached balance by: per cache, id -> cents."""
     splits: dict[int, int] = defaultdict(int)
     vouchers: dict[int, int] = defaultdict(int)
     credits: dict[int, int] = defaultdict(int)
     for ln in lines:
-        if ln.account == "AR":
+        account = ln.account
+        if account == "AR":
             splits[ln.split_id] += ln.amount
-        elif ln.account == "UNDISTRIBUTED":
+        elif account == "UNDISTRIBUTED":
             vouchers[ln.voucher_id] -= ln.amount
-        elif ln.account == "UNAPPLIED":
+        elif account == "UNAPPLIED":
             credits[ln.credit_id] -= ln.amount
-    for what, deltas in (("split", splits), ("voucher", vouchers), ("credit", credits)):
+    return ("split", splits), ("voucher", vouchers), ("credit", credits)
+
+
+def _apply_to_caches(lines: list[Line]) -> None:
+    for what, deltas in _deltas(lines):
         _apply_deltas(what, deltas)
 
 
-#: Rows per set-based cache update (two parameters each).
+@contextlib.contextmanager
+def balances_deferred():
+    """Hold back the cached balances :func:`post` keeps until the block ends, then move each
+    once, by the net of the entries posted in it (one set-based ``UPDATE`` per cache instead of
+    one per entry). The guard is the same: a balance is refused when the running total of the
+    entries, in the order they were posted, would at any point take it below zero (the
+    statement checks the balance plus the lowest running change); a refusal raises when the
+    block ends, naming the first balance at fault in the order the entries first touched them.
+    A balance the block's entries move and bring back without ever taking it lower (a credit
+    drawn and applied in full) is left as it is, as an entry whose lines on it net to zero is.
+
+    For work that posts several entries over the same rows inside one transaction (an EOB
+    batch: payments, adjustments and transfers on the same splits, credits drawn and applied)
+    and reads no cached balance back from the database before the block ends. Only
+    :func:`post` holds its moves back. No savepoint inside the block may take back entries
+    while the block goes on (their moves are held here, not in the database): when the block
+    ends with a held entry gone, it refuses rather than move balances for it. A block inside
+    another shares what it holds and moves it all when it ends. When the block raises,
+    nothing held is applied (its transaction or savepoint is being rolled back)."""
+    pending = _deferred.get()
+    owner = pending is None
+    if owner:
+        pending = {"entries": [], "split": {}, "voucher": {}, "credit": {}}
+        token = _deferred.set(pending)
+    try:
+        yield
+    finally:
+        if owner:
+            _deferred.reset(token)
+    _flush(pending)
+
+
+def _flush(pending: dict) -> None:
+    """Apply the held moves (see :func:`balances_deferred`) and forget them."""
+    entries = pending["entries"]
+    if entries:
+        among, params = db.ids_in(entries)
+        found = db.sql(f"SELECT COUNT(*) FROM journal_entry WHERE id {among}", params).fetchone()[0]
+        if found != len(entries):
+            raise LedgerError(f"{len(entries) - found} of the {len(entries)} entries whose balances were held back "
+                              "were rolled back before they moved them (a savepoint inside balances_deferred)")
+    for what in ("split", "voucher", "credit"):
+        held = pending[what]
+        moved = {ident: (net, low) for ident, (net, low) in held.items() if net or low < 0}
+        held.clear()
+        _apply_deltas(what, {ident: net for ident, (net, _low) in moved.items()},
+                      {ident: low for ident, (_net, low) in moved.items()})
+    entries.clear()
+
+
+def _hold(pending: dict, lines: list[Line]) -> None:
+    """Add one entry's moves to the held ones (its net per id, as :func:`_apply_deltas` would
+    apply it now), keeping each id's lowest running change."""
+    for what, deltas in _deltas(lines):
+        held = pending[what]
+        for ident, delta in deltas.items():
+            if not delta:
+                continue
+            running = held.get(ident)
+            if running is None:
+                held[ident] = [delta, delta]
+            else:
+                net = running[0] + delta
+                running[0], running[1] = net, min(running[1], net)
+
+
+#: Rows per set-based cache update on SQLite (two or three parameters each).
 _DELTA_CHUNK = 2000
 
 
-def _apply_deltas(what: str, deltas: dict[int, int]) -> None:
-    """Add ``deltas`` (id -> cents) to one cached balance, refusing any that would go below zero.
+def _apply_deltas(what: str, deltas: dict[int, int], lows: dict[int, int] | None = None) -> None:
+    """Add ``deltas`` (id -> cents) to one cached balance, refusing any that would go below zero
+    (with ``lows``, id -> the lowest running change of held-back entries, any whose balance plus
+    that would: see :func:`balances_deferred`).
 
     The guard is in the statement itself, so two clerks cannot race a read-then-write;
     many ids are updated set-based (one ``UPDATE ... FROM`` per chunk).
     """
     table, column, refusal = _CACHES[what]
-    items = [(ident, delta) for ident, delta in deltas.items() if delta]
+    if lows is None:
+        items = [(ident, delta, delta) for ident, delta in deltas.items() if delta]
+    else:
+        items = [(ident, delta, lows[ident]) for ident, delta in deltas.items()]
     if len(items) == 1:
-        ident, delta = items[0]
+        ident, delta, low = items[0]
         if db.sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
-                f"AND {column} + {{p}} >= 0", [delta, ident, delta]).rowcount != 1:
+                  f"AND {column} + {{p}} >= 0", [delta, ident, low]).rowcount != 1:
             raise LedgerError(refusal.format(ident))
         return
-    for start in range(0, len(items), _DELTA_CHUNK):
-        chunk = items[start:start + _DELTA_CHUNK]
-        if db.is_postgres():  # two array parameters (see db.ids_in)
-            source = "SELECT unnest(CAST({p} AS BIGINT[])) AS id, unnest(CAST({p} AS BIGINT[])) AS delta"
-            # (plain ints: psycopg types a list of an int subclass, Cents, by its last element)
-            params = [[int(i) for i, _ in chunk], [int(d) for _, d in chunk]]
+    guarded = lows is not None  # (a low only where the moves were held back: else it is the delta)
+    pg = db.is_postgres()
+    step = max(len(items), 1) if pg else _DELTA_CHUNK  # (PostgreSQL: arrays, one statement whatever the size)
+    for start in range(0, len(items), step):
+        chunk = items[start:start + step]
+        if pg:  # an array parameter per column (see db.ids_in), as literals (see bulk.pg_array)
+            source = ("SELECT unnest(CAST({p} AS BIGINT[])) AS id, unnest(CAST({p} AS BIGINT[])) AS delta"
+                      + (", unnest(CAST({p} AS BIGINT[])) AS low" if guarded else ""))
+            params = [pg_array([i for i, _d, _l in chunk], "BIGINT"), pg_array([d for _i, d, _l in chunk], "BIGINT")]
+            if guarded:
+                params.append(pg_array([low for _i, _d, low in chunk], "BIGINT"))
+        elif guarded:
+            source = ("SELECT column1 AS id, column2 AS delta, column3 AS low FROM (VALUES "
+                      + ", ".join(["({p}, {p}, {p})"] * len(chunk)) + ") AS v")
+            params = [v for triple in chunk for v in triple]
         else:
             source = "SELECT column1 AS id, column2 AS delta FROM (VALUES " + ", ".join(["({p}, {p})"] * len(chunk)) + ") AS v"
-            params = [v for pair in chunk for v in pair]
+            params = [v for ident, delta, _low in chunk for v in (ident, delta)]
         # (not a WITH: Python's sqlite3 reports no rowcount for a statement starting with WITH)
         done = db.sql(f"UPDATE {table} SET {column} = {table}.{column} + d.delta FROM ({source}) AS d "
-                      f"WHERE {table}.id = d.id AND {table}.{column} + d.delta >= 0", params).rowcount
+                      f"WHERE {table}.id = d.id AND {table}.{column} + d.{'low' if guarded else 'delta'} >= 0",
+                      params).rowcount
         if done != len(chunk):
-            among, among_params = db.ids_in([ident for ident, _ in chunk])
+            among, among_params = db.ids_in([ident for ident, _d, _l in chunk])
             found = {r[0]: r[1] for r in db.sql(f"SELECT id, {column} FROM {table} WHERE id {among}", among_params)}
-            bad = next((i for i, d in chunk if i not in found or found[i] < 0 or found[i] + d < 0), chunk[0][0])
+            bad = next((i for i, _d, low in chunk if i not in found or found[i] < 0 or found[i] + low < 0),
+                       chunk[0][0])
             raise LedgerError(refusal.format(bad))
 
 

@@ -222,14 +222,27 @@ def _v9() -> None:
 
 def _v10() -> None:
     """837P export: ``claim_file`` (each file written for a batch, with its control number),
-    ``x12_control`` (the counter of interchange control numbers, starting at 0) and the claim's
-    ``voids`` flag (a void request, frequency 8)."""
+    ``x12_control`` (the counter of interchange control numbers, starting at 0), the claim's
+    ``voids`` flag (a void request, frequency 8), the audit event's ``client`` (the SSH client
+    the user worked from; hash version 3 covers it) and the user's ``passphrase`` (its scrypt hash:
+    what unlocks the idle app). The users on file are recorded in a ``user.baseline`` audit event:
+    from here on every user change is audited and ``verify`` holds the user table to it."""
     from claimdesk.core.models.exports import ClaimFile, ControlCounter
 
     ClaimFile.create_table(safe=True)
     ControlCounter.create_table(safe=True)
     if "voids" not in {c.name for c in db.database.get_columns("claim")}:
         db.database.execute_sql('ALTER TABLE "claim" ADD COLUMN "voids" BOOLEAN NOT NULL DEFAULT FALSE')
+    if "passphrase" not in {c.name for c in db.database.get_columns("user")}:
+        db.database.execute_sql("""ALTER TABLE "user" ADD COLUMN passphrase VARCHAR(255) NOT NULL DEFAULT ''""")
+    if "client" not in {c.name for c in db.database.get_columns("audit_event")}:  # (the update trigger never fires)
+        db.database.execute_sql("ALTER TABLE audit_event ADD COLUMN client VARCHAR(255) NOT NULL DEFAULT ''")
+    from claimdesk.core import workflow
+    from claimdesk.core.models import User
+
+    on_file = [{"username": u.username, "role": u.role, "active": u.active} for u in User.select().order_by(User.id)]
+    if on_file:  # from here on verify holds the user table to the audit trail: these are where it starts
+        workflow.record_system("user.baseline", {"users": on_file})
     ControlCounter.get_or_create(name="interchange", defaults={"last": 0})
 
 
@@ -280,13 +293,30 @@ def upgrade() -> list[int]:
         raise StorageError(
             f"this database is at schema version {have}, newer than this claimdesk "
             f"understands ({CURRENT_VERSION}); upgrade claimdesk")
+    if have == 0:
+        _refuse_foreign_tables()
     applied = []
     for version in range(have + 1, CURRENT_VERSION + 1):
         with db.write_transaction():
             MIGRATIONS[version]()
             SchemaVersion.create(version=version, upgraded_at=clock.now())
         applied.append(version)
+    with db.write_transaction():  # (again: a guard someone dropped or switched off is back)
+        _install_guards(tuple(t for t in APPEND_ONLY if db.database.table_exists(t)))
+    from claimdesk.core import db_roles
+
+    db_roles.install()  # PostgreSQL: what each role may do, on every table there is now
     return applied
+
+
+def _refuse_foreign_tables() -> None:
+    """A database with tables but no claimdesk schema is someone else's: claimdesk never writes its
+    tables into it."""
+    tables = sorted(t for t in db.database.get_tables() if not t.startswith("sqlite_"))
+    if tables:
+        shown = ", ".join(tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+        raise StorageError(f"this database is not claimdesk's: it holds other tables ({shown}) and no claimdesk "
+                           "schema; give an empty database or a claimdesk one")
 
 
 def check() -> None:

@@ -10,10 +10,34 @@ CENT = Decimal("0.01")
 MAX_CENTS = 10_000_000_00
 
 
-#: What a clerk may type: optional sign and "$", digits with optional US thousands
+#: What a clerk may type: optional sign and "$", ASCII digits with optional US thousands
 #: commas ("1,250.00"), at most two decimals. "12,50", "1e3", "1_000" are refused:
-#: each could silently mean the wrong amount.
-AMOUNT_TEXT = re.compile(r"^[+-]?\$?(\d+|\d{1,3}(,\d{3})+)(\.\d{1,2})?$|^[+-]?\$?\.\d{1,2}$")
+#: each could silently mean the wrong amount; so are other scripts' digits ("١٢٣", the
+#: full-width "１２３"), which Python's ``Decimal`` would otherwise read as 123.
+AMOUNT_TEXT = re.compile(r"^[+-]?\$?([0-9]+|[0-9]{1,3}(,[0-9]{3})+)(\.[0-9]{1,2})?$|^[+-]?\$?\.[0-9]{1,2}$")
+
+
+class JSONNumber:
+    """Marks a value that came as a JSON number (``1.5``, ``12``), not a string: money read from
+    JSON must be a string in quotes (``"1.50"``). A JSON number may have gone through a float in
+    whatever wrote the file, and ``12`` could be meant as dollars or as cents."""
+
+
+class JSONFloat(str, JSONNumber):
+    """A JSON number with a fraction or exponent, kept as its exact text (never a float)."""
+
+
+class JSONInt(int, JSONNumber):
+    """A JSON whole number: still an ``int`` for ids and counts; refused as money."""
+
+
+def json_loads(text: str | bytes):
+    """``json.loads`` for what a person gives (``--data``, a batch file): numbers are never floats
+    (:class:`JSONFloat` keeps the text) and stay marked as JSON numbers (:class:`JSONNumber`),
+    so a money field refuses them while an id or a count still reads them."""
+    import json
+
+    return json.loads(text, parse_float=JSONFloat, parse_int=JSONInt)
 
 
 class Cents(int):
@@ -70,12 +94,14 @@ def to_cents(value: Decimal | str | int) -> int:
     """
     if isinstance(value, bool) or isinstance(value, float):
         raise MoneyError("must be a decimal string, not a float")
+    if isinstance(value, JSONNumber):
+        raise MoneyError(f"must be a string in quotes like \"{value}\", not a JSON number")
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, str):
         text = value.strip(" ")  # spaces around are harmless; a newline or tab is not an amount
         if not AMOUNT_TEXT.fullmatch(text):  # (fullmatch: "$" alone lets a trailing newline in)
-            if re.match(r"^[+-]?\$?[\d,]*\.\d{3,}$", text):
+            if re.match(r"^[+-]?\$?[0-9,]*\.[0-9]{3,}$", text):
                 raise MoneyError("has more than 2 decimals")
             raise MoneyError(f"not an amount like 1,250.00: {value[:40]!r}")
         try:

@@ -9,19 +9,37 @@ session (or, on SQLite, a file handle) open.
 
 from __future__ import annotations
 
+import os
+
 from claimdesk.core import config, context, db, migrations
 
 
 def start(settings: config.Settings, *, connect: bool = True, check_schema: bool = True) -> None:
-    """Begin working as ``settings.user`` on ``settings.db_url`` with the plugins it configures."""
+    """Begin working on ``settings.db_url`` with the plugins it configures, as the authenticated
+    identity: the OS login (``settings.user``), or on PostgreSQL the connection's role
+    (``session_user``: peer, password or certificate authentication), which then replaces
+    ``settings.user`` unless a program passed the user in-process (``user_given``)."""
     from claimdesk.core.plugins.host import get_host
 
     context.set_user(settings.user)
+    context.set_client(ssh_client())
     get_host(settings)
     if connect:
         db.connect(settings.db_url)
+        if db.is_postgres() and not settings.user_given:
+            settings.user = db.session_user()
+            context.set_user(settings.user)
         if check_schema:
             migrations.check()
+
+
+def ssh_client() -> str:
+    """The address of the SSH client this process serves ("" on the console)."""
+    for name in ("SSH_CLIENT", "SSH_CONNECTION"):
+        value = os.environ.get(name, "").split()
+        if value:
+            return value[0]
+    return ""
 
 
 def end() -> None:

@@ -84,8 +84,26 @@ class Id(fields.Integer):
 _length = validate.Length
 
 
+#: Characters that reorder how text is displayed (Unicode bidirectional controls: embeddings,
+#: overrides, isolates, marks). In a name, memo or reference they make a screen, a statement or
+#: an export show something other than what is stored ("\u202e" shows "gnp.exe" as "exe.png").
+BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def text_problem(text: str) -> str | None:
+    """Why ``text`` is not acceptable free text (control or bidirectional control characters), or None."""
+    for c in text:
+        code = ord(c)
+        if (code < 32 and c not in "\n\t") or 0x7F <= code <= 0x9F:
+            return "must not contain control characters"
+        if c in BIDI_CONTROLS:
+            return (f"must not contain the bidirectional control character U+{code:04X} "
+                    f"(it changes how the text is shown)")
+    return None
+
+
 class Text(fields.String):
-    """Free text with a length limit and no control characters."""
+    """Free text with a length limit and no control characters (nor bidirectional controls)."""
 
     def __init__(self, *, max_length: int = 500, min_length: int = 0, validate=None, **kwargs):
         validators = [_length(min=min_length, max=max_length)]
@@ -95,8 +113,9 @@ class Text(fields.String):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
-        if any(ord(c) < 32 and c not in "\n\t" for c in text):
-            raise ValidationError("must not contain control characters")
+        problem = text_problem(text)
+        if problem:
+            raise ValidationError(problem)
         return text.strip()
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from claimdesk.core import clock, db, ledger, users
-from claimdesk.core.context import current_user
+from claimdesk.core.context import current_client, current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import AuditEvent
 from claimdesk.core.money import Cents
@@ -50,8 +50,10 @@ def event_hash(prev_hash: str, fields: dict) -> str:
     return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
 
 
-#: The hash version this code writes; verify knows 1 (before schema v3) and 2.
-HASH_VERSION = 2
+#: The hash version this code writes; verify knows 1 (before schema v3), 2 and 3 (v10: the client).
+HASH_VERSION = 3
+#: Every hash version verify accepts (from 2 on, events carry a postings digest).
+HASH_VERSIONS = (1, 2, 3)
 
 
 def hashed_fields(ev: AuditEvent) -> dict:
@@ -64,9 +66,12 @@ def hashed_fields(ev: AuditEvent) -> dict:
     }
     if ev.hash_version == 1:  # written before schema v3: keeps covering what it covered
         return fields
-    return {**fields, "hash_version": ev.hash_version, "result": ev.result,
-            "idempotency_key": ev.idempotency_key, "payload_hash": ev.payload_hash,
-            "postings_digest": ev.postings_digest}
+    fields = {**fields, "hash_version": ev.hash_version, "result": ev.result,
+              "idempotency_key": ev.idempotency_key, "payload_hash": ev.payload_hash,
+              "postings_digest": ev.postings_digest}
+    if isinstance(ev.hash_version, int) and ev.hash_version >= 3:
+        fields["client"] = ev.client
+    return fields
 
 
 # What a postings digest (hash version 2) covers, per posting in posting-id order: every
@@ -196,6 +201,21 @@ def _chained(ev: AuditEvent, prev_hash: str) -> AuditEvent:
     return ev
 
 
+def record_system(action: str, inputs: dict) -> int:
+    """An audit event for what claimdesk itself does outside a person's workflow (the first admin
+    ``init`` registers, the users on file when schema v10 came), recorded under the current
+    user with no writer check and no journal entries; its id. Inside the caller's transaction."""
+    inputs = jsonable(inputs)
+    with db.write_transaction():
+        ev = _chained(AuditEvent(
+            at=clock.now(), user=current_user(), action=action, inputs=inputs, entries=[], result={}, reason="",
+            payload_hash=_payload_hash(action, inputs, None), hash_version=HASH_VERSION,
+            postings_digest=postings_digest([]), client=current_client(),
+        ), _chain_head())
+        ev.save()
+    return ev.id
+
+
 def _payload_hash(action: str, inputs: dict, encounter_id: int | None) -> str:
     return hashlib.sha256(_canonical({"action": action, "inputs": inputs,
                                       "encounter": encounter_id}).encode()).hexdigest()
@@ -226,7 +246,7 @@ def record_steps(action: str, steps: list[Step]) -> list[int]:
         return []
     user = users.require_writer()
     digests = postings_digests([step.entries for step in steps])
-    at, prev = clock.now(), _chain_head()
+    at, prev, client = clock.now(), _chain_head(), current_client()
     rows = []
     for step, digest in zip(steps, digests):
         inputs, entries = jsonable(step.inputs), list(step.entries)
@@ -236,10 +256,11 @@ def record_steps(action: str, steps: list[Step]) -> list[int]:
             inputs=inputs, entries=entries, result=json.loads(result_text),  # (as the column gives it back)
             reason=step.reason[:250], idempotency_key=None,
             payload_hash=_payload_hash(action, inputs, step.encounter_id), hash_version=HASH_VERSION,
-            postings_digest=digest, prev_hash=prev)
+            postings_digest=digest, prev_hash=prev, client=client)
         ev.hash = prev = event_hash(prev, hashed_fields(ev))
         rows.append((at, user, action, ev.encounter_id, ev.patient_id, _json_column(inputs), _json_column(entries),
-                     result_text, ev.reason, None, ev.payload_hash, ev.prev_hash, ev.hash, HASH_VERSION, digest))
+                     result_text, ev.reason, None, ev.payload_hash, ev.prev_hash, ev.hash, HASH_VERSION, digest,
+                     client))
     ids = insert_ids(AuditEvent, _EVENT_FIELDS, rows)
     _link_pairs([(audit_id, e) for audit_id, step in zip(ids, steps) for e in step.entries])
     return ids
@@ -247,7 +268,7 @@ def record_steps(action: str, steps: list[Step]) -> list[int]:
 
 #: The audit event's columns as :func:`record_steps` inserts them (its values already as stored).
 _EVENT_FIELDS = ("at", "user", "action", "encounter", "patient", "inputs", "entries", "result", "reason",
-                 "idempotency_key", "payload_hash", "prev_hash", "hash", "hash_version", "postings_digest")
+                 "idempotency_key", "payload_hash", "prev_hash", "hash", "hash_version", "postings_digest", "client")
 
 
 def _json_column(value: Any) -> str:
@@ -286,7 +307,7 @@ def run(action: str, fn: Callable[[], dict], *, inputs: dict | None = None,
             at=clock.now(), user=user, action=action, encounter=encounter_id,
             patient=patient_id or result.get("patient_id"), inputs=inputs,
             entries=entries, result=_stored_result(result, typed_money), reason=reason[:250], idempotency_key=idempotency_key,
-            payload_hash=payload_hash, hash_version=HASH_VERSION, postings_digest=digest,
+            payload_hash=payload_hash, hash_version=HASH_VERSION, postings_digest=digest, client=current_client(),
         ), _chain_head())
         ev.save()
         _link_entries(ev.id, entries)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from claimdesk.api import WriteoffReason, hookimpl
 
-CLAIMDESK_API = "1.0"
+CLAIMDESK_API = "1.3"  # WriteoffReason.required_role
 
 PATIENT = (
     ("COURTESY", "Professional courtesy"),
@@ -19,6 +19,10 @@ PATIENT = (
     ("NEGOTIATED", "Negotiated balance"),
     ("BAD_DEBT", "Bad debt (uncollectible)"),
 )
+#: Reasons only a supervisor may write off under, whichever action offers them: bad debt (the
+#: "bad debt" action needs a supervisor) and a negotiated balance booked as an office write-off
+#: (the "negotiate the balance" action records the agreed balance itself).
+SUPERVISOR = ("BAD_DEBT", "NEGOTIATED")
 
 INSURANCE = (
     ("CO29", "Timely filing limit expired", "CO", "29"),
@@ -36,5 +40,6 @@ INSURANCE = (
 @hookimpl
 def claimdesk_writeoff_reasons():
     """Office and insurance write-off reasons."""
-    return ([WriteoffReason(code=c, label=lbl, kind="patient") for c, lbl in PATIENT]
+    return ([WriteoffReason(code=c, label=lbl, kind="patient",
+                            required_role="supervisor" if c in SUPERVISOR else "clerk") for c, lbl in PATIENT]
             + [WriteoffReason(code=c, label=lbl, kind="insurance", group_code=g, carc=r) for c, lbl, g, r in INSURANCE])

@@ -8,7 +8,8 @@ from claimdesk.core.cli import main
 
 
 class Cli:
-    """``cli("encounter", "show", "3")`` runs ``claimdesk --db URL --user tester encounter show 3``."""
+    """``cli("encounter", "show", "3")`` runs ``claimdesk --db URL encounter show 3`` in-process as
+    the user "tester" (``main(..., user=)``: the in-process identity no command line can give)."""
 
     def __init__(self, url: str, capsys):
         self.url, self.capsys = url, capsys
@@ -16,7 +17,7 @@ class Cli:
     def __call__(self, *args: str, user: str = "tester") -> tuple[int, str, str]:
         """Exit code, stdout and stderr."""
         self.capsys.readouterr()
-        code = main(["--db", self.url, "--user", user, *args])
+        code = main(["--db", self.url, *args], user=user)
         out, err = self.capsys.readouterr()
         return code, out, err
 

@@ -19,12 +19,15 @@ from tests.clirunner import Cli
 from tests.pgserver import PgServer, find_bindir
 
 def register(*names: str, role: str = "clerk") -> None:
-    """Make claimdesk users (writes are refused to unknown users)."""
-    from claimdesk.core.models import User
+    """Make claimdesk users (writes are refused to unknown users), audited as claimdesk registers
+    its first users (``verify`` holds the user table to the audit trail)."""
+    import datetime as dt
 
-    with db.write_transaction():
+    from claimdesk.core import clock, users
+
+    with as_user("test-setup"), clock.frozen(dt.datetime(2026, 1, 1, 8, 0)):  # (the same event on every machine)
         for name in names:
-            User.get_or_create(username=name, defaults={"role": role})
+            users.bootstrap(name, role)
 
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from claimdesk.core import db
+from claimdesk.core import db, users
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import InputError, NotFound, PermissionDenied, Refused
 from claimdesk.core.models import (
-    AdminMessage, AuditEvent, Claim, Encounter, EncounterPayer, Eob, JournalEntry, Patient, Statement, User,
+    AdminMessage, AuditEvent, Claim, Encounter, EncounterPayer, Eob, JournalEntry, Patient, Statement,
 )
 from claimdesk.core.services import actions, balances, eobs
 from claimdesk.core.services.verify import verify
@@ -23,9 +23,8 @@ def offered(enc) -> list[str]:
 
 
 def _users():
-    with db.write_transaction():
-        User.get_or_create(username="tester", defaults={"role": "clerk"})
-        User.get_or_create(username="boss", defaults={"role": "supervisor"})
+    users.bootstrap("tester", "clerk")
+    users.bootstrap("boss", "supervisor")
 
 
 def test_lookup_refuses_malformed_and_unknown_ids(database):

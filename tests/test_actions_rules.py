@@ -14,11 +14,11 @@ import pytest
 from marshmallow import Schema, fields, validates
 
 from claimdesk.api import Action, WriteoffReason, hookimpl
-from claimdesk.core import db
+from claimdesk.core import users
 from claimdesk.core.context import as_user
 from claimdesk.core.errors import InputError, PermissionDenied, Refused
 from claimdesk.core.models import (
-    AdminMessage, AuditEvent, Encounter, JournalEntry, User,
+    AdminMessage, AuditEvent, Encounter, JournalEntry,
 )
 from claimdesk.core.plugins.host import PluginHost, get_host, reset_host
 from claimdesk.core.services import actions, balances, billing, claims, eobs
@@ -40,8 +40,7 @@ def written() -> tuple[int, int, int]:
 
 
 def supervisor(name: str = "boss") -> str:
-    with db.write_transaction():
-        User.get_or_create(username=name, defaults={"role": "supervisor"})
+    users.bootstrap(name, "supervisor")
     return name
 
 
@@ -112,19 +111,25 @@ def test_also_refuses_an_action_that_is_not_repeatable(database):
     assert AdminMessage.select().where(AdminMessage.encounter == other.id).count() == 0
 
 
-def test_cli_also_reports_each_refusal_with_the_encounter_number(cli):
+def test_cli_also_is_checked_before_anything_is_applied_so_a_retry_never_applies_twice(cli):
     ann, bob = b.patient("Ames", "Ann"), b.patient("Bell", "Bob")
     first, _ = b.encounter(ann, [50_00])
     mine, _ = b.encounter(ann, [30_00])
     theirs, _ = b.encounter(bob, [20_00])
+    apply = ("actions", "apply", str(first.id), "patient_writeoff_office", "--data", json.dumps(COURTESY_5))
 
-    code, out, _ = cli("actions", "apply", str(first.id), "patient_writeoff_office", "--data",
-                       json.dumps(COURTESY_5), "--also", f"{theirs.id}, {mine.id}", "--json")
-
-    assert code == 4  # one of the others was refused: reported, not hidden
-    res = json.loads(out)
-    assert [(o["encounter_id"], o["ok"]) for o in res["others"]] == [(theirs.id, False), (mine.id, True)]
+    for also, word, exit_code in ((f"{theirs.id}, {mine.id}", "another patient", 4), (f"{mine.id}, 99999", "99999", 3),
+                                  (f"{mine.id},{mine.id}", "twice", 4), (str(first.id), "being applied", 4)):
+        # a script retried after the refusal: still nothing applied, never twice
+        for _attempt in range(2):
+            code, out, err = cli(*apply, "--also", also, "--json")
+            assert code == exit_code and out == "", (also, err)
+            assert err.startswith("claimdesk: error: also: ") and word in err and "nothing was applied" in err
+        assert cli.json("patient", "show", str(ann.id))["balance"]["patient_due"] == "80.00"
     assert cli.json("patient", "show", str(bob.id))["balance"]["patient_due"] == "20.00"
+
+    res = cli.json(*apply, "--also", str(mine.id))
+    assert [(o["encounter_id"], o["ok"]) for o in res["others"]] == [(mine.id, True)]
     assert cli.json("patient", "show", str(ann.id))["balance"]["patient_due"] == "70.00"
 
     code, _, err = cli("actions", "apply", str(first.id), "none_of_the_above", "--data", json.dumps(NOTE),
@@ -181,6 +186,83 @@ def test_the_limit_counts_every_insurance_write_off_of_an_action_even_a_clinic_p
     with as_user(boss):
         actions.apply(enc.id, "clinic_halves", {})
     assert balances.payer_balance(aetna.id) == 0
+    assert verify() == []
+
+
+# --- 2b. roles: a write-off reason's role and the limit on patient balance, checked in the core
+@pytest.mark.parametrize("reason", ["BAD_DEBT", "NEGOTIATED"])
+def test_a_clerk_cannot_book_a_supervisors_reason_through_the_office_write_off(cli, reason):
+    pat = b.patient()
+    enc, _ = b.encounter(pat, [80_00])
+    boss = supervisor()
+    data = json.dumps({"amount": "19.00", "reason": reason})
+    before = written()
+
+    code, out, err = cli("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", data)
+
+    assert (code, out) == (4, "") and err.startswith("claimdesk: error: reason: ")
+    assert f"'{reason}'" in err and "needs a supervisor" in err and "tester is a clerk" in err
+    assert written() == before and balances.encounter_balance(enc.id) == 80_00
+    # the form does not offer them to a clerk either; a supervisor may use them
+    (field,) = [f for f in json.loads(cli.ok("actions", "describe", str(enc.id), "patient_writeoff_office",
+                                             "--json"))["fields"] if f["name"] == "reason"]
+    assert reason not in [c[0] for c in field["choices"]]
+    cli.ok("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", data, user=boss)
+    assert balances.encounter_balance(enc.id) == 61_00
+
+
+def test_a_clinic_action_cannot_book_bad_debt_for_a_clerk_either(database, plugin):
+    """Whatever action asks (a clinic's clerk-level one), bad debt needs a supervisor: by its
+    reason, and by its kind."""
+    def under_reason(ctx, data):
+        return {"lines": ctx.ops.write_off(ctx.patient_splits(), 10_00, ctx.writeoff_reason("BAD_DEBT", "patient"))}
+
+    def as_code(ctx, data):
+        return {"lines": ctx.ops.write_off(ctx.patient_splits(), 10_00, "BAD_DEBT", kind="patient_writeoff")}
+
+    def as_own_record(ctx, data):  # a record of its own saying a clerk may: not lower than the built-in
+        mine = WriteoffReason(code="BAD_DEBT", label="Ours", kind="patient", required_role="clerk")
+        return {"lines": ctx.ops.write_off(ctx.patient_splits(), 10_00, mine)}
+
+    def as_kind(ctx, data):
+        return {"lines": ctx.ops.write_off(ctx.patient_splits(), 10_00, "COURTESY", kind="bad_debt")}
+
+    plugin(actions_plugin(*[Action(key=f"clinic_{fn.__name__}", title=fn.__name__, when="", steps=(),
+                                   applies=lambda ctx: ctx.patient_balance > 0, apply=fn)
+                            for fn in (under_reason, as_code, as_own_record, as_kind)]), "clinic_bad_debt")
+    enc, _ = b.encounter(b.patient(), [80_00])
+    boss = supervisor()
+    before = written()
+    for fn in ("under_reason", "as_code", "as_own_record", "as_kind"):
+        with pytest.raises(PermissionDenied, match="needs a supervisor"):
+            actions.apply(enc.id, f"clinic_{fn}", {})
+    assert written() == before and balances.encounter_balance(enc.id) == 80_00
+    with as_user(boss):
+        actions.apply(enc.id, "clinic_as_own_record", {})
+    assert balances.encounter_balance(enc.id) == 70_00
+
+
+def test_patient_write_offs_over_the_limit_need_a_supervisor(cli, tmp_path):
+    (tmp_path / "no-config.toml").write_text("[writeoffs]\nsupervisor_limit_cents = 10000\n")  # the cli's config
+    pat = b.patient()
+    enc, _ = b.encounter(pat, [318_00])
+    boss = supervisor()
+    big = json.dumps({"amount": "318.00", "reason": "COURTESY"})
+    before = written()
+
+    code, out, err = cli("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", big)
+
+    assert (code, out) == (4, "")
+    assert "318.00 of patient balance" in err and "100.00" in err and "needs a supervisor" in err
+    # a negotiated balance forgives money too
+    code, _, err = cli("actions", "apply", str(enc.id), "negotiate_balance", "--data", '{"final_balance": "18.00"}')
+    assert code == 4 and "300.00 of patient balance" in err
+    assert written() == before and balances.encounter_balance(enc.id) == 318_00
+    # under the limit a clerk may; over it a supervisor
+    cli.ok("actions", "apply", str(enc.id), "patient_writeoff_office", "--data",
+           json.dumps({"amount": "100.00", "reason": "COURTESY"}))
+    cli.ok("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", big.replace("318", "218"), user=boss)
+    assert balances.encounter_balance(enc.id) == 0
     assert verify() == []
 
 
@@ -366,13 +448,15 @@ def test_writeoff_reason_codes_are_checked_against_the_code_lists():
     assert "CARC '45' needs a group code" in errors and "unknown group code 'XX'" in errors
 
 
-def test_a_duplicate_reason_keeps_the_first_names_both_sources_and_is_refused_when_used(database):
+def test_a_builtin_reason_defined_again_stays_the_builtins_and_a_clash_of_others_is_refused_when_used(database):
     clinic = types.ModuleType("clinic_reasons")
     clinic.claimdesk_writeoff_reasons = hookimpl(lambda: [
-        WriteoffReason(code="CO45", label="Our contractual", kind="insurance", group_code="CO", carc="45")])
+        WriteoffReason(code="CO45", label="Our contractual", kind="insurance", group_code="CO", carc="45"),
+        WriteoffReason(code="CHARITY", label="Our charity", kind="patient")])
     host = PluginHost(extra_writeoff_reasons=[
         {"code": "COURTESY", "label": "Staff courtesy", "kind": "patient"},
         {"code": "CHARITY", "label": "Charity care", "kind": "patient"},
+        {"code": "KIND", "label": "Kindness", "kind": "patient"},
     ]).load_entrypoints()
     host.register(clinic, "clinic_reasons")
     reset_host(host)
@@ -382,29 +466,32 @@ def test_a_duplicate_reason_keeps_the_first_names_both_sources_and_is_refused_wh
         errors = [f.error for f in host.failures]
         assert any("'COURTESY'" in e and "writeoff_standard" in e and "config file" in e for e in errors)
         assert any("'CO45'" in e and "writeoff_standard" in e and "clinic_reasons" in e for e in errors)
+        assert any("'CHARITY'" in e and "clinic_reasons" in e and "config file" in e for e in errors)
         pat = b.patient()
         enc, (ch,) = b.encounter(pat, [90_00])
         (reason,) = [f for f in actions.form(enc.id, "patient_writeoff_office") if f["name"] == "reason"]
         offered_codes = [c[0] for c in reason["choices"]]
-        assert "CHARITY" in offered_codes and "COURTESY" not in offered_codes
+        assert "KIND" in offered_codes and "COURTESY" in offered_codes and "CHARITY" not in offered_codes
         before = written()
 
+        # two plugins' (a plugin's and the config file's) same code: neither wins, refused when used
         with pytest.raises(InputError, match="ambiguous") as err:
-            actions.apply(enc.id, "patient_writeoff_office", COURTESY_5)
+            actions.apply(enc.id, "patient_writeoff_office", {"amount": "5.00", "reason": "CHARITY"})
 
-        assert err.value.field == "reason" and "writeoff_standard" in str(err.value)
+        assert err.value.field == "reason" and "clinic_reasons" in str(err.value)
         assert written() == before and balances.encounter_balance(enc.id) == 90_00
         with pytest.raises(InputError, match="unknown patient write-off reason 'NOPE'") as err:
             actions.apply(enc.id, "patient_writeoff_office", {"amount": "5.00", "reason": "NOPE"})
         assert err.value.field == "reason"
-        actions.apply(enc.id, "patient_writeoff_office", {"amount": "5.00", "reason": "CHARITY"})
-        assert balances.encounter_balance(enc.id) == 85_00
+        # the built-in's codes are the built-in's
+        actions.apply(enc.id, "patient_writeoff_office", COURTESY_5)
+        actions.apply(enc.id, "patient_writeoff_office", {"amount": "5.00", "reason": "KIND"})
+        assert balances.encounter_balance(enc.id) == 80_00
 
         aetna = b.payer("Aetna")
         ins, (ich,) = b.encounter(pat, [40_00], payers=[aetna])
-        with pytest.raises(InputError, match="ambiguous") as err:
-            actions.apply(ins.id, "insurance_writeoff", {"lines": [{"charge_id": ich.id, "reason": "CO45"}]})
-        assert err.value.field == "lines.0.reason" and balances.payer_balance(aetna.id) == 40_00
+        res = actions.apply(ins.id, "insurance_writeoff", {"lines": [{"charge_id": ich.id, "reason": "CO45"}]})
+        assert res["report"]["written_off"] == 40_00 and balances.payer_balance(aetna.id) == 0
     finally:
         reset_host(None)
 

@@ -26,7 +26,7 @@ from tests.test_verify_tamper import bypass_guard, sql
 
 def cli(url: str, capsys, *args: str) -> tuple[int, str, str]:
     capsys.readouterr()
-    code = main(["--db", url, "--user", "tester", *args])
+    code = main(["--db", url, *args], user="tester")
     out, err = capsys.readouterr()
     return code, out, err
 

@@ -394,8 +394,62 @@ def test_cli_post_batch_from_a_csv_file(cli, tmp_path):
     assert verify() == []
 
     vid2 = b.voucher(aetna, 50_00)
-    code, _, err = cli("payments", "post-batch", "--voucher", str(vid2), "--file", str(csv_file))
+    code, _, err = cli("payments", "post-batch", "--voucher", str(vid2), "--file", str(csv_file), "--again")
     assert code == 4 and "voucher_id" in err and "278.45" in err
+
+
+def test_the_same_file_posted_twice_is_refused_unless_confirmed(cli, tmp_path):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid, vid2 = b.voucher(aetna, 300_00), b.voucher(aetna, 300_00)
+    csv_file = tmp_path / "era.csv"
+    csv_file.write_text("patient_id,amount\n" + "".join(f"{ln['patient_id']},{ln['amount']}\n"
+                                                        for ln in _lines(clinic)))
+    first = cli.json("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file))
+    assert first["total"] == "278.45"
+    before = _counts()
+
+    # the same bytes again (a retried script, a clerk posting yesterday's file): on any voucher
+    for voucher in (vid, vid2):
+        code, out, err = cli("payments", "post-batch", "--voucher", str(voucher), "--file", str(csv_file))
+        assert code == 4 and out == ""
+        assert err.startswith("claimdesk: error: file: era.csv was posted before") and "--again" in err
+        assert f"voucher {vid}" in err and f"audit {first['audit_id']}" in err and "tester" in err
+    assert _counts() == before
+    # the dry run says so too
+    code, out, _ = cli("payments", "post-batch", "--voucher", str(vid2), "--file", str(csv_file), "--dry-run")
+    assert code == 4 and "file: era.csv was posted before" in out and "--again" in out
+    assert _counts() == before
+
+    again = cli.json("payments", "post-batch", "--voucher", str(vid2), "--file", str(csv_file), "--again")
+    assert again["total"] == "278.45" and again["credit_ids"] != first["credit_ids"]
+    ev = AuditEvent.get_by_id(again["audit_id"])
+    assert ev.inputs["again"] is True and ev.inputs["file_sha256"] == AuditEvent.get_by_id(
+        first["audit_id"]).inputs["file_sha256"]
+    other = tmp_path / "other.csv"  # another file is not a repeat
+    other.write_text(f"patient_id,amount\n{clinic[0]['patient'].id},1.00\n")
+    assert cli.json("payments", "post-batch", "--voucher", str(vid2), "--file", str(other))["total"] == "1.00"
+    assert verify() == []
+
+
+def test_a_retried_submit_of_a_file_still_returns_the_first_result(database, tmp_path):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    path = tmp_path / "era.json"
+    path.write_text(json.dumps(_lines(clinic)))
+    lines = batch_posting.read_lines(str(path))
+    data = {"voucher_id": vid, "lines": list(lines)}
+    first = batch_posting.post_credit_batch(data, idempotency_key="k1", file_sha256=lines.sha256)
+    again = batch_posting.post_credit_batch(data, idempotency_key="k1", file_sha256=lines.sha256)
+    assert again["audit_id"] == first["audit_id"]
+    with pytest.raises(batch_posting.AlreadyPosted) as caught:
+        batch_posting.post_credit_batch(data, idempotency_key="k2", file_sha256=lines.sha256, file_name=lines.name)
+    assert caught.value.field == "file" and "era.json was posted before" in caught.value.message
+    preview = batch_posting.preview(data, file_sha256=lines.sha256)
+    assert preview["posted_before"]["audit_id"] == first["audit_id"] and preview["refusals"][0]["field"] == "file"
+    assert [r["field"] for r in batch_posting.preview(data, file_sha256=lines.sha256, again=True)["refusals"]] \
+        == ["voucher_id"]  # (the check has 41.55 left: only that)
 
 
 def test_cli_post_batch_text_json_file_and_errors(cli, tmp_path):

@@ -17,7 +17,7 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     results = json.loads(out.read_text())
     cases = results["engines"]["sqlite"]
     assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll",
-                          "claim_import", "era_import"}
+                          "claim_import", "era_import", "claim_export"}
     for key, measured in cases.items():
         assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
         assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
@@ -38,6 +38,10 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert imported["core"]["total"] == imported["raw"]["total"] > 0
     era = cases["era_import"]  # every claim posted by both, the same rows written, the books clean
     assert era["same_work"] is True and era["all_posted"] is True and era["verify"] == []
+    export = cases["claim_export"]  # the same claims written, byte for byte but the control numbers
+    assert export["same_work"] is True and export["same_files"] is True
+    assert export["core"]["claims"] == SMOKE["export_claims"] and export["core"]["held_count"] == 0
+    assert export["core"]["cob_segments"] > 0  # secondary claims with the primary's result among them
 
     # the table is printed and saved next to the JSON
     printed = capsys.readouterr().out
@@ -50,7 +54,7 @@ def test_smoke_database_still_verifies_after_both_sides_wrote(tmp_path):
     from claimdesk.core import db
     from claimdesk.core.services import verify
 
-    assert main(["--smoke", "--engines", "sqlite", "--cases", "autoapply,credits,returns,claim_import",
+    assert main(["--smoke", "--engines", "sqlite", "--cases", "autoapply,credits,returns,claim_import,claim_export",
                  "--tmp", str(tmp_path / "db"), "--out", str(tmp_path / "out.json")]) == 0
     db.connect(str(tmp_path / "db" / "work.db"))
     try:

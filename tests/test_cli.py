@@ -167,17 +167,20 @@ def test_actions_apply_removes_from_queue_and_applies_to_listed_encounters(cli):
     third, _ = b.encounter(pat, [5_00])
     with db.write_transaction():
         Encounter.update(queue=WorkQueue.get(WorkQueue.key == "review")).where(Encounter.id == first.id).execute()
-    code, out, _ = cli("actions", "apply", str(first.id), "non_billable", "--data", '{"confirm": true}',
-                       "--remove-from-queue", "--also", f"{second.id}, 99999", "--json")
-    assert code == 4  # one of the others failed: reported, not hidden
-    res = json.loads(out)
+    code, _, err = cli("actions", "apply", str(first.id), "non_billable", "--data", '{"confirm": true}',
+                       "--remove-from-queue", "--also", f"{second.id}, 99999")
+    assert code == 3 and "99999" in err  # --also is checked first: nothing applied, a retry applies once
+    assert cli.json("encounter", "show", str(first.id))["queue"] == "review"
+    assert cli.json("patient", "show", str(pat.id))["balance"]["patient_due"] == "75.00"
+    res = cli.json("actions", "apply", str(first.id), "non_billable", "--data", '{"confirm": true}',
+                   "--remove-from-queue", "--also", str(second.id))
     assert res["removed_from_queue"]["removed_from"] == "review"
     assert cli.json("encounter", "show", str(first.id))["queue"] is None
-    assert [(o["encounter_id"], o["ok"]) for o in res["others"]] == [(second.id, True), (99999, False)]
-    code, out, _ = cli("actions", "apply", str(third.id), "non_billable", "--data", '{"confirm": true}',
-                       "--also", str(first.id))
-    assert code == 4 and "not applied" in out
-    assert cli.json("patient", "show", str(pat.id))["balance"]["patient_due"] == "0.00"
+    assert [(o["encounter_id"], o["ok"]) for o in res["others"]] == [(second.id, True)]
+    code, out, err = cli("actions", "apply", str(third.id), "non_billable", "--data", '{"confirm": true}',
+                         "--also", str(first.id))
+    assert code == 4  # the action does not fit encounter 1 any more: refused before anything is applied
+    assert cli.json("patient", "show", str(pat.id))["balance"]["patient_due"] == "5.00"
 
 
 def test_the_queue_answer_holds_for_the_other_encounters_and_queue_commands_list_and_remove(cli):
@@ -376,7 +379,7 @@ def test_no_command_opens_the_tui_with_the_resolved_settings(monkeypatch, tmp_pa
     fake = types.ModuleType("claimdesk.tui.app")
     fake.run = lambda settings: seen.setdefault("settings", settings) and 0
     monkeypatch.setitem(sys.modules, "claimdesk.tui.app", fake)
-    assert main(["--db", str(tmp_path / "x.db"), "--user", "dana"]) == 0
+    assert main(["--db", str(tmp_path / "x.db")], user="dana") == 0
     assert (seen["settings"].db_url, seen["settings"].user) == (str(tmp_path / "x.db"), "dana")
 
     monkeypatch.setitem(sys.modules, "claimdesk.tui.app", None)  # the app is not installed
@@ -418,7 +421,7 @@ def test_no_command_opens_the_app_without_building_every_command(monkeypatch, tm
     opened = []
     monkeypatch.setattr(cli, "_run_tui", lambda settings: opened.append((settings.db_url, settings.user)) or 0)
     monkeypatch.setattr(cli, "build_parser", lambda: pytest.fail("the full parser was built for the app"))
-    assert cli.main(["--db", str(tmp_path / "x.db"), "--user", "ann"]) == 0
+    assert cli.main(["--db", str(tmp_path / "x.db")], user="ann") == 0
     assert opened == [(str(tmp_path / "x.db"), "ann")]
 
 

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from claimdesk.core.errors import ClaimdeskError
+from claimdesk.core.money import json_loads
 from claimdesk.core.models import AuditEvent, Credit, JournalEntry, Posting, Voucher
 from claimdesk.core.services import actions, eobs, messages, payments, returns
 
@@ -16,11 +17,18 @@ from tests import builders as b
 BAD_AMOUNTS = ["1.234", "0.001", "NaN", "nan", "inf", "-inf", "Infinity", "-5.00", "-0.01", "1e3", "1E-2",
                "0x10", "", " ", "12,50", "$$12", "1.2.3", "99999999999", "10000000.01", "--1", "+-1",
                "1_000", "12.5.", ".", "-", "1 000", "½", "12.50abc", "'; DROP TABLE posting; --",
-               "1,2345.00", 1.5, 0.1, True, [], {}, float("nan")]
+               "1,2345.00", 1.5, 0.1, True, [], {}, float("nan"),
+               # other scripts' digits (Decimal would read them as 123), and JSON numbers as the CLI
+               # and batch files hand them over (not strings: maybe a float on the way, or cents)
+               "\u0661\u0662\u0663", "\uff11\uff12\uff13", "\u0967\u0968.\u0969\u0966", "1\u0665.00",
+               json_loads("1.5"), json_loads("12"), json_loads("1e2")]
 BAD_IDS = [0, -1, "abc", 1.5, True, 2**63, "1; DROP TABLE patient", [], {}, "", " ", "1e3", 999_999]
 BAD_DATES = ["2026-13-01", "2026-02-30", "yesterday", "1800-01-01", "3000-01-01", 20260101, "", "2026/01/01",
              "01/02/2026", "2026-1-1T99", [], "0000-00-00"]
-BAD_TEXTS = ["\x00", "a" * 10_000, "\x1b[31mred", "bell\x07", "x" * 501]
+BAD_TEXTS = ["\x00", "a" * 10_000, "\x1b[31mred", "bell\x07", "x" * 501,
+             # bidirectional controls show other text than what is stored ("\u202e" flips the rest)
+             "\u202egnp.exe", "pay \u2066to\u2069 me", "\u200fx", "a\u202ab", "\u061c",
+             "\x9b31m", "del\x7f"]
 UNKNOWN_KEYS = ["bitcoin", "", "CASH ", "../../etc/passwd", "x" * 300, "pay_cash", "Check"]
 NOT_OBJECTS = [None, [], "text", 42, [{"payer_id": 1}], b"bytes"]
 
@@ -132,12 +140,14 @@ from tests.conftest import BACKENDS, new_database_url  # noqa: E402
 CLI_BAD_IDS = ["abc", "0", "-1", "1.5", "1e3", "99999999999999999999", "9223372036854775808",
                "1; DROP TABLE patient", "", " ", "0x10", "\uff11\uff12", "12\n", "NaN"]
 CLI_BAD_AMOUNTS = ["1.234", "NaN", "inf", "-5.00", "1e3", "12,50", "1_000", "", "1.5\n", "\u00bd", "12.50abc",
-                   "'; DROP TABLE posting; --", "99999999999999999999", "0x10"]
+                   "'; DROP TABLE posting; --", "99999999999999999999", "0x10", "\u0661\u0662\u0663",
+                   "\uff11\uff12\uff13", "\uff11.00"]
 CLI_BAD_DATES = ["2026-13-01", "2026-02-30", "yesterday", "2026/01/01", "20260101x", "\x00"]
 CLI_BAD_JSON = ["{", "[]", "null", "42", '"text"', '{"encounter_id": }', "@/nonexistent/claimdesk.json",
                 "{\"a\": NaN}"]
 CLI_BAD_KEYS = ["bitcoin", "", "../../etc/passwd", "x" * 300, "Check "]
-CLI_BAD_TEXTS = ["\x00", "a" * 10_000, "\x1b[31mred"]  # (an empty text is fine where a text is optional)
+CLI_BAD_TEXTS = ["\x00", "a" * 10_000, "\x1b[31mred", "\u202eevil", "a\u2067b"]  # (an empty text is fine where
+# a text is optional)
 
 #: Cases that fail today (xfail(strict=True) on the engines named): case -> (why, engines).
 CLI_KNOWN: dict[str, tuple[str, tuple[str, ...]]] = {}
@@ -204,6 +214,13 @@ def _cli_cases(w):
     for name, argv, words in by_json:
         for x in CLI_BAD_JSON:
             yield f"{name}[{x!r}]", argv(x), words
+    # money as a JSON number, not a string: refused naming the amount
+    for x in ("1.5", "12", "1e2", "0.1"):
+        yield f"writeoff-json-number[{x}]", ["actions", "apply", s, "patient_writeoff_office", "--data",
+                                             f'{{"amount": {x}, "reason": "COURTESY"}}'], ("amount: ",)
+        yield f"eob-json-number[{x}]", ["eob", "post", "--data", json.dumps(
+            {"encounter_id": w["encounter"], "payer_id": w["payer"], "voucher_id": w["voucher"],
+             "lines": [{"charge_id": w["charge"], "paid": "PAID"}]}).replace('"PAID"', x)], ("lines.0.paid: ",)
     by_key = [
         ("voucher-method", lambda x: ["voucher", "create", "--payer", m, "--method", x, "--amount", "1.00"],
          ("method",)),
@@ -234,7 +251,7 @@ def _cli_cases(w):
     yield "limit-zero", ["audit", "--limit", "0"], ("limit",)
     yield "limit-text", ["audit", "--limit", "ten"], ("limit",)
     yield "stranger-writes", ["--user", "stranger", "voucher", "create", "--payer", m, "--method", "check",
-                              "--amount", "1.00", "--details", '{"check_number": "9"}'], ("stranger",)
+                              "--amount", "1.00", "--details", '{"check_number": "9"}'], ("stranger", "--user")
     yield "clerk-adds-user", ["users", "add", "mallory", "--role", "admin"], ("admin",)
     yield "apply-to-other-patient", ["credit", "apply-unapplied", "--credit", c, "--patient", str(w["other"])], \
         ("credit", "patient")
@@ -252,7 +269,8 @@ def _cli_world(url: str, tmp) -> dict:
     with as_user("tester"):
         pat, other = b.patient(), b.patient("Roe", "Kim")
         medicare = b.payer("Medicare", "medicare")
-        made = {"enc": b.encounter(pat, [100_00, 50_00], payers=[medicare])[0].id}
+        made_enc, made_charges = b.encounter(pat, [100_00, 50_00], payers=[medicare])
+        made = {"enc": made_enc.id, "charge": made_charges[0].id}
         self_pay = {"enc": b.encounter(pat, [80_00])[0].id}
         vid = b.voucher(medicare, 300_00)
         own = b.voucher(None, 20_00)
@@ -262,7 +280,7 @@ def _cli_world(url: str, tmp) -> dict:
     lines.write_text(f"patient_id,amount\n{pat.id},1.00\n")
     db.close()
     return {"patient": pat.id, "other": other.id, "payer": medicare.id, "encounter": made["enc"], "voucher": vid,
-            "credit": credit, "self_pay": self_pay["enc"], "lines": str(lines)}
+            "credit": credit, "self_pay": self_pay["enc"], "lines": str(lines), "charge": made["charge"]}
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
@@ -275,8 +293,8 @@ def cli_world(request, tmp_path_factory):
         mp.delenv("CLAIMDESK_DB", raising=False)
         from claimdesk.core.cli import main
 
-        assert main(["--db", url, "--user", "admin", "init"]) == 0
-        assert main(["--db", url, "--user", "admin", "users", "add", "tester", "--role", "clerk"]) == 0
+        assert main(["--db", url, "init"], user="admin") == 0
+        assert main(["--db", url, "users", "add", "tester", "--role", "clerk"], user="admin") == 0
         yield url, _cli_world(url, tmp)
 
 
@@ -292,7 +310,7 @@ def _row_counts(url: str) -> tuple:
 
 #: The corpus is built from placeholder values; the world's real ids are filled in per case.
 _SAMPLE = {"patient": 1, "other": 2, "payer": 3, "encounter": 4, "voucher": 5, "credit": 6, "self_pay": 7,
-           "lines": "lines.csv"}
+           "lines": "lines.csv", "charge": 8}
 CLI_CASES = [(name, words) for name, _, words in _cli_cases(_SAMPLE)]
 
 
@@ -319,3 +337,144 @@ def test_a_bad_command_line_gets_one_clear_line_and_writes_nothing(cli_world, ca
 
 def test_the_cli_corpus_is_big_enough():
     assert len(CLI_CASES) >= 200 and len({n for n, _ in CLI_CASES}) == len(CLI_CASES)
+
+
+# --- files: a size limit on every file a person names; exports private -----------------------
+def _sparse(path, size: int):
+    """A file of ``size`` bytes that takes no disk (a hole)."""
+    with open(path, "wb") as fh:
+        fh.truncate(size)
+    return path
+
+
+def test_a_file_over_its_limit_is_refused_naming_the_option_and_nothing_is_written(cli, tmp_path):
+    from claimdesk.core import files
+
+    pat = b.patient()
+    enc, _ = b.encounter(pat, [80_00])
+    vid = b.voucher(b.payer("Aetna"), 100_00)
+    before = _counts()
+    big_csv = _sparse(tmp_path / "lockbox.csv", files.BATCH_LIMIT + 1)
+    code, out, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(big_csv))
+    assert (code, out) == (2, "") and err.startswith("claimdesk: error: file: ") and "larger than 50 MB" in err
+    big_json = _sparse(tmp_path / "inputs.json", files.JSON_LIMIT + 1)
+    code, out, err = cli("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", f"@{big_json}")
+    assert (code, out) == (2, "") and err.startswith("claimdesk: error: data: ") and "larger than 20 MB" in err
+    code, _, err = cli("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", f"@{tmp_path}")
+    assert code == 2 and "data:" in err and "folder" in err
+    assert _counts() == before
+    # just under the limit: read
+    ok_json = tmp_path / "ok.json"
+    ok_json.write_text(json.dumps({"amount": "5.00", "reason": "COURTESY"}) + " " * (files.JSON_LIMIT - 100))
+    cli.ok("actions", "apply", str(enc.id), "patient_writeoff_office", "--data", f"@{ok_json}")
+
+
+def test_reading_dev_zero_stops_at_the_limit(db_url, tmp_path):
+    """``--file /dev/zero`` (or a lines file that is a link to it) read 19 GB before; now each
+    reader stops after its limit. Run apart, memory capped, so a regression fails instead of
+    eating the machine."""
+    import subprocess
+    import sys
+
+    zero_csv = tmp_path / "zero.csv"
+    zero_csv.symlink_to("/dev/zero")
+    script = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+from claimdesk.core.cli import main
+main(["--db", {db_url!r}, "init"], user="admin")
+for argv in (["payments", "post-batch", "--voucher", "1", "--file", "/dev/zero"],
+             ["payments", "post-batch", "--voucher", "1", "--file", {str(zero_csv)!r}],
+             ["actions", "apply", "1", "patient_writeoff_office", "--data", "@/dev/zero"],
+             ["eob", "post", "--data", "@/dev/zero"]):
+    print(main(["--db", {db_url!r}, *argv], user="admin"))
+"""
+    env = {**__import__("os").environ, "CLAIMDESK_CONFIG": str(tmp_path / "none.toml")}
+    env.pop("CLAIMDESK_DB", None)
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert run.stdout.split()[-4:] == ["2", "2", "2", "2"], run.stdout + run.stderr
+    errors = [ln for ln in run.stderr.splitlines() if ln.startswith("claimdesk: error: ")]
+    assert len(errors) == 4 and "Traceback" not in run.stderr
+    assert errors[0].startswith("claimdesk: error: file: ") and ".csv or .json" in errors[0]
+    assert errors[1].startswith("claimdesk: error: file: ") and "larger than 50 MB" in errors[1]
+    assert all(e.startswith("claimdesk: error: data: ") and "larger than 20 MB" in e for e in errors[2:])
+
+
+def _modes(folder) -> dict:
+    import os
+    import stat
+
+    return {str(p.relative_to(folder)): stat.S_IMODE(os.stat(p).st_mode) for p in sorted(folder.rglob("*"))}
+
+
+def test_exports_with_patient_data_are_private_to_the_clinics_account(database, tmp_path, monkeypatch):
+    """Claim batch exports (JSON, CSV, 837P) and statement PDFs: files 0600, folders made 0700,
+    whatever the umask; a file already there (0644) is replaced by a private one."""
+    import os
+
+    from claimdesk.core.config import Clinic, clinic_section
+    from claimdesk.core.demo.reference import CLINIC
+    from claimdesk.core.models import Claim
+    from claimdesk.core.services import claims, statement_render, statements
+
+    from tests.test_claim_export import import_claims
+    from tests.x12gen import make_claims
+
+    cfg = tmp_path / "clinic.toml"
+    cfg.write_text(clinic_section(Clinic(**CLINIC)) + '\n[edi]\nusage = "T"\n', encoding="utf-8")
+    monkeypatch.setenv("CLAIMDESK_CONFIG", str(cfg))
+    old_umask = os.umask(0o022)
+    try:
+        import_claims(make_claims(2, seed=5))
+        for claim in list(Claim.select()):
+            claims.requeue(claim.id, "resend")
+        out = tmp_path / "exports" / "claims"
+        result = claims.build_batch(out_dir=out)
+        assert result["x12"] is not False and result["batches"]
+        modes = _modes(tmp_path / "exports")
+        assert {name: mode for name, mode in modes.items() if "." not in name} == {"claims": 0o700}
+        files = {name: mode for name, mode in modes.items() if "." in name}
+        assert {n.rsplit(".", 1)[1] for n in files} == {"json", "csv", "837"}
+        assert set(files.values()) == {0o600}, files
+
+        pat = b.patient()
+        b.encounter(pat, [75_25])
+        sid = statements.generate_for(pat.id)["statement_id"]
+        pdf_dir = tmp_path / "statements" / "2026"
+        pdf = statement_render.render_pdf(sid, pdf_dir / "statement.pdf")
+        assert pdf.read_bytes().startswith(b"%PDF")
+        assert _modes(tmp_path / "statements") == {"2026": 0o700, "2026/statement.pdf": 0o600}
+        (pdf_dir / "old.pdf").write_bytes(b"x")
+        os.chmod(pdf_dir / "old.pdf", 0o644)
+        statement_render.render_pdf(sid, pdf_dir / "old.pdf")
+        assert _modes(pdf_dir)["old.pdf"] == 0o600 and (pdf_dir / "old.pdf").read_bytes().startswith(b"%PDF")
+        assert [p.name for p in pdf_dir.iterdir() if p.name.startswith(".")] == []  # no temporary left
+    finally:
+        os.umask(old_umask)
+
+
+# --- users: a typo is not a new user ------------------------------------------------------------
+def test_deactivating_a_name_that_is_not_a_user_is_refused_and_writes_nothing(cli):
+    from claimdesk.core.models import User
+
+    before = (User.select().count(), AuditEvent.select().count())
+    code, out, err = cli("users", "deactivate", "clerk1x", user="admin")
+    assert (code, out) == (3, "") and err.startswith("claimdesk: error: username: ") and "'clerk1x'" in err
+    assert (User.select().count(), AuditEvent.select().count()) == before
+    assert not User.select().where(User.username == "clerk1x").exists()
+    assert "tester can no longer make changes" in cli.ok("users", "deactivate", "tester", user="admin")
+    assert User.get(User.username == "tester").active is False
+
+
+# --- money from JSON files: strings only -------------------------------------------------------------
+def test_a_batch_file_with_json_numbers_or_other_digits_is_refused_naming_the_line(cli, tmp_path):
+    pat = b.patient()
+    vid = b.voucher(b.payer("Aetna"), 100_00)
+    before = _counts()
+    for amount, row in ((1.5, "item 2"), (12, "item 2"), ("\u0661\u0662", "item 2")):
+        path = tmp_path / "lines.json"
+        path.write_text(json.dumps([{"patient_id": pat.id, "amount": "1.00"}, {"patient_id": pat.id, "amount": amount}]))
+        code, out, err = cli("payments", "post-batch", "--voucher", str(vid), "--file", str(path))
+        assert (code, out) == (2, ""), err
+        assert err.startswith("claimdesk: error: lines.1.amount: ") and row in err
+    assert _counts() == before

@@ -235,6 +235,23 @@ def test_coverages_in_order_self_pay_and_office_codes(desk):
     assert verify.verify() == []
 
 
+def test_a_medigap_plan_behind_a_primary_that_is_not_medicare_is_saved_with_a_warning(desk):
+    with as_user("boss"):
+        gap = ref.add_payer({"name": "Liberty Medigap", "kind": "medigap", "payer_code": "LMS50"})["payer_id"]
+        care = coverages.add_coverage({"patient_id": desk.pat, "payer_id": desk.care, "member_id": "M1"})
+    gap_cov = coverages.add_coverage({"patient_id": desk.pat, "payer_id": gap, "member_id": "G1"})["coverage_id"]
+    behind_acme = charge_entry.preview_encounter({"patient_id": desk.pat, "provider_id": desk.doc, "dos": DOS,
+                                                  "diagnoses": ["I10"], "charges": [{"code": "99213"}],
+                                                  "coverage_ids": [desk.cov, gap_cov]})
+    assert behind_acme["warnings"] == ["Liberty Medigap is a Medigap plan: it pays after Medicare, but the primary "
+                                       "here is Acme Health (commercial)"]
+    saved = visit(desk, coverage_ids=[desk.cov, gap_cov])
+    assert saved["warnings"] == behind_acme["warnings"]  # saved all the same: the clerk may know better
+    assert visit(desk, coverage_ids=[care["coverage_id"], gap_cov])["warnings"] == []  # behind Medicare: right
+    assert visit(desk, coverage_ids=[gap_cov])["warnings"] == [
+        "Liberty Medigap is a Medigap plan billed as primary: a Medigap plan pays only after Medicare"]
+
+
 def test_a_charge_is_added_to_an_existing_encounter(desk):
     res = visit(desk)
     line = charge_entry.add_charge({"encounter_id": res["encounter_id"], "code": "36415", "pointers": [2],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import peewee
@@ -136,3 +137,113 @@ def test_reverse_many_that_would_push_a_balance_below_zero_writes_nothing(databa
             ledger.reverse_many([charge.id], memo="wrong charge", user="t")
     assert (JournalEntry.select().count(), Posting.select().count()) == before
     assert ChargeSplit.get_by_id(split.id).balance == 0
+
+
+def _two_splits():
+    """Two splits of one charge (the patient's and a payer's), nothing owed yet."""
+    first = _split()
+    other = ChargeSplit.create(charge=first.charge_id, rank="primary", payer=Payer.create(name="Some Payer"),
+                               patient=first.patient_id)
+    return first, other
+
+
+def _charge(split, cents):
+    return [ledger.ar(split, cents), ledger.Line("REVENUE", -cents, charge_id=split.charge_id)]
+
+
+def test_deferred_balances_move_once_by_the_net_of_the_entries(database):
+    """Inside ``balances_deferred`` the entries are written at once and the cached balances move
+    when the block ends, to what posting them one by one gives."""
+    with db.write_transaction():
+        first, other = _two_splits()
+        ledger.post("charge", _charge(first, 10000) + _charge(other, 500), user="t")
+    with db.write_transaction():
+        with ledger.balances_deferred():
+            ledger.post("transfer", [ledger.ar(first, -3000), ledger.ar(other, 3000)], user="t")
+            ledger.post("adj", [ledger.ar(other, -3500), ledger.Line("WRITEOFF", 3500)], user="t")
+            ledger.post("adj", [ledger.ar(first, -7000), ledger.Line("WRITEOFF", 7000)], user="t")
+            assert ChargeSplit.get_by_id(first.id).balance == 10000  # (held back)
+        assert ChargeSplit.get_by_id(first.id).balance == 0 and ChargeSplit.get_by_id(other.id).balance == 0
+    assert JournalEntry.select().count() == 4 and Posting.select().count() == 10
+
+
+def test_deferred_balances_refuse_a_running_total_below_zero_though_the_net_is_not(database):
+    """The guard holds each entry in turn: a split taken below zero by one entry is refused
+    even when a later entry of the block would bring it back (as posting them one by one)."""
+    with db.write_transaction():
+        first, _other = _two_splits()
+        ledger.post("charge", _charge(first, 1000), user="t")
+    before = (JournalEntry.select().count(), Posting.select().count())
+    for deferred in (False, True):
+        with (pytest.raises(LedgerError, match=f"charge split {first.id} would go below zero"),
+              db.write_transaction(), ledger.balances_deferred() if deferred else contextlib.nullcontext()):
+            ledger.post("adj", [ledger.ar(first, -1500), ledger.Line("WRITEOFF", 1500)], user="t")
+            ledger.post("charge", _charge(first, 2000), user="t")
+        assert (JournalEntry.select().count(), Posting.select().count()) == before
+        assert ChargeSplit.get_by_id(first.id).balance == 1000
+
+
+def test_deferred_balances_apply_nothing_when_the_block_raises(database):
+    with db.write_transaction():
+        first, _other = _two_splits()
+        ledger.post("charge", _charge(first, 1000), user="t")
+    with db.write_transaction():
+        # (the caller's savepoint takes the entries back)
+        with pytest.raises(RuntimeError), db.database.atomic(), ledger.balances_deferred():
+            ledger.post("adj", [ledger.ar(first, -400), ledger.Line("WRITEOFF", 400)], user="t")
+            raise RuntimeError("refused further on")
+        ledger.post("adj", [ledger.ar(first, -1000), ledger.Line("WRITEOFF", 1000)], user="t")  # (all still there)
+    assert ChargeSplit.get_by_id(first.id).balance == 0
+
+
+def test_line_fields_keep_the_order_positional_constructors_use():
+    """The engine's hot paths build :class:`ledger.Line` by position (ledger.on_charge,
+    credits.apply, adjustments.post_adjustments)."""
+    import dataclasses
+
+    assert [f.name for f in dataclasses.fields(ledger.Line)] == [
+        "account", "amount", "split_id", "voucher_id", "credit_id", "credit_split_id", "charge_id", "patient_id",
+        "payer_id", "provider_id", "reason_code"]
+
+
+def test_postings_and_bulk_rows_keep_every_value_as_written(database):
+    """Texts that need quoting, NULLs and amounts of every size come back as written (on
+    PostgreSQL the engine sends many rows as one array literal per column)."""
+    from claimdesk.core.models import Adjustment
+    from claimdesk.core.money import Cents
+    from claimdesk.core.posting.bulk import insert_ids
+
+    odd = ["", "NULL", 'say "hi"', "back\\slash", "{a,b}", "é, ü", " padded ", "a\nb"]
+    at = dt.datetime(2026, 1, 5, 9, 30)
+    with db.write_transaction():
+        split = _split()
+        lines = [ledger.ar(split, Cents(3_417_600 * i + 1), code) for i, code in enumerate(odd)]
+        lines.append(ledger.Line("REVENUE", -sum(ln.amount for ln in lines), charge_id=split.charge_id))
+        entry = ledger.post("charge", lines, user="t", memo='memo "x" {y}')
+        ids = insert_ids(Adjustment, ("charge", "split", "kind", "reason_code", "group_code", "amount", "memo",
+                                      "created_at", "created_by"),
+                         [(split.charge_id, split.id, "writeoff", code, "", Cents(i), code, at, "t")
+                          for i, code in enumerate(odd)])
+    assert [(p.account, p.amount, p.reason_code, p.split_id, p.voucher_id) for p in
+            Posting.select().where(Posting.entry == entry.id).order_by(Posting.id)] == [
+        *[("AR", 3_417_600 * i + 1, code, split.id, None) for i, code in enumerate(odd)],
+        ("REVENUE", lines[-1].amount, "", None, None)]
+    assert JournalEntry.get_by_id(entry.id).memo == 'memo "x" {y}'
+    assert [(a.reason_code, a.memo, a.amount, a.created_at) for a in
+            Adjustment.select().where(Adjustment.id.in_(ids)).order_by(Adjustment.id)] == [
+        (code, code, i, at) for i, code in enumerate(odd)]
+
+
+def test_deferred_balances_refuse_to_move_for_entries_a_savepoint_took_back(database):
+    """Held moves live in the block, not in the database: when a savepoint inside the block
+    rolled back an entry they are held for, the block refuses rather than move balances for it."""
+    with db.write_transaction():
+        first, _other = _two_splits()
+        ledger.post("charge", _charge(first, 1000), user="t")
+    with pytest.raises(LedgerError, match="1 of the 2 entries"), db.write_transaction(), ledger.balances_deferred():
+        ledger.post("adj", [ledger.ar(first, -300), ledger.Line("WRITEOFF", 300)], user="t")
+        with pytest.raises(RuntimeError), db.database.atomic():
+            ledger.post("adj", [ledger.ar(first, -500), ledger.Line("WRITEOFF", 500)], user="t")
+            raise RuntimeError("taken back")
+    assert ChargeSplit.get_by_id(first.id).balance == 1000
+    assert Posting.select().where(Posting.account == "WRITEOFF").count() == 0

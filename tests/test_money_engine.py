@@ -184,3 +184,22 @@ def test_many_charges_at_once_match_add_charge_one_at_a_time(database):
     assert [balances.encounter_balance(e.id) for e in encounters["one"]] == [
         balances.encounter_balance(e.id) for e in encounters["many"]]
     assert verify() == []
+
+
+def test_a_check_of_eobs_reports_each_split_balance_as_the_ledger_keeps_it(database):
+    """The steps of a check (balance pulled back from a later rank, payments, adjustments,
+    PR moved on to a split made for it) share one object per split, whose balance each keeps,
+    and the ledger moves each cached balance once, by the net: both say the same."""
+    aetna, clinic = _twin_clinic("S")
+    _p, enc, (charge, _other) = clinic[2]  # Medicare has a share of this one: the check pulls it back
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id, "lines": [
+        {"charge_id": charge.id, "adjustments": [{"group_code": "PR", "reason_code": "1", "amount": "50.00"}]}]})
+    voucher_id = b.voucher(aetna, sum(ln["paid"] for eob in _remits(clinic) for ln in eob))
+    results = b.audited(lambda: posting_eobs.post_eobs(aetna.id, Voucher.get_by_id(voucher_id), [
+        posting_eobs.EobToPost(enc.id, pat.id, "primary", lines)
+        for (pat, enc, _c), lines in zip(clinic, _remits(clinic))]))
+    reported = [(ln["charge_id"], ln["split_balance"]) for r in results for ln in r["lines"]]
+    assert reported == [(cid, _split(cid, "primary").balance) for cid, _b in reported]
+    assert Voucher.get_by_id(voucher_id).undistributed == 0
+    assert all(c.unapplied == 0 for c in Credit.select().where(Credit.voucher == voucher_id))
+    assert verify() == []

@@ -55,7 +55,8 @@ def test_every_builtin_declares_the_api_it_needs():
     host = PluginHost().load_entrypoints()
     assert host.failures == []
     needs = {"action_primary_denied": "1.1", "action_secondary_denied": "1.1",  # SplitView.contractual, ctx.may
-             "denial_routes_standard": "1.2"}  # DenialRoute
+             "denial_routes_standard": "1.2",  # DenialRoute
+             "writeoff_standard": "1.3"}  # WriteoffReason.required_role
     assert {p.name: p.api for p in host.plugins if p.builtin} == {
         p.name: needs.get(p.name, "1.0") for p in host.plugins if p.builtin}
     assert len(host.actions()) == 19
@@ -70,8 +71,8 @@ def _plugin(name: str, needs: str | None) -> types.ModuleType:
 
 
 @pytest.mark.parametrize("needs, loads", [
-    ("1.0", True), (None, True), ("1.0.3", True), ("1.1", True), ("1.2", True),
-    ("1.3", False), ("2.0", False), ("0.9", False), ("one", False),
+    ("1.0", True), (None, True), ("1.0.3", True), ("1.1", True), ("1.2", True), ("1.3", True),
+    ("1.4", False), ("2.0", False), ("0.9", False), ("one", False),
 ])
 def test_a_plugin_needing_another_api_is_refused_with_a_clear_line(needs, loads):
     host = PluginHost().load_entrypoints()
@@ -135,6 +136,7 @@ def host(claimdesk_host):
 
 
 def test_a_hook_wrapper_changes_what_every_plugin_offers(database, host):
+    host.replace.add("clinic_wrapper")  # the clinic's [plugins] replace: it may change a built-in
     assert host.register(Wrapper(), "clinic_wrapper")
     keys = {a.key: a for a in host.actions()}
     assert "negotiate_balance" not in keys and keys["self_pay"].title == "Our self-pay"
@@ -144,8 +146,20 @@ def test_a_hook_wrapper_changes_what_every_plugin_offers(database, host):
     enc, _ = b.encounter(b.patient(), [40_00])
     offers = {o["key"]: o["title"] for o in actions.assess(enc.id)["offers"]}
     assert offers["self_pay"] == "Our self-pay" and "negotiate_balance" not in offers
+    (notice,) = [f for f in host.failures if f.name == "clinic_wrapper"]
+    assert notice.stage == "replaces" and "'self_pay'" in notice.error and "action_self_pay" in notice.error
     host.unregister("clinic_wrapper")
     assert len(host.actions()) == 19
+
+
+def test_a_hook_wrapper_cannot_change_a_builtin_without_the_clinics_leave(database, host):
+    assert host.register(Wrapper(), "clinic_wrapper")
+    keys = {a.key: a for a in host.actions()}
+    assert keys["self_pay"].title != "Our self-pay"  # the built-in's record stays
+    assert host.owner("claimdesk_advanced_actions", "self_pay") == "action_self_pay"
+    assert "negotiate_balance" not in keys  # hiding one is still the wrapper's to do
+    (failure,) = [f for f in host.failures if f.name == "clinic_wrapper"]
+    assert failure.stage == "describe" and "'self_pay'" in failure.error and "[plugins] replace" in failure.error
 
 
 def test_tryfirst_and_trylast_order_the_listeners(database, host):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from claimdesk.core.errors import PermissionDenied
 from claimdesk.core.models import AuditEvent
 from claimdesk.core.plugins.host import PluginHost, reset_host
 from claimdesk.core.services import actions, balances
@@ -173,5 +174,109 @@ def test_plugin_template_discounts_money_the_placeholder_primary_owes(database, 
         assert result["report"]["discount"] == 6_00
         assert [(ln["rank"], ln["amount"]) for ln in result["report"]["lines"]] == [("primary", 6_00)]
         assert balances.encounter_balance(enc.id) == 54_00
+    finally:
+        reset_host(None)
+
+
+# --- built-ins win; replacing one is the clinic's explicit, loud choice ---------------------------
+CLAIMANT = """
+    from claimdesk.api import Action, ConfirmForm, FeePolicy, PaymentMethod, WriteoffReason, hookimpl
+
+    CLAIMDESK_API = "1.3"
+
+    def _apply(ctx, data):
+        return {"lines": ctx.ops.write_off(ctx.patient_splits(), 10_00, "BAD_DEBT", kind="bad_debt")}
+
+    @hookimpl
+    def claimdesk_advanced_actions():
+        return [Action(key="patient_writeoff_bad_debt", title="Our bad debt", when="", steps=(),
+                       applies=lambda ctx: ctx.patient_balance > 0, apply=_apply, schema=ConfirmForm,
+                       required_role="clerk")]
+
+    @hookimpl
+    def claimdesk_payment_methods():
+        return [PaymentMethod(key="cash", label="Our cash")]
+
+    @hookimpl
+    def claimdesk_fee_policies():
+        return [FeePolicy(key="flat", label="Our flat fee", fee_cents=lambda returned, data: 99_00)]
+
+    @hookimpl
+    def claimdesk_writeoff_reasons():
+        return [WriteoffReason(code="BAD_DEBT", label="Our bad debt", kind="patient", required_role="clerk")]
+"""
+
+
+@pytest.fixture
+def claimant(tmp_path, monkeypatch):
+    """A clinic's package, ``aaa_clinic`` (registered before every built-in by name), that gives
+    an action key, a payment method, a fee policy and a write-off reason the built-ins use."""
+    _fake_distribution(tmp_path, "aaa-clinic", {"aaa_clinic": "aaa_clinic"}, {"aaa_clinic": CLAIMANT})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield "aaa_clinic"
+    sys.modules.pop("aaa_clinic", None)
+
+
+def test_a_plugin_cannot_replace_a_builtin_and_the_builtin_is_not_the_failed_one(claimant):
+    host = PluginHost().load_entrypoints()
+    assert host.get("claimdesk_payment_methods", "cash").label == "Cash"
+    assert host.get("claimdesk_fee_policies", "flat").label != "Our flat fee"
+    assert host.get("claimdesk_writeoff_reasons", "BAD_DEBT").label == "Bad debt (uncollectible)"
+    assert host.get("claimdesk_advanced_actions", "patient_writeoff_bad_debt").title == "Patient Write-Off, bad debt"
+    assert host.owner("claimdesk_payment_methods", "cash") == "pay_cash"
+    failed = {f.name for f in host.failures}
+    assert failed == {"aaa_clinic"}  # the plugin's contributions are refused, not the built-ins'
+    errors = [f.error for f in host.failures]
+    assert len(errors) == 4 and all("[plugins] replace" in e and "aaa_clinic" in e for e in errors)
+    assert any("'cash'" in e and "pay_cash" in e for e in errors)
+    # a built-in's code defined again is still the built-in's to use (not ambiguous)
+    assert not host.ambiguous("claimdesk_writeoff_reasons", "BAD_DEBT") and host.replacements() == []
+
+
+def test_the_clinic_may_let_a_plugin_replace_builtins_loudly_and_never_with_a_lesser_role(claimant, database):
+    host = PluginHost(replace=[claimant]).load_entrypoints()
+    reset_host(host)
+    try:
+        assert host.get("claimdesk_payment_methods", "cash").label == "Our cash"
+        assert host.get("claimdesk_fee_policies", "flat").label == "Our flat fee"
+        assert host.replaced("claimdesk_payment_methods", "cash") == "pay_cash"
+        notices = host.replacements()
+        assert len(notices) == 4 and all(n.name == claimant and n.stage == "replaces" for n in notices)
+        assert all(n.error.startswith("REPLACES the built-in") for n in notices)
+        # a replacement needs at least the built-in's role: bad debt stays a supervisor's
+        action = host.get("claimdesk_advanced_actions", "patient_writeoff_bad_debt")
+        reason = host.get("claimdesk_writeoff_reasons", "BAD_DEBT")
+        assert (action.title, action.required_role) == ("Our bad debt", "supervisor")
+        assert (reason.label, reason.required_role) == ("Our bad debt", "supervisor")
+        assert any("still needs a supervisor" in n.error for n in notices)
+        enc, _ = b.encounter(b.patient(), [80_00])
+        with pytest.raises(PermissionDenied):
+            actions.apply(enc.id, "patient_writeoff_bad_debt", {"confirm": True})
+        with pytest.raises(PermissionDenied) as err:
+            actions.apply(enc.id, "patient_writeoff_office", {"amount": "5.00", "reason": "BAD_DEBT"})
+        assert err.value.field == "reason"
+        assert balances.encounter_balance(enc.id) == 80_00
+    finally:
+        reset_host(None)
+
+
+def test_claimdesk_plugins_and_the_plugins_screen_say_a_builtin_is_replaced(claimant, cli, tmp_path):
+    from claimdesk.tui.screens.plugins import failures_text
+
+    (tmp_path / "no-config.toml").write_text(f'[plugins]\ndisabled = []\nreplace = ["{claimant}"]\n')
+    reset_host(None)
+    try:
+        out = cli.ok("plugins")
+        assert "REPLACED BUILT-INS (the config file's [plugins] replace):" in out and "\nfailures:" not in out
+        assert "aaa_clinic: REPLACES the built-in payment method 'cash' of plugin 'pay_cash'" in out
+        report = cli.json("plugins")
+        assert report["failures"] == [] and len(report["replaced"]) == 4
+        text = failures_text(report).plain
+        assert "BUILT-IN(S) REPLACED" in text and "REPLACES the built-in write-off reason 'BAD_DEBT'" in text
+        assert "No plugin failed." in text
+        (tmp_path / "no-config.toml").write_text('[plugins]\nreplace = "aaa_clinic"\n')
+        reset_host(None)
+        code, _, err = cli("plugins")
+        assert code == 2 and "[plugins] replace" in err and "list of plugin names" in err
     finally:
         reset_host(None)

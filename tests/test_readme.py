@@ -71,7 +71,7 @@ def test_every_readme_command_works_on_the_demo_database(demo_template, tmp_path
             else:
                 args = ["--db", str(copy), *args]
             capsys.readouterr()
-            code = main(["--user", "demo", *args])
+            code = main(args, user="demo")
             out, err = capsys.readouterr()
             if code != 0:
                 failed.append(f"{command}\n  -> exit {code}: {err.strip() or out.strip()}")

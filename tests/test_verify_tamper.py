@@ -160,6 +160,8 @@ def test_a_dollar_added_to_a_charge_with_every_balance_kept_in_step_is_named_by_
     ChargeSplit.update(balance=ChargeSplit.balance + 100).where(ChargeSplit.id == split).execute()
     data = verify_json(books, capsys)
     assert [v["message"] for v in data["violations"]] == [
+        "the append-only guard of posting is missing or switched off (its rows could be rewritten): restore it "
+        "with `claimdesk db upgrade`",
         digest_violation(event_of("test.encounter")) + " (postings digest mismatch)"]
 
 
@@ -210,7 +212,11 @@ def test_a_kept_head_catches_a_cut_tail_even_of_an_event_with_no_entries(books, 
     assert verify(books, capsys, "--expect-head", head)[0] == 0
     gone = delete_last_event()
     assert gone.entries == []
-    assert verify(books, capsys)[0] == 0  # without the kept head nothing can tell
+    code, out = verify(books, capsys)
+    assert code == 1 and "the append-only guard of audit_event is missing" in out  # the way in is seen...
+    db.connect(books)
+    migrations.upgrade()  # ...but once the guard is back, without the kept head nothing can tell
+    assert verify(books, capsys)[0] == 0
     code, out = verify(books, capsys, "--expect-head", head)
     assert code == 1
     assert f"the audit chain no longer holds the head you kept ({head})" in out
@@ -284,4 +290,13 @@ def test_the_database_refuses_to_change_ledger_and_audit_rows(books, capsys, tab
         with db.database.atomic():
             db.database.execute_sql(statement.format(id=int(row[0])))
     assert db.database.execute_sql(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == row[1]
+    assert verify(books, capsys)[0] == 0
+
+
+def test_a_guard_dropped_or_switched_off_is_named_and_upgrade_puts_it_back(books, capsys):
+    """Nothing rewritten yet: only the missing guard tells that someone opened the way."""
+    bypass_guard("audit_entry")
+    code, out = verify(books, capsys)
+    assert code == 1 and "the append-only guard of audit_entry is missing or switched off" in out
+    migrations.upgrade()
     assert verify(books, capsys)[0] == 0

@@ -3,7 +3,7 @@
 ``run(settings)`` is what the CLI calls for ``claimdesk`` with no arguments: it
 connects to the configured database, refuses a missing or too-new schema with a
 one-line message, loads the plugins and runs the app. ``main()`` does the same
-from the environment / config file (``CLAIMDESK_DB``, ``CLAIMDESK_USER``).
+from the environment / config file (``CLAIMDESK_DB``, ``CLAIMDESK_CONFIG``), as the login running it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,9 @@ import gc
 import importlib.util
 import os
 import sys
+import time
 
+from textual import events
 from textual.app import App
 from textual.binding import Binding
 
@@ -33,10 +35,64 @@ class ClaimdeskApp(App):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
+    #: How often the idle time is looked at, seconds.
+    IDLE_CHECK_SECONDS = 15
+
     def __init__(self, settings: config.Settings | None = None, *, ansi: bool | None = None):
         super().__init__()
         self.settings = settings
         self.ansi = ansi
+        self.last_input = self.idle_clock()
+        self.locked_at: float | None = None
+
+    # -- automatic logoff: idle, the app locks; locked, it closes -------------------------
+    def idle_clock(self) -> float:
+        """Seconds on a steady clock (tests put their own)."""
+        return time.monotonic()
+
+    def lock_minutes(self) -> tuple[int, int]:
+        """``[app] lock_minutes`` and ``exit_minutes`` (the defaults without settings)."""
+        s = self.settings or config.Settings(db_url="", user="")
+        return s.lock_minutes, s.exit_minutes
+
+    async def on_event(self, event: events.Event) -> None:
+        """Every key and click counts as the user being there (not while locked)."""
+        if self.locked_at is None and isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown,
+                                                         events.MouseScrollUp)):
+            self.last_input = self.idle_clock()
+        await super().on_event(event)
+
+    def look_at_idle_time(self) -> None:
+        """Lock after ``lock_minutes`` without input; close after ``exit_minutes`` locked."""
+        lock, leave = self.lock_minutes()
+        now = self.idle_clock()
+        if self.locked_at is None:
+            if lock and now - self.last_input >= lock * 60:
+                self.lock()
+        elif leave and now - self.locked_at >= leave * 60:
+            self.exit(message=f"claimdesk closed: locked for {leave} minute(s).")
+
+    def lock(self) -> None:
+        """Hide everything behind the lock screen."""
+        from claimdesk.tui.screens.lock import LockScreen
+
+        if self.locked_at is None:
+            self.locked_at = self.idle_clock()
+            self.push_screen(LockScreen(self.lock_minutes()[0]))
+
+    def unlock(self) -> None:
+        """The passphrase was right: back to where the user was."""
+        from claimdesk.tui.screens.lock import LockScreen
+
+        if isinstance(self.screen, LockScreen):
+            self.pop_screen()
+        self.locked_at = None
+        self.last_input = self.idle_clock()
+
+    def action_command_palette(self) -> None:
+        """The command palette, never over the lock screen."""
+        if self.locked_at is None:
+            super().action_command_palette()
 
     def on_mount(self) -> None:
         """Open Home; use the ANSI theme where the terminal has only 16 colours."""
@@ -47,7 +103,10 @@ class ClaimdeskApp(App):
             self.theme = next(name for name in ("ansi-dark", "textual-ansi") if name in self.available_themes)
         from claimdesk.tui.screens.home import HomeScreen
 
+        self.sub_title = where_and_who()
         self.push_screen(HomeScreen())
+        if any(self.lock_minutes()):
+            self.set_interval(self.IDLE_CHECK_SECONDS, self.look_at_idle_time)
 
     # -- navigation (used by Home, the palette and key bindings) -------------------------
     def open_advanced(self, encounter_id=None, action_key: str | None = None) -> None:
@@ -253,6 +312,23 @@ class ClaimdeskApp(App):
             worker.cancel()
         self.notify(f"Cancelled {len(running)} running task(s); anything already finished was saved."
                     if running else "Nothing is running.", timeout=5)
+
+
+def where_and_who() -> str:
+    """The header's second part: who is working, on which database (``ann · clinic.db``;
+    ``ann · clinic on db.example.org``), so a clerk with two windows knows which is which."""
+    from pathlib import Path
+
+    from claimdesk.core import db
+    from claimdesk.core.context import current_user
+
+    obj = db.database.obj
+    if obj is None:
+        return current_user()
+    if db.is_postgres():
+        host = obj.connect_params.get("host") or "this machine"
+        return f"{current_user()} · {obj.database} on {host}"
+    return f"{current_user()} · {Path(str(obj.database)).name}"
 
 
 def claim_import_available() -> bool:

@@ -1,6 +1,6 @@
 """The ``claimdesk`` command line. With no command it opens the TUI.
 
-Global options work before or after the command: ``--db PATH|URL``, ``--user NAME``,
+Global options work before or after the command: ``--db PATH|URL``,
 ``--json`` (machine-readable output, amounts as strings like ``"12.50"``) and
 ``--debug`` (tracebacks). Errors are one line on stderr,
 ``claimdesk: error: <field>: <message>``, with the exit codes of
@@ -63,8 +63,6 @@ def _add_globals(parser: argparse.ArgumentParser) -> None:
 
     add("--db", metavar="PATH|URL", default=argparse.SUPPRESS,
         help="database file or postgresql:// URL (else CLAIMDESK_DB, the config file, the default)")
-    add("--user", metavar="NAME", default=argparse.SUPPRESS,
-        help="record changes as NAME (else CLAIMDESK_USER, the OS user)")
     add("--json", action="store_true", default=argparse.SUPPRESS, help="print JSON")
     add("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors")
 
@@ -124,10 +122,18 @@ def _app_only(argv: list[str]) -> argparse.Namespace | None:
     return None if rest else args
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit code (``sys.exit(main())``)."""
+def main(argv: list[str] | None = None, *, user: str | None = None) -> int:
+    """Run the command line; return the exit code (``sys.exit(main())``).
+
+    Changes are recorded under the authenticated identity (the OS login; on PostgreSQL the
+    connection's role). ``user`` is for a program running claimdesk in-process (its tests):
+    no command-line option or environment variable can choose it."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    if "audit" not in argv and any(a == "--user" or a.startswith("--user=") for a in argv):
+        return errors.report(errors.UsageError(
+            f"--user is not an option: claimdesk records changes as your login ({config.os_user()}; on "
+            "PostgreSQL the database role you connect as); to work as someone else, log in as them"), debug=False)
     try:
         args = _app_only(argv) or build_parser().parse_args(argv)
     except errors.UsageError as exc:
@@ -137,11 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     as_json = getattr(args, "json", False)
     connected = False
     try:
-        settings = config.load(db=getattr(args, "db", None), user=getattr(args, "user", None))
+        settings = config.load(db=getattr(args, "db", None), user=user)
         args.settings = settings
         handler = getattr(args, "handler", None)
         if handler is None:
-            context.set_user(settings.user)
             return _run_tui(settings)
         needs = getattr(args, "needs", SCHEMA)
         connected = needs != NONE

@@ -97,6 +97,8 @@ def apply(args) -> Result:
     session = ActionSession(args.encounter_id, args.key, data)
     others = _others(args) if args.also else None
     session.check_options(remove_from_queue=args.remove_from_queue, also=bool(others))
+    if others:
+        session.check_others(others)  # before the first is applied: a retried command never applies it twice
     res = session.apply()
     out = {"result": res.stored, "removed_from_queue": None, "others": []}
     lines = [f"applied {args.key} to encounter {res.encounter_id} (audit {res.audit_id})"] + _summary(res)

@@ -33,9 +33,13 @@ def register(subparsers) -> None:
     p = command(subparsers, "audit", "Audit events, newest first", audit)
     p.add_argument("--encounter", metavar="ENC",
                    help="events about this encounter: those naming it and those that posted to its charges")
-    p.add_argument("--user", dest="audit_user", metavar="U",
-                   help="only events by this user (to act as someone, put --user before `audit`)")
+    p.add_argument("--user", dest="audit_user", metavar="U", help="only events by this user")
     p.add_argument("--limit", type=int, default=50)
+    audit_sub = p.add_subparsers(title="audit commands", metavar="COMMAND")
+    a = command(audit_sub, "anchor", "Write the audit chain's head outside the database (a file, syslog), "
+                                     "for verify --anchor to check later", anchor)
+    a.add_argument("--to", metavar="FILE", help="append the head to FILE (one a clerk cannot write)")
+    a.add_argument("--syslog", action="store_true", help="send the head to the system log")
 
 
 def show_daysheet(args) -> Result:
@@ -109,3 +113,14 @@ def audit(args) -> Result:
                  [("id", "audit_id"), ("at", "at"), ("user", "user"), ("action", "action"),
                   ("enc", "encounter_id"), ("entries", "entries"), ("reason", "reason")])
     return Result(rows, text)
+
+def anchor(args) -> Result:
+    """Append the audit chain's head (``at id:hash``) to a file and/or the system log."""
+    from claimdesk.core.services import anchors
+
+    if not args.to and not args.syslog:
+        raise InputError({"to": ["say where the head goes: --to FILE and/or --syslog"]})
+    res = anchors.anchor(args.to, syslog=args.syslog)
+    where = " and ".join(filter(None, [res["file"], "the system log" if args.syslog else ""]))
+    return Result(res, f"audit chain head {res['head']} written to {where}; later: "
+                       f"claimdesk verify --anchor {res['file'] or 'FILE'}")

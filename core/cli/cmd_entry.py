@@ -44,7 +44,8 @@ def add_encounter(args) -> Result:
             f"{len(res['charges'])} charge(s), total {money(res['total'])}"
             + ("; primary claim queued" if res["claim_queued"] else ""))
     dx = ", ".join(f"{i}. {d}" for i, d in enumerate(res["diagnoses"], 1)) or "none"
-    return Result(res, f"{head}\ndiagnoses: {dx}\n{_lines(res['charges'])}")
+    warnings = "".join(f"\nwarning: {w}" for w in res["warnings"])
+    return Result(res, f"{head}\ndiagnoses: {dx}\n{_lines(res['charges'])}{warnings}")
 
 
 def add_charge(args) -> Result:

@@ -68,6 +68,8 @@ def register(subparsers) -> None:
     p.add_argument("--dry-run", action="store_true",
                    help="show what would be applied to which charges and returned to the voucher, "
                         "and any refusal; post nothing")
+    p.add_argument("--again", action="store_true",
+                   help="post a file that was posted before (the same bytes): refused without it")
 
     ks = group(subparsers, "check", "Returned (bounced) checks")
     p = command(ks, "return", "Flag a voucher returned and reverse everything it paid", return_check)
@@ -278,7 +280,10 @@ def post_batch(args) -> Result:
     if args.dry_run:
         return preview_batch(args, lines)
     try:
-        res = batch_posting.post_credit_batch(_batch_data(args, lines))
+        res = batch_posting.post_credit_batch(_batch_data(args, lines), file_sha256=lines.sha256,
+                                              file_name=lines.name, again=args.again)
+    except batch_posting.AlreadyPosted as exc:
+        raise with_note(exc, "pass --again to post it anyway") from None
     except ClaimdeskError as exc:
         better = lines.locate(exc)  # name the file row of a bad line
         if better is exc:
@@ -303,11 +308,14 @@ def preview_batch(args, lines) -> Result:
     """``payments post-batch --dry-run``: the core's preview of the batch, as text or JSON; exit
     code 3 or 4 (as posting would) when it would be refused."""
     try:
-        res = batch_posting.preview(_batch_data(args, lines))
+        res = batch_posting.preview(_batch_data(args, lines), file_sha256=lines.sha256, file_name=lines.name,
+                                    again=args.again)
     except ClaimdeskError as exc:
         raise lines.locate(exc) from None
     for r in res["refusals"]:
         r["message"] = lines.place(r["field"], r["message"])
+        if r["field"] == "file":  # the same file posted before
+            r["message"] += "; pass --again to post it anyway"
     v = res["voucher"]
     who = f"voucher {res['voucher_id']} ({v['payer']})" if v else f"voucher {res['voucher_id']}"
     parts = [f"dry run, nothing posted: {who}: {res['lines']} credits for {res['patients']} patients: "

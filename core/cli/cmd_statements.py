@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from claimdesk.core.cli.common import command, group
-from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.cli.output import Result, money, pairs
 from claimdesk.core.services import statement_render, statements
 
 STATEMENT_MONEY = ("amount_due",)
@@ -14,13 +14,15 @@ STATEMENT_MONEY = ("amount_due",)
 def register(subparsers) -> None:
     """Add the ``statements`` group."""
     sub = group(subparsers, "statements", "Patient statements (never for balances pending with an insurer)")
-    command(sub, "run", "Statements for every patient with a balance, applying the statement rules", run)
+    command(sub, "run", "Statements for every patient with a balance, applying the statement rules "
+                        "(lists whom it skipped, and why)", run)
     p = command(sub, "generate", "A statement for one patient now (voids the active one)", generate)
     p.add_argument("patient_id", metavar="PATIENT_ID")
     p = command(sub, "regenerate", "Void the patient's active statement and make a new one", regenerate)
     p.add_argument("patient_id", metavar="PATIENT_ID")
     p.add_argument("--reason", default="", help="kept on the voided statement")
-    p = command(sub, "show", "Print a statement as text (and write it as PDF with --pdf FILE)", show)
+    p = command(sub, "show", "Print a statement as text (and write it as PDF, with its payment coupon, with "
+                             "--pdf FILE)", show)
     p.add_argument("statement_id", metavar="STATEMENT_ID")
     p.add_argument("--pdf", metavar="FILE", help="also write the statement as a PDF")
 
@@ -36,9 +38,9 @@ def run(args) -> Result:
     text = f"{res['statements']} statement(s), {money(res['amount_due'])} due in all"
     if res["generated"]:
         text += "\n" + "\n".join(_made(g) for g in res["generated"])
-    if res["skipped"]:
-        text += "\n\nskipped\n" + table(res["skipped"], [("patient", "patient_id"), ("account", "account_no"),
-                                                         ("reason", "reason")])
+    if res["skipped"]:  # each with its whole reason (a table would cut it to fit the terminal)
+        text += f"\n\n{len(res['skipped'])} patient(s) skipped:\n" + "\n".join(
+            f"patient {s['patient_id']} ({s['account_no']}): {s['reason']}" for s in res["skipped"])
     return Result(res, text, money=STATEMENT_MONEY)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from claimdesk.core.cli.common import NONE, command
 from claimdesk.core.cli.errors import VIOLATIONS
 from claimdesk.core.cli.output import Result, table
+from claimdesk.core.errors import InputError
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import verify as verify_service
 from claimdesk.core.services import views
@@ -16,13 +17,22 @@ def register(subparsers) -> None:
     p.add_argument("--expect-head", metavar="ID:HASH",
                    help="the audit chain head an earlier verify printed (kept off this machine): "
                         "refuse if the chain no longer holds it (events cut from the end or rewritten)")
+    p.add_argument("--anchor", metavar="FILE",
+                   help="the file `claimdesk audit anchor --to FILE` appends to: check its latest head")
     command(subparsers, "plugins", "List plugins, the hooks they implement, what they add, and failures",
             plugins, needs=NONE)
 
 
 def verify(args) -> Result:
     """Exit 0 when the books are clean, else list each violation and exit 1."""
-    rep = verify_service.report(expect_head=args.expect_head)
+    expect = args.expect_head
+    if args.anchor:
+        from claimdesk.core.services import anchors
+
+        if expect:
+            raise InputError({"anchor": ["give --anchor or --expect-head, not both"]})
+        expect = anchors.latest(args.anchor)
+    rep = verify_service.report(expect_head=expect)
     violations = [v.as_dict() for v in rep.violations]
     audit = rep.audit
     head = {"audit_id": audit.head[0], "hash": audit.head[1]} if audit.head else None
@@ -48,6 +58,9 @@ def plugins(args) -> Result:
              "adds": ", ".join(c.split(" ")[-1] for c in p["contributes"])} for p in data["plugins"]]
     text = [f"claimdesk plugin API {data['api_version']}",
             table(rows, [("plugin", "name"), ("distribution", "dist"), ("hooks", "hooks"), ("adds", "adds")])]
+    if data["replaced"]:
+        text.append("\nREPLACED BUILT-INS (the config file's [plugins] replace):")
+        text += [f"  {f['name']}: {f['error']}" for f in data["replaced"]]
     if data["failures"]:
         text.append("\nfailures:")
         text += [f"  {f['name']} ({f['stage']}): {f['error']}" for f in data["failures"]]

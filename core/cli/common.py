@@ -9,13 +9,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
-from pathlib import Path
 
 from marshmallow import Schema, fields
 
+from claimdesk.core import files
 from claimdesk.core.cli.errors import UsageError
 from claimdesk.core.errors import InputError
+from claimdesk.core.money import json_loads
 
 #: What a command needs from the database: a current schema, any database, none.
 SCHEMA, ANY, NONE = "schema", "any", "none"
@@ -55,21 +55,22 @@ def command(subparsers, name: str, help: str, handler, needs: str = SCHEMA) -> a
 def load_json(text: str | None, field: str):
     """Parse a JSON option (``'{"a": 1}'``, ``@file.json`` or ``-`` for stdin).
 
-    Numbers with a fraction stay exact (``Decimal`` is not JSON; they are read as
-    strings), so an amount never passes through a float.
+    A file or stdin is read up to :data:`claimdesk.core.files.JSON_LIMIT` (a bigger one, or
+    ``@/dev/zero``, is refused naming the option). Numbers never pass through a float and stay
+    marked as JSON numbers (:func:`claimdesk.core.money.json_loads`): an amount must be a string
+    in quotes (``"12.50"``), which the services' money fields insist on.
     """
     if text is None:
         return {}
+    if text == "-" or text.startswith("@"):
+        text = files.read_text_limited(text if text == "-" else text[1:], files.JSON_LIMIT, field,
+                                       encoding="utf-8-sig")
     try:
-        if text == "-":
-            text = sys.stdin.read()
-        elif text.startswith("@"):
-            text = Path(text[1:]).expanduser().read_text()
-        return json.loads(text, parse_float=str)
-    except OSError as exc:
-        raise InputError({field: [f"cannot read {text[1:]!r}: {exc.strerror}"]}) from None
+        return json_loads(text)
     except json.JSONDecodeError as exc:
         raise InputError({field: [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
+    except RecursionError:
+        raise InputError({field: ["not valid JSON: nested too deeply"]}) from None
 
 
 def load_object(text: str | None, field: str) -> dict:

@@ -22,8 +22,8 @@ work is done as ``clerk1``, supervisor work as ``super1``). One module per job:
   :mod:`.denials` and :mod:`.clerk_actions` (the clerk's follow-up and advanced
   actions), :mod:`.patient_billing` (patient payments, monthly statements) and
   :mod:`.last_day`; :mod:`.schedule` and :mod:`.state` are its calendar and memory;
-* :mod:`.bulk`, :mod:`.fast_posting`, :mod:`.fast_statements`: the set-based
-  writes of the fast path; :mod:`.scale_up`: the SQL copies for ``scale`` above 1;
+* :mod:`.bulk`, :mod:`.fast_posting`: the set-based writes of the fast path (the
+  monthly statement run is the statement run's own, set-based in both paths); :mod:`.scale_up`: the SQL copies for ``scale`` above 1;
   :mod:`.summary`: what :func:`build` returns.
 
 Every money movement goes through :mod:`claimdesk.core.ledger` via the same
@@ -42,10 +42,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from claimdesk.core.demo.reference import (
-    CLERK, DEFAULT_SEED, DEFAULT_TODAY, DEMO_USER, MONTHS, SUPERVISOR,
+    CLERK,
+    DEFAULT_SEED,
+    DEFAULT_TODAY,
+    DEMO_USER,
+    MONTHS,
+    SUPERVISOR,
 )
 from claimdesk.core.demo.simulation import ClinicSimulation
 from claimdesk.core.errors import Refused
@@ -71,11 +76,11 @@ def build(seed: int = DEFAULT_SEED, scale: float = 1.0, today: dt.date | str | N
     - ``fast`` (default): the day's encounters, charges and splits, and each payer check's
       EOBs, credits and adjustments are written set-based by the money engine
       (:mod:`claimdesk.core.posting`), one entry per kind (the day's charges; per check
-      credits, payments, contractual adjustments and transfers); the monthly
-      statement run is written in bulk with the wording and rules of
-      ``statements.generate``. ``fast=False`` goes one call at a time through
-      ``billing.add_charge``, ``eobs.post_lines`` and ``statements.generate``: the same
-      rows, balances and statements, finer-grained entries, slower (tests compare the two).
+      credits, payments, contractual adjustments and transfers). ``fast=False`` goes one
+      call at a time through ``billing.add_charge`` and ``eobs.post_lines``: the same rows,
+      balances and statements, finer-grained entries, slower (tests compare the two). The
+      monthly statement run is ``statements.statement_run`` in both: the statement run's
+      rules and statements.
     - ``progress(day, done, total)``: called after each simulated working day.
 
     The summary has counts (patients, payers and payer kinds, providers, coverages,

@@ -1,6 +1,6 @@
 """Set-based writes for the demo: multi-row inserts of rows given as dicts.
 
-The demo's fast paths (:mod:`.fast_posting`, :mod:`.fast_statements`) and the setup
+The demo's fast path (:mod:`.fast_posting`) and the setup
 day write rows with these instead of one ``Model.create`` per row (the insert itself is
 the engine's :func:`claimdesk.core.posting.bulk.insert_rows`); the money goes through the
 money engine (:mod:`claimdesk.core.posting`) and the ledger.

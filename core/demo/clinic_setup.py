@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 
-from claimdesk.core import claim_rules, clock, db, workflow
+from claimdesk.core import claim_rules, clock, db, users, workflow
 from claimdesk.core.demo import claim_details
 from claimdesk.core.demo.bulk import insert_ids
 from claimdesk.core.demo.reference import (
@@ -23,7 +23,7 @@ from claimdesk.core.demo.reference import (
 from claimdesk.core.demo.schedule import add_months, at_time
 from claimdesk.core.demo.state import PatientPlan
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import Coverage, Patient, Payer, Provider, ServiceCode, User, WorkQueue
+from claimdesk.core.models import Coverage, Patient, Payer, Provider, ServiceCode, WorkQueue
 from claimdesk.core.services.common import patient_payer
 
 
@@ -49,7 +49,7 @@ class ClinicSetup:
             raise Refused("the demo clinic needs an empty database (this one already has patients)")
         with db.write_transaction(), clock.frozen(at_time(self.start - dt.timedelta(days=1), 8)):
             for username, full, role in USERS:  # first: only registered users may write
-                User.get_or_create(username=username, defaults={"full_name": full, "role": role})
+                users.bootstrap(username, role, full)
             workflow.run("demo.setup", self._setup_body, notify=False,
                          inputs={"seed": self.seed, "scale": self.scale, "today": self.today})
 

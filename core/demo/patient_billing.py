@@ -1,21 +1,18 @@
 """Patient money: payments at the desk and by mail, and the monthly statement run.
 
 A patient's cash or check is a voucher from "Patient" and a credit drawn from it,
-auto-applied or kept unapplied. Monthly patient statements follow the statement
-rules (minimum balance, final notice, then the Patient balance queue); each patient
-then pays the way they do: promptly, slowly, never (some end as bad debt) or more
-than owed (the rest kept unapplied or left on the voucher).
+auto-applied or kept unapplied. The monthly statement run is the statement run itself
+(``statements.statement_run``: its rules, its statements, the Patient balance queue);
+each patient sent a statement then pays the way they do: promptly, slowly, never (some
+end as bad debt) or more than owed (the rest kept unapplied or left on the voucher).
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections import defaultdict
-
-from claimdesk.core.demo import fast_statements
 from claimdesk.core.demo.state import PatientPlan
 from claimdesk.core.models import Charge, ChargeSplit, Credit, Encounter, Patient
 from claimdesk.core.services import payments, statements
+from peewee import fn
 
 
 class PatientBilling:
@@ -39,35 +36,22 @@ class PatientBilling:
         return credit
 
     def task_statements(self, day) -> None:
-        """The monthly statement run; each patient then pays (or not) the way they do."""
+        """The monthly statement run, by the statement run's own rules (:func:`statements.statement_run`:
+        minimum amount due after the credit on account, interval, final notice, then the Patient
+        balance queue); each patient sent one then pays (or not) the way they do."""
         rng = self.rng
         rules = self.rules
-        pseudo = self.pseudo.id
-        rows = (ChargeSplit.select(ChargeSplit.patient, ChargeSplit.balance, Charge.dos)
-                .join(Charge).join(Encounter, on=(Charge.encounter == Encounter.id))
-                .where((ChargeSplit.payer == pseudo) & (ChargeSplit.balance > 0) & Encounter.billable
-                       & (Encounter.status == "active")).tuples())
-        due: dict[int, int] = defaultdict(int)
-        oldest: dict[int, dt.date] = {}
-        for pid, bal, dos in rows:
-            due[pid] += bal
-            oldest[pid] = min(oldest.get(pid, dos), dos)
-        to_queue, counters, run = [], defaultdict(list), []
-        for pid in sorted(due):
+        run = statements.statement_run(rules)
+        oldest = dict(ChargeSplit.select(ChargeSplit.patient, fn.MIN(Charge.dos)).join(Charge)
+                      .where(ChargeSplit.patient.in_([m["patient_id"] for m in run["generated"]])
+                             & (ChargeSplit.payer == self.pseudo.id) & (ChargeSplit.balance > 0))
+                      .group_by(ChargeSplit.patient).tuples()) if run["generated"] else {}
+        for made in run["generated"]:
+            pid = made["patient_id"]
             plan = self.by_id[pid]
-            if due[pid] < rules.minimum_balance_cents or plan.behaviour == "gone":
-                continue
-            if plan.unpaid_statements > rules.final_notice_after:
-                continue  # past the final notice: the account waits in the Patient balance queue
-            final = plan.unpaid_statements + 1 >= rules.final_notice_after
-            run.append((pid, final, "FINAL NOTICE: please pay or call us to arrange a payment plan."
-                        if final else "Thank you for choosing Riverbend Family Medicine."))
             self.counts["statements"] += 1
             plan.last_statement = day
-            plan.unpaid_statements += 1
-            counters[plan.unpaid_statements].append(pid)
-            if plan.unpaid_statements >= rules.final_notice_after:
-                to_queue.append(pid)
+            plan.unpaid_statements = made["unpaid_statements"]
             if plan.payment_due_on and plan.payment_due_on >= day:
                 continue
             b = plan.behaviour
@@ -85,19 +69,6 @@ class PatientBilling:
                     and self.counts["bad_debt_planned"] < 1 + len(self.pats) // 80:
                 self.counts["bad_debt_planned"] += 1
                 self.at(self.later(day, 3, 12), 40, "bad_debt", plan.idx)
-        if self.fast:
-            fast_statements.write_statements(run, patient_payer_id=pseudo)
-        else:
-            for pid, final, message in run:
-                statements.generate(Patient(id=pid), final_notice=final, message=message)
-        for n, pids in sorted(counters.items()):
-            Patient.update(unpaid_statements=n).where(Patient.id.in_(pids)).execute()
-        if to_queue:
-            enc_ids = (Charge.select(Charge.encounter).join(ChargeSplit)
-                       .where(ChargeSplit.patient.in_(to_queue) & (ChargeSplit.payer == pseudo)
-                              & (ChargeSplit.balance > 0)))
-            Encounter.update(queue=self.queues["patient_balance"].id).where(
-                Encounter.id.in_(enc_ids) & Encounter.queue.is_null()).execute()
 
     def task_pay(self, day, pat_idx, how) -> None:
         """A patient pays by mail after a statement: in ``full``, in ``part``, or ``over`` what is owed."""

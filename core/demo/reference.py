@@ -66,7 +66,7 @@ PAYERS = {
     "cedar": dict(name="Cedar Care HMO", kind="commercial", code="CCH44", ratio=64,
                   deductible={}, copay=20_00, coins=0, remit=(3,), lag=(21, 45), deny=8,
                   phone="(800) 555-0113", address="PO Box 6100, Bend, OR 97708"),
-    "medigap": dict(name="Liberty Medigap Supplement", kind="commercial", code="LMS50", ratio=100,
+    "medigap": dict(name="Liberty Medigap Supplement", kind="medigap", code="LMS50", ratio=100,
                     deductible={}, copay=0, coins=0, remit=(0, 3), lag=(10, 20), deny=2,
                     phone="(800) 555-0114", address="PO Box 7100, Medford, OR 97501"),
     "keystone_wc": dict(name="Keystone Workers' Comp Insurance", kind="workers_comp", code="KWC01",

@@ -14,7 +14,7 @@ import datetime as dt
 import random
 import time
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 from claimdesk.core import clock, db, workflow
 from claimdesk.core.config import StatementRules
@@ -72,7 +72,8 @@ class ClinicSimulation(Schedule, ClinicSetup, VisitPlanning, FrontDesk, Remits, 
         self.check_no: dict[str, int] = {}
         self.counts: dict[str, int] = defaultdict(int)
         self.patient_check_no = 1000
-        self.rules = StatementRules()
+        # the clinic's statement rules: its monthly run comes 28 to 33 days after the last one
+        self.rules = StatementRules(minimum_interval_days=25)
 
     def run(self) -> dict:
         """Set up, plan, simulate every working day, copy the blocks; the summary."""

@@ -17,8 +17,11 @@ class AuditEvent(BaseModel):
 
     ``hash`` chains the event to the one before (``prev_hash``). ``hash_version`` says
     what it covers: 1 (events written before schema v3) the who/what/when, inputs and
-    entry ids; 2 every column below, including ``postings_digest``, a sha256 of what
-    the event's entries posted (see :func:`claimdesk.core.workflow.postings_digest`).
+    entry ids; 2 every column below but ``client``, including ``postings_digest``, a sha256
+    of what the event's entries posted (see :func:`claimdesk.core.workflow.postings_digest`);
+    3 (schema v10) every column, ``client`` too: the address of the SSH client the user
+    worked from ("" on the console). ``user`` is the authenticated identity (the OS login;
+    on PostgreSQL the connection's role).
     """
 
     at = peewee.DateTimeField(index=True)
@@ -36,6 +39,7 @@ class AuditEvent(BaseModel):
     hash = peewee.CharField(default="")
     hash_version = peewee.IntegerField(default=1, constraints=[peewee.SQL("DEFAULT 1")])  # schema v3
     postings_digest = peewee.CharField(null=True)  # schema v3; None on hash_version 1
+    client = peewee.CharField(default="", constraints=[peewee.SQL("DEFAULT ''")])  # schema v10: the SSH client
 
 
 class AuditEntry(BaseModel):

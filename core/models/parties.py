@@ -7,19 +7,23 @@ import peewee
 from claimdesk.core.models.base import BaseModel, CentsField
 
 ROLES = ("clerk", "supervisor", "admin")
-PAYER_KINDS = ("medicare", "medicaid", "commercial", "workers_comp", "patient", "inactive")
+#: medigap: a Medicare supplement (it pays after Medicare only).
+PAYER_KINDS = ("medicare", "medicaid", "commercial", "medigap", "workers_comp", "patient", "inactive")
 #: The two pseudo payers every database has.
 PATIENT_PAYER = "Patient"
 INACTIVE_PAYER = "Inactive Payer"
 
 
 class User(BaseModel):
-    """A person using claimdesk, matched by OS user name; role gates workflows."""
+    """A person using claimdesk, matched by their login (OS user; on PostgreSQL their database
+    role); role gates workflows. ``passphrase`` (schema v10) is the scrypt hash of what unlocks
+    the app after it locked itself ("" until they set one with ``claimdesk users passwd``)."""
 
     username = peewee.CharField(unique=True)
     full_name = peewee.CharField(default="")
     role = peewee.CharField(default="clerk")
     active = peewee.BooleanField(default=True)
+    passphrase = peewee.CharField(default="", constraints=[peewee.SQL("DEFAULT ''")])
 
 
 class Payer(BaseModel):

@@ -21,7 +21,7 @@ import pluggy
 PROJECT = "claimdesk"
 #: The plugin API version (semantic): a plugin declaring ``CLAIMDESK_API = "1.0"`` loads on
 #: any 1.x host from 1.0 on; a new minor only adds, a new major may remove (docs/plugins.md).
-API_VERSION = "1.2.0"
+API_VERSION = "1.3.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 

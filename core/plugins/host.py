@@ -4,6 +4,18 @@ Built-ins are registered exactly like a clinic's own package. Each entry point
 is loaded in its own try/except: a plugin that fails to import, to register, or
 to describe itself is reported (name, error) and skipped, and the rest keep
 working. Keys must be unique across plugins; a clash names both plugins.
+
+Built-ins win: a key a built-in plugin contributes (an action, a payment method, a fee
+policy, a write-off reason, a denial route) given again by another plugin (or the config
+file, or changed by a hook wrapper) is refused and reported, and the built-in stays. Only
+the clinic's explicit setting lets a plugin replace a built-in::
+
+    [plugins]
+    replace = ["my_clinic"]
+
+and then the replacement is reported loudly (stage ``replaces``) by ``claimdesk plugins``
+and the Plugins screen. A replacement never needs a lesser role than the built-in it
+replaces (an action's or a write-off reason's ``required_role`` is raised to the built-in's).
 """
 
 from __future__ import annotations
@@ -17,6 +29,7 @@ from typing import Any, Iterable
 
 import pluggy
 
+from claimdesk.core.models.parties import ROLES
 from claimdesk.core.plugins import hookspecs
 from claimdesk.core.plugins.hookspecs import API_VERSION
 from claimdesk.core.plugins.records import (
@@ -71,8 +84,20 @@ class PluginFailure:
     """A plugin that could not be used, and why."""
 
     name: str
-    stage: str  # import | version | register | describe | applies | event
+    stage: str  # import | version | register | describe | applies | event | replaces (not a failure: a notice)
     error: str
+
+
+#: The stage of a :class:`PluginFailure` that is a notice, not a failure: the plugin replaces a
+#: built-in's record, as the config file's ``[plugins] replace`` allows.
+REPLACES = "replaces"
+#: Which hooks' records carry a ``required_role`` a replacement may not lower.
+ROLE_RECORDS = (Action, WriteoffReason)
+
+
+def stricter_role(*roles: str) -> str:
+    """The highest of ``roles`` (clerk < supervisor < admin); an unknown one counts as admin."""
+    return max(roles, key=lambda r: ROLES.index(r) if r in ROLES else len(ROLES))
 
 
 class PluginHost:
@@ -85,10 +110,12 @@ class PluginHost:
     """
 
     def __init__(self, disabled: Iterable[str] = (), extra_writeoff_reasons: Iterable[dict] = (),
-                 extra_denial_routes: Iterable[dict] = ()):
+                 extra_denial_routes: Iterable[dict] = (), replace: Iterable[str] = ()):
         self.pm = pluggy.PluginManager(GROUP)
         self.pm.add_hookspecs(hookspecs)
         self.disabled = set(disabled)
+        self.replace = set(replace)
+        """Plugins (and "config") the clinic lets replace a built-in's key (``[plugins] replace``)."""
         self.plugins: list[PluginInfo] = []
         self.failures: list[PluginFailure] = []
         self.skipped: list[str] = []
@@ -98,6 +125,9 @@ class PluginHost:
         self._owner: dict[tuple[str, str], str] = {}
         self._conflicts: dict[tuple[str, str], list[str]] = {}
         self._returned: dict[int, tuple[str, Any]] = {}
+        self._builtin_records: dict[tuple[str, str], tuple[str, Any]] = {}
+        self._replaced: dict[tuple[str, str], str] = {}
+        self._ambiguous: set[tuple[str, str]] = set()
 
     # -- discovery -----------------------------------------------------------
     def load_entrypoints(self) -> "PluginHost":
@@ -113,8 +143,10 @@ class PluginHost:
             except Exception as exc:  # noqa: BLE001 - any import failure is reported
                 self.failures.append(PluginFailure(ep.name, "import", _describe(exc)))
                 continue
+            # built-in: one of claimdesk's own modules, declared by claimdesk's own distribution
+            # (another package's entry point naming one does not make its records win)
             self.register(obj, ep.name, distribution=dist, version=version,
-                          builtin=ep.value.startswith("claimdesk.plugins."))
+                          builtin=ep.value.startswith("claimdesk.plugins.") and dist == "claimdesk")
         return self
 
     def register(self, obj: Any, name: str, *, distribution: str = "local", version: str = "",
@@ -187,6 +219,15 @@ class PluginHost:
             for item in items if isinstance(items, (list, tuple)) else [items]:
                 owner = self._returned.get(id(item), (added_by, None))[0]
                 out.append((owner, item))
+        # what the built-ins returned, before any wrapper changed it: a wrapper that swaps a
+        # built-in's record for its own is replacing it (allowed only by [plugins] replace)
+        builtin = {p.name for p in self.plugins if p.builtin}
+        kept = {id(item) for _o, item in out}
+        keyattr = LIST_HOOKS[hook][1] if hook in LIST_HOOKS else None
+        keys = {getattr(item, keyattr, None) for _o, item in out} if keyattr else set()
+        for name, item in list(self._returned.values()):
+            if name in builtin and id(item) not in kept and keyattr and getattr(item, keyattr, None) in keys:
+                out.append((name, item))  # (swapped by a wrapper; one it only hid stays hidden)
         self._returned = {}
         return out
 
@@ -200,21 +241,29 @@ class PluginHost:
         records: dict[str, dict[str, Any]] = {h: {} for h in LIST_HOOKS}
         self._owner = {}
         self._conflicts = {}
-        self.failures = [f for f in self.failures if f.stage != "describe"]
-        order = {p.name: i for i, p in enumerate(self.plugins)}
+        self._builtin_records = {}
+        self._replaced = {}
+        self._ambiguous = set()
+        self.failures = [f for f in self.failures if f.stage not in ("describe", REPLACES)]
+        builtin = {p.name for p in self.plugins if p.builtin}
+        # built-ins first, then the others in registration order (whatever order pluggy called them in)
+        order = {p.name: (p.name not in builtin, i) for i, p in enumerate(self.plugins)}
+        last = (True, len(order))
         for hook, (rtype, keyattr) in LIST_HOOKS.items():
             found = self._call_list_hook(hook)
-            # the first registered plugin keeps a key (whatever order pluggy called them in)
-            for owner, item in sorted(found, key=lambda oi: order.get(oi[0], len(order))):
+            for owner, item in sorted(found, key=lambda oi: order.get(oi[0], last)):
                 try:
                     _check_record(item, rtype)
                 except Exception as exc:  # noqa: BLE001 - a wrapper added something malformed
                     self.failures.append(PluginFailure(owner, "describe", _describe(exc)))
                     continue
                 key = getattr(item, keyattr)
+                if owner in builtin and (hook, key) not in self._builtin_records:
+                    self._builtin_records[(hook, key)] = (owner, item)
                 if (hook, key) in self._owner:
-                    self._conflict(hook, key, owner, f"plugin {owner!r}", rtype.__name__)
-                    continue
+                    item = self._second(hook, key, owner, f"plugin {owner!r}", item, builtin)
+                    if item is None:
+                        continue
                 self._owner[(hook, key)] = owner
                 records[hook][key] = item
         for hook, what in CONFIG_HOOKS.items():
@@ -228,18 +277,67 @@ class PluginHost:
                     continue
                 key = getattr(item, keyattr)
                 if (hook, key) in self._owner:
-                    self._conflict(hook, key, "config", "the config file", rtype.__name__)
-                    continue
+                    item = self._second(hook, key, "config", "the config file", item, builtin)
+                    if item is None:
+                        continue
                 self._owner[(hook, key)] = "config"
                 records[hook][key] = item
         self._records = records
         return records
+
+    def _second(self, hook: str, key: str, name: str, source: str, item: Any, builtin: set[str]) -> Any:
+        """``item`` from ``name`` for a ``key`` already taken: the record to keep in its place (a
+        replacement of a built-in the clinic allows, its role raised to the built-in's), or None
+        (refused and reported: a built-in's key without the clinic's leave, or a clash between two
+        non-built-ins, which keeps the first)."""
+        first = self._owner[(hook, key)]
+        kind = LIST_HOOKS[hook][0].__name__
+        if first not in builtin or name in builtin:
+            self._conflict(hook, key, name, source, kind)
+            return None
+        if name not in self.replace:
+            self._conflicts.setdefault((hook, key), [first]).append(name)
+            self.failures.append(PluginFailure(
+                name, "describe", f"{source} defines the {_kind_words(kind)} {key!r} of the built-in plugin "
+                                  f"{first!r}: refused, the built-in is kept (to replace it, the clinic lists "
+                                  f"{name!r} under [plugins] replace in the config file)"))
+            return None
+        base = self._builtin_records[(hook, key)][1]
+        note = ""
+        if isinstance(item, ROLE_RECORDS) and isinstance(base, ROLE_RECORDS):
+            role = stricter_role(getattr(item, "required_role", "clerk"), getattr(base, "required_role", "clerk"))
+            if role != getattr(item, "required_role", "clerk"):
+                note = f"; it still needs {_article(role)}, as the built-in does"
+                item = dataclasses.replace(item, required_role=role)
+        self._replaced[(hook, key)] = first
+        self.failures.append(PluginFailure(
+            name, REPLACES, f"REPLACES the built-in {_kind_words(kind)} {key!r} of plugin {first!r} "
+                            f"(allowed by [plugins] replace in the config file){note}"))
+        return item
+
+    def replaced(self, hook: str, key: str) -> str | None:
+        """The built-in plugin whose record for ``key`` another plugin replaces (by the clinic's
+        ``[plugins] replace``), or None."""
+        self._collect()
+        return self._replaced.get((hook, key))
+
+    def replacements(self) -> list[PluginFailure]:
+        """The notices of built-ins replaced (stage ``replaces``)."""
+        self._collect()
+        return [f for f in self.failures if f.stage == REPLACES]
+
+    def builtin_record(self, hook: str, key: str):
+        """What the built-in plugins give for ``key`` (even when replaced or refused), or None."""
+        self._collect()
+        found = self._builtin_records.get((hook, key))
+        return found[1] if found else None
 
     def _conflict(self, hook: str, key: str, name: str, source: str, kind: str) -> None:
         """A second definition of ``key``: reported naming both sources; the first is kept."""
         first = self._owner[(hook, key)]
         first_source = "the config file" if first == "config" else f"plugin {first!r}"
         self._conflicts.setdefault((hook, key), [first]).append(name)
+        self._ambiguous.add((hook, key))
         self.failures.append(PluginFailure(
             name, "describe", f"conflicting {kind} key {key!r}: already provided by {first_source}; "
                               f"{source} defines it again (the first is kept)"))
@@ -248,6 +346,13 @@ class PluginHost:
         """Every source (plugin name, or "config") defining ``key`` more than once; [] if unique."""
         self._collect()
         return list(self._conflicts.get((hook, key), []))
+
+    def ambiguous(self, hook: str, key: str) -> bool:
+        """``key`` is defined twice and neither wins: a clash between plugins (or a plugin and the
+        config file) that are not built-ins. A built-in's key defined again is not ambiguous: the
+        built-in wins (or the replacement the clinic allowed, when it is the only one)."""
+        self._collect()
+        return (hook, key) in self._ambiguous
 
     def owner(self, hook: str, key: str) -> str | None:
         """Name of the plugin that contributed ``key`` to ``hook``."""
@@ -395,6 +500,20 @@ def _check_record(item: Any, rtype: type) -> None:
             raise ValueError(f"denial route {item.code!r}: label must be text")
     if rtype is Action and (not callable(item.applies) or not callable(item.apply)):
         raise TypeError(f"action {item.key!r}: applies and apply must be callable")
+    if rtype in ROLE_RECORDS and getattr(item, "required_role", "clerk") not in ROLES:
+        what = item.key if rtype is Action else item.code
+        raise ValueError(f"{rtype.__name__} {what!r}: required_role must be one of {', '.join(ROLES)}, "
+                         f"got {getattr(item, 'required_role', None)!r}")
+
+
+def _kind_words(kind: str) -> str:
+    """``"WriteoffReason"`` -> ``"write-off reason"``."""
+    return {"Action": "action", "PaymentMethod": "payment method", "FeePolicy": "fee policy",
+            "WriteoffReason": "write-off reason", "DenialRoute": "denial route"}.get(kind, kind)
+
+
+def _article(role: str) -> str:
+    return ("an " if role[0] in "aeiou" else "a ") + role
 
 
 def _describe(exc: BaseException) -> str:
@@ -413,8 +532,24 @@ def get_host(settings=None) -> PluginHost:
         disabled = settings.disabled_plugins if settings else ()
         extra = settings.extra_writeoff_reasons if settings else ()
         routes = settings.extra_denial_routes if settings else ()
-        _host = PluginHost(disabled, extra, routes).load_entrypoints()
+        replace = replace_setting(settings) if settings else ()
+        _host = PluginHost(disabled, extra, routes, replace=replace).load_entrypoints()
     return _host
+
+
+def replace_setting(settings=None) -> list[str]:
+    """The plugins the clinic lets replace built-ins: ``[plugins] replace = ["my_clinic"]`` in the
+    config file (``"config"`` for the file's own ``[[writeoff_reasons]]``/``[[era.routes]]``).
+    Anything but a list of names raises :class:`~claimdesk.core.config.ConfigError` naming the key."""
+    from claimdesk.core import config
+
+    path = getattr(settings, "config_path", None) or config.config_path()
+    table = config.read_config_file(path).get("plugins", {})
+    value = table.get("replace", []) if isinstance(table, dict) else []
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise config.ConfigError(path, "[plugins] replace",
+                                 f'must be a list of plugin names like ["my_clinic"], got {value!r}')
+    return [v.strip() for v in value]
 
 
 def reset_host(host: PluginHost | None = None) -> None:

@@ -20,13 +20,21 @@ from claimdesk.core.models import (
 )
 from claimdesk.core.money import Cents
 from claimdesk.core.plugins.context import COVERAGE_FIELDS, ActionContext, PayerView, SplitView, payer_view
+from claimdesk.core.plugins.host import get_host
 from claimdesk.core.plugins.records import WriteoffReason
 from claimdesk.core.services import adjustments, billing, claims, encounter_ops, messages, statements
 from claimdesk.core.services.common import get, patient_payer
+from claimdesk.core.users import require_role
 
 #: The write-off kinds an action may book (a payer's contractual adjustment and the
 #: reclassification of a re-created claim are the core's own, never a plugin's).
 WRITEOFF_KINDS = ("patient_writeoff", "insurance_writeoff", "bad_debt", "negotiated", "non_billable")
+#: Who may book a kind of write-off, whatever action asks (a core rule no plugin lowers).
+KIND_ROLES = {"bad_debt": "supervisor"}
+#: The kinds written off under a reason chosen from the write-off reasons (whose own
+#: ``required_role`` applies); the others are their action's own (``NEGOTIATED`` by "negotiate
+#: the balance", ``NONBILLABLE``...), governed by that action's role and :data:`KIND_ROLES`.
+REASON_KINDS = ("patient_writeoff", "insurance_writeoff")
 
 
 class ActionOps:
@@ -148,18 +156,34 @@ class ActionOps:
         """Write ``amount`` off ``splits`` in their order (partial on the last) under ``reason``
         (a write-off reason record, or a core code such as ``NONBILLABLE``). ``kind`` defaults to
         the reason's kind (``patient_writeoff`` / ``insurance_writeoff``); insurer balance over the
-        configured limit needs a supervisor. Returns one ``{charge_id, rank, amount}`` per split."""
-        if isinstance(reason, WriteoffReason):
-            kind = kind or f"{reason.kind}_writeoff"
-            code, group = (reason.carc or reason.code, reason.group_code) if reason.kind == "insurance" \
-                else (reason.code, "")
-            memo = memo or reason.label
+        configured limit needs a supervisor, and so does patient balance over it. A reason's
+        ``required_role`` is checked here too (the built-in reason's, when a plugin hands over a
+        record of its own with a lesser one), and bad debt needs a supervisor whichever action
+        books it. Returns one ``{charge_id, rank, amount}`` per split."""
+        from claimdesk.core.plugins import forms
+
+        rec = reason if isinstance(reason, WriteoffReason) else None
+        if rec is not None:
+            kind = kind or f"{rec.kind}_writeoff"
+            code, group = (rec.carc or rec.code, rec.group_code) if rec.kind == "insurance" \
+                else (rec.code, "")
+            memo = memo or rec.label
         else:
             code, group = str(reason), ""
         if kind not in WRITEOFF_KINDS:
             raise Refused(f"{kind!r} is not a write-off an action may book (one of {', '.join(WRITEOFF_KINDS)})",
                           field="kind")
-        lines = encounter_ops.write_off(self._models(splits), int(amount), kind=kind, reason_code=code,
+        if kind in KIND_ROLES:
+            require_role(KIND_ROLES[kind], f"booking a write-off as {kind.replace('_', ' ')}")
+        if kind in REASON_KINDS:
+            # a reason chosen from the list (or a code naming one): its role, never below the built-in's
+            named = rec if rec is not None else get_host().get(forms.HOOK, code)
+            if named is not None:
+                forms.require_reason_role(named, "reason")
+        models = self._models(splits)
+        adjustments.require_patient_writeoff_authority(
+            int(amount) - adjustments.insurer_amount(models, int(amount)), kind=kind)
+        lines = encounter_ops.write_off(models, int(amount), kind=kind, reason_code=code,
                                         group_code=group, memo=memo)
         return self._done([{**ln, "amount": Cents(ln["amount"])} for ln in lines])
 

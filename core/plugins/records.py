@@ -72,13 +72,19 @@ class FeePolicy:
 
 @dataclasses.dataclass(frozen=True)
 class WriteoffReason:
-    """A reason an amount may be written off; ``kind`` is "insurance" or "patient"."""
+    """A reason an amount may be written off; ``kind`` is "insurance" or "patient".
+
+    ``required_role`` (plugin API 1.3): who may write off under this reason ("clerk",
+    "supervisor" or "admin"), checked by the core whenever the reason is used, whatever form
+    offered it. A plugin replacing a built-in reason never needs less than the built-in.
+    """
 
     code: str
     label: str
     kind: str
     group_code: str = ""
     carc: str = ""
+    required_role: str = "clerk"
 
 
 @dataclasses.dataclass(frozen=True)

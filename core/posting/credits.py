@@ -130,16 +130,17 @@ def apply(voucher_id: int, applications: Sequence[Application], *, memo: str, pa
     if not applications:
         return []
     stamp = CreditSplit.created_at.db_value(clock.now())
+    # each split's ids read once (the hot path of a 10,000-credit batch or an 835: Line built by position)
+    rows = [(a.credit_id, a.split.id, a.split.charge_id, a.split.patient_id, a.split.payer_id, a.amount)
+            for a in applications]
     ids = insert_ids(CreditSplit, ("credit", "charge", "split", "created_at"),
-                     [(a.credit_id, a.split.charge_id, a.split.id, stamp) for a in applications])
+                     [(credit, charge, split, stamp) for credit, split, charge, _pt, _py, _a in rows])
     Line, lines = ledger.Line, []
-    for a, cs_id in zip(applications, ids):  # (Line itself: the hot path of a 10,000-credit batch)
-        split = a.split
-        lines.append(Line("UNAPPLIED", a.amount, split_id=split.id, charge_id=split.charge_id,
-                          patient_id=split.patient_id, payer_id=split.payer_id, credit_id=a.credit_id,
-                          voucher_id=voucher_id, credit_split_id=cs_id))
-        lines.append(Line("AR", -a.amount, split_id=split.id, charge_id=split.charge_id, patient_id=split.patient_id,
-                          payer_id=split.payer_id, credit_split_id=cs_id))
+    for (credit, split, charge, patient, payer, amount), cs_id in zip(rows, ids):
+        # (fields in order: account, amount, split, voucher, credit, credit split, charge, patient, payer,
+        # provider, reason code)
+        lines.append(Line("UNAPPLIED", amount, split, voucher_id, credit, cs_id, charge, patient, payer, None, ""))
+        lines.append(Line("AR", -amount, split, None, None, cs_id, charge, patient, payer, None, ""))
     ledger.post("payment", lines, memo=memo, user=current_user(), patient_id=patient_id)
     return ids
 

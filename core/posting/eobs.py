@@ -24,7 +24,7 @@ import datetime as dt
 from collections import defaultdict
 from typing import Sequence
 
-from claimdesk.core import clock, db
+from claimdesk.core import clock, db, ledger
 from claimdesk.core.errors import InputError, NotFound, Refused
 from claimdesk.core.models import RANKS, ChargeSplit, Eob, EobAdjustment, EobLine, Voucher, WorkQueue
 from claimdesk.core.money import fmt
@@ -69,21 +69,23 @@ def post_eobs(payer_id: int, voucher: Voucher | None, eobs: Sequence[EobToPost])
     _check_charges(eobs)
     eob_ids = _write_eobs(payer_id, voucher, eobs)
     lines = [(k, e, ln) for k, e in enumerate(eobs) for ln in e.lines]  # every line, EOB by EOB
-    split_of = transfers.splits_for([(ln["charge_id"], e.rank, payer_id, e.patient_id) for _k, e, ln in lines])
+    known: dict[int, list[ChargeSplit]] = {}  # charge -> its splits, one object each for every step below
+    split_of = transfers.splits_for([(ln["charge_id"], e.rank, payer_id, e.patient_id) for _k, e, ln in lines], known)
     splits = [split_of[ln["charge_id"], e.rank, payer_id] for _k, e, ln in lines]
     memo = _memo_for(eob_ids)
 
-    _cover([(s, ln["paid"] + sum(a["amount"] for a in ln["adjustments"]), e.encounter_id)
-            for s, (_k, e, ln) in zip(splits, lines)], memo=memo(": payer paid more than its split"))
-    payer_adjustments = [(s, k, e, a) for s, (k, e, ln) in zip(splits, lines) for a in ln["adjustments"]
-                         if a["group_code"] != "PR"]
-    _adjust([x for x in payer_adjustments if x[3]["amount"] < 0], eob_ids, memo)  # (paid above the charge)
-    credit_of = _pay(voucher, eobs, eob_ids, paid, lines, splits, memo)
-    _adjust([x for x in payer_adjustments if x[3]["amount"] > 0], eob_ids, memo)
-    moves = [transfers.Transfer(s, a["amount"], e.encounter_id, f"PR-{a['reason_code']}")
-             for s, (_k, e, ln) in zip(splits, lines) for a in ln["adjustments"] if a["group_code"] == "PR"]
-    if moves:
-        transfers.move_on(moves, memo=memo(": patient responsibility"))
+    with ledger.balances_deferred():  # (the entries below move the same splits: each balance moves once, at the end)
+        _cover([(s, ln["paid"] + sum(a["amount"] for a in ln["adjustments"]), e.encounter_id)
+                for s, (_k, e, ln) in zip(splits, lines)], known, memo=memo(": payer paid more than its split"))
+        payer_adjustments = [(s, k, e, a) for s, (k, e, ln) in zip(splits, lines) for a in ln["adjustments"]
+                             if a["group_code"] != "PR"]
+        _adjust([x for x in payer_adjustments if x[3]["amount"] < 0], eob_ids, memo)  # (paid above the charge)
+        credit_of = _pay(voucher, eobs, eob_ids, paid, lines, splits, memo)
+        _adjust([x for x in payer_adjustments if x[3]["amount"] > 0], eob_ids, memo)
+        moves = [transfers.Transfer(s, a["amount"], e.encounter_id, f"PR-{a['reason_code']}")
+                 for s, (_k, e, ln) in zip(splits, lines) for a in ln["adjustments"] if a["group_code"] == "PR"]
+        if moves:
+            transfers.move_on(moves, memo=memo(": patient responsibility"), known=known)
     _deny([(s, e, ln) for s, (_k, e, ln) in zip(splits, lines) if ln["denied"]])
     next_claims.queue_due(s.id for s, (_k, e, _ln) in zip(splits, lines) if not e.crossed_over)
 
@@ -153,21 +155,21 @@ def _write_eobs(payer_id: int, voucher: Voucher | None, eobs: Sequence[EobToPost
     return [e.eob_id for e in eobs]
 
 
-def _cover(needs: list[tuple[ChargeSplit, int, int]], *, memo: str) -> None:
+def _cover(needs: list[tuple[ChargeSplit, int, int]], known: dict[int, list[ChargeSplit]], *, memo: str) -> None:
     """Pull balance back from later ranks (the patient first) until each split covers what its
-    EOB line explains (``(split, cents explained, encounter id)``)."""
+    EOB line explains (``(split, cents explained, encounter id)``; ``known``: charge -> its
+    splits, every charge of ``needs`` read)."""
     explained: dict[int, int] = defaultdict(int)
     for split, cents, _enc in needs:
         explained[split.id] += cents
     short = {s.id: (s, enc) for s, _c, enc in needs if explained[s.id] > s.balance}
     if not short:
         return
-    by_charge = transfers.splits_of(sorted({s.charge_id for s, _enc in short.values()}))
     moves = []
     for sid, (split, enc) in short.items():
         needed = explained[sid]
         missing = needed - split.balance
-        later = [o for o in by_charge[split.charge_id]
+        later = [o for o in known[split.charge_id]
                  if o.balance != 0 and RANKS.index(o.rank) > RANKS.index(split.rank)]
         for other in sorted(later, key=lambda o: -RANKS.index(o.rank)):
             take = min(other.balance, missing)

@@ -248,6 +248,37 @@ def _first_of(same_as: Any, enc: Encounter, action: Action) -> Encounter:
     return first
 
 
+def check_others(encounter_id: Any, key: str, encounter_ids: list) -> list[int]:
+    """Before anything is applied (the CLI's ``--also``): each of ``encounter_ids`` must be
+    another encounter of the same patient, listed once, where the repeatable action applies
+    now; else refused naming ``also``, with nothing written, so a command retried after a
+    refusal never applies the first action twice. The ids as numbers."""
+    action = get_action(key)
+    first = lookup(encounter_id)
+    seen: list[int] = []
+    failures: list = []
+    for eid in encounter_ids:
+        try:
+            enc = lookup(eid)
+        except NotFound as exc:
+            raise NotFound(f"{exc.message}; nothing was applied", field="also") from None
+        if enc.id in seen:
+            raise Refused(f"encounter {enc.id} is listed twice; nothing was applied", field="also")
+        if enc.id == first.id:
+            raise Refused(f"encounter {enc.id} is the one the action is being applied to; nothing was applied",
+                          field="also")
+        try:
+            _first_of(first.id, enc, action)
+        except Refused as exc:
+            raise Refused(f"{exc.message}; nothing was applied", field="also") from None
+        if not _applies(action, ActionContext(enc), failures):
+            why = f" ({failures[-1].error})" if failures else ""
+            raise Refused(f"{action.title!r} does not apply to encounter {enc.id}{why}; nothing was applied",
+                          field="also")
+        seen.append(enc.id)
+    return seen
+
+
 def remove_from_queue(encounter_id: Any, *, after_action: str | None = None, reason: str = "") -> dict:
     """Take an encounter off its current work queue (audited, with the clerk's ``reason``).
 

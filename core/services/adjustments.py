@@ -10,6 +10,11 @@ so splitting a write-off into several small ones does not get under the limit.
 Exempt: ``contractual`` adjustments (the payer's own CO/OA/PI adjustments posted
 from an EOB) and ``reclass`` (a balance moved to a re-created claim, charged there
 again: nothing is forgiven).
+
+Patient balance forgiven (an office write-off, a negotiated balance, bad debt) has the same
+limit, counted on its own: above it a supervisor decides. A claim marked non-billable is not
+limited by what the patient owed on it (it was never to be billed: a clerk's call, whatever
+the amount); its insurer balance is.
 """
 
 from __future__ import annotations
@@ -24,19 +29,25 @@ from claimdesk.core.posting import adjustments as posting_adjustments, next_clai
 
 #: Kinds that take insurer balance off without forgiving it: never limited.
 LIMIT_EXEMPT_KINDS = ("contractual", "reclass")
+#: Kinds not limited on patient balance: those above, and a claim made non-billable.
+PATIENT_LIMIT_EXEMPT_KINDS = LIMIT_EXEMPT_KINDS + ("non_billable",)
 
 _insurance_written: contextvars.ContextVar[list | None] = contextvars.ContextVar("insurance_written", default=None)
+_patient_written: contextvars.ContextVar[list | None] = contextvars.ContextVar("patient_written", default=None)
 
 
 class writeoff_scope:
-    """Count insurer write-offs across one workflow (the limit applies to the total)."""
+    """Count insurer write-offs (and, apart, patient write-offs) across one workflow (the limit
+    applies to each total)."""
 
     def __enter__(self) -> list[int]:
         self.total = [0]
         self._token = _insurance_written.set(self.total)
+        self._patient_token = _patient_written.set([0])
         return self.total
 
     def __exit__(self, *exc) -> None:
+        _patient_written.reset(self._patient_token)
         _insurance_written.reset(self._token)
 
 
@@ -58,15 +69,29 @@ def insurer_amount(splits: list[ChargeSplit], amount: int) -> int:
 def require_insurance_writeoff_authority(amount: int, *, kind: str) -> None:
     """Refuse writing off ``amount`` more of insurer balance (plus what this workflow already
     wrote off) above the configured limit unless the current user is a supervisor."""
-    if amount <= 0 or kind in LIMIT_EXEMPT_KINDS:
+    if kind not in LIMIT_EXEMPT_KINDS:
+        _require_authority(amount, _insurance_written, "insurance")
+
+
+def require_patient_writeoff_authority(amount: int, *, kind: str) -> None:
+    """Refuse writing off ``amount`` more of patient balance (plus what this workflow already
+    wrote off from patients) above the configured limit unless the current user is a supervisor."""
+    if kind not in PATIENT_LIMIT_EXEMPT_KINDS:
+        _require_authority(amount, _patient_written, "patient")
+
+
+def _require_authority(amount: int, written, whose: str) -> None:
+    """The one limit rule: ``amount`` more of ``whose`` balance, with what this workflow already
+    wrote off (the ``written`` tally), above ``[writeoffs] supervisor_limit_cents`` needs a supervisor."""
+    if amount <= 0:
         return
     from claimdesk.core.users import require_role
 
-    tally = _insurance_written.get()
+    tally = written.get()
     total = amount + (tally[0] if tally is not None else 0)
     limit = config.load().supervisor_writeoff_limit_cents
     if total > limit:
-        require_role("supervisor", f"writing off {fmt(total)} of insurance balance (over the limit {fmt(limit)})")
+        require_role("supervisor", f"writing off {fmt(total)} of {whose} balance (over the limit {fmt(limit)})")
 
 
 def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
@@ -80,9 +105,10 @@ def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
     if amount > split.balance:
         raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than the open balance "
                       f"{fmt(split.balance)}", field="amount")
-    if kind not in LIMIT_EXEMPT_KINDS and Payer.get_by_id(split.payer_id).is_insurance:
-        require_insurance_writeoff_authority(amount, kind=kind)
-        tally = _insurance_written.get()
+    if kind not in LIMIT_EXEMPT_KINDS:
+        insurer = Payer.get_by_id(split.payer_id).is_insurance
+        (require_insurance_writeoff_authority if insurer else require_patient_writeoff_authority)(amount, kind=kind)
+        tally = (_insurance_written if insurer else _patient_written).get()
         if tally is not None:
             tally[0] += amount
     charge = Charge.get_by_id(split.charge_id)

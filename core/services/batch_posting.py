@@ -51,10 +51,10 @@ from typing import Callable
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from claimdesk.core import db, workflow
+from claimdesk.core import db, files, workflow
 from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused, flatten_messages
-from claimdesk.core.models import Payer, Voucher
-from claimdesk.core.money import fmt
+from claimdesk.core.models import AuditEvent, Payer, Voucher
+from claimdesk.core.money import fmt, json_loads
 from claimdesk.core.posting import allocation, credits
 from claimdesk.core.validation import Id, Money, Text, load
 from claimdesk.core.services import payment_views
@@ -107,10 +107,12 @@ class LineFile(list):
     the values as text: the service validates them) that knows which row of the file each
     line came from, to name it in errors."""
 
-    def __init__(self, lines: list, name: str, places: list[str]):
+    def __init__(self, lines: list, name: str, places: list[str], sha256: str = ""):
         super().__init__(lines)
         self.name = name
         self.places = places
+        self.sha256 = sha256
+        """The sha256 of the file's bytes: posting the same file again is refused unless confirmed."""
 
     def where(self, index: int) -> str:
         """``"row 7 of era.csv"`` (CSV rows counted from the header line) or ``"item 3 of lines.json"``."""
@@ -140,25 +142,30 @@ def read_lines(path: str) -> LineFile:
     (other columns ignored; a row with more fields than the header is refused, as an
     unquoted ``1,000.00`` would be), or ``.json``: a list of ``{"patient_id", "amount",
     "memo"}`` or ``{"lines": [...]}``. A file that cannot be read raises
-    :class:`InputError` on ``file``, naming the row when one row is at fault."""
+    :class:`InputError` on ``file``, naming the row when one row is at fault. A file larger
+    than :data:`claimdesk.core.files.BATCH_LIMIT` is refused after reading that much (a wrong
+    path such as ``/dev/zero`` stops at once). Amounts in a JSON file are strings (``"12.50"``):
+    a JSON number is refused by the money field, naming the line."""
     file = Path(path).expanduser()
+    if file.suffix.lower() not in (".json", ".csv"):
+        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
+    data = files.read_limited(file, files.BATCH_LIMIT, "file")
+    digest = hashlib.sha256(data).hexdigest()
     try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InputError({"file": [f"cannot read {path!r}: {exc.strerror}"]}) from None
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise InputError({"file": [f"{path!r} is not UTF-8 text"]}) from None
     if file.suffix.lower() == ".json":
         try:
-            doc = json.loads(text, parse_float=str)
+            doc = json_loads(text)
         except json.JSONDecodeError as exc:
             raise InputError({"file": [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
+        except RecursionError:
+            raise InputError({"file": ["not valid JSON: nested too deeply"]}) from None
         lines = doc.get("lines") if isinstance(doc, dict) else doc
         if not isinstance(lines, list):
             raise InputError({"file": ["a JSON batch is a list of lines or {\"lines\": [...]}"]})
-        return LineFile(lines, file.name, [f"item {i + 1}" for i in range(len(lines))])
-    if file.suffix.lower() != ".csv":
-        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
+        return LineFile(lines, file.name, [f"item {i + 1}" for i in range(len(lines))], digest)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in ("patient_id", "amount") if c not in header]
@@ -176,7 +183,7 @@ def read_lines(path: str) -> LineFile:
             line["memo"] = row["memo"].strip()
         lines.append(line)
         places.append(f"row {reader.line_num}")
-    return LineFile(lines, file.name, places)
+    return LineFile(lines, file.name, places, digest)
 
 
 def _summary(clean: dict) -> dict:
@@ -188,6 +195,44 @@ def _summary(clean: dict) -> dict:
             "patients": len({ln["patient_id"] for ln in lines}), "apply": clean["apply"],
             "keep_unapplied": clean["keep_unapplied"], "memo": clean["memo"],
             "lines_sha256": hashlib.sha256(canon.encode()).hexdigest()}
+
+
+# --- the same file twice ----------------------------------------------------------------
+class AlreadyPosted(Refused):
+    """A lines file whose bytes were posted before: posting it again needs a confirmation
+    (``again``; the CLI's ``payments post-batch --again``)."""
+
+
+ACTION = "credit.post_batch"
+
+
+def earlier_posting(file_sha256: str) -> dict | None:
+    """The first batch posted from a file with these bytes (found by the ``file_sha256`` its
+    audit event's inputs record): ``audit_id``, ``at``, ``user``, ``voucher_id``, ``lines``,
+    ``total``; None when there is none (or no digest is given)."""
+    if not file_sha256 or not all(c in "0123456789abcdef" for c in file_sha256):
+        return None
+    ev = (AuditEvent.select().where((AuditEvent.action == ACTION)
+                                    & AuditEvent.inputs.contains(f'"file_sha256": "{file_sha256}"'))
+          .order_by(AuditEvent.id).first())
+    if ev is None:
+        return None
+    inputs = ev.inputs or {}
+    return {"audit_id": ev.id, "at": str(ev.at)[:16], "user": ev.user, "voucher_id": inputs.get("voucher_id"),
+            "lines": inputs.get("lines"), "total": inputs.get("total")}
+
+
+def _repeat_refusal(file_sha256: str, file_name: str) -> AlreadyPosted | None:
+    before = earlier_posting(file_sha256)
+    if before is None:
+        return None
+    what = f"{file_name} " if file_name else "this file "
+    total = f", {fmt(before['total'])}" if isinstance(before["total"], int) else ""
+    return AlreadyPosted(
+        f"{what}was posted before: the same file (sha256 {file_sha256[:12]}) went to voucher "
+        f"{before['voucher_id']} on {before['at']} by {before['user']} (audit {before['audit_id']}: "
+        f"{before['lines']} lines{total}); nothing was written. Post it again only if that is meant, "
+        f"with a confirmation", field="file")
 
 
 # --- what stops a batch -----------------------------------------------------------------
@@ -229,7 +274,8 @@ STEPS = 4
 
 
 def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
-                      progress: Callable[[int, int], None] | None = None) -> dict:
+                      progress: Callable[[int, int], None] | None = None,
+                      file_sha256: str = "", file_name: str = "", again: bool = False) -> dict:
     """Workflow ``credit.post_batch``: draw every line from the voucher, auto-apply, settle.
 
     ``data``: ``{"voucher_id", "lines": [{"patient_id", "amount", "memo"?}, ...],
@@ -244,11 +290,31 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
     event. It runs inside the one transaction, on the thread running the workflow, so an
     exception it raises rolls the whole batch back: no credit, no audit event (how a front
     end cancels). It does not change the result.
+
+    ``file_sha256`` (the digest of the lines file's bytes, :attr:`LineFile.sha256`) is recorded
+    with the inputs; a file posted before is refused (:class:`AlreadyPosted`, field ``file``,
+    naming when, by whom and on which voucher) unless ``again`` confirms it. ``file_name`` names
+    the file in that message. A retried submit under the same ``idempotency_key`` still returns
+    the first result.
     """
     clean = validate_batch(data)
     inputs = _summary(clean)
+    if file_sha256:
+        inputs["file_sha256"] = file_sha256
+        if again:
+            inputs["again"] = True
     patients = {ln["patient_id"] for ln in clean["lines"]}
-    return workflow.run("credit.post_batch", lambda: _post(clean, progress), inputs=inputs,
+
+    def body() -> dict:
+        if file_sha256 and not again:
+            # (after the voucher's row lock: two clerks posting the file on it at once are serialised)
+            get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
+            refused = _repeat_refusal(file_sha256, file_name)
+            if refused is not None:
+                raise refused
+        return _post(clean, progress)
+
+    return workflow.run(ACTION, body, inputs=inputs,
                         patient_id=next(iter(patients)) if len(patients) == 1 else None,
                         idempotency_key=idempotency_key)
 
@@ -277,7 +343,7 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
 
 
 # --- preview: the same checks and allocation, on a read ---------------------------------
-def preview(data: dict) -> dict:
+def preview(data: dict, *, file_sha256: str = "", file_name: str = "", again: bool = False) -> dict:
     """What :func:`post_credit_batch` would do with ``data``, writing nothing (plain reads, no
     transaction). Bad input raises :class:`InputError` as posting does; what posting would
     refuse comes back in ``refusals`` (``[{"field", "message", "kind"}]``, kind ``not_found`` or
@@ -288,7 +354,9 @@ def preview(data: dict) -> dict:
     ``returned_to_voucher``, ``drawn``, ``voucher_undistributed`` now and
     ``voucher_undistributed_after``) and ``credits``: per line its patient, amount, memo, what
     it would apply (``applied``) and to which charges (``applications``: charge id, service
-    code, date of service, rank, amount), keep unapplied and send back to the voucher.
+    code, date of service, rank, amount), keep unapplied and send back to the voucher. With
+    ``file_sha256``, ``posted_before`` is the earlier posting of the same file (or None), and
+    without ``again`` it is a refusal, as posting would say.
     """
     clean = validate_batch(data)
     lines = clean["lines"]
@@ -298,6 +366,9 @@ def preview(data: dict) -> dict:
     except NotFound as exc:
         voucher = None
         refusals.append(exc)
+    posted_before = earlier_posting(file_sha256)
+    if posted_before is not None and not again:
+        refusals.append(_repeat_refusal(file_sha256, file_name))
     if voucher is not None:
         refusals += _refusals(voucher, lines)
     amounts = [ln["amount"] for ln in lines]
@@ -327,7 +398,7 @@ def preview(data: dict) -> dict:
             "returned_to_voucher": returned, "drawn": total - returned, "splits_paid": len(allocations),
             "voucher_undistributed": undistributed,
             "voucher_undistributed_after": None if undistributed is None else undistributed - total + returned,
-            "credits": per_line,
+            "credits": per_line, "posted_before": posted_before,
             "refusals": [{"field": exc.field, "message": exc.message,
                           "kind": "not_found" if isinstance(exc, NotFound) else "refused"} for exc in refusals]}
 

@@ -231,7 +231,7 @@ def add_encounter(data: dict, *, idempotency_key: str | None = None) -> dict:
         queued = next_claims.queue([(made.encounter_id, ok.billed[0].payer_id, "primary")]) if ok.billed else []
         billed = _billed_shown(ok.billed)
         return {**encounter_summary(made.encounter_id), "claim_queued": bool(queued), "billed": billed,
-                "billed_first": _first_billed(billed)}
+                "billed_first": _first_billed(billed), "warnings": _warnings(ok.billed)}
 
     return workflow.run("encounter.add", body, inputs=clean, patient_id=clean["patient_id"],
                         idempotency_key=idempotency_key, typed_money=True)
@@ -251,7 +251,14 @@ def preview_encounter(data: dict) -> dict:
             "dos": clean["dos"].isoformat(), "provider": ok.provider.name, "referring_provider": referring,
             "place_of_service": clean["place_of_service"], "claim_type": ok.claim_type,
             "diagnoses": [show_diagnosis(d) for d in clean["diagnoses"]], "billed": billed, "charges": lines,
-            "total": lines_total(lines), "billed_first": _first_billed(billed)}
+            "total": lines_total(lines), "billed_first": _first_billed(billed), "warnings": _warnings(ok.billed)}
+
+
+def _warnings(billed: list[Coverage]) -> list[str]:
+    """What the clerk should look at in the payers billed (:func:`claimdesk.core.claim_rules.payer_order_warnings`)."""
+    from claimdesk.core.claim_rules import payer_order_warnings
+
+    return payer_order_warnings([(c.payer.name, c.payer.kind) for c in billed])
 
 
 def _billed_shown(billed: list[Coverage]) -> list[dict]:

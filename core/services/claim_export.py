@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from claimdesk.core import claim_rules, clock, config, db, workflow
+from claimdesk.core import claim_rules, clock, config, db, files, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import INSURANCE_RANKS, ClaimBatch, Payer, Provider
@@ -41,7 +41,7 @@ from claimdesk.core.x12.claims837 import (
 from claimdesk.core.x12.claims837 import Payer as X12Payer
 from claimdesk.core.x12.claims837 import Provider as X12Provider
 from claimdesk.core.x12.claims837_writer import Submission, cob_problems, write_837p
-from claimdesk.core.x12.common import Address
+from claimdesk.core.x12.common import Address, collector_paused
 
 #: SBR01: a payer's responsibility sequence by rank.
 SEQUENCE = {"primary": "P", "secondary": "S", "tertiary": "T"}
@@ -213,7 +213,7 @@ def _person(provider: Provider) -> X12Provider:
     return X12Provider(name, provider.npi, provider.taxonomy, provider.tax_id)
 
 
-def _explained(got: list, fee: int, previous: list | None) -> dict:
+def explained_adjustments(got: list, fee: int, previous: list | None) -> dict:
     """A payer's adjustments on a line as the next payer must read them, from ``got`` (paid,
     adjustments by (group, reason), date, denial code): where paid and adjustments leave part of
     the charge unexplained, a denial names it (its code, e.g. ``CO-96``, for what is left); on a
@@ -240,6 +240,41 @@ class _Builder:
     def __init__(self, reads: _Reads, billing: X12Provider):
         self.reads = reads
         self.billing = billing
+        # the records are frozen: the parts many claims share are made once
+        self._people: dict[int, X12Provider] = {}
+        self._payers: dict[int, X12Payer] = {}
+        self._codes: dict[str | None, tuple[str, ...]] = {}
+        self._pointers: dict[str | None, tuple[int, ...]] = {}
+        self._units: dict[int, Decimal] = {}
+        self._days: dict = {}
+
+    def person(self, provider: Provider) -> X12Provider:
+        made = self._people.get(provider.id)
+        if made is None:
+            made = self._people[provider.id] = _person(provider)
+        return made
+
+    def payer(self, payer: Payer) -> X12Payer:
+        made = self._payers.get(payer.id)
+        if made is None:
+            made = self._payers[payer.id] = _x12_payer(payer)
+        return made
+
+    def line_facts(self, modifiers: str | None, pointers: str | None, units, dos) -> tuple:
+        """(modifiers, units, pointers, date) of a charge row, each made once per distinct value."""
+        mods = self._codes.get(modifiers)
+        if mods is None:
+            mods = self._codes[modifiers] = tuple(claim_rules.split_codes(modifiers))
+        point = self._pointers.get(pointers)
+        if point is None:
+            point = self._pointers[pointers] = tuple(claim_rules.split_pointers(pointers) or [1])
+        count = self._units.get(units)
+        if count is None:
+            count = self._units[units] = Decimal(int(units))
+        day = self._days.get(dos)
+        if day is None:
+            day = self._days[dos] = _date(dos)
+        return mods, count, point, day
 
     def build(self, row: tuple) -> Claim837 | str:
         (claim_id, enc, payer_id, rank, resend, voids, claim_no, place, diagnoses, provider_id, referring_id, patient_id,
@@ -278,31 +313,30 @@ class _Builder:
         others, problem = self.other_payers(enc, rank, slots, included, patient_facts)
         if problem:
             return problem
-        lines = []
+        lines, total = [], 0
         for number, (_, charge_id, _, code, units, fee, dos, modifiers, pointers, control, line_provider) in enumerate(
                 charges, start=1):
+            mods, count, point, day = self.line_facts(modifiers, pointers, units, dos)
+            fee = int(fee)
+            total += fee
             results, previous = [], None
             for other_rank, other in others:
                 if other.paid is None:  # the next payer, named for information
                     continue
                 got = reads.results.get((enc, reads.slots[enc][other_rank][2], other_rank), {}).get(charge_id)
                 if got is None:
-                    if int(fee) == 0:
+                    if fee == 0:
                         continue
                     return f"{other.payer.name}'s EOB has no result for line {number} ({code})"
-                paid, adjustments, day = got[0], _explained(got, int(fee), previous), got[2]
+                paid, adjustments = got[0], explained_adjustments(got, fee, previous)
                 previous = got
                 results.append(LineAdjudication(
-                    other.payer.payer_id, Cents(paid), code, tuple(claim_rules.split_codes(modifiers)),
-                    Decimal(int(units)), tuple(Adjustment(g, r, Cents(c)) for (g, r), c in adjustments.items() if c),
-                    day))
+                    other.payer.payer_id, Cents(paid), code, mods, count,
+                    tuple(Adjustment(g, r, Cents(c)) for (g, r), c in adjustments.items() if c), got[2]))
             own = reads.providers[line_provider]
-            point = claim_rules.split_pointers(pointers) or [1]
-            day = _date(dos)
             lines.append(ServiceLine(
-                number, "HC", code, tuple(claim_rules.split_codes(modifiers)), Cents(int(fee)), "UN",
-                Decimal(int(units)), place, tuple(point), day, day, control or "",
-                _person(own) if line_provider != provider_id and own.npi else None, 0, (), tuple(results)))
+                number, "HC", code, mods, Cents(fee), "UN", count, place, point, day, day, control or "",
+                self.person(own) if line_provider != provider_id and own.npi else None, 0, (), tuple(results)))
         frequency, reference = "1", reads.claim_refs.get((enc, payer_id, rank), "")
         if voids:
             if not reference:
@@ -317,9 +351,9 @@ class _Builder:
             patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), _date(dob), sex or "U",
                               _address(address, city, state, zip_code))
         claim = Claim837(
-            claim_no, Cents(sum(line.charge for line in lines)), place, frequency, tuple(codes), reference,
-            self.billing, None, subscriber, _x12_payer(payer), patient, _person(rendering),
-            _person(referring) if referring is not None and referring.npi else None,
+            claim_no, Cents(total), place, frequency, tuple(codes), reference,
+            self.billing, None, subscriber, self.payer(payer), patient, self.person(rendering),
+            self.person(referring) if referring is not None and referring.npi else None,
             tuple(other for _, other in others), tuple(lines), "0001", 0)
         problems = cob_problems(claim)
         return "does not balance: " + "; ".join(problems) if problems else claim
@@ -340,7 +374,7 @@ class _Builder:
             sub = _subscriber(slot, payer, patient)
             if position > mine:
                 if position == mine + 1:
-                    out.append((other_rank, OtherPayer(sub, _x12_payer(payer), None, None)))
+                    out.append((other_rank, OtherPayer(sub, self.payer(payer), None, None)))
                 continue
             results = reads.results.get((enc, payer.id, other_rank))
             if not results:
@@ -348,7 +382,7 @@ class _Builder:
             shown = [got for charge_id, got in results.items() if charge_id in included]
             paid = sum(got[0] for got in shown)
             left = sum(c for got in shown for (g, _), c in got[1].items() if g == "PR")
-            out.append((other_rank, OtherPayer(sub, _x12_payer(payer), Cents(paid), Cents(left))))
+            out.append((other_rank, OtherPayer(sub, self.payer(payer), Cents(paid), Cents(left))))
         return out, ""
 
 
@@ -359,16 +393,17 @@ def assemble(claim_ids: list[int], settings: config.Settings | None = None) -> t
     set up as billing provider."""
     settings = settings or config.load()
     billing = billing_provider(settings.clinic)
-    reads = _Reads(sorted(set(claim_ids)))
-    builder = _Builder(reads, billing)
-    ready, held = [], []
-    for row in reads.claims:
-        made = builder.build(row)
-        if isinstance(made, str):
-            payer = reads.payers[row[2]]
-            held.append(Held(row[0], row[1], row[6] or "", f"{row[12]}, {row[13]}", payer.name, row[3], made))
-        else:
-            ready.append((row[0], made))
+    with collector_paused():  # (the rows read and the records made live until they are written)
+        reads = _Reads(sorted(set(claim_ids)))
+        builder = _Builder(reads, billing)
+        ready, held = [], []
+        for row in reads.claims:
+            made = builder.build(row)
+            if isinstance(made, str):
+                payer = reads.payers[row[2]]
+                held.append(Held(row[0], row[1], row[6] or "", f"{row[12]}, {row[13]}", payer.name, row[3], made))
+            else:
+                ready.append((row[0], made))
     return ready, held
 
 
@@ -384,9 +419,9 @@ def write_file(batch: ClaimBatch, payer: Payer, records: list[Claim837], out_dir
     settings = settings or config.load()
     number = next_control_number()
     text = write_837p(records, submission(settings, payer, number, clock.now()))
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.private_dir(out_dir)
     path = out_dir / file_name(batch.id, number)
-    path.write_text(text, encoding="ascii")
+    files.write_private(path, text, encoding="ascii")
     total = sum(claim.total for claim in records)
     ClaimFile.create(batch=batch.id, path=str(path), control_number=number, claims=len(records), total=total,
                      created_at=clock.now(), created_by=current_user())

@@ -36,7 +36,8 @@ import os
 from pathlib import Path
 from typing import Iterable, Union
 
-from claimdesk.core import clock, db, workflow
+from claimdesk.core import clock, db, files, workflow
+from claimdesk.core.errors import InputError
 from claimdesk.core.services import claim_import_write
 from claimdesk.core.services.claim_import_match import Book, PlannedClaim
 from claimdesk.core.services.claim_import_report import (
@@ -98,9 +99,9 @@ def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
         return str(name), data, None
     name = os.fspath(source)
     try:
-        return name, Path(name).read_bytes(), None
-    except OSError as exc:
-        return name, None, f"cannot read {name}: {exc.strerror or exc}"
+        return name, files.read_limited(name, files.X12_LIMIT, "file"), None
+    except InputError as exc:
+        return name, None, exc.messages["file"][0]
 
 
 class _NothingNew(Exception):

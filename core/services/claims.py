@@ -20,7 +20,7 @@ from typing import Callable
 from marshmallow import Schema
 from peewee import fn
 
-from claimdesk.core import clock, config, db, workflow
+from claimdesk.core import clock, config, db, files, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
@@ -172,7 +172,7 @@ def _money_view(record: dict) -> dict:
 
 def write_export(batch: ClaimBatch, payer: Payer, records: list[dict], out_dir: Path) -> dict:
     """Write a batch's readable export: ``claims-batch-<id>.json`` and ``.csv``; return the paths."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    files.private_dir(out_dir)
     stem = out_dir / f"claims-batch-{batch.id:06d}"
     json_path, csv_path = stem.with_suffix(".json"), stem.with_suffix(".csv")
     doc = {"batch_id": batch.id, "created_at": batch.created_at.isoformat(sep=" "),
@@ -182,8 +182,8 @@ def write_export(batch: ClaimBatch, payer: Payer, records: list[dict], out_dir: 
            "total_fee": as_json(sum(ln["fee"] for r in records for ln in r["lines"])),
            "total_due": as_json(sum(ln["due"] for r in records for ln in r["lines"])),
            "claims": [_money_view(r) for r in records]}
-    json_path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    with csv_path.open("w", newline="", encoding="utf-8") as fh:
+    files.write_private(json_path, json.dumps(doc, indent=2) + "\n")
+    with files.open_private(csv_path, newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(CSV_COLUMNS)
         for r in records:
@@ -242,8 +242,9 @@ def build_batch(payer_id: int | None = None, *, out_dir: str | Path | None = Non
         for pid in sorted(by_payer):
             group = by_payer[pid]
             batch = ClaimBatch.create(created_at=now, created_by=current_user())
-            Claim.update(status="sent", sent_at=now, batch=batch.id).where(
-                Claim.id.in_([c.id for c in group])).execute()
+            among, params = db.ids_in([c.id for c in group])
+            db.sql(f"UPDATE claim SET status = 'sent', sent_at = {{p}}, batch_id = {{p}} WHERE id {among}",
+                   [Claim.sent_at.db_value(now), batch.id, *params])
             readable = claim_records([c.id for c in group])
             records = []
             for c in group:

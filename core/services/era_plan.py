@@ -153,28 +153,31 @@ def _lines(claim: ClaimPayment, charges: list[ChargeRow], rank: str) -> list[dic
     """The EOB lines: paid, allowed and adjustments per charge. A claim-level CAS is money the
     payer kept from the lines' payments (CLP04 = Σ SVC03 − claim CAS): it is shared over the
     lines by what each paid (by charge when none paid) and comes off their payments, so each
-    line still explains its charge; a claim without lines shares CLP04 and its CAS by charge."""
+    line still explains its charge; a claim without lines shares CLP04 and its CAS by charge.
+    (The amounts are plain ``int`` cents: the money engine adds them up by the hundred
+    thousand, and :class:`Cents` arithmetic is Python code.)"""
     if claim.lines:
-        paid = [line.paid for line in claim.lines]
-        weights = paid if any(paid) else [line.charge for line in claim.lines]
-        allowed = [line.allowed or 0 for line in claim.lines]
+        paid = [int(line.paid) for line in claim.lines]
+        weights = paid if any(paid) else [int(line.charge) for line in claim.lines]
+        allowed = [int(line.allowed or 0) for line in claim.lines]
     else:
-        paid = [c.fee for c in charges]
-        weights = [c.fee for c in charges]
+        paid = [int(c.fee) for c in charges]
+        weights = list(paid)
         allowed = [0] * len(charges)
-    extra: list[list[Adjustment]] = [[] for _ in charges]
+    extra: list[list[tuple[str, str, int]]] = [[] for _ in charges]
     for adjustment in claim.adjustments:
-        for i, cents in enumerate(spread(adjustment.amount, weights)):
+        for i, cents in enumerate(spread(int(adjustment.amount), weights)):
             if cents:
-                extra[i].append(dataclasses.replace(adjustment, amount=cents))
+                extra[i].append((adjustment.group, adjustment.reason, cents))
                 paid[i] -= cents
+    later = rank != "primary"
     out = []
     for i, charge in enumerate(charges):
-        own = list(claim.lines[i].adjustments) if claim.lines else []
-        kept = [a for a in [*own, *extra[i]] if not (rank != "primary" and a.reason == PRIOR_PAYER)]
+        own = [(a.group, a.reason, int(a.amount)) for a in claim.lines[i].adjustments] if claim.lines else []
         out.append({"charge_id": charge.id, "allowed": allowed[i], "paid": paid[i], "denied": False,
-                    "denial_code": "", "adjustments": [{"group_code": a.group, "reason_code": a.reason,
-                                                        "amount": a.amount} for a in kept if a.amount]})
+                    "denial_code": "", "adjustments": [{"group_code": group, "reason_code": reason, "amount": amount}
+                                                       for group, reason, amount in (*own, *extra[i])
+                                                       if amount and not (later and reason == PRIOR_PAYER)]})
     return out
 
 

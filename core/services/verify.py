@@ -181,7 +181,7 @@ _DIGEST_CHUNK_ENTRIES = 20_000
 _NAMED = 20
 _AUDIT_COLUMNS = ("id", "at", "user", "action", "encounter_id", "patient_id", "inputs", "entries", "result",
                   "reason", "idempotency_key", "payload_hash", "prev_hash", "hash", "hash_version",
-                  "postings_digest")
+                  "postings_digest", "client")
 _JSON_COLUMNS = ("inputs", "entries", "result")
 
 
@@ -275,7 +275,7 @@ class _AuditChecker:
             if ev.bad_json:
                 self.out.append(Violation("audit", f"audit event {ev.id} was altered ({', '.join(ev.bad_json)} "
                                                    f"is not valid JSON)"))
-            elif ev.hash_version not in (1, workflow.HASH_VERSION):
+            elif ev.hash_version not in workflow.HASH_VERSIONS:
                 self.out.append(Violation("audit", f"audit event {ev.id} has an unknown hash version "
                                                    f"{ev.hash_version!r} (altered)"))
             elif workflow.event_hash(ev.prev_hash, workflow.hashed_fields(ev)) != ev.hash:
@@ -330,7 +330,7 @@ class _AuditChecker:
                                          "AND audit_id <= {p} ORDER BY audit_id, entry_id", [lo, hi]):
             links.setdefault(audit_id, []).append(entry_id)
         owners: dict[int, list[int]] = {}
-        digested = [(ev, entries) for ev, entries in events if ev.hash_version == workflow.HASH_VERSION]
+        digested = [(ev, entries) for ev, entries in events if ev.hash_version != 1]
         for ev, entries in digested:
             for e in entries:
                 owners.setdefault(e, []).append(ev.id)
@@ -385,8 +385,59 @@ def check_audit_chain(expect_head: str | None = None) -> list[Violation]:
     return _AuditChecker(expect_head).run()[0]
 
 
+def check_guards() -> list[Violation]:
+    """The append-only guards are in place: each ledger and audit table keeps its triggers (SQLite:
+    ``<table>_no_update`` and ``<table>_no_delete``; PostgreSQL: ``<table>_append_only``, enabled).
+    Someone who can write the database could drop them, rewrite rows and put them back; the
+    hash chain and digests name the rewrite, this names a guard left off."""
+    from claimdesk.core.migrations import APPEND_ONLY
+
+    if db.is_postgres():
+        present = {t: 1 for (t,) in db.sql(
+            "SELECT c.relname FROM pg_trigger g JOIN pg_class c ON c.oid = g.tgrelid "
+            "WHERE g.tgname = c.relname || '_append_only' AND g.tgenabled <> 'D'")}
+        missing = [t for t in APPEND_ONLY if t not in present]
+    else:
+        names = {n for (n,) in db.sql("SELECT name FROM sqlite_master WHERE type = 'trigger'")}
+        missing = [t for t in APPEND_ONLY if not {f"{t}_no_update", f"{t}_no_delete"} <= names]
+    return [Violation("guard", f"the append-only guard of {t} is missing or switched off (its rows could be "
+                               f"rewritten): restore it with `claimdesk db upgrade`") for t in missing]
+
+
+def check_users() -> list[Violation]:
+    """The user table is what the audited user changes made it: every user was registered by an
+    audited change (``user.baseline``, ``user.bootstrap``, ``user.save``), and their role and active
+    flag are those of the latest one. A role raised or an admin inserted straight into the table
+    is named (the audit chain check names an event rewritten to match)."""
+    from claimdesk.core.users import USER_ACTIONS
+
+    expected: dict[str, tuple[str, bool]] = {}
+    where, params = db.texts_in(list(USER_ACTIONS))
+    for action, inputs in db.sql(f"SELECT action, inputs FROM audit_event WHERE action {where} ORDER BY id",
+                                 params):
+        try:
+            data = json.loads(inputs) if isinstance(inputs, str) else inputs
+            rows = data["users"] if action == "user.baseline" else [data]
+            for row in rows:
+                expected[row["username"]] = (row["role"], bool(row.get("active", True)))
+        except (ValueError, TypeError, KeyError):
+            continue  # (an altered event: the chain check names it)
+    out = []
+    for username, role, active in db.sql('SELECT username, role, active FROM "user" ORDER BY id'):
+        state = (role, bool(active))
+        if username not in expected:
+            out.append(Violation("user", f"user {username} ({role}) was not added through claimdesk: no audited "
+                                         f"change registers them"))
+        elif expected[username] != state:
+            want_role, want_active = expected[username]
+            out.append(Violation("user", f"user {username} is {role}{'' if active else ' (inactive)'} in the user "
+                                         f"table, but the audit trail made them {want_role}"
+                                         f"{'' if want_active else ' (inactive)'}"))
+    return out
+
+
 CHECKS = (check_entries, check_splits, check_charges, check_vouchers, check_credits,
-          check_reversals, check_aging, check_imports, check_audit_chain)
+          check_reversals, check_aging, check_imports, check_guards, check_users, check_audit_chain)
 
 
 def report(expect_head: str | None = None) -> Report:

@@ -25,7 +25,7 @@ from claimdesk.core.models import (
     Patient, Payer, Posting, ServiceCode, WorkQueue,
 )
 from claimdesk.core.models.audit import audit_ids_for_encounter
-from claimdesk.core.plugins.host import API_VERSION, get_host
+from claimdesk.core.plugins.host import API_VERSION, REPLACES, get_host
 from claimdesk.core.services import balances
 from claimdesk.core.services.actions import ActionContext, lookup
 
@@ -229,8 +229,9 @@ def audit_events(encounter_id=None, user: str | None = None, action: str | None 
 def plugins_report(host=None) -> dict:
     """The plugin API version this claimdesk provides; every plugin (name, distribution, version,
     the API it declares, hooks, what it contributed); the failures with their errors (a plugin
-    needing a newer API is one, stage ``version``) and the plugins disabled in the config;
-    ``host`` defaults to the loaded one."""
+    needing a newer API is one, stage ``version``), the built-ins a plugin replaces (the clinic's
+    ``[plugins] replace``: said apart, loudly) and the plugins disabled in the config; ``host``
+    defaults to the loaded one."""
     host = host or get_host()
     contributed: dict[str, list[str]] = {}
     kinds = (("claimdesk_advanced_actions", host.actions(), "key", "action"),
@@ -248,7 +249,9 @@ def plugins_report(host=None) -> dict:
                      "builtin": p.builtin, "api": p.api, "hooks": list(p.hooks),
                      "contributes": contributed.get(p.name, [])}
                     for p in host.plugins],
-        "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in host.failures],
+        "failures": [{"name": f.name, "stage": f.stage, "error": f.error} for f in host.failures
+                     if f.stage != REPLACES],
+        "replaced": [{"name": f.name, "error": f.error} for f in host.failures if f.stage == REPLACES],
         "skipped": list(host.skipped),
     }
 
@@ -262,5 +265,6 @@ def menu_facts() -> dict:
         "methods": [{"key": m.key, "label": m.label} for m in host.payment_methods()],
         "fee_policies": [{"key": f.key, "label": f.label} for f in host.fee_policies()],
         "plugins": len(host.plugins),
-        "failures": len(host.failures),
+        "failures": sum(1 for f in host.failures if f.stage != REPLACES),
+        "replaced": sum(1 for f in host.failures if f.stage == REPLACES),
     }

@@ -139,6 +139,15 @@ class ActionSession:
             raise InputError({"also": [f"{self.title!r} is applied to one encounter at a time; "
                                        f"it cannot be applied to the patient's other encounters"]})
 
+    def check_others(self, encounter_ids: list | str) -> None:
+        """Refuse, before anything is applied, other encounters the same action cannot go to
+        (another patient's, unknown, listed twice, or where it does not apply): a retried command
+        must not apply the first action again because an ``--also`` id was wrong. ``"all"`` is
+        whichever fit after the first is applied: nothing to check."""
+        if isinstance(encounter_ids, str) and encounter_ids.strip().lower() == "all":
+            return
+        actions.check_others(self.encounter_id, self.key, list(encounter_ids))
+
     def apply(self, *, idempotency_key: str | None = None) -> Applied:
         """Step 3: apply the action (validated, one transaction, audited)."""
         self.applied = Applied.of(actions.apply(self.encounter_id, self.key, self.data,

@@ -27,7 +27,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.x12.claims837 import (
     SELF, Adjustment, Claim837, LineAdjudication, Name, OtherPayer, Provider, ServiceLine,
 )
-from claimdesk.core.x12.common import Address
+from claimdesk.core.x12.common import Address, collector_paused
 from claimdesk.core.x12.delimiters import Delimiters
 from claimdesk.core.x12.values import format_amount, format_date
 from claimdesk.core.x12.writer import InterchangeWriter, X12WriteError
@@ -98,7 +98,8 @@ def write_837p(claims: Sequence[Claim837], submission: Submission, *, delimiters
                             when=s.when, usage=s.usage, delimiters=delimiters, line_break=line_break)
     out.gs("HC", s.submitter_id, s.receiver_id, s.control_number, IMPLEMENTATION)
     out.st("837", 1, IMPLEMENTATION)
-    _Transaction(out).write(claims, s)
+    with collector_paused():  # (a segment's text per segment until the file is joined)
+        _Transaction().write(out, claims, s)
     out.se()
     out.ge()
     out.iea()
@@ -115,42 +116,69 @@ def _procedure(code: str, modifiers: Sequence[str]) -> tuple:
 
 
 class _Transaction:
-    """Writes the loops of one 837P transaction set."""
+    """Writes the loops of one 837P transaction set: each claim's segments are collected as rows
+    (``seg(tag, *elements)``) and handed to the writer together (:meth:`InterchangeWriter.segments`:
+    formatted and checked as one by one). An empty element is ``""`` rather than None where every
+    value is text: the formatter's quickest path."""
 
-    def __init__(self, out: InterchangeWriter):
-        self.seg = out.segment
+    def __init__(self):
+        rows: list[tuple] = []
+        self.rows = rows
 
-    def write(self, claims: Sequence[Claim837], s: Submission) -> None:
-        seg = self.seg
+        def seg(*row) -> None:
+            rows.append(row)
+
+        self.seg = seg
+        self._dates: dict[dt.date, str] = {}
+        self._units: dict[Decimal, str] = {}
+
+    def date(self, day: dt.date) -> str:
+        """:func:`format_date`, once per distinct date."""
+        text = self._dates.get(day)
+        if text is None:
+            text = self._dates[day] = format_date(day)
+        return text
+
+    def units(self, units: Decimal) -> str:
+        """:func:`_units`, once per distinct quantity."""
+        text = self._units.get(units)
+        if text is None:
+            text = self._units[units] = _units(units)
+        return text
+
+    def write(self, out: InterchangeWriter, claims: Sequence[Claim837], s: Submission) -> None:
+        seg, rows = self.seg, self.rows
         seg("BHT", "0019", "00", f"{s.control_number:09d}", format_date(s.when.date()), s.when.strftime("%H%M"),
             "CH")
-        seg("NM1", "41", "2", s.submitter_name, None, None, None, None, "46", s.submitter_id)
+        seg("NM1", "41", "2", s.submitter_name, "", "", "", "", "46", s.submitter_id)
         seg("PER", "IC", s.contact, "TE", s.phone)
-        seg("NM1", "40", "2", s.receiver_name, None, None, None, None, "46", s.receiver_id)
+        seg("NM1", "40", "2", s.receiver_name, "", "", "", "", "46", s.receiver_id)
         self.billing(claims[0])
         next_hl = 2
         for claim in claims:
             next_hl = self.claim(claim, next_hl)
+            out.segments(rows)
+            rows.clear()
 
     def address(self, address: Address | None) -> None:
         """N3 and N4 (nothing when there is no address)."""
         if address is None:
             return
-        self.seg("N3", address.line1, address.line2 or None)
+        self.seg("N3", address.line1, address.line2 or "")
         self.seg("N4", address.city, address.state, address.zip)
 
     def name(self, qualifier: str, name: Name, id_qualifier: str | None, ident: str | None) -> None:
         """An NM1: a person (NM102 1: last, first, middle, suffix) or an organisation (2)."""
         if name.organisation:
-            self.seg("NM1", qualifier, "2", name.last, None, None, None, None, id_qualifier, ident)
+            self.seg("NM1", qualifier, "2", name.last, "", "", "", "", id_qualifier or "", ident or "")
         else:
-            self.seg("NM1", qualifier, "1", name.last, name.first or None, name.middle or None, None,
-                     name.suffix or None, id_qualifier, ident)
+            self.seg("NM1", qualifier, "1", name.last, name.first or "", name.middle or "", "",
+                     name.suffix or "", id_qualifier or "", ident or "")
 
     def billing(self, claim: Claim837) -> None:
         """2000A/2010AA: the billing provider (taxonomy, NPI, address, tax id) and 2010AB pay-to."""
         b = claim.billing
-        self.seg("HL", "1", None, "20", "1")
+        self.seg("HL", "1", "", "20", "1")
         if b.taxonomy:
             self.seg("PRV", "BI", "PXC", b.taxonomy)
         self.name("85", b.name, "XX", b.npi)
@@ -166,13 +194,12 @@ class _Transaction:
         seg, sub = self.seg, claim.subscriber
         dependant = not claim.patient_is_subscriber
         seg("HL", str(next_hl), "1", "22", "1" if dependant else "0")
-        seg("SBR", sub.sequence, None if dependant else SELF, sub.group or None, None, None, None, None, None,
-            sub.filing)
+        seg("SBR", sub.sequence, "" if dependant else SELF, sub.group or "", "", "", "", "", "", sub.filing)
         self.name("IL", sub.name, "MI", sub.member_id)
         if not dependant:
             self.address(sub.address)
-            seg("DMG", "D8", format_date(sub.birth), sub.sex or "U")
-        seg("NM1", "PR", "2", claim.payer.name, None, None, None, None, "PI", claim.payer.payer_id)
+            seg("DMG", "D8", self.date(sub.birth), sub.sex or "U")
+        seg("NM1", "PR", "2", claim.payer.name, "", "", "", "", "PI", claim.payer.payer_id)
         self.address(claim.payer.address)
         used = 1
         if dependant:
@@ -181,7 +208,7 @@ class _Transaction:
             seg("PAT", pat.relationship)
             self.name("QC", pat.name, None, None)
             self.address(pat.address)
-            seg("DMG", "D8", format_date(pat.birth), pat.sex or "U")
+            seg("DMG", "D8", self.date(pat.birth), pat.sex or "U")
             used = 2
         self.claim_information(claim)
         return next_hl + used
@@ -218,24 +245,23 @@ class _Transaction:
             for start in range(0, len(items), CAS_REASONS):
                 triples = []
                 for adj in items[start:start + CAS_REASONS]:
-                    triples += [adj.reason, format_amount(adj.amount), None]
-                while triples[-1] is None:
-                    triples.pop()
+                    triples += [adj.reason, format_amount(adj.amount), ""]
+                triples.pop()  # (the last quantity, empty)
                 self.seg("CAS", group, *triples)
 
     def other_payer(self, claim: Claim837, other: OtherPayer) -> None:
         """2320 (SBR, CAS, AMT*D, AMT*EAF, OI), 2330A (its subscriber), 2330B (the payer)."""
         seg, sub = self.seg, other.subscriber
         relationship = SELF if claim.patient_is_subscriber else claim.patient.relationship
-        seg("SBR", sub.sequence, relationship, sub.group or None, None, None, None, None, None, sub.filing)
+        seg("SBR", sub.sequence, relationship, sub.group or "", "", "", "", "", "", sub.filing)
         self.adjustments(other.adjustments)
         if other.paid is not None:
             seg("AMT", "D", format_amount(other.paid))
         if other.remaining is not None:
             seg("AMT", "EAF", format_amount(other.remaining))
-        seg("OI", None, None, "Y", None, None, "Y")
+        seg("OI", "", "", "Y", "", "", "Y")
         self.name("IL", sub.name, "MI", sub.member_id)
-        seg("NM1", "PR", "2", other.payer.name, None, None, None, None, "PI", other.payer.payer_id)
+        seg("NM1", "PR", "2", other.payer.name, "", "", "", "", "PI", other.payer.payer_id)
 
     def service_line(self, claim: Claim837, line: ServiceLine) -> None:
         """2400 (LX, SV1, DTP*472, REF*6R), 2420A when the line's rendering provider differs, and
@@ -244,12 +270,12 @@ class _Transaction:
         seg("LX", str(line.number))
         procedure = _procedure(line.procedure, line.modifiers)
         place = line.place_of_service if line.place_of_service != claim.place_of_service else None
-        seg("SV1", procedure, format_amount(line.charge), line.unit_basis or "UN", _units(line.units), place, None,
-            tuple(str(p) for p in line.pointers))
+        seg("SV1", procedure, format_amount(line.charge), line.unit_basis or "UN", self.units(line.units), place, None,
+            tuple(map(str, line.pointers)))
         if line.service_from == line.service_to:
-            seg("DTP", "472", "D8", format_date(line.service_from))
+            seg("DTP", "472", "D8", self.date(line.service_from))
         else:
-            seg("DTP", "472", "RD8", f"{format_date(line.service_from)}-{format_date(line.service_to)}")
+            seg("DTP", "472", "RD8", f"{self.date(line.service_from)}-{self.date(line.service_to)}")
         if line.control_number:
             seg("REF", "6R", line.control_number)
         if line.rendering is not None and line.rendering != claim.rendering:
@@ -260,9 +286,9 @@ class _Transaction:
     def line_adjudication(self, result: LineAdjudication) -> None:
         """2430: SVD, its CAS and DTP*573 (the adjudication date)."""
         self.seg("SVD", result.payer_id, format_amount(result.paid), _procedure(result.procedure, result.modifiers),
-                 None, _units(result.units))
+                 None, self.units(result.units))
         self.adjustments(result.adjustments)
         if result.adjudicated is not None:
-            self.seg("DTP", "573", "D8", format_date(result.adjudicated))
+            self.seg("DTP", "573", "D8", self.date(result.adjudicated))
 
 

@@ -325,8 +325,25 @@ def _balance(rule: str, subject: str, left_name: str, left: int, right_name: str
                          f"(off by {fmt(left - right)})", place)
 
 
+def _value(amount):
+    """A :class:`Cents` as its plain ``int`` value (Cents arithmetic is Python code, and a file
+    sums hundreds of thousands); any other number as it is."""
+    return int(amount) if type(amount) is Cents else amount
+
+
+def _cents(amounts):
+    """The sum of ``amounts`` (see :func:`_value`)."""
+    total = 0
+    for amount in amounts:
+        total += int(amount) if type(amount) is Cents else amount
+    return total
+
+
 def check_line(line: ServicePayment) -> Refusal | None:
     """The service line rule: SVC02 − SVC03 = the sum of the line's CAS amounts."""
+    left, right = _value(line.charge) - _value(line.paid), _cents(a.amount for a in line.adjustments)
+    if left == right:
+        return None
     return _balance("line", f"service line {line.procedure.code}", "SVC02 − SVC03", line.charge - line.paid,
                     "its CAS", sum(a.amount for a in line.adjustments), line.place)
 
@@ -337,7 +354,11 @@ def check_claim(claim: ClaimPayment) -> Refusal | None:
     for line in claim.lines:
         if line.refusal is not None:
             return Refusal("line", f"claim {claim.claim_number}: {line.refusal.message}", line.refusal.place)
-    claim_level = sum(a.amount for a in claim.adjustments)
+    claim_level = _cents(a.amount for a in claim.adjustments)
+    line_level = _cents(a.amount for line in claim.lines for a in line.adjustments)
+    if _value(claim.charge) - _value(claim.paid) == claim_level + line_level:
+        return None
+    claim_level = sum(a.amount for a in claim.adjustments)  # (as Cents, for the message)
     line_level = sum(a.amount for line in claim.lines for a in line.adjustments)
     parts = f"claim CAS {fmt(claim_level)}" + (f" + line CAS {fmt(line_level)}" if claim.lines else "")
     return _balance("claim", f"claim {claim.claim_number}", "CLP03 − CLP04", claim.charge - claim.paid,

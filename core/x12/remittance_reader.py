@@ -27,7 +27,7 @@ from claimdesk.core.x12.remittance import (
     Payee, Payer, Place, Procedure, ProviderAdjustment, Remittance, ServicePayment,
 )
 from claimdesk.core.x12.segment import Segment
-from claimdesk.core.x12.values import parse_amount, parse_date
+from claimdesk.core.x12.values import parse_amount, parse_date, parse_quantity
 
 #: CAS: reason/amount/quantity triples start at CAS02, CAS05 ... CAS17 (CAS19 is the last element).
 CAS_END = 20
@@ -35,10 +35,26 @@ CAS_END = 20
 PLB_PAIRS = range(3, 15, 2)
 
 
-#: Amounts and dates repeat (fee schedules, service days): parsed once per text. A text that
-#: fails is never cached; the segment's own accessor then raises the named error.
+#: Amounts, dates, quantities and procedures repeat (fee schedules, service days, codes): parsed
+#: once per text. A text that fails is never cached; the segment's own accessor then raises the
+#: named error.
 _known_amount = lru_cache(maxsize=4096)(parse_amount)
 _known_date = lru_cache(maxsize=1024)(parse_date)
+
+
+@lru_cache(maxsize=1024)
+def _known_quantity(text: str) -> Decimal:
+    numerator, denominator = parse_quantity(text)
+    return Decimal(numerator).scaleb(1 - len(str(denominator)))
+
+
+@lru_cache(maxsize=4096)
+def _known_procedure(text: str, separator: str) -> Procedure:
+    """A composite procedure split by the declared separator (ValueError when it is not one)."""
+    parts = text.split(separator)
+    if len(parts) < 2 or not parts[0] or not parts[1]:
+        raise ValueError(text)
+    return Procedure(parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if len(parts) > 6 else "")
 
 
 def _amount(segment: Segment, index: int):
@@ -68,32 +84,49 @@ def _place(segment: Segment) -> Place:
 
 def _decimal(segment: Segment, index: int) -> Decimal | None:
     """A quantity element (units, CAS quantity) as an exact ``Decimal``, None when empty."""
-    if not segment.get(index):
+    elements = segment.elements
+    text = elements[index] if 0 < index < len(elements) else ""
+    if not text:
         return None
-    numerator, denominator = segment.quantity(index)
-    return Decimal(numerator).scaleb(1 - len(str(denominator)))
+    try:
+        return _known_quantity(text)
+    except ValueError:
+        numerator, denominator = segment.quantity(index)  # (raises the error naming the element)
+        return Decimal(numerator).scaleb(1 - len(str(denominator)))
 
 
 def _adjustments(cas: Segment) -> list[Adjustment]:
     """The reason/amount/quantity triples of one CAS (up to six, one group code)."""
-    group = cas.code(1, ADJUSTMENT_GROUPS)
-    cas.required(2)
     elements = cas.elements
+    count = len(elements)
+    group = elements[1] if count > 1 else ""
+    if group not in ADJUSTMENT_GROUPS:
+        cas.code(1, ADJUSTMENT_GROUPS)  # (raises: required, or not a group code)
+    if count < 3 or not elements[2]:
+        cas.required(2)  # (raises)
     out = []
-    for index in range(2, min(len(elements), CAS_END), 3):
+    for index in range(2, min(count, CAS_END), 3):
         reason = elements[index]
         if reason:
             out.append(Adjustment(group, reason, _amount(cas, index + 1), _decimal(cas, index + 2)))
-        elif cas.get(index + 1):
+        elif index + 1 < count and elements[index + 1]:
             raise cas.error("is required with the amount after it", index)
     return out
 
 
 def _procedure(segment: Segment, index: int) -> Procedure | None:
     """A composite procedure (qualifier, code, up to four modifiers, description)."""
-    parts = segment.components(index)
-    if not parts:
+    elements = segment.elements
+    value = elements[index] if 0 < index < len(elements) else ""
+    if not value:
         return None
+    separator = segment._rule.declared
+    if separator in value:  # (the declared separator: the forgiving rule and its warnings play no part)
+        try:
+            return _known_procedure(value, separator)
+        except ValueError:
+            pass
+    parts = segment.components(index)
     if len(parts) < 2 or not parts[0] or not parts[1]:
         raise segment.error(f"{segment.get(index)!r} is not a qualifier and a procedure code", index)
     return Procedure(parts[0], parts[1], tuple(m for m in parts[2:6] if m), parts[6] if len(parts) > 6 else "")
@@ -104,7 +137,10 @@ def _reference(ref: Segment) -> tuple[str, str]:
 
 
 def _name(nm1: Segment) -> Name:
-    return Name(nm1.get(3), nm1.get(4), nm1.get(5), nm1.get(7), nm1.get(8), nm1.get(9))
+    elements = nm1.elements
+    if len(elements) < 10:
+        elements = (*elements, *[""] * (10 - len(elements)))
+    return Name(elements[3], elements[4], elements[5], elements[7], elements[8], elements[9])
 
 
 def _details(segments: list[Segment]):
@@ -116,20 +152,27 @@ def _details(segments: list[Segment]):
     references, amounts, remarks = [], [], []
     for segment in segments:
         tag = segment.tag
+        elements = segment.elements
+        first = elements[1] if len(elements) > 1 else ""
         if tag == "CAS":
             adjustments += _adjustments(segment)
         elif tag == "DTM":
-            dates[segment.get(1)] = _date(segment, 2)
+            dates[first] = _date(segment, 2)
         elif tag == "REF":
-            references.append(_reference(segment))
+            if not first:
+                segment.required(1)  # (raises)
+            references.append((first, elements[2] if len(elements) > 2 else ""))
         elif tag == "AMT":
-            amounts.append((segment.required(1), _amount(segment, 2)))
+            if not first:
+                segment.required(1)  # (raises)
+            amounts.append((first, _amount(segment, 2)))
         elif tag == "NM1":
-            names.setdefault(segment.get(1), _name(segment))
+            if first not in names:
+                names[first] = _name(segment)
         elif tag == "LQ":
             remarks.append(segment.required(2))
         elif tag == "MOA":
-            remarks += [code for code in segment.elements[3:8] if code]
+            remarks += [code for code in elements[3:8] if code]
     return tuple(adjustments), names, dates, tuple(references), tuple(amounts), tuple(remarks)
 
 
@@ -148,15 +191,29 @@ def _service(segments: list[Segment]) -> ServicePayment:
     )
 
 
+def _services(segments: list[Segment]) -> tuple[list[Segment], list[list[Segment]]]:
+    """A claim's head (CLP and what follows it) and its loops 2110, each from an SVC to the next."""
+    head: list[Segment] = []
+    services: list[list[Segment]] = []
+    current = head
+    for segment in segments:
+        if segment.tag == "SVC":
+            current = [segment]
+            services.append(current)
+        else:
+            current.append(segment)
+    return head, services
+
+
 def _claim(segments: list[Segment]) -> ClaimPayment:
     """One loop 2100 (CLP, its claim-level segments and its service lines)."""
-    head, services, _ = split_loops(segments, "SVC")
+    head, services = _services(segments)
     clp = head[0]
     adjustments, names, dates, references, amounts, remarks = _details(head[1:])
     return ClaimPayment(
         claim_number=clp.required(1), status=clp.code(2, CLAIM_STATUSES), charge=_amount(clp, 3),
-        paid=_amount(clp, 4), patient_responsibility=clp.amount(5, required=False), filing_indicator=clp.get(6),
-        payer_claim_number=clp.get(7), facility_type=clp.get(8), frequency=clp.get(9),
+        paid=_amount(clp, 4), patient_responsibility=_amount(clp, 5) if clp.get(5) else None,
+        filing_indicator=clp.get(6), payer_claim_number=clp.get(7), facility_type=clp.get(8), frequency=clp.get(9),
         patient=names.get("QC"), insured=names.get("IL"), crossover_carrier=names.get("TT"),
         adjustments=adjustments, remarks=remarks, references=references, amounts=amounts,
         statement_from=dates.get("232"), statement_to=dates.get("233"), received=dates.get("050"),

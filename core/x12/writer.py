@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable, Sequence
 
 from claimdesk.core.money import Cents
 from claimdesk.core.x12.delimiters import DELIMITER_NAMES, ISA_WIDTHS, Delimiters
@@ -54,33 +55,89 @@ class SegmentFormatter:
         delimiters.check()
         self.delimiters = delimiters
         self._element = delimiters.element
-        others = "".join(c for c in (delimiters.component, delimiters.repetition, delimiters.segment) if c)
-        self._others = re.compile("[" + re.escape(others) + "\r\n]")
+        self._component = delimiters.component
+        # what no value may hold besides the element separator (composites: and the component separator,
+        # those are counted)
+        rest = "".join(c for c in (delimiters.repetition, delimiters.segment) if c)
+        self._rest = re.compile("[" + re.escape(rest) + "\r\n]")
+        self._others = re.compile("[" + re.escape(delimiters.component + rest) + "\r\n]")
         self._tag = re.compile(r"[A-Z][A-Z0-9]{1,2}", re.ASCII)
+        self._tags: set[str] = set()  # tags already found well-formed
 
     def format(self, tag: str, *elements: Value | tuple | list) -> str:
         """The text of one segment, without its terminator."""
-        if self._tag.fullmatch(tag) is None:
-            raise X12WriteError(f"{tag!r} is not a segment tag")
+        if tag not in self._tags:
+            if not isinstance(tag, str) or self._tag.fullmatch(tag) is None:
+                raise X12WriteError(f"{tag!r} is not a segment tag")
+            self._tags.add(tag)
+        element = self._element
+        try:  # every value text (the common case): one join, then the separators counted
+            text = element.join(elements)
+        except TypeError:  # None, a number or a composite among them
+            return self._format_values(tag, elements)
+        if not text:
+            return tag
+        if text.count(element) != len(elements) - 1 or self._others.search(text) is not None:
+            self._name_bad_value(tag, elements)
+        text = text.rstrip(element)  # trailing empty elements (no value holds the separator)
+        return f"{tag}{element}{text}" if text else tag
+
+    def format_all(self, rows: Iterable[tuple]) -> list[str]:
+        """:meth:`format` of each row, a tuple ``(tag, *elements)``, in order: the same text and
+        the same refusals, with a row of text values (and a tag seen before) formatted inline."""
+        element, tags, others = self._element, self._tags, self._others
+        out: list[str] = []
+        append = out.append
+        for row in rows:
+            try:
+                text = element.join(row)
+            except TypeError:  # None, a number or a composite among the values
+                append(self._format_values(row[0], row[1:]) if row[0] in tags else self.format(*row))
+                continue
+            if row[0] not in tags or text.count(element) != len(row) - 1 or others.search(text) is not None:
+                append(self.format(*row))  # a tag not checked yet, or a value to name (refused)
+                continue
+            append(text.rstrip(element))  # trailing empty elements (no value holds the separator)
+        return out
+
+    def _format_values(self, tag: str, elements: tuple) -> str:
+        """:meth:`format` of values that are not all text: ``None`` (empty), ``int``, composites."""
+        element, component = self._element, self._component
         parts = [tag]
-        leaves: list[str] = []
-        for index, value in enumerate(elements, start=1):
-            if isinstance(value, (tuple, list)):
-                texts = [_text(tag, index, v, j) for j, v in enumerate(value, start=1)]
-                while texts and texts[-1] == "":
-                    texts.pop()
-                leaves.extend(texts)
-                parts.append(self.delimiters.component.join(texts))
+        append = parts.append
+        joins = 0  # component separators the composites put in (their trailing empty components dropped)
+        bad = False  # a component holds the component separator (named once every value is known to be writable)
+        for value in elements:
+            if type(value) is str:
+                append(value)
+            elif value is None:
+                append("")
+            elif isinstance(value, (tuple, list)):
+                if not value:
+                    append("")
+                    continue
+                try:
+                    text = component.join(value)
+                except TypeError:
+                    index = len(parts)
+                    text = component.join([v if type(v) is str else _text(tag, index, v, j)
+                                           for j, v in enumerate(value, start=1)])
+                put = len(value) - 1
+                if text.count(component) != put:
+                    bad = True
+                kept = text.rstrip(component)  # trailing empty components (no component holds the separator)
+                joins += put - (len(text) - len(kept))
+                append(kept)
             else:
-                text = _text(tag, index, value)
-                leaves.append(text)
-                parts.append(text)
+                append(_text(tag, len(parts), value))
         while len(parts) > 1 and parts[-1] == "":
             parts.pop()
-        joined = self._element.join(leaves)
-        if joined.count(self._element) != len(leaves) - 1 or self._others.search(joined):
+        text = element.join(parts)
+        # a value holding a separator shows as one separator too many; any other delimiter at all
+        if (bad or text.count(element) != len(parts) - 1 or text.count(component) != joins
+                or self._rest.search(text) is not None):
             self._name_bad_value(tag, elements)
-        return self._element.join(parts)
+        return text
 
     def _name_bad_value(self, tag: str, elements) -> None:
         names = {getattr(self.delimiters, key): label for key, label in DELIMITER_NAMES.items()
@@ -155,6 +212,14 @@ class InterchangeWriter:
         if self._st is None:
             raise X12WriteError(f"{tag} written outside a transaction set (call st first)")
         self._segments.append(self.formatter.format(tag, *elements))
+
+    def segments(self, rows: Sequence[tuple]) -> None:
+        """Add segments inside the open transaction set, each row a tuple ``(tag, *elements)``:
+        the same as :meth:`segment` for each, in one call."""
+        if self._st is None:
+            tag = rows[0][0] if rows else "a segment"
+            raise X12WriteError(f"{tag} written outside a transaction set (call st first)")
+        self._segments += self.formatter.format_all(rows)
 
     def gs(self, functional_id: str, sender: str, receiver: str, control_number: int, version: str,
            when: dt.datetime | None = None) -> None:

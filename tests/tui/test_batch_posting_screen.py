@@ -205,3 +205,28 @@ def test_no_voucher_is_picked_for_the_clerk_when_there_are_several(database, tmp
     assert "Voucher choose the voucher…" in seen["opened"]
     assert "! voucher_id: choose the voucher the money comes from" in seen["refused"]
     assert batch_events() == 0 and balances.voucher_undistributed(clinic.aetna_check) == 90_00
+
+
+def test_the_same_file_again_is_posted_only_after_the_clerk_confirms_it_again(database, tmp_path):
+    clinic = scenario.build()
+    dana = clinic.dana.id
+    path = write_csv(tmp_path / "lockbox.csv", [(dana, "10.00", "box 1")])
+    seen = {}
+
+    async def flow(pilot):
+        await preview(pilot, clinic.aetna_check, path)
+        await press(pilot, "f2", "y")
+        await wait_until(pilot, lambda: "credit(s) made" in screen_text(pilot.app), "the first posting")
+        await tab_to(pilot, "bp-file")
+        await type_text(pilot, path)
+        await press(pilot, "enter")
+        seen["preview"] = words(screen_text(pilot.app))
+        await press(pilot, "f2")
+        seen["confirm"] = words(screen_text(pilot.app))
+        await press(pilot, "y")
+        await wait_until(pilot, lambda: "credit(s) made" in screen_text(pilot.app), "the second posting")
+
+    drive(flow)
+    assert "⚠ This file was posted before:" in seen["preview"] and "to voucher #1 (1 line(s)" in seen["preview"]
+    assert "This file was posted before. Post it AGAIN?" in seen["confirm"]
+    assert batch_events() == 2

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from claimdesk.core import clock
 from claimdesk.core.models import AgingRow, Charge, Claim, Patient, Statement
 
@@ -211,6 +210,35 @@ def test_statements_screen_lists_a_patients_statements_and_opens_one(database):
     assert f"✔ Statement #{stmt.id} for patient #{clinic.sam.id}: due 120.00" in seen["made"]
     assert f"#{stmt.id} #{clinic.sam.id} Ortiz, Sam 2026-04-01 active 120.00" in seen["made"]
     assert "PATIENT STATEMENT" in seen["view"] and "r Regenerate" in seen["view"]
+
+
+def test_the_statement_run_lists_whom_it_skipped_and_why(database):
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        cy = b.patient("Cole", "Cy")
+        b.encounter(cy, [3_00], codes=["NOSHOW"])  # 3.00: under the minimum of 5.00
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "s", "f9", "y")
+        seen["run"] = words(screen_text(pilot.app))
+        await press(pilot, "f7")
+        seen["skipped"] = words(screen_text(pilot.app))
+        await press(pilot, "enter")
+        seen["why"] = words(screen_text(pilot.app))
+        await press(pilot, "f7")
+        seen["made"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    stmt = Statement.get(Statement.patient == clinic.sam.id)
+    assert "✔ 1 statement(s) made, 120.00 due in all; 1 patient(s) skipped, each with the reason: F7 lists them." \
+        in seen["run"]
+    assert f"#{stmt.id} #{clinic.sam.id} Ortiz, Sam 2026-04-01 active 120.00" in seen["run"]
+    assert f"#{cy.id} Cole, Cy amount due 3.00 is below the minimum 5.00" in seen["skipped"]
+    assert f"#{cy.id} Cole, Cy ({cy.account_no}) skipped: amount due 3.00 is below the minimum 5.00." in seen["why"]
+    assert f"Patient {cy.id}" in seen["why"]  # the field holds the patient: F4 or Enter goes on from there
+    assert f"#{stmt.id} #{clinic.sam.id} Ortiz, Sam 2026-04-01 active 120.00" in seen["made"]
+    assert not Statement.select().where(Statement.patient == cy.id).exists()
 
 
 def test_a_double_enter_on_a_patient_makes_one_statement(database):

@@ -168,12 +168,12 @@ def test_a_path_that_cannot_be_read_is_refused_under_the_field(database, claims_
 
     drive(flow)
     assert "! Files: type the path of one or more 837P files" in seen["empty"]
-    assert "! Files: cannot read nosuch.837: No such file or directory" in seen["bad"]
+    assert "! Files: cannot read 'nosuch.837': No such file or directory" in seen["bad"]
     assert "! Files: notes.txt: not read:" in seen["bad"]
     assert "No file could be read (see above)." in seen["bad"]
     screen, text = seen["f2"]
     assert screen == "ClaimImportScreen" and "! Not imported: 2 file(s) cannot be read (see above)" in text
-    assert "! Files: cannot read nosuch.837" in seen["mixed"]
+    assert "! Files: cannot read 'nosuch.837'" in seen["mixed"]
     assert "2 files: 4 to import, 0 already imported, 1 refused" in seen["mixed"] and "1 not read" in seen["mixed"]
     assert "claims.837: 5 claim(s) found" in seen["mixed"]
     assert counts() == before

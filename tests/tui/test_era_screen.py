@@ -242,7 +242,7 @@ def test_f4_opens_the_exceptions_and_a_path_that_cannot_be_read_is_refused_under
 
     drive(flow)
     assert "! Files: type the path of one or more 835 remittance files" in seen["empty"]
-    assert "! Files: cannot read nosuch.835" in seen["bad"] and "! Files: notes.txt: not read:" in seen["bad"]
+    assert "! Files: cannot read 'nosuch.835'" in seen["bad"] and "! Files: notes.txt: not read:" in seen["bad"]
     assert "No file could be read (see above)." in seen["bad"]
     screen, text = seen["f2"]
     assert screen == "EraImportScreen" and "! Not posted: 2 file(s) cannot be read (see above)" in text

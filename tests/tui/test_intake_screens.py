@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from claimdesk.core import clock, db
-from claimdesk.core.models import AuditEvent, Charge, Coverage, Encounter, Patient, Payer, Provider, ServiceCode, User
+from claimdesk.core import clock, users
+from claimdesk.core.context import as_user
+from claimdesk.core.models import AuditEvent, Charge, Coverage, Encounter, Patient, Payer, Provider, ServiceCode
 from claimdesk.core.services import balances, charge_entry, coverages, reference_data, verify
 
 from tests import builders as b
@@ -18,8 +19,9 @@ from tests.tui.helpers import choose, dialog_words, drive, press, screen_text, t
 
 def make_admin(username: str = "tester") -> None:
     """The person who ran ``claimdesk init`` (its admin): reference data is a supervisor's work."""
-    with db.write_transaction():
-        User.update(role="admin").where(User.username == username).execute()
+    users.bootstrap("founder", "admin")  # the one who ran init makes them an admin, audited
+    with as_user("founder"):
+        users.save_user({"username": username, "role": "admin"})
 
 
 def small_clinic() -> dict:

@@ -14,9 +14,8 @@ import termios
 import time
 from pathlib import Path
 
-from claimdesk.core import db, migrations
+from claimdesk.core import db, migrations, users
 from claimdesk.core.context import as_user
-from claimdesk.core.models import User
 
 from tests.tui import scenario
 
@@ -69,15 +68,14 @@ def claimdesk_command() -> list[str]:
 def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
     db.connect(db_url)
     migrations.upgrade()
-    with db.write_transaction():
-        User.get_or_create(username="tester", defaults={"role": "clerk"})
+    users.bootstrap("tester", "clerk")
     with as_user("tester"):
         scenario.build()
     db.close()
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "TEXTUAL", "NO_COLOR")}
-    env.update(TERM="xterm-256color", LANG="C.UTF-8", CLAIMDESK_DB=db_url, CLAIMDESK_USER="tester",
+    env.update(TERM="xterm-256color", LANG="C.UTF-8", CLAIMDESK_DB=db_url,
                CLAIMDESK_NOW=f"{scenario.TODAY.isoformat()}T09:00:00",
                CLAIMDESK_CONFIG=str(tmp_path / "none.toml"))
     proc = subprocess.Popen(claimdesk_command(),
@@ -108,7 +106,7 @@ def test_the_app_sets_up_a_brand_new_database_as_init_does(db_url):
     from claimdesk.tui.app import prepare
 
     try:
-        prepare(Settings(db_url=db_url, user="founder"))
+        prepare(Settings(db_url=db_url, user="founder", user_given=True))  # (in-process: not the db role)
         assert migrations.current_version() == migrations.CURRENT_VERSION
         assert [(u.username, u.role) for u in User.select()] == [("founder", "admin")]
     finally:

@@ -56,7 +56,8 @@ def load_preview(path: str, voucher_id: int, *, apply: str = "auto", keep_unappl
     lines = batch_posting.read_lines(path)
     try:
         res = batch_posting.preview({"voucher_id": voucher_id, "lines": list(lines), "apply": apply,
-                                     "keep_unapplied": keep_unapplied, "memo": memo})
+                                     "keep_unapplied": keep_unapplied, "memo": memo},
+                                    file_sha256=lines.sha256, file_name=lines.name, again=True)
     except ClaimdeskError as exc:
         raise lines.locate(exc) from None
     refusals = [{"field": r["field"], "message": lines.place(r["field"], r["message"])} for r in res["refusals"]]
@@ -65,8 +66,16 @@ def load_preview(path: str, voucher_id: int, *, apply: str = "auto", keep_unappl
             "count": res["lines"], "total": res["total"], "patients": res["patients"],
             "names": patient_views.patient_names(sorted({c["patient_id"] for c in credits})),
             "refusals": refusals, "refusal": refusals[0] if refusals else None, "preview": res,
+            "posted_before": res.get("posted_before"),
             "rows": [{"where": lines.places[c["line"]], "patient_id": c["patient_id"], "amount": c["amount"],
                       "memo": c["memo"]} for c in credits[:TABLE_ROWS]]}
+
+
+def before_text(before: dict) -> str:
+    """When, by whom and where the same file was posted before."""
+    total = f", {fmt(int(before['total']))}" if isinstance(before.get("total"), int) else ""
+    return (f"{before['at']} by {before['user']} to voucher #{before['voucher_id']} ({before['lines']} "
+            f"line(s){total})")
 
 
 def by_patient(res: dict) -> list[dict]:
@@ -235,7 +244,9 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
             (f"{info['file']}: {info['count']} line(s), {info['patients']} patient(s), total {fmt(info['total'])}",
              "bold"),
             f" · voucher #{info['voucher_id']} undistributed {undist}{left}. "
-            + ("F2 posts." if info["refusal"] is None else "Not postable: see the ! line above.")))
+            + ("F2 posts." if info["refusal"] is None else "Not postable: see the ! line above."),
+            (f"\n⚠ This file was posted before: {before_text(info['posted_before'])}. F2 asks before posting it "
+             "again." if info["posted_before"] else "", "bold")))
         for refusal in info["refusals"]:
             self.show_field_error(refusal["field"], refusal["message"])
         table = self.query_one("#bp-table", DataTable)
@@ -307,12 +318,15 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         how = ("none: every credit keeps its money unapplied" if payload["apply"] == "none" else
                "oldest charges first; " + ("remainders stay on the patients' accounts" if payload["keep_unapplied"]
                                            else "remainders go back to the voucher"))
-        lines = [("Voucher", f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''}".strip()),
+        before = info.get("posted_before")
+        lines = [("⚠ Posted before", before_text(before))] if before else []
+        lines += [("Voucher", f"#{v['voucher_id']} {v['payer']} {v['method']} {v['reference'] or ''}".strip()),
                  ("Undistributed", fmt(v["undistributed"])),
                  ("Lines file", f"{info['file']}: {info['count']} line(s), {info['patients']} patient(s)"),
                  ("Total", fmt(info["total"])), ("Apply", how), ("Memo", payload["memo"] or "—")]
-        self.app.push_screen(ConfirmScreen("Post this batch? One credit per line, in one transaction.", lines,
-                                           yes="Post", no="Back"),
+        title = ("This file was posted before. Post it AGAIN? One credit per line, in one transaction." if before
+                 else "Post this batch? One credit per line, in one transaction.")
+        self.app.push_screen(ConfirmScreen(title, lines, yes="Post again" if before else "Post", no="Back"),
                              callback=lambda yes: self.start_post(info, payload) if yes else None)
 
     def start_post(self, info: dict, payload: dict) -> None:
@@ -320,6 +334,7 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
         key = self.submit_key.for_payload(payload)
         lines = info["lines"]
         run_with_progress(self, batch_posting.post_credit_batch, payload, idempotency_key=key,
+                          file_sha256=lines.sha256, file_name=lines.name, again=bool(info.get("posted_before")),
                           bar=self.query_one(WorkProgress), label="Batch posting (Ctrl+K cancels)",
                           what="batch posting", done=lambda res: self.posted(res, info),
                           cancelled=self.post_cancelled,

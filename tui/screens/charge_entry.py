@@ -79,6 +79,7 @@ def review_lines(p: dict, places: dict[str, str]) -> list:
     out.append(("Total", fmt(p["total"])))
     out.append(("Billed first", p["billed_first"]))
     out += [(f"Then ({b['rank']})", b["payer"]) for b in p["billed"][1:]]
+    out += [("⚠ Look", warning) for warning in p.get("warnings", [])]
     return out
 
 

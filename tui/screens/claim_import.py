@@ -32,7 +32,7 @@ from claimdesk.core.services import claim_import
 from claimdesk.core.services.claim_import_report import FileReport, ImportReport
 from claimdesk.tui.screens.base import describe_error
 from claimdesk.tui.screens.file_import import (  # noqa: F401 - PathsRefused, split_paths: where they were
-    FIELD, SHOWN_ERRORS, FileImportScreen, PathsRefused, split_paths,
+    FIELD, SHOWN_ERRORS, FileImportScreen, PathsRefused, read_sources, split_paths,
 )
 from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
 
@@ -55,12 +55,7 @@ def load_preview(paths: list[str]) -> dict:
 
     Each readable file goes to the core as ``(path, bytes)``, kept for the import, so what is
     confirmed is what is written; an unreadable one goes as its path, for the core to say why."""
-    sources: list = []
-    for path in paths:
-        try:
-            sources.append((path, Path(path).read_bytes()))
-        except OSError:
-            sources.append(path)
+    sources = read_sources(paths)
     report = claim_import.preview(sources)
     return {"paths": paths, "sources": [s for s in sources if isinstance(s, tuple)], "report": report}
 

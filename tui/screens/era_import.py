@@ -40,7 +40,7 @@ from claimdesk.core.services import era_exceptions, era_import, views
 from claimdesk.core.services.era_report import ACTIONS, ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.core.services.era_report import tally_text as report_tally_text
 from claimdesk.tui.screens.base import BaseScreen, FormDialog, describe_error
-from claimdesk.tui.screens.file_import import FileImportScreen
+from claimdesk.tui.screens.file_import import FileImportScreen, read_sources
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
@@ -74,12 +74,7 @@ def load_preview(paths: list[str]) -> dict:
 
     Each readable file goes to the core as ``(path, bytes)``, kept for the post, so what is
     confirmed is what is written; an unreadable one goes as its path, for the core to say why."""
-    sources: list = []
-    for path in paths:
-        try:
-            sources.append((path, Path(path).read_bytes()))
-        except OSError:
-            sources.append(path)
+    sources = read_sources(paths)
     report = era_import.preview(sources)
     return {"paths": paths, "sources": [s for s in sources if isinstance(s, tuple)], "report": report,
             "queues": queue_names()}

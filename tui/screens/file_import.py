@@ -126,3 +126,16 @@ class FileImportScreen(KeepWhileRunning, BaseScreen):
             Text(f"{self.READING} {len(paths)} file(s)… (nothing is written)", style="dim"))
         self.call(type(self).LOADER, paths, done=lambda info: self.show_preview(info, then),
                   failed=self.preview_failed, group="preview", exclusive=True)
+
+
+def read_sources(paths: list[str]) -> list:
+    """Each path read (at most the X12 size limit) as ``(path, bytes)``, kept for the post so what
+    is confirmed is what is written; a path that cannot be read stays a path, for the core to say
+    why (:func:`claimdesk.core.services.claim_import.read_source`)."""
+    from claimdesk.core.services.claim_import import read_source
+
+    out: list = []
+    for path in paths:
+        name, data, why = read_source(path)
+        out.append(path if why else (name, data))
+    return out

@@ -38,7 +38,7 @@ class HomeScreen(BaseScreen):
     """Work queues on the left, workflows on the right."""
 
     TITLE = "claimdesk"
-    SUB_TITLE = "Home"
+    SUB_TITLE = None  # (the app's: who is working, on which database)
     BINDINGS = [
         Binding("escape", "back", "Back", show=False),
         Binding("a", "app.open_advanced", "Advanced"),
@@ -127,6 +127,8 @@ class HomeScreen(BaseScreen):
         opts.append(Option(_row("Clinic setup · payers, providers, codes", "t", mw), id="clinic_setup"))
         opts.append(Option(_row("Audit log", "u", mw), id="audit"))
         failed = f", {facts['failures']} failed" if facts["failures"] else ""
+        if facts.get("replaced"):
+            failed += f", {facts['replaced']} built-in(s) REPLACED"
         opts.append(Option(_row("Plugins", f"{facts['plugins']} loaded{failed}", mw), id="plugins"))
         menu.add_options(opts)
         for widget, keep in ((queues, keep_q), (menu, keep_m)):

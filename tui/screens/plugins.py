@@ -13,11 +13,18 @@ from claimdesk.tui.widgets.table import Table
 
 
 def failures_text(report: dict) -> Text:
-    """The failed and skipped plugins, each with its error."""
+    """Built-ins replaced by a plugin (loudly, first), then the failed and skipped plugins, each
+    with its error."""
     t = Text()
-    if report["failures"]:
-        t.append(f"{len(report['failures'])} failed (skipped, the rest keep working):\n", style="bold")
-        for f in report["failures"]:
+    replaced, failures = report["replaced"], report["failures"]
+    if replaced:
+        t.append(f"⚠ {len(replaced)} BUILT-IN(S) REPLACED by a plugin (the config file's [plugins] replace):\n",
+                 style="bold reverse")
+        for f in replaced:
+            t.append(f"  ⚠ {f['name']}: {f['error']}\n", style="bold")
+    if failures:
+        t.append(f"{len(failures)} failed (skipped, the rest keep working):\n", style="bold")
+        for f in failures:
             t.append(f"  ✘ {f['name']} ({f['stage']}): {f['error']}\n")
     else:
         t.append("No plugin failed.\n")
@@ -43,8 +50,10 @@ class PluginsScreen(BaseScreen):
         self.call(views.plugins_report, done=self.fill)
 
     def fill(self, report: dict) -> None:
-        self.sub_title = (f"{len(report['plugins'])} loaded, {len(report['failures'])} failed · "
-                          f"plugin API {report['api_version']}")
+        replaced, failed = len(report["replaced"]), len(report["failures"])
+        self.sub_title = (f"{len(report['plugins'])} loaded, {failed} failed"
+                          + (f", {replaced} built-in(s) REPLACED" if replaced else "")
+                          + f" · plugin API {report['api_version']}")
         self.query_one("#plugins-failures", Static).update(failures_text(report))
         table = self.query_one(DataTable)
         for p in report["plugins"]:

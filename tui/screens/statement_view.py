@@ -8,16 +8,17 @@ balances; the new statement is shown in its place.
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from typing import ClassVar
 
 from claimdesk.core.money import fmt
 from claimdesk.core.services import statement_render, statements
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widgets import Button, Footer, Header, Input, Label, Static
 
 
 def load_statement(statement_id: int) -> dict:
@@ -25,6 +26,7 @@ def load_statement(statement_id: int) -> dict:
     v = statement_render.view(statement_id)
     return {"statement_id": v.statement_id, "status": v.status, "patient": v.patient_name,
             "account_no": v.account_no, "amount_due": v.amount_due, "generated_on": v.generated_on.isoformat(),
+            "due_on": v.due_on.isoformat(),
             "text": statement_render.render_text(statement_id)}
 
 
@@ -38,7 +40,7 @@ class StatementViewScreen(BaseScreen):
     """The statement's text; R regenerates the patient's active statement."""
 
     TITLE = "Statement"
-    BINDINGS = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back"),
         Binding("r", "regenerate", "Regenerate"),
     ]
@@ -73,7 +75,8 @@ class StatementViewScreen(BaseScreen):
         void = info["status"] == "void"
         self.query_one("#sv-title", Static).update(Text.assemble(
             (f"Statement #{info['statement_id']} ({info['status']})", "bold"),
-            f" for {info['patient']} ({info['account_no']}), {info['generated_on']}, due {fmt(info['amount_due'])}. ",
+            f" for {info['patient']} ({info['account_no']}), {info['generated_on']}, due {fmt(info['amount_due'])}"
+            f" by {info['due_on']}. ",
             "A void statement is kept on file; r makes a new one from today's balances." if void else
             "r regenerates it from today's balances."))
         self.query_one("#sv-text", Static).update(Text(info["text"]))
@@ -94,7 +97,7 @@ class StatementViewScreen(BaseScreen):
 class RegenerateScreen(BaseModal):
     """Why the statement is made again; F2 (or Enter) regenerates. Dismisses with the result."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "submit", "Regenerate")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), Binding("f2", "submit", "Regenerate")]
 
     def __init__(self, patient_id: int):
         super().__init__(classes="dialog-screen")

@@ -1,47 +1,56 @@
 """Statements: the statement run (F9) under the configured rules; one patient's statement
-now (type the ID, Enter); a patient's statements listed (F4), viewed (Enter on one) and
+now (type the ID, Enter: it asks first, saying what it voids and whether the run would have
+skipped the patient); a patient's statements listed (F4), viewed (Enter on one) and
 regenerated (F6, or R in the view).
 
 The run shows a progress bar (patients done of those due); Ctrl+K cancels it and then
 nothing is written (no statement, no audit event): the run is one transaction. The
-statements made are listed in the table, Enter shows one as it prints.
+statements made are listed in the table, Enter shows one as it prints; F7 lists the
+patients the run skipped, each with the reason (Enter on one says it in full), and F7
+again the statements made.
 """
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from typing import ClassVar
 
 from claimdesk.core.money import fmt
 from claimdesk.core.services import patient_views, statements
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
-from claimdesk.tui.screens.statement_view import RegenerateScreen, StatementViewScreen, settings_rules
+from claimdesk.tui.screens.statement_view import (
+    RegenerateScreen,
+    StatementViewScreen,
+    settings_rules,
+)
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
+from claimdesk.tui.widgets.progress import (
+    KeepWhileRunning,
+    WorkProgress,
+    run_with_progress,
+)
 from claimdesk.tui.widgets.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
-#: Patients the run skipped that are named one by one (the rest are counted).
-SKIPPED_SHOWN = 3
+#: The table's columns: statements (made by a run, or one patient's), or the patients a run skipped.
+STATEMENT_COLUMNS = ("Statement", "Patient", "Date", "Status", "Due")
+SKIPPED_COLUMNS = ("Patient", "Why the run skipped them (Enter: in full)")
 
 HINT = ("F9 runs statements for every patient due (minimum balance, interval and final-notice rules "
-        "apply). Or type a patient ID: Enter makes that patient's statement now, F4 lists their "
-        "statements, F6 regenerates the active one.")
+        "apply; F7 then lists whom it skipped, and why). Or type a patient ID: Enter makes that patient's "
+        "statement now (it asks first), F4 lists their statements, F6 regenerates the active one.")
 
 
 def run_text(res: dict) -> Text:
-    """What the statement run made and whom it skipped, and why (the first few)."""
+    """What the statement run made, and how many it skipped (F7 lists them with the reason)."""
     t = Text()
     t.append(f"✔ {res['statements']} statement(s) made, {fmt(res['amount_due'])} due in all", style="bold")
     skipped = res["skipped"]
     if skipped:
-        t.append(f"; {len(skipped)} patient(s) skipped:")
-    for s in skipped[:SKIPPED_SHOWN]:
-        t.append(f"\n  skipped {s['account_no']}: {s['reason']}")
-    if len(skipped) > SKIPPED_SHOWN:
-        t.append(f"\n  … and {len(skipped) - SKIPPED_SHOWN} more skipped")
+        t.append(f"; {len(skipped)} patient(s) skipped, each with the reason: F7 lists them.")
     if res["generated"]:
         t.append("\nEnter on a statement below shows it.")
     return t
@@ -59,21 +68,32 @@ def patient_statements(patient_id_text: str) -> dict:
 def made_rows(res: dict) -> list[dict]:
     """The statements a run made, as table rows (runs in a worker)."""
     patients = {m["statement_id"]: m["patient_id"] for m in res["generated"]}
-    return [{"statement_id": s["id"], "patient_id": patients[s["id"]], "status": s["status"],
-             "date": s["generated_on"], "amount_due": s["amount_due"]}
+    names = patient_views.patient_names(sorted(set(patients.values())))
+    return [{"statement_id": s["id"], "patient_id": patients[s["id"]], "name": names.get(patients[s["id"]], ""),
+             "status": s["status"], "date": s["generated_on"], "amount_due": s["amount_due"]}
             for s in patient_views.statements_by_id(list(patients))]
+
+
+def run_rows(res: dict) -> dict:
+    """The run's table rows: the statements made, and the patients skipped with the reason (a worker)."""
+    names = patient_views.patient_names(sorted({s["patient_id"] for s in res["skipped"]}))
+    return {"made": made_rows(res),
+            "skipped": [{**s, "name": names.get(s["patient_id"], "")} for s in res["skipped"]]}
 
 
 class StatementsScreen(KeepWhileRunning, BaseScreen):
     """F9 runs statements for everyone due; a patient ID + Enter makes that patient's now."""
 
     TITLE = "Statements"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "run_all", "Statement run"),
-                Binding("f4", "list_patient", "Patient's statements"), Binding("f6", "regenerate", "Regenerate")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back"), Binding("f9", "run_all", "Statement run"),
+                Binding("f4", "list_patient", "Patient's statements"), Binding("f6", "regenerate", "Regenerate"),
+                Binding("f7", "toggle_skipped", "Skipped")]
 
     def __init__(self):
         super().__init__()
         self.rows: list[dict] = []
+        self.showing = "statements"  # or "skipped": the patients the last run skipped
+        self.run_rows: dict | None = None  # the last run's {"made": rows, "skipped": rows}
         self.submit_key = SubmitKey()
 
     def compose(self) -> ComposeResult:
@@ -89,7 +109,7 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("Statement", "Patient", "Date", "Status", "Due")
+        self.query_one(DataTable).add_columns(*STATEMENT_COLUMNS)
         self.query_one("#st-patient", Input).focus()
 
     def _patient(self) -> str | None:
@@ -114,11 +134,12 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
         lines = [("Patient", f"#{info['patient_id']} {info['name']} ({info['account_no']})"),
-                 ("Owes now", fmt(info["amount_due"]))]
+                 ("Owes now", fmt(info["amount_due"]) + (f" (after {fmt(info['credit_used'])} of credit on account)"
+                                                          if info.get("credit_used") else ""))]
         active = info["active"]
         if active:
-            lines.append(("Voids", f"statement #{active['statement_id']} of {active['generated_on']} "
-                                   f"({active['days_old']} days ago), due {fmt(active['amount_due'])}"))
+            lines.append(("Voids", (f"statement #{active['statement_id']} of {active['generated_on']} "
+                                   f"({active['days_old']} days ago), due {fmt(active['amount_due'])}")))
         if info["run_would_skip"]:
             lines.append(("Run rule", f"the statement run would skip this patient: {info['run_would_skip']}"))
         text = str(info["patient_id"])
@@ -156,10 +177,20 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         if not info["rows"]:
             self.query_one("#st-result", Static).update(Text(f"{info['name']} has no statement yet."))
 
+    def _columns(self, showing: str) -> DataTable:
+        """The table, cleared, with the columns of what it is about to show."""
+        table = self.query_one(DataTable)
+        if showing != self.showing:
+            table.clear(columns=True)
+            table.add_columns(*(SKIPPED_COLUMNS if showing == "skipped" else STATEMENT_COLUMNS))
+            self.showing = showing
+        else:
+            table.clear()
+        return table
+
     def fill(self, rows: list[dict]) -> None:
         self.rows = rows
-        table = self.query_one(DataTable)
-        table.clear()
+        table = self._columns("statements")
         for r in rows:
             who = f"#{r['patient_id']} {r['name']}" if r.get("name") else f"#{r['patient_id']}"
             table.add_row(f"#{r['statement_id']}", who[:32], r["date"], r["status"], fmt(r["amount_due"]))
@@ -167,12 +198,39 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
             table.move_cursor(row=0)
             table.focus()
 
+    def fill_skipped(self, rows: list[dict]) -> None:
+        self.rows = rows
+        table = self._columns("skipped")
+        for r in rows:
+            table.add_row(f"#{r['patient_id']} {r['name']}"[:26], r["reason"])
+        if rows:
+            table.move_cursor(row=0)
+            table.focus()
+
+    def action_toggle_skipped(self) -> None:
+        """F7: the patients the last run skipped (with the reason), or again the statements it made."""
+        if self.run_rows is None:
+            self.notify("Run statements first (F9): F7 then lists the patients the run skipped.", timeout=5)
+        elif self.showing == "skipped":
+            self.fill(self.run_rows["made"])
+        elif not self.run_rows["skipped"]:
+            self.notify("The last statement run skipped nobody.", timeout=5)
+        else:
+            self.fill_skipped(self.run_rows["skipped"])
+
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
         row = self.highlighted_row(self.rows)
-        if row is not None:
-            self.app.push_screen(StatementViewScreen(row["statement_id"], row["patient_id"]),
-                                 callback=lambda _r: self.refresh_list(row["patient_id"]))
+        if row is None:
+            return
+        if self.showing == "skipped":
+            self.query_one("#st-patient", Input).value = str(row["patient_id"])
+            self.query_one("#st-result", Static).update(Text.assemble(
+                (f"#{row['patient_id']} {row['name']} ({row['account_no']}) skipped: ", "bold"), row["reason"],
+                ". F4 lists their statements; Enter in the Patient field makes one now (it asks first)."))
+            return
+        self.app.push_screen(StatementViewScreen(row["statement_id"], row["patient_id"]),
+                             callback=lambda _r: self.refresh_list(row["patient_id"]))
 
     def refresh_list(self, patient_id: int) -> None:
         """Back from a statement (maybe regenerated): list that patient's statements again."""
@@ -204,8 +262,8 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
             self.notify("The statement run is still going (Ctrl+K cancels it).", timeout=5)
             return
         self.app.push_screen(ConfirmScreen("Run statements for every patient due?",
-                                           ["Patients below the minimum balance, sent one too recently, or "
-                                            "past their final notice are skipped, each with the reason."],
+                                           [("Patients below the minimum balance, sent one too recently, or "
+                                            "past their final notice are skipped, each with the reason.")],
                                            yes="Run", no="Back"),
                              callback=lambda yes: yes and self.start_run())
 
@@ -222,7 +280,11 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
 
     def run_done(self, res: dict) -> None:
         self.query_one("#st-result", Static).update(run_text(res))
-        self.call(made_rows, res, done=self.fill, group="list", exclusive=True)
+        self.call(run_rows, res, done=self.show_run, group="list", exclusive=True)
+
+    def show_run(self, rows: dict) -> None:
+        self.run_rows = rows
+        self.fill(rows["made"])
 
     def failed(self, exc: BaseException) -> None:
         self.query_one("#st-error", ErrorLine).show(describe_error(exc))
