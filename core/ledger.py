@@ -238,6 +238,15 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     return entry
 
 
+#: account -> (the dimension its postings must carry, the refusal without it).
+_DIMENSION_NEEDED = {
+    "AR": ("split_id", "an AR posting needs a charge split"),
+    "UNAPPLIED": ("credit_id", "an UNAPPLIED posting needs a credit"),
+    "UNDISTRIBUTED": ("voucher_id", "an UNDISTRIBUTED posting needs a voucher"),
+    "PAYER_LEVEL": ("voucher_id", "a PAYER_LEVEL posting needs a voucher"),
+}
+
+
 def _checked(kind: str, lines: list[Line]) -> list[Line]:
     """An entry's non-zero lines, refused unless they are integer cents on known accounts with
     the dimension each account needs, and sum to zero."""
@@ -252,18 +261,10 @@ def _checked(kind: str, lines: list[Line]) -> list[Line]:
                 raise LedgerError(f"{kind}: posting amounts must be integer cents, got {amount!r}")
             amount = int(amount)  # (Cents: its arithmetic is Python code)
         account = ln.account
-        if account == "AR":
-            if ln.split_id is None:
-                raise LedgerError(f"{kind}: an AR posting needs a charge split")
-        elif account == "UNAPPLIED":
-            if ln.credit_id is None:
-                raise LedgerError(f"{kind}: an UNAPPLIED posting needs a credit")
-        elif account == "UNDISTRIBUTED":
-            if ln.voucher_id is None:
-                raise LedgerError(f"{kind}: an UNDISTRIBUTED posting needs a voucher")
-        elif account == "PAYER_LEVEL":
-            if ln.voucher_id is None:
-                raise LedgerError(f"{kind}: a PAYER_LEVEL posting needs a voucher")
+        need = _DIMENSION_NEEDED.get(account)
+        if need is not None:
+            if getattr(ln, need[0]) is None:
+                raise LedgerError(f"{kind}: {need[1]}")
         elif account not in ACCOUNTS:
             raise LedgerError(f"{kind}: unknown account {account!r}")
         total += amount
