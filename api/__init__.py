@@ -40,14 +40,15 @@ from claimdesk.core.plugins.forms import (
 from claimdesk.core.plugins.hookspecs import API_VERSION, hookimpl
 from claimdesk.core.plugins.ops import WRITEOFF_KINDS, ActionOps
 from claimdesk.core.plugins.records import (
-    Action, AppliedEvent, DenialRoute, FeePolicy, PaymentMethod, WriteoffReason,
+    Action, AppliedEvent, DenialRoute, FeePolicy, PaymentMethod, RefundMethod, WriteoffReason,
 )
 from claimdesk.core.validation import Id, Money, Text, date_field
 
 __all__ = [
     "API_VERSION", "hookimpl", "action_plugin",
     # records a plugin hands the host
-    "Action", "PaymentMethod", "FeePolicy", "WriteoffReason", "DenialRoute", "AppliedEvent",
+    "Action", "PaymentMethod", "FeePolicy", "WriteoffReason", "DenialRoute", "RefundMethod",
+    "AppliedEvent",
     # what an action sees and may do
     "ActionContext", "ActionOps", "EncounterView", "PatientView", "SlotView", "PayerView", "CoverageView",
     "ChargeView", "SplitView", "ClaimView", "StatementView", "RANKS", "INSURANCE_RANKS", "WRITEOFF_KINDS",

@@ -2,7 +2,8 @@
 
 Precedence (first wins): command-line ``--db``, environment (``CLAIMDESK_DB``,
 ``CLAIMDESK_CONFIG``), the config file (TOML at ``<user config dir>/claimdesk/config.toml``),
-built-in defaults.
+built-in defaults. The default config file is optional; a ``CLAIMDESK_CONFIG`` naming no file
+(or empty) is refused, naming the variable and the path (:func:`config_path`).
 
 Who is working is never a setting: it is the authenticated identity of the process, the OS
 login of its user id (as over SSH) on SQLite, the connection's role (``session_user``) on
@@ -295,14 +296,34 @@ def default_db_path() -> Path:
     return Path(platformdirs.user_data_dir(APP)) / "claimdesk.db"
 
 
-def config_path() -> Path:
-    """The config file that applies (may not exist)."""
-    env = os.environ.get("CLAIMDESK_CONFIG")
-    if env:
-        return Path(env)
+def default_config_path() -> Path:
+    """The config file read when ``CLAIMDESK_CONFIG`` is not set (it may not exist)."""
     import platformdirs
 
     return Path(platformdirs.user_config_dir(APP)) / "config.toml"
+
+
+def config_path() -> Path:
+    """The config file that applies: ``CLAIMDESK_CONFIG``, else :func:`default_config_path` (which
+    may not exist). A ``CLAIMDESK_CONFIG`` that is empty or names no file is refused
+    (:class:`ConfigError` naming the variable and the path): the settings a clinic meant to give
+    (its database, its rules) are never silently replaced by the defaults."""
+    env = os.environ.get("CLAIMDESK_CONFIG")
+    if env is None:
+        return default_config_path()
+    if not env.strip():
+        raise ConfigError(None, "CLAIMDESK_CONFIG", "is empty: name the config file, or unset CLAIMDESK_CONFIG "
+                                                    f"to use the default ({default_config_path()})")
+    path = Path(env).expanduser()
+    try:
+        missing = not path.exists()
+    except OSError:  # a folder on the way this user may not enter: read_config_file says so
+        missing = False
+    if missing:
+        raise ConfigError(path, "CLAIMDESK_CONFIG", "names a file that does not exist; create it (it may be "
+                                                    "empty) or unset CLAIMDESK_CONFIG to use the default "
+                                                    f"({default_config_path()})")
+    return path
 
 
 def os_user() -> str:

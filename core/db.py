@@ -12,6 +12,7 @@ first time a PostgreSQL URL is used (:func:`_pg_driver`).
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import contextvars
 import json
 import os
@@ -94,6 +95,37 @@ class StorageError(RuntimeError):
     """The database cannot be opened or used as asked."""
 
 
+class ReadOnlyError(StorageError):
+    """A change asked of a database this user may read but not write (:func:`make_database`
+    opened it read-only): lookups, reports and ``verify`` work; every write is refused with this."""
+
+    def __init__(self, path: str):
+        super().__init__(f"the database is read-only for you: {path} (lookups, reports and verify work; "
+                         "to make changes, ask whoever keeps it for write access to the file and its folder)")
+        self.path = path
+
+
+#: The pragmas of a read-only SQLite connection: nothing that writes (WAL mode is the file's own).
+SQLITE_READONLY_PRAGMAS = {"foreign_keys": 1, "busy_timeout": 10_000, "cache_size": -64_000, "query_only": 1}
+
+
+def _sqlite_read_only_uri(p: Path) -> str | None:
+    """A read-only URI (``file:...?mode=ro``) for the SQLite file ``p`` when this user may read it
+    but not write it: the file is not writable, or its folder is not and the ``-wal``/``-shm``
+    files a WAL database writes are not there to write. ``immutable=1`` when not even the
+    ``-shm`` file can be made (a read-only folder): SQLite then reads the file as it is, without
+    locks. None when the file can be written (or cannot be read: connecting says so)."""
+    from urllib.parse import quote
+
+    if not os.access(p, os.R_OK):
+        return None
+    folder = os.access(p.parent, os.W_OK | os.X_OK)
+    if os.access(p, os.W_OK) and (folder or all(os.access(f"{p}{s}", os.W_OK) for s in ("-wal", "-shm"))):
+        return None
+    immutable = not folder and not os.path.exists(f"{p}-shm")
+    return f"file:{quote(str(p))}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def make_database(url: str) -> peewee.Database:
     """Build a peewee database from a path or URL (sqlite:///x, postgresql://...); refused: an
     empty one, and a URL of another kind of database (``mysql://...`` is not a file name)."""
@@ -144,6 +176,11 @@ def make_database(url: str) -> peewee.Database:
             where = f" ({exc.filename})" if exc.filename and str(exc.filename) != str(p) else ""
             raise StorageError(f"cannot create the database file {p}: {reason}{where}") from None
         path = str(p)
+        read_only = _sqlite_read_only_uri(p)
+        if read_only:
+            ro = peewee.SqliteDatabase(read_only, pragmas=SQLITE_READONLY_PRAGMAS, lock_type="IMMEDIATE", uri=True)
+            ro.read_only_path = path  # (write_transaction refuses with ReadOnlyError naming it)
+            return ro
     return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
 
 
@@ -230,7 +267,10 @@ _tx_cache: contextvars.ContextVar[dict | None] = contextvars.ContextVar("tx_cach
 
 @contextlib.contextmanager
 def write_transaction():
-    """One atomic write: BEGIN IMMEDIATE on SQLite; nested blocks become savepoints."""
+    """One atomic write: BEGIN IMMEDIATE on SQLite; nested blocks become savepoints. On a database
+    this user may only read, :class:`ReadOnlyError` naming it."""
+    if getattr(database.obj, "read_only_path", None):
+        raise ReadOnlyError(database.obj.read_only_path)
     token = _tx_cache.set({}) if database.obj.transaction_depth() == 0 else None
     try:
         with database.atomic() as txn:
@@ -282,3 +322,34 @@ def run_in_transaction(fn, *args, attempts: int = 5, **kwargs):
                 raise
             time.sleep(0.01 * (2 ** attempt) + random.random() * 0.01)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _RolledBack(Exception):
+    """Carries :func:`rolled_back`'s result out of the transaction it rolls back."""
+
+    def __init__(self, value):
+        super().__init__("rolled back")
+        self.value = value
+
+
+def rolled_back(fn, *args, **kwargs):
+    """``fn(*args, **kwargs)``'s result, with nothing it wrote kept: it runs in
+    :func:`run_in_transaction` (a savepoint inside an outer transaction), which is then rolled
+    back. What ``fn`` raises is raised (rolled back too). For previews and dry runs that do the
+    real work and show what it would do."""
+    def body():
+        raise _RolledBack(fn(*args, **kwargs))
+
+    try:
+        run_in_transaction(body)
+    except _RolledBack as done:
+        return done.value
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def date_of(value):
+    """A date column's value as a ``date`` (raw SQL on SQLite gives its ISO text, maybe with a
+    time after it); None stays None."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

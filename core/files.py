@@ -33,6 +33,19 @@ FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
+def _csv_fields_up_to_the_file_limit() -> None:
+    """Let the csv module read a field as long as the files claimdesk reads (it stops at 128 KB
+    with a bare ``csv.Error`` by default): every file is size-limited here already, and a field
+    too long for what it holds (a memo, a label) is refused by its own rule, naming the field and
+    the row."""
+    import csv
+
+    csv.field_size_limit(max(csv.field_size_limit(), X12_LIMIT))
+
+
+_csv_fields_up_to_the_file_limit()
+
+
 def _size(n: int) -> str:
     return f"{n // MB} MB" if n >= MB else f"{n} bytes"
 

@@ -41,6 +41,8 @@ ACCOUNTS = {
     "PAYER_LEVEL": "Payer-level money on a voucher, on no claim (835 PLB recoupments, interest, forwarding "
                    "balances; a reversed payment's money carried to the payer's later check): debit = the "
                    "payer kept it from this voucher, credit = the payer added it",
+    "REFUNDS_PAYABLE": "Money owed back (refunds and recoupments not yet paid out or taken back): credit "
+                       "balance, per voucher the money came from",
 }
 
 _entries_made: contextvars.ContextVar[list | None] = contextvars.ContextVar("entries", default=None)
@@ -244,6 +246,7 @@ _DIMENSION_NEEDED = {
     "UNAPPLIED": ("credit_id", "an UNAPPLIED posting needs a credit"),
     "UNDISTRIBUTED": ("voucher_id", "an UNDISTRIBUTED posting needs a voucher"),
     "PAYER_LEVEL": ("voucher_id", "a PAYER_LEVEL posting needs a voucher"),
+    "REFUNDS_PAYABLE": ("voucher_id", "a REFUNDS_PAYABLE posting needs a voucher"),
 }
 
 

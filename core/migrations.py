@@ -246,8 +246,20 @@ def _v10() -> None:
     ControlCounter.get_or_create(name="interchange", defaults={"last": 0})
 
 
+def _v11() -> None:
+    """Money given back and paid over time: the ``refund`` table (refunds and recoupments,
+    docs/ledger.md, "Refunds"; the ledger's new account ``REFUNDS_PAYABLE`` needs no table of its
+    own) and the ``payment_plan`` table (a missed instalment puts the plan's encounters on the
+    Patient balance queue, tagged "Plan missed": no queue of its own)."""
+    from claimdesk.core.models.plans import PaymentPlan
+    from claimdesk.core.models.refunds import Refund
+
+    Refund.create_table(safe=True)
+    PaymentPlan.create_table(safe=True)
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10, 11: _v11}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -31,13 +31,49 @@ class JSONInt(int, JSONNumber):
     """A JSON whole number: still an ``int`` for ids and counts; refused as money."""
 
 
+#: The most digits a JSON number may have (no id, count or amount needs more; Python itself
+#: refuses to read an int of more than 4,300, and reading one costs time that grows with its square).
+JSON_NUMBER_DIGITS = 100
+
+
+class _NumberTooLong(ValueError):
+    pass
+
+
+def _json_int(text: str) -> JSONInt:
+    if len(text) > JSON_NUMBER_DIGITS:
+        raise _NumberTooLong(text)
+    return JSONInt(text)
+
+
+def _json_float(text: str) -> JSONFloat:
+    if len(text) > JSON_NUMBER_DIGITS:
+        raise _NumberTooLong(text)
+    return JSONFloat(text)
+
+
 def json_loads(text: str | bytes):
     """``json.loads`` for what a person gives (``--data``, a batch file): numbers are never floats
     (:class:`JSONFloat` keeps the text) and stay marked as JSON numbers (:class:`JSONNumber`),
-    so a money field refuses them while an id or a count still reads them."""
-    import json
+    so a money field refuses them while an id or a count still reads them.
 
-    return json.loads(text, parse_float=JSONFloat, parse_int=JSONInt)
+    Hostile documents fail as any malformed JSON does, with :class:`json.JSONDecodeError` (its
+    message, line and column): a number of more than :data:`JSON_NUMBER_DIGITS` digits, and
+    nesting deeper than Python's JSON reader goes (``[[[[...`` a hundred thousand deep)."""
+    import json
+    import re
+
+    try:
+        return json.loads(text, parse_float=_json_float, parse_int=_json_int)
+    except _NumberTooLong as exc:
+        doc = text.decode("utf-8", "replace") if isinstance(text, (bytes, bytearray)) else text
+        where = doc.find(str(exc)[:JSON_NUMBER_DIGITS + 1])
+        raise json.JSONDecodeError(f"a number of more than {JSON_NUMBER_DIGITS} digits", doc, max(where, 0)) \
+            from None
+    except RecursionError:
+        doc = text.decode("utf-8", "replace") if isinstance(text, (bytes, bytearray)) else text
+        deep = re.match(r"\s*(?:[\[{][^\[{]{0,200}){500}", doc)
+        raise json.JSONDecodeError("nested too deeply", doc, deep.end() if deep else 0) from None
 
 
 class Cents(int):
@@ -93,9 +129,9 @@ def to_cents(value: Decimal | str | int) -> int:
     Refuses floats, NaN/infinity, more than two decimals and absurd sizes.
     """
     if isinstance(value, bool) or isinstance(value, float):
-        raise MoneyError("must be a decimal string, not a float")
+        raise MoneyError("must be an amount in quotes like \"12.50\", not a float")
     if isinstance(value, JSONNumber):
-        raise MoneyError(f"must be a string in quotes like \"{value}\", not a JSON number")
+        raise MoneyError(f"must be an amount in quotes like \"{value}\", not a JSON number")
     if isinstance(value, int):
         value = Decimal(value)
     if isinstance(value, str):
@@ -103,13 +139,13 @@ def to_cents(value: Decimal | str | int) -> int:
         if not AMOUNT_TEXT.fullmatch(text):  # (fullmatch: "$" alone lets a trailing newline in)
             if re.match(r"^[+-]?\$?[0-9,]*\.[0-9]{3,}$", text):
                 raise MoneyError("has more than 2 decimals")
-            raise MoneyError(f"not an amount like 1,250.00: {value[:40]!r}")
+            raise MoneyError(f"must be an amount like 12.50 or 1,250.00, not {value[:40]!r}")
         try:
             value = Decimal(text.replace(",", "").replace("$", ""))
         except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
-            raise MoneyError(f"not an amount: {value[:40]!r}") from None
+            raise MoneyError(f"must be an amount like 12.50, not {value[:40]!r}") from None
     if not isinstance(value, Decimal):
-        raise MoneyError(f"not an amount: {value!r}")
+        raise MoneyError(f"must be an amount like 12.50, not {value!r}")
     if not value.is_finite():
         raise MoneyError("must be a finite amount")
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):

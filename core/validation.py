@@ -16,6 +16,20 @@ from claimdesk.core.errors import InputError
 from claimdesk.core.money import Cents, MoneyError, to_cents
 
 
+def _kind(value) -> str:
+    """What a value that is not an amount is, in words: "a list", "nothing", "true"."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return {list: "a list", dict: "an object", float: "a float"}.get(type(value), f"a {type(value).__name__}")
+
+
+#: The longest text a money field reads ("-$10,000,000.00" is 15): anything longer is refused
+#: before it is parsed (a 5,000-digit "amount" would overflow the decimal context).
+MONEY_TEXT_LIMIT = 40
+
+
 class Money(fields.Field):
     """A money amount: ``"12.50"`` in, ``Cents(1250)`` out; floats refused.
 
@@ -23,7 +37,7 @@ class Money(fields.Field):
     """
 
     default_error_messages = {
-        "invalid": "must be an amount like 12.50: {detail}",
+        "invalid": "{detail}",  # MoneyError says it whole: "must be an amount like 12.50, not 'abc'"
         "min": "must be at least {limit}",
         "max": "must be at most {limit}",
         "positive": "must be more than 0.00",
@@ -37,13 +51,19 @@ class Money(fields.Field):
         self.positive = positive
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
+        if isinstance(value, str) and len(value.strip()) > MONEY_TEXT_LIMIT:  # ("1" * 5000: no amount)
+            raise self.make_error("invalid", detail=f"must be an amount like 12.50 (at most 10,000,000.00), "
+                                                    f"not {len(value.strip()):,} characters of text")
         if isinstance(value, (Decimal, str, int)) and not isinstance(value, bool):
             try:
                 cents = to_cents(value)
             except MoneyError as exc:
                 raise self.make_error("invalid", detail=str(exc)) from None
+            except ArithmeticError:  # (a Decimal beyond the context's precision)
+                raise self.make_error("invalid", detail="is larger than the largest amount allowed "
+                                                        "(10,000,000.00)") from None
         else:
-            raise self.make_error("invalid", detail=f"got {type(value).__name__}, send a string")
+            raise self.make_error("invalid", detail=f"must be an amount in quotes like \"12.50\", not {_kind(value)}")
         if self.positive and cents <= 0:
             raise self.make_error("positive")
         if self.minimum is not None and cents < self.minimum:
@@ -75,6 +95,8 @@ class Id(fields.Integer):
     def _deserialize(self, value, attr, data, **kwargs):
         # "12" from a form or the CLI is fine; 1.5, True or "1e3" is not an id.
         if isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+            if len(value.strip()) > len(str(MAX_ID)):  # (not read: 5,000 digits would not even convert)
+                raise ValidationError(f"must be a positive id (1 to {MAX_ID})")
             value = int(value.strip())
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError("must be a whole-number id")
@@ -140,11 +162,61 @@ class Coded(Text):
 
 
 def date_field(**kwargs) -> fields.Date:
-    """An ISO date (YYYY-MM-DD) within a sane range."""
+    """An ISO date (YYYY-MM-DD) within a sane range (a birth date, a coverage's dates: a
+    business date is :func:`business_date_field`)."""
     kwargs.setdefault("validate", validate.Range(
         min=dt.date(1900, 1, 1), max=dt.date(2100, 12, 31), error="must be between 1900 and 2100"))
     kwargs.setdefault("error_messages", {"invalid": "must be a date like 2026-03-02 (YYYY-MM-DD)"})
     return fields.Date(**kwargs)
+
+
+#: The window of a business date (the day money was received, an EOB's date, a daysheet, the
+#: date aging is computed as of, a report's range): from this day...
+EARLIEST_BUSINESS_DATE = dt.date(1900, 1, 1)
+#: ... to this many days after today (:func:`claimdesk.core.clock.today`, so ``CLAIMDESK_NOW``
+#: and the demo's frozen clock move it too): a post-dated check is fine, ``2099-01-01`` is a typo.
+BUSINESS_DAYS_AHEAD = 366
+
+
+def business_date_problem(day: dt.date) -> str | None:
+    """Why ``day`` cannot be a business date, or None. The one rule for every business date:
+    the services' schemas (:func:`business_date_field`), the daysheets and the command line."""
+    from claimdesk.core import clock
+
+    if day < EARLIEST_BUSINESS_DATE:
+        return f"must be on or after {EARLIEST_BUSINESS_DATE}, got {day}"
+    latest = clock.today() + dt.timedelta(days=BUSINESS_DAYS_AHEAD)
+    if day > latest:
+        return f"must be at most a year after today ({latest} at the latest), got {day}"
+    return None
+
+
+def check_business_date(day: dt.date | None, field: str) -> dt.date | None:
+    """``day`` (None passes), or :class:`InputError` naming ``field`` when it is outside the
+    business window (:func:`business_date_problem`)."""
+    if day is not None:
+        problem = business_date_problem(day)
+        if problem:
+            raise InputError({field: [problem]})
+    return day
+
+
+class BusinessDate(fields.Date):
+    """An ISO date (YYYY-MM-DD) within the business window (:func:`business_date_problem`)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        day = super()._deserialize(value, attr, data, **kwargs)
+        problem = business_date_problem(day)
+        if problem:
+            raise ValidationError(problem)
+        return day
+
+
+def business_date_field(**kwargs) -> fields.Date:
+    """A business date: a voucher's or an EOB's date received, the date aging is computed as of
+    (refused outside :func:`business_date_problem`'s window, naming the field)."""
+    kwargs.setdefault("error_messages", {"invalid": "must be a date like 2026-03-02 (YYYY-MM-DD)"})
+    return BusinessDate(**kwargs)
 
 
 def load(schema: type[Schema] | Schema, data) -> dict:

@@ -30,6 +30,39 @@ def register(*names: str, role: str = "clerk") -> None:
             users.bootstrap(name, role)
 
 
+def empty_config(folder) -> str:
+    """The path of a config file in ``folder`` with no settings (``no-config.toml``, made empty
+    when missing; a test may write settings into it), for ``CLAIMDESK_CONFIG``: no config file
+    from the machine leaks in, and a CLAIMDESK_CONFIG naming no file is refused
+    (tests/test_hostile_cli.py)."""
+    from pathlib import Path
+
+    path = Path(folder) / "no-config.toml"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+    return str(path)
+
+
+#: The outcomes of a hostile attempt :func:`record_outcome` counts: refused with a clear message
+#: (or, for an identity claim, without effect); refused but unclearly (a traceback, "unexpected",
+#: the thing at fault not named, rows written); wrongly accepted.
+OUTCOMES = ("refused", "unclear", "accepted")
+
+
+def record_outcome(kind: str, case: str, outcome: str, engine: str = "") -> None:
+    """With ``CLAIMDESK_FIGURES=FILE`` set (``bench/hostile_figures.py`` sets it), append one
+    hostile attempt's outcome to FILE as a JSON line: the figures of docs/reliability.md are
+    counted from what the tests saw, never typed in. Does nothing otherwise."""
+    import json
+
+    assert outcome in OUTCOMES, outcome
+    path = os.environ.get("CLAIMDESK_FIGURES")
+    if path:
+        with open(path, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"kind": kind, "case": case, "engine": engine, "outcome": outcome}) + "\n")
+
+
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
@@ -85,7 +118,7 @@ def cli(db_url, capsys, monkeypatch, tmp_path):
     """``claimdesk`` in-process on a fresh database made by ``claimdesk init`` (run by "admin"),
     with the clerk "tester" added by ``claimdesk users add``; connected for the builders as tester.
     No config file or CLAIMDESK_DB from the machine leaks in."""
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     monkeypatch.delenv("CLAIMDESK_DB", raising=False)
     run = Cli(db_url, capsys)
     run.ok("init", user="admin")

@@ -315,3 +315,102 @@ def test_a_plugin_that_raises_in_apply_writes_nothing(database):
         assert balances.encounter_balance(enc.id) == 90_00
     finally:
         host.unregister("broken_plugin")
+
+
+# --- preview: what applying would do, nothing written ---------------------------------------------
+def _written() -> dict:
+    """How many of each record there are (a preview must leave every count as it was)."""
+    from claimdesk.core.models import Posting
+    from claimdesk.core.models.audit import AuditEntry
+
+    return {m.__name__: m.select().count() for m in (JournalEntry, Posting, AuditEvent, AuditEntry, Statement,
+                                                    Claim)} | {"queue": [e.queue_id for e in Encounter.select()]}
+
+
+def _numbers(res: dict) -> dict:
+    """What a result says happened, less the numbers of the records it made (a rolled-back
+    statement's id may be given again on SQLite, never by a PostgreSQL sequence)."""
+    after = {k: v for k, v in res["after"].items() if k != "statements"}
+    return {"before": res["before"], "after": after, "queue_change": res["queue_change"],
+            "made": len(res["statements_made"]), "voided": res["statements_voided"],
+            "entries": len(res["entries"]), "billed": res["report"].get("billed_to_patient")}
+
+
+def _denied_twice():
+    """A patient with two encounters whose primary (Aetna) denied everything: (patient, first, second)."""
+    aetna = b.payer("Aetna")
+    pat, first, _ = b.denied([aetna])
+    second, charges = b.encounter(pat, [80_00], payers=[aetna])
+    eobs.post_eob({"encounter_id": second.id, "payer_id": aetna.id,
+                   "lines": [{"charge_id": c.id, "denied": True, "denial_code": "27"} for c in charges]})
+    return pat, first, Encounter.get_by_id(second.id)
+
+
+def test_preview_writes_nothing_and_reports_what_apply_then_does(database):
+    pat, first, _second = _denied_twice()
+    before = _written()
+    seen = actions.preview(first.id, "primary_denied_bill_patient", {"confirm": True})
+    assert _written() == before and balances.patient_balance(pat.id).patient_due == 0
+    assert seen["dry_run"] is True and seen["audit_id"] is None
+    assert seen["after"]["patient_due"] == 150_00 and seen["queue_change"] is None
+    assert len(seen["statements_made"]) == 1 and seen["entries"]
+    done = actions.apply(first.id, "primary_denied_bill_patient", {"confirm": True})
+    assert _numbers(seen) == _numbers(done) and "dry_run" not in done
+    assert AuditEvent.select().count() == before["AuditEvent"] + 1
+
+
+def test_preview_of_another_encounter_sees_the_first_and_refuses_as_apply_does(database):
+    _pat, first, second = _denied_twice()
+    actions.apply(first.id, "primary_denied_bill_patient", {"confirm": True})
+    other, _ = b.encounter(b.patient(), [10_00])
+    before = _written()
+    seen = actions.preview(second.id, "primary_denied_bill_patient", {"confirm": True}, same_as=first.id)
+    assert (seen["before"]["patient_due"], seen["after"]["patient_due"]) == (150_00, 230_00)
+    assert seen["same_as"] == first.id and len(seen["statements_voided"]) == 1
+    with pytest.raises(InputError) as refused:
+        actions.preview(second.id, "primary_denied_bill_patient", {})
+    assert "confirm" in refused.value.messages
+    with pytest.raises(Refused, match="another patient"):
+        actions.preview(other.id, "primary_denied_bill_patient", {"confirm": True}, same_as=first.id)
+    assert _written() == before
+    done = actions.apply(second.id, "primary_denied_bill_patient", {"confirm": True}, same_as=first.id)
+    assert _numbers(seen) == _numbers(done)
+
+
+def test_a_dry_run_uses_no_idempotency_key_and_tells_no_plugin(database, caplog):
+    import logging
+
+    pat, first, _ = _denied_twice()
+    data = {"confirm": True}
+    events = AuditEvent.select().count()
+    with caplog.at_level(logging.INFO, logger="claimdesk.events"):
+        actions.preview(first.id, "primary_denied_bill_patient", data)
+        actions.dry_run(actions.apply, first.id, "primary_denied_bill_patient", data, idempotency_key="submit-1")
+        assert not [r for r in caplog.records if r.name == "claimdesk.events"]
+        assert not AuditEvent.select().where(AuditEvent.idempotency_key == "submit-1").exists()
+        res = actions.apply(first.id, "primary_denied_bill_patient", data, idempotency_key="submit-1")
+    # the key was free: this submit applied (a consumed key would have handed back the first result)
+    assert AuditEvent.get(AuditEvent.idempotency_key == "submit-1").id == res["audit_id"]
+    assert AuditEvent.select().count() == events + 1 and balances.patient_balance(pat.id).patient_due == 150_00
+    assert [r.name for r in caplog.records].count("claimdesk.events") == 1
+
+
+def test_session_previews_the_others_in_turn_with_the_queue_answer_before_anything_posts(database):
+    from claimdesk.core.usecases.advanced_actions import ActionSession
+
+    pat, first, second = _denied_twice()
+    session = ActionSession(first.id, "primary_denied_bill_patient", {"confirm": True})
+    first_look = session.preview()
+    assert first_look.dry_run and first_look.audit_id is None and session.applied is None
+    session.apply()
+    session.remove_from_queue()
+    stranger, _ = b.encounter(b.patient(), [10_00])
+    before = _written()
+    seen = session.preview_others([second.id, stranger.id])
+    assert _written() == before and balances.patient_balance(pat.id).patient_due == 150_00
+    ok, refused = seen
+    assert ok.applied.dry_run and ok.applied.audit_id is None and ok.removed_from == "denied"
+    assert (ok.applied.before.patient_due, ok.applied.after.patient_due) == (150_00, 230_00)
+    assert not refused.ok and "another patient" in refused.error
+    done = session.apply_to_others([second.id])
+    assert _numbers(done[0].applied.stored) == _numbers(ok.applied.stored) and done[0].removed_from == "denied"

@@ -20,7 +20,7 @@ from claimdesk.core.models.audit import AuditEntry
 from claimdesk.core.services import common, payments
 
 from tests import builders as b
-from tests.conftest import register
+from tests.conftest import register, empty_config
 from tests.test_verify_tamper import bypass_guard, sql
 
 
@@ -61,7 +61,7 @@ def back_to_schema_v2() -> None:
 @pytest.fixture
 def v2_books(db_url, monkeypatch, tmp_path):
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-03-10T10:00:00")
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     db.connect(db_url)
     migrations.upgrade()
     register("tester")

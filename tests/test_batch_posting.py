@@ -340,10 +340,186 @@ def test_preview_names_the_charges_a_line_pays(database):
     seen = batch_posting.preview({"voucher_id": vid, "lines": _lines(clinic, [(0, "25.00")])})
     jan, feb = clinic[0]["charges"][1], clinic[0]["charges"][2]  # Ames: oldest first, partial on the last
     assert seen["credits"][0]["applications"] == [
-        {"charge_id": jan.id, "service_code": "99213", "dos": "2026-01-05", "rank": "primary", "amount": 20_00},
-        {"charge_id": feb.id, "service_code": "99213", "dos": "2026-02-05", "rank": "primary", "amount": 5_00}]
+        {"charge_id": jan.id, "encounter_id": jan.encounter_id, "service_code": "99213", "dos": "2026-01-05",
+         "rank": "primary", "amount": 20_00},
+        {"charge_id": feb.id, "encounter_id": feb.encounter_id, "service_code": "99213", "dos": "2026-02-05",
+         "rank": "primary", "amount": 5_00}]
+    assert batch_posting.applications_text(seen["credits"][0]["applications"]) == (
+        f"enc {jan.encounter_id} 99213 01-05 20.00; enc {feb.encounter_id} 99213 02-05 5.00")
     assert (seen["applied_total"], seen["returned_to_voucher"], seen["voucher_undistributed_after"]) == (
         25_00, 0, 275_00)
+
+
+def test_preview_warns_about_every_line_that_applies_nothing(database):
+    """The issue's check: posted to three patients who owe that payer nothing, it applied 0.00
+    and left 92.00 on the voucher without a word. The preview now says so, per line and in sum."""
+    aetna, _ = _aetna_medicare()
+    pats = [b.patient(last=f"Owes-Nothing-{i}") for i in range(3)]
+    b.encounter(pats[0], [50_00], dos=dt.date(2026, 1, 9))  # self-pay: owes the patient payer, not Aetna
+    vid = b.voucher(aetna, 92_00)
+    lines = [{"patient_id": p.id, "amount": a} for p, a in zip(pats, ("30.00", "40.00", "22.00"))]
+    seen = batch_posting.preview({"voucher_id": vid, "lines": lines})
+    assert (seen["applied_total"], seen["returned_to_voucher"], seen["voucher_undistributed_after"]) == (
+        0, 92_00, 92_00)
+    assert seen["warning"] == "3 lines apply nothing: 92.00 goes back to the voucher"
+    assert seen["warnings"] == [
+        f"line 1 (patient {pats[0].id}, 30.00): applies nothing: the patient owes Aetna nothing; "
+        "30.00 goes back to the voucher",
+        f"line 2 (patient {pats[1].id}, 40.00): applies nothing: the patient owes Aetna nothing; "
+        "40.00 goes back to the voucher",
+        f"line 3 (patient {pats[2].id}, 22.00): applies nothing: the patient owes Aetna nothing; "
+        "22.00 goes back to the voucher"]
+    assert [c["warnings"] for c in seen["credits"]] == [[w] for w in seen["warnings"]]
+    assert seen["refusals"] == []  # a warning, not a refusal: posting it is the clerk's call
+    # kept on the accounts instead, the warning says where the money stays
+    kept = batch_posting.preview({"voucher_id": vid, "lines": lines[:1], "keep_unapplied": True})
+    assert kept["warnings"] == [f"line 1 (patient {pats[0].id}, 30.00): applies nothing: the patient owes Aetna "
+                                "nothing; 30.00 stays unapplied on the patient's account"]
+    assert kept["warning"] == "1 line applies nothing: 30.00 stays unapplied on the patients' accounts"
+    # drawing without applying is what the clerk asked for: no warning
+    assert batch_posting.preview({"voucher_id": vid, "lines": lines, "apply": "none"})["warnings"] == []
+
+
+def test_preview_per_line_plan_of_a_mixed_batch_is_what_posting_then_does(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    pat = b.patient(last="Paid-Up")
+    (owed,) = b.encounter(pat, [10_00], payers=[aetna], dos=dt.date(2026, 3, 1))[1]
+    vid = b.voucher(aetna, 400_00)
+    # Cole (line 3) owes Aetna nothing; the last patient's second line finds the first paid it all
+    lines = _lines(clinic) + [{"patient_id": pat.id, "amount": "10.00"}, {"patient_id": pat.id, "amount": "4.00"}]
+    seen = batch_posting.preview({"voucher_id": vid, "lines": lines})
+    rows = [(c["where"], c["amount"], c["applied"], c["returned_to_voucher"], len(c["applications"]), c["warnings"])
+            for c in seen["credits"]]
+    cole, diaz = clinic[2]["patient"].id, clinic[3]["patient"].id
+    assert rows == [
+        ("line 1", 25_00, 25_00, 0, 2, []), ("line 2", 45_00, 45_00, 0, 1, []),
+        ("line 3", 10_00, 0, 10_00, 0, [f"line 3 (patient {cole}, 10.00): applies nothing: the patient owes Aetna "
+                                        "nothing; 10.00 goes back to the voucher"]),
+        ("line 4", 40_00, 40_00, 0, 2, []),
+        ("line 5", 30_00, 20_00, 10_00, 2, []),  # Diaz pays in part: no warning, 10.00 back
+        ("line 6", 123_45, 123_45, 0, 1, []), ("line 7", 5_00, 5_00, 0, 1, []),
+        ("line 8", 10_00, 10_00, 0, 1, []),
+        ("line 9", 4_00, 0, 4_00, 0, [f"line 9 (patient {pat.id}, 4.00): applies nothing: the patient's earlier "
+                                      "line(s) pay all they owe Aetna; 4.00 goes back to the voucher"])]
+    assert seen["warning"] == "2 lines apply nothing: 14.00 goes back to the voucher"
+    assert diaz and seen["credits"][7]["applications"][0]["charge_id"] == owed.id
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "lines": lines})
+    assert [(c["applied"], c["returned_to_voucher"]) for c in res["credits"]] == [
+        (c["applied"], c["returned_to_voucher"]) for c in seen["credits"]]
+    assert balances.voucher_undistributed(vid) == seen["voucher_undistributed_after"]
+    assert verify() == []
+
+
+def test_posting_uses_the_plan_the_preview_shows(database, monkeypatch):
+    """One plan for both: posting hands the money engine the allocations :func:`plan` made."""
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    vid = b.voucher(aetna, 300_00)
+    planned = []
+    real = batch_posting.plan
+
+    def spy(payer_id, clean):
+        planned.append(real(payer_id, clean))
+        return planned[-1]
+
+    monkeypatch.setattr(batch_posting, "plan", spy)
+    seen = batch_posting.preview({"voucher_id": vid, "lines": _lines(clinic)})
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "lines": _lines(clinic)})
+    assert len(planned) == 2
+    assert [(a.line, a.split.id, a.amount) for a in planned[0].allocations] == [
+        (a.line, a.split.id, a.amount) for a in planned[1].allocations]
+    assert res["splits_paid"] == seen["splits_paid"] == len(planned[1].allocations)
+
+
+# --- typed or pasted lines -------------------------------------------------------------------
+def test_typed_lines_are_previewed_and_posted_naming_the_lines_as_typed(database):
+    aetna, _ = _aetna_medicare()
+    clinic = _clinic("B")
+    ames, cole = clinic[0]["patient"].id, clinic[2]["patient"].id
+    vid = b.voucher(aetna, 100_00)
+    text = f"patient_id,amount,memo\n{ames},25.00,copay\n\n  {cole} , 10.00 ,\"box 3, late\"\n"
+    seen = batch_posting.preview({"voucher_id": vid, "text": text})
+    assert [(c["where"], c["patient_id"], c["amount"], c["memo"], c["applied"]) for c in seen["credits"]] == [
+        ("line 2", ames, 25_00, "copay", 25_00), ("line 4", cole, 10_00, "box 3, late", 0)]
+    assert seen["warnings"] == [f"line 4 (patient {cole}, 10.00): applies nothing: the patient owes Aetna nothing; "
+                                "10.00 goes back to the voucher"]
+    assert seen["source"] == "typed lines" and seen["posted_before"] is None
+    res = batch_posting.post_credit_batch({"voucher_id": vid, "text": text})
+    assert (res["applied_total"], res["returned_to_voucher"], res["voucher_undistributed"]) == (25_00, 10_00, 75_00)
+    assert [Credit.get_by_id(c).memo for c in res["credit_ids"]] == ["copay", "box 3, late"]
+    assert AuditEvent.get_by_id(res["audit_id"]).inputs["file_sha256"]
+
+    # the same lines again, typed otherwise (no header, other spacing, 25 for 25.00): refused unless meant
+    again = f"{ames},25,copay\n{cole},10.00,\"box 3, late\"\n"
+    before = _counts()
+    with pytest.raises(batch_posting.AlreadyPosted) as caught:
+        batch_posting.post_credit_batch({"voucher_id": vid, "text": again})
+    assert caught.value.field == "lines"
+    assert caught.value.message.startswith("these lines were posted before: the same lines (sha256 ")
+    assert f"went to voucher {vid}" in caught.value.message and f"audit {res['audit_id']}" in caught.value.message
+    assert _counts() == before
+    shown = batch_posting.preview({"voucher_id": vid, "text": again})
+    assert shown["posted_before"]["audit_id"] == res["audit_id"] and shown["refusals"][0]["field"] == "lines"
+    assert batch_posting.preview({"voucher_id": vid, "text": again}, again=True)["refusals"] == []
+    assert batch_posting.post_credit_batch({"voucher_id": vid, "text": again}, again=True)["lines"] == 2
+    # other lines are not a repeat
+    assert batch_posting.post_credit_batch({"voucher_id": vid, "text": f"{ames},1.00"})["total"] == 1_00
+    assert verify() == []
+
+
+@pytest.mark.parametrize("text, errors", [
+    ("1042,25.00\n1043,1.005", {"line 2, amount": "2 decimals"}),
+    ("patient_id,amount,memo\n\nabc,5.00", {"line 3, patient": "must be a whole-number id"}),
+    ("1042,5.00\n1043", {"line 2, amount": "missing: type patient_id,amount,memo, e.g. 1042,25.00,copay"}),
+    ("1042,1,000.00", {"line 1, amount": "1,000.00 would read as amount 1 and memo 000.00; write amounts "
+                                         "without thousands separators (1000.00)"}),
+    ("1042,5.00,a,b", {"line 1": "4 fields, more than patient_id,amount,memo: quote a memo with commas"}),
+    ("1042,0.00\n1042,-3.00,x\n1042,5.00,\x00", {"line 1, amount": "more than 0.00", "line 2, amount": "",
+                                                 "line 3, memo": "control character"}),
+    ("patient_id,amt\n1,2.00", {"line 1": "the header must name patient_id,amount[,memo]"}),
+    ("\n  \n", {"lines": "type or paste at least one line: patient_id,amount,memo"}),
+    ("patient_id,amount,memo\n", {"lines": "at least one line under the header"}),
+])
+def test_typed_lines_with_errors_name_each_line_and_field_in_the_clerks_words(text, errors):
+    with pytest.raises(InputError) as caught:
+        batch_posting.parse_text(text)
+    flat = caught.value.flat()
+    assert list(flat) == list(errors)
+    for field, words in errors.items():
+        assert words in flat[field][0], (field, flat[field])
+    assert not any(k.startswith("lines.") for k in flat)
+    assert str(caught.value).startswith(f"{next(iter(errors))}: ")
+
+
+def test_typed_lines_read_a_header_in_any_order_tabs_and_blank_lines():
+    lines = batch_posting.parse_text("memo\tamount\tpatient_id\n\nERA 1\t1,250.00\t7\n\t3.00\t8\n")
+    assert list(lines) == [{"patient_id": "7", "amount": "1,250.00", "memo": "ERA 1"},
+                           {"patient_id": "8", "amount": "3.00"}]
+    assert lines.places == ["line 3", "line 4"] and lines.where(1) == "line 4"
+    same = batch_posting.parse_text("7\t1250\tERA 1\n8\t3\n")
+    assert same.sha256 == lines.sha256  # the same lines, typed otherwise
+    assert batch_posting.parse_text("7,1250.00,ERA 2\n8,3\n").sha256 != lines.sha256
+
+
+def test_a_typed_line_the_service_refuses_is_named_by_its_line(database):
+    aetna, _ = _aetna_medicare()
+    pat = b.patient()
+    b.encounter(pat, [5_00], payers=[aetna])
+    vid = b.voucher(aetna, 10_00)
+    text = f"patient_id,amount\n{pat.id},1.00\n999999,2.00\n"
+    before = _counts()
+    with pytest.raises(NotFound) as caught:
+        batch_posting.post_credit_batch({"voucher_id": vid, "text": text})
+    assert (caught.value.field, caught.value.message) == ("line 3, patient", "no patient with id 999999")
+    seen = batch_posting.preview({"voucher_id": vid, "text": text})
+    assert seen["refusals"] == [{"field": "line 3, patient", "message": "no patient with id 999999",
+                                 "kind": "not_found"}]
+    assert seen["warnings"] == []  # the refusal says it: no warning besides
+    with pytest.raises(InputError) as bad:
+        batch_posting.preview({"voucher_id": vid, "text": text, "lines": []})
+    assert bad.value.field == "text"
+    assert _counts() == before
 
 
 def test_preview_reports_the_refusals_posting_would_raise(database):
@@ -487,13 +663,29 @@ def test_cli_post_batch_dry_run_shows_the_charges_and_posts_nothing(cli, tmp_pat
     before = _counts()
     text = cli.ok("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file), "--dry-run")
     assert "dry run, nothing posted: voucher" in text and "258.45 applied" in text
-    jan = clinic[0]["charges"][1]
-    assert any(line.split()[:3] == ["1", str(jan.id), "99213"] and "2026-01-05" in line and line.endswith("20.00")
-               for line in text.splitlines())
-    assert "voucher undistributed  41.55" in text
+    jan, feb = clinic[0]["charges"][1], clinic[0]["charges"][2]
+    cole = clinic[2]["patient"].id
+    rows = [" ".join(line.split()) for line in text.splitlines()]
+    # per line (numbered by the file's rows): what it applies, to which charges, what goes back
+    assert "row patient amount applied to voucher applied to" in rows
+    assert f"2 {clinic[0]['patient'].id} 25.00 25.00 0.00 enc {jan.encounter_id} 99213 01-05 20.00 +1" in rows
+    assert all(len(line) <= 80 for line in text.splitlines()[1:10])  # the table fits an 80-column terminal
+    assert f"4 {cole} 10.00 0.00 10.00 ! applies nothing" in rows
+    # every charge paid, whole
+    assert f"2 {jan.id} {jan.encounter_id} 99213 2026-01-05 primary 20.00" in rows
+    assert f"2 {feb.id} {feb.encounter_id} 99213 2026-02-05 primary 5.00" in rows
+    assert "voucher undistributed 41.55" in rows
+    assert rows[-2:] == ["warning: 1 line applies nothing: 10.00 goes back to the voucher",
+                         f"row 4 of era.csv (patient {cole}, 10.00): applies nothing: the patient owes Aetna "
+                         "nothing; 10.00 goes back to the voucher"]
     out = cli.json("payments", "post-batch", "--voucher", str(vid), "--file", str(csv_file), "--dry-run")
     assert (out["applied_total"], out["returned_to_voucher"], out["refusals"]) == ("258.45", "20.00", [])
-    assert out["credits"][0]["applications"][0]["amount"] == "20.00"
+    assert out["credits"][0]["applications"][0] == {
+        "charge_id": jan.id, "encounter_id": jan.encounter_id, "service_code": "99213", "dos": "2026-01-05",
+        "rank": "primary", "amount": "20.00"}
+    assert (out["credits"][2]["where"], out["credits"][2]["returned_to_voucher"]) == ("row 4 of era.csv", "10.00")
+    assert out["credits"][2]["warnings"] == out["warnings"] == [rows[-1]]
+    assert out["warning"] == "1 line applies nothing: 10.00 goes back to the voucher"
     assert _counts() == before
 
     short = b.voucher(aetna, 50_00)

@@ -16,6 +16,7 @@ from claimdesk.core.services.common import patient_payer
 
 from tests import builders as b
 from tests.clirunner import Cli
+from tests.conftest import empty_config
 
 NOW = "2026-03-10T10:00:00"
 
@@ -24,7 +25,7 @@ NOW = "2026-03-10T10:00:00"
 def fixed_clock(monkeypatch, tmp_path):
     """Fixed time; no stray config file or CLAIMDESK_DB from the machine."""
     monkeypatch.setenv("CLAIMDESK_NOW", NOW)
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     monkeypatch.delenv("CLAIMDESK_DB", raising=False)
 
 
@@ -214,6 +215,38 @@ def test_the_queue_answer_holds_for_the_other_encounters_and_queue_commands_list
     assert code != 0 and "no queue 'nosuch'" in err
 
 
+def test_actions_apply_dry_run_shows_what_it_would_do_with_the_others_and_writes_nothing(cli):
+    from claimdesk.core.models import Encounter, WorkQueue
+
+    pat = b.patient(last="Dry")
+    first, _ = b.encounter(pat, [50_00])
+    second, _ = b.encounter(pat, [20_00])
+    with db.write_transaction():
+        Encounter.update(queue=WorkQueue.get(WorkQueue.key == "review")).where(
+            Encounter.id.in_([first.id, second.id])).execute()
+    events = AuditEvent.select().count()
+    args = ("actions", "apply", str(first.id), "non_billable", "--data", '{"confirm": true}',
+            "--remove-from-queue", "--also", "all", "--dry-run")
+    out = cli.ok(*args)
+    assert out.startswith("dry run, nothing written\nwould apply non_billable to encounter")
+    assert "audit" not in out and "would be removed from queue review" in out
+    assert f"encounter {second.id}: would be applied, would be removed from queue review" in out
+    res = cli.json(*args)
+    assert res["dry_run"] is True and res["result"]["audit_id"] is None
+    assert (res["result"]["before"]["patient_due"], res["result"]["after"]["patient_due"]) == ("70.00", "20.00")
+    assert res["removed_from_queue"]["removed_from"] == "review"
+    [other] = res["others"]  # seen after the first: the patient owes only its 20.00 then
+    assert (other["encounter_id"], other["result"]["before"]["patient_due"]) == (second.id, "20.00")
+    assert AuditEvent.select().count() == events
+    assert cli.json("patient", "show", str(pat.id))["balance"]["patient_due"] == "70.00"
+    assert [cli.json("encounter", "show", str(e.id))["queue"] for e in (first, second)] == ["review", "review"]
+    code, _, err = cli("actions", "apply", str(first.id), "non_billable", "--data", "{}", "--dry-run")
+    assert code == 2 and one_line_error(err).startswith("claimdesk: error: confirm: ")
+    applied = cli.json(*args[:-1])
+    assert applied["result"]["after"] == res["result"]["after"]
+    assert applied["others"][0]["result"]["after"] == other["result"]["after"]
+
+
 def test_none_of_the_above_message_is_read_answered_and_closed(cli):
     pat = b.patient()
     enc, _ = b.encounter(pat, [10_00])
@@ -335,7 +368,7 @@ def test_eob_daysheet_provider_activity_and_audit(cli):
     assert code == 4 and one_line_error(err).startswith("claimdesk: error: to: the end date is before the start date")
     text = cli.ok("daysheet", "show")  # the day's entries, one line each
     assert "AR change" in text and " charge " in text and "110.00" in text
-    code, _, err = cli("daysheet", "close", "--date", "2099-01-01")
+    code, _, err = cli("daysheet", "close", "--date", "2026-03-11")  # tomorrow (2099: a bad date, exit 2)
     assert code == 4 and one_line_error(err).startswith("claimdesk: error: date: ")
 
     events = cli.json("audit", "--encounter", str(enc.id))
@@ -353,7 +386,7 @@ def test_eob_daysheet_provider_activity_and_audit(cli):
 # --- the installed console script -------------------------------------------------------
 def test_console_script_runs_as_a_real_process(db_url, tmp_path):
     exe = Path(sys.executable).parent / "claimdesk"
-    env = {"CLAIMDESK_NOW": NOW, "CLAIMDESK_CONFIG": str(tmp_path / "none.toml"), "PATH": "/usr/bin:/bin",
+    env = {"CLAIMDESK_NOW": NOW, "CLAIMDESK_CONFIG": empty_config(tmp_path), "PATH": "/usr/bin:/bin",
            "HOME": str(tmp_path)}
 
     def run(*args):

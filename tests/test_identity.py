@@ -26,6 +26,7 @@ LOGIN = pwd.getpwuid(os.getuid()).pw_name
 def hermetic(monkeypatch, tmp_path):
     """No config file of the machine; a config path of our own."""
     path = tmp_path / "config.toml"
+    path.write_text("", encoding="utf-8")  # (empty until a test writes to it: CLAIMDESK_CONFIG must name a file)
     monkeypatch.setenv("CLAIMDESK_CONFIG", str(path))
     return path
 
@@ -74,6 +75,71 @@ def test_each_event_records_the_ssh_client_and_the_chain_covers_it(hermetic, mon
     db.sql("UPDATE audit_event SET client = '198.51.100.1' WHERE id = {p}", [last.id])
     assert any(f"audit event {last.id} was altered" in str(v) for v in verify())
     db.close()
+
+
+# --- every way to claim to be someone else, on both engines ------------------------------------
+#: Attempts to act as "boss" (an admin) from a clerk's session: (extra arguments before the
+#: command, after it, environment, config file text). Each must be refused, or change nothing:
+#: the admin-only change is not made and no event is recorded as boss.
+SPOOFS = {
+    "--user flag": (["--user", "boss"], [], {}, ""),
+    "--user=boss": (["--user=boss"], [], {}, ""),
+    "--user after the command": ([], ["--user", "boss"], {}, ""),
+    "CLAIMDESK_USER": ([], [], {"CLAIMDESK_USER": "boss"}, ""),
+    "USER": ([], [], {"USER": "boss"}, ""),
+    "LOGNAME": ([], [], {"LOGNAME": "boss"}, ""),
+    "USERNAME": ([], [], {"USERNAME": "boss"}, ""),
+    "SUDO_USER": ([], [], {"SUDO_USER": "boss"}, ""),
+    "PGUSER": ([], [], {"PGUSER": "boss"}, ""),
+    "every variable at once": ([], [], {k: "boss" for k in ("CLAIMDESK_USER", "USER", "LOGNAME", "USERNAME",
+                                                           "SUDO_USER", "PGUSER")}, ""),
+    "config user =": ([], [], {}, 'user = "boss"\n'),
+    "config [app] user =": ([], [], {}, '[app]\nuser = "boss"\n'),
+}
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+@pytest.mark.parametrize("attempt", list(SPOOFS))
+def test_a_clerk_claiming_to_be_someone_else_is_refused_or_ignored(engine, attempt, request, hermetic, monkeypatch,
+                                                                   tmp_path, capsys):
+    from tests.conftest import record_outcome
+
+    before_args, after_args, env, config_text = SPOOFS[attempt]
+    if engine == "postgresql":  # the clerk connects as their own role
+        base = new_database_url("postgresql", request, None, upgraded=False)
+        assert run(capsys, "--db", base, "init", user="boss")[0] == 0
+        assert run(capsys, "--db", base, "users", "add", "clerk_cy", "--role", "clerk", user="boss")[0] == 0
+        url, clerk = as_role(base, "clerk_cy"), "clerk_cy"
+    else:  # the clerk is this login
+        url, clerk = str(tmp_path / "c.db"), LOGIN
+        assert run(capsys, "--db", url, "init", user="boss")[0] == 0
+        assert run(capsys, "--db", url, "users", "add", LOGIN, "--role", "clerk", user="boss")[0] == 0
+    home = url if engine == "sqlite" else base
+    db.connect(home)
+    boss_events = AuditEvent.select().where(AuditEvent.user == "boss").count()
+    db.close()
+    hermetic.write_text(config_text, encoding="utf-8")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    code, out, err = run(capsys, "--db", url, *before_args, "users", "add", "eve", "--role", "admin", *after_args)
+    for key in env:
+        monkeypatch.delenv(key)
+    hermetic.write_text("", encoding="utf-8")
+    db.connect(home)
+    try:
+        eve = User.select().where(User.username == "eve").exists()
+        as_boss = AuditEvent.select().where(AuditEvent.user == "boss").count() - boss_events
+    finally:
+        db.close()
+    worked = code == 0 or eve or as_boss
+    record_outcome("identity spoofing", attempt, "accepted" if worked else "refused", engine)
+    print(f"{engine} {attempt}: exit {code}: {err.strip()}")
+    assert code in (2, 4) and not eve and not as_boss, (code, err)
+    assert "Traceback" not in err and "unexpected" not in err
+    assert ("--user" in err or "cannot choose who is working" in err) if (before_args or after_args or "user =" in
+                                                                          config_text and "[app]" not in
+                                                                          config_text) \
+        else f"{clerk}" in err, err  # refused naming the claim, or as the clerk the session is
 
 
 # --- PostgreSQL: the connection's role is the identity, and the database holds the roles --------
@@ -132,6 +198,10 @@ def test_a_clerk_connecting_directly_cannot_touch_the_books_the_audit_or_the_use
                 assert "permission denied" in str(exc) or "must be owner" in str(exc) or "append-only" in str(exc)
                 refused.append(what)
         assert conn.execute("SELECT count(*) FROM posting").fetchone()[0] > 0  # reading is allowed
+    from tests.conftest import record_outcome
+
+    for what in attempts:
+        record_outcome("direct SQL by a clerk role", what, "refused" if what in refused else "accepted", "postgresql")
     assert refused == list(attempts)
     db.connect(pg_url)
     assert [str(v) for v in verify()] == []

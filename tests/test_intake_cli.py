@@ -121,7 +121,7 @@ def test_refusals_are_one_line_naming_the_field_and_write_nothing(cli):
             code=4, says="charges.0.pointers: points at diagnosis 2")
     refused(cli, "encounter", "add", "--patient-id", "1", "--provider-id", ids["doc"], "--dos", "2026-03-02",
             "--diagnoses", "E11.9", "--charges", '[{"code": "99213", "fee": "1.005"}]',
-            code=2, says="charges.0.fee: must be an amount")
+            code=2, says="charges.0.fee: has more than 2 decimals")
     refused(cli, "encounter", "add", "--patient-id", "1", "--provider-id", ids["doc"], "--dos", "2026-03-02",
             "--diagnoses", "E11,9", "--charges", '[{"code": "99213"}]', code=2, says="diagnoses.1: '9' is not")
     refused(cli, "charge", "add", "77", "--code", "99213", code=3, says="encounter_id: no encounter with id 77")

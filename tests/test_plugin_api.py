@@ -56,7 +56,8 @@ def test_every_builtin_declares_the_api_it_needs():
     assert host.failures == []
     needs = {"action_primary_denied": "1.1", "action_secondary_denied": "1.1",  # SplitView.contractual, ctx.may
              "denial_routes_standard": "1.2",  # DenialRoute
-             "writeoff_standard": "1.3"}  # WriteoffReason.required_role
+             "writeoff_standard": "1.3",  # WriteoffReason.required_role
+             "refund_card": "1.4", "refund_check": "1.4", "refund_eft": "1.4"}  # RefundMethod
     assert {p.name: p.api for p in host.plugins if p.builtin} == {
         p.name: needs.get(p.name, "1.0") for p in host.plugins if p.builtin}
     assert len(host.actions()) == 19
@@ -72,7 +73,7 @@ def _plugin(name: str, needs: str | None) -> types.ModuleType:
 
 @pytest.mark.parametrize("needs, loads", [
     ("1.0", True), (None, True), ("1.0.3", True), ("1.1", True), ("1.2", True), ("1.3", True),
-    ("1.4", False), ("2.0", False), ("0.9", False), ("one", False),
+    ("1.4", True), ("1.5", False), ("2.0", False), ("0.9", False), ("one", False),
 ])
 def test_a_plugin_needing_another_api_is_refused_with_a_clear_line(needs, loads):
     host = PluginHost().load_entrypoints()

@@ -12,6 +12,7 @@ from claimdesk.core import config
 from claimdesk.core.plugins import host as hostmod
 from claimdesk.core.plugins.host import CARC_PATTERN, PluginHost, get_host, reset_host
 from claimdesk.core.services import denial_routing, reason_codes, views
+from tests.conftest import empty_config
 
 
 @pytest.fixture(autouse=True)
@@ -60,7 +61,7 @@ def test_shipped_tables_hold_the_common_codes_with_short_labels():
 
 
 def test_labels_and_descriptions(tmp_path, monkeypatch):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     assert reason_codes.carc_label("45") == "Charge exceeds fee schedule/maximum allowable"
     assert reason_codes.carc_label(" b7 ") == reason_codes.carc_label("B7") != ""
     assert reason_codes.carc_label("999") == "" and reason_codes.rarc_label("N9999") == ""

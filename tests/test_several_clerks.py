@@ -101,7 +101,10 @@ def test_one_install_several_clerks_each_recorded_as_their_login():
         assert code == 2 and "--user is not an option" in err
         code, err = as_login(OUTSIDER, "users", "list", env=env)
         assert code == 2 and "config.toml" in err and "Permission denied" in err  # not in the group
-        env_outside = {**env, "CLAIMDESK_CONFIG": str(top / "none.toml")}
+        outside_config = top / "no-config.toml"  # (an empty config the outsider can read)
+        outside_config.write_text("", encoding="utf-8")
+        os.chmod(outside_config, 0o644)
+        env_outside = {**env, "CLAIMDESK_CONFIG": str(outside_config)}
         code, err = as_login(OUTSIDER, "--db", str(shared / "clinic.db"), "users", "list", env=env_outside)
         assert code == 5 and "clinic.db" in err  # nor the database
 

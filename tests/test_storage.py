@@ -78,3 +78,118 @@ def test_upgrading_a_version_4_database_makes_the_posting_indexes_partial(db_url
         migrations.check()
     finally:
         db.close()
+
+
+# --- a database this user may read but not write ------------------------------------------------
+READS = (["verify"], ["db", "status"], ["patient", "find", "Doe"], ["patient", "show", "{patient}"],
+         ["encounter", "show", "{encounter}"], ["actions", "list", "{encounter}"], ["voucher", "list"],
+         ["daysheet", "show", "--date", "2026-03-10"], ["audit", "--limit", "5"],
+         ["provider", "activity", "--from", "2026-03-01", "--to", "2026-03-31"])
+WRITES = (["voucher", "create", "--payer", "{payer}", "--method", "cash", "--amount", "3.00"],
+          ["daysheet", "close", "--date", "2026-03-09"],
+          ["patient", "add", "--last-name", "Roe", "--first-name", "Al", "--dob", "1980-01-02"],
+          ["credit", "post", "--patient", "{patient}", "--voucher", "{voucher}", "--amount", "1.00"])
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() != 0
+                    or not __import__("shutil").which("useradd"),
+                    reason="another OS account to open the file with needs root and useradd")
+@pytest.mark.parametrize("how", ["file", "folder", "folder-open-by-its-owner"])
+def test_a_read_only_database_answers_lookups_and_refuses_changes_by_name(request, how):
+    """A SQLite file this clerk may read but not write (``chmod 0444``; a folder they cannot write,
+    with or without the owner's ``-wal``/``-shm`` there): lookups, reports and ``verify`` work;
+    every change is refused with "the database is read-only for you: <path>" (exit 2), and nothing
+    is written. Run as another OS account (root writes whatever the modes say)."""
+    import datetime as dt
+    import grp
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from claimdesk.core.cli import build_parser, main
+    from claimdesk.core.context import as_user
+    from claimdesk.core.models import AuditEvent, Patient
+
+    from tests import builders as b
+    from tests.conftest import empty_config, record_outcome, register
+    from tests.test_several_clerks import CLERKS, GROUP, as_login, ensure_accounts
+
+    ensure_accounts()
+    clerk = CLERKS[0]
+    tmp_path = Path(tempfile.mkdtemp(prefix="cd-readonly-"))  # (pytest's own is root's alone: 0700)
+    request.addfinalizer(lambda: shutil.rmtree(tmp_path, ignore_errors=True))
+    top = tmp_path / "clinic"
+    top.mkdir()
+    path = top / "claimdesk.db"
+    db.connect(str(path))
+    try:
+        migrations.upgrade()
+        register(clerk)  # a claimdesk user: the refusal is the file's, not the role's
+        with as_user(clerk), clock.frozen(dt.datetime(2026, 3, 10, 9)):
+            pat = b.patient("Doe", "Jane")
+            payer = b.payer("Medicare", "medicare")
+            enc, _ = b.encounter(pat, [100_00], payers=[payer])
+            vid = b.voucher(payer, 50_00)
+        before = (AuditEvent.select().count(), Patient.select().count())
+    finally:
+        db.close()
+    ids = {"patient": pat.id, "encounter": enc.id, "payer": payer.id, "voucher": vid}
+    env = {"CLAIMDESK_CONFIG": empty_config(tmp_path), "CLAIMDESK_NOW": "2026-03-10T10:00:00",
+           "PATH": "/usr/bin:/bin"}
+    os.chmod(env["CLAIMDESK_CONFIG"], 0o644)
+    for folder in (tmp_path, top):
+        os.chmod(folder, 0o755)
+
+    # every module the commands use loaded before a child drops root (the stdlib may be where
+    # the clerk cannot read): each command run once, as root, on a scratch copy
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    shutil.copy(path, scratch / "claimdesk.db")
+    build_parser()
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        for argv in READS + WRITES:
+            main(["--db", str(scratch / "claimdesk.db"), *(a.format(**ids) for a in argv)], user=clerk)
+    finally:
+        for k, v in old.items():
+            os.environ.pop(k) if v is None else os.environ.update({k: v})
+
+    if how == "file":  # the file read-only; its folder the clerks' (they could make -wal/-shm there)
+        os.chmod(path, 0o444)
+        os.chown(top, 0, grp.getgrnam(GROUP).gr_gid)
+        os.chmod(top, 0o2775)
+    else:  # a folder the clerk cannot write: no -wal/-shm can be made there
+        os.chmod(path, 0o644)
+    owner = None
+    if how == "folder-open-by-its-owner":  # the owner working at the same time: -wal and -shm exist
+        import sqlite3
+
+        owner = sqlite3.connect(path)
+        owner.execute("PRAGMA journal_mode=wal")
+        owner.execute("SELECT count(*) FROM patient").fetchone()
+        assert (top / "claimdesk.db-shm").exists()
+    try:
+        for argv in READS:
+            argv = [a.format(**ids) for a in argv]
+            code, err = as_login(clerk, "--db", str(path), *argv, env=env)
+            assert code == 0, (argv, err)
+        for argv in WRITES:
+            argv = [a.format(**ids) for a in argv]
+            code, err = as_login(clerk, "--db", str(path), *argv, env=env)
+            said = (code, err.strip()) == (2, f"claimdesk: error: the database is read-only for you: {path} "
+                                              "(lookups, reports and verify work; to make changes, ask whoever "
+                                              "keeps it for write access to the file and its folder)")
+            record_outcome("write to a read-only database", f"{how}: {' '.join(argv[:2])}",
+                           "refused" if said else "accepted" if code == 0 else "unclear", "sqlite")
+            assert said, (argv, code, err)
+    finally:
+        if owner is not None:
+            owner.close()
+        os.chmod(path, 0o600)
+    db.connect(str(path))
+    try:
+        assert (AuditEvent.select().count(), Patient.select().count()) == before == (3, 1)  # nothing written
+    finally:
+        db.close()

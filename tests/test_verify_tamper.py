@@ -20,7 +20,7 @@ from claimdesk.core.models import AuditEvent, Charge, ChargeSplit, JournalEntry,
 from claimdesk.core.services import payments
 
 from tests import builders as b
-from tests.conftest import register
+from tests.conftest import register, empty_config
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def books(db_url, monkeypatch, tmp_path):
 
     Every entry is made by an audited workflow (the encounter too), as in production."""
     monkeypatch.setenv("CLAIMDESK_NOW", "2026-03-10T10:00:00")
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "no-config.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     db.connect(db_url)
     migrations.upgrade()
     register("tester")

@@ -242,6 +242,18 @@ class ClaimdeskApp(App):
 
         self.push_screen(EraExceptionsScreen())
 
+    def open_credit_balances(self) -> None:
+        """Credit balances: every account holding money, with its age; refund from it."""
+        from claimdesk.tui.screens.credit_balances import CreditBalancesScreen
+
+        self.push_screen(CreditBalancesScreen())
+
+    def open_payment_plans(self) -> None:
+        """Payment plans: what is due and missed; make a plan; check for missed instalments."""
+        from claimdesk.tui.screens.payment_plans import PaymentPlansScreen
+
+        self.push_screen(PaymentPlansScreen())
+
     def go_home(self) -> None:
         """Back to Home, closing every screen above it."""
         while len(self.screen_stack) > 2:
@@ -304,6 +316,12 @@ class ClaimdeskApp(App):
 
     def action_open_era_exceptions(self) -> None:
         self.open_era_exceptions()
+
+    def action_open_credit_balances(self) -> None:
+        self.open_credit_balances()
+
+    def action_open_payment_plans(self) -> None:
+        self.open_payment_plans()
 
     def action_cancel_work(self) -> None:
         """Cancel the current screen's running service calls (their results are dropped)."""

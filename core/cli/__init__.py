@@ -122,6 +122,27 @@ def _app_only(argv: list[str]) -> argparse.Namespace | None:
     return None if rest else args
 
 
+def _undecodable(argv: list[str]) -> str | None:
+    """Why an argument cannot be read, naming its option: bytes that are not UTF-8 (Python hands
+    them over as lone surrogates, which no file, database or terminal takes), or None."""
+    for i, arg in enumerate(argv):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            option, eq, _value = arg.partition("=")
+            if arg.startswith("--") and eq:
+                where = option
+            elif i and argv[i - 1].startswith("-") and argv[i - 1] != "-":
+                where = argv[i - 1]
+            else:
+                where = f"argument {i + 1}"
+            bad = arg[exc.start]
+            byte = f" (byte 0x{ord(bad) - 0xDC00:02X})" if 0xDC80 <= ord(bad) <= 0xDCFF else ""
+            return (f"{where}: not UTF-8 text{byte} at character {exc.start + 1}: type it again, or set "
+                    "the terminal to UTF-8")
+    return None
+
+
 def main(argv: list[str] | None = None, *, user: str | None = None) -> int:
     """Run the command line; return the exit code (``sys.exit(main())``).
 
@@ -130,6 +151,9 @@ def main(argv: list[str] | None = None, *, user: str | None = None) -> int:
     no command-line option or environment variable can choose it."""
     argv = sys.argv[1:] if argv is None else list(argv)
     debug = "--debug" in argv
+    problem = _undecodable(argv)
+    if problem:
+        return errors.report(errors.UsageError(problem), debug=False)
     if "audit" not in argv and any(a == "--user" or a.startswith("--user=") for a in argv):
         return errors.report(errors.UsageError(
             f"--user is not an option: claimdesk records changes as your login ({config.os_user()}; on "

@@ -25,6 +25,8 @@ def register(subparsers) -> None:
     p.add_argument("--remove-from-queue", action="store_true", help="then take the encounter off its queue")
     p.add_argument("--also", metavar="ENC,ENC|all",
                    help="then apply the same action to these other encounters of the patient (all: every one it fits)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="show what it would do (the same checks and summary), writing nothing")
 
 
 def list_actions(args) -> Result:
@@ -75,7 +77,7 @@ def _others(args) -> list | str:
     return ids
 
 
-def _summary(res: Applied) -> list[str]:
+def _summary(res: Applied, dry_run: bool = False) -> list[str]:
     b, a = res.before, res.after
     ranks = sorted(set(b.by_rank) | set(a.by_rank))
     rows = [{"what": f"encounter {r}", "before": money(b.by_rank.get(r, 0)), "after": money(a.by_rank.get(r, 0))}
@@ -83,25 +85,45 @@ def _summary(res: Applied) -> list[str]:
     rows += [{"what": k.replace("_", " "), "before": money(getattr(b, k)), "after": money(getattr(a, k))}
              for k in ("encounter_total", "patient_due", "insurance_pending")]
     out = [table(rows, [("", "what"), ("before", "before"), ("after", "after")], right=("before", "after"))]
-    out.append(pairs([("journal entries", ", ".join(map(str, res.entries)) or "none"),
+    entries = (f"{len(res.entries)} would be posted" if dry_run and res.entries
+               else ", ".join(map(str, res.entries)) or "none")
+    made = (f"{len(res.statements_made)} would be made" if dry_run and res.statements_made
+            else ", ".join(map(str, res.statements_made)) or "none")
+    out.append(pairs([("journal entries", entries),
                       ("queue", " -> ".join(str(q) for q in res.queue_change) if res.queue_change
                        else (a.queue or "none")),
-                      ("statements made", ", ".join(map(str, res.statements_made)) or "none"),
+                      ("statements made", made),
                       ("statements voided", ", ".join(map(str, res.statements_voided)) or "none")]))
     return out
 
 
 def apply(args) -> Result:
-    """Apply; then remove from the queue; then apply to the others; report each."""
+    """Apply; then remove from the queue; then apply to the others; report each. With
+    ``--dry-run`` all of it is done and rolled back: what it would do, nothing written."""
     data = load_object(args.data, "data") if args.data else {}
     session = ActionSession(args.encounter_id, args.key, data)
     others = _others(args) if args.also else None
     session.check_options(remove_from_queue=args.remove_from_queue, also=bool(others))
     if others:
         session.check_others(others)  # before the first is applied: a retried command never applies it twice
+    if args.dry_run:
+        out, lines = actions.dry_run(_apply, session, args, others, dry_run=True)
+        out["dry_run"] = True
+        lines.insert(0, "dry run, nothing written")
+    else:
+        out, lines = _apply(session, args, others)
+    failed = any(not o["ok"] for o in out["others"])
+    return Result(out, "\n".join(lines), exit_code=REFUSED if failed else 0)
+
+
+def _apply(session: ActionSession, args, others: list | str | None, dry_run: bool = False) -> tuple[dict, list[str]]:
+    """The steps of ``actions apply``: what was done (as ``--json`` prints it) and its summary lines."""
     res = session.apply()
     out = {"result": res.stored, "removed_from_queue": None, "others": []}
-    lines = [f"applied {args.key} to encounter {res.encounter_id} (audit {res.audit_id})"] + _summary(res)
+    head = (f"would apply {args.key} to encounter {res.encounter_id}" if dry_run
+            else f"applied {args.key} to encounter {res.encounter_id} (audit {res.audit_id})")
+    lines = [head] + _summary(res, dry_run)
+    would = "would be " if dry_run else ""
     if args.remove_from_queue:
         answer = session.remove_from_queue()
         if answer.removed_from is None:
@@ -109,14 +131,14 @@ def apply(args) -> Result:
         else:
             out["removed_from_queue"] = {"encounter_id": answer.encounter_id, "removed_from": answer.removed_from,
                                          "after_action": args.key, "audit_id": answer.audit_id}
-            lines.append(f"removed from queue {answer.removed_from}")
+            lines.append(f"{would}removed from queue {answer.removed_from}")
     if others == "all" and not session.others():
         lines.append("no other encounter of this patient fits this action")
     elif others:
         done = session.apply_to_others(others)
         out["others"] = [{"encounter_id": o.encounter_id, "ok": o.ok, "removed_from_queue": o.removed_from,
                           **({"result": o.applied.stored} if o.ok else {"error": o.error})} for o in done]
-        lines += [f"encounter {o.encounter_id}: " + ("applied" if o.ok else f"not applied: {o.error}")
-                  + (f", removed from queue {o.removed_from}" if o.removed_from else "") for o in done]
-    failed = any(not o["ok"] for o in out["others"])
-    return Result(out, "\n".join(lines), exit_code=REFUSED if failed else 0)
+        lines += [f"encounter {o.encounter_id}: "
+                  + (f"{would}applied" if o.ok else f"{'would not be' if dry_run else 'not'} applied: {o.error}")
+                  + (f", {would}removed from queue {o.removed_from}" if o.removed_from else "") for o in done]
+    return out, lines

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from claimdesk.core.cli.common import command, group
+from claimdesk.core.cli.common import command, group, output_file, write_output
 from claimdesk.core.cli.output import Result, pairs
 from claimdesk.core.money import fmt
 from claimdesk.core.services import aging
@@ -38,9 +36,9 @@ def recalc(args) -> Result:
 
 def report(args) -> Result:
     """Print the report."""
+    out = output_file(args.out, "out")
     rep = aging.report(args.as_of, by=args.by)
     csv_text = aging.report_csv(rep)
-    if args.out:
-        Path(args.out).expanduser().write_text(csv_text, encoding="utf-8")
+    write_output(out, "out", csv_text)
     text = csv_text.rstrip("\n") if args.csv else aging.report_text(rep)
     return Result(aging.report_json(rep), text)

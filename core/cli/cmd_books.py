@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from claimdesk.core.cli.common import command, group, load_object, parse_date
+from claimdesk.core.cli.common import command, group, load_object, output_file, parse_date, write_output
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.errors import ClaimdeskError, InputError, renamed
 from claimdesk.core.services import daysheets, eobs, views
@@ -74,6 +72,7 @@ def close_daysheet(args) -> Result:
 def provider_activity(args) -> Result:
     """The payroll view per provider."""
     start, end = parse_date(args.start, "from"), parse_date(args.end, "to")
+    out = output_file(args.out, "out")
     if start is None or end is None:  # pragma: no cover - argparse requires both
         raise InputError({"from": ["give --from and --to"]})
     try:
@@ -82,8 +81,7 @@ def provider_activity(args) -> Result:
         raise renamed(exc, {"start": "from", "end": "to"}) from None
     cols = daysheets.ACTIVITY_COLUMNS
     csv_text = daysheets.provider_activity_csv(rows)
-    if args.out:
-        Path(args.out).expanduser().write_text(csv_text, encoding="utf-8")
+    write_output(out, "out", csv_text)
     text = table([{"provider": r["provider"], **{c: money(r[c]) for c in cols}} for r in rows],
                  [("provider", "provider"), ("charges", "charges"), ("payments", "payments"),
                   ("adjustments", "adjustments"), ("reversals", "reversals"), ("rc fees", "returned_check_fees")],

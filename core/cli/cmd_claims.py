@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from claimdesk.core.cli.common import command, group
+from claimdesk.core.cli.common import command, group, output_dir, writing
 from claimdesk.core.cli.output import Result, money, pairs, table
 from claimdesk.core.services import claim_export, claims, zero_splits
 
@@ -40,7 +40,9 @@ def register(subparsers) -> None:
 
 def batch(args) -> Result:
     """Build batches and print where each export went, and the claims held back."""
-    res = claims.build_batch(args.payer, out_dir=args.out or args.settings.export_dir)
+    out = output_dir(args.out, "out") or args.settings.export_dir
+    with writing("out" if args.out else "[exports] dir", out):
+        res = claims.build_batch(args.payer, out_dir=out)
     parts = []
     if res["batches"]:
         rows = [{**b, "due": money(b["total_due"]), "file": Path(b.get("x12") or b["json"]).name}
@@ -70,7 +72,9 @@ def export(args) -> Result:
     if args.batch is None:
         claim_export.billing_provider(args.settings.clinic)  # refused naming the [clinic] key to set
         return batch(args)
-    res = claim_export.export_batch(args.batch, out_dir=args.out or args.settings.export_dir)
+    out = output_dir(args.out, "out") or args.settings.export_dir
+    with writing("out" if args.out else "[exports] dir", out):
+        res = claim_export.export_batch(args.batch, out_dir=out)
     text = (f"batch {res['batch_id']} ({res['payer']}): {res['claims']} claim(s), {money(res['total'])}, "
             f"control number {res['control_number']}\n{res['path']}")
     if res["held"]:

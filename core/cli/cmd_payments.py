@@ -7,7 +7,7 @@ import argparse
 
 from claimdesk.core.cli.common import command, group, load_object
 from claimdesk.core.cli.errors import NOT_FOUND, REFUSED
-from claimdesk.core.cli.output import Result, money, pairs, table
+from claimdesk.core.cli.output import WIDTH, Result, money, pairs, table
 from claimdesk.core.errors import ClaimdeskError, InputError, renamed, with_note
 from claimdesk.core.models import Voucher
 from claimdesk.core.validation import parse_id
@@ -59,15 +59,16 @@ def register(subparsers) -> None:
     p.add_argument("--voucher", required=True, metavar="ID", help="the payer's voucher (check) the lines draw from")
     p.add_argument("--file", required=True, metavar="FILE",
                    help="lines.csv (columns patient_id,amount[,memo]) or lines.json (a list of "
-                        "{\"patient_id\", \"amount\", \"memo\"} or {\"lines\": [...]})")
+                        "{\"patient_id\", \"amount\", \"memo\"} or {\"lines\": [...]}); - reads the lines "
+                        "from standard input (patient_id,amount[,memo] one per line, the header optional)")
     p.add_argument("--no-apply", dest="apply_mode", action="store_const", const="none", default="auto",
                    help="draw only; keep each credit's money unapplied")
     p.add_argument("--keep-unapplied", action="store_true",
                    help="keep what a line cannot apply on the patient's account (default: back to the voucher)")
     p.add_argument("--memo", default="", help="memo for the batch (and each credit without its own)")
     p.add_argument("--dry-run", action="store_true",
-                   help="show what would be applied to which charges and returned to the voucher, "
-                        "and any refusal; post nothing")
+                   help="show, per line, what would be applied to which charges and returned to the voucher, "
+                        "a warning for each line that applies nothing, and any refusal; post nothing")
     p.add_argument("--again", action="store_true",
                    help="post a file that was posted before (the same bytes): refused without it")
 
@@ -256,7 +257,8 @@ BATCH_TABLE_ROWS = 50
 
 
 def _batch_data(args, lines) -> dict:
-    return {"voucher_id": args.voucher, "lines": list(lines), "apply": args.apply_mode,
+    # (the lines file itself: the core names a line it refuses by the file's row, or ``line N`` of stdin)
+    return {"voucher_id": args.voucher, "lines": lines, "apply": args.apply_mode,
             "keep_unapplied": args.keep_unapplied, "memo": args.memo}
 
 
@@ -274,21 +276,15 @@ def _batch_totals(res: dict, undistributed: int | None) -> str:
 
 
 def post_batch(args) -> Result:
-    """Batch posting: every line of the file becomes a credit drawn from the voucher
-    (``--dry-run``: what would happen, nothing posted)."""
+    """Batch posting: every line of the file (``-``: standard input) becomes a credit drawn from
+    the voucher (``--dry-run``: what would happen, nothing posted)."""
     lines = batch_posting.read_lines(args.file)
     if args.dry_run:
         return preview_batch(args, lines)
     try:
-        res = batch_posting.post_credit_batch(_batch_data(args, lines), file_sha256=lines.sha256,
-                                              file_name=lines.name, again=args.again)
+        res = batch_posting.post_credit_batch(_batch_data(args, lines), again=args.again)
     except batch_posting.AlreadyPosted as exc:
         raise with_note(exc, "pass --again to post it anyway") from None
-    except ClaimdeskError as exc:
-        better = lines.locate(exc)  # name the file row of a bad line
-        if better is exc:
-            raise
-        raise better from None
     head = (f"voucher {res['voucher_id']} ({res['payer']}): {res['lines']} credits for {res['patients']} patients: "
             f"{money(res['drawn'])} drawn, {money(res['applied_total'])} applied")
     parts = [head]
@@ -304,36 +300,60 @@ def post_batch(args) -> Result:
     return Result(res, "\n".join(parts), money=BATCH_MONEY)
 
 
+def _place(where: str) -> tuple[str, str]:
+    """``"row 5 of era.csv"`` -> ``("row", "5")``; ``"line 4"`` -> ``("line", "4")``."""
+    kind, _, rest = where.partition(" ")
+    return kind, rest.split(" ", 1)[0]
+
+
+def _preview_table(res: dict) -> str:
+    """Per line: where, patient, amount, applied, back to the voucher (or kept unapplied) and
+    the charges it pays (as many as fit in 80 columns, ``+N`` for the rest; ``! applies
+    nothing`` for a line that warns)."""
+    keep = res["apply"] == "none" or res["keep_unapplied"]
+    kind = _place(res["credits"][0]["where"])[0]
+    columns = [(kind, "at"), ("patient", "patient"), ("amount", "amount"), ("applied", "applied"),
+               ("unapplied" if keep else "to voucher", "left")]
+    rows = [{"at": _place(c["where"])[1], "patient": c["patient_id"], "amount": money(c["amount"]),
+             "applied": money(c["applied"]), "left": money(c["unapplied"] if keep else c["returned_to_voucher"])}
+            for c in res["credits"]]
+    used = sum(max(len(h), *(len(str(r[k])) for r in rows)) + 2 for h, k in columns)
+    room = max(WIDTH - used, 20)
+    for row, c in zip(rows, res["credits"]):
+        row["to"] = "! applies nothing" if c["warnings"] else batch_posting.applications_text(c["applications"], room)
+    return table(rows, [*columns, ("applied to", "to")], right=("at", "amount", "applied", "left"))
+
+
 def preview_batch(args, lines) -> Result:
-    """``payments post-batch --dry-run``: the core's preview of the batch, as text or JSON; exit
-    code 3 or 4 (as posting would) when it would be refused."""
-    try:
-        res = batch_posting.preview(_batch_data(args, lines), file_sha256=lines.sha256, file_name=lines.name,
-                                    again=args.again)
-    except ClaimdeskError as exc:
-        raise lines.locate(exc) from None
+    """``payments post-batch --dry-run``: the core's preview of the batch, as text or JSON: per
+    line what it applies to which charges and sends back to the voucher, the charges paid, the
+    totals, a warning for each line that applies nothing, and what posting would refuse (exit
+    code 3 or 4, as posting would)."""
+    res = batch_posting.preview(_batch_data(args, lines), again=args.again)
     for r in res["refusals"]:
-        r["message"] = lines.place(r["field"], r["message"])
-        if r["field"] == "file":  # the same file posted before
+        if r["field"] in ("file", "lines") and "posted before" in r["message"]:  # the same lines posted before
             r["message"] += "; pass --again to post it anyway"
     v = res["voucher"]
     who = f"voucher {res['voucher_id']} ({v['payer']})" if v else f"voucher {res['voucher_id']}"
     parts = [f"dry run, nothing posted: {who}: {res['lines']} credits for {res['patients']} patients: "
              f"{money(res['drawn'])} would be drawn, {money(res['applied_total'])} applied"]
     if res["lines"] <= BATCH_TABLE_ROWS:
-        parts.append(table(_credit_rows(res["credits"]),
-                           [("line", "line"), ("patient", "patient_id"), ("amount", "amount"), ("applied", "applied"),
-                            ("unapplied", "unapplied"), ("back to voucher", "returned")],
-                           right=("line", "amount", "applied", "unapplied", "returned")))
-        paid = [{"line": c["line"] + 1, **a, "amount": money(a["amount"])}
+        parts.append(_preview_table(res))
+        kind = _place(res["credits"][0]["where"])[0]
+        paid = [{"at": _place(c["where"])[1], **a, "amount": money(a["amount"])}
                 for c in res["credits"] for a in c["applications"]]
         if paid:
-            parts.append(table(paid, [("line", "line"), ("charge", "charge_id"), ("code", "service_code"),
-                                      ("date of service", "dos"), ("rank", "rank"), ("amount", "amount")],
-                               right=("line", "amount")))
+            parts.append(table(paid, [(kind, "at"), ("charge", "charge_id"), ("encounter", "encounter_id"),
+                                      ("code", "service_code"), ("date of service", "dos"), ("rank", "rank"),
+                                      ("amount", "amount")], right=("at", "amount")))
     else:
         parts.append(f"{res['splits_paid']} charge splits would be paid (--json lists every line)")
     parts.append(_batch_totals(res, res["voucher_undistributed_after"]))
+    if res["warning"]:
+        parts.append(f"warning: {res['warning']}")
+        parts += [f"  {w}" for w in res["warnings"][:BATCH_TABLE_ROWS]]
+        if len(res["warnings"]) > BATCH_TABLE_ROWS:
+            parts.append(f"  and {len(res['warnings']) - BATCH_TABLE_ROWS} more (--json lists every one)")
     code = 0
     if res["refusals"]:
         parts.append("posting would be refused:")

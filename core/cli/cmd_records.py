@@ -92,7 +92,7 @@ def show_patient(args) -> Result:
 
 def find_patient(args) -> Result:
     """Patients matching the text."""
-    rows = patient_views.find_patients(args.text, dob=parse_date(args.dob, "dob"), member_id=args.member_id)
+    rows = patient_views.find_patients(args.text, dob=parse_date(args.dob, "dob", business=False), member_id=args.member_id)
     text = table([{**r, "due": money(r["patient_due"]), "ins": money(r["insurance_pending"])} for r in rows],
                  [("id", "patient_id"), ("account", "account_no"), ("name", "name"), ("born", "dob"),
                   ("patient due", "due"), ("insurance", "ins")], right=("due", "ins"))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from claimdesk.core.cli.common import command, group
+from claimdesk.core.cli.common import command, group, output_file, writing
 from claimdesk.core.cli.output import Result, money, pairs
 from claimdesk.core.services import statement_render, statements
 
@@ -61,9 +59,11 @@ def regenerate(args) -> Result:
 
 def show(args) -> Result:
     """Render a statement."""
+    pdf = output_file(args.pdf, "pdf")
     text = statement_render.render_text(args.statement_id)
     data = {"statement_id": int(args.statement_id), "text": text}
-    if args.pdf:
-        data["pdf"] = str(statement_render.render_pdf(args.statement_id, Path(args.pdf).expanduser()))
+    if pdf is not None:
+        with writing("pdf", pdf):
+            data["pdf"] = str(statement_render.render_pdf(args.statement_id, pdf))
         text += f"\nPDF written to {data['pdf']}"
     return Result(data, text.rstrip("\n"))

@@ -7,8 +7,10 @@ Values from the command line stay strings on their way to the core services
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
+from pathlib import Path
 
 from marshmallow import Schema, fields
 
@@ -81,14 +83,83 @@ def load_object(text: str | None, field: str) -> dict:
     return value
 
 
-def parse_date(text: str | None, field: str) -> dt.date | None:
-    """An ISO date option (YYYY-MM-DD) or None."""
+def parse_date(text: str | None, field: str, *, business: bool = True) -> dt.date | None:
+    """An ISO date option (YYYY-MM-DD) or None. A business date (the default: a daysheet, a
+    report's range, a date received) must also be in the business window
+    (:func:`claimdesk.core.validation.business_date_problem`), refused naming ``field``."""
     if text is None:
         return None
     try:
-        return dt.date.fromisoformat(text.strip())
+        day = dt.date.fromisoformat(text.strip())
     except ValueError:
-        raise InputError({field: [f"must be a date like 2026-03-02, got {text!r}"]}) from None
+        raise InputError({field: [f"must be a date like 2026-03-02, got {text[:40]!r}"]}) from None
+    if business:
+        from claimdesk.core.validation import check_business_date
+
+        check_business_date(day, field)
+    return day
+
+
+def output_file(text: str | None, field: str) -> Path | None:
+    """The file an option names for claimdesk to write (``--out FILE``, ``--pdf FILE``), checked
+    before any work is done: refused naming the option when it is empty, a folder, or in a folder
+    that does not exist (a typo is not a reason to make folders) or is a file. None when not given."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise InputError({field: ["is empty: give the name of the file to write"]})
+    path = Path(text).expanduser()
+    try:
+        if path.is_dir():
+            raise InputError({field: [f"{text!r} is a folder: give the name of a file to write in it"]})
+        folder = path.parent
+        if not folder.exists():
+            raise InputError({field: [f"the folder {str(folder)!r} does not exist: make it first, or give "
+                                      f"another file"]})
+        if not folder.is_dir():
+            raise InputError({field: [f"{str(folder)!r} is a file, not a folder: give a file in a folder"]})
+    except OSError as exc:  # a folder on the way this account may not enter
+        raise InputError({field: [f"cannot write {text!r}: {exc.strerror or exc}"]}) from None
+    return path
+
+
+def output_dir(text: str | None, field: str) -> Path | None:
+    """The folder an option names for claimdesk to write files in (``--out DIR``): made when
+    missing (private, :func:`claimdesk.core.files.private_dir`), refused naming the option when
+    it, or a folder on its way, is a file. None when not given."""
+    if text is None:
+        return None
+    if not text.strip():
+        raise InputError({field: ["is empty: give the folder to write the files in"]})
+    path = Path(text).expanduser()
+    try:
+        probe = path
+        while not probe.exists() and probe.parent != probe:
+            probe = probe.parent
+        if not probe.is_dir():
+            what = repr(text) if probe == path else f"{str(probe)!r} (on the way to {text!r})"
+            raise InputError({field: [f"{what} is a file, not a folder: give the folder to write the files in"]})
+    except OSError as exc:
+        raise InputError({field: [f"cannot write in {text!r}: {exc.strerror or exc}"]}) from None
+    return path
+
+
+@contextlib.contextmanager
+def writing(field: str, path):
+    """Turn a file that cannot be written in the block (no room, no permission, a folder made
+    read-only meanwhile) into :class:`InputError` naming ``field`` and ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        raise InputError({field: [f"cannot write {str(path)!r}: {exc.strerror or exc}"]}) from None
+
+
+def write_output(path: Path | None, field: str, content: str) -> None:
+    """Write ``content`` to ``path`` (checked first with :func:`output_file`; None: not asked),
+    private to this account (a report may hold patient names); a failure names ``field``."""
+    if path is not None:
+        with writing(field, path):
+            files.write_private(path, content)
 
 
 def schema_options(parser: argparse.ArgumentParser, schema: type[Schema], *, skip: tuple[str, ...] = ()) -> None:
@@ -129,7 +200,7 @@ def schema_data(args: argparse.Namespace, schema: type[Schema], **given) -> dict
 def _typed(field, value):
     """A whole number typed for an integer field becomes an int (the schema refuses anything else)."""
     if isinstance(field, fields.Integer) and isinstance(value, str) and value.strip().isascii() \
-            and value.strip().isdigit():
+            and value.strip().isdigit() and len(value.strip()) <= 30:  # (longer: no number; the schema says so)
         return int(value.strip())
     return value
 

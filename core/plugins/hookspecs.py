@@ -8,7 +8,7 @@ the specs below, registered through the ``claimdesk`` entry-point group::
 
 Plugins import only :mod:`claimdesk.api` (the versioned plugin API, :data:`API_VERSION`).
 Every ``claimdesk_*`` list hook returns a list of records (``Action``, ``PaymentMethod``,
-``FeePolicy``, ``WriteoffReason``, ``DenialRoute``); the host checks keys are unique across
+``FeePolicy``, ``WriteoffReason``, ``DenialRoute``, ``RefundMethod``); the host checks keys are unique across
 plugins. The host calls every hook through pluggy (``pm.hook.<name>()``), so
 ``tryfirst``/``trylast`` and hook wrappers work as pluggy documents; adding arguments to a
 spec later is backward compatible (pluggy passes only the arguments an implementation names).
@@ -21,7 +21,7 @@ import pluggy
 PROJECT = "claimdesk"
 #: The plugin API version (semantic): a plugin declaring ``CLAIMDESK_API = "1.0"`` loads on
 #: any 1.x host from 1.0 on; a new minor only adds, a new major may remove (docs/plugins.md).
-API_VERSION = "1.3.0"
+API_VERSION = "1.4.0"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
@@ -49,6 +49,12 @@ def claimdesk_writeoff_reasons():
 @hookspec
 def claimdesk_denial_routes():
     """Return a list of :class:`~claimdesk.core.plugins.records.DenialRoute` (denial code -> work queue)."""
+
+
+@hookspec
+def claimdesk_refund_methods():
+    """Return a list of :class:`~claimdesk.core.plugins.records.RefundMethod` (how money is given
+    back: a refund check, a card reversal, an EFT...; plugin API 1.4)."""
 
 
 @hookspec

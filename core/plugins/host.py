@@ -29,6 +29,7 @@ from typing import Any, Iterable
 
 import pluggy
 
+from claimdesk.core.errors import ClaimdeskError
 from claimdesk.core.models.parties import ROLES
 from claimdesk.core.plugins import hookspecs
 from claimdesk.core.plugins.hookspecs import API_VERSION
@@ -38,6 +39,7 @@ from claimdesk.core.plugins.records import (
     DenialRoute,
     FeePolicy,
     PaymentMethod,
+    RefundMethod,
     WriteoffReason,
 )
 
@@ -60,6 +62,7 @@ LIST_HOOKS = {
     "claimdesk_fee_policies": (FeePolicy, "key"),
     "claimdesk_writeoff_reasons": (WriteoffReason, "code"),
     "claimdesk_denial_routes": (DenialRoute, "code"),
+    "claimdesk_refund_methods": (RefundMethod, "key"),
 }
 #: list hooks the config file adds records to: hook -> what a record is called in a report
 CONFIG_HOOKS = {"claimdesk_writeoff_reasons": "write-off reason", "claimdesk_denial_routes": "denial route"}
@@ -282,6 +285,10 @@ class PluginHost:
                         continue
                 self._owner[(hook, key)] = "config"
                 records[hook][key] = item
+        for key, policy in list(records["claimdesk_fee_policies"].items()):  # (their code runs mid-workflow)
+            owner = self._owner.get(("claimdesk_fee_policies", key), key)
+            records["claimdesk_fee_policies"][key] = dataclasses.replace(
+                policy, fee_cents=_named_fee(policy.fee_cents, key, owner))
         self._records = records
         return records
 
@@ -371,6 +378,12 @@ class PluginHost:
         """Every returned-check fee policy, in menu order."""
         return sorted(self._collect()["claimdesk_fee_policies"].values(), key=lambda f: (f.order, f.key))
 
+    def refund_methods(self, payee: str | None = None) -> list[RefundMethod]:
+        """Every refund method (plugin API 1.4), in menu order; only those that can pay
+        ``payee`` ("patient" or "payer") when given."""
+        items = self._collect()["claimdesk_refund_methods"].values()
+        return sorted((m for m in items if payee is None or payee in m.payees), key=lambda m: (m.order, m.key))
+
     def writeoff_reasons(self, kind: str | None = None) -> list[WriteoffReason]:
         """Write-off reasons, optionally only one kind (insurance | patient)."""
         items = self._collect()["claimdesk_writeoff_reasons"].values()
@@ -430,6 +443,37 @@ def _guard(fn, hook: str, name: str, host: "PluginHost"):
         return items
 
     return guarded
+
+
+class PluginFailed(ClaimdeskError):
+    """Code a plugin contributed raised (or answered nonsense) while claimdesk used it in a
+    workflow: the message names the plugin, the record and the error; the workflow's transaction
+    is rolled back, so nothing was written."""
+
+
+def _named_fee(fn, key: str, owner: str):
+    """``fn``, a fee policy's ``fee_cents``, with its failures named: anything it raises (but a
+    :class:`ClaimdeskError` it raises on purpose) and an answer that is not a whole number of
+    cents, 0 or more, become :class:`PluginFailed` on ``fee_policy``."""
+    if getattr(fn, "_claimdesk_named", False):
+        return fn
+
+    @functools.wraps(fn)
+    def fee_cents(returned_cents, data):
+        try:
+            fee = fn(returned_cents, data)
+        except ClaimdeskError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a plugin's bug, named instead of "unexpected"
+            raise PluginFailed(f"fee policy {key!r} (plugin {owner}) failed: {_describe(exc)}; nothing was "
+                               f"written (see `claimdesk plugins`)", field="fee_policy") from exc
+        if isinstance(fee, bool) or not isinstance(fee, int) or fee < 0:
+            raise PluginFailed(f"fee policy {key!r} (plugin {owner}) answered {fee!r}, not a fee in cents (a whole "
+                               f"number, 0 or more); nothing was written", field="fee_policy")
+        return fee
+
+    fee_cents._claimdesk_named = True
+    return fee_cents
 
 
 def _calls(caller) -> bool:
@@ -498,6 +542,10 @@ def _check_record(item: Any, rtype: type) -> None:
                              f"got {item.queue!r}")
         if not isinstance(item.label, str):
             raise ValueError(f"denial route {item.code!r}: label must be text")
+    if rtype is RefundMethod and (not isinstance(item.payees, tuple) or not item.payees
+                                  or any(p not in ("patient", "payer") for p in item.payees)):
+        raise ValueError(f"refund method {item.key!r}: payees must be a tuple of \"patient\" and/or \"payer\", "
+                         f"got {item.payees!r}")
     if rtype is Action and (not callable(item.applies) or not callable(item.apply)):
         raise TypeError(f"action {item.key!r}: applies and apply must be callable")
     if rtype in ROLE_RECORDS and getattr(item, "required_role", "clerk") not in ROLES:
@@ -509,7 +557,8 @@ def _check_record(item: Any, rtype: type) -> None:
 def _kind_words(kind: str) -> str:
     """``"WriteoffReason"`` -> ``"write-off reason"``."""
     return {"Action": "action", "PaymentMethod": "payment method", "FeePolicy": "fee policy",
-            "WriteoffReason": "write-off reason", "DenialRoute": "denial route"}.get(kind, kind)
+            "WriteoffReason": "write-off reason", "DenialRoute": "denial route",
+            "RefundMethod": "refund method"}.get(kind, kind)
 
 
 def _article(role: str) -> str:

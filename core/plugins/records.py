@@ -101,6 +101,24 @@ class DenialRoute:
 
 
 @dataclasses.dataclass(frozen=True)
+class RefundMethod:
+    """A way money is given back (plugin API 1.4): a refund check, a card reversal, an EFT.
+
+    ``schema`` holds the method's own fields (check number, card authorization, trace
+    number), validated by the core when a refund is made; ``reference_field`` names the field
+    shown as the refund's reference. ``payees`` says who it can pay: ``"patient"``,
+    ``"payer"`` or both. The core does the money (docs/ledger.md): a method never posts.
+    """
+
+    key: str
+    label: str
+    schema: type[Schema] | None = None
+    reference_field: str | None = None
+    payees: tuple[str, ...] = ("patient", "payer")
+    order: int = 500
+
+
+@dataclasses.dataclass(frozen=True)
 class AppliedEvent:
     """What the host tells ``claimdesk_action_applied`` after a commit."""
 

@@ -94,7 +94,7 @@ def check_funds(voucher: Voucher, amount: int) -> None:
     """Refuse drawing ``amount`` from a returned voucher or beyond its undistributed money."""
     require_active(voucher)
     if amount > voucher.undistributed:
-        raise Refused(f"amount {fmt(amount)} is more than the voucher's undistributed "
+        raise Refused(f"{fmt(amount)} is more than the voucher's undistributed "
                       f"{fmt(voucher.undistributed)}", field="amount")
 
 

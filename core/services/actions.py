@@ -7,7 +7,9 @@ The flow (driven the same way by the CLI and the TUI):
   3. the chosen action's schema gives the guided inputs (:func:`form`);
   4. :func:`apply` validates, runs the action in one transaction with an audit
      event and reports exactly what changed (entries, balances before/after,
-     statements made or voided, queue changes);
+     statements made or voided, queue changes); :func:`preview` does exactly the
+     same and rolls it back, to show what applying would do (:func:`dry_run` for
+     several steps at once);
   5. :func:`remove_from_queue` if the clerk wants (only after an action that
      offers it), and :func:`other_encounters` lists the patient's other encounters
      where the same action applies, for :func:`apply_to_others` (each in its own
@@ -27,7 +29,7 @@ from typing import Any, Callable
 import peewee
 from marshmallow import fields as mfields
 
-from claimdesk.core import workflow
+from claimdesk.core import db, workflow
 from claimdesk.core.errors import ClaimdeskError, NotFound, Refused
 from claimdesk.core.models import Encounter, Statement, WorkQueue
 from claimdesk.core.money import Cents
@@ -229,6 +231,37 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
 
     return workflow.run(f"action.{key}", body, inputs=clean, encounter_id=enc.id, typed_money=True,
                         idempotency_key=idempotency_key, reason=str(clean.get("reason", clean.get("note", ""))))
+
+
+def preview(encounter_id: Any, key: str, data: dict | None = None, *, same_as: Any = None) -> dict:
+    """What :func:`apply` would do, with nothing written: the same checks and refusals, the
+    plugin's own ``apply`` and the same result (report, ``before``/``after``, statements made
+    and voided, queue change), from a transaction that is then rolled back (:func:`dry_run`).
+    No audit event is kept, no idempotency key is used and no plugin is told."""
+    return dry_run(apply, encounter_id, key, data, same_as=same_as)
+
+
+def dry_run(fn: Callable, *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)`` (:func:`apply`, :func:`apply_to_others`, :func:`remove_from_queue`
+    or steps made of them) run for real in one transaction that is then rolled back, so nothing
+    survives: no entries, no audit event, no idempotency key used; the plugins' after-action
+    hooks, which hear only of committed work, are not called. Its result, with each workflow
+    result in it (a dict with an ``audit_id``) marked ``dry_run`` and its ``audit_id`` None.
+    Numbers of records made (``entries``, ``statements_made``) are those the rolled-back
+    records had: count them, do not look them up."""
+    return _marked(db.rolled_back(fn, *args, **kwargs))
+
+
+def _marked(value: Any) -> Any:
+    """``value`` with every workflow result in it marked as a dry run (see :func:`dry_run`)."""
+    if isinstance(value, dict):
+        out = {k: _marked(v) for k, v in value.items()}
+        if "audit_id" in out:
+            out.update(audit_id=None, dry_run=True)
+        return out
+    if type(value) in (list, tuple):
+        return type(value)(_marked(v) for v in value)
+    return value
 
 
 def _first_of(same_as: Any, enc: Encounter, action: Action) -> Encounter:

@@ -37,7 +37,7 @@ from claimdesk.core.models import (
 )
 from claimdesk.core.money import as_json, fmt
 from claimdesk.core.services.common import patient_payer
-from claimdesk.core.validation import date_field, load
+from claimdesk.core.validation import business_date_field, load
 
 BUCKETS = ("current", "days_31_60", "days_61_90", "days_91_120", "over_120")
 BUCKET_LABELS = {"current": "0-30", "days_31_60": "31-60", "days_61_90": "61-90",
@@ -159,7 +159,7 @@ def snapshot_query(as_of: dt.date, basis: str = "service", mode: str = "point_in
 class RecalcInput(Schema):
     """Inputs of ``aging recalc``: base date, basis and mode."""
 
-    as_of = date_field(load_default=None)
+    as_of = business_date_field(load_default=None)
     basis = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(BASES))
     mode = fields.String(load_default="point_in_time", validate=validate.OneOf(MODES))
 

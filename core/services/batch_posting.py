@@ -30,34 +30,39 @@ patient's ledger (read from postings), ``claimdesk verify`` and returned checks 
 reverse every entry that touched the voucher) work as for single credits. An entry
 names the patient only when the whole batch is one patient's.
 
-:func:`preview` runs the same checks and the same allocation on a read: what each line
-would pay (which charges), keep and send back, and what posting would refuse; the CLI's
-``payments post-batch --dry-run`` and the TUI's Batch posting screen show it.
+:func:`plan` is what a batch does per line (the allocation above, then what each line keeps
+or gives back); posting hands its allocations to the money engine, and :func:`preview` shows
+the same plan on a read: per line which charges it pays, what it keeps and sends back, a
+warning for a line that applies nothing (its money goes back to the voucher), and what
+posting would refuse. The CLI's ``payments post-batch --dry-run`` and the TUI's Batch
+posting screen show it.
 
-Lines files (lockbox / ERA exports) are read by :func:`read_lines`, shared by the CLI's
-``payments post-batch --file`` and the TUI's Batch posting screen: its :class:`LineFile`
-names the file row of a line the service refuses (``lines.3.amount ... (row 5 of era.csv)``).
+The lines come from a lockbox / ERA file (:func:`read_lines`) or are typed or pasted by the
+clerk (``data["text"]``, read by :func:`parse_text`): :mod:`.batch_lines`. Their
+:class:`LineFile` names a line the service refuses as the clerk finds it (``lines.3.amount
+... (row 5 of era.csv)``; ``line 5, amount: ...`` for typed lines). The same file (its
+bytes) or the same typed lines posted again are refused unless confirmed (``again``).
 """
 
 from __future__ import annotations
 
-import csv
+import dataclasses
 import hashlib
-import io
 import json
-import re
-from pathlib import Path
 from typing import Callable
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from claimdesk.core import db, files, workflow
+from claimdesk.core import db, workflow
 from claimdesk.core.errors import ClaimdeskError, InputError, NotFound, Refused, flatten_messages
 from claimdesk.core.models import AuditEvent, Payer, Voucher
-from claimdesk.core.money import fmt, json_loads
+from claimdesk.core.money import fmt
 from claimdesk.core.posting import allocation, credits
-from claimdesk.core.validation import Id, Money, Text, load
+from claimdesk.core.validation import Id, Text, load
 from claimdesk.core.services import payment_views
+from claimdesk.core.services.batch_lines import (  # noqa: F401 - the lines' API, re-exported
+    FORMAT, HEADER, BatchLine, LineFile, TypedLines, parse_text, read_lines,
+)
 from claimdesk.core.services.common import get
 
 #: Most lines one batch takes (a lockbox file is usually hundreds to a few thousand).
@@ -65,14 +70,6 @@ MAX_LINES = 100_000
 
 
 # --- input ----------------------------------------------------------------------------
-class BatchLine(Schema):
-    """One line of the file: a patient and the amount drawn for them."""
-
-    patient_id = Id(required=True)
-    amount = Money(required=True, positive=True)
-    memo = Text(max_length=200, load_default="")
-
-
 class BatchInput(Schema):
     """A batch: the voucher, its lines, auto-apply or not, keep what is left or return it."""
 
@@ -101,89 +98,37 @@ def validate_batch(data: dict) -> dict:
     return clean
 
 
-# --- line files (the CLI's ``payments post-batch --file`` and the TUI's Batch posting) --
-class LineFile(list):
-    """The lines of a batch file (a plain list of ``{"patient_id", "amount", "memo"?}`` with
-    the values as text: the service validates them) that knows which row of the file each
-    line came from, to name it in errors."""
+def read_batch(data: dict) -> tuple[dict, LineFile | None]:
+    """The validated batch (:func:`validate_batch`) and where its lines came from.
 
-    def __init__(self, lines: list, name: str, places: list[str], sha256: str = ""):
-        super().__init__(lines)
-        self.name = name
-        self.places = places
-        self.sha256 = sha256
-        """The sha256 of the file's bytes: posting the same file again is refused unless confirmed."""
-
-    def where(self, index: int) -> str:
-        """``"row 7 of era.csv"`` (CSV rows counted from the header line) or ``"item 3 of lines.json"``."""
-        place = self.places[index] if 0 <= index < len(self.places) else f"line {index + 1}"
-        return f"{place} of {self.name}"
-
-    def place(self, field, message: str) -> str:
-        """``message`` about ``field`` with the file row added when the field is ``lines.N...``."""
-        m = re.match(r"lines\.(\d+)(\.|$)", str(field or ""))
-        return f"{message} ({self.where(int(m.group(1)))})" if m else message
-
-    def locate(self, exc: ClaimdeskError) -> ClaimdeskError:
-        """``exc`` with the file row added to every message about ``lines.N...``; ``exc``
-        itself when it names no line."""
-        if isinstance(exc, InputError):
-            if not any(re.match(r"lines\.\d+(\.|$)", str(k)) for k in exc.messages):
-                return exc
-            return InputError({k: [self.place(k, str(m)) for m in (v if isinstance(v, list) else [v])]
-                               for k, v in exc.messages.items()})
-        if not re.match(r"lines\.\d+(\.|$)", exc.field or ""):
-            return exc
-        return type(exc)(self.place(exc.field, exc.message), field=exc.field)
-
-
-def read_lines(path: str) -> LineFile:
-    """The lines of a batch file: ``.csv`` with a header naming ``patient_id,amount[,memo]``
-    (other columns ignored; a row with more fields than the header is refused, as an
-    unquoted ``1,000.00`` would be), or ``.json``: a list of ``{"patient_id", "amount",
-    "memo"}`` or ``{"lines": [...]}``. A file that cannot be read raises
-    :class:`InputError` on ``file``, naming the row when one row is at fault. A file larger
-    than :data:`claimdesk.core.files.BATCH_LIMIT` is refused after reading that much (a wrong
-    path such as ``/dev/zero`` stops at once). Amounts in a JSON file are strings (``"12.50"``):
-    a JSON number is refused by the money field, naming the line."""
-    file = Path(path).expanduser()
-    if file.suffix.lower() not in (".json", ".csv"):
-        raise InputError({"file": [f"{path!r}: use a .csv or .json file"]})
-    data = files.read_limited(file, files.BATCH_LIMIT, "file")
-    digest = hashlib.sha256(data).hexdigest()
+    The lines are ``data["text"]`` (typed or pasted, read by :func:`parse_text`: the header
+    optional) or ``data["lines"]``: a :class:`LineFile` (:func:`read_lines`) or a plain list.
+    The source (None for a plain list) names the lines in errors, warnings and the preview:
+    ``line 4, amount: ...`` for typed lines, ``lines.3.amount: ... (row 5 of era.csv)`` for a
+    file, ``lines.3.amount`` for a list."""
+    source = None
+    if isinstance(data, dict) and data.get("text") is not None:
+        if data.get("lines") is not None:
+            raise InputError({"text": ["give the lines or the text of the lines, not both"]})
+        if not isinstance(data["text"], str):
+            raise InputError({"text": [f"must be the lines as text: {HEADER}, one line per patient"]})
+        source = parse_text(data["text"])
+        data = {**{k: v for k, v in data.items() if k != "text"}, "lines": list(source)}
+    elif isinstance(data, dict) and isinstance(data.get("lines"), LineFile):
+        source = data["lines"]
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError({"file": [f"{path!r} is not UTF-8 text"]}) from None
-    if file.suffix.lower() == ".json":
-        try:
-            doc = json_loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError({"file": [f"not valid JSON: {exc.msg} (line {exc.lineno} column {exc.colno})"]}) from None
-        except RecursionError:
-            raise InputError({"file": ["not valid JSON: nested too deeply"]}) from None
-        lines = doc.get("lines") if isinstance(doc, dict) else doc
-        if not isinstance(lines, list):
-            raise InputError({"file": ["a JSON batch is a list of lines or {\"lines\": [...]}"]})
-        return LineFile(lines, file.name, [f"item {i + 1}" for i in range(len(lines))], digest)
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
-    missing = [c for c in ("patient_id", "amount") if c not in header]
-    if missing:
-        raise InputError({"file": [f"the CSV header must name patient_id,amount[,memo]; missing {', '.join(missing)}"]})
-    reader.fieldnames = header
-    lines, places = [], []
-    for row in reader:
-        if row.get(None):
-            raise InputError({"file": [f"row {reader.line_num} of {file.name} has more fields than the header "
-                                       f"({len(header)}); quote a memo with commas, write amounts without "
-                                       f"thousands separators"]})
-        line = {k: (row.get(k) or "").strip() for k in ("patient_id", "amount")}
-        if (row.get("memo") or "").strip():
-            line["memo"] = row["memo"].strip()
-        lines.append(line)
-        places.append(f"row {reader.line_num}")
-    return LineFile(lines, file.name, places, digest)
+        return validate_batch(data), source
+    except InputError as exc:
+        raise _locate(source, exc) from None
+
+
+def _locate(source: LineFile | None, exc: ClaimdeskError) -> ClaimdeskError:
+    return source.locate(exc) if source is not None else exc
+
+
+def _where(source: LineFile | None, index: int) -> str:
+    """How the clerk finds line ``index``: ``line 4`` (typed), ``row 5 of era.csv``, ``line 4`` (a list)."""
+    return source.where(index) if source is not None else f"line {index + 1}"
 
 
 def _summary(clean: dict) -> dict:
@@ -222,24 +167,43 @@ def earlier_posting(file_sha256: str) -> dict | None:
             "lines": inputs.get("lines"), "total": inputs.get("total")}
 
 
-def _repeat_refusal(file_sha256: str, file_name: str) -> AlreadyPosted | None:
+def _repeat_refusal(file_sha256: str, file_name: str, kind: str = "file") -> AlreadyPosted | None:
+    """The refusal of a file (``kind`` ``"file"``) or typed lines (``"lines"``) posted before, or None."""
     before = earlier_posting(file_sha256)
     if before is None:
         return None
-    what = f"{file_name} " if file_name else "this file "
+    if kind == "lines":
+        what, same, field = "these lines were", "the same lines", "lines"
+    else:
+        what, same, field = (f"{file_name} was" if file_name else "this file was"), "the same file", "file"
     total = f", {fmt(before['total'])}" if isinstance(before["total"], int) else ""
     return AlreadyPosted(
-        f"{what}was posted before: the same file (sha256 {file_sha256[:12]}) went to voucher "
+        f"{what} posted before: {same} (sha256 {file_sha256[:12]}) went to voucher "
         f"{before['voucher_id']} on {before['at']} by {before['user']} (audit {before['audit_id']}: "
-        f"{before['lines']} lines{total}); nothing was written. Post it again only if that is meant, "
-        f"with a confirmation", field="file")
+        f"{before['lines']} lines{total}); nothing was written. Post {'them' if kind == 'lines' else 'it'} "
+        f"again only if that is meant, with a confirmation", field=field)
+
+
+def _repeat_key(source: LineFile | None, file_sha256: str, file_name: str) -> tuple[str, str, str]:
+    """The digest, name and kind the repeat check uses: those given, else the source's (typed
+    lines: the digest of the lines as read; a :class:`LineFile`: of its bytes)."""
+    if file_sha256 or source is None:
+        return file_sha256, file_name, getattr(source, "kind", "file")
+    return source.sha256, file_name or source.name, source.kind
 
 
 # --- what stops a batch -----------------------------------------------------------------
-def _refusals(voucher: Voucher, lines: list[dict]) -> list[ClaimdeskError]:
+def _missing_patients(lines: list[dict]) -> set[int]:
+    """The patients of these lines that do not exist (one query)."""
+    pids = sorted({ln["patient_id"] for ln in lines})
+    among, params = db.ids_in(pids)
+    return set(pids) - {r[0] for r in db.sql(f"SELECT id FROM patient WHERE id {among}", params)}
+
+
+def _refusals(voucher: Voucher, lines: list[dict], missing: set[int] | None = None) -> list[ClaimdeskError]:
     """Why the voucher cannot fund these lines, in the order posting checks (it raises the
     first): a returned voucher or one without enough undistributed money, then the first line
-    whose patient does not exist."""
+    whose patient does not exist (``missing``: :func:`_missing_patients`, read when not given)."""
     out: list[ClaimdeskError] = []
     total = sum(ln["amount"] for ln in lines)
     try:
@@ -250,13 +214,9 @@ def _refusals(voucher: Voucher, lines: list[dict]) -> list[ClaimdeskError]:
         if total > voucher.undistributed:
             out.append(Refused(f"the batch totals {fmt(total)} but voucher {voucher.id} has only "
                                f"{fmt(voucher.undistributed)} undistributed", field="voucher_id"))
-    first_line: dict[int, int] = {}
-    for i, ln in enumerate(lines):
-        first_line.setdefault(ln["patient_id"], i)
-    among, params = db.ids_in(list(first_line))
-    missing = set(first_line) - {r[0] for r in db.sql(f"SELECT id FROM patient WHERE id {among}", params)}
+    missing = _missing_patients(lines) if missing is None else missing
     if missing:
-        i = min(first_line[p] for p in missing)
+        i = next(i for i, ln in enumerate(lines) if ln["patient_id"] in missing)
         out.append(NotFound(f"no patient with id {lines[i]['patient_id']}", field=f"lines.{i}.patient_id"))
     return out
 
@@ -266,6 +226,39 @@ def _credit_lines(clean: dict) -> list[credits.CreditLine]:
     stays on ``int``), its memo or the batch's."""
     return [credits.CreditLine(ln["patient_id"], int(ln["amount"]), ln["memo"] or clean["memo"])
             for ln in clean["lines"]]
+
+
+# --- the plan: what each line applies, keeps and gives back -----------------------------
+@dataclasses.dataclass(slots=True)
+class Plan:
+    """What a batch does, per line in order: the allocations the money engine makes
+    (:func:`claimdesk.core.posting.allocation.auto_allocate`, ``line`` = the line's index) and
+    the cents each line applies, keeps unapplied and gives back to the voucher."""
+
+    allocations: list[allocation.Allocation]
+    applied: list[int]
+    unapplied: list[int]
+    returned: list[int]
+
+
+def plan(payer_id: int | None, clean: dict) -> Plan:
+    """The plan of a validated batch on a voucher of ``payer_id`` (a read): with auto-apply,
+    each line pays its patient's open splits of that payer oldest first, a patient's lines in
+    order (the money engine's allocation, the one posting hands to
+    :func:`~claimdesk.core.posting.credits.post_credits`); what a line cannot apply goes back
+    to the voucher unless ``keep_unapplied`` (or ``apply`` is ``"none"``: nothing applied, all
+    kept). ``payer_id`` None (no such voucher): nothing applies."""
+    lines = [(ln["patient_id"], int(ln["amount"])) for ln in clean["lines"]]
+    allocations = []
+    if payer_id is not None and clean["apply"] == "auto":
+        allocations = allocation.auto_allocate(payer_id, lines)[0]
+    applied = [0] * len(lines)
+    for a in allocations:
+        applied[a.line] += a.amount
+    left = [amount - done for (_pid, amount), done in zip(lines, applied)]
+    if clean["apply"] == "auto" and not clean["keep_unapplied"]:
+        return Plan(allocations, applied, [0] * len(lines), left)
+    return Plan(allocations, applied, left, [0] * len(lines))
 
 
 # --- the workflow ---------------------------------------------------------------------
@@ -279,10 +272,12 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
     """Workflow ``credit.post_batch``: draw every line from the voucher, auto-apply, settle.
 
     ``data``: ``{"voucher_id", "lines": [{"patient_id", "amount", "memo"?}, ...],
-    "apply": "auto"|"none", "keep_unapplied": bool, "memo": str}``. Returns the voucher,
-    the totals (``total``, ``drawn``, ``applied_total``, ``unapplied``,
-    ``returned_to_voucher``, ``voucher_undistributed``), ``credit_ids`` in line order and
-    ``credits``: per line its credit, patient, amount, applied, unapplied and returned.
+    "apply": "auto"|"none", "keep_unapplied": bool, "memo": str}``, or ``"text"`` (typed or
+    pasted lines, ``patient_id,amount[,memo]`` one per line) instead of ``"lines"``
+    (:func:`read_batch`). Returns the voucher, the totals (``total``, ``drawn``,
+    ``applied_total``, ``unapplied``, ``returned_to_voucher``, ``voucher_undistributed``),
+    ``credit_ids`` in line order and ``credits``: per line its credit, patient, amount,
+    applied, unapplied and returned. The allocation is :func:`plan`'s, as the preview shows it.
 
     ``progress``, if given, is called as ``progress(done, STEPS)``: ``(0, STEPS)`` once the
     voucher is locked and the batch checked, then after each set-based step (draw, apply,
@@ -294,10 +289,13 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
     ``file_sha256`` (the digest of the lines file's bytes, :attr:`LineFile.sha256`) is recorded
     with the inputs; a file posted before is refused (:class:`AlreadyPosted`, field ``file``,
     naming when, by whom and on which voucher) unless ``again`` confirms it. ``file_name`` names
-    the file in that message. A retried submit under the same ``idempotency_key`` still returns
-    the first result.
+    the file in that message. Typed lines (``text``) and a :class:`LineFile` given as ``lines``
+    bring their own digest (typed lines: of the lines as read; field ``lines``). A retried
+    submit under the same ``idempotency_key`` still returns the first result. Errors about a
+    line name it as its source does (``line 4, amount``; ``(row 5 of era.csv)``).
     """
-    clean = validate_batch(data)
+    clean, source = read_batch(data)
+    file_sha256, file_name, kind = _repeat_key(source, file_sha256, file_name)
     inputs = _summary(clean)
     if file_sha256:
         inputs["file_sha256"] = file_sha256
@@ -309,14 +307,20 @@ def post_credit_batch(data: dict, *, idempotency_key: str | None = None,
         if file_sha256 and not again:
             # (after the voucher's row lock: two clerks posting the file on it at once are serialised)
             get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
-            refused = _repeat_refusal(file_sha256, file_name)
+            refused = _repeat_refusal(file_sha256, file_name, kind)
             if refused is not None:
                 raise refused
         return _post(clean, progress)
 
-    return workflow.run(ACTION, body, inputs=inputs,
-                        patient_id=next(iter(patients)) if len(patients) == 1 else None,
-                        idempotency_key=idempotency_key)
+    try:
+        return workflow.run(ACTION, body, inputs=inputs,
+                            patient_id=next(iter(patients)) if len(patients) == 1 else None,
+                            idempotency_key=idempotency_key)
+    except ClaimdeskError as exc:
+        located = _locate(source, exc)
+        if located is exc:
+            raise
+        raise located from None
 
 
 def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> dict:
@@ -327,8 +331,11 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
     if refused:
         raise refused[0]
     step(0, STEPS)
-    spent = credits.post_credits(voucher, _credit_lines(clean), clean["apply"], keep_unapplied=clean["keep_unapplied"],
-                                 memo=clean["memo"], memos=credits.BATCH, step=lambda done: step(done, STEPS))
+    planned = plan(voucher.payer_id, clean)
+    spent = credits.post_credits(voucher, _credit_lines(clean),
+                                 planned.allocations if clean["apply"] == "auto" else "none",
+                                 keep_unapplied=clean["keep_unapplied"], memo=clean["memo"], memos=credits.BATCH,
+                                 step=lambda done: step(done, STEPS))
     total, returned = sum(ln["amount"] for ln in lines), sum(spent.returned)
     per_line = [{"line": i, "credit_id": cid, "patient_id": ln["patient_id"], "amount": ln["amount"],
                  "applied": spent.applied[i], "unapplied": spent.unapplied[i], "returned_to_voucher": spent.returned[i]}
@@ -342,23 +349,29 @@ def _post(clean: dict, progress: Callable[[int, int], None] | None = None) -> di
             "credit_ids": spent.credit_ids, "credits": per_line}
 
 
-# --- preview: the same checks and allocation, on a read ---------------------------------
+# --- preview: the same checks and plan, on a read ---------------------------------------
 def preview(data: dict, *, file_sha256: str = "", file_name: str = "", again: bool = False) -> dict:
     """What :func:`post_credit_batch` would do with ``data``, writing nothing (plain reads, no
-    transaction). Bad input raises :class:`InputError` as posting does; what posting would
-    refuse comes back in ``refusals`` (``[{"field", "message", "kind"}]``, kind ``not_found`` or
-    ``refused``; the first is what posting raises; none: postable).
+    transaction): the same checks and the same :func:`plan`. Bad input raises
+    :class:`InputError` as posting does; what posting would refuse comes back in ``refusals``
+    (``[{"field", "message", "kind"}]``, kind ``not_found`` or ``refused``; the first is what
+    posting raises; none: postable), each line named as its source names it.
 
     Returns the voucher (``voucher``: its row, None when there is no such voucher), the
     totals posting would report (``total``, ``applied_total``, ``unapplied``,
     ``returned_to_voucher``, ``drawn``, ``voucher_undistributed`` now and
-    ``voucher_undistributed_after``) and ``credits``: per line its patient, amount, memo, what
-    it would apply (``applied``) and to which charges (``applications``: charge id, service
-    code, date of service, rank, amount), keep unapplied and send back to the voucher. With
-    ``file_sha256``, ``posted_before`` is the earlier posting of the same file (or None), and
-    without ``again`` it is a refusal, as posting would say.
+    ``voucher_undistributed_after``) and ``credits``: per line where it is (``where``:
+    ``line 4``, ``row 5 of era.csv``), its patient, amount, memo, what it would apply
+    (``applied``) and to which charges (``applications``: charge id, encounter id, service
+    code, date of service, rank, amount), keep unapplied and send back to the voucher, and
+    its ``warnings`` (a line that applies nothing). ``warnings`` lists every line's, and
+    ``warning`` sums them up in one line (``2 lines apply nothing: 92.00 goes back to the
+    voucher``; "" when none). With a file digest (given, or typed lines' own),
+    ``posted_before`` is the earlier posting of the same lines (or None), and without
+    ``again`` it is a refusal, as posting would say.
     """
-    clean = validate_batch(data)
+    clean, source = read_batch(data)
+    file_sha256, file_name, kind = _repeat_key(source, file_sha256, file_name)
     lines = clean["lines"]
     refusals: list[ClaimdeskError] = []
     try:
@@ -368,46 +381,109 @@ def preview(data: dict, *, file_sha256: str = "", file_name: str = "", again: bo
         refusals.append(exc)
     posted_before = earlier_posting(file_sha256)
     if posted_before is not None and not again:
-        refusals.append(_repeat_refusal(file_sha256, file_name))
+        refusals.append(_repeat_refusal(file_sha256, file_name, kind))
+    missing = _missing_patients(lines)
     if voucher is not None:
-        refusals += _refusals(voucher, lines)
-    amounts = [ln["amount"] for ln in lines]
-    allocations = []
+        refusals += _refusals(voucher, lines, missing)
+    payer = Payer.get_by_id(voucher.payer_id).name if voucher is not None else None
+    planned = plan(voucher.payer_id if voucher is not None else None, clean)
+    per_line = _preview_lines(clean, planned, source)
     if voucher is not None and clean["apply"] == "auto":
-        allocations = allocation.auto_allocate(voucher.payer_id, [(ln["patient_id"], ln["amount"]) for ln in lines])[0]
-    per_line = [{"line": i, "patient_id": ln["patient_id"], "amount": ln["amount"], "memo": ln["memo"] or clean["memo"],
-                 "applied": 0, "applications": [], "unapplied": 0, "returned_to_voucher": 0}
-                for i, ln in enumerate(lines)]
-    charges = _charge_facts({a.split.charge_id for a in allocations})
-    for a in allocations:
-        row = per_line[a.line]
-        row["applied"] += a.amount
-        row["applications"].append({"charge_id": a.split.charge_id, **charges[a.split.charge_id],
-                                    "rank": a.split.rank, "amount": a.amount})
-    give_back = clean["apply"] == "auto" and not clean["keep_unapplied"]
-    for row, amount in zip(per_line, amounts):
-        row["returned_to_voucher" if give_back else "unapplied"] = amount - row["applied"]
-    total = sum(amounts)
-    returned = sum(r["returned_to_voucher"] for r in per_line)
+        _warn(per_line, missing, payer, give_back=not clean["keep_unapplied"])
+    warnings = [w for row in per_line for w in row["warnings"]]
+    total = sum(ln["amount"] for ln in lines)
+    returned = sum(planned.returned)
     undistributed = voucher.undistributed if voucher is not None else None
-    return {"voucher_id": clean["voucher_id"],
-            "voucher": payment_views.voucher_row(voucher, voucher.undistributed) if voucher is not None else None,
+    located = [_locate(source, exc) for exc in refusals]
+    row = payment_views.voucher_row(voucher, voucher.undistributed, payer) if voucher is not None else None
+    return {"voucher_id": clean["voucher_id"], "voucher": row,
             "apply": clean["apply"], "keep_unapplied": clean["keep_unapplied"], "memo": clean["memo"],
+            "source": source.name if source is not None else "", "source_kind": getattr(source, "kind", ""),
             "lines": len(lines), "patients": len({ln["patient_id"] for ln in lines}), "total": total,
-            "applied_total": sum(r["applied"] for r in per_line), "unapplied": sum(r["unapplied"] for r in per_line),
-            "returned_to_voucher": returned, "drawn": total - returned, "splits_paid": len(allocations),
+            "applied_total": sum(planned.applied), "unapplied": sum(planned.unapplied),
+            "returned_to_voucher": returned, "drawn": total - returned, "splits_paid": len(planned.allocations),
             "voucher_undistributed": undistributed,
             "voucher_undistributed_after": None if undistributed is None else undistributed - total + returned,
-            "credits": per_line, "posted_before": posted_before,
+            "credits": per_line, "warnings": warnings,
+            "warning": warning_summary(per_line, give_back=not clean["keep_unapplied"]),
+            "posted_before": posted_before,
             "refusals": [{"field": exc.field, "message": exc.message,
-                          "kind": "not_found" if isinstance(exc, NotFound) else "refused"} for exc in refusals]}
+                          "kind": "not_found" if isinstance(exc, NotFound) else "refused"} for exc in located]}
+
+
+def _preview_lines(clean: dict, planned: Plan, source: LineFile | None) -> list[dict]:
+    """Per line: where it is, its patient, amount and memo, and what :func:`plan` does with it."""
+    lines = clean["lines"]
+    per_line = [{"line": i, "where": _where(source, i), "patient_id": ln["patient_id"], "amount": ln["amount"],
+                 "memo": ln["memo"] or clean["memo"], "applied": planned.applied[i], "applications": [],
+                 "unapplied": planned.unapplied[i], "returned_to_voucher": planned.returned[i], "warnings": []}
+                for i, ln in enumerate(lines)]
+    charges = _charge_facts({a.split.charge_id for a in planned.allocations})
+    for a in planned.allocations:
+        per_line[a.line]["applications"].append({"charge_id": a.split.charge_id, **charges[a.split.charge_id],
+                                                 "rank": a.split.rank, "amount": a.amount})
+    return per_line
+
+
+def _warn(per_line: list[dict], missing: set[int], payer: str, *, give_back: bool) -> None:
+    """Add its warning to every line that applies nothing (of a patient that exists: an unknown
+    patient is a refusal): why (the patient owes the payer nothing, or the patient's earlier
+    lines pay all of it) and where the money goes."""
+    paid_before: set[int] = set()
+    for row in per_line:
+        pid, amount = row["patient_id"], row["amount"]
+        if row["applied"]:
+            paid_before.add(pid)
+            continue
+        if pid in missing:
+            continue
+        why = (f"the patient's earlier line(s) pay all they owe {payer}" if pid in paid_before
+               else f"the patient owes {payer} nothing")
+        goes = "goes back to the voucher" if give_back else "stays unapplied on the patient's account"
+        row["warnings"].append(f"{row['where']} (patient {pid}, {fmt(amount)}): applies nothing: {why}; "
+                               f"{fmt(amount)} {goes}")
+
+
+def warning_summary(per_line: list[dict], *, give_back: bool = True) -> str:
+    """``"2 lines apply nothing: 92.00 goes back to the voucher"`` for the preview's lines that
+    warn; "" when none does."""
+    warned = [row for row in per_line if row["warnings"]]
+    if not warned:
+        return ""
+    cents = sum(row["amount"] for row in warned)
+    lines = "1 line applies" if len(warned) == 1 else f"{len(warned)} lines apply"
+    goes = "goes back to the voucher" if give_back else "stays unapplied on the patients' accounts"
+    return f"{lines} nothing: {fmt(cents)} {goes}"
+
+
+def applications_text(applications: list[dict], width: int | None = None) -> str:
+    """A line's charges, short: ``"enc 41 99213 06-02 25.00; enc 42 99214 06-09 5.00"``
+    (encounter, service code, month-day of service, amount). With ``width``, as many as fit
+    and ``+N`` for the rest (``"enc 41 99213 06-02 25.00 +2"``; the first cut with ``…`` when
+    even it does not fit)."""
+    parts = [f"enc {a['encounter_id']} {a['service_code']} {a['dos'][5:10]} {fmt(a['amount'])}"
+             for a in applications]
+    if width is None:
+        return "; ".join(parts)
+    shown = ""
+    for i, part in enumerate(parts):
+        more = f" +{len(parts) - i - 1}" if i < len(parts) - 1 else ""
+        joined = f"{shown}; {part}" if shown else part
+        if len(joined) + len(more) > width:
+            if shown:
+                return f"{shown} +{len(parts) - i}"
+            room = max(width - len(more), 1)
+            return (part if len(part) <= room else part[:room - 1] + "…") + more
+        shown = joined
+    return shown
 
 
 def _charge_facts(charge_ids) -> dict[int, dict]:
-    """charge -> its service code and date of service (ISO), one query."""
+    """charge -> its encounter, service code and date of service (ISO), one query."""
     if not charge_ids:
         return {}
     among, params = db.ids_in(sorted(charge_ids))
-    rows = db.sql("SELECT c.id, sc.code, c.dos FROM charge c JOIN service_code sc ON sc.id = c.service_code_id"
+    rows = db.sql("SELECT c.id, c.encounter_id, sc.code, c.dos FROM charge c"
+                  " JOIN service_code sc ON sc.id = c.service_code_id"
                   f" WHERE c.id {among}", params)
-    return {cid: {"service_code": code, "dos": str(dos)[:10]} for cid, code, dos in rows}
+    return {cid: {"encounter_id": enc, "service_code": code, "dos": str(dos)[:10]} for cid, enc, code, dos in rows}

@@ -118,11 +118,6 @@ def _address(line: str, city: str, state: str, zip_code: str) -> Address | None:
     return Address(line.upper(), "", city.upper(), state.upper(), zip_code.replace("-", ""))
 
 
-def _date(value) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
 
 class _Reads:
     """Everything the claims need, read once for all of them."""
@@ -172,7 +167,7 @@ class _Reads:
             got[0] += int(paid)
             if denied and "-" in (denial or ""):
                 got[3] = denial
-            day = _date(received)
+            day = db.date_of(received)
             got[2] = day if got[2] is None or (day and day > got[2]) else got[2]
             line_key[line_id] = (key, charge_id)
             if ref:
@@ -195,9 +190,9 @@ def _subscriber(slot: tuple, payer: Payer, patient: tuple) -> Subscriber:
     if (relationship or "self") == "self":
         last, first, dob, sex, address, city, state, zip_code = patient
         return Subscriber(SEQUENCE[rank], SELF, group or "", filing, Name(last.upper(), first.upper()),
-                          member_id or "", _date(dob), sex or "U", _address(address, city, state, zip_code))
+                          member_id or "", db.date_of(dob), sex or "U", _address(address, city, state, zip_code))
     return Subscriber(SEQUENCE[rank], claim_rules.relationship_code(relationship), group or "", filing,
-                      Name((sub_last or "").upper(), (sub_first or "").upper()), member_id or "", _date(sub_dob),
+                      Name((sub_last or "").upper(), (sub_first or "").upper()), member_id or "", db.date_of(sub_dob),
                       sub_sex or "U", _address(sub_address, sub_city, sub_state, sub_zip))
 
 
@@ -273,7 +268,7 @@ class _Builder:
             count = self._units[units] = Decimal(int(units))
         day = self._days.get(dos)
         if day is None:
-            day = self._days[dos] = _date(dos)
+            day = self._days[dos] = db.date_of(dos)
         return mods, count, point, day
 
     def build(self, row: tuple) -> Claim837 | str:
@@ -348,7 +343,7 @@ class _Builder:
             reference = ""
         patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
         if subscriber.relationship != SELF:
-            patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), _date(dob), sex or "U",
+            patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), db.date_of(dob), sex or "U",
                               _address(address, city, state, zip_code))
         claim = Claim837(
             claim_no, Cents(total), place, frequency, tuple(codes), reference,

@@ -25,7 +25,6 @@ set-based, a chunk of keys per query) and those the claims before made.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from collections import defaultdict
 from typing import Iterable
 
@@ -165,10 +164,6 @@ def _patients_named(whos: set[tuple]):
                           part + names)
 
 
-def _date(value):
-    """A date column's value as a date (SQLite's raw driver gives its text)."""
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
 
 class Book:
     """What the import knows (see the module). One per imported file; a preview of several files
@@ -218,7 +213,7 @@ class Book:
                 for c in claims} - self._whos
         self._whos |= whos
         for pid, last, first, dob, account in _patients_named(whos):
-            dob = _date(dob)
+            dob = db.date_of(dob)
             if _who(last, first, dob) in whos:  # (only those a claim names: a day may have hundreds born)
                 rec = self._patient(pid, last, first, dob, account)
                 if rec not in self.by_who[rec.who]:
@@ -250,7 +245,7 @@ class Book:
 
     def _coverage(self, cid, member, payer_id, active, pid, last, first, dob, account) -> None:
         """A coverage holding one of the claims' member ids, and its patient."""
-        rec = self._patient(pid, last, first, _date(dob), account)
+        rec = self._patient(pid, last, first, db.date_of(dob), account)
         if rec not in self.by_member[member]:
             self.by_member[member].append(rec)
         key = (rec, self.payers_by_id[payer_id], member)

@@ -15,6 +15,7 @@ from claimdesk.core.errors import Refused
 from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
 from claimdesk.core.posting.charges import RESTATED
+from claimdesk.core.validation import check_business_date
 
 
 #: Entries a daysheet summary lists one by one (its counts and totals cover every entry).
@@ -25,8 +26,9 @@ def daysheet_summary(day: dt.date | None = None, *, limit: int = JOURNAL_LIMIT) 
     """One day's daysheet (today by default): its status, entries and AR change by kind,
     and the entries themselves oldest first (``journal``: id, time, kind, memo, user,
     the entry it reverses, and ``ar_change``: its effect on receivables, + = owed rose),
-    at most ``limit`` of them (``journal_truncated`` says when there are more)."""
-    day = day or clock.today()
+    at most ``limit`` of them (``journal_truncated`` says when there are more). A day outside
+    the business window (0001-01-01, 2099-01-01) is refused naming ``day``."""
+    day = check_business_date(day, "day") or clock.today()
     sheet = Daysheet.get_or_none(Daysheet.day == day)
     if sheet is None:
         return {"day": day.isoformat(), "status": "not opened", "entries": 0, "by_kind": {},
@@ -62,7 +64,7 @@ def daysheet_summary(day: dt.date | None = None, *, limit: int = JOURNAL_LIMIT) 
 def close_daysheet(day: dt.date | None = None) -> dict:
     """Workflow: close a daysheet; it takes no new entries afterwards. A day still to come
     cannot be closed (its entries have not been made)."""
-    day = day or clock.today()
+    day = check_business_date(day, "day") or clock.today()
     if day > clock.today():
         raise Refused(f"{day} is in the future (today is {clock.today()}); only today's or an "
                       "earlier daysheet can be closed", field="day")
@@ -98,6 +100,8 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
       entry held other lines, the entry restating them counts here too, so only the $80 shows).
     - ``returned_check_fees``: returned-check fee charges; + raises what is owed.
     """
+    check_business_date(start, "start")
+    check_business_date(end, "end")
     if end < start:
         raise Refused("the end date is before the start date", field="end")
     in_range = (JournalEntry.posted_on >= start) & (JournalEntry.posted_on <= end)

@@ -21,7 +21,7 @@ from claimdesk.core import workflow
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Encounter, Eob, Payer, Voucher
 from claimdesk.core.posting import eobs as posting_eobs
-from claimdesk.core.validation import Id, Money, Text, date_field, load
+from claimdesk.core.validation import Id, Money, Text, business_date_field, load
 from claimdesk.core.services import billing
 from claimdesk.core.services.common import get
 
@@ -48,7 +48,7 @@ class EobInput(Schema):
     encounter_id = Id(required=True)
     payer_id = Id(required=True)
     voucher_id = Id(load_default=None, allow_none=True)
-    received_on = date_field(load_default=None)
+    received_on = business_date_field(load_default=None)
     claim_ref = Text(max_length=40, load_default="")
     lines = fields.List(fields.Nested(LineInput), required=True, validate=validate.Length(min=1))
 

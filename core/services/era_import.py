@@ -73,25 +73,8 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False, retry: boo
                 report.files.append(_file(source, dry_run, retry))
         return report
 
-    if not dry_run:
-        return run()
-
-    def rolled_back() -> None:  # a preview posts for real, then takes it all back
-        raise _Preview(run())
-
-    try:
-        db.run_in_transaction(rolled_back)
-    except _Preview as done:
-        return done.report
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-class _Preview(Exception):
-    """The end of a preview: its report; the transaction that made it rolls back."""
-
-    def __init__(self, report: EraReport):
-        super().__init__("preview")
-        self.report = report
+    # a preview posts for real, then takes it all back
+    return db.rolled_back(run) if dry_run else run()
 
 
 def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
@@ -242,6 +225,9 @@ def _post(file: FileReport, remittance: Remittance, payer_id: int, dry_run: bool
         voucher = era_post.voucher_for(remittance, payer_id) if needs_voucher else None
         era_post.reverse([p for p in plans if p.action == "reverse"], voucher)
         plb = era_post.receive(remittance, voucher) if voucher is not None else []
+        from claimdesk.core.services.refunds import match_plb  # (a recoupment the PLB WO takes back: docs/ledger.md)
+
+        recouped = match_plb(voucher, remittance.provider_adjustments) if voucher is not None else []
         eobs = era_post.post(plans, payer_id, voucher, remittance)
         routes = denial_routes(plans)
         era_post.route(plans, routes)
@@ -257,7 +243,7 @@ def _post(file: FileReport, remittance: Remittance, payer_id: int, dry_run: bool
         made.update(report=report, payment_id=payment_id)
         return {"payment_id": payment_id, "voucher_id": report.voucher_id, "amount": remittance.amount,
                 "tallies": report.tallies, "posted_paid": report.posted_paid, "undistributed": report.undistributed,
-                "provider_total": report.provider_total, **withdrawn,
+                "provider_total": report.provider_total, "recoupments_matched": recouped, **withdrawn,
                 "exceptions": [{"claim_no": c.claim_no, "reason": c.reason} for c in report.claims
                                if c.action == "exception"]}
 

@@ -53,9 +53,6 @@ class EncounterRow:
         return next((rank for rank, pid in self.insurers.items() if pid == payer_id), None)
 
 
-def _date(value) -> dt.date:
-    return dt.date.fromisoformat(value) if isinstance(value, str) else value
-
 
 def find_payer(payer_code: str) -> tuple[int | None, str]:
     """``(payer id, "")`` for the one payer with this payer id, else ``(None, why)``."""
@@ -124,7 +121,7 @@ class Matcher:
                 f"JOIN service_code s ON s.id = c.service_code_id WHERE c.encounter_id {among} "
                 "AND c.status = 'active' ORDER BY c.encounter_id, c.line_no, c.id", params):
             self.encounters[eid].charges.append(ChargeRow(cid, control or "", code, _modifiers(modifiers), fee,
-                                                          _date(dos)))
+                                                          db.date_of(dos)))
 
     def _load_history(self, numbers: list[str]) -> None:
         """Claims of this payer posted before under these claim numbers, and the EOBs on the

@@ -22,7 +22,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.posting import allocation, credits, next_claims
 from claimdesk.core.posting.allocation import Allocation
-from claimdesk.core.validation import Id, Money, Text, date_field, load
+from claimdesk.core.validation import Id, Money, Text, business_date_field, load
 from claimdesk.core.services.common import get
 
 
@@ -31,7 +31,7 @@ class VoucherInput(Schema):
     payer_id = Id(required=True)
     method = fields.String(required=True, validate=validate.Length(min=1, max=40))
     amount = Money(required=True, positive=True)
-    received_on = date_field(load_default=None)
+    received_on = business_date_field(load_default=None)
     reference = Text(max_length=60, load_default="")
     details = fields.Dict(load_default=dict)
 
@@ -228,7 +228,7 @@ def check_credit_entry(data: dict, *, payer_id, voucher_amount: int) -> dict:
     patient = get(Patient, clean["patient_id"], "patient", field="patient_id")
     payer = get(Payer, payer_id, "payer", field="payer_id")
     if clean["amount"] is not None and clean["amount"] > voucher_amount:
-        raise Refused(f"amount {fmt(clean['amount'])} is more than the new voucher's "
+        raise Refused(f"{fmt(clean['amount'])} is more than the new voucher's "
                       f"{fmt(voucher_amount)}", field="amount")
     if clean["apply"] == "manual":
         available = clean["amount"] if clean["amount"] is not None else voucher_amount

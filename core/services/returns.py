@@ -158,6 +158,9 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
         if voucher.status == "returned":
             raise Refused(f"voucher {voucher.id} was already returned on {voucher.returned_on}",
                           field="voucher_id")
+        from claimdesk.core.services.refunds import refuse_return_with_refunds
+
+        refuse_return_with_refunds(voucher.id)
         credits = list(Credit.select(Credit.id, Credit.patient).where(Credit.voucher == voucher.id).tuples())
         patients = sorted({pid for _, pid in credits})
         fee = policy.fee_cents(voucher.amount, fee_data)
@@ -184,3 +187,10 @@ def return_check(data: dict, *, idempotency_key: str | None = None) -> dict:
 
     return workflow.run("check.return", body, inputs={**clean, "fee": fee_data},
                         reason=clean["reason"], idempotency_key=idempotency_key)
+
+
+def preview_return(data: dict) -> dict:
+    """What :func:`return_check` would do with ``data`` (the same checks, the same reversals,
+    the fee), with nothing written: every field is checked before the clerk is asked to
+    confirm, and the confirmation can say what will happen. Refuses exactly as the return."""
+    return db.rolled_back(return_check, data)

@@ -77,6 +77,7 @@ class StatementView:
     message: str
     final_notice: bool
     itemized: bool = True  # False: a statement made before the figures were kept per visit
+    plan: tuple[str, int] | None = None  # a payment plan's part not yet due (negative)
 
     @property
     def portion_total(self) -> int:
@@ -94,6 +95,8 @@ class StatementView:
         out += [(f"{day.isoformat()}  {label}", cents) for day, label, cents in self.payments]
         if self.credit is not None:
             out.append(self.credit)
+        if self.plan is not None:
+            out.append(self.plan)
         return out
 
 
@@ -105,7 +108,7 @@ def view(statement_id: int) -> StatementView:
     city = _city_line(c.city, c.state, c.zip)
     clinic = tuple(x for x in (c.name, c.address, city, c.phone) if x)
     remit = tuple(x for x in (c.name, c.address, city) if x)
-    summary, payments, buckets, due_on, credit = [], [], [], None, None
+    summary, payments, buckets, due_on, credit, plan = [], [], [], None, None, None
     visits: dict[int, Visit] = {}
     rows: dict[int, ServiceRow] = {}
     providers: dict[int, list[str]] = {}
@@ -136,6 +139,8 @@ def view(statement_id: int) -> StatementView:
             payments.append((ln.line_date, ln.description, ln.amount))
         elif ln.kind == "credit":
             credit = (ln.description, ln.amount)
+        elif ln.kind == "plan":
+            plan = (ln.description, ln.amount)
         elif ln.kind == "aging":
             buckets.append((ln.description.removeprefix("Aging ").strip(), ln.amount))
         elif ln.kind == "due":
@@ -151,7 +156,7 @@ def view(statement_id: int) -> StatementView:
                                                  if x),
         summary=summary, visits=sorted(visits.values(), key=lambda v: v.dos), payments=payments, credit=credit,
         aging=buckets, amount_due=stmt.amount_due, message=stmt.message, final_notice=stmt.final_notice,
-        itemized=itemized)
+        itemized=itemized, plan=plan)
 
 
 def _city_line(city: str, state: str, zip_code: str) -> str:
@@ -215,6 +220,8 @@ def render_text(statement_id: int) -> str:
             out += [_row(f"  {day.isoformat()}  {label}", fmt(cents)) for day, label, cents in v.payments]
         if v.credit is not None:
             out.append(_row(v.credit[0], fmt(v.credit[1])))
+        if v.plan is not None:
+            out.append(_row(v.plan[0], fmt(v.plan[1])))
     else:
         out.append(_row("Total of charges", fmt(v.balance_total)))
         if v.payments:
@@ -362,6 +369,8 @@ def render_pdf(statement_id: int, path: str | Path) -> Path:
                 line(f"      {day.isoformat()}   {label}", fmt(cents))
         if v.credit is not None:
             line(*v.credit[:1], fmt(v.credit[1]))
+        if v.plan is not None:
+            line(v.plan[0], fmt(v.plan[1]))
     else:
         line("Total of charges", fmt(v.balance_total), bold=True)
         for day, desc, cents in v.payments:

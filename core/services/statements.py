@@ -131,6 +131,8 @@ class Face:
     credit: int  # the patient's unapplied money (credit on account)
     previous: Previous | None = None
     received_since: int = 0  # the patient's payments entered since the previous statement
+    plan_later: int = 0  # of a payment plan's balance, what is not due yet (plans.deferrals)
+    plan_text: str = ""
 
     @property
     def owed(self) -> int:
@@ -142,8 +144,13 @@ class Face:
         return min(max(self.credit, 0), self.owed)
 
     @property
+    def plan_deferred(self) -> int:
+        """What a payment plan takes off the amount due (its instalments not due yet; never below 0 due)."""
+        return min(max(self.plan_later, 0), self.owed - self.credit_used)
+
+    @property
     def amount_due(self) -> int:
-        return self.owed - self.credit_used
+        return self.owed - self.credit_used - self.plan_deferred
 
     @property
     def changes_since(self) -> int:
@@ -265,6 +272,10 @@ def compose(pids: list[int], previous: dict[int, Previous | None] | None = None)
             prev = previous.get(pid)
             received = sum(drawn for at, drawn in money.get(pid, ()) if prev is not None and at >= prev.since)
             faces[pid] = Face(pid, by_patient[pid], paid[pid], -int(unapplied.get(pid) or 0), prev, received)
+        from claimdesk.core.services import plans
+
+        for pid, (later, text) in plans.deferrals(part).items():
+            faces[pid].plan_later, faces[pid].plan_text = later, text
     return faces
 
 
@@ -295,6 +306,8 @@ def face_lines(face: Face, statement_id: int, today: dt.date, due_on: dt.date) -
         left = face.credit - face.credit_used
         text = "Credit on account" + (f" ({fmt(face.credit)}: {fmt(left)} stays on your account)" if left else "")
         out.append(line("credit", -face.credit_used, text))
+    if face.plan_deferred:
+        out.append(line("plan", -face.plan_deferred, face.plan_text or "Payment plan: not yet due"))
     buckets = face.aging(today)
     out += [line("aging", buckets[key], f"Aging {aging.BUCKET_LABELS[key]}") for key in aging.BUCKETS]
     out.append(line("due", face.amount_due, "Please pay by", due_on))

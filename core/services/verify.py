@@ -89,6 +89,8 @@ def check_vouchers() -> list[Violation]:
     undist = _sums("UNDISTRIBUTED", Posting.voucher)
     cash = _sums("CASH", Posting.voucher)
     payer_level = _sums("PAYER_LEVEL", Posting.voucher)
+    payable = _sums("REFUNDS_PAYABLE", Posting.voucher)  # refunds and recoupments held (credit balance)
+    refunded = _refunded_cash()
     drawn = dict(Posting.select(Posting.voucher, fn.SUM(Posting.amount))
                  .where((Posting.account == "UNAPPLIED") & Posting.credit_split.is_null(True))
                  .group_by(Posting.voucher).tuples())
@@ -98,16 +100,105 @@ def check_vouchers() -> list[Violation]:
         c = int(cash.get(vid, 0))
         d = -int(drawn.get(vid, 0))
         kept = int(payer_level.get(vid, 0))
+        held = -int(payable.get(vid, 0))
+        out_cash = refunded.get(vid, 0)  # (refunds paid out of this voucher's money: negative)
         if u != cached:
             out.append(Violation("voucher", f"voucher {vid}: cached undistributed {cached} != ledger {u}"))
         if u < 0:
             out.append(Violation("voucher", f"voucher {vid}: undistributed below zero ({u})"))
-        expected = 0 if status == "returned" else amount
+        expected = (0 if status == "returned" else amount) + out_cash
         if c != expected:
-            out.append(Violation("voucher", f"voucher {vid}: cash {c} != amount {expected}"))
-        if c != d + u - kept:
+            refund_text = f" - refunded {-out_cash}" if out_cash else ""
+            out.append(Violation("voucher", f"voucher {vid}: cash {c} != amount {amount if status != 'returned' else 0}"
+                                            f"{refund_text}"))
+        if c != d + u - kept + held:
             kept_text = f" - payer-level {kept}" if kept else ""
-            out.append(Violation("voucher", f"voucher {vid}: amount {c} != drawn {d} + undistributed {u}{kept_text}"))
+            held_text = f" + refunds payable {held}" if held else ""
+            out.append(Violation("voucher", f"voucher {vid}: amount {c} != drawn {d} + undistributed {u}{kept_text}"
+                                            f"{held_text}"))
+    return out
+
+
+def _refunded_cash() -> dict[int, int]:
+    """voucher id -> the CASH the refunds issued from its money took out (negative): the issue
+    entries of the refunds issued (a reversed refund's issue and its reversal net to nothing;
+    check_refunds holds each refund's status to its entries)."""
+    if not db.database.table_exists("refund"):  # (a database before schema v11)
+        return {}
+    rows = db.sql("SELECT p.voucher_id, SUM(p.amount) FROM refund r JOIN posting p ON p.entry_id = r.settle_entry_id "
+                  "WHERE r.status = 'issued' AND p.account = 'CASH' AND p.voucher_id IS NOT NULL "
+                  "GROUP BY p.voucher_id")
+    return {vid: int(total) for vid, total in rows}
+
+
+def _entry_sums(entry_ids: list[int]) -> dict[tuple[int, str], int]:
+    """(entry id, account) -> the sum of its postings, for ``entry_ids`` (read by the entry index)."""
+    out: dict[tuple[int, str], int] = {}
+    for start in range(0, len(entry_ids), 2000):
+        among, params = db.ids_in(entry_ids[start:start + 2000])
+        for entry_id, account, total in db.sql(f"SELECT entry_id, account, SUM(amount) FROM posting "
+                                               f"WHERE entry_id {among} GROUP BY entry_id, account", params):
+            out[(entry_id, account)] = int(total)
+    return out
+
+
+def _reversals_of(entry_ids: list[int]) -> dict[int, int]:
+    """original entry id -> the entry reversing it, for those of ``entry_ids`` reversed."""
+    out: dict[int, int] = {}
+    for start in range(0, len(entry_ids), 2000):
+        among, params = db.ids_in(entry_ids[start:start + 2000])
+        out.update({orig: rid for rid, orig in db.sql(
+            f"SELECT id, reverses_id FROM journal_entry WHERE reverses_id {among}", params)})
+    return out
+
+
+def check_refunds() -> list[Violation]:
+    """Every refund is what its entries did: its request moved its amount into REFUNDS_PAYABLE;
+    an issued one paid it out of CASH, a recouped one carried it to PAYER_LEVEL; a reversed one
+    has its entries reversed; one awaiting (approval or recoupment) still holds it. REFUNDS_PAYABLE
+    holds exactly what the refunds awaiting hold, and only refund entries (and their reversals)
+    touch it."""
+    if not db.database.table_exists("refund"):  # (a database before schema v11)
+        return []
+    out: list[Violation] = []
+    refunds = db.sql("SELECT id, status, amount, request_entry_id, settle_entry_id FROM refund ORDER BY id").fetchall()
+    owned = sorted({e for r in refunds for e in r[3:] if e is not None})
+    sums = _entry_sums(owned)
+    reversed_by = _reversals_of(owned)
+    held_total = 0
+    for rid, status, amount, request, settle in refunds:
+        if request is None or sums.get((request, "REFUNDS_PAYABLE"), 0) != -amount:
+            out.append(Violation("refund", f"refund {rid}: its request entry does not move {amount} cents into "
+                                           f"REFUNDS_PAYABLE"))
+        if status in ("issued", "recouped"):
+            account = "CASH" if status == "issued" else "PAYER_LEVEL"
+            if settle is None or sums.get((settle, "REFUNDS_PAYABLE"), 0) != amount \
+                    or sums.get((settle, account), 0) != -amount:
+                out.append(Violation("refund", f"refund {rid} ({status}): its entry does not pay {amount} cents out "
+                                               f"of REFUNDS_PAYABLE to {account}"))
+        elif status == "reversed":
+            if any(e is not None and e not in reversed_by for e in (request, settle)):
+                out.append(Violation("refund", f"refund {rid} is marked reversed but its entries are not"))
+        else:
+            held_total += amount
+            if settle is not None:
+                out.append(Violation("refund", f"refund {rid} ({status}) has a settling entry {settle}"))
+        if status != "reversed" and any(e in reversed_by for e in (request, settle) if e is not None):
+            out.append(Violation("refund", f"refund {rid} is {status} but its entries were reversed"))
+    allowed = set(owned) | set(reversed_by.values())
+    total, stray = 0, []
+    for entry_id, amount in db.sql("SELECT entry_id, SUM(amount) FROM posting WHERE account = 'REFUNDS_PAYABLE' "
+                                   "GROUP BY entry_id ORDER BY entry_id"):
+        total += int(amount)
+        if entry_id not in allowed:
+            stray.append(entry_id)
+    if -total != held_total:
+        out.append(Violation("refund", f"REFUNDS_PAYABLE holds {-total} cents but the refunds awaiting hold "
+                                       f"{held_total}"))
+    if stray:
+        out.append(Violation("refund", f"journal entr{'y' if len(stray) == 1 else 'ies'} "
+                                       f"{_named(stray[:_NAMED], len(stray))} move REFUNDS_PAYABLE money but belong "
+                                       f"to no refund"))
     return out
 
 
@@ -436,7 +527,7 @@ def check_users() -> list[Violation]:
     return out
 
 
-CHECKS = (check_entries, check_splits, check_charges, check_vouchers, check_credits,
+CHECKS = (check_entries, check_splits, check_charges, check_vouchers, check_credits, check_refunds,
           check_reversals, check_aging, check_imports, check_guards, check_users, check_audit_chain)
 
 

@@ -4,7 +4,9 @@
 composes the steps in one place: apply (one audited transaction), then "take the
 encounter off its queue?" (only when the action offers it, and only when it is on one),
 then the patient's other encounters where the same action applies, to apply it there with
-the same inputs. Each step returns a typed result; amounts are
+the same inputs. Before the clerk confirms, :meth:`ActionSession.preview` and
+:meth:`ActionSession.preview_others` show what applying would do (the core does the same
+work and rolls it back). Each step returns a typed result; amounts are
 :class:`~claimdesk.core.money.Cents`, so a front end shows money by its type. The rules
 (does the action offer queue removal, is it repeatable, which encounters qualify) are the
 core's (:mod:`claimdesk.core.services.actions`); the session only composes them.
@@ -48,7 +50,8 @@ class Applied:
     action: str
     encounter_id: int
     patient_id: int
-    audit_id: int
+    audit_id: int | None
+    """None in a preview (nothing was kept)."""
     entries: tuple[int, ...]
     report: dict
     """The plugin's own report (amounts as :class:`Cents`; ``summary`` a sentence, if any)."""
@@ -61,14 +64,17 @@ class Applied:
     """The action asks "take it off its queue?" and the encounter is on one."""
     stored: dict
     """The result as the audit trail keeps it (``--json`` prints it)."""
+    dry_run: bool = False
+    """What applying would do, nothing written (:meth:`ActionSession.preview`): its entry and
+    statement numbers are those of records rolled back (count them)."""
 
     @classmethod
     def of(cls, res: dict) -> "Applied":
         qc = res.get("queue_change")
-        return cls(res["action"], res["encounter_id"], res["patient_id"], res["audit_id"], tuple(res.get("entries", ())),
-                   dict(res.get("report") or {}), Balances.of(res["before"]), Balances.of(res["after"]),
-                   tuple(res["statements_made"]), tuple(res["statements_voided"]), tuple(qc) if qc else None,
-                   bool(res["offers_queue_removal"]), res)
+        return cls(res["action"], res["encounter_id"], res["patient_id"], res.get("audit_id"),
+                   tuple(res.get("entries", ())), dict(res.get("report") or {}), Balances.of(res["before"]),
+                   Balances.of(res["after"]), tuple(res["statements_made"]), tuple(res["statements_voided"]),
+                   tuple(qc) if qc else None, bool(res["offers_queue_removal"]), res, bool(res.get("dry_run")))
 
     @property
     def next_encounter(self) -> int:
@@ -100,7 +106,8 @@ class OtherEncounter:
 
 @dataclasses.dataclass(frozen=True)
 class OtherOutcome:
-    """The same action on one other encounter: applied, or why not."""
+    """The same action on one other encounter: applied (or, previewed, what applying would do),
+    or why not."""
 
     encounter_id: Any
     applied: Applied | None
@@ -148,6 +155,11 @@ class ActionSession:
             return
         actions.check_others(self.encounter_id, self.key, list(encounter_ids))
 
+    def preview(self) -> Applied:
+        """Before step 3: what applying would do (``dry_run``), nothing written; refused, with the
+        messages naming the fields, exactly as :meth:`apply` would be."""
+        return Applied.of(actions.preview(self.encounter_id, self.key, self.data))
+
     def apply(self, *, idempotency_key: str | None = None) -> Applied:
         """Step 3: apply the action (validated, one transaction, audited)."""
         self.applied = Applied.of(actions.apply(self.encounter_id, self.key, self.data,
@@ -182,17 +194,29 @@ class ActionSession:
         every one :meth:`others` lists), each in its own transaction; each outcome reported.
         The clerk's queue answer for the first encounter holds for these: when it was taken
         off its work queue, each one applied is taken off its queue too (audited)."""
+        return _outcomes(self._to_others(encounter_ids, idempotency_key=idempotency_key, cancelled=cancelled))
+
+    def preview_others(self, encounter_ids: list | str) -> list[OtherOutcome]:
+        """What :meth:`apply_to_others` would do with ``encounter_ids``, nothing written: each
+        previewed in turn in one transaction rolled back at the end, so each sees the ones
+        before it as applying them would (the patient's balance adding up, the queue answer
+        too). Each outcome: what would change (``applied.dry_run``), or why it would be refused."""
+        return _outcomes(actions.dry_run(self._to_others, encounter_ids))
+
+    def _to_others(self, encounter_ids: list | str, **options: Any) -> list[dict]:
+        """The core's results of :meth:`apply_to_others`, each with the queue it was taken off."""
         first = self._first()
         if isinstance(encounter_ids, str) and encounter_ids.strip().lower() == "all":
             encounter_ids = [o.encounter_id for o in self.others()]
-        done = actions.apply_to_others(self.key, list(encounter_ids), self.data, first=first.encounter_id,
-                                       idempotency_key=idempotency_key, cancelled=cancelled)
-        outcomes = []
+        done = actions.apply_to_others(self.key, list(encounter_ids), self.data, first=first.encounter_id, **options)
         for d in done:
-            applied = Applied.of(d["result"]) if d["ok"] else None
-            removed = None
-            if applied is not None and self.removed_from_queue and applied.after.queue is not None:
-                removed = actions.remove_from_queue(applied.encounter_id, after_action=self.key)["removed_from"]
-            outcomes.append(OtherOutcome(d["encounter_id"], applied, d.get("error", ""), removed))
-        return outcomes
+            if d["ok"] and self.removed_from_queue and d["result"]["after"]["queue"] is not None:
+                removed = actions.remove_from_queue(d["result"]["encounter_id"], after_action=self.key)
+                d["removed_from"] = removed["removed_from"]
+        return done
+
+
+def _outcomes(done: list[dict]) -> list[OtherOutcome]:
+    return [OtherOutcome(d["encounter_id"], Applied.of(d["result"]) if d["ok"] else None, d.get("error", ""),
+                         d.get("removed_from")) for d in done]
 

@@ -72,12 +72,13 @@ def screen_text(app) -> str:
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
 
 
-def drive(scenario, *, size=(80, 24), ansi: bool = False, today=TODAY):
+def drive(scenario, *, size=(80, 24), ansi: bool = False, today=TODAY, notifications: bool = False):
     """Run ``scenario(pilot)`` against a fresh app at 80x24 with the clock frozen (at ``today``:
-    the small clinic's date unless a demo test passes the demo's)."""
+    the small clinic's date unless a demo test passes the demo's); ``notifications`` draws
+    the toasts (Textual's tests leave them out)."""
     async def main():
         app = ClaimdeskApp(ansi=ansi)
-        async with app.run_test(size=size) as pilot:
+        async with app.run_test(size=size, notifications=notifications) as pilot:
             await settle(pilot)
             await scenario(pilot)
         return app

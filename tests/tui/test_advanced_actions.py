@@ -9,7 +9,7 @@ from claimdesk.core.models import AdminMessage, AuditEvent, Encounter, Statement
 from claimdesk.core.services import balances
 
 from tests.tui import scenario
-from tests.tui.helpers import drive, press, screen_text, settle, tab_to, type_text, words
+from tests.tui.helpers import dialog_words, drive, press, screen_text, settle, tab_to, type_text, words
 
 
 def pick(app, key: str) -> int:
@@ -38,15 +38,16 @@ def test_bill_patient_then_remove_from_queue_then_apply_to_other_encounter(datab
         await press(pilot, "enter")
         # the guided form: the denied codes (none picked = all) and the confirm box
         assert "Denied codes" in screen_text(app)
-        await press(pilot, "f2", "y")
-        # nothing ticked: the core refuses next to the Confirm field and writes nothing
-        assert "! confirm" in screen_text(app).lower() or "tick confirm" in screen_text(app)
+        await press(pilot, "f2")
+        # nothing ticked: the review refuses next to the Confirm field, no confirm opens, nothing written
+        assert "! Confirm: tick confirm to apply" in screen_text(app)
+        assert type(app.screen).__name__ == "ActionFormScreen"
         assert balances.patient_balance(clinic.dana.id).patient_due == 0
         await tab_to(pilot, "act-confirm")  # the clerk Tabs to Confirm and ticks it with Space
         await press(pilot, "space")
         seen["ticked"] = screen_text(app)
         await press(pilot, "f2")
-        seen["confirm"] = screen_text(app)
+        seen["confirm"] = dialog_words(screen_text(app))
         await press(pilot, "y")
         seen["result"] = screen_text(app)
         await press(pilot, "y")  # remove from queue
@@ -54,11 +55,20 @@ def test_bill_patient_then_remove_from_queue_then_apply_to_other_encounter(datab
         seen["unticked"] = screen_text(app)
         await press(pilot, "space")  # tick the other encounter: the row says so without colour
         seen["tick"] = screen_text(app)
-        await press(pilot, "f2")  # and apply
+        seen["statement"] = Statement.get((Statement.patient == clinic.dana.id) & (Statement.status == "active")).id
+        await press(pilot, "f2")  # what it would do there, asked before anything posts
+        seen["others_confirm"] = dialog_words(screen_text(app))
+        seen["before_yes"] = balances.patient_balance(clinic.dana.id).patient_due
+        await press(pilot, "y")  # and apply
         seen["applied"] = screen_text(app)
 
     drive(flow)
-    assert "Apply to encounter" in seen["confirm"] and "Confirm:" in seen["confirm"]
+    assert "Apply to encounter" in seen["confirm"] and "Confirm: yes" in seen["confirm"]
+    assert "What will happen: Patient owes: 0.00 → 150.00 With insurers: 230.00 → 80.00" in seen["confirm"]
+    assert "Statements: 1 new" in seen["confirm"] and "—" not in seen["confirm"]
+    assert (f"Encounter {second.id} (2026-03-09): patient owes 150.00 → 230.00; with insurers 80.00 → 0.00; "
+            f"statements 1 new, #{seen['statement']} voided; off the Denied queue") in seen["others_confirm"]
+    assert seen["before_yes"] == 150_00  # nothing posted for it until Yes
     assert "patient            0.00  150.00" in seen["result"]
     assert "Statements made: #" in seen["result"]
     assert "▐X▌ Confirm" in seen["ticked"]
@@ -184,3 +194,50 @@ def test_add_primary_payer_picked_from_the_dropdown(database):
     assert slot.payer_id == clinic.aetna.id and not slot.placeholder
     assert balances.patient_balance(clinic.dana.id).insurance_pending == 230_00
     assert Claim.select().where((Claim.encounter == first.id) & (Claim.status == "queued")).exists()
+
+
+def test_review_names_each_empty_required_field_by_its_label_and_opens_no_confirm(database):
+    """F2 checks every field first: a required field left empty is named under it as the form
+    labels it, in plain words, and no confirm opens; correcting a field takes its line away; then
+    the confirm shows the inputs as labelled (no "—") and what will happen, nothing posted yet."""
+    from claimdesk.core import clock
+    from claimdesk.core.services import actions
+
+    from tests.tui.helpers import choose
+
+    clinic = scenario.build()
+    first = clinic.denied[0]
+    with clock.frozen(scenario.TODAY):
+        actions.apply(first.id, "primary_invalid", {"confirm": True})
+    events = AuditEvent.select().count()
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        app.open_advanced(first.id, "add_primary")
+        await settle(pilot)
+        await press(pilot, "f2")
+        seen["refused"] = screen_text(app)
+        seen["screen"] = type(app.screen).__name__
+        await choose(pilot, "act-payer_id", "Aetna")
+        seen["payer_fixed"] = screen_text(app)
+        await tab_to(pilot, "act-member_id")
+        await type_text(pilot, "AET-100")
+        seen["member_fixed"] = screen_text(app)
+        await press(pilot, "f2")
+        seen["confirm"] = dialog_words(screen_text(app))
+        seen["pending"] = balances.patient_balance(clinic.dana.id).insurance_pending
+
+    drive(flow)
+    lines = seen["refused"].splitlines()
+    payer_row = next(i for i, line in enumerate(lines) if "Payer *" in line)
+    assert "! Payer: fill this in" in lines[payer_row + 1]  # right under it, as the form labels it
+    assert "! Member ID: fill this in" in seen["refused"]
+    assert "Missing data" not in seen["refused"] and "payer_id" not in seen["refused"]
+    assert seen["screen"] == "ActionFormScreen" and AuditEvent.select().count() == events
+    assert "! Payer:" not in seen["payer_fixed"] and "! Member ID: fill this in" in seen["payer_fixed"]
+    assert "! Member ID" not in seen["member_fixed"]
+    assert "Payer: Aetna Member ID: AET-100" in seen["confirm"] and "—" not in seen["confirm"]
+    assert ("What will happen: Patient owes: 150.00 → 0.00 With insurers: 80.00 → 230.00 "
+            "Payers: primary Patient → primary Aetna") in seen["confirm"]
+    assert seen["pending"] == 80_00  # only previewed: nothing posted before Yes

@@ -9,12 +9,13 @@ from claimdesk.core.models import AgingRow, Charge, Claim, Patient, Statement
 from tests import builders as b
 from tests.tui import scenario
 from tests.tui.helpers import drive, press, screen_text, settle, type_text, words
+from tests.conftest import empty_config
 
 
 @pytest.fixture(autouse=True)
 def hermetic_config(monkeypatch, tmp_path):
     """No user config file; exports go to a temp dir."""
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     monkeypatch.setenv("CLAIMDESK_EXPORT_DIR", str(tmp_path / "exports"))
 
 
@@ -60,7 +61,7 @@ def test_aging_asks_to_recalculate_then_shows_the_buckets(database):
         seen["none"] = words(screen_text(pilot.app))
         await press(pilot, "f9")
         seen["payer"] = words(screen_text(pilot.app))
-        await press(pilot, "f3")
+        await press(pilot, "f7")
         seen["patient"] = words(screen_text(pilot.app))
 
     drive(flow)

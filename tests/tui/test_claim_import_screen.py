@@ -156,7 +156,7 @@ def test_a_path_that_cannot_be_read_is_refused_under_the_field(database, claims_
         await press(pilot, "m", "enter")  # nothing typed
         seen["empty"] = words(screen_text(app))
         await type_text(pilot, "nosuch.837, notes.txt")
-        await press(pilot, "f3")
+        await press(pilot, "f5")
         seen["bad"] = words(screen_text(app))
         await press(pilot, "f2")  # not importable: no confirm step
         seen["f2"] = (type(app.screen).__name__, words(screen_text(app)))

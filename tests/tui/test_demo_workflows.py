@@ -16,6 +16,7 @@ from claimdesk.core.services import actions, balances
 
 from tests import demo_cache
 from tests.tui.helpers import choose, drive, press, screen_text, tab_to, type_text, words
+from tests.conftest import empty_config
 
 # the demo is one SQLite file copied per test: one engine
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
 @pytest.fixture
 def demo(backend, tmp_path_factory, tmp_path, monkeypatch):
     """A private copy of the demo clinic, as its clerk, at the demo's "today"."""
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     path, summary = demo_cache.template(tmp_path_factory)
     with demo_cache.opened_copy(path, tmp_path):
         yield summary
@@ -237,7 +238,7 @@ def test_workers_comp_result_names_records_and_done_opens_the_new_encounter(demo
 
 def test_tick_rows_of_other_encounters_with_shift_range(demo):
     """The patient's other encounters: Space ticks one, Shift+Down extends the range, and the
-    marks read without colour; F2 applies the action to exactly the ticked ones."""
+    marks read without colour; F2 (then Yes) applies the action to exactly the ticked ones."""
     def has_two_others(e):
         return len(actions.other_encounters(e, "non_billable")) >= 3
 
@@ -253,7 +254,7 @@ def test_tick_rows_of_other_encounters_with_shift_range(demo):
             await press(pilot, "n")
         await press(pilot, "space", "shift+down")
         seen["ticked"] = words(screen_text(pilot.app))
-        await press(pilot, "f2")
+        await press(pilot, "f2", "y")  # what it would do to each is shown first; Yes applies
         seen["applied"] = words(screen_text(pilot.app))
 
     drive(flow, today=demo_cache.NOW)

@@ -231,11 +231,11 @@ def test_f4_opens_the_exceptions_and_a_path_that_cannot_be_read_is_refused_under
         await press(pilot, "v", "enter")  # nothing typed
         seen["empty"] = words(screen_text(app))
         await type_text(pilot, "nosuch.835, notes.txt")
-        await press(pilot, "f3")
+        await press(pilot, "f5")
         seen["bad"] = words(screen_text(app))
         await press(pilot, "f2")  # not postable: no confirm step
         seen["f2"] = (type(app.screen).__name__, words(screen_text(app)))
-        await press(pilot, "f4")
+        await press(pilot, "f7")
         seen["f4"] = (type(app.screen).__name__, words(screen_text(app)))
         await press(pilot, "escape")
         seen["back"] = type(app.screen).__name__

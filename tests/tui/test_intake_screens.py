@@ -53,8 +53,8 @@ async def register_patient(pilot, last: str, first: str, dob: str) -> None:
 
 
 async def add_coverage(pilot, payer: str, member: str) -> None:
-    """In registration: F5 opens the coverage dialog; the payer, the member id, F2."""
-    await press(pilot, "f5")
+    """In registration: F8 opens the coverage dialog; the payer, the member id, F2."""
+    await press(pilot, "f8")
     await choose(pilot, "cv-payer_id", payer)
     await tab_to(pilot, "cv-member_id")
     await type_text(pilot, member)
@@ -194,7 +194,7 @@ def test_coverage_refusal_is_under_its_field_and_writes_nothing(database):
         app = pilot.app
         await press(pilot, "n")
         await type_text(pilot, "Reyes")
-        await press(pilot, "enter", "f5")
+        await press(pilot, "enter", "f8")
         await choose(pilot, "cv-payer_id", "Aetna")
         await choose(pilot, "cv-relationship", "spouse")  # the subscriber is someone else: name them
         await press(pilot, "f2")
@@ -343,7 +343,7 @@ def test_diagnoses_picked_from_the_patients_earlier_ones(database):
         await press(pilot)
         await tab_to(pilot, "ce-dx")
         await type_text(pilot, "E11.9")
-        await press(pilot, "f5")
+        await press(pilot, "f8")
         seen["picker"] = dialog_words(screen_text(app))
         ticks = app.focused
         ticks.highlighted = 2  # R51.9 second
@@ -513,5 +513,5 @@ def test_import_entry_on_home_and_in_the_palette_opens_the_import_screen(databas
 
     drive(flow)
     assert "Import 837 claim file m" in seen["home"]
-    assert seen["import"][0] == "Import 837 claim files" and "press Enter or F3 to preview" in seen["import"][1]
+    assert seen["import"][0] == "Import 837 claim files" and "press Enter or F5 to preview" in seen["import"][1]
     assert "Import 837 claim file" in seen["palette"]

@@ -20,13 +20,14 @@ from tests import builders as b
 from tests.tui import scenario
 from tests.tui.big_queue import fill_review
 from tests.tui.helpers import _drawn, drive, press, screen_text, settle, wait_until, words
+from tests.conftest import empty_config
 
 
 @pytest.fixture(autouse=True)
 def hermetic_config(monkeypatch, tmp_path):
     """No user config file; exports go to a temp dir; every progress step reaches the bar
     (no update interval: no test waits out a clock)."""
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     monkeypatch.setenv("CLAIMDESK_EXPORT_DIR", str(tmp_path / "exports"))
     monkeypatch.setattr(progress_module, "INTERVAL", 0)
 

@@ -81,7 +81,7 @@ def test_apply_credit_with_nothing_ticked_asks_first_then_keeps_it_unapplied(dat
         seen["kept"] = words(screen_text(app))
 
     drive(flow)
-    assert "! amount: amount 99.00 is more than the voucher's undistributed 40.00" in seen["refused"]
+    assert "! Amount: 99.00 is more than the voucher's undistributed 40.00" in seen["refused"]
     assert "No charge is ticked [x]. Post the credit unapplied?" in seen["asked"]
     assert "All 40.00 stays unapplied on the patient's account" in seen["asked"]
     assert "unapplied 40.00" in seen["kept"]
@@ -215,6 +215,9 @@ def test_find_a_check_and_return_it_with_a_flat_fee(database):
     assert "Service code *" in seen["dialog"] and "Provider *" in seen["dialog"]
     assert "Provider id" not in seen["dialog"] and "f2 Return check" in seen["dialog"]
     assert "Return this check?" in seen["confirm"] and "NSF" in seen["confirm"]
+    # what will happen, from the core's own return rolled back: one credit, Sam owes 40.00 more
+    assert "Credits reversed: 1" in seen["confirm"] and f"#{clinic.sam.id} +40.00" in seen["confirm"]
+    assert "Fee charged: 25.00" in seen["confirm"]
     assert "Voucher #2 returned" in seen["done"] and "fee 25.00" in seen["done"]
     assert Voucher.get_by_id(clinic.cash).status == "returned"
     assert balances.patient_balance(clinic.sam.id).patient_due == 120_00 + 25_00
@@ -243,3 +246,62 @@ def test_the_unapplied_dialog_lists_only_charges_the_credits_payer_owes_on(datab
     assert f"[ ] #{aetna_charge.id}" in seen["aetna"] and f"#{self_pay_charge.id}" not in seen["aetna"]
     assert f"[ ] #{self_pay_charge.id}" in seen["sam"] and f"#{aetna_charge.id} " not in seen["sam"]
     assert balances.credit_unapplied(from_aetna["credit_id"]) == 20_00
+
+
+def test_the_return_dialog_checks_every_field_before_it_asks(database):
+    """A flat fee with no provider: the dialog says so under the field, in its label's words,
+    and no "Return this check?" (with "Provider: —") is asked; nothing is returned."""
+    clinic = scenario.build()
+    with clock.frozen(scenario.TODAY):
+        payments.post_credit({"patient_id": clinic.sam.id, "voucher_id": clinic.cash})
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await press(pilot, "k", "a", "f6")
+        await type_text(pilot, "cash 40.00")
+        await press(pilot, "enter", "r")
+        await type_text(pilot, "NSF")
+        await choose(pilot, "policy", "Flat fee")
+        await choose(pilot, "fee-service_code", "99213")
+        await tab_to(pilot, "fee-amount")
+        await type_text(pilot, "25.00")
+        await press(pilot, "f2")
+        seen["refused"] = (type(app.screen).__name__, words(screen_text(app)))
+        await choose(pilot, "fee-provider_id", "Rivera")
+        seen["corrected"] = words(screen_text(app))
+        await press(pilot, "f2")
+        seen["confirm"] = (type(app.screen).__name__, words(screen_text(app)))
+
+    drive(flow)
+    screen, text = seen["refused"]
+    assert screen == "ReturnCheckScreen" and "Return this check?" not in text
+    assert "Provider" in text and "fill this in" in text and "provider_id" not in text
+    assert "Missing data" not in text
+    assert "fill this in" not in seen["corrected"]  # the message goes once the field is set
+    screen, text = seen["confirm"]
+    assert screen == "ConfirmScreen" and "Return this check?" in text and ": —" not in text
+    assert Voucher.get_by_id(clinic.cash).status != "returned"
+
+
+def test_a_bad_amount_is_said_under_the_field_in_its_label_and_goes_when_corrected(database):
+    clinic = scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        app = pilot.app
+        await open_credit_for(pilot, "Ortiz")
+        await choose(pilot, "voucher", f"#{clinic.cash} cash")
+        await tab_to(pilot, "amount")
+        await press(pilot, *["backspace"] * 8)
+        await type_text(pilot, "12.345")
+        await press(pilot, "f2")
+        seen["refused"] = words(screen_text(app))
+        await press(pilot, "backspace")
+        seen["corrected"] = words(screen_text(app))
+
+    drive(flow)
+    assert "Amount: has more than 2 decimals" in seen["refused"]
+    assert "amount:" not in seen["refused"] and "must be an amount like 12.50:" not in seen["refused"]
+    assert "has more than 2 decimals" not in seen["corrected"]
+    assert credits_posted() == 0

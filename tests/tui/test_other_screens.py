@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 from claimdesk.api import hookimpl
 from claimdesk.core import clock, db
-from claimdesk.core.models import AdminMessage, Daysheet, User
+from claimdesk.core.models import AdminMessage, Daysheet, Patient, User
 from claimdesk.core.plugins.host import PluginHost, reset_host
 from claimdesk.core.services import actions, payments
 
@@ -128,7 +130,7 @@ def test_daysheet_totals_and_closing_it(database):
         seen["bad"] = words(screen_text(pilot.app))
         await press(pilot, *["backspace"] * 7)
         await type_text(pilot, "2026-04-01")
-        await press(pilot, "f8", "y")
+        await press(pilot, "f2", "y")
         seen["closed"] = words(screen_text(pilot.app))
 
     drive(flow)
@@ -198,3 +200,20 @@ def test_sixteen_colour_terminal_draws_home(database):
     assert seen["theme"].startswith(("ansi", "textual-ansi"))
     for text in ("Work queues", "Denied", "Advanced Actions", "2 patients · 3 encounters"):
         assert text in seen["home"]
+
+
+def test_a_name_too_long_for_its_column_ends_with_an_ellipsis(database):
+    """A cut name must not pass for a whole one: "Worthington-Fairbanks-Oyela…", never
+    "Worthington-Fairbanks-Oyelaran, Ma" read as her name."""
+    clinic = scenario.build()
+    Patient.update(last_name="Worthington-Fairbanks-Oyelaran", first_name="Magdalena").where(
+        Patient.id == clinic.dana.id).execute()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "enter")  # the Denied queue: her two encounters
+        seen["queue"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert re.search(r"Worthington-Fairbanks-Oye\w*…", seen["queue"])
+    assert "Worthington-Fairbanks-Oyelaran, Magdalena" not in seen["queue"]

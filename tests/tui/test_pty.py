@@ -18,6 +18,7 @@ from claimdesk.core import db, migrations, users
 from claimdesk.core.context import as_user
 
 from tests.tui import scenario
+from tests.conftest import empty_config
 
 WANTED = ("Work queues", "Denied", "Workflows", "Advanced Actions", "Payer checks")
 
@@ -77,7 +78,7 @@ def test_first_screen_over_a_pseudo_terminal(db_url, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("COLORTERM", "TEXTUAL", "NO_COLOR")}
     env.update(TERM="xterm-256color", LANG="C.UTF-8", CLAIMDESK_DB=db_url,
                CLAIMDESK_NOW=f"{scenario.TODAY.isoformat()}T09:00:00",
-               CLAIMDESK_CONFIG=str(tmp_path / "none.toml"))
+               CLAIMDESK_CONFIG=empty_config(tmp_path))
     proc = subprocess.Popen(claimdesk_command(),
                             stdin=slave, stdout=slave, stderr=slave, env=env, close_fds=True,
                             start_new_session=True)

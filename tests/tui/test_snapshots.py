@@ -17,6 +17,7 @@ from claimdesk.tui.app import ClaimdeskApp
 from tests import builders as b
 from tests.tui import scenario
 from tests.tui.helpers import choose, press, settle, tab_to, type_text
+from tests.conftest import empty_config
 
 # one engine is enough for pictures: the data and ids are the same on both
 pytestmark = pytest.mark.parametrize("backend", ["sqlite"])
@@ -204,13 +205,13 @@ def test_claim_batches(database, snap_compare):
 
 
 def test_aging(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     scenario.build()
     assert snap(snap_compare, "g", "f9")
 
 
 def test_statements(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     scenario.build()
     assert snap(snap_compare, "s", "f9", "y")
 
@@ -292,13 +293,13 @@ def test_zero_splits_after_marking(database, snap_compare):
 
 
 def test_aging_by_patient(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     scenario.build()
-    assert snap(snap_compare, "g", "f9", "f3")
+    assert snap(snap_compare, "g", "f9", "f7")
 
 
 def test_aging_without_a_snapshot(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     scenario.build()
     assert snap(snap_compare, "g")
 
@@ -325,14 +326,14 @@ def test_patient_ledger_tabs(database, snap_compare, tab):
 
 
 def test_statement_view(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     clinic = scenario.build()
     ledger_with_money(clinic)
     assert snap(snap_compare, "l", "type:2", "enter", "5", "end", "enter")
 
 
 def test_statement_run_confirm(database, snap_compare, monkeypatch, tmp_path):
-    monkeypatch.setenv("CLAIMDESK_CONFIG", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
     scenario.build()
     assert snap(snap_compare, "s", "f9")
 
@@ -441,7 +442,7 @@ def test_charge_entry_saved(database, snap_compare):
 
 def test_diagnosis_picker(database, snap_compare):
     scenario.intake()
-    assert snap(snap_compare, "h", "type:A1001", "enter", "f5", "space")
+    assert snap(snap_compare, "h", "type:A1001", "enter", "f8", "space")
 
 
 def test_clinic_setup(database, snap_compare):

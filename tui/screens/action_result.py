@@ -4,7 +4,9 @@ After an action is applied: the before/after balances by rank, statements made
 or voided, the queue change and the plugin's own report; then, when the action
 offers it, "Remove encounter N from queue X?"; then the patient's other
 encounters where the same action applies, to apply it there too with the same
-inputs (each in its own transaction, each result reported).
+inputs: F2 first shows, per ticked encounter, what applying would do there (or why it
+would be refused), and applies on Yes (each in its own transaction, each result
+reported). :func:`changes` is what an action changes in words, for the confirm steps.
 """
 
 from __future__ import annotations
@@ -23,7 +25,9 @@ from claimdesk.core.money import Cents, fmt
 from claimdesk.core.services import patient_views, views
 from claimdesk.core.usecases.advanced_actions import ActionSession, Applied, OtherEncounter, OtherOutcome, QueueAnswer
 from claimdesk.tui.screens.base import BaseScreen, describe_error, worker_cancelled
+from claimdesk.tui.screens.confirm import ConfirmScreen
 from claimdesk.tui.widgets.tick_list import TickList
+from claimdesk.tui import keys
 
 #: Nouns whose number is a record's id (``new_encounter 21`` is encounter #21, not 21.00).
 ID_NOUNS = {"encounter", "statement", "claim", "charge", "coverage", "message", "credit", "voucher", "eob",
@@ -150,10 +154,56 @@ def result_renderables(result: Applied, title: str, statements: list[dict], queu
     return [head, table, facts]
 
 
+def changes(result: Applied, queues: dict | None = None) -> list[tuple[str, str]]:
+    """What the action changes (or, previewed, would change), in words, as (what, how):
+    ``("Patient owes", "20.00 → 0.00")``, ``("Queue", "Billing → none")``, statements made
+    and voided, payers, claim type... Only what changes; ``("Balances", "unchanged")`` when no
+    balance does."""
+    queues = queues or {}
+    before, after = result.before, result.after
+    out = [(what, f"{fmt(getattr(before, key))} → {fmt(getattr(after, key))}")
+           for what, key in (("Patient owes", "patient_due"), ("With insurers", "insurance_pending"),
+                             ("Encounter balance", "encounter_total"))
+           if getattr(before, key) != getattr(after, key)]
+    if not out:
+        out.append(("Balances", "unchanged"))
+    if result.queue_change:
+        out.append(("Queue", " → ".join(queues.get(q, q) if q else "none" for q in result.queue_change)))
+    made, voided = len(result.statements_made), result.statements_voided
+    if made or voided:
+        out.append(("Statements", ", ".join(
+            ([f"{made} new" if result.dry_run else f"#{', #'.join(map(str, result.statements_made))} made"]
+             if made else []) + ([f"#{', #'.join(map(str, voided))} voided"] if voided else []))))
+    if before.payers != after.payers:
+        out.append(("Payers", f"{payers_text(before.payers)} → {payers_text(after.payers)}"))
+    for what, key in (("Claim type", "claim_type"), ("Billable", "billable")):
+        if getattr(before, key) != getattr(after, key):
+            out.append((what, f"{shown(key, getattr(before, key))} → {shown(key, getattr(after, key))}"))
+    if result.report.get("summary"):
+        out.append(("In short", str(result.report["summary"])))
+    return out
+
+
+def queue_titles() -> dict[str, str]:
+    """The work queues' titles by key (runs in a worker)."""
+    return {q["key"]: q["name"] for q in views.queue_counts()}
+
+
+def outcome_line(outcome: OtherOutcome, dos: str = "", queues: dict | None = None) -> str:
+    """One other encounter's previewed outcome on one line: "Encounter 44 (2026-05-02):
+    patient owes 35.00 → 0.00; off the Billing queue", or "...: would be refused: why"."""
+    head = f"Encounter {outcome.encounter_id}" + (f" ({dos})" if dos else "")
+    if not outcome.ok:
+        return f"{head}: would be refused: {outcome.error}"
+    bits = [f"{what[0].lower()}{what[1:]} {how}" for what, how in changes(outcome.applied, queues)]
+    if outcome.removed_from:
+        bits.append(f"off the {queue_title(outcome.removed_from, queues or {})} queue")
+    return f"{head}: " + "; ".join(bits)
+
+
 def load_context(result: Applied) -> dict:
     """The statements the action made and the work queues' titles (runs in a worker)."""
-    return {"statements": patient_views.statements_by_id(list(result.statements_made)),
-            "queues": {q["key"]: q["name"] for q in views.queue_counts()}}
+    return {"statements": patient_views.statements_by_id(list(result.statements_made)), "queues": queue_titles()}
 
 
 class ActionResultScreen(BaseScreen):
@@ -164,7 +214,7 @@ class ActionResultScreen(BaseScreen):
         Binding("escape", "finish", "Done"),
         Binding("y", "queue(True)", "Yes, remove"),
         Binding("n", "queue(False)", "No, keep"),
-        Binding("f2", "apply_others", "Apply to selected"),
+        keys.do_it("apply_others", "Apply to selected"),
     ]
 
     def __init__(self, session: ActionSession):
@@ -312,6 +362,24 @@ class ActionResultScreen(BaseScreen):
         if not ids:
             self.notify("Tick one or more encounters first (Space).", severity="warning")
             return
+        # first what it would do to each (nothing written), then the clerk says yes
+        self.call(self.session.preview_others, ids, done=lambda seen: self.confirm_others(ids, seen),
+                  busy=self.query_one("#others-apply"))
+
+    def confirm_others(self, ids: list, seen: list[OtherOutcome]) -> None:
+        """Ask, showing per encounter what applying would do there or why it would be refused."""
+        dos = {o.encounter_id: o.dos for o in self.others}
+        fit = sum(o.ok for o in seen)
+        note = ("" if fit == len(seen) else
+                f"{len(seen) - fit} would be refused and left as they are." if fit else
+                "None of them would be applied.")
+        self.app.push_screen(
+            ConfirmScreen(f"Apply “{self.session.title}” to {len(ids)} other encounter(s)?",
+                          [outcome_line(o, dos.get(o.encounter_id, ""), self.queues) for o in seen],
+                          yes="Apply", no="Back", note=note),
+            callback=lambda yes: self.apply_others(ids) if yes else None)
+
+    def apply_others(self, ids: list) -> None:
         # runs in a worker: Ctrl+K stops it between encounters (those done stay done)
         self.call(self.session.apply_to_others, ids, idempotency_key=self.others_key, cancelled=worker_cancelled,
                   done=self.show_others_results, busy=self.query_one("#others-apply"))

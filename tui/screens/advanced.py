@@ -22,6 +22,7 @@ from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import actions, views
 from claimdesk.tui.screens.base import BaseScreen, describe_error
+from claimdesk.tui import keys
 
 
 def assess_encounter(encounter_id: str) -> dict:
@@ -53,8 +54,8 @@ class AdvancedActionsScreen(BaseScreen):
     TITLE = "Advanced Actions"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f6", "focus_id", "Encounter ID"),
-        Binding("f5", "reassess", "Reload"),
+        keys.find("focus_id"),
+        keys.look_again("reassess"),
     ]
 
     def __init__(self, encounter_id: int | str | None = None, action_key: str | None = None):

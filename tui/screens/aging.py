@@ -22,14 +22,15 @@ from claimdesk.tui.screens.base import BaseScreen, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 from claimdesk.tui.widgets.table import Table
+from claimdesk.tui import keys
 
 
 class AgingScreen(KeepWhileRunning, BaseScreen):
-    """The newest snapshot (or the date typed); B switches payer/patient; F9 recalculates."""
+    """The newest snapshot (or the date typed); F7 switches payer/patient; F9 recalculates."""
 
     TITLE = "Aging"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f9", "recalc", "Recalculate"),
-                Binding("f3", "toggle_by", "By payer/patient"), Binding("f5", "reload", "Reload")]
+    BINDINGS = [Binding("escape", "back", "Back"), keys.run_all("recalc", "Recalculate"),
+                keys.related("toggle_by", "By payer/patient"), keys.look_again("reload")]
 
     DEFAULT_CSS = """
     AgingScreen #ag-as-of { width: 14; }
@@ -99,7 +100,7 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
     def fill(self, rep: dict) -> None:
         self.query_one("#ag-title", Static).update(
             f"Aging as of {rep['as_of'].isoformat()} by {rep['by']}; open A/R {fmt(rep['totals']['total'])}. "
-            f"F3 by payer/patient.\n{rep['mode_label'].capitalize()}.")
+            f"F7 by payer/patient.\n{rep['mode_label'].capitalize()}.")
         table = self.query_one(DataTable)
         table.clear(columns=True)
         keys = (*aging.BUCKETS, "total")

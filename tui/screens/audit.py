@@ -12,7 +12,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
+from claimdesk.tui import keys
 
 
 def event_text(e: dict) -> Text:
@@ -31,8 +32,8 @@ class AuditScreen(BaseScreen):
     """The newest 200 events; type part of an action key to filter; Enter shows one."""
 
     TITLE = "Audit log"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f6", "focus_filter", "Filter"),
-                Binding("f5", "reload", "Reload")]
+    BINDINGS = [Binding("escape", "back", "Back"), keys.find("focus_filter", "Filter"),
+                keys.look_again("reload")]
 
     def __init__(self):
         super().__init__()
@@ -67,8 +68,8 @@ class AuditScreen(BaseScreen):
         table = self.query_one(DataTable)
         table.clear()
         for e in rows:
-            table.add_row(str(e["audit_id"]), e["at"][5:16], e["user"][:10], e["action"][:30],
-                          str(e["encounter_id"] or "—"), e["reason"][:16])
+            table.add_row(str(e["audit_id"]), e["at"][5:16], clip(e["user"], 10), clip(e["action"], 30),
+                          str(e["encounter_id"] or "—"), clip(e["reason"], 16))
         table.focus()
         self.query_one("#audit-detail", Static).update(f"{len(rows)} event(s) shown. Enter shows the inputs.")
 

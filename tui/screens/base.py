@@ -19,6 +19,7 @@ from textual.worker import Worker, active_worker, get_current_worker
 from claimdesk.core import session
 from claimdesk.core.db import StorageError
 from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.tui.keys import InFooterOrder
 
 
 class SubmitKey:
@@ -123,7 +124,7 @@ class ServiceCalls:
         self.notify(describe_error(exc), title="Not done", severity="error", timeout=8)  # type: ignore[attr-defined]
 
 
-class BaseScreen(ServiceCalls, Screen):
+class BaseScreen(InFooterOrder, ServiceCalls, Screen):
     """A full screen with Escape to go back."""
 
     BINDINGS = [Binding("escape", "back", "Back")]
@@ -141,7 +142,7 @@ class BaseScreen(ServiceCalls, Screen):
         return rows[table.cursor_row]
 
 
-class BaseModal(ServiceCalls, ModalScreen):
+class BaseModal(InFooterOrder, ServiceCalls, ModalScreen):
     """A dialog; Escape closes it without an answer."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]

@@ -3,7 +3,7 @@
 The patient (found as in registration; F6), the rendering provider, the date of service
 (today unless changed), the place of service, a referring provider when there is one, who is
 billed (the patient's coverages in order, or self-pay), the diagnoses in the claim's order
-(typed, or picked with F5 from the patient's earlier ones and the clinic's usual ones), then
+(typed, or picked with F8 from the patient's earlier ones and the clinic's usual ones), then
 the lines: F4 adds one, Enter changes one, Delete removes it (:mod:`.charge_line`). F2 has
 the core check the whole encounter and shows what it would save (``preview_encounter``); Save
 there writes it in one workflow (``add_encounter``) and the screen says the encounter and
@@ -32,6 +32,7 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.form_line import FormBody, choice_of, form_line, set_choices, text_of
 from claimdesk.tui.widgets.patient_search import PatientSearch
+from claimdesk.tui import keys
 
 PLACES = {
     "patient_id": Place("Patient", "ce-find-error", "ce-find-input"),
@@ -95,15 +96,15 @@ def saved_text(res: dict) -> Text:
 
 
 class ChargeEntryScreen(BaseScreen):
-    """A new encounter: F2 reviews and saves, F4 adds a line, F5 picks diagnoses, F6 finds the patient."""
+    """A new encounter: F2 reviews and saves, F4 adds a line, F8 picks diagnoses, F6 finds the patient."""
 
     TITLE = "Charge entry"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f2", "review", "Review · save"),
-        Binding("f4", "add_line", "Add line"),
-        Binding("f5", "pick_diagnoses", "Diagnoses"),
-        Binding("f6", "find", "Patient"),
+        keys.do_it("review", "Review · save"),
+        keys.new("add_line", "Add line"),
+        keys.details("pick_diagnoses", "Diagnoses"),
+        keys.find("find"),
         Binding("delete", "remove_line", "Remove line", show=False),
     ]
 
@@ -130,7 +131,7 @@ class ChargeEntryScreen(BaseScreen):
             yield ErrorLine(id="ce-place-error")
             yield form_line(("Bill to", Select([], prompt="choose the patient first", id="ce-billed", compact=True)))
             yield ErrorLine(id="ce-billed-error")
-            yield form_line(("Diagnoses", Input(placeholder="ICD-10 codes in order: E11.9, I10 (F5 picks)",
+            yield form_line(("Diagnoses", Input(placeholder="ICD-10 codes in order: E11.9, I10 (F8 picks)",
                                                 id="ce-dx", compact=True)))
             yield Static("", id="ce-dx-list", classes="ce-info")
             yield ErrorLine(id="ce-dx-error")
@@ -330,7 +331,7 @@ class ChargeEntryScreen(BaseScreen):
                       group="patient", exclusive=True)
 
     def refresh_patient(self, info: dict) -> None:
-        """The patient's earlier diagnoses now include the ones just saved (F5 offers them)."""
+        """The patient's earlier diagnoses now include the ones just saved (F8 offers them)."""
         if self.patient is not None and self.patient["patient_id"] == info["patient_id"]:
             self.patient["diagnoses"] = info["diagnoses"]
 

@@ -24,6 +24,7 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.form_line import choice_of, form_line, text_of
 from claimdesk.tui.widgets.tick_list import OrderTickList
+from claimdesk.tui import keys
 
 #: A line's fields as the dialog labels them (charge entry names a line's refusals the same way).
 LINE_LABELS = {"code": "Code", "modifiers": "Modifiers", "units": "Units", "fee": "Fee", "pointers": "Points at",
@@ -57,7 +58,7 @@ class LineDialog(FormDialog):
     """Enter or change one charge line; dismisses with ``{"row": input, "shown": checked}`` or None."""
 
     SAVE_BUTTON = "ln-save"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "save", "Save line")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("save", "Save line")]
 
     def __init__(self, number: int, codes: list[dict], diagnoses: list[str], row: dict | None = None):
         super().__init__(classes="dialog-screen intake")

@@ -18,10 +18,12 @@ from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import payment_views, returns
 from claimdesk.core.services.actions import describe_schema
-from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
+from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.field_errors import plain
 from claimdesk.tui.widgets.schema_form import SchemaForm, schema_defaults
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip, right
+from claimdesk.tui import keys
 
 
 def return_result_text(res: dict) -> Text:
@@ -45,13 +47,6 @@ def return_result_text(res: dict) -> Text:
 LIST_ROWS = 300
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
-
-
-def _right(text: str) -> Text:
-    return Text(text, justify="right")
-
 
 class PayerChecksScreen(BaseScreen):
     """Vouchers (checks, EFTs, cash...) still holding money; R returns the highlighted one."""
@@ -60,10 +55,10 @@ class PayerChecksScreen(BaseScreen):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("r", "return_check", "Return check"),
-        Binding("a", "toggle_all", "All / undistributed"),
+        Binding("a", "toggle_all", "All/unused"),
         Binding("e", "batch_post", "Batch post", show=False),
-        Binding("f6", "focus_filter", "Find"),
-        Binding("f5", "reload", "Reload"),
+        keys.find("focus_filter"),
+        keys.look_again("reload"),
     ]
 
     def __init__(self):
@@ -84,8 +79,8 @@ class PayerChecksScreen(BaseScreen):
 
     def on_mount(self) -> None:
         self.query_one("#checks-result").display = False
-        self.query_one(DataTable).add_columns("Voucher", "Check / ref", "Received", _right("Amount"),
-                                              _right("Undistr."), "Payer")
+        self.query_one(DataTable).add_columns("Voucher", "Check / ref", "Received", right("Amount"),
+                                              right("Undistr."), "Payer")
         self.action_reload()
 
     def action_reload(self) -> None:
@@ -125,8 +120,8 @@ class PayerChecksScreen(BaseScreen):
         payer_width = max(12, (self.size.width or 80) - 60)
         for r in self.rows:
             ref = f"{r['method']} {r['reference'] or ''}".strip()
-            table.add_row(f"#{r['voucher_id']}", _cut(ref, 18), r["received_on"], _right(fmt(r["amount"])),
-                          _right(fmt(r["undistributed"])), _cut(r["payer"], payer_width), key=str(r["voucher_id"]))
+            table.add_row(f"#{r['voucher_id']}", clip(ref, 18), r["received_on"], right(fmt(r["amount"])),
+                          right(fmt(r["undistributed"])), clip(r["payer"], payer_width), key=str(r["voucher_id"]))
         if self.rows:
             table.move_cursor(row=min(keep or 0, len(self.rows) - 1))
 
@@ -151,10 +146,29 @@ class PayerChecksScreen(BaseScreen):
             self.action_reload()
 
 
+#: The return dialog's fields as it labels them, for the core's field names.
+RETURN_LABELS = {"patient_id": "Fee patient", "fee_policy": "Fee policy", "voucher_id": "Voucher", "reason": "Reason"}
+
+
+def return_effects(res: dict) -> list[tuple[str, str]]:
+    """What a return will do (from its preview), as confirmation lines."""
+    owed = res["balance_increase_by_patient"]
+    lines = [("Credits reversed", f"{len(res['credits_zeroed'])}"),
+             ("Patients owe more", ", ".join(f"#{pid} +{fmt(v)}" for pid, v in list(owed.items())[:4])
+              + (f" and {len(owed) - 4} more" if len(owed) > 4 else "") if owed else "nobody")]
+    if res["fee"]:
+        lines.append(("Fee charged", fmt(res["fee"])))
+    if res.get("claims_voided"):
+        lines.append(("Claims taken back", f"{len(res['claims_voided'])} queued later claim(s)"))
+    if res.get("encounters_to_review"):
+        lines.append(("To Review", f"{len(res['encounters_to_review'])} encounter(s) with claims sent"))
+    return lines
+
+
 class ReturnCheckScreen(BaseModal):
     """Reason, fee policy and its fields; F2 returns the check after a confirm step."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "submit", "Return check")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("submit", "Return check")]
 
     def __init__(self, voucher: dict):
         super().__init__(classes="dialog-screen")
@@ -233,24 +247,34 @@ class ReturnCheckScreen(BaseModal):
                 **({"patient_id": patient} if patient else {})}
 
     def action_submit(self) -> None:
+        """Check every field first (the core's own return, rolled back); only then ask, saying
+        what the return will do."""
+        payload = self.payload()
+        self.clear_errors()
+        self.call(returns.preview_return, payload, done=lambda res: self.confirm(payload, res),
+                  failed=self.failed, busy=self.query_one("#submit"))
+
+    def confirm(self, payload: dict, res: dict) -> None:
         from claimdesk.tui.screens.confirm import ConfirmScreen
 
-        payload = self.payload()
         policy = self._policy()
         form = self._fee_form()
         lines = [("Voucher", f"#{self.voucher['voucher_id']} {self.voucher['payer']} {fmt(self.voucher['amount'])}"),
-                 ("Reason", payload["reason"] or "—"), ("Fee policy", policy.label if policy else "—"),
-                 *(form.describe() if form else [])]
+                 ("Reason", payload["reason"]), ("Fee policy", policy.label if policy else "none"),
+                 *(form.describe() if form and res["fee"] else []), *return_effects(res)]
         self.app.push_screen(
             ConfirmScreen("Return this check? Every credit it paid is reversed.", lines, yes="Return", no="Back"),
             callback=lambda yes: self.submit(payload) if yes else None)
 
-    def submit(self, payload: dict) -> None:
+    def clear_errors(self) -> None:
         for ident in ("#reason-error", "#return-error"):
             self.query_one(ident, ErrorLine).show("")
         form = self._fee_form()
         if form is not None:
             form.clear_errors()
+
+    def submit(self, payload: dict) -> None:
+        self.clear_errors()
         key = self.submit_key.for_payload(payload)
         self.call(returns.return_check, payload, idempotency_key=key, done=self.done, failed=self.failed,
                   busy=self.query_one("#submit"))
@@ -260,20 +284,22 @@ class ReturnCheckScreen(BaseModal):
         self.dismiss(res)
 
     def failed(self, exc: BaseException) -> None:
+        """Each refusal under its field, in the dialog's own words ("Fee patient: …")."""
         messages = dict(exc.messages) if isinstance(exc, InputError) else (
             {exc.field: [exc.message]} if getattr(exc, "field", None) else {})
         leftover = []
         for name, msgs in messages.items():
+            said = "; ".join(plain(str(m)) for m in msgs) if isinstance(msgs, list) else str(msgs)
             if name == "reason":
-                self.query_one("#reason-error", ErrorLine).show("; ".join(map(str, msgs)))
+                self.query_one("#reason-error", ErrorLine).show(f"Reason: {said}")
             elif name == "fee" and isinstance(msgs, dict) and self._fee_form() is not None:
                 leftover += self._fee_form().show_errors(msgs)
             elif name.startswith("fee.") and self._fee_form() is not None:
                 leftover += self._fee_form().show_errors({name[4:]: msgs})
             else:
-                leftover.append(f"{name}: {'; '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}")
+                leftover.append(f"{RETURN_LABELS.get(name, name.replace('_', ' '))}: {said}")
         if not messages:
-            leftover.append(str(exc))
+            leftover.append(describe_error(exc))
         if leftover:
             self.query_one("#return-error", ErrorLine).show("; ".join(leftover))
         self.show_error(exc)

@@ -20,6 +20,7 @@ from claimdesk.core.services import claims
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.widgets.progress import KeepWhileRunning, WorkProgress, run_with_progress
 from claimdesk.tui.widgets.table import Table
+from claimdesk.tui import keys
 
 #: Queued claims listed at once (the build sends them all; the title counts them all).
 LIST_ROWS = 500
@@ -57,7 +58,7 @@ class ClaimBatchesScreen(KeepWhileRunning, BaseScreen):
 
     TITLE = "Claim batches"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("b", "build", "Build batch"),
-                Binding("f5", "reload", "Reload")]
+                keys.look_again("reload")]
 
     def __init__(self):
         super().__init__()

@@ -2,7 +2,7 @@
 becoming an encounter with its charges, billed to its payers, its claim marked sent.
 
 Type the path of one or more files (space or comma separated; ``~`` and ``*.837`` work, a
-path with spaces in quotes) and Enter (or F3): the files are read and checked in a worker by
+path with spaces in quotes) and Enter (or F5): the files are read and checked in a worker by
 the core's ``claim_import.preview``, which writes nothing. The preview shows, per file, the
 claims found, how many would be imported, were imported before, or are refused; the patients,
 payers, providers and service codes that would be made (new) or were found on file
@@ -35,6 +35,8 @@ from claimdesk.tui.screens.file_import import (  # noqa: F401 - PathsRefused, sp
     FIELD, SHOWN_ERRORS, FileImportScreen, PathsRefused, read_sources, split_paths,
 )
 from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
+from claimdesk.tui import keys
+from claimdesk.tui.widgets.table import clip
 
 #: Claims listed in the table (the counts above it cover every claim).
 TABLE_ROWS = 2000
@@ -42,7 +44,7 @@ TABLE_ROWS = 2000
 SHOWN_WARNINGS = 2
 
 HINT = ("Type the path of one or more 837P claim files (space or comma separated; ~ and *.837 work) "
-        "and press Enter or F3 to preview them: nothing is written. F2 imports after a confirm step.")
+        "and press Enter or F5 to preview them: nothing is written. F2 imports after a confirm step.")
 
 KIND_WORDS = (("patients", "patient(s)"), ("payers", "payer(s)"), ("providers", "provider(s)"), ("codes", "code(s)"))
 #: The place a refusal's reason ends with (the table shows it in front, shorter).
@@ -180,9 +182,9 @@ def cells(row: dict, several: bool) -> list:
         enc = row["encounter_id"]
         who, dos, total = (f"imported as encounter #{enc}" if enc else "in a file before it"), "", ""
     # (80 columns: the claim 11, outcome 10, date 10, total 9, their padding 10, the rest for who)
-    out = [row["claim_no"] or "(none)", Text(label, style=style), _cut(who, 16 if several else 28), dos,
+    out = [row["claim_no"] or "(none)", Text(label, style=style), clip(who, 16 if several else 28), dos,
            Text(total, justify="right")]
-    return ([_cut(row["file"], 10)] if several else []) + out
+    return ([clip(row["file"], 10)] if several else []) + out
 
 
 def detail_text(row: dict | None, done: bool) -> Text:
@@ -214,13 +216,9 @@ def detail_text(row: dict | None, done: bool) -> Text:
     return t
 
 
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
-
-
 # --- the screen ---------------------------------------------------------------------------------------
 class ClaimImportScreen(FileImportScreen):
-    """Files, Enter/F3 previews (nothing written), F2 imports after a confirm step."""
+    """Files, Enter/F5 previews (nothing written), F2 imports after a confirm step."""
 
     PREFIX = "ci"
     PLACEHOLDER = "claims.837 ~/edi/*.837 (space or comma separated)"
@@ -233,8 +231,8 @@ class ClaimImportScreen(FileImportScreen):
     TITLE = "Import 837 claim files"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f3", "preview", "Preview"),
-        Binding("f2", "import", "Import"),
+        keys.look_again("preview", "Preview"),
+        keys.do_it("import", "Import"),
     ]
     DEFAULT_CSS = """
     ClaimImportScreen .ci-label { width: 7; padding-left: 1; }
@@ -343,7 +341,7 @@ class ClaimImportScreen(FileImportScreen):
         names = ", ".join(short_name(f) for f in report.files)
         tallies = {kind: (sum(f.tallies[kind].new for f in report.files),
                           sum(f.tallies[kind].matched for f in report.files)) for kind, _w in KIND_WORDS}
-        lines = [("Files", _cut(names, 60)),
+        lines = [("Files", clip(names, 60)),
                  ("Encounters", f"{to_import:,} new, one per claim, with its charges; its claim marked sent on "
                                 f"{'the file' if len(report.files) == 1 else 'its file'}'s date"),
                  ("Total charges", fmt(report.total_charges)),

@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, Ta
 from claimdesk.core.money import fmt
 from claimdesk.core.services import intake_views, reference_data
 from claimdesk.tui.screens.base import BaseScreen
-from claimdesk.tui.screens.ledger import cut
+from claimdesk.tui.widgets.table import clip
 from claimdesk.tui.screens.record_form import Field, RecordDialog, RecordForm
 from claimdesk.tui.widgets.table import Table
 
@@ -67,11 +67,11 @@ def rows_for(lists: dict) -> dict[str, list[tuple]]:
     """The three lists as table rows (long names cut to fit 80 columns; the form shows them whole)."""
     fee_width = max((len(fmt(c["default_fee"])) for c in lists["codes"]), default=0)
     return {
-        "payers": [(cut(p["name"], 34), p["kind"].replace("_", " "), p["payer_code"], cut(p["city"], 16))
+        "payers": [(clip(p["name"], 34), p["kind"].replace("_", " "), p["payer_code"], clip(p["city"], 16))
                    for p in lists["payers"]],
-        "providers": [(cut(p["name"], 34), p["kind"], p["npi"] or "—", p["taxonomy"] or "—")
+        "providers": [(clip(p["name"], 34), p["kind"], p["npi"] or "—", p["taxonomy"] or "—")
                       for p in lists["providers"]],
-        "codes": [(c["code"], c["kind"], f"{fmt(c['default_fee']):>{fee_width}}", cut(c["description"], 46))
+        "codes": [(c["code"], c["kind"], f"{fmt(c['default_fee']):>{fee_width}}", clip(c["description"], 46))
                   for c in lists["codes"]],
     }
 

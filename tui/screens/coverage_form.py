@@ -20,6 +20,7 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.form_line import choice_of, form_line, text_of
 from claimdesk.tui.widgets.tick import Tick
+from claimdesk.tui import keys
 
 #: field: (label, error line, control)
 PLACES = {
@@ -55,7 +56,7 @@ class CoverageDialog(FormDialog):
     """Add a coverage to ``patient`` or change ``coverage``; dismisses with the saved coverage or None."""
 
     SAVE_BUTTON = "cv-save"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "save", "Save")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("save", "Save")]
 
     def __init__(self, patient: dict, choices: dict, coverage: dict | None = None):
         super().__init__(classes="dialog-screen intake")

@@ -12,7 +12,7 @@ No voucher is picked for the clerk: the money is drawn only from the voucher
 chosen in the list (or just made with New). After a credit is posted the voucher,
 amount and ticks are cleared, so pressing F2 again cannot post a second credit
 from the same voucher by accident; a double press while one is being posted
-reuses its idempotency key (the core posts it once). F6 applies the patient's
+reuses its idempotency key (the core posts it once). F7 applies the patient's
 unapplied money from earlier credits (:mod:`.unapplied`).
 """
 
@@ -25,14 +25,20 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Select, Static
 
 from claimdesk.tui.widgets.tick import Tick
-from claimdesk.core.errors import ClaimdeskError, InputError
+from claimdesk.core.errors import InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import patient_views, payment_views, payments
-from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
+from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.screens.voucher import NewVoucherScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
+from claimdesk.tui.widgets.field_errors import labelled
 from claimdesk.tui.widgets.tick_list import TickList
+from claimdesk.tui import keys
+
+#: The core's field names as this screen labels them, for its error lines.
+CREDIT_LABELS = {"amount": "Amount", "voucher_id": "Voucher", "patient_id": "Patient", "applications": "Ticked charges",
+                 "method": "Method", "payer_id": "Payer", "keep_unapplied": "Keep unapplied"}
 
 #: Vouchers offered in the picker; more are counted ("showing 50 of 80"), the oldest first.
 VOUCHER_ROWS = 50
@@ -77,10 +83,10 @@ class CreditEntryScreen(BaseScreen):
     TITLE = "Credit entry"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f2", "post('auto')", "Auto-Apply"),
-        Binding("f3", "post('manual')", "Apply Credit"),
-        Binding("f4", "new_voucher", "New voucher"),
-        Binding("f6", "apply_unapplied", "Unapplied"),
+        keys.do_it("post('auto')", "Auto-Apply"),
+        keys.apply_ticked("post('manual')", "Apply Credit"),
+        keys.new("new_voucher", "Voucher"),
+        keys.related("apply_unapplied", "Unapplied"),
     ]
 
     def __init__(self, method: str | None = None, patient_id=None):
@@ -179,6 +185,10 @@ class CreditEntryScreen(BaseScreen):
         self.reload_money()
 
     # -- payer / method / voucher -------------------------------------------------------
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "amount":  # the clerk is correcting it: the old message goes
+            self.set_amount_error("")
+
     def on_select_changed(self, event: Select.Changed) -> None:
         event.stop()
         if event.select.id in ("payer", "method"):
@@ -300,7 +310,7 @@ class CreditEntryScreen(BaseScreen):
             amount = payload.get("amount") or fmt(self._voucher()["undistributed"])
             self.app.push_screen(
                 ConfirmScreen("No charge is ticked [x]. Post the credit unapplied?",
-                              [f"All {amount} stays unapplied on the patient's account (F6 applies it later).",
+                              [f"All {amount} stays unapplied on the patient's account (F7 applies it later).",
                                "Back, then Space ticks the charges to pay."], yes="Post unapplied", no="Back"),
                 callback=lambda yes: self.submit(payload) if yes else None)
             return
@@ -341,12 +351,7 @@ class CreditEntryScreen(BaseScreen):
 
     def post_failed(self, exc: BaseException) -> None:
         self._posting_over()
-        if isinstance(exc, InputError):
-            message = "; ".join(exc.lines())
-        elif isinstance(exc, ClaimdeskError):
-            message = str(exc)
-        else:
-            message = describe_error(exc)
+        message = labelled(exc, CREDIT_LABELS)
         field = getattr(exc, "field", None) or ""
         if isinstance(exc, InputError):
             field = next(iter(exc.messages), "")
@@ -362,7 +367,7 @@ class CreditEntryScreen(BaseScreen):
 
     # -- unapplied money from earlier credits ---------------------------------------------
     def action_apply_unapplied(self) -> None:
-        """F6: apply the patient's unapplied money (earlier credits) to their open charges."""
+        """F7: apply the patient's unapplied money (earlier credits) to their open charges."""
         from claimdesk.tui.screens.unapplied import ApplyUnappliedScreen
 
         if self.patient is None:

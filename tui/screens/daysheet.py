@@ -15,7 +15,8 @@ from claimdesk.core.money import fmt
 from claimdesk.core.services import daysheets
 from claimdesk.tui.screens.base import BaseScreen
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
+from claimdesk.tui import keys
 
 
 def parse_day(text: str, field: str) -> dt.date:
@@ -34,11 +35,11 @@ def load_sheet(day_text: str, start_text: str, end_text: str) -> dict:
 
 
 class DaysheetScreen(BaseScreen):
-    """Edit the dates and press Enter; F8 closes the shown day's daysheet (after a confirm)."""
+    """Edit the dates and press Enter; F2 closes the shown day's daysheet (after a confirm)."""
 
     TITLE = "Daysheet"
-    BINDINGS = [Binding("escape", "back", "Back"), Binding("f5", "reload", "Reload"),
-                Binding("f8", "close_day", "Close daysheet")]
+    BINDINGS = [Binding("escape", "back", "Back"), keys.look_again("reload"),
+                keys.do_it("close_day", "Close daysheet")]
 
     def compose(self) -> ComposeResult:
         today = clock.today()
@@ -88,7 +89,7 @@ class DaysheetScreen(BaseScreen):
         provs = self.query_one("#ds-providers", DataTable)
         provs.clear()
         for p in info["activity"]:
-            provs.add_row(p["provider"][:20], fmt(p["charges"]), fmt(p["payments"]), fmt(p["adjustments"]),
+            provs.add_row(clip(p["provider"], 20), fmt(p["charges"]), fmt(p["payments"]), fmt(p["adjustments"]),
                           fmt(p["reversals"]), fmt(p["returned_check_fees"]))
 
     def action_close_day(self) -> None:

@@ -1,4 +1,4 @@
-"""Picking an encounter's diagnoses from those known (from charge entry, F5).
+"""Picking an encounter's diagnoses from those known (from charge entry, F8).
 
 The list holds the diagnoses already typed (ticked, in their order), then the patient's
 earlier ones, then the clinic's most used of late. Space ticks them in the order the claim
@@ -17,6 +17,7 @@ from textual.widgets import Button, Footer, Label, Static
 from claimdesk.core.claim_rules import MAX_DIAGNOSES, check_diagnosis, show_diagnosis
 from claimdesk.tui.screens.base import BaseModal
 from claimdesk.tui.widgets.tick_list import OrderTickList
+from claimdesk.tui import keys
 
 
 def as_written(code: str) -> str:
@@ -41,7 +42,7 @@ def known_rows(typed: list[str], earlier: list[str], common: list[str]) -> list[
 class DiagnosisPicker(BaseModal):
     """Tick diagnoses in order; dismisses with the codes ticked (in order) or None."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "use", "Use these")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("use", "Use these")]
 
     def __init__(self, typed: list[str], earlier: list[str], common: list[str]):
         super().__init__(classes="dialog-screen intake")

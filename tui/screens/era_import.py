@@ -2,7 +2,7 @@
 EOB, through the core's ``era_import``; and the ERA exceptions, the claims it could not post.
 
 Type the path of one or more 835 files (space or comma separated; ``~`` and ``*.835`` work, a
-path with spaces in quotes) and Enter (or F3): the files are read, balanced and matched in a
+path with spaces in quotes) and Enter (or F5): the files are read, balanced and matched in a
 worker by ``era_import.preview``, which writes nothing. The top lines give the file(s): the
 payments, how many would be posted, were posted before or are refused, and their total; under
 them the payment of the highlighted row in full: payer, amount, method, date, trace, what its
@@ -20,7 +20,7 @@ nothing) in a worker under a progress bar. The result shows the vouchers and EOB
 a claim with an encounter opens it in Advanced Actions. Posting the same file again posts
 nothing and says where each payment went.
 
-F4 (and Home, x) opens :class:`EraExceptionsScreen`: the open exceptions with their reasons;
+F7 (and Home, x) opens :class:`EraExceptionsScreen`: the open exceptions with their reasons;
 r resolves the highlighted one with a note (``era_exceptions.resolve``), a refusal shown under
 the note.
 """
@@ -44,7 +44,8 @@ from claimdesk.tui.screens.file_import import FileImportScreen, read_sources
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.progress import WorkProgress, run_with_progress
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
+from claimdesk.tui import keys
 
 #: Rows listed in the table (the counts above it cover every claim).
 TABLE_ROWS = 2000
@@ -52,8 +53,8 @@ TABLE_ROWS = 2000
 SHOWN_WARNINGS = 2
 
 HINT = ("Type the path of one or more 835 remittance files (space or comma separated; ~ and *.835 work) "
-        "and press Enter or F3 to preview them: nothing is written. F2 posts after a confirm step; "
-        "F4 lists the ERA exceptions.")
+        "and press Enter or F5 to preview them: nothing is written. F2 posts after a confirm step; "
+        "F7 lists the ERA exceptions.")
 
 #: A claim's action as the table shows it, before and after posting (label, style).
 PREVIEW_ACTIONS = {"post": ("to post", ""), "deny": ("denied", ""), "reverse": ("reversal", ""),
@@ -92,10 +93,6 @@ def post_each(sources: list, done_files: list, *, progress) -> dict:
 
 
 # --- what the screen shows -----------------------------------------------------------------------------
-def _cut(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
-
-
 def _n(count: int, word: str) -> str:
     return f"{count:,} {word}"
 
@@ -260,7 +257,7 @@ def fit_last(rows: list[list], headers: list, width: int) -> list[list]:
         return rows
     widths = [max(cell_len(headers[i]), *(cell_len(r[i]) for r in rows)) for i in range(len(headers) - 1)]
     room = max(16, width - sum(w + 2 for w in widths) - 4)
-    return [r[:-1] + [_cut(r[-1], room)] for r in rows]
+    return [r[:-1] + [clip(r[-1], room)] for r in rows]
 
 
 def cell_len(cell) -> int:
@@ -277,7 +274,7 @@ def cells(row: dict, several: bool, queues: dict[str, str], done: bool) -> list:
         return lead + ["(payment)", "", Text(fmt(p.amount), justify="right"),
                        Text(label, style=style), "", p.reason]
     label, style = (POSTED_ACTIONS if done else PREVIEW_ACTIONS)[c.action]
-    return lead + [c.claim_no or "(none)", _cut(status_short(c), 11), Text(fmt(c.paid), justify="right"),
+    return lead + [c.claim_no or "(none)", clip(status_short(c), 11), Text(fmt(c.paid), justify="right"),
                    Text(label, style=style), str(c.encounter_id or "—"), why_text(c, queues)]
 
 
@@ -310,7 +307,7 @@ def detail_text(row: dict | None, queues: dict[str, str], done: bool) -> Text:
 
 # --- the ERA screen -----------------------------------------------------------------------------------
 class EraImportScreen(FileImportScreen):
-    """Files, Enter/F3 previews (nothing written), F2 posts after a confirm step, F4 the exceptions."""
+    """Files, Enter/F5 previews (nothing written), F2 posts after a confirm step, F7 the exceptions."""
 
     PREFIX = "era"
     PLACEHOLDER = "remit.835 ~/era/*.835 (space or comma separated)"
@@ -323,9 +320,9 @@ class EraImportScreen(FileImportScreen):
     TITLE = "Post ERA (835 remittance)"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f3", "preview", "Preview"),
-        Binding("f2", "post", "Post"),
-        Binding("f4", "exceptions", "Exceptions"),
+        keys.look_again("preview", "Preview"),
+        keys.do_it("post", "Post"),
+        keys.related("exceptions", "Exceptions"),
     ]
     DEFAULT_CSS = """
     EraImportScreen .era-label { width: 7; padding-left: 1; }
@@ -440,7 +437,7 @@ class EraImportScreen(FileImportScreen):
         elif c is None:
             self.notify("This payment was posted before: nothing to do.", timeout=5)
         else:
-            self.notify("No encounter matched this claim: it waits in the ERA exceptions (F4).", timeout=6)
+            self.notify("No encounter matched this claim: it waits in the ERA exceptions (F7).", timeout=6)
 
     # -- post -----------------------------------------------------------------------------------------
     def action_post(self) -> None:
@@ -473,7 +470,7 @@ class EraImportScreen(FileImportScreen):
         names = ", ".join(f.name for f in report.files)
         undistributed = Cents(sum(p.undistributed for p in to_post))
         plb = Cents(sum(p.provider_total for p in to_post))
-        lines = [("Files", _cut(names, 48)),
+        lines = [("Files", clip(names, 48)),
                  ("Payments", f"{len(to_post):,} to post, {fmt(total)} in all (a voucher each)"),
                  ("Claims", report_tally_text(tallies, ahead=True)),
                  ("Claims pay", fmt(Cents(sum(p.posted_paid for p in to_post))))]
@@ -522,7 +519,7 @@ class EraImportScreen(FileImportScreen):
             table.focus()
         exceptions = report.count("exception")
         if exceptions:
-            self.notify(f"{exceptions:,} claim(s) went to the ERA exceptions: F4 lists them.", timeout=6)
+            self.notify(f"{exceptions:,} claim(s) went to the ERA exceptions: F7 lists them.", timeout=6)
 
     def _partial(self) -> list[FileReport]:
         self.posting = False
@@ -548,7 +545,7 @@ class EraImportScreen(FileImportScreen):
 
 # --- the ERA exceptions -----------------------------------------------------------------------------
 def exception_cells(r: dict) -> list:
-    return [str(r["id"]), r["claim_no"] or "(none)", _cut(r["payer"], 12), Text(fmt(r["paid"]), justify="right"),
+    return [str(r["id"]), r["claim_no"] or "(none)", clip(r["payer"], 12), Text(fmt(r["paid"]), justify="right"),
             f"#{r['voucher_id']}" if r["voucher_id"] else "—", str(r["encounter_id"] or "—"), r["reason"]]
 
 
@@ -578,7 +575,7 @@ class EraExceptionsScreen(BaseScreen):
         Binding("escape", "back", "Back"),
         Binding("r", "resolve", "Resolve"),
         Binding("enter", "open_encounter", "Encounter", show=True),
-        Binding("f5", "reload", "Reload"),
+        keys.look_again("reload"),
     ]
     DEFAULT_CSS = """
     EraExceptionsScreen #ex-title { height: auto; }
@@ -670,7 +667,7 @@ class ResolveDialog(FormDialog):
     """A note saying what was done about an exception; F2 (or Enter) resolves it."""
 
     SAVE_BUTTON = "rs-save"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "save", "Resolve")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("save", "Resolve")]
     DEFAULT_CSS = """
     ResolveDialog .rs-label { width: 6; }
     ResolveDialog #rs-line { margin-top: 1; }

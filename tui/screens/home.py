@@ -60,6 +60,8 @@ class HomeScreen(BaseScreen):
         Binding("m", "claim_import", "Import 837", show=False),
         Binding("v", "app.open_era_import", "Post ERA", show=False),
         Binding("x", "app.open_era_exceptions", "ERA exceptions", show=False),
+        Binding("f", "app.open_credit_balances", "Credit balances", show=False),
+        Binding("w", "app.open_payment_plans", "Payment plans", show=False),
         Binding("r", "refresh", "Refresh", show=False),
         Binding("q", "app.quit", "Quit"),
     ]
@@ -114,7 +116,7 @@ class HomeScreen(BaseScreen):
         opts.append(Option(_row("Post ERA · 835 remittance file", "v", mw), id="era_import"))
         opts.append(Option(_row("ERA exceptions · resolve", f"{info['era_exceptions']:,} open · x", mw),
                            id="era_exceptions"))
-        opts.append(Option(_row("Batch posting · lockbox lines file", "e", mw), id="batch_posting"))
+        opts.append(Option(_row("Batch posting · typed or lockbox lines", "e", mw), id="batch_posting"))
         if self.app.claim_import_available():
             opts.append(Option(_row("Import 837 claim file", "m", mw), id="claim_import"))
         opts.append(Option(_row("Patient ledger", "l", mw), id="ledger"))
@@ -122,6 +124,8 @@ class HomeScreen(BaseScreen):
         opts.append(Option(_row("Claim batches", "b", mw), id="claim_batches"))
         opts.append(Option(_row("Aging", "g", mw), id="aging"))
         opts.append(Option(_row("Statements", "s", mw), id="statements"))
+        opts.append(Option(_row("Credit balances · refunds", "f", mw), id="credit_balances"))
+        opts.append(Option(_row("Payment plans", "w", mw), id="payment_plans"))
         opts.append(Option(_row("Daysheet · provider activity", "d", mw), id="daysheet"))
         opts.append(Option(_row("Admin inbox", f"{info['summary']['open_messages']} open", mw), id="inbox"))
         opts.append(Option(_row("Clinic setup · payers, providers, codes", "t", mw), id="clinic_setup"))
@@ -165,7 +169,8 @@ class HomeScreen(BaseScreen):
         elif ident == "checks":
             app.open_checks()
         elif ident in ("batch_posting", "zero_splits", "claim_batches", "aging", "statements", "registration",
-                       "charge_entry", "clinic_setup", "claim_import", "era_import", "era_exceptions"):
+                       "charge_entry", "clinic_setup", "claim_import", "era_import", "era_exceptions",
+                       "credit_balances", "payment_plans"):
             getattr(app, f"open_{ident}")()
         elif ident == "ledger":
             app.open_ledger()

@@ -12,7 +12,8 @@ from claimdesk.tui.widgets.tick import Tick
 from claimdesk.core.services import messages
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
+from claimdesk.tui import keys
 
 
 def message_text(m: dict) -> Text:
@@ -36,7 +37,7 @@ class InboxScreen(BaseScreen):
         Binding("a", "answer", "Answer"),
         Binding("x", "close_message", "Close"),
         Binding("o", "open_encounter", "Advanced Actions"),
-        Binding("f5", "reload", "Reload"),
+        keys.look_again("reload"),
     ]
 
     def __init__(self):
@@ -66,7 +67,7 @@ class InboxScreen(BaseScreen):
         table.clear()
         for r in rows:
             table.add_row(str(r["id"]), r["status"] + ("" if r["read"] else " •"), str(r["encounter_id"] or "—"),
-                          r["author"][:12], r["subject"][:40])
+                          clip(r["author"], 12), clip(r["subject"], 40))
         if rows:
             table.move_cursor(row=min(keep or 0, len(rows) - 1))
         table.focus()
@@ -109,7 +110,7 @@ class InboxScreen(BaseScreen):
 class AnswerScreen(BaseModal):
     """The administrator's answer; F2 sends it (the core checks the admin role)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "send", "Send")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("send", "Send")]
 
     def __init__(self, message: dict):
         super().__init__(classes="dialog-screen")

@@ -20,7 +20,8 @@ from claimdesk.core.services import patient_views
 from claimdesk.tui.screens.base import BaseScreen
 from claimdesk.tui.screens.unapplied import applied_text
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
+from claimdesk.tui import keys
 
 TABLES = {
     "activity": ("Date", "Entry", "Kind", "Memo", "Change", "Balance"),
@@ -37,25 +38,20 @@ RANK_SHORT = {"primary": "pri", "secondary": "sec", "tertiary": "ter", "patient"
 ACTIVITY_FIXED = 64
 
 
-def cut(text: str, width: int) -> str:
-    """``text`` in ``width`` characters, an ellipsis marking what was cut (shown in full below)."""
-    return text if len(text) <= width else text[: max(1, width - 1)] + "…"
-
-
 def rows_for(ledger: dict, memo_width: int = 24) -> dict[str, list[tuple]]:
     """The ledger as table rows, amounts formatted."""
     return {
         "activity": [(a["date"], f"#{a['entry_id']}", a["kind"] + (" (rev)" if a["reversal"] else ""),
-                      cut(a["memo"], memo_width), fmt(a["change"], sign=True), fmt(a["running"]))
+                      clip(a["memo"], memo_width), fmt(a["change"], sign=True), fmt(a["running"]))
                      for a in ledger["activity"]],
         "charges": [(f"#{c['charge_id']}", str(c["encounter_id"]), c["dos"], c["code"], fmt(c["fee"]), fmt(c["balance"]),
                      " ".join(f"{RANK_SHORT.get(s['rank'], s['rank'])}:{fmt(s['balance'])}{'D' if s['denied'] else ''}"
                               for s in c["splits"])) for c in ledger["charges"]],
-        "credits": [(f"#{c['credit_id']}", f"#{c['voucher_id']}", cut(c["payer"], 16), c["method"], c["posted_on"],
+        "credits": [(f"#{c['credit_id']}", f"#{c['voucher_id']}", clip(c["payer"], 16), c["method"], c["posted_on"],
                      fmt(c["drawn"]), fmt(c["applied"]), fmt(c["unapplied"])) for c in ledger["credits"]],
         "adjustments": [(f"#{a['charge_id']}", a["date"], a["kind"], a["reason"], fmt(a["amount"]),
-                         cut(a["memo"], 20)) for a in ledger["adjustments"]],
-        "statements": [(f"#{s['id']}", s["generated_on"], s["status"], fmt(s["amount_due"]), cut(s["void_reason"], 30))
+                         clip(a["memo"], 20)) for a in ledger["adjustments"]],
+        "statements": [(f"#{s['id']}", s["generated_on"], s["status"], fmt(s["amount_due"]), clip(s["void_reason"], 30))
                        for s in ledger["statements"]],
     }
 
@@ -66,9 +62,9 @@ class PatientLedgerScreen(BaseScreen):
     TITLE = "Patient ledger"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f6", "focus_patient", "Patient"),
-        Binding("f5", "reload", "Reload"),
-        Binding("f7", "apply_unapplied", "Apply unapplied"),
+        keys.find("focus_patient"),
+        keys.look_again("reload"),
+        keys.related("apply_unapplied", "Unapplied"),
         *[Binding(str(n), f"tab('{name}')", name.capitalize(), show=False) for n, name in enumerate(TABLES, 1)],
     ]
 

@@ -23,7 +23,7 @@ from textual.worker import Worker
 from claimdesk.core.money import fmt
 from claimdesk.core.services import views
 from claimdesk.tui.screens.base import BaseScreen
-from claimdesk.tui.widgets.table import Table
+from claimdesk.tui.widgets.table import Table, clip
 
 #: Rows read per page (the table measures each row it is given: ~0.1 ms a row).
 PAGE = 300
@@ -45,7 +45,7 @@ def in_queue_order(row_cells: tuple[Text, ...]) -> tuple[str, int]:
 
 def cells(row: dict) -> tuple[Text, ...]:
     """A row as table cells (Text, not markup strings: names are shown as typed)."""
-    return (Text(str(row["encounter_id"])), Text(row["patient"][:28]), Text(row["dos"]), Text(row["claim_type"]),
+    return (Text(str(row["encounter_id"])), Text(clip(row["patient"], 28)), Text(row["dos"]), Text(row["claim_type"]),
             Text(fmt(row["balance"])))
 
 

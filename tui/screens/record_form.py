@@ -22,6 +22,7 @@ from claimdesk.tui.screens.base import FormDialog, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.form_line import choice_of, form_line, text_of
+from claimdesk.tui import keys
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,7 +69,7 @@ class RecordDialog(FormDialog):
     """Add a record (``record`` None) or change one; dismisses with the saved record or None."""
 
     SAVE_BUTTON = "rf-save"
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "save", "Save")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("save", "Save")]
 
     def __init__(self, form: RecordForm, choices: dict, record: dict | None = None):
         super().__init__(classes="dialog-screen intake")

@@ -4,7 +4,7 @@ F6 finds (part of a name, an account number, a member id or a birth date; Enter 
 opens it); F4 starts a new patient; F2 saves (registers the new patient, or changes the
 fields edited of the one found). A patient with the same name and birth date is a warning the
 clerk answers: register anyway, or go back. Under the form, the patient's coverages: Enter
-on one edits it, "+ Add coverage" (or F5) adds one (:mod:`.coverage_form`). F7 ("Charge
+on one edits it, "+ Add coverage" (or F8) adds one (:mod:`.coverage_form`). F7 ("Charge
 entry ›") opens charge entry for the patient. Every rule is the core's: each refusal is shown under the
 field it names, and nothing is written.
 """
@@ -25,6 +25,7 @@ from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.field_errors import FieldErrors, Place
 from claimdesk.tui.widgets.form_line import FormBody, choice_of, form_line, set_choices, text_of
 from claimdesk.tui.widgets.patient_search import PatientSearch
+from claimdesk.tui import keys
 
 #: The patient's fields as the form labels them, and the error line under each.
 LABELS = {"last_name": "Last name", "first_name": "First name", "dob": "Birth date", "sex": "Sex",
@@ -51,11 +52,11 @@ class RegistrationScreen(BaseScreen):
     TITLE = "Patient registration"
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("f2", "save", "Save"),
-        Binding("f4", "new_patient", "New"),
-        Binding("f5", "add_coverage", "Coverage"),
-        Binding("f6", "find", "Find"),
-        Binding("f7", "charge_entry", "Charges"),
+        keys.do_it("save", "Save"),
+        keys.new("new_patient", "New"),
+        keys.details("add_coverage", "Coverage"),
+        keys.find("find"),
+        keys.related("charge_entry", "Charges"),
     ]
 
     def __init__(self, patient_id: int | None = None):
@@ -202,7 +203,7 @@ class RegistrationScreen(BaseScreen):
         self.submit_key.done()
         if new:
             said = f"✔ Registered {res['name']}: patient #{res['patient_id']}, account {res['account_no']}. " \
-                   "F5 adds their coverage; F7 goes on to charge entry."
+                   "F8 adds their coverage; F7 goes on to charge entry."
         elif res.get("changed"):
             said = f"✔ Saved {res['name']}: changed " + ", ".join(LABELS.get(f, f).lower() for f in res["changed"]) + "."
         else:

@@ -19,6 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Static
+from claimdesk.tui import keys
 
 
 def load_statement(statement_id: int) -> dict:
@@ -97,7 +98,7 @@ class StatementViewScreen(BaseScreen):
 class RegenerateScreen(BaseModal):
     """Why the statement is made again; F2 (or Enter) regenerates. Dismisses with the result."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), Binding("f2", "submit", "Regenerate")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"), keys.do_it("submit", "Regenerate")]
 
     def __init__(self, patient_id: int):
         super().__init__(classes="dialog-screen")

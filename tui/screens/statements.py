@@ -1,7 +1,7 @@
 """Statements: the statement run (F9) under the configured rules; one patient's statement
 now (type the ID, Enter: it asks first, saying what it voids and whether the run would have
-skipped the patient); a patient's statements listed (F4), viewed (Enter on one) and
-regenerated (F6, or R in the view).
+skipped the patient); a patient's statements listed (F6), viewed (Enter on one) and
+regenerated (F2, or R in the view).
 
 The run shows a progress bar (patients done of those due); Ctrl+K cancels it and then
 nothing is written (no statement, no audit event): the run is one transaction. The
@@ -34,6 +34,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from claimdesk.tui import keys
 
 #: The table's columns: statements (made by a run, or one patient's), or the patients a run skipped.
 STATEMENT_COLUMNS = ("Statement", "Patient", "Date", "Status", "Due")
@@ -41,7 +42,7 @@ SKIPPED_COLUMNS = ("Patient", "Why the run skipped them (Enter: in full)")
 
 HINT = ("F9 runs statements for every patient due (minimum balance, interval and final-notice rules "
         "apply; F7 then lists whom it skipped, and why). Or type a patient ID: Enter makes that patient's "
-        "statement now (it asks first), F4 lists their statements, F6 regenerates the active one.")
+        "statement now (it asks first), F6 lists their statements, F2 regenerates the active one.")
 
 
 def run_text(res: dict) -> Text:
@@ -85,9 +86,9 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
     """F9 runs statements for everyone due; a patient ID + Enter makes that patient's now."""
 
     TITLE = "Statements"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back"), Binding("f9", "run_all", "Statement run"),
-                Binding("f4", "list_patient", "Patient's statements"), Binding("f6", "regenerate", "Regenerate"),
-                Binding("f7", "toggle_skipped", "Skipped")]
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Back"), keys.run_all("run_all", "Statement run"),
+                keys.find("list_patient"), keys.do_it("regenerate", "Regenerate"),
+                keys.related("toggle_skipped", "Skipped")]
 
     def __init__(self):
         super().__init__()
@@ -227,7 +228,7 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
             self.query_one("#st-patient", Input).value = str(row["patient_id"])
             self.query_one("#st-result", Static).update(Text.assemble(
                 (f"#{row['patient_id']} {row['name']} ({row['account_no']}) skipped: ", "bold"), row["reason"],
-                ". F4 lists their statements; Enter in the Patient field makes one now (it asks first)."))
+                ". F6 lists their statements; Enter in the Patient field makes one now (it asks first)."))
             return
         self.app.push_screen(StatementViewScreen(row["statement_id"], row["patient_id"]),
                              callback=lambda _r: self.refresh_list(row["patient_id"]))

@@ -2,7 +2,7 @@
 auto-apply it (oldest charge first) or apply it to the charges ticked.
 
 Opened from the patient ledger (Credits tab: Enter on a credit, or F7) and from credit
-entry (F6). ``payments.apply_unapplied`` does the work and every rule (only the same
+entry (F7). ``payments.apply_unapplied`` does the work and every rule (only the same
 patient's charges, only what the credit's payer is responsible for); its refusals are
 shown in the dialog, under the list they are about.
 """
@@ -21,6 +21,7 @@ from claimdesk.core.services import patient_views, payments
 from claimdesk.tui.screens.base import BaseModal, SubmitKey, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
 from claimdesk.tui.widgets.tick_list import TickList
+from claimdesk.tui import keys
 
 RANK_SHORT = {"primary": "pri", "secondary": "sec", "tertiary": "ter", "patient": "pat"}
 
@@ -57,8 +58,8 @@ class ApplyUnappliedScreen(BaseModal):
 
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
-        Binding("f2", "apply('auto')", "Auto-apply"),
-        Binding("f3", "apply('manual')", "Apply to ticked"),
+        keys.do_it("apply('auto')", "Auto-apply"),
+        keys.apply_ticked("apply('manual')"),
     ]
 
     def __init__(self, patient_id: int, credit_id: int | None = None):

@@ -19,6 +19,7 @@ from claimdesk.core.services import payments
 from claimdesk.core.services.actions import describe_schema
 from claimdesk.tui.screens.base import BaseModal, SubmitKey
 from claimdesk.tui.widgets.schema_form import SchemaForm
+from claimdesk.tui import keys
 
 BASE_FIELDS = ("amount", "received_on", "reference")
 
@@ -26,7 +27,7 @@ BASE_FIELDS = ("amount", "received_on", "reference")
 class NewVoucherScreen(BaseModal):
     """Record money received from a payer; dismisses with the new voucher's id (or None)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel"), Binding("f2", "save", "Save")]
+    BINDINGS = [Binding("escape", "cancel", "Cancel"), keys.do_it("save", "Save")]
 
     def __init__(self, payer: dict, method_key: str):
         super().__init__(classes="dialog-screen")

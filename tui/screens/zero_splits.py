@@ -20,6 +20,8 @@ from textual.widgets import Footer, Header, Input, Label, SelectionList, Static
 from claimdesk.core.services import zero_splits
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey
 from claimdesk.tui.widgets.tick_list import TickList
+from claimdesk.tui import keys
+from claimdesk.tui.widgets.table import clip
 
 #: Rows listed at once (the list measures every row it is given).
 LIST_ROWS = 500
@@ -43,7 +45,8 @@ def marked_text(res: dict) -> Text:
 
 
 def cut(text: str, width: int) -> str:
-    return text.ljust(width) if len(text) <= width else text[: max(1, width - 1)] + "…"
+    """``text`` in exactly ``width`` columns: padded, or cut with an ellipsis."""
+    return clip(text, width).ljust(width)
 
 
 def confirm_text(plan: dict) -> str:
@@ -88,7 +91,7 @@ class ZeroSplitsScreen(BaseScreen):
 
     TITLE = "Outstanding Zero Splits"
     BINDINGS = [Binding("escape", "back", "Back"), Binding("m", "mark", "Mark primary paid"),
-                Binding("f6", "focus_filter", "Filter"), Binding("f5", "reload", "Reload")]
+                keys.find("focus_filter", "Filter"), keys.look_again("reload")]
 
     def __init__(self):
         super().__init__()

@@ -110,3 +110,21 @@ class FieldErrors:
         for line in self.host.query(ErrorLine):
             if line.id in lines:
                 line.show("\n! ".join(text for _c, text in self.shown.get(line.id, [])))
+
+
+def labelled(exc: BaseException, labels: dict[str, str]) -> str:
+    """A refusal as one line in the screen's words, for a screen without :class:`FieldErrors`:
+    each message led by its field's label (``labels``: the core's first path part -> the label
+    on screen; others by their words, ``patient_id`` -> "patient id") and in plain words."""
+    if isinstance(exc, InputError):
+        messages = exc.flat()
+    elif isinstance(exc, ClaimdeskError) and exc.field:
+        messages = {exc.field: [exc.message]}
+    else:
+        return describe_error(exc)
+    out = []
+    for path, texts in messages.items():
+        head = path.split(".")[0]
+        name = labels.get(head, head.replace("_", " "))
+        out += [plain(t) if path == "_schema" else f"{name}: {plain(t)}" for t in texts]
+    return "; ".join(out)

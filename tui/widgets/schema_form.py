@@ -6,21 +6,26 @@ The core describes a marshmallow schema as a list of fields, each with a
 field has ``fields`` describing one row. This widget draws one compact line per
 field (label left, control right), collects the values as the strings the
 core's schemas load (money stays text such as ``"12.50"``; the core parses it),
-and shows each validation message under its own field.
+and shows each validation message under its own field in the clerk's words: led by
+the field's label as the form shows it (a row's field by its own label, a row by what
+it is), marshmallow's stock wording made plain; a field's message goes when the clerk
+changes that field.
 
 It holds no rules: what is required, what an amount may be, what a row needs are
-all checked by the core when the form is submitted.
+all checked by the core (a screen asks it before its confirm step).
 """
 
 from __future__ import annotations
 
 from typing import Any, Iterable
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from claimdesk.tui.widgets.field_errors import plain
 from claimdesk.tui.widgets.tick import Tick
 from claimdesk.tui.widgets.tick_list import TickList
 
@@ -86,6 +91,17 @@ def read_control(widget: Widget) -> tuple[bool, Any]:
         text = widget.value.strip()
         return (bool(text), text)
     raise TypeError(type(widget).__name__)
+
+
+def sub_label(spec: dict, name: Any) -> str:
+    """The label of the part ``name`` of a field (a row's field, a nested record's field), as
+    the form shows it; a name the form does not describe, in words."""
+    for sub in spec.get("fields") or []:
+        if sub["name"] == str(name):
+            return human_label(sub)
+    if str(name).isdigit():
+        return f"item {int(name) + 1}"
+    return str(name).replace("_", " ")
 
 
 def show_control(spec: dict, widget: Widget) -> str:
@@ -200,16 +216,31 @@ class RowsEditor(Vertical):
         return "; ".join(rows) or "(none)"
 
     def error_lines(self, messages: Any) -> list[str]:
-        """Row-indexed messages ({0: {"reason": [...]}}) as lines naming the row."""
+        """Row-indexed messages ({0: {"reason": [...]}}) as lines naming the row and the row's
+        field by their labels ("99213 100.00, Write-off reason: fill this in")."""
         if isinstance(messages, dict):
             out = []
             for k, v in messages.items():
-                if str(k).isdigit():
-                    out += [f"{self.row_name(k)}: {line}" for line in flatten(v)]
-                else:
-                    out += flatten(v, str(k))
+                where = self.row_name(k) if str(k).isdigit() else sub_label(self.spec, k)
+                out += [led(where, v, line) for line in labelled(self.spec, v)]
             return out
-        return flatten(messages)
+        return [led(human_label(self.spec), messages, line) for line in labelled(self.spec, messages)]
+
+
+def led(where: str, messages: Any, line: str) -> str:
+    """``line`` (one of ``messages``) led by where it is: "Provider: fill this in", or for a
+    part of it "Fee, Provider: fill this in"."""
+    return f"{where}, {line}" if isinstance(messages, dict) else f"{where}: {line}"
+
+
+def labelled(spec: dict, messages: Any) -> list[str]:
+    """Messages about the field ``spec`` in plain words, those about a part of it led by the
+    part's label: ``{"provider_id": ["Missing data..."]}`` -> ``["Provider: fill this in"]``."""
+    if isinstance(messages, dict):
+        return [led(sub_label(spec, k), v, line) for k, v in messages.items() for line in labelled(spec, v)]
+    if isinstance(messages, (list, tuple)):
+        return [line for m in messages for line in labelled(spec, m)]
+    return [plain(str(messages))]
 
 
 class FieldRow(Vertical):
@@ -271,6 +302,12 @@ class FieldRow(Vertical):
             return True, [p.strip() for p in text.split(",") if p.strip()]
         return read_control(ctl)
 
+    def filled(self) -> bool:
+        """Something is entered (a box ticked, a blank left out); lists always count: "(none)"
+        picked says something ("all if none picked")."""
+        present, value = self.value()
+        return isinstance(value, list) or (present and value is not False)
+
     def describe(self) -> str:
         ctl = self.control
         if isinstance(ctl, SelectionList):
@@ -282,14 +319,34 @@ class FieldRow(Vertical):
             return ctl.value.strip() or "(none)"
         return show_control(self.spec, ctl)
 
-    def set_error(self, messages: Any) -> None:
+    def error_lines(self, messages: Any) -> list[str]:
+        """The field's messages as shown under it, each led by the field's label as the form
+        shows it (a nested part's by its own): "Provider: fill this in"."""
         ctl = self.control
-        lines = ctl.error_lines(messages) if isinstance(ctl, RowsEditor) else flatten(messages)
-        self.query_one(f"#{self.ident}-error", Static).update("\n".join(f"! {m}" for m in lines))
+        if isinstance(ctl, RowsEditor):
+            return ctl.error_lines(messages)
+        return [led(human_label(self.spec), messages, line) for line in labelled(self.spec, messages)]
+
+    def set_error(self, messages: Any) -> None:
+        lines = self.error_lines(messages) if messages else []
+        self.query_one(f"#{self.ident}-error", Static).update(Text("\n".join(f"! {m}" for m in lines)))
         self.set_class(bool(lines), "-error")
 
     def clear_error(self) -> None:
         self.set_error([])
+
+    # the clerk corrects the field: its message goes (the events go on to the screen)
+    def on_input_changed(self, _event: Input.Changed) -> None:
+        self.clear_error()
+
+    def on_checkbox_changed(self, _event: Checkbox.Changed) -> None:
+        self.clear_error()
+
+    def on_select_changed(self, _event: Select.Changed) -> None:
+        self.clear_error()
+
+    def on_selection_list_selected_changed(self, _event: SelectionList.SelectedChanged) -> None:
+        self.clear_error()
 
 
 class SchemaForm(Vertical):
@@ -337,6 +394,12 @@ class SchemaForm(Vertical):
         """(label, shown value) per field, for the confirm step."""
         return [(human_label(row.spec), row.describe()) for row in self.rows()]
 
+    def describe_checked(self) -> list[tuple[str, str]]:
+        """(label, shown value) of the fields filled in, for a confirm step after the core has
+        checked them: a box left unticked and a blank optional field are left out (a
+        required one cannot be blank once checked), a ticked box reads "yes"."""
+        return [(human_label(row.spec), row.describe()) for row in self.rows() if row.filled()]
+
     def clear_errors(self) -> None:
         for row in self.rows():
             row.clear_error()
@@ -356,7 +419,8 @@ class SchemaForm(Vertical):
             head, _, rest = str(key).partition(".")
             row = self.field(head)
             if row is None:
-                leftover += flatten(msgs, str(key) if key != "_schema" else "")
+                leftover += [plain(m) if key == "_schema" else f"{str(key).replace('_', ' ')}: {plain(m)}"
+                             for m in flatten(msgs)]
                 continue
             if rest:
                 # "lines.0.reason" -> {"0": {"reason": msgs}}
@@ -374,7 +438,7 @@ class SchemaForm(Vertical):
             row.set_error(msgs)
             first = first or row
         if leftover:
-            self.query_one(f"#{self.prefix}--error", Static).update("\n".join(f"! {m}" for m in leftover))
+            self.query_one(f"#{self.prefix}--error", Static).update(Text("\n".join(f"! {m}" for m in leftover)))
             self.add_class("-error")
         if first is not None:
             try:

@@ -10,6 +10,7 @@ measuring changed a width, so the next frame shows the whole cell.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.widgets import DataTable
 
 
@@ -25,3 +26,15 @@ class Table(DataTable):
         if self._widths() != before:
             self._clear_caches()
             self.refresh()
+
+
+def clip(text: object, width: int) -> str:
+    """``text`` cut to ``width`` characters for a table cell, its last one an ellipsis when
+    something was cut ("Worthington-Smyth…"), so a clerk never reads a cut name as whole."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= width else text[:max(width - 1, 0)] + "…"
+
+
+def right(text: object) -> Text:
+    """A cell aligned right (amounts, counts), its header too."""
+    return Text(str(text), justify="right")
