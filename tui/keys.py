@@ -86,16 +86,6 @@ def run_all(action: str, label: str, **kw) -> Binding:
     return _bind("run", action, label, **kw)
 
 
-def back(label: str = "Back") -> Binding:
-    """Esc: leave the screen, nothing written."""
-    return Binding("escape", "back", label)
-
-
-def cancel(label: str = "Cancel") -> Binding:
-    """Esc in a dialog: close it, nothing written."""
-    return Binding("escape", "cancel", label)
-
-
 def footer_order(binding) -> int:
     """Where a binding goes in the footer: Esc first, then the screen's letters as written,
     then the function keys in number order (F2 before F5 on every screen)."""

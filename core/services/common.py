@@ -6,8 +6,9 @@ from typing import TypeVar
 
 import peewee
 
-from claimdesk.core.errors import NotFound
+from claimdesk.core.errors import InputError, NotFound
 from claimdesk.core.models import INACTIVE_PAYER, PATIENT_PAYER, RANKS, Payer
+from claimdesk.core.validation import load
 
 M = TypeVar("M", bound=peewee.Model)
 
@@ -54,3 +55,16 @@ def patient_payer() -> Payer:
 def inactive_payer() -> Payer:
     """The pseudo payer "Inactive Payer" (holds EOBs moved off an invalid payer)."""
     return Payer.get(Payer.name == INACTIVE_PAYER)
+
+
+def method_details(method, details: dict) -> tuple[dict, str]:
+    """A payment- or refund-method plugin's ``details`` checked by its own schema (refusals
+    named ``details.<field>``), and the reference they carry (its ``reference_field``: the
+    check number, the trace number)."""
+    clean = {}
+    if method.schema is not None:
+        try:
+            clean = load(method.schema, details)
+        except InputError as exc:
+            raise InputError({"details": exc.messages}) from None
+    return clean, str(clean.get(method.reference_field, "")) if method.reference_field else ""

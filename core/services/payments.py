@@ -23,7 +23,7 @@ from claimdesk.core.plugins.host import get_host
 from claimdesk.core.posting import allocation, credits, next_claims
 from claimdesk.core.posting.allocation import Allocation
 from claimdesk.core.validation import Id, Money, Text, business_date_field, load
-from claimdesk.core.services.common import get
+from claimdesk.core.services.common import get, method_details
 
 
 # --- input schemas ------------------------------------------------------------
@@ -78,13 +78,7 @@ def _validate_method(method: str, details: dict) -> tuple[str, dict, str]:
     if pm is None:
         known = ", ".join(m.key for m in get_host().payment_methods())
         raise InputError({"method": [f"unknown payment method {method!r} (known: {known})"]})
-    clean = {}
-    if pm.schema is not None:
-        try:
-            clean = load(pm.schema, details)
-        except InputError as exc:
-            raise InputError({"details": exc.messages}) from None
-    ref = str(clean.get(pm.reference_field, "")) if pm.reference_field else ""
+    clean, ref = method_details(pm, details)
     return pm.key, clean, ref
 
 

@@ -40,7 +40,7 @@ from claimdesk.core.models.refunds import PAYEES, Refund
 from claimdesk.core.money import Cents, MoneyError, fmt, to_cents
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.validation import Id, Money, Text, load
-from claimdesk.core.services.common import get
+from claimdesk.core.services.common import get, method_details
 
 #: The default of ``[refunds] supervisor_above``: a clerk's refund above it waits for a supervisor.
 DEFAULT_SUPERVISOR_ABOVE = 500_00
@@ -196,13 +196,7 @@ def _method(key: str, payee: str, details: dict) -> tuple[str, dict, str]:
     if payee not in method.payees:
         can = ", ".join(m.key for m in host.refund_methods(payee))
         raise InputError({"method": [f"{method.label} cannot pay a {payee} back (for a {payee}: {can})"]})
-    clean = {}
-    if method.schema is not None:
-        try:
-            clean = load(method.schema, details)
-        except InputError as exc:
-            raise InputError({"details": exc.messages}) from None
-    ref = str(clean.get(method.reference_field, "")) if method.reference_field else ""
+    clean, ref = method_details(method, details)
     return method.key, clean, ref
 
 

@@ -24,6 +24,7 @@ from collections import defaultdict
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static, TextArea
 
@@ -137,7 +138,7 @@ class BatchPostingScreen(KeepWhileRunning, BaseScreen):
 
     TITLE = "Batch posting"
     BINDINGS = [  # noqa: RUF012 - Textual's class attribute
-        keys.back(),
+        Binding("escape", "back", "Back"),
         keys.do_it("post", "Post batch"),
         keys.look_again("preview", "Preview"),
     ]

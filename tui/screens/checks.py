@@ -13,14 +13,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from claimdesk.core.errors import InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import payment_views, returns
 from claimdesk.core.services.actions import describe_schema
-from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey, describe_error
+from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.field_errors import plain
+from claimdesk.tui.widgets.field_errors import show_refusal
 from claimdesk.tui.widgets.schema_form import SchemaForm, schema_defaults
 from claimdesk.tui.widgets.table import Table, clip, right
 from claimdesk.tui import keys
@@ -285,21 +284,6 @@ class ReturnCheckScreen(BaseModal):
 
     def failed(self, exc: BaseException) -> None:
         """Each refusal under its field, in the dialog's own words ("Fee patient: …")."""
-        messages = dict(exc.messages) if isinstance(exc, InputError) else (
-            {exc.field: [exc.message]} if getattr(exc, "field", None) else {})
-        leftover = []
-        for name, msgs in messages.items():
-            said = "; ".join(plain(str(m)) for m in msgs) if isinstance(msgs, list) else str(msgs)
-            if name == "reason":
-                self.query_one("#reason-error", ErrorLine).show(f"Reason: {said}")
-            elif name == "fee" and isinstance(msgs, dict) and self._fee_form() is not None:
-                leftover += self._fee_form().show_errors(msgs)
-            elif name.startswith("fee.") and self._fee_form() is not None:
-                leftover += self._fee_form().show_errors({name[4:]: msgs})
-            else:
-                leftover.append(f"{RETURN_LABELS.get(name, name.replace('_', ' '))}: {said}")
-        if not messages:
-            leftover.append(describe_error(exc))
-        if leftover:
-            self.query_one("#return-error", ErrorLine).show("; ".join(leftover))
+        show_refusal(self, exc, labels=RETURN_LABELS, own=("reason",), general="return-error",
+                     form=self._fee_form(), form_field="fee")
         self.show_error(exc)

@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from claimdesk.core.errors import InputError
 from claimdesk.core.money import fmt
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.services import credit_balances, refunds
@@ -26,7 +25,7 @@ from claimdesk.core.services.actions import describe_schema
 from claimdesk.tui import keys
 from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.field_errors import plain
+from claimdesk.tui.widgets.field_errors import show_refusal
 from claimdesk.tui.widgets.schema_form import SchemaForm, schema_defaults
 from claimdesk.tui.widgets.table import Table, clip, right
 
@@ -268,21 +267,8 @@ class RefundScreen(BaseModal):
 
     def failed(self, exc: BaseException) -> None:
         """Each refusal under its field, in the dialog's words ("Amount: …")."""
-        messages = dict(exc.messages) if isinstance(exc, InputError) else (
-            {exc.field: [exc.message]} if getattr(exc, "field", None) else {})
-        leftover = []
-        for name, msgs in messages.items():
-            said = "; ".join(plain(str(m)) for m in msgs) if isinstance(msgs, list) else str(msgs)
-            if name in ("amount", "reason"):
-                self.query_one(f"#{name}-error", ErrorLine).show(f"{REFUND_LABELS[name]}: {said}")
-            elif name == "details" and isinstance(msgs, dict) and self._form() is not None:
-                leftover += self._form().show_errors(msgs)
-            else:
-                leftover.append(f"{REFUND_LABELS.get(name, name.replace('_', ' '))}: {said}")
-        if not messages:
-            leftover.append(describe_error(exc))
-        if leftover:
-            self.query_one("#refund-error", ErrorLine).show("; ".join(leftover))
+        show_refusal(self, exc, labels=REFUND_LABELS, own=("amount", "reason"), general="refund-error",
+                     form=self._form(), form_field="details")
 
 
 class RefundsScreen(BaseScreen):

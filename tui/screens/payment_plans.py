@@ -13,14 +13,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Select, Static
 
-from claimdesk.core.errors import InputError
 from claimdesk.core.models.plans import FREQUENCIES
 from claimdesk.core.money import fmt
 from claimdesk.core.services import plans
 from claimdesk.tui import keys
-from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey, describe_error
+from claimdesk.tui.screens.base import BaseModal, BaseScreen, SubmitKey
 from claimdesk.tui.widgets.error_line import ErrorLine
-from claimdesk.tui.widgets.field_errors import plain
+from claimdesk.tui.widgets.field_errors import labelled
 from claimdesk.tui.widgets.table import Table, right
 
 
@@ -170,11 +169,4 @@ class NewPlanScreen(BaseModal):
         self.dismiss(res)
 
     def failed(self, exc: BaseException) -> None:
-        if isinstance(exc, InputError):
-            said = "; ".join(f"{PLAN_LABELS.get(path.split('.')[0], path)}: {plain(m)}"
-                             for path, msgs in exc.flat().items() for m in msgs)
-        elif getattr(exc, "field", None):
-            said = f"{PLAN_LABELS.get(exc.field, exc.field)}: {plain(exc.message)}"
-        else:
-            said = describe_error(exc)
-        self.query_one("#plan-error", ErrorLine).show(said)
+        self.query_one("#plan-error", ErrorLine).show(labelled(exc, PLAN_LABELS))

@@ -128,3 +128,28 @@ def labelled(exc: BaseException, labels: dict[str, str]) -> str:
         name = labels.get(head, head.replace("_", " "))
         out += [plain(t) if path == "_schema" else f"{name}: {plain(t)}" for t in texts]
     return "; ".join(out)
+
+
+def show_refusal(host: Widget, exc: BaseException, *, labels: dict[str, str], own: tuple[str, ...],
+                 general: str, form=None, form_field: str = "") -> None:
+    """A dialog's refusal, each message where its field is, led by the field's label: a field
+    of ``own`` on its own error line (``#<field>-error``); the nested form's fields
+    (``form_field`` as a dict of messages, or ``form_field.<name>``) under theirs in ``form`` (a
+    SchemaForm); anything else, and what no field takes, on the ``general`` error line."""
+    messages = dict(exc.messages) if isinstance(exc, InputError) else (
+        {exc.field: [exc.message]} if getattr(exc, "field", None) else {})
+    leftover: list[str] = []
+    for name, msgs in messages.items():
+        said = "; ".join(plain(str(m)) for m in msgs) if isinstance(msgs, list) else str(msgs)
+        if name in own:
+            host.query_one(f"#{name}-error", ErrorLine).show(f"{labels[name]}: {said}")
+        elif form is not None and form_field and name == form_field and isinstance(msgs, dict):
+            leftover += form.show_errors(msgs)
+        elif form is not None and form_field and name.startswith(f"{form_field}."):
+            leftover += form.show_errors({name[len(form_field) + 1:]: msgs})
+        else:
+            leftover.append(f"{labels.get(name, name.replace('_', ' '))}: {said}")
+    if not messages:
+        leftover.append(describe_error(exc))
+    if leftover:
+        host.query_one(f"#{general}", ErrorLine).show("; ".join(leftover))
