@@ -114,20 +114,32 @@ def working_copy(big: Path, name: str = "work.db") -> Path:
 
 
 # --- PostgreSQL ------------------------------------------------------------------------
-def big_postgres(server, seed: int, scale: float, name: str = "bench_pristine", log=print) -> tuple[str, dict]:
-    """The same demo clinic built by ``claimdesk demo`` in a PostgreSQL database, then ANALYZEd."""
+def pristine_name(seed: int, scale: float) -> str:
+    """The PostgreSQL database holding the untouched demo clinic of this seed and scale."""
+    return f"bench_seed{seed}_scale{scale:g}".replace(".", "_")
+
+
+def big_postgres(server, seed: int, scale: float, log=print) -> tuple[str, dict]:
+    """The same demo clinic built by ``claimdesk demo`` in a PostgreSQL database, then ANALYZEd;
+    on a kept server (``PgServer(root=...)``) built once and reused, like :func:`big_sqlite`."""
+    name = pristine_name(seed, scale)
+    meta = TMP / f"pg-{name}.json"
+    if server.keep and meta.exists() and server.has_database(name):
+        return server.url(name), json.loads(meta.read_text())
     server.sql("postgres", f"DROP DATABASE IF EXISTS {name}")
     server.sql("postgres", f"CREATE DATABASE {name}")
     url = server.url(name)
     seconds = _demo(url, seed, scale, log)
     raw = Raw(url)
     raw.q("VACUUM ANALYZE")
-    info = {"seed": seed, "scale": scale, "build_seconds": round(seconds, 1), "counts": counts(raw)}
+    info = {"seed": seed, "scale": scale, "build_seconds": round(seconds, 1), "counts": counts(raw),
+            "bytes": int(raw.one("SELECT pg_database_size(current_database())"))}
     raw.close()
+    meta.write_text(json.dumps(info, indent=1))
     return url, info
 
 
-def working_postgres(server, pristine: str = "bench_pristine", name: str = "bench_work") -> str:
+def working_postgres(server, pristine: str, name: str = "bench_work") -> str:
     """A fresh copy of the pristine PostgreSQL database for this run (CREATE DATABASE ... TEMPLATE)."""
     server.sql("postgres", f"DROP DATABASE IF EXISTS {name}")
     server.sql("postgres", f"CREATE DATABASE {name} TEMPLATE {pristine}")

@@ -26,6 +26,9 @@ def _rss() -> float:
 
 def _app(mode: str, url: str, rows: int):
     if mode == "app":
+        from claimdesk.tui import hold_gc_until_first_screen
+
+        hold_gc_until_first_screen()  # as `claimdesk` does before it imports the app
         from claimdesk.core import config
         from claimdesk.tui.app import ClaimdeskApp, prepare
 

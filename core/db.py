@@ -24,6 +24,8 @@ import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from claimdesk.core import writer_queue
+
 
 def _import_peewee():
     """Import peewee without its eager ``import psycopg`` (see :func:`_pg_driver`)."""
@@ -257,6 +259,15 @@ def redact(url: str) -> str:
     return url
 
 
+def _sqlite_file() -> str | None:
+    """The file of the SQLite database in use (None: PostgreSQL, or in memory)."""
+    obj = database.obj
+    if isinstance(obj, peewee.SqliteDatabase) and obj.database not in ("", ":memory:") \
+            and not str(obj.database).startswith("file:"):
+        return obj.database
+    return None
+
+
 def _retryable(exc: Exception) -> bool:
     text = str(exc).lower()
     return any(s in text for s in ("database is locked", "could not serialize", "deadlock detected", "busy"))
@@ -271,9 +282,10 @@ def write_transaction():
     this user may only read, :class:`ReadOnlyError` naming it."""
     if getattr(database.obj, "read_only_path", None):
         raise ReadOnlyError(database.obj.read_only_path)
-    token = _tx_cache.set({}) if database.obj.transaction_depth() == 0 else None
+    outermost = database.obj.transaction_depth() == 0
+    token = _tx_cache.set({}) if outermost else None
     try:
-        with database.atomic() as txn:
+        with writer_queue.turn(_sqlite_file() if outermost else None), database.atomic() as txn:
             yield txn
     finally:
         if token is not None:
@@ -317,7 +329,7 @@ def run_in_transaction(fn, *args, attempts: int = 5, **kwargs):
         try:
             with write_transaction():
                 return fn(*args, **kwargs)
-        except (peewee.OperationalError, peewee.InternalError) as exc:
+        except (peewee.OperationalError, peewee.InternalError, writer_queue.QueueTimeout) as exc:
             if attempt == attempts - 1 or not _retryable(exc):
                 raise
             time.sleep(0.01 * (2 ** attempt) + random.random() * 0.01)

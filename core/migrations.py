@@ -258,8 +258,34 @@ def _v11() -> None:
     PaymentPlan.create_table(safe=True)
 
 
+#: The patient columns a name search looks inside ("part of a name or an account number").
+NAME_SEARCH_COLUMNS = ("last_name", "first_name", "account_no")
+
+
+def _v12() -> None:
+    """PostgreSQL: trigram indexes for the patient search. A clerk types part of a name, which
+    the search looks for anywhere inside the names and account numbers (``LOWER(x) LIKE
+    '%text%'``): no ordinary index helps, and at 94,000 patients each search read the whole
+    table (150-220 ms; five times as long with five times the patients). ``pg_trgm`` (shipped
+    with PostgreSQL, a trusted extension since 13: the database's owner may add it) indexes
+    every three letters of ``LOWER(column)``, so the same query finds its rows through the
+    indexes. Where the extension cannot be added the search works as before, by reading the
+    table. SQLite: nothing (no such index; a SQLite desk's patients are far fewer)."""
+    if not db.is_postgres():
+        return
+    try:
+        with db.database.atomic():  # (a savepoint: a refusal leaves the upgrade's transaction usable)
+            db.database.execute_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except Exception:  # noqa: BLE001 - not allowed here: searches read the table, as before
+        return
+    for column in NAME_SEARCH_COLUMNS:
+        db.database.execute_sql(f"CREATE INDEX IF NOT EXISTS patient_{column}_trigram ON patient "
+                                f"USING gin (LOWER({column}) gin_trgm_ops)")
+
+
 #: version -> migration step. Append new versions; never edit an old one.
-MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10, 11: _v11}
+MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10, 11: _v11,
+              12: _v12}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

@@ -23,13 +23,21 @@ from claimdesk.core import db, db_roles
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import NotFound, PermissionDenied, Refused
 from claimdesk.core.models import ROLES, User
+from claimdesk.core.prepared import Prepared
 from claimdesk.core.validation import Text, load
 
 
 def role_of(username: str) -> str | None:
     """The role of ``username``, or ``None`` when not registered or inactive."""
-    user = User.get_or_none(User.username == username)
-    return user.role if user is not None and user.active else None
+    cache = db.transaction_cache()  # (a workflow asks several times; its transaction keeps the answer)
+    key = ("role_of", username)
+    if key not in cache:
+        row = _ROLE.first(username)
+        cache[key] = row[0] if row is not None and row[1] else None
+    return cache[key]
+
+
+_ROLE = Prepared(lambda a: User.select(User.role, User.active).where(User.username == a).limit(1).tuples())
 
 
 def has_role(role: str, username: str | None = None) -> bool:

@@ -42,10 +42,15 @@ def _free_port() -> int:
 class PgServer:
     """Start with :meth:`start`, stop with :meth:`stop`; :meth:`new_database` gives a URL."""
 
-    def __init__(self, bindir: Path):
+    def __init__(self, bindir: Path, root: Path | None = None):
+        """A server in a new temporary directory, removed by :meth:`stop`; or, given ``root``,
+        a cluster kept there between runs (made by the first :meth:`start`, left by :meth:`stop`)."""
         self.bindir = bindir
         self.port = _free_port()
-        self.root = Path(tempfile.mkdtemp(prefix="claimdesk-pg-"))
+        self.keep = root is not None
+        if root is not None:
+            root.mkdir(parents=True, exist_ok=True)
+        self.root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="claimdesk-pg-"))
         self.data = self.root / "data"
         self._seq = itertools.count(1)
         self._run_as = None
@@ -64,13 +69,16 @@ class PgServer:
         return f"postgresql://claimdesk@127.0.0.1:{self.port}/{name}"
 
     def start(self) -> "PgServer":
-        self._cmd(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "claimdesk", "--auth=trust",
-                  "-E", "UTF8", "--locale=C.UTF-8")
+        made = not (self.data / "PG_VERSION").exists()
+        if made:
+            self._cmd(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "claimdesk", "--auth=trust",
+                      "-E", "UTF8", "--locale=C.UTF-8")
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.root}' "
                 "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=60")
         self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
                   str(self.root / "server.log"), "-w", "start")
-        self.sql("postgres", f"CREATE DATABASE {TEMPLATE}")
+        if made:
+            self.sql("postgres", f"CREATE DATABASE {TEMPLATE}")
         self._upgrade_template()
         return self
 
@@ -106,5 +114,15 @@ class PgServer:
         self.sql("postgres", f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]}")
 
     def stop(self) -> None:
-        self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop the server; a temporary one's files go with it, a kept cluster is shut down cleanly."""
+        self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast" if self.keep else "immediate",
+                  "stop", check=False)
+        if not self.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def has_database(self, name: str) -> bool:
+        """Whether the server holds a database called ``name``."""
+        import psycopg
+
+        with psycopg.connect(self.url("postgres"), autocommit=True) as conn:
+            return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is not None

@@ -16,8 +16,9 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert main(["--smoke", "--engines", "sqlite", "--tmp", str(tmp_path / "db"), "--out", str(out)]) == 0
     results = json.loads(out.read_text())
     cases = results["engines"]["sqlite"]
-    assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "tui_start", "tui_scroll",
-                          "claim_import", "era_import", "claim_export"}
+    assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "lookup", "tui_start", "tui_scroll",
+                          "claim_import", "era_import", "claim_export", "clerks_1", "clerks_2"}
+    clerks = {key: cases.pop(key) for key in ("clerks_1", "clerks_2")}
     for key, measured in cases.items():
         assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
         assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
@@ -42,6 +43,13 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert export["same_work"] is True and export["same_files"] is True
     assert export["core"]["claims"] == SMOKE["export_claims"] and export["core"]["held_count"] == 0
     assert export["core"]["cob_segments"] > 0  # secondary claims with the primary's result among them
+
+    assert cases["lookup"]["same_rows"] is True  # the same patients found, the same balances
+    for procs, measured in ((1, clerks["clerks_1"]), (2, clerks["clerks_2"])):  # many clerks: nothing lost
+        level = measured["core"]
+        assert level["procs"] == procs and level["workflows"] == SMOKE["clerk_workflows"] // 2 * procs
+        assert level["errors"] == 0 and measured["lost"] == [] and measured["verify"] == []
+        assert set(level["by_kind"]) == {"credit", "lookup", "eob", "action"}
 
     # the table is printed and saved next to the JSON
     printed = capsys.readouterr().out

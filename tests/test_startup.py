@@ -53,3 +53,32 @@ def test_peewee_imported_first_keeps_its_own_driver_import():
         "from claimdesk.core import db\n"
         "print(json.dumps({'psycopg': 'psycopg' in sys.modules, 'driver': peewee.psycopg is not None}))\n")
     assert seen == {"psycopg": True, "driver": True}
+
+
+def test_loading_the_plugins_leaves_the_claims_and_837p_code_for_when_an_action_needs_it():
+    seen = _fresh(
+        "import json, sys\n"
+        "from claimdesk.core import config\n"
+        "from claimdesk.core.plugins.host import get_host\n"
+        "host = get_host(config.Settings(db_url=':memory:', user='x'))\n"
+        "print(json.dumps({'actions': len(host.actions()), 'loaded': [m for m in (\n"
+        "    'claimdesk.core.services.claims', 'claimdesk.core.services.statements',\n"
+        "    'claimdesk.core.x12.claims837') if m in sys.modules]}))\n")
+    assert seen["actions"] >= 19 and seen["loaded"] == []
+
+
+def test_the_collector_held_for_the_start_is_switched_on_again_when_the_app_cannot_open(tmp_path):
+    # a file that is some other program's database: the app refuses it before any screen
+    import sqlite3
+
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE invoices (id INTEGER)").connection.commit()
+    seen = _fresh(
+        "import gc, io, json, sys, contextlib\n"
+        "from claimdesk.core.cli import main\n"
+        "err = io.StringIO()\n"
+        "with contextlib.redirect_stderr(err):\n"
+        f"    code = main(['--db', {str(other)!r}])\n"
+        "print(json.dumps({'code': code, 'gc': gc.isenabled(), 'said': err.getvalue()}))\n")
+    assert seen["code"] == 2 and "not claimdesk's" in seen["said"]
+    assert seen["gc"] is True

@@ -20,6 +20,7 @@ from textual.binding import Binding
 
 from claimdesk.core import config, session
 from claimdesk.core.db import StorageError
+from claimdesk.tui import release_gc
 from claimdesk.tui.commands import WorkflowCommands
 
 
@@ -105,6 +106,7 @@ class ClaimdeskApp(App):
 
         self.sub_title = where_and_who()
         self.push_screen(HomeScreen())
+        self.call_after_refresh(release_gc)  # (the start is over: see hold_gc_until_first_screen)
         if any(self.lock_minutes()):
             self.set_interval(self.IDLE_CHECK_SECONDS, self.look_at_idle_time)
 

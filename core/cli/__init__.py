@@ -100,12 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_tui(settings) -> int:
+    from claimdesk.tui import hold_gc_until_first_screen, release_gc
+
+    hold_gc_until_first_screen()
     try:
-        from claimdesk.tui.app import run as run_tui
-    except ImportError as exc:
-        print(f"claimdesk: error: the app (TUI) is not available: {exc}", file=sys.stderr)
-        return errors.INTERNAL
-    return int(run_tui(settings) or 0)
+        try:
+            from claimdesk.tui.app import run as run_tui
+        except ImportError as exc:
+            print(f"claimdesk: error: the app (TUI) is not available: {exc}", file=sys.stderr)
+            return errors.INTERNAL
+        return int(run_tui(settings) or 0)
+    finally:
+        release_gc()  # (Home switched it on already, unless the app never got that far)
 
 
 def _app_only(argv: list[str]) -> argparse.Namespace | None:

@@ -16,6 +16,17 @@ class BaseModel(peewee.Model):
         database = database
         legacy_table_names = False
 
+    @classmethod
+    def get_by_id(cls, pk):
+        """The row with primary key ``pk`` (its SQL built once: :mod:`claimdesk.core.prepared`);
+        ``DoesNotExist`` when there is none, as peewee's."""
+        from claimdesk.core.prepared import by_id
+
+        row = by_id(cls, pk)
+        if row is None:
+            raise cls.DoesNotExist(f"{cls.__name__} instance matching query does not exist: id {pk!r}")
+        return row
+
 
 class CentsField(peewee.BigIntegerField):
     """Money in integer cents (never REAL/DECIMAL: SQLite would store floats)."""

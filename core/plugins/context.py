@@ -17,12 +17,13 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from claimdesk.core import denials, users
+from claimdesk.core import db, denials, users
 from claimdesk.core.models import (
     RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
     Statement, StatementLine, WorkQueue,
 )
 from claimdesk.core.money import Cents
+from claimdesk.core.prepared import Prepared, by_id
 
 #: Coverage details a plugin may read and change (Update Secondary Insurance Info).
 COVERAGE_FIELDS = ("member_id", "group_no", "subscriber", "relationship", "effective_from", "effective_to")
@@ -175,6 +176,22 @@ def _queue_key(queue_id: int | None) -> str | None:
     return WorkQueue.get_by_id(queue_id).key if queue_id else None
 
 
+# The reads every context makes (an assessment runs every plugin on one), prepared once.
+_SLOTS = Prepared(lambda enc: EncounterPayer.select(EncounterPayer, Payer)
+                  .join(Payer, on=(EncounterPayer.payer == Payer.id)).where(EncounterPayer.encounter == enc))
+_CHARGES = Prepared(lambda enc: Charge.select(Charge, ServiceCode)
+                    .join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
+                    .where(Charge.encounter == enc).order_by(Charge.line_no, Charge.id))
+_PAYER_KINDS = Prepared(lambda: Payer.select(Payer.id, Payer.kind).tuples())
+_SPLITS = Prepared(lambda enc: ChargeSplit.select().join(Charge, on=(ChargeSplit.charge == Charge.id))
+                   .where(Charge.encounter == enc))
+_CLAIMS = Prepared(lambda enc: Claim.select().where(Claim.encounter == enc).order_by(Claim.id))
+_ACTIVE_STATEMENT = Prepared(lambda patient: Statement.select().where(
+    (Statement.patient == patient) & (Statement.status == "active")).order_by(Statement.id.desc()).limit(1))
+_STATEMENT_ENCOUNTERS = Prepared(lambda st: StatementLine.select(StatementLine.encounter).where(
+    (StatementLine.statement == st) & StatementLine.encounter.is_null(False)).tuples())
+
+
 class ActionContext:
     """The encounter an action runs on, and handy facts about it (all read-only).
 
@@ -184,6 +201,7 @@ class ActionContext:
 
     def __init__(self, encounter: Any):
         self.encounter_id = int(encounter.id if isinstance(encounter, Encounter) else encounter)
+        self._row = encounter if isinstance(encounter, Encounter) else None  # (read already: not read again)
         self._cache: dict[str, Any] = {}
         self._ops = None
 
@@ -196,6 +214,7 @@ class ActionContext:
     def forget(self) -> None:
         """Drop what was read (the operations call it after each change)."""
         self._cache.clear()
+        self._row = None
 
     def refresh(self) -> "ActionContext":
         """This context with fresh reads (returns itself)."""
@@ -221,7 +240,7 @@ class ActionContext:
     def encounter(self) -> EncounterView:
         """The encounter (claim type, billable, status, queue key, tags...)."""
         def make():
-            e = Encounter.get_by_id(self.encounter_id)
+            e, self._row = self._row or Encounter.get_by_id(self.encounter_id), None
             return encounter_view(e, _queue_key(e.queue_id))
         return self._get("encounter", make)
 
@@ -242,11 +261,9 @@ class ActionContext:
     def slots(self) -> dict[str, SlotView]:
         """The payer list by rank: ``{"primary": SlotView, ...}`` (only the ranks held)."""
         def make():
-            rows = (EncounterPayer.select(EncounterPayer, Payer).join(Payer, on=(EncounterPayer.payer == Payer.id))
-                    .where(EncounterPayer.encounter == self.encounter_id))
             out = {}
-            for ep in rows:
-                cov = Coverage.get_or_none(Coverage.id == ep.coverage_id) if ep.coverage_id else None
+            for ep in _SLOTS.cursor(self.encounter_id):
+                cov = by_id(Coverage, ep.coverage_id) if ep.coverage_id else None
                 out[ep.rank] = SlotView(ep.rank, payer_view(ep.payer), bool(ep.placeholder),
                                         coverage_view(cov) if cov else None, ep.replaced_payer_id)
             return {r: out[r] for r in RANKS if r in out}
@@ -262,10 +279,8 @@ class ActionContext:
     def charges(self) -> list[ChargeView]:
         """The encounter's charges in line order."""
         def make():
-            rows = (Charge.select(Charge, ServiceCode).join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
-                    .where(Charge.encounter == self.encounter_id).order_by(Charge.line_no, Charge.id))
             return [ChargeView(c.id, c.line_no, c.service_code.code, c.service_code.description, c.units,
-                               Cents(c.fee), c.dos, c.provider_id) for c in rows]
+                               Cents(c.fee), c.dos, c.provider_id) for c in _CHARGES.cursor(self.encounter_id)]
         return self._get("charges", make)
 
     @property
@@ -276,8 +291,9 @@ class ActionContext:
             code = {c.id: c.code for c in self.charges}
             if not order:
                 return []
-            kinds = dict(Payer.select(Payer.id, Payer.kind).tuples())
-            rows = ChargeSplit.select().where(ChargeSplit.charge.in_(list(order)))
+            cache = db.transaction_cache()  # (an action reads them for its context and both snapshots)
+            kinds = cache.get("payer_kinds") or cache.setdefault("payer_kinds", dict(_PAYER_KINDS.cursor()))
+            rows = _SPLITS.cursor(self.encounter_id)
             views = [SplitView(s.id, s.charge_id, code[s.charge_id], s.rank, s.payer_id, Cents(s.balance),
                                bool(s.denied), s.denial_code, _owed_by(kinds.get(s.payer_id)))
                      for s in rows]
@@ -328,19 +344,16 @@ class ActionContext:
     def claims(self) -> list[ClaimView]:
         """The encounter's claims, oldest first."""
         return self._get("claims", lambda: [
-            ClaimView(c.id, c.rank, c.payer_id, c.status, bool(c.resend))
-            for c in Claim.select().where(Claim.encounter == self.encounter_id).order_by(Claim.id)])
+            ClaimView(c.id, c.rank, c.payer_id, c.status, bool(c.resend)) for c in _CLAIMS.cursor(self.encounter_id)])
 
     @property
     def active_statement(self) -> StatementView | None:
         """The patient's active statement, or None."""
         def make():
-            st = (Statement.select().where((Statement.patient == self.encounter.patient_id)
-                                           & (Statement.status == "active")).order_by(Statement.id.desc()).first())
+            st = _ACTIVE_STATEMENT.first(self.encounter.patient_id)
             if st is None:
                 return None
-            encs = frozenset(e for (e,) in StatementLine.select(StatementLine.encounter).where(
-                (StatementLine.statement == st.id) & StatementLine.encounter.is_null(False)).tuples())
+            encs = frozenset(e for (e,) in _STATEMENT_ENCOUNTERS.cursor(st.id))
             return StatementView(st.id, Cents(st.amount_due), bool(st.final_notice), encs)
         return self._get("statement", make)
 

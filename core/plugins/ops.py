@@ -9,6 +9,7 @@ itself. Every operation names the field a refusal is about, returns plain values
 
 from __future__ import annotations
 
+import importlib
 from typing import Iterable
 
 from claimdesk.core import ledger
@@ -22,9 +23,22 @@ from claimdesk.core.money import Cents
 from claimdesk.core.plugins.context import COVERAGE_FIELDS, ActionContext, PayerView, SplitView, payer_view
 from claimdesk.core.plugins.host import get_host
 from claimdesk.core.plugins.records import WriteoffReason
-from claimdesk.core.services import adjustments, billing, claims, encounter_ops, messages, statements
 from claimdesk.core.services.common import get, patient_payer
 from claimdesk.core.users import require_role
+
+
+class _LazyServices:
+    """The core services the operations call, each imported on first use: every action plugin
+    imports ``claimdesk.api`` (and so this module) when the app starts, and importing the
+    claims and statements services with it (the 837P writer among them) cost the start 20 ms."""
+
+    def __getattr__(self, name: str):
+        module = importlib.import_module(f"claimdesk.core.services.{name}")
+        setattr(self, name, module)
+        return module
+
+
+_services = _LazyServices()
 
 #: The write-off kinds an action may book (a payer's contractual adjustment and the
 #: reclassification of a re-created claim are the core's own, never a plugin's).
@@ -79,8 +93,8 @@ class ActionOps:
                 raise Refused(f"{payer.name} is already the {other} payer of this claim", field=field)
         enc = self._enc
         model = Payer.get_by_id(payer.id)
-        cov = encounter_ops.coverage_for(enc, model, coverage) if coverage is not None else None
-        encounter_ops.set_slot(enc, rank, model, coverage=cov)
+        cov = _services.encounter_ops.coverage_for(enc, model, coverage) if coverage is not None else None
+        _services.encounter_ops.set_slot(enc, rank, model, coverage=cov)
         return self._done(payer)
 
     def set_placeholder(self, rank: str = "primary", *, replacing: bool = False) -> None:
@@ -88,7 +102,7 @@ class ActionOps:
         payer it displaces (for Add Primary Payer later)."""
         _rank(rank, INSURANCE_RANKS)
         old = self._ctx.payer(rank)
-        encounter_ops.set_slot(self._enc, rank, patient_payer(), placeholder=True,
+        _services.encounter_ops.set_slot(self._enc, rank, patient_payer(), placeholder=True,
                                replaced_payer=Payer.get_by_id(old.id) if replacing and old else None)
         self._done()
 
@@ -96,7 +110,7 @@ class ActionOps:
         """Take the payer at ``rank`` off the claim; each later insurer moves up one rank with
         its open balance (its claims queued at the old rank are voided). Returns who left."""
         _rank(rank, INSURANCE_RANKS)
-        removed = encounter_ops.remove_slot(self._enc, rank)
+        removed = _services.encounter_ops.remove_slot(self._enc, rank)
         return self._done(payer_view(removed) if removed else None)
 
     def update_coverage(self, rank: str, changes: dict) -> dict:
@@ -113,7 +127,7 @@ class ActionOps:
             if not changes.get("member_id"):
                 raise Refused(f"the {rank} payer has no coverage on file yet: a member ID is needed",
                               field="member_id")
-            cov = encounter_ops.coverage_for(self._enc, Payer.get_by_id(slot.payer.id), changes)
+            cov = _services.encounter_ops.coverage_for(self._enc, Payer.get_by_id(slot.payer.id), changes)
             EncounterPayer.update(coverage=cov).where((EncounterPayer.encounter == self._ctx.encounter_id)
                                                       & (EncounterPayer.rank == rank)).execute()
             before, after = {}, {f: getattr(cov, f) for f in COVERAGE_FIELDS}
@@ -129,13 +143,13 @@ class ActionOps:
         payer = self._ctx.payer(rank)
         if payer is None:
             return 0
-        return self._done(encounter_ops.move_eobs_to_inactive(self._enc, Payer.get_by_id(payer.id)))
+        return self._done(_services.encounter_ops.move_eobs_to_inactive(self._enc, Payer.get_by_id(payer.id)))
 
     def post_patient_eob(self, rank: str = "primary") -> int | None:
         """A dummy EOB from the pseudo payer "Patient" for the balance "Patient" owes at
         ``rank``: it passes on (PR-27) to the next responsible party, queueing the next insurer's
         claim. Returns the EOB id (None when nothing was owed)."""
-        eob = encounter_ops.dummy_eob_from_patient(self._enc, rank)
+        eob = _services.encounter_ops.dummy_eob_from_patient(self._enc, rank)
         return self._done(eob.id if eob else None)
 
     # -- balances -------------------------------------------------------------------------------
@@ -144,10 +158,10 @@ class ActionOps:
         """Move the whole open balance of ``splits`` to whoever is responsible at ``to_rank``
         ("patient" is the patient) on each charge; the cents moved."""
         _rank(to_rank, RANKS)
-        payer = billing.responsible_payer(self._enc, to_rank)
+        payer = _services.billing.responsible_payer(self._enc, to_rank)
         if payer is None:
             raise Refused(f"the claim has no {to_rank} payer to move the balance to", field="rank")
-        moved = encounter_ops.move_balance(self._models(splits), to_rank, payer, reason=reason,
+        moved = _services.encounter_ops.move_balance(self._models(splits), to_rank, payer, reason=reason,
                                            reason_code=reason_code)
         return self._done(Cents(moved))
 
@@ -181,16 +195,16 @@ class ActionOps:
             if named is not None:
                 forms.require_reason_role(named, "reason")
         models = self._models(splits)
-        adjustments.require_patient_writeoff_authority(
-            int(amount) - adjustments.insurer_amount(models, int(amount)), kind=kind)
-        lines = encounter_ops.write_off(models, int(amount), kind=kind, reason_code=code,
+        _services.adjustments.require_patient_writeoff_authority(
+            int(amount) - _services.adjustments.insurer_amount(models, int(amount)), kind=kind)
+        lines = _services.encounter_ops.write_off(models, int(amount), kind=kind, reason_code=code,
                                         group_code=group, memo=memo)
         return self._done([{**ln, "amount": Cents(ln["amount"])} for ln in lines])
 
     def require_writeoff_authority(self, amount: int) -> None:
         """Refuse, before anything is written, writing off ``amount`` of insurer balance above
         the configured limit unless the user is a supervisor."""
-        adjustments.require_insurance_writeoff_authority(int(amount), kind="insurance_writeoff")
+        _services.adjustments.require_insurance_writeoff_authority(int(amount), kind="insurance_writeoff")
 
     def bill_patient(self, rank: str, charge_ids: list[int] | None = None, *, override_reason: str = "") -> dict:
         """Move the denied balance at ``rank`` (of ``charge_ids``, or all the patient may be
@@ -198,7 +212,7 @@ class ActionOps:
         ``charges``, ``statement_id``, ``amount_due``. Contractual (CO) denials are billed only
         with a supervisor's ``override_reason`` (API 1.1)."""
         _rank(rank, INSURANCE_RANKS)
-        out = encounter_ops.bill_denied_to_patient(self._enc, rank, charge_ids, override_reason)
+        out = _services.encounter_ops.bill_denied_to_patient(self._enc, rank, charge_ids, override_reason)
         return self._done({**out, "billed_to_patient": Cents(out["billed_to_patient"]),
                            "amount_due": Cents(out["amount_due"])})
 
@@ -231,7 +245,7 @@ class ActionOps:
 
     def void_queued_claims(self, rank: str | None = None) -> int:
         """Void the claims still waiting for a batch (of one rank, or all); how many."""
-        return self._done(encounter_ops.void_queued_claims(self._enc, rank=rank))
+        return self._done(_services.encounter_ops.void_queued_claims(self._enc, rank=rank))
 
     def queue_claim(self, rank: str, *, resend: bool = False) -> int | None:
         """Queue the claim of the insurer at ``rank`` for its next batch (``resend`` marks a claim
@@ -239,7 +253,7 @@ class ActionOps:
         payer = self._ctx.payer(rank)
         if payer is None or not payer.is_insurance:
             return None
-        claim = claims.queue(self._enc, Payer.get_by_id(payer.id), rank, resend=resend)
+        claim = _services.claims.queue(self._enc, Payer.get_by_id(payer.id), rank, resend=resend)
         return self._done(claim.id if claim else None)
 
     def recreate_as(self, claim_type: str, payer_id, *, member_id: str = "", field: str = "payer_id") -> dict:
@@ -248,7 +262,7 @@ class ActionOps:
         the old one is removed from billing (kept, with its history). Returns ``new_encounter``
         and the ``charges`` moved (``from_charge``, ``to_charge``, ``amount``)."""
         payer = Payer.get_by_id(self.payer(payer_id, field=field).id)
-        out = encounter_ops.recreate(self._enc, claim_type, payer, member_id=member_id)
+        out = _services.encounter_ops.recreate(self._enc, claim_type, payer, member_id=member_id)
         return self._done({**out, "charges": [{**c, "amount": Cents(c["amount"])} for c in out["charges"]]})
 
     def set_queue(self, key: str | None) -> None:
@@ -269,13 +283,13 @@ class ActionOps:
 
     def message_admin(self, subject: str, note: str) -> int:
         """Send the administrator a message about this encounter; its id."""
-        return self._done(messages.send(self._enc, subject, note).id)
+        return self._done(_services.messages.send(self._enc, subject, note).id)
 
     def regenerate_statement(self, reason: str) -> dict:
         """Void the patient's active statement and make a new one from the current balances:
         ``voided_statement_id``, ``statement_id``, ``amount_due``, ``final_notice``."""
-        old = statements.active_statement(self._ctx.encounter.patient_id)
-        new = statements.reissue(Patient.get_by_id(self._ctx.encounter.patient_id), void_reason=reason)
+        old = _services.statements.active_statement(self._ctx.encounter.patient_id)
+        new = _services.statements.reissue(Patient.get_by_id(self._ctx.encounter.patient_id), void_reason=reason)
         return self._done({"voided_statement_id": old.id if old else None, "statement_id": new.id,
                            "amount_due": Cents(new.amount_due), "final_notice": bool(new.final_notice)})
 

@@ -36,6 +36,7 @@ from claimdesk.core.money import Cents
 from claimdesk.core.plugins.context import ActionContext
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
+from claimdesk.core.prepared import Prepared, by_id
 from claimdesk.core.validation import Money, load
 from claimdesk.core.services import adjustments, balances
 from claimdesk.core.users import require_role
@@ -51,7 +52,9 @@ def lookup(encounter_id: Any) -> Encounter:
     if not text.isdigit() or len(text) > 12:
         raise NotFound(f"{encounter_id!r} is not an encounter ID (expected a number like 1042)",
                        field="encounter_id")
-    enc = Encounter.get_or_none(Encounter.id == int(text))
+    from claimdesk.core.validation import MAX_ID
+
+    enc = by_id(Encounter, int(text)) if int(text) <= MAX_ID else None
     if enc is None:
         raise NotFound(f"no encounter with ID {int(text)}", field="encounter_id")
     return enc
@@ -179,16 +182,20 @@ def describe_schema(schema, choices: dict | None = None, initial: dict | None = 
     return out
 
 
-def _snapshot(enc: Encounter) -> dict:
-    """The encounter's balances and facts at one moment (before/after an action)."""
-    ctx = ActionContext(enc.id)
+def _snapshot(enc: Encounter, ctx: ActionContext | None = None) -> dict:
+    """The encounter's balances and facts at one moment (before/after an action); ``ctx`` when
+    one that has read nothing since the last change is at hand (its reads are reused)."""
+    ctx = ctx or ActionContext(enc.id)
     pb = balances.patient_balance(enc.patient_id)
     return {"encounter_by_rank": ctx.balance_by_rank(), "encounter_total": Cents(balances.encounter_balance(enc.id)),
             "patient_due": Cents(pb.patient_due), "insurance_pending": Cents(pb.insurance_pending),
             "queue": ctx.encounter.queue, "claim_type": ctx.encounter.claim_type, "billable": ctx.encounter.billable,
             "payers": {r: s.payer.name for r, s in ctx.slots.items()},
-            "statements": [s.id for s in Statement.select(Statement.id).where(
-                (Statement.patient == enc.patient_id) & (Statement.status == "active"))]}
+            "statements": [sid for (sid,) in _ACTIVE_STATEMENTS.cursor(enc.patient_id)]}
+
+
+_ACTIVE_STATEMENTS = Prepared(lambda patient: Statement.select(Statement.id).where(
+    (Statement.patient == patient) & (Statement.status == "active")).tuples())
 
 
 def apply(encounter_id: Any, key: str, data: dict | None = None, *,
@@ -216,7 +223,7 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
         if not _applies(action, ctx, failures):
             why = f" ({failures[0].error})" if failures else ""
             raise Refused(f"{action.title!r} does not apply to encounter {enc.id}{why}", field="action")
-        before = _snapshot(enc)
+        before = _snapshot(enc, ctx)  # (ctx has read the encounter for the rules: nothing changed since)
         with adjustments.writeoff_scope():
             raw = _plugin_call(action, "apply", lambda: action.apply(ctx, clean))
         report = _checked_report(action, raw)

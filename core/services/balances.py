@@ -11,6 +11,7 @@ import dataclasses
 from peewee import Case, fn
 
 from claimdesk.core.models import Charge, Posting
+from claimdesk.core.prepared import Prepared
 from claimdesk.core.services.common import patient_payer
 
 
@@ -39,8 +40,11 @@ def patient_charge_balances(patient_id: int) -> dict[int, int]:
 
 def encounter_balance(encounter_id: int) -> int:
     """Open balance of an encounter's charges."""
-    charges = Charge.select(Charge.id).where(Charge.encounter == encounter_id)
-    return _sum(Posting.account == "AR", Posting.charge.in_(charges))
+    return int(_ENCOUNTER_AR.scalar(encounter_id) or 0)
+
+
+_ENCOUNTER_AR = Prepared(lambda enc: Posting.select(fn.COALESCE(fn.SUM(Posting.amount), 0)).where(
+    (Posting.account == "AR") & Posting.charge.in_(Charge.select(Charge.id).where(Charge.encounter == enc))).tuples())
 
 
 def payer_balance(payer_id: int) -> int:
@@ -114,12 +118,28 @@ class PatientBalance:
 
 def patient_balance(patient_id: int) -> PatientBalance:
     """Derive a patient's balances from postings."""
+    return _balance(_PATIENT_TOTALS.cursor(patient_id), patient_payer().id)
+
+
+def patient_balances(patient_ids: list[int]) -> dict[int, PatientBalance]:
+    """:func:`patient_balance` of each of ``patient_ids`` (a search's rows), read with one query."""
+    from claimdesk.core import db
+
+    rows: dict[int, list] = {pid: [] for pid in patient_ids}
+    if patient_ids:
+        among, params = db.ids_in(patient_ids)
+        for pid, account, payer_id, total in db.sql(
+                "SELECT patient_id, account, payer_id, SUM(amount) FROM posting WHERE patient_id " + among
+                + " AND account IN ('AR', 'UNAPPLIED') GROUP BY patient_id, account, payer_id", params):
+            rows[pid].append((account, payer_id, total))
     pseudo = patient_payer().id
-    rows = (Posting.select(Posting.account, Posting.payer, fn.SUM(Posting.amount).alias("total"))
-            .where((Posting.patient == patient_id) & Posting.account.in_(["AR", "UNAPPLIED"]))
-            .group_by(Posting.account, Posting.payer).tuples())
+    return {pid: _balance(totals, pseudo) for pid, totals in rows.items()}
+
+
+def _balance(totals, pseudo: int) -> PatientBalance:
+    """A patient's balances from their (account, payer, sum) posting totals."""
     due = pending = unapplied = 0
-    for account, payer_id, total in rows:
+    for account, payer_id, total in totals:
         if account == "AR" and payer_id == pseudo:
             due += int(total)
         elif account == "AR":
@@ -127,3 +147,9 @@ def patient_balance(patient_id: int) -> PatientBalance:
         else:
             unapplied -= int(total)
     return PatientBalance(due, pending, unapplied)
+
+
+_PATIENT_TOTALS = Prepared(lambda patient: Posting.select(Posting.account, Posting.payer,
+                                                          fn.SUM(Posting.amount).alias("total"))
+                           .where((Posting.patient == patient) & Posting.account.in_(["AR", "UNAPPLIED"]))
+                           .group_by(Posting.account, Posting.payer).tuples())

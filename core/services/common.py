@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import TypeVar
 
 import peewee
@@ -29,16 +30,24 @@ def get(model: type[M], ident, what: str, *, field: str | None = None, for_updat
         raise NotFound(f"{what} id must be a number, got {ident!r}", field=field) from None
     if not 1 <= key <= MAX_ID:  # (beyond the engines' integers: no such row, never an overflow)
         raise NotFound(f"no {what} with id {key}", field=field)
-    query = model.select().where(model.id == key)
-    if for_update:
-        from claimdesk.core import db
+    from claimdesk.core import db, prepared
 
-        if db.is_postgres():
-            query = query.for_update()
-    obj = query.first()
+    obj = _locked(model).first(key) if for_update and db.is_postgres() else prepared.by_id(model, key)
     if obj is None:
         raise NotFound(f"no {what} with id {key}", field=field)
     return obj
+
+
+_LOCKED: dict = {}
+
+
+def _locked(model):
+    """``model`` by id with ``FOR UPDATE`` (PostgreSQL), prepared once per model."""
+    from claimdesk.core.prepared import Prepared
+
+    if model not in _LOCKED:
+        _LOCKED[model] = Prepared(lambda a: model.select().where(model.id == a).limit(1).for_update())
+    return _LOCKED[model]
 
 
 def next_rank(rank: str) -> str | None:
@@ -49,12 +58,33 @@ def next_rank(rank: str) -> str | None:
 
 def patient_payer() -> Payer:
     """The pseudo payer "Patient" (self-pay placeholder)."""
-    return Payer.get(Payer.name == PATIENT_PAYER)
+    return _named_payer(PATIENT_PAYER)
 
 
 def inactive_payer() -> Payer:
     """The pseudo payer "Inactive Payer" (holds EOBs moved off an invalid payer)."""
-    return Payer.get(Payer.name == INACTIVE_PAYER)
+    return _named_payer(INACTIVE_PAYER)
+
+
+_PAYER_NAMED = None
+_PSEUDO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _named_payer(name: str) -> Payer:
+    """The payer called ``name`` (``Payer.DoesNotExist`` when none is), by a prepared query."""
+    global _PAYER_NAMED
+    from claimdesk.core import db
+    from claimdesk.core.prepared import Prepared
+
+    if _PAYER_NAMED is None:
+        _PAYER_NAMED = Prepared(lambda a: Payer.select().where(Payer.name == a).limit(1))
+    known = _PSEUDO.setdefault(db.database.obj, {})  # (made by init, never renamed: read once per database)
+    payer = known.get(name) or _PAYER_NAMED.first(name)
+    if payer is not None:
+        known[name] = payer
+    if payer is None:
+        raise Payer.DoesNotExist(f"no payer called {name!r}")
+    return payer
 
 
 def method_details(method, details: dict) -> tuple[dict, str]:

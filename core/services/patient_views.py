@@ -44,11 +44,13 @@ def find_patients(text: str = "", limit: int = 50, *, dob: dt.date | None = None
     if member:
         base = base.where(Patient.id.in_(_with_member_id(member)))
     by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
-    found = (_exact_matches(needle, base) or list(by_name.where(_contains(needle)).limit(limit))) if needle \
+    found = (_exact_matches(needle, base) or list(_containing(by_name, needle).limit(limit))) if needle \
         else list(by_name.limit(limit))
+    found = found[:limit]
+    owed = balances.patient_balances([p.id for p in found])
     out = []
-    for p in found[:limit]:
-        bal = balances.patient_balance(p.id)
+    for p in found:
+        bal = owed[p.id]
         out.append({"patient_id": p.id, "account_no": p.account_no, "name": p.name, "dob": iso(p.dob),
                     "patient_due": bal.patient_due, "insurance_pending": bal.insurance_pending})
     return out
@@ -81,6 +83,21 @@ def _exact_matches(needle: str, base) -> list[Patient]:
         found += [p for p in base.where(cond).order_by(Patient.last_name, Patient.first_name, Patient.id)
                   if p not in found]
     return found
+
+
+def _containing(query, needle: str):
+    """``query`` narrowed to the patients whose names or account number contain ``needle``.
+
+    On PostgreSQL, for three letters or more, the matching patients are found first (through
+    the trigram indexes, schema v12) and only then put in name order: left to itself the
+    planner walks the name index in order hoping to meet 50 matches soon, and reads every
+    patient when few or none match (190 ms at 94,000 patients, for no rows)."""
+    from claimdesk.core import db
+
+    if not (db.is_postgres() and len(needle.strip()) >= 3):
+        return query.where(_contains(needle))
+    found = Patient.select(Patient.id).where(_contains(needle)).cte("found", materialized=True)
+    return query.join(found, on=(Patient.id == found.c.id)).with_cte(found)
 
 
 def _contains(needle: str):

@@ -1,0 +1,102 @@
+"""One clerk of the many-clerks case (``bench/case_clerks.py``), in its own interpreter.
+
+``python -m claimdesk.bench.clerk URL @ARGS_JSON``: connects, warms up (imports, plugins,
+a first query of each kind), prints ``ready``, waits for ``go`` on stdin (the parent
+releases every clerk at once), then works through its list of workflows, timing each,
+and prints one JSON line: per workflow its kind and seconds, the wall-clock start and
+end, and the money it moved (for the lost-update check).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+from claimdesk.bench.common import core_session
+
+
+def _credit(item: dict) -> dict:
+    """Credit entry: draw from the clerk's patient check, auto-apply oldest first."""
+    from claimdesk.core.services import payments
+
+    out = payments.post_credit({"patient_id": item["patient_id"], "voucher_id": item["voucher_id"],
+                                "amount": item["amount"], "apply": "auto"})
+    return {"drawn": int(out["drawn"]), "applied": int(out["applied_total"])}
+
+
+def _lookup(item: dict) -> dict:
+    """A lookup: find the patient by account number, their summary, then assess one of their
+    encounters (what a clerk does before choosing an action)."""
+    from claimdesk.core.services import actions, patient_views
+
+    found = patient_views.find_patients(item["account_no"])
+    patient_views.patient_summary(found[0]["patient_id"])
+    return {"offers": len(actions.assess(f"E{item['encounter_id']}")["offers"])}
+
+
+def _eob(item: dict) -> dict:
+    """An EOB keyed by hand: the payer pays part of one line from the clerk's check from that payer."""
+    from claimdesk.core.services import eobs
+
+    eobs.post_eob({"encounter_id": item["encounter_id"], "payer_id": item["payer_id"],
+                   "voucher_id": item["voucher_id"], "lines": [{"charge_id": item["charge_id"],
+                                                                "paid": item["amount"]}]})
+    return {"paid": int(round(float(item["amount"]) * 100))}
+
+
+def _action(item: dict) -> dict:
+    """An advanced action: a small patient balance written off at the office's request."""
+    from claimdesk.core.services import actions
+
+    actions.apply(item["encounter_id"], "patient_writeoff_office",
+                  {"amount": item["amount"], "reason": item["reason"], "note": "bench"})
+    return {"written_off": int(round(float(item["amount"]) * 100))}
+
+
+KINDS = {"credit": _credit, "lookup": _lookup, "eob": _eob, "action": _action}
+
+
+def warm_up(items: list[dict]) -> None:
+    """Import and prepare everything a first workflow of each kind would (outside the clock)."""
+    from claimdesk.core.plugins.host import get_host
+    from claimdesk.core.services import actions, patient_views
+
+    get_host()
+    lookups = [i for i in items if i["kind"] == "lookup"]
+    if lookups:
+        patient_views.find_patients(lookups[0]["account_no"])
+        actions.assess(f"E{lookups[0]['encounter_id']}")
+    import claimdesk.core.services.eobs  # noqa: F401
+    import claimdesk.core.services.payments  # noqa: F401
+
+
+def main(argv: list[str]) -> None:
+    """Warm up, say ready, wait for go, work, print the JSON line."""
+    url, args = argv[0], argv[1]
+    spec = json.loads(open(args[1:]).read() if args.startswith("@") else args)
+    items = spec["items"]
+    with core_session(url):
+        warm_up(items)
+        print("ready", flush=True)
+        if sys.stdin.readline().strip() != "go":
+            return
+        done, totals, errors = [], {}, []
+        start = time.time()
+        for item in items:
+            t0 = time.perf_counter()
+            try:
+                moved = KINDS[item["kind"]](item)
+            except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden
+                errors.append(f"{item['kind']}: {type(exc).__name__}: {exc}")
+                continue
+            done.append((item["kind"], time.perf_counter() - t0))
+            for k, v in moved.items():
+                totals[k] = totals.get(k, 0) + v
+        end = time.time()
+    print(json.dumps({"start": start, "end": end, "done": done, "totals": totals, "errors": errors[:20],
+                      "error_count": len(errors)}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
