@@ -86,12 +86,16 @@ class Prepared:
         return None if row is None else row[0]
 
 
-_BY_ID: dict[type, Prepared] = {}
+_BY_ID: dict[tuple[type, bool], Prepared] = {}
 
 
-def by_id(model, pk):
-    """``model``'s row with primary key ``pk``, or None (prepared once per model)."""
-    prepared = _BY_ID.get(model)
+def by_id(model, pk, *, for_update: bool = False):
+    """``model``'s row with primary key ``pk``, or None (prepared once per model); ``for_update``
+    locks the row (``FOR UPDATE``: ask it on PostgreSQL only, SQLite has no row locks)."""
+    prepared = _BY_ID.get((model, for_update))
     if prepared is None:
-        prepared = _BY_ID[model] = Prepared(lambda a: model.select().where(model._meta.primary_key == a).limit(1))
+        def build(a):
+            query = model.select().where(model._meta.primary_key == a).limit(1)
+            return query.for_update() if for_update else query
+        prepared = _BY_ID[(model, for_update)] = Prepared(build)
     return prepared.first(pk)

@@ -68,7 +68,6 @@ def _open(name: str) -> int | None:
     except OSError:
         pass
     return fd
-    return fds[path]
 
 
 def _wait(fd: int, seconds: float) -> bool:

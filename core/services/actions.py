@@ -37,7 +37,7 @@ from claimdesk.core.plugins.context import ActionContext
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
 from claimdesk.core.prepared import Prepared, by_id
-from claimdesk.core.validation import Money, load
+from claimdesk.core.validation import MAX_ID, Money, load
 from claimdesk.core.services import adjustments, balances
 from claimdesk.core.users import require_role
 
@@ -52,8 +52,6 @@ def lookup(encounter_id: Any) -> Encounter:
     if not text.isdigit() or len(text) > 12:
         raise NotFound(f"{encounter_id!r} is not an encounter ID (expected a number like 1042)",
                        field="encounter_id")
-    from claimdesk.core.validation import MAX_ID
-
     enc = by_id(Encounter, int(text)) if int(text) <= MAX_ID else None
     if enc is None:
         raise NotFound(f"no encounter with ID {int(text)}", field="encounter_id")

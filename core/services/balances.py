@@ -118,14 +118,14 @@ class PatientBalance:
 
 def patient_balance(patient_id: int) -> PatientBalance:
     """Derive a patient's balances from postings."""
-    return _balance(_PATIENT_TOTALS.cursor(patient_id), patient_payer().id)
+    return patient_balances([int(patient_id)])[int(patient_id)]
 
 
 def patient_balances(patient_ids: list[int]) -> dict[int, PatientBalance]:
     """:func:`patient_balance` of each of ``patient_ids`` (a search's rows), read with one query."""
     from claimdesk.core import db
 
-    rows: dict[int, list] = {pid: [] for pid in patient_ids}
+    rows: dict[int, list] = {int(pid): [] for pid in patient_ids}
     if patient_ids:
         among, params = db.ids_in(patient_ids)
         for pid, account, payer_id, total in db.sql(
@@ -148,8 +148,3 @@ def _balance(totals, pseudo: int) -> PatientBalance:
             unapplied -= int(total)
     return PatientBalance(due, pending, unapplied)
 
-
-_PATIENT_TOTALS = Prepared(lambda patient: Posting.select(Posting.account, Posting.payer,
-                                                          fn.SUM(Posting.amount).alias("total"))
-                           .where((Posting.patient == patient) & Posting.account.in_(["AR", "UNAPPLIED"]))
-                           .group_by(Posting.account, Posting.payer).tuples())

@@ -9,6 +9,7 @@ import peewee
 
 from claimdesk.core.errors import InputError, NotFound
 from claimdesk.core.models import INACTIVE_PAYER, PATIENT_PAYER, RANKS, Payer
+from claimdesk.core.prepared import Prepared
 from claimdesk.core.validation import load
 
 M = TypeVar("M", bound=peewee.Model)
@@ -32,22 +33,10 @@ def get(model: type[M], ident, what: str, *, field: str | None = None, for_updat
         raise NotFound(f"no {what} with id {key}", field=field)
     from claimdesk.core import db, prepared
 
-    obj = _locked(model).first(key) if for_update and db.is_postgres() else prepared.by_id(model, key)
+    obj = prepared.by_id(model, key, for_update=for_update and db.is_postgres())
     if obj is None:
         raise NotFound(f"no {what} with id {key}", field=field)
     return obj
-
-
-_LOCKED: dict = {}
-
-
-def _locked(model):
-    """``model`` by id with ``FOR UPDATE`` (PostgreSQL), prepared once per model."""
-    from claimdesk.core.prepared import Prepared
-
-    if model not in _LOCKED:
-        _LOCKED[model] = Prepared(lambda a: model.select().where(model.id == a).limit(1).for_update())
-    return _LOCKED[model]
 
 
 def next_rank(rank: str) -> str | None:
@@ -66,18 +55,14 @@ def inactive_payer() -> Payer:
     return _named_payer(INACTIVE_PAYER)
 
 
-_PAYER_NAMED = None
+_PAYER_NAMED = Prepared(lambda a: Payer.select().where(Payer.name == a).limit(1))
 _PSEUDO: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _named_payer(name: str) -> Payer:
     """The payer called ``name`` (``Payer.DoesNotExist`` when none is), by a prepared query."""
-    global _PAYER_NAMED
     from claimdesk.core import db
-    from claimdesk.core.prepared import Prepared
 
-    if _PAYER_NAMED is None:
-        _PAYER_NAMED = Prepared(lambda a: Payer.select().where(Payer.name == a).limit(1))
     known = _PSEUDO.setdefault(db.database.obj, {})  # (made by init, never renamed: read once per database)
     payer = known.get(name) or _PAYER_NAMED.first(name)
     if payer is not None:
