@@ -161,6 +161,29 @@ def test_point_in_time_aging_shows_the_balances_on_the_date_and_reconciles_with_
     assert verify() == []
 
 
+def test_point_in_time_aging_of_a_balance_paid_in_part_before_and_after_the_date(database):
+    """A split touched on both sides of the date is aged at what it was on the date; a split
+    nothing touched since keeps today's balance; each month-end total is the ledger's then."""
+    dan = b.patient("Diaz", "Dan")
+    with clock.frozen(dt.date(2026, 5, 1)):
+        b.encounter(dan, [25_00], dos=dt.date(2026, 5, 1))                               # untouched, 60 days
+    with clock.frozen(dt.date(2026, 6, 1)):
+        _enc, (touched,) = b.encounter(dan, [90_00], dos=dt.date(2026, 6, 1))
+    with clock.frozen(dt.date(2026, 6, 15)):
+        payments.post_credit({"patient_id": dan.id, "voucher_id": b.voucher(None, 10_00, method="cash"),
+                              "apply": "manual", "applications": [{"charge_id": touched.id}]})
+    with clock.frozen(dt.date(2026, 7, 2)):
+        payments.post_credit({"patient_id": dan.id, "voucher_id": b.voucher(None, 30_00, method="cash"),
+                              "apply": "manual", "applications": [{"charge_id": touched.id}]})
+
+    june_end = aging.recalc(AS_OF)["totals"]
+    assert june_end == {"current": 80_00, "days_31_60": 25_00, "days_61_90": 0, "days_91_120": 0,
+                        "over_120": 0, "total": 105_00} and june_end["total"] == _ledger_ar_on(AS_OF)
+    may_end = aging.recalc(dt.date(2026, 5, 31))["totals"]
+    assert may_end["total"] == 25_00 == _ledger_ar_on(dt.date(2026, 5, 31))
+    assert aging.recalc(dt.date(2026, 7, 31))["totals"]["total"] == 75_00 == _ledger_ar()
+
+
 def test_bad_input_names_the_field(database):
     with pytest.raises(InputError) as err:
         aging.recalc("2026-13-01")

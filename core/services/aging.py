@@ -92,9 +92,9 @@ def latest_date(*columns):
     return fn.MAX(*columns)  # with 2+ arguments SQLite's max() is the scalar form
 
 
-def _age_from(basis: str, until: dt.date | None = None):
+def _age_from(basis: str, payer, until: dt.date | None = None):
     """The date a split's age counts from, and the joins it needs (activity after ``until``
-    not counted, when given)."""
+    not counted, when given); ``payer`` is the split's payer column."""
     if basis == "service":
         return Charge.dos, []
     paid = (CreditSplit.select(CreditSplit.charge.alias("charge_id"), fn.MAX(Credit.posted_on).alias("paid_on"))
@@ -107,37 +107,64 @@ def _age_from(basis: str, until: dt.date | None = None):
     stmt = stmt.group_by(Statement.patient).alias("stmt")
     when = latest_date(Charge.dos, fn.COALESCE(paid.c.paid_on, Charge.dos),
                        fn.COALESCE(stmt.c.stmt_on, Charge.dos))
-    own = (stmt.c.patient_id == Charge.patient) & (ChargeSplit.payer == patient_payer().id)
+    own = (stmt.c.patient_id == Charge.patient) & (payer == patient_payer().id)
     return when, [(paid, paid.c.charge_id == Charge.id), (stmt, own)]
 
 
-def balances_on(as_of: dt.date):
-    """A grouped subquery: each split's receivable on ``as_of`` (``split_id``, ``bal``), summed
-    from its AR postings of journal entries dated on or before it."""
-    return (Posting.select(Posting.split.alias("split_id"), fn.SUM(Posting.amount).alias("bal"))
-            .join(JournalEntry, on=(Posting.entry == JournalEntry.id))
-            .where((Posting.account == "AR") & (JournalEntry.posted_on <= date_value(as_of)))
-            .group_by(Posting.split).alias("on_day"))
+#: The columns of the ``held`` CTE: one row per split with a receivable to age.
+_HELD = ("split_id", "pid", "payer_id", "charge_id", "bal")
+
+
+def _split_cols(balance) -> list:
+    return [ChargeSplit.id, ChargeSplit.patient, ChargeSplit.payer, ChargeSplit.charge, balance]
+
+
+def posted_after(as_of: dt.date):
+    """A CTE ``later``: what each split's receivable moved after ``as_of`` (``split_id``,
+    ``moved``), summed from AR postings of journal entries dated later (few, for a recent date:
+    the entry date is indexed)."""
+    entries = JournalEntry.select(JournalEntry.id).where(JournalEntry.posted_on > date_value(as_of))
+    # (an IN, not a join: SQLite would otherwise walk every posting in split order for the GROUP BY)
+    return (Posting.select(Posting.split.alias("split_id"), fn.SUM(Posting.amount).alias("moved"))
+            .where((Posting.account == "AR") & Posting.entry.in_(entries) & Posting.split.is_null(False))
+            .group_by(Posting.split).cte("later", materialized=True))
+
+
+def held_on(as_of: dt.date) -> list:
+    """The CTEs ``later`` and ``held``: every split with a receivable on ``as_of`` (see
+    ``_HELD``). A split's balance then is today's balance less what was posted to it later.
+    The cached balance is the sum of the split's AR postings (``claimdesk verify`` proves it),
+    so this equals summing its postings dated on or before ``as_of``, without reading the whole
+    ledger: the splits open today (a partial index) that nothing touched since, and the few that
+    later entries touched."""
+    later = posted_after(as_of)
+    untouched = (ChargeSplit.select(*_split_cols(ChargeSplit.balance))
+                 .where((ChargeSplit.balance > 0) & ChargeSplit.id.not_in(Select([later], [later.c.split_id]))))
+    then = ChargeSplit.balance - later.c.moved
+    touched = (Select([later], _split_cols(then))
+               .join(ChargeSplit, on=(ChargeSplit.id == later.c.split_id)).where(then > 0))
+    return [later, (untouched + touched).cte("held", columns=_HELD)]
+
+
+def held_today() -> list:
+    """The CTE ``held`` of today's open balances (the cached ``charge_split.balance``)."""
+    return [ChargeSplit.select(*_split_cols(ChargeSplit.balance)).where(ChargeSplit.balance > 0)
+            .cte("held", columns=_HELD)]
 
 
 def snapshot_query(as_of: dt.date, basis: str = "service", mode: str = "point_in_time") -> Select:
     """The grouped SELECT that buckets every open split by (patient, payer) as of ``as_of``:
     its balance on that date (``point_in_time``) or today (``base_date``)."""
     on_day = mode == "point_in_time"
-    since, joins = _age_from(basis, as_of if on_day else None)
-    if on_day:
-        held = balances_on(as_of)
-        balance = held.c.bal
-        joins = [(held, held.c.split_id == ChargeSplit.id), *joins]
-    else:
-        balance = ChargeSplit.balance
-    inner = (ChargeSplit.select(ChargeSplit.patient.alias("pid"), ChargeSplit.payer.alias("payer_id"),
-                                balance.alias("bal"), days_between(as_of, since).alias("age"))
-             .join(Charge, on=(ChargeSplit.charge == Charge.id))
+    ctes = held_on(as_of) if on_day else held_today()
+    held = ctes[-1]
+    since, joins = _age_from(basis, held.c.payer_id, as_of if on_day else None)
+    inner = (Select([held], [held.c.pid, held.c.payer_id, held.c.bal, days_between(as_of, since).alias("age")])
+             .join(Charge, on=(held.c.charge_id == Charge.id))
              .join(Encounter, on=(Charge.encounter == Encounter.id)))
-    for i, (sub, on) in enumerate(joins):
-        inner = inner.join(sub, JOIN.INNER if on_day and i == 0 else JOIN.LEFT_OUTER, on=on)
-    inner = inner.where((balance > 0) & Encounter.billable & (Encounter.status == "active"))
+    for sub, on in joins:
+        inner = inner.join(sub, JOIN.LEFT_OUTER, on=on)
+    inner = inner.where(Encounter.billable & (Encounter.status == "active"))
     if on_day:
         inner = inner.where(Charge.dos <= date_value(as_of))
     s = inner.alias("s")
@@ -153,7 +180,7 @@ def snapshot_query(as_of: dt.date, basis: str = "service", mode: str = "point_in
     cols = [date_value(as_of).alias("as_of"), s.c.pid, s.c.payer_id]
     cols += [bucket(lo, hi).alias(name) for name, lo, hi in BUCKET_RANGES]
     cols.append(fn.SUM(s.c.bal).alias("total"))
-    return Select([s], cols).group_by(s.c.pid, s.c.payer_id)
+    return Select([s], cols).group_by(s.c.pid, s.c.payer_id).with_cte(*ctes)
 
 
 class RecalcInput(Schema):
