@@ -29,12 +29,12 @@ FULL = {"scale": 390.0, "aging_repeat": 5, "autoapply_charges": 1000,
         "assess_count": 60, "lookup_count": 60, "start_repeat": 5, "scroll_keys": 40, "scroll_rows": 100_000,
         "import_claims": 10_000, "import_repeat": 3, "era_claims": 10_000, "era_repeat": 3,
         "export_claims": 10_000, "export_repeat": 3, "clerk_levels": [1, 2, 4, 8, 16, 32],
-        "clerk_workflows": 2400, "big_scale": 1950.0}
+        "clerk_workflows": 2400, "clerk_paced": [8, 32], "clerk_rate": 300, "big_scale": 1950.0}
 SMOKE = {"scale": 0.1, "aging_repeat": 2, "autoapply_charges": 30, "autoapply_repeat": 3,
          "credits": 10, "return_credits": 5, "return_repeat": 1, "assess_count": 5, "lookup_count": 5, "start_repeat": 1,
          "scroll_keys": 3, "scroll_rows": 50, "import_claims": 40, "import_repeat": 1,
          "era_claims": 40, "era_repeat": 1, "export_claims": 40, "export_repeat": 1,
-         "clerk_levels": [1, 2], "clerk_workflows": 20}
+         "clerk_levels": [1, 2], "clerk_workflows": 20, "clerk_paced": [2], "clerk_rate": 20}
 #: Time limit of one worker process (one phase of one case), seconds.
 STEP_LIMIT = 3600
 
@@ -214,15 +214,42 @@ def run_engine(engine: str, url: str, sizes: dict, cases: list[str], tmp: Path, 
     return res
 
 
-#: The many-clerks target (issue 21) on PostgreSQL, at these numbers of clerks.
-CLERK_TARGET = {"per_second": 300, "p99": 0.150, "at": (8, 32)}
+#: The many-clerks target (issue 21) on PostgreSQL, at these numbers of clerks: flat out, at
+#: least ``per_second``; at that rate offered, p99 latency within ``p99`` and the rate kept up
+#: (``kept``: the share of the offered rate done).
+CLERK_TARGET = {"per_second": 300, "p99": 0.150, "at": (8, 32), "kept": 0.95}
+
+
+def _clerk_row(lv: dict, sqlite: bool, verified: list) -> tuple[str, dict]:
+    """One level of the many-clerks case as a result row: its key and the row."""
+    procs, rate = lv["procs"], lv.get("rate")
+    targeted = procs in CLERK_TARGET["at"] and not sqlite  # (SQLite: where it saturates, no target)
+    sound = not lv["lost"] and not lv["errors"] and not verified
+    clerks = f"{procs} clerk{'s' if procs > 1 else ''}"
+    if rate:
+        title = f"{clerks} at {rate:,.0f}/s offered: {lv['workflows']:,} workflows (mix), latency from schedule"
+        target = f"keeps up, p99 ≤ {CLERK_TARGET['p99'] * 1000:.0f} ms, nothing lost"
+        met = lv["per_second"] >= CLERK_TARGET["kept"] * rate and lv["p99"] <= CLERK_TARGET["p99"] and sound
+    else:
+        title = f"{clerks} flat out: {lv['workflows']:,} workflows (mix)"
+        target = f"≥ {CLERK_TARGET['per_second']}/s, nothing lost"
+        met = lv["per_second"] >= CLERK_TARGET["per_second"] and sound
+    row = {"title": title,
+           "display_core": f"{lv['per_second']:,.0f}/s, p50 {lv['p50'] * 1000:.0f} ms, p99 {lv['p99'] * 1000:.0f} ms",
+           "display_raw": "-", "median_core": lv["p50"],
+           "target": target if targeted else "(where it saturates)",
+           "met": met if targeted else None, "rss_core_mb": "-", "rss_raw_mb": "-", "core": lv,
+           "lost": lv["lost"], "errors": lv["errors"], "verify": verified}
+    return (f"clerks_{procs}_at_{rate:g}" if rate else f"clerks_{procs}"), row
 
 
 def _clerks(step, sizes: dict, folder: Path, sqlite: bool) -> dict:
-    """The many-clerks case: one row per number of clerks (rate, p50, p99, lost updates)."""
+    """The many-clerks case: one row per level (rate, p50, p99, lost updates): flat out at each
+    number of clerks, then at the target rate offered."""
     res: dict = {}
-    prep = _prepared(res, "clerks", "many clerks at once", step("clerks", "prepare", levels=sizes["clerk_levels"],
-                                                                 per_level=sizes["clerk_workflows"]))
+    prep = _prepared(res, "clerks", "many clerks at once", step(
+        "clerks", "prepare", levels=sizes["clerk_levels"], per_level=sizes["clerk_workflows"],
+        paced=sizes.get("clerk_paced", []), rate=sizes.get("clerk_rate")))
     if prep is None:
         return res
     out = step("clerks", "run", levels=prep["levels"], folder=str(folder))
@@ -230,17 +257,8 @@ def _clerks(step, sizes: dict, folder: Path, sqlite: bool) -> dict:
         return {"clerks": {"title": "many clerks at once", "error": out["error"]}}
     verified = out["result"]["verify"]
     for lv in out["result"]["levels"]:
-        procs = lv["procs"]
-        targeted = procs in CLERK_TARGET["at"] and not sqlite  # (SQLite: where it saturates, no target)
-        met = (lv["per_second"] >= CLERK_TARGET["per_second"] and lv["p99"] <= CLERK_TARGET["p99"]
-               and not lv["lost"] and not lv["errors"] and not verified) if targeted else None
-        res[f"clerks_{procs}"] = {
-            "title": f"{procs} clerk{'s' if procs > 1 else ''} at once: {lv['workflows']:,} workflows (mix)",
-            "display_core": f"{lv['per_second']:,.0f}/s, p50 {lv['p50'] * 1000:.0f} ms, p99 {lv['p99'] * 1000:.0f} ms",
-            "display_raw": "-", "median_core": lv["p50"],
-            "target": ("≥ 300/s, p99 ≤ 150 ms, nothing lost" if targeted else "(where it saturates)"),
-            "met": met, "rss_core_mb": "-", "rss_raw_mb": "-", "core": lv,
-            "lost": lv["lost"], "errors": lv["errors"], "verify": verified}
+        key, row = _clerk_row(lv, sqlite, verified)
+        res[key] = row
     return res
 
 

@@ -16,8 +16,16 @@ works through its own list of workflows in a fixed mix (:data:`MIX`, per ten wor
 Clerks work different accounts (each patient belongs to one clerk), as a desk shares
 work out; they share the audit chain, the payers' and the patients' tables and the
 ledger. Every clerk connects and warms up first; then all are released at once. The
-rate is every workflow done / (last clerk's end - first clerk's start); latency is each
-workflow's own time. Lost updates: after each level every clerk's checks must hold
+rate is every workflow done / (last clerk's end - first clerk's start).
+
+A level runs in one of two ways. *Flat out* (``rate`` None): each clerk starts its next
+workflow as soon as the last one ends, which finds where the engine saturates; latency is
+each workflow's own time, and past saturation it is only the number of clerks over the
+rate (Little's law), whatever the engine does. *At a given rate* (``rate`` workflows a
+second in total, shared evenly, the clerks' starts staggered): each workflow has its
+scheduled time, and its latency counts from then, so a clerk that falls behind its schedule
+sees the wait too (no coordinated omission): this is the latency clerks see at that load.
+Lost updates: after each level every clerk's checks must hold
 exactly what they held less what its clerk drew (read back from the database), and
 every write must have its audit event; ``verify`` runs on the database after the last
 level.
@@ -71,9 +79,12 @@ def _pools(r: Raw, wanted: dict, rounds: int) -> dict:
     return {"payer_id": payer, "owe": owe, "lines": lines, "looks": looks}
 
 
-def prepare(url: str, levels: list[int], per_level: int) -> dict:
-    """Every level's work lists and every clerk's checks. Within a level no patient or claim is
-    worked on by two clerks; a later level works on the same accounts again (each owes enough)."""
+def prepare(url: str, levels: list[int], per_level: int, paced: list[int] = (), rate: float | None = None) -> dict:
+    """Every level's work lists and every clerk's checks: ``levels`` flat out, then ``paced``
+    at ``rate`` workflows a second. Within a level no patient or claim is worked on by two
+    clerks; a later level works on the same accounts again (each owes enough)."""
+    runs = [(p, None) for p in levels] + [(p, rate) for p in paced]
+    levels = [p for p, _ in runs]
     counts = {k: max(math.ceil(level_workflows(p, per_level) * MIX.count(k) / len(MIX)) + p for p in levels)
               for k in set(MIX)}
     r = Raw(url)
@@ -86,7 +97,7 @@ def prepare(url: str, levels: list[int], per_level: int) -> dict:
     out = []
     with core_session(url):
         self_pay = fixtures.patient_payer_id()
-        for procs in levels:
+        for procs, pace_rate in runs:
             owe, lines, looks = list(pools["owe"]), list(pools["lines"]), list(pools["looks"])
             n = level_workflows(procs, per_level)
             clerks = [[] for _ in range(procs)]
@@ -113,7 +124,7 @@ def prepare(url: str, levels: list[int], per_level: int) -> dict:
                     else:
                         eid, account = looks.pop() if looks else pools["looks"][0]
                         it.update(encounter_id=eid, account_no=account)
-            out.append({"procs": procs, "clerks": clerks, "checks": checks})
+            out.append({"procs": procs, "clerks": clerks, "checks": checks, "rate": pace_rate})
     return {"levels": out}
 
 
@@ -133,13 +144,14 @@ def _audit_count(url: str) -> int:
 
 def run_level(url: str, level: dict, tmp: Path) -> dict:
     """Start the level's clerks, release them together, collect and check what they did."""
-    procs = level["procs"]
+    procs, rate = level["procs"], level.get("rate")
     before = _undistributed(url, [c[k] for c in level["checks"] for k in ("cash", "insurance")])
     events_before = _audit_count(url)
     children = []
     for i, items in enumerate(level["clerks"]):
         spec = tmp / f"clerk-{procs}-{i}.json"
-        spec.write_text(json.dumps({"items": items}))
+        pace = procs / rate if rate else None  # seconds between one clerk's workflows
+        spec.write_text(json.dumps({"items": items, "pace": pace, "offset": pace * i / procs if pace else 0}))
         children.append(subprocess.Popen([sys.executable, "-m", "claimdesk.bench.clerk", url, f"@{spec}"],
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
     try:
@@ -179,7 +191,7 @@ def run_level(url: str, level: dict, tmp: Path) -> dict:
         ks = sorted(s for o in outs for k, s in o["done"] if k == kind)
         if ks:
             by_kind[kind] = {"count": len(ks), "p50": ks[len(ks) // 2], "p99": _p99(ks)}
-    return {"procs": procs, "workflows": len(latencies), "seconds": seconds,
+    return {"procs": procs, "rate": rate, "workflows": len(latencies), "seconds": seconds,
             "per_second": len(latencies) / seconds if seconds else None,
             "p50": statistics.median(latencies) if latencies else None, "p99": _p99(sorted(latencies)),
             "by_kind": by_kind, "errors": sum(o["error_count"] for o in outs),

@@ -2,8 +2,9 @@
 
 ``python -m claimdesk.bench.clerk URL @ARGS_JSON``: connects, warms up (imports, plugins,
 a first query of each kind), prints ``ready``, waits for ``go`` on stdin (the parent
-releases every clerk at once), then works through its list of workflows, timing each,
-and prints one JSON line: per workflow its kind and seconds, the wall-clock start and
+releases every clerk at once), then works through its list of workflows, timing each
+(flat out, or at its ``pace``: one workflow every ``pace`` seconds from ``offset``, each
+timed from its scheduled start), and prints one JSON line: per workflow its kind and seconds, the wall-clock start and
 end, and the money it moved (for the lost-update check).
 """
 
@@ -75,16 +76,21 @@ def main(argv: list[str]) -> None:
     """Warm up, say ready, wait for go, work, print the JSON line."""
     url, args = argv[0], argv[1]
     spec = json.loads(open(args[1:]).read() if args.startswith("@") else args)
-    items = spec["items"]
+    items, pace, offset = spec["items"], spec.get("pace"), spec.get("offset", 0.0)
     with core_session(url):
         warm_up(items)
         print("ready", flush=True)
         if sys.stdin.readline().strip() != "go":
             return
         done, totals, errors = [], {}, []
-        start = time.time()
-        for item in items:
+        start, t_start = time.time(), time.perf_counter()
+        for n, item in enumerate(items):
             t0 = time.perf_counter()
+            if pace:  # the load generator's schedule: wait for this workflow's time, time it from then
+                t0 = t_start + offset + n * pace
+                ahead = t0 - time.perf_counter()
+                if ahead > 0:
+                    time.sleep(ahead)
             try:
                 moved = KINDS[item["kind"]](item)
             except Exception as exc:  # noqa: BLE001 - counted and reported, never hidden

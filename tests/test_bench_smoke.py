@@ -17,8 +17,9 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     results = json.loads(out.read_text())
     cases = results["engines"]["sqlite"]
     assert set(cases) == {"aging", "autoapply", "credits", "returns", "assess", "lookup", "tui_start", "tui_scroll",
-                          "claim_import", "era_import", "claim_export", "clerks_1", "clerks_2"}
-    clerks = {key: cases.pop(key) for key in ("clerks_1", "clerks_2")}
+                          "claim_import", "era_import", "claim_export", "clerks_1", "clerks_2",
+                          "clerks_2_at_20"}
+    clerks = {key: cases.pop(key) for key in ("clerks_1", "clerks_2", "clerks_2_at_20")}
     for key, measured in cases.items():
         assert "error" not in measured, (key, measured.get("error"), measured.get("core", {}).get("stderr"))
         assert len(measured["core"]["samples"]) >= 1 and len(measured["raw"]["samples"]) >= 1
@@ -45,11 +46,14 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     assert export["core"]["cob_segments"] > 0  # secondary claims with the primary's result among them
 
     assert cases["lookup"]["same_rows"] is True  # the same patients found, the same balances
-    for procs, measured in ((1, clerks["clerks_1"]), (2, clerks["clerks_2"])):  # many clerks: nothing lost
-        level = measured["core"]
+    for procs, measured in ((1, clerks["clerks_1"]), (2, clerks["clerks_2"]), (2, clerks["clerks_2_at_20"])):
+        level = measured["core"]  # many clerks, flat out and at a rate: nothing lost
         assert level["procs"] == procs and level["workflows"] == SMOKE["clerk_workflows"] // 2 * procs
         assert level["errors"] == 0 and measured["lost"] == [] and measured["verify"] == []
         assert set(level["by_kind"]) == {"credit", "lookup", "eob", "action"}
+    paced = clerks["clerks_2_at_20"]["core"]  # 20 workflows offered at 20 a second take about a second
+    assert paced["rate"] == SMOKE["clerk_rate"] and paced["seconds"] >= 0.9
+    assert "at 20/s offered" in clerks["clerks_2_at_20"]["title"]
 
     # the table is printed and saved next to the JSON
     printed = capsys.readouterr().out
