@@ -157,8 +157,8 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
     claims = [c for c in parsed.claims]
     known = _Known(raw, claims)
     sheet = daysheet(raw, now.date())
-    last = raw.one("SELECT account_no FROM patient WHERE account_no LIKE 'A%' AND LENGTH(account_no) = 7 "
-                   "ORDER BY account_no DESC LIMIT 1")
+    last = raw.one("SELECT account_no FROM patient WHERE account_no LIKE ? AND LENGTH(account_no) = 7 "
+                   "ORDER BY account_no DESC LIMIT 1", ("A%",))
     next_account = int(last[1:]) + 1 if last and last[1:].isdigit() else 1
 
     def ref_id(table: str, cache: dict, key: str, make) -> int:

@@ -42,7 +42,11 @@ _ROLE = Prepared(lambda a: User.select(User.role, User.active).where(User.userna
 
 def has_role(role: str, username: str | None = None) -> bool:
     """True if the user is registered with ``role`` or above."""
-    actual = role_of(username or current_user())
+    return at_least(role_of(username or current_user()), role)
+
+
+def at_least(actual: str | None, role: str) -> bool:
+    """True if ``actual`` (a user's role, None for no user) is ``role`` or above."""
     return actual is not None and ROLES.index(actual) >= ROLES.index(role)
 
 

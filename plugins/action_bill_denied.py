@@ -24,8 +24,9 @@ def bill_denied_action(rank: str, order: int) -> Action:
     def billable(ctx) -> list:
         """The denied splits this person may bill the patient for: contractual (CO) ones only
         for a supervisor (who must give a reason)."""
-        supervisor = ctx.may("supervisor")
-        return [s for s in ctx.open_splits(rank, denied=True) if supervisor or not s.contractual]
+        denied = ctx.open_splits(rank, denied=True)
+        supervisor = bool(denied) and ctx.may("supervisor")  # (no denials, no need to ask)
+        return [s for s in denied if supervisor or not s.contractual]
 
     def applies(ctx) -> bool:
         return ctx.active and ctx.encounter.billable and bool(billable(ctx))

@@ -17,13 +17,15 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
-from claimdesk.core import db, denials, users
+from peewee import JOIN
+
+from claimdesk.core import denials, users
 from claimdesk.core.models import (
     RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
     Statement, StatementLine, WorkQueue,
 )
 from claimdesk.core.money import Cents
-from claimdesk.core.prepared import Prepared, by_id
+from claimdesk.core.prepared import Prepared
 
 #: Coverage details a plugin may read and change (Update Secondary Insurance Info).
 COVERAGE_FIELDS = ("member_id", "group_no", "subscriber", "relationship", "effective_from", "effective_to")
@@ -177,14 +179,17 @@ def _queue_key(queue_id: int | None) -> str | None:
 
 
 # The reads every context makes (an assessment runs every plugin on one), prepared once.
-_SLOTS = Prepared(lambda enc: EncounterPayer.select(EncounterPayer, Payer)
-                  .join(Payer, on=(EncounterPayer.payer == Payer.id)).where(EncounterPayer.encounter == enc))
+_SLOTS = Prepared(lambda enc: EncounterPayer.select(EncounterPayer, Payer, Coverage)
+                  .join(Payer, on=(EncounterPayer.payer == Payer.id))
+                  .switch(EncounterPayer).join(Coverage, JOIN.LEFT_OUTER, on=(EncounterPayer.coverage == Coverage.id))
+                  .where(EncounterPayer.encounter == enc))
 _CHARGES = Prepared(lambda enc: Charge.select(Charge, ServiceCode)
                     .join(ServiceCode, on=(Charge.service_code == ServiceCode.id))
                     .where(Charge.encounter == enc).order_by(Charge.line_no, Charge.id))
-_PAYER_KINDS = Prepared(lambda: Payer.select(Payer.id, Payer.kind).tuples())
-_SPLITS = Prepared(lambda enc: ChargeSplit.select().join(Charge, on=(ChargeSplit.charge == Charge.id))
-                   .where(Charge.encounter == enc))
+_SPLITS = Prepared(lambda enc: ChargeSplit.select(ChargeSplit, Payer.kind.alias("payer_kind"))
+                   .join(Charge, on=(ChargeSplit.charge == Charge.id))
+                   .switch(ChargeSplit).join(Payer, on=(ChargeSplit.payer == Payer.id))
+                   .where(Charge.encounter == enc).objects())
 _CLAIMS = Prepared(lambda enc: Claim.select().where(Claim.encounter == enc).order_by(Claim.id))
 _ACTIVE_STATEMENT = Prepared(lambda patient: Statement.select().where(
     (Statement.patient == patient) & (Statement.status == "active")).order_by(Statement.id.desc()).limit(1))
@@ -233,7 +238,7 @@ class ActionContext:
     def may(self, role: str) -> bool:
         """True when the person working holds ``role`` (``"clerk"``, ``"supervisor"``,
         ``"admin"``) or above: an action offered only to a supervisor asks this (API 1.1)."""
-        return users.has_role(role)
+        return users.at_least(self._get("role", lambda: users.role_of(users.current_user())), role)
 
     # -- the encounter, its patient and payers ------------------------------------
     @property
@@ -262,8 +267,8 @@ class ActionContext:
         """The payer list by rank: ``{"primary": SlotView, ...}`` (only the ranks held)."""
         def make():
             out = {}
-            for ep in _SLOTS.cursor(self.encounter_id):
-                cov = by_id(Coverage, ep.coverage_id) if ep.coverage_id else None
+            for ep in _SLOTS.cursor(self.encounter_id):  # (the payer and coverage joined: one query)
+                cov = ep.coverage if ep.coverage_id else None
                 out[ep.rank] = SlotView(ep.rank, payer_view(ep.payer), bool(ep.placeholder),
                                         coverage_view(cov) if cov else None, ep.replaced_payer_id)
             return {r: out[r] for r in RANKS if r in out}
@@ -291,11 +296,9 @@ class ActionContext:
             code = {c.id: c.code for c in self.charges}
             if not order:
                 return []
-            cache = db.transaction_cache()  # (an action reads them for its context and both snapshots)
-            kinds = cache.get("payer_kinds") or cache.setdefault("payer_kinds", dict(_PAYER_KINDS.cursor()))
-            rows = _SPLITS.cursor(self.encounter_id)
+            rows = _SPLITS.cursor(self.encounter_id)  # (each with its payer's kind: one query)
             views = [SplitView(s.id, s.charge_id, code[s.charge_id], s.rank, s.payer_id, Cents(s.balance),
-                               bool(s.denied), s.denial_code, _owed_by(kinds.get(s.payer_id)))
+                               bool(s.denied), s.denial_code, _owed_by(s.payer_kind))
                      for s in rows]
             return sorted(views, key=lambda s: (order[s.charge_id], RANKS.index(s.rank), s.id))
         return self._get("splits", make)

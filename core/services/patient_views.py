@@ -8,8 +8,10 @@ postings the ledger holds, computed here so no screen or command adds money up.
 from __future__ import annotations
 
 import datetime as dt
+import operator
+from functools import reduce
 
-from peewee import JOIN, fn
+from peewee import JOIN, Case, fn
 
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
@@ -73,16 +75,19 @@ def _typed_date(needle: str) -> dt.date | None:
 
 def _exact_matches(needle: str, base) -> list[Patient]:
     """Among ``base``: the patient whose ID is ``needle``, those whose account number or a member
-    id is ``needle``, and those born on the day it names."""
-    found = []
+    id is ``needle``, and those born on the day it names, in that order (each in name order;
+    one query)."""
+    key = needle.upper()
+    kinds = []  # (condition, its place in the order)
     if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID:
-        found += list(base.where(Patient.id == int(needle)))
+        kinds.append(Patient.id == int(needle))
+    kinds += [Patient.account_no == key, Patient.id.in_(_with_member_id(key))]
     day = _typed_date(needle)
-    for cond in ((Patient.account_no == needle.upper()), Patient.id.in_(_with_member_id(needle.upper())),
-                 *([Patient.dob == day] if day else [])):
-        found += [p for p in base.where(cond).order_by(Patient.last_name, Patient.first_name, Patient.id)
-                  if p not in found]
-    return found
+    if day:
+        kinds.append(Patient.dob == day)
+    first_hit = Case(None, [(cond, i) for i, cond in enumerate(kinds)], len(kinds))
+    return list(base.where(reduce(operator.or_, kinds))
+                .order_by(first_hit, Patient.last_name, Patient.first_name, Patient.id))
 
 
 def _containing(query, needle: str):
