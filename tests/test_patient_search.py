@@ -1,4 +1,4 @@
-"""Searching patients by part of a name (schema v12: trigram indexes on PostgreSQL)."""
+"""Searching patients by part of a name (trigram indexes: PostgreSQL schema v12, SQLite FTS5 v13)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_a_name_search_finds_the_patients_in_name_order_with_what_each_owes(data
 
 def test_postgresql_finds_a_name_through_its_trigram_index(database, backend):
     if backend != "postgresql":
-        pytest.skip("trigram indexes are PostgreSQL's (SQLite reads the table)")
+        pytest.skip("PostgreSQL's trigram indexes (SQLite's FTS5 table: the test below)")
     names = {row[0] for row in db.sql("SELECT indexname FROM pg_indexes WHERE tablename = 'patient'")}
     assert {"patient_last_name_trigram", "patient_first_name_trigram", "patient_account_no_trigram"} <= names
     b.patient("Castleton", "Ann")
@@ -35,3 +35,34 @@ def test_postgresql_finds_a_name_through_its_trigram_index(database, backend):
         db.sql("SET LOCAL enable_seqscan = off")
         plan = "\n".join(r[0] for r in db.database.execute_sql("EXPLAIN " + sql, params))
     assert "patient_last_name_trigram" in plan
+
+
+def test_sqlite_finds_a_name_through_its_fts5_table_kept_by_the_patient_triggers(database, backend):
+    if backend != "sqlite":
+        pytest.skip("SQLite's FTS5 table (PostgreSQL's trigram indexes: the test above)")
+    from claimdesk.core.models import Patient
+
+    ann = b.patient("Castleton", "Ann")
+    query = patient_views._containing(Patient.select(), "castle")
+    plan = " ".join(str(r[-1]) for r in db.database.execute_sql("EXPLAIN QUERY PLAN " + query.sql()[0],
+                                                                  query.sql()[1]))
+    assert "VIRTUAL TABLE INDEX 0:M" in plan  # (the FTS5 table, by MATCH)
+    assert [r["name"] for r in patient_views.find_patients("ASTLE")] == ["Castleton, Ann"]
+    Patient.update(last_name="Rivers").where(Patient.id == ann.id).execute()  # (the triggers keep the index)
+    assert patient_views.find_patients("castle") == []
+    assert [r["name"] for r in patient_views.find_patients("iver")] == ["Rivers, Ann"]
+    Patient.delete().where(Patient.id == ann.id).execute()
+    assert patient_views.find_patients("iver") == []
+
+
+@pytest.mark.parametrize("needle", ["castle", "CASTLE", "stle", "ann", "smith, castle", "smith, c", "sm, castle",
+                                    "a0", "o'neil", 'say "hi"', "new castle", "%", "a_c", "zzq"])
+def test_a_search_through_the_index_finds_the_same_patients_as_reading_the_table(database, monkeypatch, needle):
+    for last, first in (("Castleton", "Ann"), ("Newcastle", "Bo"), ("Smith", "Castlemaine"), ("O'Neil", "Ann"),
+                        ("Say \"Hi\"", "Jo"), ("New Castle", "Ed"), ("A_C", "Pct%"), ("Smith", "Cy")):
+        b.patient(last, first)
+    through_index = patient_views.find_patients(needle)
+    monkeypatch.setattr(patient_views, "_found_by_trigrams", lambda needle: None)
+    assert through_index == patient_views.find_patients(needle)
+    if needle == "smith, c":
+        assert [r["name"] for r in through_index] == ["Smith, Castlemaine", "Smith, Cy"]
