@@ -52,20 +52,26 @@ def at_least(actual: str | None, role: str) -> bool:
 
 def require_writer() -> str:
     """Refuse a write by someone who is not an active claimdesk user; return the name."""
-    name = current_user()
-    if role_of(name) is None:
-        if not User.select().exists():
-            raise PermissionDenied("no claimdesk users yet: run `claimdesk init` (it registers you as admin)")
-        raise PermissionDenied(f"{name!r} is not a claimdesk user; an admin adds them with "
-                               f"`claimdesk users add {name} --role clerk`")
-    return name
+    return _writer()[0]
 
 
 def require_role(role: str, what: str) -> None:
     """Refuse ``what`` unless the current user has ``role`` or above."""
-    name = require_writer()
-    if not has_role(role, name):
-        raise PermissionDenied(f"{what} needs {_article(role)}; {name} is {_article(role_of(name))}")
+    name, actual = _writer()
+    if not at_least(actual, role):
+        raise PermissionDenied(f"{what} needs {_article(role)}; {name} is {_article(actual)}")
+
+
+def _writer() -> tuple[str, str]:
+    """The person working and their role (one read); refused when they are not an active user."""
+    name = current_user()
+    actual = role_of(name)
+    if actual is None:
+        if not User.select().exists():
+            raise PermissionDenied("no claimdesk users yet: run `claimdesk init` (it registers you as admin)")
+        raise PermissionDenied(f"{name!r} is not a claimdesk user; an admin adds them with "
+                               f"`claimdesk users add {name} --role clerk`")
+    return name, actual
 
 
 def _article(role: str | None) -> str:

@@ -213,9 +213,9 @@ def apply(encounter_id: Any, key: str, data: dict | None = None, *,
     first = _first_of(same_as, enc, action) if same_as is not None else None
     clean = (_plugin_call(action, "schema", lambda: load(action.schema, data or {}))
              if action.schema is not None else {})
-    require_role(action.required_role, f"the action {action.title!r}")
 
     def body():
+        require_role(action.required_role, f"the action {action.title!r}")  # (the role read once, with the writer's)
         ctx = ActionContext(enc.id)
         failures: list = []
         if not _applies(action, ctx, failures):
