@@ -42,10 +42,12 @@ def _free_port() -> int:
 class PgServer:
     """Start with :meth:`start`, stop with :meth:`stop`; :meth:`new_database` gives a URL."""
 
-    def __init__(self, bindir: Path, root: Path | None = None):
+    def __init__(self, bindir: Path, root: Path | None = None, settings: dict[str, str] | None = None):
         """A server in a new temporary directory, removed by :meth:`stop`; or, given ``root``,
-        a cluster kept there between runs (made by the first :meth:`start`, left by :meth:`stop`)."""
+        a cluster kept there between runs (made by the first :meth:`start`, left by :meth:`stop`).
+        ``settings``: server settings beyond the defaults (``{"shared_buffers": "4GB"}``)."""
         self.bindir = bindir
+        self.settings = dict(settings or {})
         self.port = _free_port()
         self.keep = root is not None
         if root is not None:
@@ -74,7 +76,8 @@ class PgServer:
             self._cmd(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "claimdesk", "--auth=trust",
                       "-E", "UTF8", "--locale=C.UTF-8")
         opts = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories='{self.root}' "
-                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=60")
+                "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=60"
+                + "".join(f" -c {k}={v}" for k, v in self.settings.items()))
         self._cmd(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", opts, "-l",
                   str(self.root / "server.log"), "-w", "start")
         if made:
