@@ -29,7 +29,7 @@ def test_postgresql_finds_a_name_through_its_trigram_index(database, backend):
     names = {row[0] for row in db.sql("SELECT indexname FROM pg_indexes WHERE tablename = 'patient'")}
     assert {"patient_last_name_trigram", "patient_first_name_trigram", "patient_account_no_trigram"} <= names
     b.patient("Castleton", "Ann")
-    query = patient_views._containing(patient_views.Patient.select(), "castle")
+    query = patient_views._containing(patient_views.Patient.select(), "castle", 50)
     sql, params = query.sql()
     with db.database.atomic():
         db.sql("SET LOCAL enable_seqscan = off")
@@ -43,7 +43,7 @@ def test_sqlite_finds_a_name_through_its_fts5_table_kept_by_the_patient_triggers
     from claimdesk.core.models import Patient
 
     ann = b.patient("Castleton", "Ann")
-    query = patient_views._containing(Patient.select(), "castle")
+    query = patient_views._containing(Patient.select(), "castle", 50)
     plan = " ".join(str(r[-1]) for r in db.database.execute_sql("EXPLAIN QUERY PLAN " + query.sql()[0],
                                                                   query.sql()[1]))
     assert "VIRTUAL TABLE INDEX 0:M" in plan  # (the FTS5 table, by MATCH)
@@ -58,11 +58,17 @@ def test_sqlite_finds_a_name_through_its_fts5_table_kept_by_the_patient_triggers
 @pytest.mark.parametrize("needle", ["castle", "CASTLE", "stle", "ann", "smith, castle", "smith, c", "sm, castle",
                                     "a0", "o'neil", 'say "hi"', "new castle", "%", "a_c", "zzq"])
 def test_a_search_through_the_index_finds_the_same_patients_as_reading_the_table(database, monkeypatch, needle):
-    for last, first in (("Castleton", "Ann"), ("Newcastle", "Bo"), ("Smith", "Castlemaine"), ("O'Neil", "Ann"),
-                        ("Say \"Hi\"", "Jo"), ("New Castle", "Ed"), ("A_C", "Pct%"), ("Smith", "Cy")):
-        b.patient(last, first)
-    through_index = patient_views.find_patients(needle)
-    monkeypatch.setattr(patient_views, "_found_by_trigrams", lambda needle: None)
-    assert through_index == patient_views.find_patients(needle)
+    import datetime as dt
+
+    for n, (last, first) in enumerate((("Castleton", "Ann"), ("Newcastle", "Bo"), ("Smith", "Castlemaine"),
+                                       ("O'Neil", "Ann"), ("Say \"Hi\"", "Jo"), ("New Castle", "Ed"),
+                                       ("A_C", "Pct%"), ("Smith", "Cy"), ("Castle", "Al"))):
+        b.patient(last, first, dob=dt.date(1970, 1, 1 + n % 2))
+    searches = [{}, {"limit": 2}, {"dob": dt.date(1970, 1, 2)}]
+    through_index = [patient_views.find_patients(needle, **kw) for kw in searches]
+    monkeypatch.setattr(patient_views, "_narrowed_by_trigrams", lambda needle: None)
+    assert through_index == [patient_views.find_patients(needle, **kw) for kw in searches]
+    if needle == "castle":
+        assert [r["name"] for r in through_index[1]] == ["Castle, Al", "Castleton, Ann"]
     if needle == "smith, c":
-        assert [r["name"] for r in through_index] == ["Smith, Castlemaine", "Smith, Cy"]
+        assert [r["name"] for r in through_index[0]] == ["Smith, Castlemaine", "Smith, Cy"]

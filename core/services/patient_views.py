@@ -46,7 +46,7 @@ def find_patients(text: str = "", limit: int = 50, *, dob: dt.date | None = None
     if member:
         base = base.where(Patient.id.in_(_with_member_id(member)))
     by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
-    found = (_exact_matches(needle, base) or list(_containing(by_name, needle).limit(limit))) if needle \
+    found = (_exact_matches(needle, base) or list(_containing(base, needle, limit))) if needle \
         else list(by_name.limit(limit))
     found = found[:limit]
     owed = balances.patient_balances([p.id for p in found])
@@ -96,24 +96,31 @@ def _exact_matches(needle: str, base) -> list[Patient]:
                 .order_by(first.c.kind, Patient.last_name, Patient.first_name, Patient.id))
 
 
-def _containing(query, needle: str):
-    """``query`` narrowed to the patients whose names or account number contain ``needle``.
+def _containing(base, needle: str, limit: int):
+    """The first ``limit`` patients of ``base``, in name order, whose names or account number
+    contain ``needle``.
 
     For three letters or more the matching patients are found first, through the trigram
-    indexes (PostgreSQL: schema v12; SQLite: the FTS5 table of v13), and only then put in name
-    order: left to itself the planner walks the name index in order hoping to meet 50 matches
-    soon, and reads every patient when few or none match (PostgreSQL: 190 ms at 94,000 patients,
-    for no rows; SQLite: 91 ms a search). The index narrows; the same condition decides."""
-    found = _found_by_trigrams(needle)
-    if found is None:
-        return query.where(_contains(needle))
-    return query.join(found, on=(Patient.id == found.c.id)).with_cte(found).where(_contains(needle))
+    indexes (PostgreSQL: schema v12; SQLite: the FTS5 table of v13), with their names; the
+    first ``limit`` of them by name are picked there, and only those are read whole. Left to
+    itself the planner walks the name index in order hoping to meet 50 matches soon, and reads
+    every patient when few or none match (PostgreSQL: 190 ms at 94,000 patients, for no rows;
+    SQLite: 91 ms a search). The index narrows; the same condition decides."""
+    by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
+    narrowed = _narrowed_by_trigrams(needle)
+    if narrowed is None:
+        return by_name.where(_contains(needle)).limit(limit)
+    found = (base.select(Patient.id, Patient.last_name, Patient.first_name).where(narrowed & _contains(needle))
+             .cte("found", materialized=True))
+    first = found.select_from(found.c.id).order_by(found.c.last_name, found.c.first_name, found.c.id).limit(limit)
+    return by_name.where(Patient.id.in_(first)).with_cte(found)
 
 
-def _found_by_trigrams(needle: str):
-    """The ids of the patients a trigram index says may contain ``needle`` (a materialized CTE
-    ``found``; every patient :func:`_contains` matches among them), or None when no index can
-    say (fewer than three letters; a SQLite without the FTS5 table)."""
+def _narrowed_by_trigrams(needle: str):
+    """A condition a trigram index answers that every patient :func:`_contains` matches meets
+    (PostgreSQL: :func:`_contains` itself, which its indexes serve; SQLite: the patients the
+    FTS5 table finds), or None when no index can say (fewer than three letters; a SQLite
+    without the FTS5 table)."""
     from claimdesk.core import db
     from claimdesk.core.migrations import NAME_SEARCH_TABLE
 
@@ -122,16 +129,15 @@ def _found_by_trigrams(needle: str):
     if len(text) < 3 or len(last) < 3:
         return None
     if db.is_postgres():
-        ids = Patient.select(Patient.id).where(_contains(needle))
-    elif db.database.table_exists(NAME_SEARCH_TABLE):
-        def phrase(s: str) -> str:  # FTS5: the text itself, quoted (a quote in it doubled)
-            return '"' + s.replace('"', '""') + '"'
-        match = phrase(text) + (f" OR last_name : {phrase(last)}" if "," in text else "")
-        fts = Table(NAME_SEARCH_TABLE, ("rowid",))
-        ids = fts.select(fts.rowid.alias("id")).where(SQL(f"{NAME_SEARCH_TABLE} MATCH ?", [match]))
-    else:
+        return _contains(needle)
+    if not db.database.table_exists(NAME_SEARCH_TABLE):
         return None
-    return ids.cte("found", materialized=True)
+
+    def phrase(s: str) -> str:  # FTS5: the text itself, quoted (a quote in it doubled)
+        return '"' + s.replace('"', '""') + '"'
+    match = phrase(text) + (f" OR last_name : {phrase(last)}" if "," in text else "")
+    fts = Table(NAME_SEARCH_TABLE, ("rowid",))
+    return Patient.id.in_(fts.select(fts.rowid).where(SQL(f"{NAME_SEARCH_TABLE} MATCH ?", [match])))
 
 
 def _contains(needle: str):
