@@ -121,9 +121,11 @@ def test_upgrading_v10_to_v11_adds_the_refund_table_and_keeps_the_books(db_url):
             payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
         assert not db.database.table_exists("refund")
         assert verify() == []
-        assert migrations.upgrade() == [11, 12]  # (v12, the trigram search indexes, follows)
+        assert migrations.upgrade() == [11, 12, 13]  # (v12 and v13, the trigram search indexes, follow)
         migrations.check()
         assert db.database.table_exists("refund")
+        from claimdesk.core.services import patient_views  # (v13 indexed the patients already there)
+        assert [r["patient_id"] for r in patient_views.find_patients("efor")] == [pat.id]
         assert verify() == []
         with as_user("tester"):
             res = refunds.add_refund({"payee": "patient", "patient_id": pat.id, "amount": "40.00", "method": "check",
