@@ -66,7 +66,7 @@ def test_a_search_through_the_index_finds_the_same_patients_as_reading_the_table
         b.patient(last, first, dob=dt.date(1970, 1, 1 + n % 2))
     searches = [{}, {"limit": 2}, {"dob": dt.date(1970, 1, 2)}]
     through_index = [patient_views.find_patients(needle, **kw) for kw in searches]
-    monkeypatch.setattr(patient_views, "_narrowed_by_trigrams", lambda needle: None)
+    monkeypatch.setattr(patient_views, "_trigram_narrowing", lambda needle: None)
     assert through_index == [patient_views.find_patients(needle, **kw) for kw in searches]
     if needle == "castle":
         assert [r["name"] for r in through_index[1]] == ["Castle, Al", "Castleton, Ann"]

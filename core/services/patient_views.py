@@ -85,7 +85,7 @@ def _exact_matches(needle: str, base) -> list[Patient]:
     if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID:
         hits.append(Patient.select(Patient.id, Value(0)).where(Patient.id == int(needle)))
     hits.append(Patient.select(Patient.id, Value(1)).where(Patient.account_no == key))
-    hits.append(Coverage.select(Coverage.patient, Value(2)).where(fn.UPPER(Coverage.member_id) == key))
+    hits.append(_with_member_id(key).select_extend(Value(2)))
     day = _typed_date(needle)
     if day:
         hits.append(Patient.select(Patient.id, Value(3)).where(Patient.dob == day))
@@ -107,20 +107,20 @@ def _containing(base, needle: str, limit: int):
     every patient when few or none match (PostgreSQL: 190 ms at 94,000 patients, for no rows;
     SQLite: 91 ms a search). The index narrows; the same condition decides."""
     by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
-    narrowed = _narrowed_by_trigrams(needle)
-    if narrowed is None:
+    narrowing = _trigram_narrowing(needle)
+    if narrowing is None:
         return by_name.where(_contains(needle)).limit(limit)
-    found = (base.select(Patient.id, Patient.last_name, Patient.first_name).where(narrowed & _contains(needle))
+    found = (base.select(Patient.id, Patient.last_name, Patient.first_name).where(_contains(needle), *narrowing)
              .cte("found", materialized=True))
     first = found.select_from(found.c.id).order_by(found.c.last_name, found.c.first_name, found.c.id).limit(limit)
     return by_name.where(Patient.id.in_(first)).with_cte(found)
 
 
-def _narrowed_by_trigrams(needle: str):
-    """A condition a trigram index answers that every patient :func:`_contains` matches meets
-    (PostgreSQL: :func:`_contains` itself, which its indexes serve; SQLite: the patients the
-    FTS5 table finds), or None when no index can say (fewer than three letters; a SQLite
-    without the FTS5 table)."""
+def _trigram_narrowing(needle: str) -> list | None:
+    """What lets a trigram index find the patients :func:`_contains` matches: no further
+    condition on PostgreSQL (its indexes serve :func:`_contains` itself), on SQLite the patients
+    the FTS5 table finds; None when no index can (fewer than three letters; a SQLite without
+    the FTS5 table)."""
     from claimdesk.core import db
     from claimdesk.core.migrations import NAME_SEARCH_TABLE
 
@@ -129,7 +129,7 @@ def _narrowed_by_trigrams(needle: str):
     if len(text) < 3 or len(last) < 3:
         return None
     if db.is_postgres():
-        return _contains(needle)
+        return []
     if not db.database.table_exists(NAME_SEARCH_TABLE):
         return None
 
@@ -137,7 +137,7 @@ def _narrowed_by_trigrams(needle: str):
         return '"' + s.replace('"', '""') + '"'
     match = phrase(text) + (f" OR last_name : {phrase(last)}" if "," in text else "")
     fts = Table(NAME_SEARCH_TABLE, ("rowid",))
-    return Patient.id.in_(fts.select(fts.rowid).where(SQL(f"{NAME_SEARCH_TABLE} MATCH ?", [match])))
+    return [Patient.id.in_(fts.select(fts.rowid).where(SQL(f"{NAME_SEARCH_TABLE} MATCH ?", [match])))]
 
 
 def _contains(needle: str):
