@@ -27,7 +27,8 @@ from claimdesk.core.models import (
     Posting,
     Voucher,
 )
-from claimdesk.core.posting.bulk import pg_array, values_insert
+from claimdesk.core.db import pg_array
+from claimdesk.core.posting.bulk import values_insert
 
 #: account -> what its balance means (debit positive, credit negative).
 ACCOUNTS = {
@@ -193,7 +194,7 @@ def _insert_entry(values: dict, lines: list[Line]) -> int:
 
 def _posting_arrays(lines: list[Line]) -> list[str]:
     """The postings' values as one array literal per column (the entry id left out): the
-    parameters of the PostgreSQL insert (see :func:`~claimdesk.core.posting.bulk.pg_array`)."""
+    parameters of the PostgreSQL insert (see :func:`~claimdesk.core.db.pg_array`)."""
     ints = "BIGINT"
     return [pg_array([ln.account for ln in lines], "TEXT"), pg_array([ln.amount for ln in lines], ints),
             pg_array([ln.split_id for ln in lines], ints), pg_array([ln.charge_id for ln in lines], ints),
@@ -448,7 +449,7 @@ def _apply_deltas(what: str, deltas: dict[int, int], lows: dict[int, int] | None
     step = max(len(items), 1) if pg else _DELTA_CHUNK  # (PostgreSQL: arrays, one statement whatever the size)
     for start in range(0, len(items), step):
         chunk = items[start:start + step]
-        if pg:  # an array parameter per column (see db.ids_in), as literals (see bulk.pg_array)
+        if pg:  # an array parameter per column (see db.ids_in), as literals (see db.pg_array)
             source = ("SELECT unnest(CAST({p} AS BIGINT[])) AS id, unnest(CAST({p} AS BIGINT[])) AS delta"
                       + (", unnest(CAST({p} AS BIGINT[])) AS low" if guarded else ""))
             params = [pg_array([i for i, _d, _l in chunk], "BIGINT"), pg_array([d for _i, d, _l in chunk], "BIGINT")]
@@ -480,6 +481,10 @@ def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:
 
 #: Entries reversed per statement by :func:`reverse_many`.
 _REVERSE_CHUNK = 2000
+
+#: The accounts whose cached balances a reversal moves: account -> (cache, sign of the move
+#: for the original postings' sum), applied in this order.
+_REVERSED_CACHES = {"AR": ("split", -1), "UNDISTRIBUTED": ("voucher", 1), "UNAPPLIED": ("credit", 1)}
 
 
 def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
@@ -523,7 +528,7 @@ def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
         insert = f"INSERT INTO journal_entry ({e_cols}) " + select
         if db.is_postgres():
             db.sql(insert + "FROM unnest(CAST({p} AS BIGINT[])) WITH ORDINALITY AS o(id, n) "
-                   "JOIN journal_entry j ON j.id = o.id ORDER BY o.n", consts + [chunk])
+                   "JOIN journal_entry j ON j.id = o.id ORDER BY o.n", consts + [pg_array(chunk, "BIGINT")])
         else:
             order = " ".join(f"WHEN {{p}} THEN {n}" for n in range(len(chunk)))
             db.sql(insert + f"FROM journal_entry j WHERE j.id {among} ORDER BY CASE j.id {order} END",
@@ -539,12 +544,17 @@ def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
         made_in, made_params = db.ids_in(new_ids)
         db.sql(f"INSERT INTO posting ({p_cols}) SELECT r.id, {p_src} FROM journal_entry r {join} posting p "
                f"ON p.entry_id = r.reverses_id WHERE r.id {made_in} ORDER BY r.id, p.id", made_params)
-        for what, account, key, sign in (("split", "AR", "split_id", -1), ("voucher", "UNDISTRIBUTED", "voucher_id", 1),
-                                          ("credit", "UNAPPLIED", "credit_id", 1)):
-            # the reversal posts -amount; a cache moves by +AR / -UNDISTRIBUTED / -UNAPPLIED
-            rows = db.sql(f"SELECT {key}, SUM(amount) FROM posting WHERE entry_id {among} "
-                          f"AND account = {{p}} GROUP BY {key}", among_params + [account])
-            _apply_deltas(what, {k: sign * int(v) for k, v in rows if k is not None})
+        # the reversal posts -amount; a cache moves by +AR / -UNDISTRIBUTED / -UNAPPLIED
+        # (the three sums in one pass over the originals' postings)
+        sums: dict[str, dict[int, int]] = {account: {} for account in _REVERSED_CACHES}
+        for account, key, total in db.sql(
+                f"SELECT account, CASE account WHEN 'AR' THEN split_id WHEN 'UNDISTRIBUTED' THEN voucher_id "
+                f"ELSE credit_id END, SUM(amount) FROM posting WHERE entry_id {among} "
+                f"AND account IN ('AR', 'UNDISTRIBUTED', 'UNAPPLIED') GROUP BY 1, 2", among_params):
+            if key is not None:
+                sums[account][key] = int(total)
+        for account, (what, sign) in _REVERSED_CACHES.items():
+            _apply_deltas(what, {k: sign * v for k, v in sums[account].items()})
     result = [made[i] for i in ids]
     collected = _entries_made.get()
     if collected is not None:

@@ -135,7 +135,8 @@ def _link_pairs(pairs: list[tuple[int, int]]) -> None:
         part = pairs[start:start + 10_000]
         if db.is_postgres():
             db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT unnest(CAST({p} AS BIGINT[])), "
-                   "unnest(CAST({p} AS BIGINT[]))", [[a for a, _ in part], [e for _, e in part]])
+                   "unnest(CAST({p} AS BIGINT[]))",
+                   [db.pg_array([a for a, _ in part], "BIGINT"), db.pg_array([e for _, e in part], "BIGINT")])
         else:
             db.sql("INSERT INTO audit_entry (audit_id, entry_id) SELECT json_extract(value, '$[0]'), "
                    "json_extract(value, '$[1]') FROM json_each({p})", [json.dumps(part)])
@@ -215,7 +216,7 @@ def _append(ev: AuditEvent, entries: list[int]) -> None:
         "(SELECT prev FROM head), encode(sha256(convert_to((SELECT prev FROM head) || CAST(%s AS TEXT), 'UTF8')), "
         "'hex')) RETURNING id, prev_hash, hash), "
         "links AS (INSERT INTO audit_entry (audit_id, entry_id) SELECT ev.id, unnest(CAST(%s AS BIGINT[])) FROM ev) "
-        "SELECT id, prev_hash, hash FROM ev", [*values, _canonical(hashed_fields(ev)), list(entries)]).fetchone()
+        "SELECT id, prev_hash, hash FROM ev", [*values, _canonical(hashed_fields(ev)), db.pg_array(entries, "BIGINT")]).fetchone()
     ev.id, ev.prev_hash, ev.hash = row
 
 

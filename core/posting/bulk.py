@@ -86,47 +86,11 @@ def unnest_insert(model, names: tuple[str, ...], types: tuple[str, ...]) -> str:
 
 def columns(rows: list[tuple], types: tuple[str, ...]) -> list[str] | None:
     """``rows`` as one array per column (the parameters of :func:`unnest_insert`), each an array
-    literal (:func:`pg_array`); None when a value has no exact literal here."""
+    literal (:func:`~claimdesk.core.db.pg_array`); None when a value has no exact literal here."""
     try:
-        return [pg_array(values, kind) for kind, values in zip(types, zip(*rows))]
+        return [db.pg_array(values, kind) for kind, values in zip(types, zip(*rows))]
     except TypeError:
         return None
-
-
-def _quoted(value) -> str:
-    text = str(value)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-_BOOLEAN_ELEMENTS = {True: "t", False: "f", None: "NULL"}
-
-
-def pg_array(values, kind: str) -> str:
-    """``values`` as a PostgreSQL array literal (``{1,NULL,3}``, ``{"a","b"}``) for a
-    ``CAST({p} AS <kind>[])`` parameter; TypeError for a value it has no exact literal for
-    (not an integer in an integer array, a time zone aware date-time).
-
-    psycopg adapts a list parameter element by element in Python (a regular expression per
-    text element): for the tens of thousands of rows of an ERA it cost more than the
-    statements. Integers (an int subclass such as Cents as its value) go through ``str`` of
-    the list, every other element quoted once per distinct value; None is NULL."""
-    if kind == "BIGINT":
-        ints = [v if v is None or type(v) is int else _integer(v) for v in values]
-        return "{" + str(ints)[1:-1].replace("None", "NULL") + "}"
-    if kind == "BOOLEAN":
-        return "{" + ",".join([_BOOLEAN_ELEMENTS[None if v is None else bool(v)] for v in values]) + "}"
-    values = list(values)
-    distinct = set(values)
-    if kind != "TEXT" and any(getattr(v, "tzinfo", None) is not None for v in distinct):
-        raise TypeError(f"{kind}: a time zone aware value")  # (psycopg's own adaptation converts it)
-    element = {v: "NULL" if v is None else _quoted(v) for v in distinct}
-    return "{" + ",".join(map(element.__getitem__, values)) + "}"
-
-
-def _integer(value) -> int:
-    if not isinstance(value, int):
-        raise TypeError(f"{value!r} is not an integer")
-    return int(value)
 
 
 _MISSING = object()

@@ -112,6 +112,9 @@ def no_longer_due(encounter_ids: Iterable[int]) -> list[tuple[int, str]]:
                          params + [INSURANCE_RANKS[0]]))
     if not claims:
         return []
+    # only the encounters with such a claim are read further (a returned check touches
+    # thousands of encounters; few have a later insurer's claim out)
+    among, params = db.ids_in(sorted({row[1] for row in claims}))
     insurers: dict[int, dict[str, int]] = {}  # encounter -> rank -> insurer
     for enc, rank, payer_id, kind in db.sql(
             "SELECT ep.encounter_id, ep.rank, ep.payer_id, p.kind FROM encounter_payer ep"

@@ -150,7 +150,8 @@ def _patients_named(whos: set[tuple]):
     if db.is_postgres():
         yield from db.sql(template.format(indexed="", where="= ANY(CAST({p} AS DATE[]))",
                                           last="= ANY(CAST({p} AS TEXT[]))"),
-                          [sorted({w[2] for w in whos}), sorted({w[0] for w in whos})])
+                          [db.pg_array(sorted({w[2] for w in whos}), "DATE"),
+                           db.pg_array(sorted({w[0] for w in whos}), "TEXT")])
         return
     lasts: dict = defaultdict(set)
     for last, _first, dob in whos:

@@ -46,9 +46,9 @@ def entries_of(voucher: Voucher) -> list[int]:
     """Ids of the entries that moved this voucher's money and are not yet reversed, newest first."""
     touched = Posting.select(Posting.entry).where(Posting.voucher == voucher.id).distinct()
     reversed_ids = JournalEntry.select(JournalEntry.reverses).where(JournalEntry.reverses.is_null(False))
-    return [e.id for e in JournalEntry.select(JournalEntry.id).where(
+    return [e for (e,) in JournalEntry.select(JournalEntry.id).where(
         JournalEntry.id.in_(touched) & JournalEntry.reverses.is_null(True)
-        & JournalEntry.id.not_in(reversed_ids)).order_by(JournalEntry.id.desc())]
+        & JournalEntry.id.not_in(reversed_ids)).order_by(JournalEntry.id.desc()).tuples()]
 
 
 def _reversed_by_patient(entry_ids: list[int]) -> dict[int, dict[str, int]]:
