@@ -7,6 +7,8 @@ baseline does the same rows by hand (``rawpay.post_credit``) on a twin patient.
 
 from __future__ import annotations
 
+import time
+
 from claimdesk.bench import fixtures
 from claimdesk.bench.common import NOW, USER, cents, core_session, timed
 from claimdesk.bench.raw import Raw
@@ -17,12 +19,14 @@ PAYMENT = 250_00
 
 
 def prepare(url: str, charges: int, repeat: int) -> dict:
-    """Two twin patients with ``charges`` open charges each and one patient check each."""
+    """Two twin patients with ``charges`` open charges each and one patient check each (new
+    patients each run: the bigger clinic is worked on in place, and keeps the last run's)."""
+    run = time.strftime("%Y%m%d%H%M%S")
     with core_session(url):
         payer = fixtures.patient_payer_id()
         out = {}
         for variant in ("core", "raw"):
-            pid = fixtures.patient_with_open_charges(f"AUTOAPPLY-{variant}", charges)
+            pid = fixtures.patient_with_open_charges(f"AUTOAPPLY-{variant}-{run}", charges)
             out[variant] = {"patient_id": pid, "voucher_id": fixtures.voucher(payer, PAYMENT * (repeat + 1))}
     return out
 
