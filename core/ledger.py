@@ -482,9 +482,14 @@ def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:
 #: Entries reversed per statement by :func:`reverse_many`.
 _REVERSE_CHUNK = 2000
 
-#: The accounts whose cached balances a reversal moves: account -> (cache, sign of the move
-#: for the original postings' sum), applied in this order.
-_REVERSED_CACHES = {"AR": ("split", -1), "UNDISTRIBUTED": ("voucher", 1), "UNAPPLIED": ("credit", 1)}
+#: The accounts whose cached balances a reversal moves: account -> (cache, the posting column
+#: naming its row, sign of the move for the original postings' sum), applied in this order.
+_REVERSED_CACHES = {"AR": ("split", "split_id", -1), "UNDISTRIBUTED": ("voucher", "voucher_id", 1),
+                    "UNAPPLIED": ("credit", "credit_id", 1)}
+#: Each original posting's cache row, by its account (the column :data:`_REVERSED_CACHES` names).
+_REVERSED_KEY = ("CASE account " + " ".join(f"WHEN '{a}' THEN {col}" for a, (_w, col, _s) in _REVERSED_CACHES.items())
+                 + " END")
+_REVERSED_ACCOUNTS = ", ".join(f"'{a}'" for a in _REVERSED_CACHES)
 
 
 def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
@@ -548,12 +553,11 @@ def reverse_many(entry_ids: list[int], *, memo: str, user: str) -> list[int]:
         # (the three sums in one pass over the originals' postings)
         sums: dict[str, dict[int, int]] = {account: {} for account in _REVERSED_CACHES}
         for account, key, total in db.sql(
-                f"SELECT account, CASE account WHEN 'AR' THEN split_id WHEN 'UNDISTRIBUTED' THEN voucher_id "
-                f"ELSE credit_id END, SUM(amount) FROM posting WHERE entry_id {among} "
-                f"AND account IN ('AR', 'UNDISTRIBUTED', 'UNAPPLIED') GROUP BY 1, 2", among_params):
+                f"SELECT account, {_REVERSED_KEY}, SUM(amount) FROM posting WHERE entry_id {among} "
+                f"AND account IN ({_REVERSED_ACCOUNTS}) GROUP BY 1, 2", among_params):
             if key is not None:
                 sums[account][key] = int(total)
-        for account, (what, sign) in _REVERSED_CACHES.items():
+        for account, (what, _column, sign) in _REVERSED_CACHES.items():
             _apply_deltas(what, {k: sign * v for k, v in sums[account].items()})
     result = [made[i] for i in ids]
     collected = _entries_made.get()

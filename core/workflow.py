@@ -216,7 +216,8 @@ def _append(ev: AuditEvent, entries: list[int]) -> None:
         "(SELECT prev FROM head), encode(sha256(convert_to((SELECT prev FROM head) || CAST(%s AS TEXT), 'UTF8')), "
         "'hex')) RETURNING id, prev_hash, hash), "
         "links AS (INSERT INTO audit_entry (audit_id, entry_id) SELECT ev.id, unnest(CAST(%s AS BIGINT[])) FROM ev) "
-        "SELECT id, prev_hash, hash FROM ev", [*values, _canonical(hashed_fields(ev)), db.pg_array(entries, "BIGINT")]).fetchone()
+        "SELECT id, prev_hash, hash FROM ev",
+        [*values, _canonical(hashed_fields(ev)), db.pg_array(entries, "BIGINT")]).fetchone()
     ev.id, ev.prev_hash, ev.hash = row
 
 
