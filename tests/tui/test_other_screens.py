@@ -198,7 +198,7 @@ def test_sixteen_colour_terminal_draws_home(database):
 
     drive(flow, ansi=True)
     assert seen["theme"].startswith(("ansi", "textual-ansi"))
-    for text in ("Work queues", "Denied", "Advanced Actions", "2 patients · 3 encounters"):
+    for text in ("Work queues", "Denied", "Advanced Actions", "2 encounters in work queues · 0 open admin messages"):
         assert text in seen["home"]
 
 

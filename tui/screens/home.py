@@ -24,7 +24,8 @@ def _row(left: str, right: str, width: int) -> Text:
 
 def load_home() -> dict:
     """Everything the home screen shows (runs in a worker)."""
-    return {"queues": views.queue_counts(), "summary": views.desk_summary(), "facts": views.menu_facts(),
+    summary = views.desk_summary()
+    return {"queues": summary["queues"], "summary": summary, "facts": views.menu_facts(),
             "setup": intake_views.setup_counts(), "era_exceptions": era_exceptions.count_open()}
 
 
@@ -141,9 +142,7 @@ class HomeScreen(BaseScreen):
         s = info["summary"]
         hint = setup_hint(info["setup"])
         self.query_one("#home-summary", Static).update(
-            f"{s['patients']:,} patients · {hint}" if hint else
-            f"{s['patients']:,} patients · {s['encounters']:,} encounters · "
-            f"{s['open_messages']:,} open admin messages")
+            hint or f"{s['queued']:,} encounters in work queues · {s['open_messages']:,} open admin messages")
         if self.focused is None:
             queues.focus()
 
