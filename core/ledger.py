@@ -28,7 +28,7 @@ from claimdesk.core.models import (
     Voucher,
 )
 from claimdesk.core.db import pg_array
-from claimdesk.core.posting.bulk import values_insert
+from claimdesk.core.posting.bulk import insert_ids, values_insert
 
 #: account -> what its balance means (debit positive, credit negative).
 ACCOUNTS = {
@@ -151,19 +151,16 @@ def _entry_params(values: dict) -> list:
     return [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
 
 
-def _posting_params(lines: list[Line]) -> list:
-    """The postings' values in column order, the entry id left out. Ints, texts and NULLs go
-    to the driver as they are (every posting column but the entry is one of those)."""
-    return [v for ln in lines for v in (ln.account, ln.amount, ln.split_id, ln.charge_id, ln.patient_id,
-                                        ln.payer_id, ln.voucher_id, ln.credit_id, ln.credit_split_id,
-                                        ln.provider_id, ln.reason_code)]
+def _posting_row(entry_id: int, ln: Line) -> tuple:
+    """One posting's values in column order (``_POSTING_COLS``). Ints, texts
+    and NULLs go to the driver as they are (every posting column is one of those)."""
+    return (entry_id, ln.account, ln.amount, ln.split_id, ln.charge_id, ln.patient_id, ln.payer_id, ln.voucher_id,
+            ln.credit_id, ln.credit_split_id, ln.provider_id, ln.reason_code)
 
 
 def _posting_rows(entry_id: int, lines: list[Line]) -> list:
-    """As :func:`_posting_params`, each posting's values led by ``entry_id`` (all columns)."""
-    return [v for ln in lines for v in (entry_id, ln.account, ln.amount, ln.split_id, ln.charge_id, ln.patient_id,
-                                        ln.payer_id, ln.voucher_id, ln.credit_id, ln.credit_split_id,
-                                        ln.provider_id, ln.reason_code)]
+    """The values of ``lines`` as postings of ``entry_id``, flat (one multi-row INSERT's parameters)."""
+    return [v for ln in lines for v in _posting_row(entry_id, ln)]
 
 
 def _insert_entry(values: dict, lines: list[Line]) -> int:
@@ -287,10 +284,6 @@ class EntryToPost:
     patient_id: int | None = None
 
 
-#: Journal entries per multi-row INSERT in :func:`post_many`.
-_ENTRY_CHUNK = 1000
-
-
 def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
     """Write one balanced journal entry per item of ``entries`` (each checked as :func:`post`
     checks one), set-based: a few multi-row INSERTs whatever their number, the cached balances
@@ -305,28 +298,10 @@ def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
     now = clock.now()
     shared = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
               "created_by": user, "reverses": None}
-    entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
-    one_entry = "(" + ", ".join(["{p}"] * len(_ENTRY_COLS)) + ")"
-    ids: list[int] = []
-    for start in range(0, len(entries), _ENTRY_CHUNK):
-        part = entries[start:start + _ENTRY_CHUNK]
-        params: list = []
-        for e in part:
-            values = {**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id}
-            params += _entry_params(values)
-        rows = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES " + ", ".join([one_entry] * len(part))
-                      + " RETURNING id", params).fetchall()
-        ids += sorted(r[0] for r in rows)  # (ids are handed out in VALUES order)
-    posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
-    one = "(" + ", ".join(["{p}"] * len(_POSTING_COLS)) + ")"
-    flat = [(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines]
-    for start in range(0, len(flat), _POSTING_CHUNK):
-        chunk = flat[start:start + _POSTING_CHUNK]
-        params = []
-        for entry_id, ln in chunk:
-            params.append(entry_id)
-            params += _posting_params([ln])
-        db.sql(f"INSERT INTO posting ({posting_cols}) VALUES " + ", ".join([one] * len(chunk)), params)
+    ids = insert_ids(JournalEntry, _ENTRY_COLS, [tuple(_entry_params(
+        {**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id})) for e in entries])
+    insert_ids(Posting, _POSTING_COLS,
+               [_posting_row(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines], ids=False)
     _apply_to_caches([ln for lines in checked for ln in lines])
     made = _entries_made.get()
     if made is not None:

@@ -59,3 +59,25 @@ def test_texts_in_matches_awkward_values_and_nothing_else(database):
     among, params = db.texts_in(AWKWARD)
     found = sorted(r[0] for r in db.sql(f"SELECT label FROM t_texts WHERE label {among}", params))
     assert found == sorted(AWKWARD)
+
+
+@pytest.mark.parametrize("count", [1, 3, 600])  # one row; a few; past insert_rows' VALUES chunk
+def test_insert_rows_writes_each_row_as_given_with_its_id_in_row_order(database, count):
+    from claimdesk.core.models import Patient
+    from claimdesk.core.posting.bulk import insert_rows
+
+    rows = [{"account_no": f"T{i:05d}", "last_name": AWKWARD[i % len(AWKWARD)], "first_name": f"F{i}",
+             "dob": None if i % 4 == 0 else dt.date(1950, 1, 1) + dt.timedelta(days=i), "bad_debt": i % 2 == 1}
+            for i in range(count)]
+    with db.write_transaction():
+        ids = insert_rows(Patient, rows)
+        assert insert_rows(Patient, [{"account_no": f"U{i}", "last_name": "x", "first_name": "y"} for i in range(2)],
+                           ids=False) == []
+    assert len(ids) == count and len(set(ids)) == count
+    stored = {p.id: p for p in Patient.select().where(Patient.id.in_(ids))}
+    for ident, row in zip(ids, rows):
+        got = stored[ident]
+        assert (got.account_no, got.last_name, got.first_name, got.dob, got.bad_debt) == (
+            row["account_no"], row["last_name"], row["first_name"], row["dob"], row["bad_debt"])
+        assert (got.sex, got.address, got.unpaid_statements) == ("U", "", 0)  # the model's defaults
+    assert Patient.select().where(Patient.account_no.in_(["U0", "U1"])).count() == 2

@@ -16,26 +16,31 @@ from claimdesk.core import db
 CHUNK = 1000
 
 
-def insert_ids(model, names: tuple[str, ...], rows: list[tuple]) -> list[int]:
+def insert_ids(model, names: tuple[str, ...], rows: list[tuple], *, ids: bool = True) -> list[int]:
     """Insert ``rows`` (db values in ``names`` order) into ``model``'s table; their ids in row
-    order (ids are handed out in insertion order: one statement per chunk, one writer per row).
+    order (ids are handed out in insertion order: one statement per chunk, one writer per row),
+    or [] without ``ids`` (nothing read back).
 
     PostgreSQL gets one statement of an array parameter per column (``INSERT ... SELECT FROM
     unnest(...) WITH ORDINALITY ORDER BY``), whatever the number of rows: a few parameters for
     psycopg to adapt and the server to parse instead of one per value, and one round trip."""
     if not rows:
         return []
+    tail = " RETURNING id" if ids else ""
     if db.is_postgres() and len(rows) > 1:
         types = pg_types(model, names)
         arrays = columns(rows, types) if types is not None else None
         if arrays is not None:
-            return sorted(r[0] for r in db.sql(unnest_insert(model, names, types) + " RETURNING id", arrays))
+            cursor = db.sql(unnest_insert(model, names, types) + tail, arrays)
+            return sorted(r[0] for r in cursor) if ids else []
     out: list[tuple] = []
     for start in range(0, len(rows), CHUNK):
         part = rows[start:start + CHUNK]
-        out += db.database.execute_sql(values_insert(model._meta.table_name, _column_names(model, names), len(part),
-                                                     db.database.obj.param, " RETURNING id"),
-                                       list(chain.from_iterable(part))).fetchall()
+        cursor = db.database.execute_sql(values_insert(model._meta.table_name, _column_names(model, names),
+                                                       len(part), db.database.obj.param, tail),
+                                         list(chain.from_iterable(part)))
+        if ids:
+            out += cursor.fetchall()
     return sorted(r[0] for r in out)
 
 
@@ -103,29 +108,33 @@ def insert_rows(model, rows: list[dict], *, ids: bool = True, chunk: int = 250) 
     default, exactly as ``Model.insert_many`` would; only the SQL is built once per
     chunk instead of per value (peewee's SQL generation dominates bulk inserts).
     Ids of one multi-row INSERT are handed out in VALUES order on both engines, so
-    the sorted RETURNING ids line up with the rows.
+    the sorted RETURNING ids line up with the rows. On PostgreSQL the rows go as
+    :func:`insert_ids` sends them (an array per column, one statement), unless a column's
+    type has no array in :func:`pg_types`: then as ``VALUES``, ``chunk`` rows a time.
     """
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
+    names = tuple(f.name for f in fields)
+    plan = list(enumerate((f, f.default, callable(f.default), _as_is(f)) for f in fields))
+    stored = []
+    for row in rows:
+        values = [row.get(name, _MISSING) for name in names]
+        for n, (f, default, call, as_is) in plan:
+            value = values[n]
+            if value is _MISSING:
+                value = values[n] = default() if call else default
+            if value is not None and type(value) is not as_is:
+                values[n] = f.db_value(value)
+        stored.append(values)
+    if db.is_postgres() and len(stored) > 1 and pg_types(model, names) is not None:
+        return insert_ids(model, names, stored, ids=ids)
     cols = ", ".join(f'"{f.column_name}"' for f in fields)
     one = "(" + ", ".join([db.database.param] * len(fields)) + ")"
     head = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES '
-    names = [f.name for f in fields]
-    plan = list(enumerate((f, f.default, callable(f.default), _as_is(f)) for f in fields))
     out: list[int] = []
-    for i in range(0, len(rows), chunk):
-        part = rows[i:i + chunk]
-        params = []
-        for row in part:
-            values = [row.get(name, _MISSING) for name in names]
-            for n, (f, default, call, as_is) in plan:
-                value = values[n]
-                if value is _MISSING:
-                    value = values[n] = default() if call else default
-                if value is not None and type(value) is not as_is:
-                    values[n] = f.db_value(value)
-            params += values
+    for i in range(0, len(stored), chunk):
+        part = stored[i:i + chunk]
         sql = head + ", ".join([one] * len(part)) + (' RETURNING "id"' if ids else "")
-        cursor = db.database.execute_sql(sql, params)
+        cursor = db.database.execute_sql(sql, list(chain.from_iterable(part)))
         if ids:
             out += sorted(r[0] for r in cursor.fetchall())
     return out
