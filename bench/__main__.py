@@ -78,6 +78,14 @@ def _summary(title, core_out, raw_out, *, target: str, check, lower_is_better=Tr
     return out
 
 
+def _sides(out: dict, *keys: str) -> list[dict]:
+    """A step that measured both sides in one worker (``result`` keyed by side), as one step
+    result per side (an error goes to each)."""
+    if "error" in out:
+        return [out for _ in keys]
+    return [{**out, "result": out["result"][key]} for key in keys]
+
+
 def _prepared(res: dict, key: str, title: str, prep: dict) -> dict | None:
     """A case's prepare phase: its result, or None with the failure recorded as ``res[key]``."""
     if "error" in prep:
@@ -155,8 +163,7 @@ def run_engine(engine: str, url: str, sizes: dict, cases: list[str], tmp: Path, 
                 check=lambda o: o["median_core"] <= 0.030,
                 display=lambda o: {"same_rows": o["core"]["seen"] == o["raw"]["seen"]})
     if "tui" in cases:
-        c = step("tui", "start", mode="app", repeat=sizes["start_repeat"])
-        r = step("tui", "start", mode="bare", repeat=sizes["start_repeat"])
+        c, r = _sides(step("tui", "start", modes=["app", "bare"], repeat=sizes["start_repeat"]), "app", "bare")
         res["tui_start"] = _summary("app cold start to first screen (all plugins)", c, r, target="≤ 0.5 s",
                                     check=lambda o: o["median_core"] <= 0.5)
         prep = step("tui", "prepare", rows=sizes["scroll_rows"])

@@ -31,15 +31,21 @@ def _child(*args: str) -> tuple[float, dict]:
     return secs, json.loads(line)
 
 
-def start(url: str, mode: str, repeat: int) -> dict:
-    """Spawn ``repeat`` cold starts; seconds to the first screen and the child's peak RSS."""
-    samples, rss, screen = [], [], None
+def start(url: str, modes: list[str], repeat: int) -> dict:
+    """Spawn ``repeat`` cold starts of each of ``modes`` (``app``, ``bare``), taking turns
+    (app, bare, app, bare...): the machine's speed drifts over minutes, and both sides then
+    see the same drift, so their ratio holds even when the absolute figures move. Per mode:
+    seconds to the first screen, the children's peak RSS and the screen shown."""
+    runs: dict[str, dict] = {mode: {"samples": [], "rss": [], "screen": None} for mode in modes}
     for _ in range(repeat):
-        secs, out = _child(mode, "start", url)
-        samples.append(secs)
-        rss.append(out["peak_rss_mb"])
-        screen = out["screen"]
-    return {"samples": samples, "child_peak_rss_mb": max(rss), "screen": screen}
+        for mode in modes:
+            secs, out = _child(mode, "start", url)
+            run = runs[mode]
+            run["samples"].append(secs)
+            run["rss"].append(out["peak_rss_mb"])
+            run["screen"] = out["screen"]
+    return {mode: {"samples": run["samples"], "child_peak_rss_mb": max(run["rss"]), "screen": run["screen"]}
+            for mode, run in runs.items()}
 
 
 def prepare(url: str, rows: int) -> dict:
