@@ -101,6 +101,7 @@ class _Reader:
         """Walk one transaction set's HL nodes once: read each level, then the claims it holds."""
         levels: dict[HLNode, object] = {}
         nodes = transaction.hierarchy()
+        control_number = transaction.control_number
         for node in nodes:
             head, claim_loops, _ = split_loops(node.segments, "CLM")
             try:
@@ -109,7 +110,7 @@ class _Reader:
                 levels[node] = error
             for segments in claim_loops:
                 try:
-                    self.claims.append(self.claim(segments, _parties(node, levels), transaction.control_number))
+                    self.claims.append(self.claim(segments, _parties(node, levels), control_number))
                 except X12Error as error:
                     clm = segments[0]
                     self.refused.append(RefusedClaim(clm.get(1), str(error), error.tag, error.segment_number,
@@ -129,7 +130,7 @@ class _Reader:
         """What an HL level says before its claims, with where its segments stand (``at``, see
         :func:`~claimdesk.core.x12.claims837.places_of`): (billing provider, pay-to, at) for 20,
         (subscriber, payer, the subscriber as patient, at) for 22, (the patient, at) for 23."""
-        top, loops = _nm1_loops(head)
+        top, loops, _ = _nm1_loops(head)
         if level == BILLING_PROVIDER:  # 2000A, 2010AA, 2010AB
             prv = find(top, "PRV", "BI")
             billing = _loop(loops, "85", head[0], "billing provider (NM1*85, loop 2010AA)")
@@ -143,8 +144,8 @@ class _Reader:
             payer_loop = _loop(loops, "PR", sbr, "payer (NM1*PR, loop 2010BB)")
             payer = self.recurring(_payer, payer_loop)
             as_patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
-            at = (*_at("SBR", sbr), *_at("NM1*IL", insured[0]), *_at("NM1*PR", payer_loop[0]),
-                  *_at("DMG*IL", find(insured, "DMG")))
+            at = ("SBR", sbr.number, sbr.line, "NM1*IL", insured[0].number, insured[0].line,
+                  "NM1*PR", payer_loop[0].number, payer_loop[0].line, *_at("DMG*IL", find(insured, "DMG")))
             return subscriber, payer, as_patient, at
         if level == PATIENT:  # 2000C, 2010CA
             pat = _first(top, "PAT", head[0], "PAT (patient information, loop 2000C)")
@@ -165,7 +166,7 @@ class _Reader:
         place, _, frequency = (clm.components(5) + ["", "", ""])[:3]
         if not place or not frequency:
             raise clm.error("needs the place of service and the claim frequency (CLM05-1 and CLM05-3)", 5)
-        top, providers = _nm1_loops(own)
+        top, providers, _ = _nm1_loops(own)
         diagnoses = _diagnoses(top)
         if not line_loops:
             raise clm.error("has no service line (LX/SV1, loop 2400)")
@@ -176,19 +177,19 @@ class _Reader:
                             f"so the claim does not balance", 2)
         f8 = find(top, "REF", "F8")
         billing, pay_to, subscriber, payer, patient, levels = parties
-        own = (*_at("CLM", clm), *_at("HI", find(top, "HI")))
+        own = ("CLM", clm.number, clm.line, *_at("HI", find(top, "HI")))
         for qualifier in ("82", "DN"):
             if qualifier in providers:
                 own += _at(f"NM1*{qualifier}", providers[qualifier][0])
         return Claim837(
             number, total, place, frequency, diagnoses, f8.get(2) if f8 else "", billing, pay_to, subscriber,
             payer, patient, self.optional_provider(providers, "82"), self.optional_provider(providers, "DN"),
-            tuple(self.other_payer(loop) for loop in other_loops), lines, transaction, clm.line, (*levels, own),
+            tuple(map(self.other_payer, other_loops)), lines, transaction, clm.line, (*levels, own),
         )
 
     def service_line(self, loop: list[Segment], claim_place: str, diagnoses: int) -> ServiceLine:
         """Loop 2400 (LX, SV1, DTP*472, REF*6R) and its 2420A rendering provider."""
-        body, providers = _nm1_loops(loop, end=OTHER_PAYER_LINE)
+        body, providers, other_payers = _nm1_loops(loop, end=OTHER_PAYER_LINE)
         lx = body[0]
         sv1 = _first(body, "SV1", lx, "SV1 (professional service)")
         procedure = sv1.components(1)
@@ -196,9 +197,10 @@ class _Reader:
             raise sv1.error("has no procedure code (SV101-2)", 1)
         pointers = []
         for text in sv1.components(7):
-            if not text.isdigit() or not 1 <= int(text) <= diagnoses:
+            pointer = int(text) if text.isdigit() else 0
+            if not 1 <= pointer <= diagnoses:
                 raise sv1.error(f"points at diagnosis {text!r}, but the claim has {diagnoses} diagnoses", 7)
-            pointers.append(int(text))
+            pointers.append(pointer)
         if not pointers:
             raise sv1.error("has no diagnosis pointer (SV107-1)", 7)
         numerator, denominator = sv1.quantity(4)
@@ -210,17 +212,17 @@ class _Reader:
             at += ("REF*6R", ref.number, ref.line)
         if "82" in providers:
             at += _at("NM1*82", providers["82"][0])
-        _, results, _ = split_loops(loop, "SVD")
+        results = split_loops(other_payers, OTHER_PAYER_LINE)[1] if other_payers else []  # (from the first SVD)
         return ServiceLine(
             lx.integer(1), procedure[0], procedure[1], tuple(filter(None, procedure[2:2 + MAX_MODIFIERS])),
             sv1.amount(2), sv1.get(3), Decimal(numerator) / denominator, sv1.get(5) or claim_place,
             tuple(pointers), start, end, ref.get(2) if ref else "", self.optional_provider(providers, "82"), lx.line,
-            at, tuple(_line_adjudication(result) for result in results),
+            at, tuple(map(_line_adjudication, results)),
         )
 
     def other_payer(self, loop: list[Segment]) -> OtherPayer:
         """Loop 2320 (SBR, AMT*D, AMT*EAF) with 2330A (other subscriber) and 2330B (other payer)."""
-        top, loops = _nm1_loops(loop)
+        top, loops, _ = _nm1_loops(loop)
         sbr = loop[0]
         subscriber = _subscriber(sbr, _loop(loops, "IL", sbr, "other subscriber (NM1*IL, loop 2330A)"))
         payer = self.recurring(_payer, _loop(loops, "PR", sbr, "other payer (NM1*PR, loop 2330B)"))
@@ -241,9 +243,10 @@ def _adjustments(segments: list[Segment]) -> tuple[Adjustment, ...]:
     out = []
     for cas in find_all(segments, "CAS"):
         group = cas.required(1)
-        for index in range(2, 20, 3):
-            if cas.get(index):
-                out.append(Adjustment(group, cas.get(index), cas.amount(index + 1)))
+        elements = cas.elements
+        for index in range(2, min(len(elements), 20), 3):
+            if elements[index]:
+                out.append(Adjustment(group, elements[index], cas.amount(index + 1)))
     return tuple(out)
 
 
@@ -315,13 +318,14 @@ def _at(name: str, segment: Segment | None) -> tuple:
     return () if segment is None else (name, segment.number, segment.line)
 
 
-def _nm1_loops(segments: list[Segment], end=()) -> tuple[list[Segment], dict[str, list[Segment]]]:
-    """``segments`` cut at each NM1: what comes before, and the NM1 loops by NM101 (the first of each)."""
-    top, loops, _ = split_loops(segments, "NM1", end)
+def _nm1_loops(segments: list[Segment], end=()) -> tuple[list[Segment], dict[str, list[Segment]], list[Segment]]:
+    """``segments`` cut at each NM1: what comes before, the NM1 loops by NM101 (the first of each)
+    and what begins at the first ``end`` segment (see :func:`~claimdesk.core.x12.loops.split_loops`)."""
+    top, loops, tail = split_loops(segments, "NM1", end)
     by_qualifier: dict[str, list[Segment]] = {}
     for loop in loops:
         by_qualifier.setdefault(loop[0].get(1), loop)
-    return top, by_qualifier
+    return top, by_qualifier, tail
 
 
 def _loop(loops: dict, qualifier: str, owner: Segment, what: str) -> list[Segment]:

@@ -28,11 +28,9 @@ def read_address(loop: list[Segment]) -> Address | None:
     n3, n4 = find(loop, "N3"), find(loop, "N4")
     if n3 is None and n4 is None:
         return None
-
-    def get(segment: Segment | None, index: int) -> str:
-        return segment.get(index) if segment is not None else ""
-
-    return Address(get(n3, 1), get(n3, 2), get(n4, 1), get(n4, 2), get(n4, 3))
+    line1, line2 = (n3.get(1), n3.get(2)) if n3 is not None else ("", "")
+    city, state, zip_code = (n4.get(1), n4.get(2), n4.get(3)) if n4 is not None else ("", "", "")
+    return Address(line1, line2, city, state, zip_code)
 
 
 @contextmanager

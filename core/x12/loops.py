@@ -68,18 +68,18 @@ def hierarchy(segments: list[Segment]) -> list[HLNode]:
     starts = [i for i, segment in enumerate(segments) if segment.tag == "HL"]
     nodes: list[HLNode] = []
     by_id: dict[str, HLNode] = {}
-    for position, start in enumerate(starts):
-        end = starts[position + 1] if position + 1 < len(starts) else len(segments)
+    for start, end in zip(starts, [*starts[1:], len(segments)]):
         hl = segments[start]
         node = HLNode(hl, segments[start:end])
         node_id = hl.required(1)
         hl.required(3)
         if node_id in by_id:
             raise hl.error(f"{node_id!r} is already the id of the HL at line {by_id[node_id].segment.line}", 1)
-        if node.parent_id:
-            parent = by_id.get(node.parent_id)
+        parent_id = hl.get(2)
+        if parent_id:
+            parent = by_id.get(parent_id)
             if parent is None:
-                raise hl.error(f"{node.parent_id!r} names no earlier HL", 2)
+                raise hl.error(f"{parent_id!r} names no earlier HL", 2)
             node.parent = parent
             parent.children.append(node)
         by_id[node_id] = node
@@ -103,10 +103,10 @@ def split_loops(
     head: list[Segment] = []
     loops: list[list[Segment]] = []
     current = head
-    for index, segment in enumerate(segments):
+    for segment in segments:
         tag = segment.tag
-        if tag in stop:
-            return head, loops, segments[index:]
+        if tag in stop:  # (head and the loops hold every segment before this one)
+            return head, loops, segments[len(head) + sum(map(len, loops)):]
         if tag in starts:
             current = [segment]
             loops.append(current)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import repeat
+from itertools import count, repeat
+from operator import attrgetter
 
 from claimdesk.core.x12.delimiters import Delimiters, read_isa_delimiters
 from claimdesk.core.x12.envelope import Interchange, build_envelope
@@ -78,7 +79,7 @@ def _cut_any(core: str, terminator: str, first_line: int) -> tuple[list[str], li
 
 def _check_tags(segments: list[Segment]) -> None:
     """Refuse the first segment whose tag is empty or not 2-3 capitals and digits."""
-    bad = {tag for tag in {s.tag for s in segments} if SEGMENT_TAG.fullmatch(tag) is None}
+    bad = {tag for tag in set(map(attrgetter("tag"), segments)) if SEGMENT_TAG.fullmatch(tag) is None}
     if bad:
         first = next(s for s in segments if s.tag in bad)
         if not first.tag:
@@ -104,9 +105,9 @@ def split_segments(text: str, delimiters: Delimiters, rule: ComponentRule, first
             tag=tail.strip()[:3], segment_number=core.count(terminator) + 2, line=line,
         )
     pieces, lines = _cut_uniform(core, terminator, first_line) or _cut_any(core, terminator, first_line)
-    element = delimiters.element
-    segments = [Segment(tuple(piece.split(element)), number, line, rule)
-                for number, (piece, line) in enumerate(zip(pieces, lines), start=1)]
+    # (map instead of a loop in Python: a file has some 100,000 segments)
+    elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
+    segments = list(map(Segment, elements, count(1), lines, repeat(rule)))
     _check_tags(segments)
     return segments
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache, partial
 
 from claimdesk.core.money import Cents
 from claimdesk.core.x12 import values
@@ -17,6 +18,15 @@ from claimdesk.core.x12.errors import X12Error, X12Warning, place
 
 #: Characters real senders use as a component separator other than the declared one.
 COMPONENT_CANDIDATES = ":>^<\\!|+&`"
+
+#: The parsers behind the value accessors that read recurring texts, each text parsed once:
+#: amounts, units, line numbers and days of service repeat from claim to claim (fee schedules,
+#: service dates). The values are immutable, so sharing them is safe; a text that fails is not
+#: cached and raises again each time.
+_parse_amount = lru_cache(maxsize=4096)(values.parse_amount)
+_parse_integer = lru_cache(maxsize=1024)(values.parse_integer)
+_parse_quantity = lru_cache(maxsize=1024)(values.parse_quantity)
+_parse_period = lru_cache(maxsize=1024)(values.parse_period)
 
 
 def element_name(tag: str, index: int, component: int | None = None) -> str:
@@ -52,7 +62,8 @@ class ComponentRule:
 
     def split(self, segment: Segment, index: int) -> list[str]:
         """The components of element ``index`` of ``segment`` ([] when the element is empty)."""
-        value = segment.get(index)
+        elements = segment.elements
+        value = elements[index] if 0 < index < len(elements) else ""
         if not value:
             return []
         if self.declared in value:
@@ -125,7 +136,8 @@ class Segment:
         return value
 
     def _parse(self, index: int, parser, required: bool):
-        value = self.get(index)
+        elements = self.elements
+        value = elements[index] if 0 < index < len(elements) else ""
         if not value:
             if required:
                 raise self.error("is required", index)
@@ -137,15 +149,15 @@ class Segment:
 
     def amount(self, index: int, *, required: bool = True) -> Cents | None:
         """Element ``index`` as integer cents (None when empty and not ``required``)."""
-        return self._parse(index, values.parse_amount, required)
+        return self._parse(index, _parse_amount, required)
 
     def integer(self, index: int, *, required: bool = True) -> int | None:
         """Element ``index`` as a whole number (None when empty and not ``required``)."""
-        return self._parse(index, values.parse_integer, required)
+        return self._parse(index, _parse_integer, required)
 
     def quantity(self, index: int, *, required: bool = True) -> tuple[int, int] | None:
         """Element ``index`` as a ``(numerator, denominator)`` decimal quantity (units)."""
-        return self._parse(index, values.parse_quantity, required)
+        return self._parse(index, _parse_quantity, required)
 
     def date(self, index: int, *, required: bool = True) -> dt.date | None:
         """Element ``index`` as a date (CCYYMMDD, or YYMMDD where X12 uses it)."""
@@ -155,7 +167,7 @@ class Segment:
         """A date or range whose format qualifier (D8/RD8) is element ``qualifier_index``:
         for ``DTP*472*RD8*20240101-20240105`` call ``period(2, 3)``."""
         qualifier = self.get(qualifier_index)
-        return self._parse(index, lambda text: values.parse_period(qualifier, text), required)
+        return self._parse(index, partial(_parse_period, qualifier), required)
 
     def components(self, index: int) -> list[str]:
         """The components of composite element ``index`` (``SV101`` ``HC:99213:25`` gives
