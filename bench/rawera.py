@@ -27,7 +27,6 @@ import json
 import time
 
 from claimdesk.bench.raw import Raw
-from claimdesk.bench.rawimport import _rows
 from claimdesk.bench.rawpay import audit, daysheet
 
 RANKS = ("primary", "secondary", "tertiary", "patient")
@@ -63,9 +62,9 @@ def post_file(raw: Raw, data: bytes, name: str, now: dt.datetime, user: str) -> 
             raw.begin()
             try:
                 if file_id is None:
-                    file_id = raw.one("SELECT id FROM era_file WHERE digest = ?", (digest,)) or _insert(
-                        raw, "era_file", ("digest", "name", "sender_id", "control_number", "file_date", "imported_at",
-                                          "imported_by"),
+                    file_id = raw.one("SELECT id FROM era_file WHERE digest = ?", (digest,)) or raw.insert(
+                        "era_file", ("digest", "name", "sender_id", "control_number", "file_date", "imported_at",
+                                     "imported_by"),
                         [(digest, name, interchange.sender_id, interchange.control_number, interchange.date, now,
                           user)])[0]
                 done = _payment(raw, remittance, file_id, name, digest, now, user)
@@ -78,42 +77,6 @@ def post_file(raw: Raw, data: bytes, name: str, now: dt.datetime, user: str) -> 
             out["exceptions"] += done["exceptions"]
             out["paid"] += done["paid"]
     return out
-
-
-# --- writing rows ----------------------------------------------------------------------------------------
-_BOOLEAN = {"denied", "dummy", "keep_unapplied"}
-_DATE = {"received_on", "posted_on", "paid_on", "file_date", "returned_on"}
-_STAMP = {"created_at", "posted_at", "imported_at", "resolved_at"}
-_NUMBER = {"amount", "balance", "paid", "allowed", "charge", "line", "unapplied", "undistributed"}
-
-
-def _pg_type(column: str) -> str:
-    if column in _BOOLEAN:
-        return "BOOLEAN"
-    if column in _DATE:
-        return "DATE"
-    if column in _STAMP:
-        return "TIMESTAMP"
-    return "BIGINT" if column.endswith("_id") or column in _NUMBER else "TEXT"
-
-
-def _insert(raw: Raw, table: str, cols: tuple[str, ...], rows: list[tuple], returning: bool = True) -> list[int]:
-    """Insert ``rows``; the new ids in row order. SQLite: multi-row VALUES (chunked under its
-    variable limit). PostgreSQL: one statement of one array parameter per column
-    (``INSERT ... SELECT ... FROM unnest(...) WITH ORDINALITY``): a few parameters instead of
-    tens of thousands for the driver to adapt and the server to parse."""
-    if not raw.pg or len(rows) < 2:
-        return _rows(raw, table, cols, rows, returning)
-    arrays = []
-    for column, values in zip(cols, zip(*rows)):
-        if _pg_type(column) == "BIGINT":  # (plain ints: a list of Cents is typed by its last element)
-            values = [None if v is None else int(v) for v in values]
-        arrays.append(list(values))
-    names = ", ".join(f"c{i}" for i in range(len(cols)))
-    source = ", ".join(f"CAST(? AS {_pg_type(c)}[])" for c in cols)
-    got = raw.q(f'INSERT INTO "{table}" ({", ".join(cols)}) SELECT {names} FROM unnest({source}) '
-                f"WITH ORDINALITY AS u({names}, n) ORDER BY n" + (" RETURNING id" if returning else ""), arrays)
-    return sorted(r[0] for r in got)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -322,7 +285,7 @@ def _payment(raw: Raw, remittance, file_id: int, name: str, digest: str, now: dt
 
     # the voucher (its undistributed money as it ends), the EOBs, their lines and adjustments
     undistributed = remittance.amount - plb - paid_total
-    voucher_id = _insert(raw, "voucher", ("payer_id", "method", "reference", "received_on", "amount", "undistributed",
+    voucher_id = raw.insert("voucher", ("payer_id", "method", "reference", "received_on", "amount", "undistributed",
                                         "details", "status", "returned_on", "return_reason", "created_at",
                                         "created_by"),
                        [(payer_id, METHOD_OF[remittance.method], remittance.trace_number, remittance.date,
@@ -330,39 +293,39 @@ def _payment(raw: Raw, remittance, file_id: int, name: str, digest: str, now: dt
                          json.dumps({"bpr04": remittance.method, "era": True,
                                      "trace_payer_id": remittance.trace_payer_id}, sort_keys=True),
                          "active", None, "", now, user)])[0]
-    eob_ids = _insert(raw, "eob", ("encounter_id", "payer_id", "rank", "voucher_id", "received_on", "claim_ref", "dummy"),
+    eob_ids = raw.insert("eob", ("encounter_id", "payer_id", "rank", "voucher_id", "received_on", "claim_ref", "dummy"),
                     [(enc.id, payer_id, rank, voucher_id, remittance.date, claims[k].payer_claim_number[:40], False)
                      for k, enc, rank, _l in todo])
-    line_ids = _insert(raw, "eob_line", ("eob_id", "charge_id", "allowed", "paid", "denied", "denial_code"),
+    line_ids = raw.insert("eob_line", ("eob_id", "charge_id", "allowed", "paid", "denied", "denial_code"),
                      [(eob, cid, al, pd, False, "") for eob, (_k, _e, _r, lines) in zip(eob_ids, todo)
                       for cid, al, pd, _x in lines])
     flat = [(eob, k, enc, rank, line) for eob, (k, enc, rank, lines) in zip(eob_ids, todo) for line in lines]
-    _insert(raw, "eob_adjustment", ("line_id", "group_code", "reason_code", "amount"),
+    raw.insert("eob_adjustment", ("line_id", "group_code", "reason_code", "amount"),
           [(lid, g, r, cents) for lid, (_eob, _k, _e, _r, (_c, _a, _p, adjs)) in zip(line_ids, flat)
            for g, r, cents in adjs], returning=False)
 
     # one credit per paying EOB (all of it applied), a credit split per paid line
     paying = [(eob, enc, sum(ln[2] for ln in lines)) for eob, (_k, enc, _r, lines) in zip(eob_ids, todo)
               if sum(ln[2] for ln in lines)]
-    credit_ids = _insert(raw, "credit", ("patient_id", "payer_id", "voucher_id", "method", "keep_unapplied", "unapplied",
+    credit_ids = raw.insert("credit", ("patient_id", "payer_id", "voucher_id", "method", "keep_unapplied", "unapplied",
                                        "posted_on", "memo", "created_at", "created_by"),
                        [(enc.patient_id, payer_id, voucher_id, METHOD_OF[remittance.method], False, 0, now.date(),
                          f"EOB {eob}", now, user) for eob, enc, _p in paying])
     credit_of = {eob: cid for (eob, _e, _p), cid in zip(paying, credit_ids)}
     split_of = lambda enc, rank, cid: on_file.splits[(cid, rank, enc.insurers[rank])]
     applied = [(eob, split_of(enc, rank, line[0]), line[2]) for eob, _k, enc, rank, line in flat if line[2]]
-    cs_ids = _insert(raw, "credit_split", ("credit_id", "charge_id", "split_id", "created_at"),
+    cs_ids = raw.insert("credit_split", ("credit_id", "charge_id", "split_id", "created_at"),
                    [(credit_of[eob], s.charge_id, s.id, now) for eob, s, _p in applied])
 
     # the payer's adjustments, and the patient's splits PR moves to (made with their balance)
     adjusted = [(eob, split_of(enc, rank, line[0]), enc.id, g, r, cents) for eob, _k, enc, rank, line in flat
                 for g, r, cents in line[3] if g != "PR"]
-    _insert(raw, "adjustment", ("charge_id", "split_id", "kind", "reason_code", "group_code", "amount", "memo",
+    raw.insert("adjustment", ("charge_id", "split_id", "kind", "reason_code", "group_code", "amount", "memo",
                               "created_at", "created_by"),
           [(s.charge_id, s.id, KIND_OF_GROUP.get(g, "contractual"), r, g, cents, f"EOB {eob}", now, user)
            for eob, s, _e, g, r, cents in adjusted], returning=False)
     keys = list(new_splits)
-    made = _insert(raw, "charge_split", ("charge_id", "rank", "payer_id", "patient_id", "balance", "denied", "denial_code"),
+    made = raw.insert("charge_split", ("charge_id", "rank", "payer_id", "patient_id", "balance", "denied", "denial_code"),
                  [(*key, new_splits[key][0], new_splits[key][1], False, "") for key in keys])
     target = dict(on_file.splits)
     for key, sid in zip(keys, made):
@@ -418,11 +381,11 @@ def _payment(raw: Raw, remittance, file_id: int, name: str, digest: str, now: dt
                         [p for a, b, _e, code, cents in moves for p in (
                             ("AR", -cents, a.id, a.charge_id, a.patient_id, a.payer_id, None, None, None, None, code),
                             ("AR", cents, b.id, b.charge_id, b.patient_id, b.payer_id, None, None, None, None, code))]))
-    entry_ids = _insert(raw, "journal_entry", ("posted_at", "posted_on", "daysheet_id", "kind", "memo", "created_by",
+    entry_ids = raw.insert("journal_entry", ("posted_at", "posted_on", "daysheet_id", "kind", "memo", "created_by",
                                              "reverses_id", "encounter_id", "patient_id"),
                       [(now, now.date(), sheet, kind, memo[:250], user, None, enc, pat)
                        for kind, memo, enc, pat, _p in entries])
-    _insert(raw, "posting", ("entry_id", "account", "amount", "split_id", "charge_id", "patient_id", "payer_id",
+    raw.insert("posting", ("entry_id", "account", "amount", "split_id", "charge_id", "patient_id", "payer_id",
                            "voucher_id", "credit_id", "credit_split_id", "provider_id", "reason_code"),
           [(eid, *p) for eid, (*_h, postings) in zip(entry_ids, entries) for p in postings], returning=False)
 
@@ -442,12 +405,12 @@ def _payment(raw: Raw, remittance, file_id: int, name: str, digest: str, now: dt
             raise RuntimeError("a split would go below zero")
 
     # the payment's own rows and its audit event
-    payment_id = _insert(raw, "era_payment", ("file_id", "payer_id", "trace_number", "amount", "method", "paid_on",
+    payment_id = raw.insert("era_payment", ("file_id", "payer_id", "trace_number", "amount", "method", "paid_on",
                                             "control_number", "voucher_id", "audit_id", "provider_adjustments"),
                        [(file_id, payer_id, remittance.trace_number, remittance.amount, remittance.method,
                          remittance.date, remittance.control_number, voucher_id, None, "[]")])[0]
     eob_of = {k: eob for eob, (k, *_rest) in zip(eob_ids, todo)}
-    _insert(raw, "era_claim", ("payment_id", "claim_no", "payer_claim_no", "status", "charge", "paid", "encounter_id",
+    raw.insert("era_claim", ("payment_id", "claim_no", "payer_claim_no", "status", "charge", "paid", "encounter_id",
                              "eob_id", "reverses_id", "outcome", "reason", "remarks", "line", "claim", "resolved_by",
                              "resolution"),
           [(payment_id, c.claim_number, c.payer_claim_number, c.status, c.charge, c.paid, enc.id if enc else None,

@@ -23,19 +23,6 @@ RANKS = {"P": "primary", "S": "secondary", "T": "tertiary"}
 CHUNK = 500
 
 
-def _rows(raw: Raw, table: str, cols: tuple[str, ...], rows: list[tuple], returning: bool = True) -> list[int]:
-    """Multi-row INSERTs (chunks under the drivers' limits); the new ids in row order."""
-    out: list[int] = []
-    per = max(1, 30_000 // len(cols))
-    one = "(" + ", ".join(["?"] * len(cols)) + ")"
-    for start in range(0, len(rows), per):
-        part = rows[start:start + per]
-        sql = f'INSERT INTO "{table}" ({", ".join(cols)}) VALUES ' + ", ".join([one] * len(part))
-        got = raw.q(sql + (" RETURNING id" if returning else ""), [v for row in part for v in row])
-        out += sorted(r[0] for r in got)
-    return out
-
-
 def _in(raw: Raw, values: list) -> tuple[str, list]:
     return ("IN (" + ", ".join(["?"] * len(values)) + ")", list(values))
 
@@ -78,11 +65,11 @@ def _events(raw: Raw, action: str, events: list[dict], now: dt.datetime, user: s
         rows.append((now, user, action, ev["encounter"], ev["patient"], json.dumps(inputs), json.dumps(entries),
                      json.dumps(result), "", payload, prev, chained, 2, ev["digest"]))
         prev = chained
-    ids = _rows(raw, "audit_event", ("at", '"user"', "action", "encounter_id", "patient_id", "inputs", "entries",
+    ids = raw.insert("audit_event", ("at", '"user"', "action", "encounter_id", "patient_id", "inputs", "entries",
                                      "result", "reason", "payload_hash", "prev_hash", "hash", "hash_version",
                                      "postings_digest"), rows)
     links = [(audit_id, e) for audit_id, ev in zip(ids, events) for e in ev["entries"]]
-    _rows(raw, "audit_entry", ("audit_id", "entry_id"), links, returning=False)
+    raw.insert("audit_entry", ("audit_id", "entry_id"), links, returning=False)
     return ids
 
 
@@ -164,7 +151,7 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
     def ref_id(table: str, cache: dict, key: str, make) -> int:
         if key not in cache:
             row = make()
-            cache[key] = _rows(raw, table, tuple(row), [tuple(row.values())])[0]
+            cache[key] = raw.insert(table, tuple(row), [tuple(row.values())])[0]
         return cache[key]
 
     new_patients, new_coverages, plans = [], [], []
@@ -227,7 +214,7 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
                       lines, sent))
 
     # patients, coverages
-    ids = _rows(raw, "patient", ("account_no", "last_name", "first_name", "dob", "sex", "address", "city", "state",
+    ids = raw.insert("patient", ("account_no", "last_name", "first_name", "dob", "sex", "address", "city", "state",
                                  "zip", "phone", "bad_debt", "unpaid_statements"),
                 [(f"A{next_account + i:06d}", *p["row"], "", False, 0) for i, p in enumerate(new_patients)])
     for p, pid in zip(new_patients, ids):
@@ -236,7 +223,7 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
     def pid_of(patient) -> int:
         return patient if isinstance(patient, int) else patient["id"]
 
-    ids = _rows(raw, "coverage", ("patient_id", "payer_id", "member_id", "group_no", "subscriber", "relationship",
+    ids = raw.insert("coverage", ("patient_id", "payer_id", "member_id", "group_no", "subscriber", "relationship",
                                   "active", "plan_type", "subscriber_last_name", "subscriber_first_name",
                                   "subscriber_dob", "subscriber_sex", "subscriber_address", "subscriber_city",
                                   "subscriber_state", "subscriber_zip"),
@@ -249,13 +236,13 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
         return cov if isinstance(cov, int) else cov["id"]
 
     # encounters, payer lists, charges and their splits (balance set on insert)
-    enc_ids = _rows(raw, "encounter", ("patient_id", "provider_id", "dos", "claim_type", "billable", "status", "tags",
+    enc_ids = raw.insert("encounter", ("patient_id", "provider_id", "dos", "claim_type", "billable", "status", "tags",
                                        "created_at", "place_of_service", "diagnoses", "referring_provider_id",
                                        "claim_no", "frequency"),
                     [(pid_of(pat), prov, min(ln.service_from for ln in c.lines), "medical", True, "active", "", now,
                       c.place_of_service, ",".join(d.replace(".", "") for d in c.diagnoses), ref, c.number,
                       c.frequency) for c, pat, _py, prov, ref, _l, _s in plans])
-    _rows(raw, "encounter_payer", ("encounter_id", "rank", "payer_id", "coverage_id", "placeholder"),
+    raw.insert("encounter_payer", ("encounter_id", "rank", "payer_id", "coverage_id", "placeholder"),
           [(eid, rank, payer, cov_id(cov), False) for eid, plan in zip(enc_ids, plans) for rank, payer, cov in plan[2]],
           returning=False)
     charge_rows, owners = [], []
@@ -265,10 +252,10 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
                                 "service", False, ",".join(ln.modifiers), ",".join(map(str, ln.pointers)),
                                 ln.control_number or str(n), "active"))
             owners.append((eid, pid_of(pat), payers[0][1], own or prov, ln.charge))
-    charge_ids = _rows(raw, "charge", ("encounter_id", "patient_id", "line_no", "service_code_id", "units", "fee",
+    charge_ids = raw.insert("charge", ("encounter_id", "patient_id", "line_no", "service_code_id", "units", "fee",
                                        "provider_id", "dos", "kind", "primary_marked_paid", "modifiers",
                                        "diagnosis_pointers", "control_no", "status"), charge_rows)
-    split_ids = _rows(raw, "charge_split", ("charge_id", "rank", "payer_id", "patient_id", "balance", "denied",
+    split_ids = raw.insert("charge_split", ("charge_id", "rank", "payer_id", "patient_id", "balance", "denied",
                                             "denial_code"),
                       [(cid, "primary", payer, pat, fee, False, "") for cid, (_e, pat, payer, _p, fee)
                        in zip(charge_ids, owners)])
@@ -279,7 +266,7 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
         if fee:
             by_enc.setdefault(eid, []).append((cid, sid, pat, payer, prov, fee))
     with_fee = [eid for eid in enc_ids if eid in by_enc]
-    entry_ids = _rows(raw, "journal_entry", ("posted_at", "posted_on", "daysheet_id", "kind", "memo", "created_by",
+    entry_ids = raw.insert("journal_entry", ("posted_at", "posted_on", "daysheet_id", "kind", "memo", "created_by",
                                              "encounter_id", "patient_id"),
                       [(now, now.date(), sheet, "charge", f"charges imported from {name}", user, eid,
                         by_enc[eid][0][2]) for eid in with_fee])
@@ -289,12 +276,12 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
         for cid, sid, pat, payer, prov, fee in by_enc[eid]:
             postings.append((entry_of[eid], "AR", fee, sid, cid, pat, payer, None, ""))
             postings.append((entry_of[eid], "REVENUE", -fee, None, cid, pat, None, prov, ""))
-    _rows(raw, "posting", ("entry_id", "account", "amount", "split_id", "charge_id", "patient_id", "payer_id",
+    raw.insert("posting", ("entry_id", "account", "amount", "split_id", "charge_id", "patient_id", "payer_id",
                            "provider_id", "reason_code"), postings, returning=False)
 
     # the claims sent on the file's date
     sent_at = dt.datetime.combine(parsed.date, dt.time())
-    _rows(raw, "claim", ("encounter_id", "payer_id", "rank", "status", "queued_at", "sent_at", "resend"),
+    raw.insert("claim", ("encounter_id", "payer_id", "rank", "status", "queued_at", "sent_at", "resend"),
           [(eid, payer, rank, "sent", sent_at, sent_at, False) for eid, plan in zip(enc_ids, plans)
            for rank, payer, _cov in plan[2] if rank in plan[6]], returning=False)
 
@@ -306,10 +293,10 @@ def _write(raw: Raw, parsed, name: str, now: dt.datetime, user: str) -> dict:
                "digest": digests[entry_of[eid]] if eid in entry_of else hashlib.sha256(b"").hexdigest()}
               for eid, (c, pat, *_rest) in zip(enc_ids, plans)]
     audit_ids = _events(raw, "claim.import", events, now, user)
-    file_id = _rows(raw, "imported_file", ("digest", "name", "sender_id", "control_number", "file_date",
+    file_id = raw.insert("imported_file", ("digest", "name", "sender_id", "control_number", "file_date",
                                            "imported_at", "imported_by"),
                     [(parsed.digest, name, parsed.sender_id, parsed.control_number, parsed.date, now, user)])[0]
-    _rows(raw, "imported_claim", ("file_id", "claim_no", "encounter_id", "audit_id", "claim_line"),
+    raw.insert("imported_claim", ("file_id", "claim_no", "encounter_id", "audit_id", "claim_line"),
           [(file_id, plan[0].number, eid, aid, plan[0].line) for eid, plan, aid in zip(enc_ids, plans, audit_ids)],
           returning=False)
     _events(raw, "claims.import", [{"inputs": {"file": name, "digest": parsed.digest},
