@@ -28,7 +28,7 @@ from claimdesk.core.models import (
     Voucher,
 )
 from claimdesk.core.db import pg_array
-from claimdesk.core.posting.bulk import insert_ids, values_insert
+from claimdesk.core.posting.bulk import insert_ids
 
 #: account -> what its balance means (debit positive, credit negative).
 ACCOUNTS = {
@@ -142,10 +142,6 @@ def _columns(model, names) -> list[str]:
     return [model._meta.fields[n].column_name for n in names]
 
 
-#: Postings per INSERT (stays under the drivers' parameter limits).
-_POSTING_CHUNK = 2000
-
-
 def _entry_params(values: dict) -> list:
     fields = JournalEntry._meta.fields
     return [fields[n].db_value(values[n]) for n in _ENTRY_COLS]
@@ -158,18 +154,13 @@ def _posting_row(entry_id: int, ln: Line) -> tuple:
             ln.credit_id, ln.credit_split_id, ln.provider_id, ln.reason_code)
 
 
-def _posting_rows(entry_id: int, lines: list[Line]) -> list:
-    """The values of ``lines`` as postings of ``entry_id``, flat (one multi-row INSERT's parameters)."""
-    return [v for ln in lines for v in _posting_row(entry_id, ln)]
-
-
 def _insert_entry(values: dict, lines: list[Line]) -> int:
     """Insert the entry and its postings; the entry's id.
 
     On PostgreSQL the entry and all its postings are one statement (the postings take the id
     from a data-modifying ``WITH``, their values in one array parameter per column): each
     round trip to the server, and each parameter psycopg adapts, counts on the hot paths.
-    SQLite, in process, runs the two plain INSERTs (multi-row, a chunk at a time).
+    SQLite, in process, runs the two plain INSERTs (the postings multi-row, :func:`insert_ids`).
     """
     entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
     entry_marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
@@ -182,10 +173,7 @@ def _insert_entry(values: dict, lines: list[Line]) -> int:
             "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines)).fetchone()[0]
     entry_id = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id",
                       _entry_params(values)).fetchone()[0]
-    columns, mark = tuple(_columns(Posting, _POSTING_COLS)), db.database.obj.param
-    for start in range(0, len(lines), _POSTING_CHUNK):
-        chunk = lines[start:start + _POSTING_CHUNK]
-        db.database.execute_sql(values_insert("posting", columns, len(chunk), mark), _posting_rows(entry_id, chunk))
+    insert_ids(Posting, _POSTING_COLS, [_posting_row(entry_id, ln) for ln in lines], ids=False)
     return entry_id
 
 

@@ -101,16 +101,12 @@ def columns(rows: list[tuple], types: tuple[str, ...]) -> list[str] | None:
 _MISSING = object()
 
 
-def insert_rows(model, rows: list[dict], *, ids: bool = True, chunk: int = 250) -> list[int]:
-    """Insert ``rows`` (field name -> value) with a few multi-row INSERTs; new ids in row order.
+def insert_rows(model, rows: list[dict], *, ids: bool = True) -> list[int]:
+    """Insert ``rows`` (field name -> value) as :func:`insert_ids` does; new ids in row order.
 
     Values go through each field's ``db_value`` and missing fields get the model
     default, exactly as ``Model.insert_many`` would; only the SQL is built once per
     chunk instead of per value (peewee's SQL generation dominates bulk inserts).
-    Ids of one multi-row INSERT are handed out in VALUES order on both engines, so
-    the sorted RETURNING ids line up with the rows. On PostgreSQL the rows go as
-    :func:`insert_ids` sends them (an array per column, one statement), unless a column's
-    type has no array in :func:`pg_types`: then as ``VALUES``, ``chunk`` rows a time.
     """
     fields = [f for f in model._meta.sorted_fields if f.name != "id"]
     names = tuple(f.name for f in fields)
@@ -125,19 +121,7 @@ def insert_rows(model, rows: list[dict], *, ids: bool = True, chunk: int = 250) 
             if value is not None and type(value) is not as_is:
                 values[n] = f.db_value(value)
         stored.append(values)
-    if db.is_postgres() and len(stored) > 1 and pg_types(model, names) is not None:
-        return insert_ids(model, names, stored, ids=ids)
-    cols = ", ".join(f'"{f.column_name}"' for f in fields)
-    one = "(" + ", ".join([db.database.param] * len(fields)) + ")"
-    head = f'INSERT INTO "{model._meta.table_name}" ({cols}) VALUES '
-    out: list[int] = []
-    for i in range(0, len(stored), chunk):
-        part = stored[i:i + chunk]
-        sql = head + ", ".join([one] * len(part)) + (' RETURNING "id"' if ids else "")
-        cursor = db.database.execute_sql(sql, list(chain.from_iterable(part)))
-        if ids:
-            out += sorted(r[0] for r in cursor.fetchall())
-    return out
+    return insert_ids(model, names, stored, ids=ids)
 
 
 def _as_is(field: peewee.Field) -> type | None:
