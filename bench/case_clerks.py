@@ -194,6 +194,9 @@ def run_level(url: str, level: dict, tmp: Path) -> dict:
     return {"procs": procs, "rate": rate, "workflows": len(latencies), "seconds": seconds,
             "per_second": len(latencies) / seconds if seconds else None,
             "p50": statistics.median(latencies) if latencies else None, "p99": _p99(sorted(latencies)),
+            # the clerks' own CPU (their Python, the driver) per workflow: on one machine, what
+            # the database server has left
+            "clerk_cpu_ms": sum(o["cpu"] for o in outs) / len(latencies) * 1e3 if latencies else None,
             "by_kind": by_kind, "errors": sum(o["error_count"] for o in outs),
             "error_sample": [e for o in outs for e in o["errors"]][:5], "lost": lost}
 

@@ -52,3 +52,26 @@ def test_balances_read_by_prepared_queries_follow_the_ledger(database):
     enc, (charge, _) = b.encounter(patient, [70_00, 30_00])
     assert balances.encounter_balance(enc.id) == 100_00
     assert balances.patient_balance(patient.id).total_ar == 100_00
+
+
+def test_rows_are_read_the_same_at_every_call_whatever_the_first_call_found(database):
+    """The row reader is worked out once (from the first call's cursor, here one with no rows)
+    and kept: later calls still give model instances with their joined rows, dicts and tuples
+    exactly as the ORM query does."""
+    enc, _ = b.encounter(b.patient(), [100_00, 40_00])
+
+    def query(enc_id):
+        return (Charge.select(Charge, Encounter).join(Encounter, on=(Charge.encounter == Encounter.id))
+                .where(Charge.encounter == enc_id).order_by(Charge.id))
+
+    as_models, as_dicts = Prepared(query), Prepared(lambda e: query(e).dicts())
+    as_tuples = Prepared(lambda e: query(e).select(Charge.id, Charge.fee, Encounter.patient).tuples())
+    assert as_models.rows(enc.id + 999) == [] and as_dicts.rows(enc.id + 999) == []
+    assert as_tuples.rows(enc.id + 999) == []
+    for _ in range(2):
+        models = as_models.rows(enc.id)
+        assert [(c.fee, c.encounter.patient_id, c.encounter.id) for c in models] == [
+            (c.fee, c.encounter.patient_id, c.encounter.id) for c in query(enc.id)]
+        assert [c.fee for c in models] == [100_00, 40_00]
+        assert as_dicts.rows(enc.id) == list(query(enc.id).dicts())
+        assert as_tuples.rows(enc.id) == [(c.id, c.fee, enc.patient_id) for c in models]

@@ -18,6 +18,7 @@ from claimdesk.core.models import (
     Adjustment, Charge, ChargeSplit, Coverage, Credit, Encounter, JournalEntry, Patient, Payer, Posting, ServiceCode,
     Statement,
 )
+from claimdesk.core.prepared import Prepared
 from claimdesk.core.services import balances
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso
@@ -46,7 +47,8 @@ def find_patients(text: str = "", limit: int = 50, *, dob: dt.date | None = None
     if member:
         base = base.where(Patient.id.in_(_with_member_id(member)))
     by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
-    found = (_exact_matches(needle, base) or list(_containing(base, needle, limit))) if needle \
+    narrowed = dob is not None or bool(member)
+    found = (_exact_matches(needle, base, narrowed) or list(_containing(base, needle, limit))) if needle \
         else list(by_name.limit(limit))
     found = found[:limit]
     owed = balances.patient_balances([p.id for p in found])
@@ -73,27 +75,52 @@ def _typed_date(needle: str) -> dt.date | None:
     return None
 
 
-def _exact_matches(needle: str, base) -> list[Patient]:
+def _exact_matches(needle: str, base, narrowed: bool) -> list[Patient]:
     """Among ``base``: the patient whose ID is ``needle``, those whose account number or a member
     id is ``needle``, and those born on the day it names, in that order (each in name order).
-
-    One query: each kind of match is its own indexed lookup (a ``UNION ALL`` of patient ids,
-    each with its place in the order); the patients are read once, ordered by their first hit.
-    (One ``WHERE`` with the kinds OR-ed together reads the whole patient table on PostgreSQL.)"""
+    ``narrowed``: ``base`` has conditions of its own (a birth date, a member id); without them
+    the query is a prepared one (its SQL built once for each kind of needle: every lookup
+    by account number runs it)."""
     key = needle.upper()
+    pid = int(needle) if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID else None
+    day = _typed_date(needle)
+    if narrowed:
+        return list(_exact_query(base, key, pid, day))
+    shape = (pid is not None, day is not None)
+    prepared = _EXACT.get(shape)
+    if prepared is None:
+        prepared = _EXACT[shape] = Prepared(_EXACT_BUILDS[shape])
+    return prepared.rows(key, *[v for v in (pid, day) if v is not None])
+
+
+def _exact_query(base, key, pid, day):
+    """:func:`_exact_matches`' query. One query: each kind of match is its own indexed lookup
+    (a ``UNION ALL`` of patient ids, each with its place in the order); the patients are read
+    once, ordered by their first hit. (One ``WHERE`` with the kinds OR-ed together reads the
+    whole patient table on PostgreSQL.) ``pid``/``day`` None: no such kind of match."""
     hits = []
-    if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID:
-        hits.append(Patient.select(Patient.id, Value(0)).where(Patient.id == int(needle)))
+    if pid is not None:
+        hits.append(Patient.select(Patient.id, Value(0)).where(Patient.id == pid))
     hits.append(Patient.select(Patient.id, Value(1)).where(Patient.account_no == key))
     hits.append(_with_member_id(key).select_extend(Value(2)))
-    day = _typed_date(needle)
-    if day:
+    if day is not None:
         hits.append(Patient.select(Patient.id, Value(3)).where(Patient.dob == day))
     found = reduce(operator.add, hits).cte("hit", columns=("pid", "kind"))
     first = (Select([found], [found.c.pid, fn.MIN(found.c.kind).alias("kind")]).group_by(found.c.pid)
              .alias("first"))
-    return list(base.join(first, on=(Patient.id == first.c.pid)).with_cte(found)
-                .order_by(first.c.kind, Patient.last_name, Patient.first_name, Patient.id))
+    return (base.join(first, on=(Patient.id == first.c.pid)).with_cte(found)
+            .order_by(first.c.kind, Patient.last_name, Patient.first_name, Patient.id))
+
+
+# (needle is an ID, needle is a date) -> the query for an un-narrowed search, its arguments
+# the needle's upper case, then the ID and the date when there are.
+_EXACT_BUILDS = {
+    (False, False): lambda key: _exact_query(Patient.select(), key, None, None),
+    (True, False): lambda key, pid: _exact_query(Patient.select(), key, pid, None),
+    (False, True): lambda key, day: _exact_query(Patient.select(), key, None, day),
+    (True, True): lambda key, pid, day: _exact_query(Patient.select(), key, pid, day),
+}
+_EXACT: dict[tuple[bool, bool], Prepared] = {}
 
 
 def _containing(base, needle: str, limit: int):
