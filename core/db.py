@@ -145,7 +145,7 @@ def make_database(url: str) -> peewee.Database:
             parts.port  # noqa: B018 - (urlparse checks the port only when asked)
         except ValueError:
             raise StorageError(f"the port in {redact(url)} is not a port number (1 to 65535)") from None
-        return peewee.PostgresqlDatabase(
+        return _Postgres(
             unquote(parts.path.lstrip("/")),
             user=unquote(parts.username) if parts.username else None,
             password=unquote(parts.password) if parts.password else None,
@@ -357,6 +357,39 @@ def insert_returning(model, names: tuple[str, ...], rows: list[tuple], returning
         out += sql(f"INSERT INTO {table} ({cols}) VALUES " + ", ".join([one] * len(part))
                    + f" RETURNING {returning}", params).fetchall()
     return out
+
+
+def pipelined(*statements: tuple[str, object]) -> list:
+    """PostgreSQL: run ``statements`` (SQL, parameters), in order, sent together without waiting
+    for each one's result (psycopg's pipeline mode); each one's first row (None for a statement
+    that returns none, such as ``COMMIT``). Each statement still runs on its own, with its own
+    view of what is committed. Errors are peewee's, as :func:`sql` raises them."""
+    conn = database.obj.connection()
+    with peewee.__exception_wrapper__, conn.pipeline() as pipe:
+        cursors = [conn.execute(text, params) for text, params in statements]
+        pipe.sync()  # (every result in: each cursor knows whether it has rows)
+        return [cur.fetchone() if cur.description else None for cur in cursors]
+
+
+class _Postgres(peewee.PostgresqlDatabase):
+    """PostgreSQL through psycopg. A workflow's transaction may end with its last statement (the
+    audit event's append sends ``COMMIT`` in the same pipeline, :func:`claimdesk.core.workflow.run`):
+    peewee's own ``COMMIT`` (or ``ROLLBACK``) at the end of the block then has nothing to end,
+    and is not sent."""
+
+    def _ended(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        conn = self._state.conn
+        return conn is not None and conn.info.transaction_status == TransactionStatus.IDLE
+
+    def commit(self):
+        if not self._ended():
+            super().commit()
+
+    def rollback(self):
+        if not self._ended():
+            super().rollback()
 
 
 def run_in_transaction(fn, *args, attempts: int = 5, **kwargs):

@@ -223,6 +223,32 @@ def test_idempotent_submit_posts_once_and_replay_with_other_payload_is_refused(d
     assert ChargeSplit.select().where(ChargeSplit.balance == 60_00).count() == 1
 
 
+def test_a_submit_whose_audit_event_cannot_be_written_leaves_nothing_and_the_desk_works_on(
+        database, monkeypatch):
+    """Two clerks' submits with one key, racing: the second one's own check saw no event yet
+    (made so here), so its audit event, the workflow's last write, is refused by the key's
+    unique index. Then nothing of that submit is kept (no credit, the check untouched), the
+    clerk gets the database's refusal, and the next submit posts as usual."""
+    import peewee
+
+    pat = b.patient()
+    b.encounter(pat, [80_00])
+    vid = b.voucher(None, 50_00, method="cash")
+    data = {"patient_id": pat.id, "voucher_id": vid, "amount": "20.00"}
+    payments.post_credit(data, idempotency_key="k1")
+    monkeypatch.setattr(AuditEvent, "get_or_none", classmethod(lambda cls, *a, **k: None))
+    with pytest.raises(peewee.IntegrityError):
+        payments.post_credit(data, idempotency_key="k1")
+    assert Credit.select().count() == 1
+    assert balances.voucher_undistributed(vid) == 30_00
+    monkeypatch.undo()
+    payments.post_credit({**data, "amount": "5.00"}, idempotency_key="k2")
+    assert Credit.select().count() == 2
+    assert balances.voucher_undistributed(vid) == 25_00
+    assert ChargeSplit.select().where(ChargeSplit.balance == 55_00).count() == 1
+    assert verify() == []
+
+
 def test_one_patients_money_reaches_the_same_splits_as_a_batch_would(database):
     """The auto-apply order, read a page at a time for one patient (a credit entry), stops at
     the same splits as the running total over many patients (batch posting)."""
