@@ -360,15 +360,16 @@ def insert_returning(model, names: tuple[str, ...], rows: list[tuple], returning
 
 
 def pipelined(*statements: tuple[str, object]) -> list:
-    """PostgreSQL: run ``statements`` (SQL, parameters), in order, sent together without waiting
-    for each one's result (psycopg's pipeline mode); each one's first row (None for a statement
-    that returns none, such as ``COMMIT``). Each statement still runs on its own, with its own
-    view of what is committed. Errors are peewee's, as :func:`sql` raises them."""
+    """PostgreSQL: run ``statements`` (SQL written as for :func:`sql`, parameters), in order,
+    sent together without waiting for each one's result (psycopg's pipeline mode); their
+    cursors, every result in (rows to fetch, ``rowcount``). Each statement still runs on its
+    own, with its own view of what is committed. Errors are peewee's, as :func:`sql` raises
+    them (a failed statement's error; the ones after it are not run)."""
     conn = database.obj.connection()
     with peewee.__exception_wrapper__, conn.pipeline() as pipe:
-        cursors = [conn.execute(text, params) for text, params in statements]
-        pipe.sync()  # (every result in: each cursor knows whether it has rows)
-        return [cur.fetchone() if cur.description else None for cur in cursors]
+        cursors = [conn.execute(text.replace("{p}", "%s"), params) for text, params in statements]
+        pipe.sync()
+    return cursors
 
 
 class _Postgres(peewee.PostgresqlDatabase):

@@ -154,26 +154,35 @@ def _posting_row(entry_id: int, ln: Line) -> tuple:
             ln.credit_id, ln.credit_split_id, ln.provider_id, ln.reason_code)
 
 
-def _insert_entry(values: dict, lines: list[Line]) -> int:
-    """Insert the entry and its postings; the entry's id.
+def _insert_entry(values: dict, lines: list[Line], updates: list[_Update] = ()) -> int:
+    """Insert the entry and its postings, then run ``updates`` (its cached balances' guarded
+    moves, each refused as :func:`_apply_deltas` refuses it); the entry's id.
 
     On PostgreSQL the entry and all its postings are one statement (the postings take the id
-    from a data-modifying ``WITH``, their values in one array parameter per column): each
-    round trip to the server, and each parameter psycopg adapts, counts on the hot paths.
-    SQLite, in process, runs the two plain INSERTs (the postings multi-row, :func:`insert_ids`).
+    from a data-modifying ``WITH``, their values in one array parameter per column), sent with
+    the updates in one pipeline (:func:`db.pipelined`): each round trip to the server, and
+    each parameter psycopg adapts, counts on the hot paths (with many clerks on one machine,
+    each round trip is two processes taking turns on the CPU). SQLite, in process, runs the
+    two plain INSERTs (the postings multi-row, :func:`insert_ids`), then the updates.
     """
     entry_cols = ", ".join(_columns(JournalEntry, _ENTRY_COLS))
     entry_marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
     posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
     if db.is_postgres():
-        return db.sql(
-            f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id), "
-            f"p AS (INSERT INTO posting ({posting_cols}) SELECT e.id, {_PG_POSTING_NAMES} FROM e, "
-            f"unnest({_PG_POSTING_ARRAYS}) WITH ORDINALITY AS v({_PG_POSTING_NAMES}, n) ORDER BY v.n) "
-            "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines)).fetchone()[0]
+        entry, *moved = db.pipelined(
+            (f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id), "
+             f"p AS (INSERT INTO posting ({posting_cols}) SELECT e.id, {_PG_POSTING_NAMES} FROM e, "
+             f"unnest({_PG_POSTING_ARRAYS}) WITH ORDINALITY AS v({_PG_POSTING_NAMES}, n) ORDER BY v.n) "
+             "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines)),
+            *[(u.sql, u.params) for u in updates])
+        for update, cursor in zip(updates, moved):
+            _checked_update(update, cursor)
+        return entry.fetchone()[0]
     entry_id = db.sql(f"INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id",
                       _entry_params(values)).fetchone()[0]
     insert_ids(Posting, _POSTING_COLS, [_posting_row(entry_id, ln) for ln in lines], ids=False)
+    for update in updates:
+        _checked_update(update, db.sql(update.sql, update.params))
     return entry_id
 
 
@@ -211,11 +220,12 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
     values = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
               "memo": memo[:250], "created_by": user, "reverses": reverses.id if reverses else None,
               "encounter": encounter_id, "patient": patient_id}
-    entry_id = _insert_entry(values, lines)
     pending = _deferred.get()
     if pending is None:
-        _apply_to_caches(lines)
+        entry_id = _insert_entry(values, lines, [u for what, deltas in _deltas(lines)
+                                                 for u in _delta_updates(what, deltas, None)])
     else:
+        entry_id = _insert_entry(values, lines)
         _hold(pending, lines)
         pending["entries"].append(entry_id)
     entry = JournalEntry(id=entry_id, **values)
@@ -396,20 +406,38 @@ def _apply_deltas(what: str, deltas: dict[int, int], lows: dict[int, int] | None
     The guard is in the statement itself, so two clerks cannot race a read-then-write;
     many ids are updated set-based (one ``UPDATE ... FROM`` per chunk).
     """
-    table, column, refusal = _CACHES[what]
+    for update in _delta_updates(what, deltas, lows):
+        _checked_update(update, db.sql(update.sql, update.params))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Update:
+    """One guarded ``UPDATE`` of a cached balance (:func:`_delta_updates`): its SQL (``{p}``
+    marks) and parameters, and the ids it must move, each with the lowest change it guards."""
+
+    what: str
+    sql: str
+    params: list
+    items: list[tuple[int, int, int]]  # (id, delta, low)
+
+
+def _delta_updates(what: str, deltas: dict[int, int], lows: dict[int, int] | None) -> list[_Update]:
+    """The guarded ``UPDATE`` statements that add ``deltas`` to one cached balance (see
+    :func:`_apply_deltas`): one for a single id, else one per chunk of ids (PostgreSQL: one,
+    the ids and amounts as arrays)."""
+    table, column, _refusal = _CACHES[what]
     if lows is None:
         items = [(ident, delta, delta) for ident, delta in deltas.items() if delta]
     else:
         items = [(ident, delta, lows[ident]) for ident, delta in deltas.items()]
     if len(items) == 1:
         ident, delta, low = items[0]
-        if db.sql(f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
-                  f"AND {column} + {{p}} >= 0", [delta, ident, low]).rowcount != 1:
-            raise LedgerError(refusal.format(ident))
-        return
+        return [_Update(what, f"UPDATE {table} SET {column} = {column} + {{p}} WHERE id = {{p}} "
+                              f"AND {column} + {{p}} >= 0", [delta, ident, low], items)]
     guarded = lows is not None  # (a low only where the moves were held back: else it is the delta)
     pg = db.is_postgres()
     step = max(len(items), 1) if pg else _DELTA_CHUNK  # (PostgreSQL: arrays, one statement whatever the size)
+    updates = []
     for start in range(0, len(items), step):
         chunk = items[start:start + step]
         if pg:  # an array parameter per column (see db.ids_in), as literals (see db.pg_array)
@@ -425,16 +453,25 @@ def _apply_deltas(what: str, deltas: dict[int, int], lows: dict[int, int] | None
         else:
             source = "SELECT column1 AS id, column2 AS delta FROM (VALUES " + ", ".join(["({p}, {p})"] * len(chunk)) + ") AS v"
             params = [v for ident, delta, _low in chunk for v in (ident, delta)]
-        # (not a WITH: Python's sqlite3 reports no rowcount for a statement starting with WITH)
-        done = db.sql(f"UPDATE {table} SET {column} = {table}.{column} + d.delta FROM ({source}) AS d "
-                      f"WHERE {table}.id = d.id AND {table}.{column} + d.{'low' if guarded else 'delta'} >= 0",
-                      params).rowcount
-        if done != len(chunk):
-            among, among_params = db.ids_in([ident for ident, _d, _l in chunk])
-            found = {r[0]: r[1] for r in db.sql(f"SELECT id, {column} FROM {table} WHERE id {among}", among_params)}
-            bad = next((i for i, _d, low in chunk if i not in found or found[i] < 0 or found[i] + low < 0),
-                       chunk[0][0])
-            raise LedgerError(refusal.format(bad))
+        # (the ids it moved returned: a refusal names the first one it did not)
+        updates.append(_Update(what, f"UPDATE {table} SET {column} = {table}.{column} + d.delta FROM ({source}) AS d "
+                                     f"WHERE {table}.id = d.id AND {table}.{column} + d.{'low' if guarded else 'delta'} >= 0 "
+                                     f"RETURNING {table}.id", params, chunk))
+    return updates
+
+
+def _checked_update(update: _Update, cursor) -> None:
+    """Refuse (:class:`LedgerError`, naming the first balance at fault, in ``update``'s order)
+    when ``update``, run (its ``cursor``), moved fewer than all its ids: a balance would have
+    gone below zero. (One id: its row count; many: the ids the statement returned.)"""
+    _table, _column, refusal = _CACHES[update.what]
+    if len(update.items) == 1:
+        if cursor.rowcount != 1:
+            raise LedgerError(refusal.format(update.items[0][0]))
+        return
+    moved = {row[0] for row in cursor.fetchall()}
+    if len(moved) != len(update.items):
+        raise LedgerError(refusal.format(next(i for i, _d, _l in update.items if i not in moved)))
 
 
 def reverse(entry: JournalEntry, *, memo: str, user: str) -> JournalEntry:

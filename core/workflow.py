@@ -216,16 +216,16 @@ def _append(ev: AuditEvent, entries: list[int], *, commit: bool) -> None:
     values = [fields[name].db_value(ev.__data__.get(name)) for name in _APPENDED]
     cols = ", ".join(f'"{fields[name].column_name}"' for name in _APPENDED)
     ends = [("COMMIT", None)] if commit else []
-    _, row, *_ = db.pipelined(
-        ("SELECT pg_advisory_xact_lock(%s)", (_PG_AUDIT_LOCK,)),
+    _, event, *_ = db.pipelined(
+        ("SELECT pg_advisory_xact_lock({p})", (_PG_AUDIT_LOCK,)),
         ("WITH head AS (SELECT COALESCE((SELECT hash FROM audit_event ORDER BY id DESC LIMIT 1), '') AS prev), "
-        f"ev AS (INSERT INTO audit_event ({cols}, prev_hash, hash) VALUES ({', '.join(['%s'] * len(values))}, "
-        "(SELECT prev FROM head), encode(sha256(convert_to((SELECT prev FROM head) || CAST(%s AS TEXT), 'UTF8')), "
+        f"ev AS (INSERT INTO audit_event ({cols}, prev_hash, hash) VALUES ({', '.join(['{p}'] * len(values))}, "
+        "(SELECT prev FROM head), encode(sha256(convert_to((SELECT prev FROM head) || CAST({p} AS TEXT), 'UTF8')), "
         "'hex')) RETURNING id, prev_hash, hash), "
-        "links AS (INSERT INTO audit_entry (audit_id, entry_id) SELECT ev.id, unnest(CAST(%s AS BIGINT[])) FROM ev) "
+        "links AS (INSERT INTO audit_entry (audit_id, entry_id) SELECT ev.id, unnest(CAST({p} AS BIGINT[])) FROM ev) "
         "SELECT id, prev_hash, hash FROM ev",
         [*values, _canonical(hashed_fields(ev)), db.pg_array(entries, "BIGINT")]), *ends)
-    ev.id, ev.prev_hash, ev.hash = row
+    ev.id, ev.prev_hash, ev.hash = event.fetchone()
 
 
 #: The audit event's columns :func:`_append` writes from the event (the chain's two it makes itself).

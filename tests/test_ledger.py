@@ -151,6 +151,32 @@ def _charge(split, cents):
     return [ledger.ar(split, cents), ledger.Line("REVENUE", -cents, charge_id=split.charge_id)]
 
 
+def test_one_entry_that_would_take_a_balance_below_zero_writes_nothing_and_names_it(database):
+    """The entry and its balances' guarded moves go to the server together (PostgreSQL: one
+    pipeline): a move the guard refuses, the only one or the second of two caches, or one split
+    of two on one cache, refuses the entry, naming that balance; nothing of it is kept, and the
+    next entry posts as usual."""
+    with db.write_transaction():
+        first, other = _two_splits()
+        ledger.post("charge", _charge(first, 10000) + _charge(other, 500), user="t")
+    before = (JournalEntry.select().count(), Posting.select().count())
+    refused = [
+        ([ledger.ar(other, -600), ledger.Line("WRITEOFF", 600)], other),  # one move: refused
+        ([ledger.ar(first, -9000), ledger.ar(other, -600), ledger.Line("WRITEOFF", 9600)], other),  # one of two
+        ([ledger.ar(first, 600), ledger.ar(other, -600)], other),  # a transfer from a split that lacks it
+    ]
+    for lines, short in refused:
+        with pytest.raises(LedgerError, match=f"charge split {short.id} would go below zero"):
+            with db.write_transaction():
+                ledger.post("adj", lines, user="t")
+        assert (JournalEntry.select().count(), Posting.select().count()) == before
+        assert [ChargeSplit.get_by_id(s.id).balance for s in (first, other)] == [10000, 500]
+    with db.write_transaction():
+        ledger.post("adj", [ledger.ar(first, -9000), ledger.ar(other, -500), ledger.Line("WRITEOFF", 9500)], user="t")
+    assert [ChargeSplit.get_by_id(s.id).balance for s in (first, other)] == [1000, 0]
+    assert JournalEntry.select().count() == before[0] + 1
+
+
 def test_deferred_balances_move_once_by_the_net_of_the_entries(database):
     """Inside ``balances_deferred`` the entries are written at once and the cached balances move
     when the block ends, to what posting them one by one gives."""
