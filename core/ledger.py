@@ -169,12 +169,13 @@ def _insert_entry(values: dict, lines: list[Line], updates: list[_Update] = ()) 
     entry_marks = ", ".join(["{p}"] * len(_ENTRY_COLS))
     posting_cols = ", ".join(_columns(Posting, _POSTING_COLS))
     if db.is_postgres():
-        entry, *moved = db.pipelined(
-            (f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id), "
-             f"p AS (INSERT INTO posting ({posting_cols}) SELECT e.id, {_PG_POSTING_NAMES} FROM e, "
-             f"unnest({_PG_POSTING_ARRAYS}) WITH ORDINALITY AS v({_PG_POSTING_NAMES}, n) ORDER BY v.n) "
-             "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines)),
-            *[(u.sql, u.params) for u in updates])
+        insert = (f"WITH e AS (INSERT INTO journal_entry ({entry_cols}) VALUES ({entry_marks}) RETURNING id), "
+                  f"p AS (INSERT INTO posting ({posting_cols}) SELECT e.id, {_PG_POSTING_NAMES} FROM e, "
+                  f"unnest({_PG_POSTING_ARRAYS}) WITH ORDINALITY AS v({_PG_POSTING_NAMES}, n) ORDER BY v.n) "
+                  "SELECT id FROM e", _entry_params(values) + _posting_arrays(lines))
+        if not updates:  # (balances held back: one statement, no pipeline to set up)
+            return db.sql(*insert).fetchone()[0]
+        entry, *moved = db.pipelined(insert, *[(u.sql, u.params) for u in updates])
         for update, cursor in zip(updates, moved):
             _checked_update(update, cursor)
         return entry.fetchone()[0]
