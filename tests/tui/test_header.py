@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from claimdesk.core import db
+
 from tests.tui import scenario
 from tests.tui.helpers import drive, press, screen_text, wait_until
 
@@ -17,6 +19,6 @@ def test_the_header_names_the_user_and_the_database_on_every_screen(database):
         seen["batches"] = screen_text(pilot.app).splitlines()[0]
 
     drive(flow)
-    where = "tester · claimdesk.db" if "postgresql" not in str(database.obj.__class__).lower() else "tester · "
+    where = "tester · " if db.is_postgres() else "tester · claimdesk.db"
     assert "claimdesk — " + where in seen["home"]
     assert "Claim batches — " + where in seen["batches"]
