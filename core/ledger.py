@@ -183,7 +183,7 @@ def _insert_entry(values: dict, lines: list[Line], updates: list[_Update] = ()) 
                       _entry_params(values)).fetchone()[0]
     insert_ids(Posting, _POSTING_COLS, [_posting_row(entry_id, ln) for ln in lines], ids=False)
     for update in updates:
-        _checked_update(update, db.sql(update.sql, update.params))
+        _run_update(update)
     return entry_id
 
 
@@ -223,8 +223,7 @@ def post(kind: str, lines: list[Line], *, memo: str = "", user: str,
               "encounter": encounter_id, "patient": patient_id}
     pending = _deferred.get()
     if pending is None:
-        entry_id = _insert_entry(values, lines, [u for what, deltas in _deltas(lines)
-                                                 for u in _delta_updates(what, deltas, None)])
+        entry_id = _insert_entry(values, lines, _cache_updates(lines))
     else:
         entry_id = _insert_entry(values, lines)
         _hold(pending, lines)
@@ -324,9 +323,14 @@ def _deltas(lines: list[Line]) -> tuple[tuple[str, dict[int, int]], ...]:
     return ("split", splits), ("voucher", vouchers), ("credit", credits)
 
 
+def _cache_updates(lines: list[Line]) -> list[_Update]:
+    """The guarded ``UPDATE`` statements that move the cached balances ``lines`` touch."""
+    return [u for what, deltas in _deltas(lines) for u in _delta_updates(what, deltas, None)]
+
+
 def _apply_to_caches(lines: list[Line]) -> None:
-    for what, deltas in _deltas(lines):
-        _apply_deltas(what, deltas)
+    for update in _cache_updates(lines):
+        _run_update(update)
 
 
 @contextlib.contextmanager
@@ -408,7 +412,7 @@ def _apply_deltas(what: str, deltas: dict[int, int], lows: dict[int, int] | None
     many ids are updated set-based (one ``UPDATE ... FROM`` per chunk).
     """
     for update in _delta_updates(what, deltas, lows):
-        _checked_update(update, db.sql(update.sql, update.params))
+        _run_update(update)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -459,6 +463,11 @@ def _delta_updates(what: str, deltas: dict[int, int], lows: dict[int, int] | Non
                                      f"WHERE {table}.id = d.id AND {table}.{column} + d.{'low' if guarded else 'delta'} >= 0 "
                                      f"RETURNING {table}.id", params, chunk))
     return updates
+
+
+def _run_update(update: _Update) -> None:
+    """Run one guarded ``UPDATE``, refused as :func:`_checked_update` refuses it."""
+    _checked_update(update, db.sql(update.sql, update.params))
 
 
 def _checked_update(update: _Update, cursor) -> None:

@@ -63,8 +63,7 @@ class Prepared:
         self._built: dict[type, tuple] = {}
         self._readers: dict[type, dict] = {}
 
-    def _compiled(self) -> tuple:
-        kind = type(db.database.obj)
+    def _compiled(self, kind: type) -> tuple:
         got = self._built.get(kind)
         if got is None:
             query = self.build(*[Arg(i) for i in range(self.arity)])
@@ -74,11 +73,11 @@ class Prepared:
 
     def cursor(self, *args):
         """The built query run with ``args``: its peewee cursor wrapper (iterate for the rows)."""
-        query, sql, params = self._compiled()
+        kind = type(db.database.obj)
+        query, sql, params = self._compiled(kind)
         values = [(p.convert(args[p.i]) if p.convert else args[p.i]) if isinstance(p, _Slot) else p
                   for p in params]
         wrapper = query._get_cursor_wrapper(db.database.execute_sql(sql, values))
-        kind = type(db.database.obj)
         reader = self._readers.get(kind)
         if reader is None:  # the first call: peewee's own reader, from this cursor's description
             wrapper.initialize()

@@ -203,9 +203,9 @@ def _append(ev: AuditEvent, entries: list[int], *, commit: bool) -> None:
     it: so after taking it one statement reads the head, writes the event with its hash
     (sha256 of the head's hash and the event's canonical fields, the same text :func:`event_hash`
     hashes) and links the entries, instead of three round trips and the hashing in between;
-    and that statement is sent with the lock's and, with ``commit``, the ``COMMIT``, in one pipeline (:func:`db.pipelined`): the lock is held
-    for the server's work only, never while this process waits for its turn on a busy machine
-    to send the next statement (with 32 clerks on two cores, a third of them were waiting for
+    and that statement is sent with the lock's and, with ``commit``, the ``COMMIT``, in one
+    pipeline (:func:`db.pipelined`): the lock is held for the server's work only, never while
+    this process waits for its turn on a busy machine to send the next statement (with 32 clerks on two cores, a third of them were waiting for
     it). The append is the workflow's last write. (The head is read by a statement of its own,
     after the lock's: it sees what was committed once the lock is held.)"""
     if not db.is_postgres():

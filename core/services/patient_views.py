@@ -89,8 +89,8 @@ def _exact_matches(needle: str, base, narrowed: bool) -> list[Patient]:
     shape = (pid is not None, day is not None)
     prepared = _EXACT.get(shape)
     if prepared is None:
-        prepared = _EXACT[shape] = Prepared(_EXACT_BUILDS[shape])
-    return prepared.rows(key, *[v for v in (pid, day) if v is not None])
+        prepared = _EXACT[shape] = Prepared(_exact_build(*shape))
+    return prepared.rows(key, pid, day)
 
 
 def _exact_query(base, key, pid, day):
@@ -112,14 +112,15 @@ def _exact_query(base, key, pid, day):
             .order_by(first.c.kind, Patient.last_name, Patient.first_name, Patient.id))
 
 
-# (needle is an ID, needle is a date) -> the query for an un-narrowed search, its arguments
-# the needle's upper case, then the ID and the date when there are.
-_EXACT_BUILDS = {
-    (False, False): lambda key: _exact_query(Patient.select(), key, None, None),
-    (True, False): lambda key, pid: _exact_query(Patient.select(), key, pid, None),
-    (False, True): lambda key, day: _exact_query(Patient.select(), key, None, day),
-    (True, True): lambda key, pid, day: _exact_query(Patient.select(), key, pid, day),
-}
+def _exact_build(with_id: bool, with_day: bool):
+    """The prepared query's build for an un-narrowed search whose needle is (or is not) an ID
+    and a date; its arguments the needle's upper case, the ID and the date (unused when not)."""
+    def build(key, pid, day):
+        return _exact_query(Patient.select(), key, pid if with_id else None, day if with_day else None)
+    return build
+
+
+# (needle is an ID, needle is a date) -> the prepared query of an un-narrowed search
 _EXACT: dict[tuple[bool, bool], Prepared] = {}
 
 
