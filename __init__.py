@@ -6,3 +6,7 @@ Plugin authors import only :mod:`claimdesk.api` (the public, versioned plugin AP
 """
 
 __version__ = "0.1.0"
+
+from claimdesk.core import deferred_regexes as _deferred_regexes
+
+_deferred_regexes.install()  # marshmallow's e-mail patterns compiled on first use (see the module)

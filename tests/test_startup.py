@@ -82,3 +82,51 @@ def test_the_collector_held_for_the_start_is_switched_on_again_when_the_app_cann
         "print(json.dumps({'code': code, 'gc': gc.isenabled(), 'said': err.getvalue()}))\n")
     assert seen["code"] == 2 and "not claimdesk's" in seen["said"]
     assert seen["gc"] is True
+
+
+def test_marshmallow_imported_after_claimdesk_compiles_its_email_patterns_on_first_use_and_still_validates():
+    seen = _fresh(
+        "import json, re, sys\n"
+        "real = re.compile\n"
+        "import claimdesk\n"
+        "from marshmallow import ValidationError\n"
+        "from marshmallow.validate import Email, Regexp\n"
+        "deferred = type(Email.DOMAIN_REGEX).__name__\n"
+        "def check(text):\n"
+        "    try:\n"
+        "        return Email()(text)\n"
+        "    except ValidationError as exc:\n"
+        "        return 'refused: ' + exc.messages[0]\n"
+        "said = [check(t) for t in ('billing@clinic.example', 'no-at-sign', 'a@-bad-.example',\n"
+        "                           'jos\\u00e9@caf\\u00e9.example', 'x@localhost')]\n"
+        "print(json.dumps({'deferred': deferred, 'said': said,\n"
+        "                  'compiled': isinstance(Email.DOMAIN_REGEX._compiled, re.Pattern),\n"
+        "                  'restored': re.compile is real,\n"
+        "                  'others': isinstance(Regexp(r'^\\d+$').regex, re.Pattern),\n"
+        "                  'finder_gone': not any(type(f).__name__ == '_Finder' for f in sys.meta_path)}))\n")
+    assert seen["deferred"] == "DeferredPattern"
+    assert seen["said"] == ["billing@clinic.example", "refused: Not a valid email address.",
+                            "refused: Not a valid email address.", "jos\u00e9@caf\u00e9.example", "x@localhost"]
+    assert seen["compiled"] and seen["restored"] and seen["others"] and seen["finder_gone"]
+
+
+def test_marshmallow_imported_before_claimdesk_is_left_as_it_is():
+    seen = _fresh(
+        "import json, re\n"
+        "from marshmallow.validate import Email\n"
+        "import claimdesk\n"
+        "print(json.dumps({'pattern': isinstance(Email.USER_REGEX, re.Pattern)}))\n")
+    assert seen == {"pattern": True}
+
+
+def test_only_the_marshmallow_modules_own_patterns_are_deferred():
+    import re
+
+    from claimdesk.core import deferred_regexes
+
+    ns = {"__name__": deferred_regexes.MODULE, "compile": deferred_regexes._compile_deferring_module_patterns}
+    theirs = eval("compile(r'^a+$')", ns)  # called from a frame of that module
+    ours = deferred_regexes._compile_deferring_module_patterns(r"^a+$")
+    assert type(theirs).__name__ == "DeferredPattern" and theirs.match("aaa") and not theirs.match("ab")
+    assert theirs.pattern == "^a+$"
+    assert isinstance(ours, re.Pattern)
