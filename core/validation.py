@@ -219,9 +219,31 @@ def business_date_field(**kwargs) -> fields.Date:
     return BusinessDate(**kwargs)
 
 
+#: schema class -> its one instance (see :func:`schema_instance`).
+_INSTANCES: dict[type, Schema] = {}
+
+
+def schema_instance(schema: type[Schema] | Schema) -> Schema:
+    """``schema`` itself, or one instance of a schema class made once and reused.
+
+    Making a marshmallow schema deep-copies every field it declares (about a twentieth of a
+    clerk's CPU went there, a form or two per workflow); loading with it changes nothing in it
+    (marshmallow 4 keeps no state of a load on the schema), so one instance serves every load,
+    from any thread. A class with an ``__init__`` of its own is made afresh each time (it may
+    set itself up from what is true now)."""
+    if not isinstance(schema, type):
+        return schema
+    inst = _INSTANCES.get(schema)
+    if inst is None:
+        inst = schema()
+        if type(inst).__init__ is Schema.__init__:
+            _INSTANCES[schema] = inst
+    return inst
+
+
 def load(schema: type[Schema] | Schema, data) -> dict:
     """Validate ``data`` with ``schema``; raise :class:`InputError` naming the field."""
-    inst = schema() if isinstance(schema, type) else schema
+    inst = schema_instance(schema)
     if not isinstance(data, dict):
         raise InputError({"_schema": ["input must be an object of named fields"]})
     try:
@@ -238,6 +260,6 @@ def parse_id(value, field: str) -> int:
     """One record id typed by a person (CLI argument, form field): ``int`` or
     :class:`InputError` naming ``field`` (not a number, zero, negative, too large)."""
     try:
-        return _OneId().load({"value": value})["value"]
+        return schema_instance(_OneId).load({"value": value})["value"]
     except ValidationError as exc:
         raise InputError({field: exc.messages["value"]}) from None

@@ -37,7 +37,7 @@ from claimdesk.core.plugins.context import ActionContext
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
 from claimdesk.core.prepared import Prepared, by_id
-from claimdesk.core.validation import MAX_ID, Money, load
+from claimdesk.core.validation import MAX_ID, Money, load, schema_instance
 from claimdesk.core.services import adjustments, balances
 from claimdesk.core.users import require_role
 
@@ -159,7 +159,7 @@ def describe_schema(schema, choices: dict | None = None, initial: dict | None = 
     choices = choices or {}
     initial = initial or {}
     out = []
-    inst = schema() if isinstance(schema, type) else schema
+    inst = schema_instance(schema)
     for name, field in inst.fields.items():
         meta = field.metadata or {}
         opts = choices.get(name) or meta.get("choices") or []

@@ -25,6 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, SelectionList, Static
 
+from claimdesk.core.validation import schema_instance
 from claimdesk.tui.widgets.field_errors import plain
 from claimdesk.tui.widgets.tick import Tick
 from claimdesk.tui.widgets.tick_list import TickList
@@ -59,7 +60,7 @@ def schema_defaults(schema) -> dict:
     out: dict = {}
     if schema is None:
         return out
-    inst = schema() if isinstance(schema, type) else schema
+    inst = schema_instance(schema)
     for name, field in inst.fields.items():
         value = (field.metadata or {}).get("default", field.load_default)
         if value is not None and not callable(value) and type(value).__name__ != "_Missing":
