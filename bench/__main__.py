@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from claimdesk.bench import dataset, report
+from claimdesk.bench.common import settle
 
 CASES = ("aging", "autoapply", "credits", "returns", "assess", "lookup", "tui", "claim_import", "era_import",
          "claim_export", "clerks")
@@ -100,7 +101,8 @@ def run_engine(engine: str, url: str, sizes: dict, cases: list[str], tmp: Path, 
     sqlite = engine == "sqlite"
 
     def step(case, phase, **args):
-        log(f"[{engine}] {case}: {phase}")
+        waited = settle(url)  # (PostgreSQL: a quiet server, whatever the last phase left it to do)
+        log(f"[{engine}] {case}: {phase}" + (f" (after {waited:.1f} s settling)" if waited >= 1 else ""))
         return worker(case, phase, url, args, tmp)
 
     if "aging" in cases:

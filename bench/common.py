@@ -42,3 +42,29 @@ def median(samples: list[float]) -> float | None:
 def cents(amount: int) -> str:
     """Cents as the text the core's Money fields take ("12.50")."""
     return f"{amount // 100}.{amount % 100:02d}"
+
+
+def settle(url: str, limit: float = 300.0, poll: float = 0.5) -> float:
+    """PostgreSQL: wait until the server has nothing of its own at work (no autovacuum worker,
+    no other session running a statement), then ``CHECKPOINT``; the seconds it took. A phase
+    then starts on a quiet server: what an earlier case left the server to do (vacuuming and
+    analysing the tables it wrote, writing its dirty pages out) is not counted against the
+    next one (a cold start measured while autovacuum worked ran a fifth slower). SQLite: 0."""
+    from claimdesk.bench.raw import Raw, is_pg_url
+
+    if not is_pg_url(url):
+        return 0.0
+    t0 = time.perf_counter()
+    r = Raw(url)
+    try:
+        while time.perf_counter() - t0 < limit:
+            busy = r.one("SELECT COUNT(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() AND "
+                         "(backend_type = 'autovacuum worker' OR (backend_type = 'client backend' "
+                         "AND state NOT IN ('idle', 'idle in transaction')))")
+            if not busy:
+                break
+            time.sleep(poll)
+        r.q("CHECKPOINT")
+    finally:
+        r.close()
+    return time.perf_counter() - t0
