@@ -78,8 +78,9 @@ class Money(fields.Field):
         return f"{Decimal(int(value)) / 100:.2f}"
 
 
-#: The largest record id accepted anywhere (ids are 64-bit integers in both engines; a bigger
-#: number would overflow the SQLite driver before any lookup).
+#: The largest record id accepted anywhere, and the largest number a search tries as an id:
+#: a bigger one would overflow the SQLite driver before any lookup (SQLite's ids are 64-bit;
+#: PostgreSQL's 32-bit ids compare with a 64-bit parameter without overflowing: no such row).
 MAX_ID = 2**62
 
 

@@ -23,6 +23,20 @@ def test_a_name_search_finds_the_patients_in_name_order_with_what_each_owes(data
     assert patient_views.find_patients("zzq") == []
 
 
+def test_a_number_beyond_postgresqls_ids_finds_nothing_rather_than_failing(database):
+    # Ids are 32-bit on PostgreSQL, 64-bit on SQLite; one limit (validation.MAX_ID) serves both.
+    from claimdesk.core.errors import NotFound
+    from claimdesk.core.services import common, zero_splits
+
+    b.patient("Vance", "Ida")
+    for number in (2**31, 2**40, 2**62):
+        assert patient_views.find_patients(str(number)) == []
+        assert zero_splits.outstanding(str(number)) == []
+        with pytest.raises(NotFound, match=f"no patient with id {number}"):
+            common.get(patient_views.Patient, number, "patient")
+    assert [r["name"] for r in patient_views.find_patients("vance")] == ["Vance, Ida"]
+
+
 def test_postgresql_finds_a_name_through_its_trigram_index(database, backend):
     if backend != "postgresql":
         pytest.skip("PostgreSQL's trigram indexes (SQLite's FTS5 table: the test below)")

@@ -22,8 +22,7 @@ from claimdesk.core.prepared import Prepared
 from claimdesk.core.services import balances
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso
-
-MAX_ID = 2**31 - 1  # larger numbers are never a patient ID (and would overflow PostgreSQL's integer)
+from claimdesk.core.validation import MAX_ID
 
 
 # --- finding patients -------------------------------------------------------------

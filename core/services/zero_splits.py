@@ -14,9 +14,8 @@ from peewee import JOIN, SQL
 from claimdesk.core import workflow
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode
-from claimdesk.core.validation import Id, load
+from claimdesk.core.validation import MAX_ID, Id, load
 from claimdesk.core.services import billing, claims
-from claimdesk.core.services.patient_views import MAX_ID
 
 _PSEUDO_KINDS = ("patient", "inactive")
 
