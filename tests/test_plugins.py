@@ -50,6 +50,17 @@ def test_builtins_are_discovered_through_the_entry_point_group():
     assert {"COURTESY", "BAD_DEBT"} <= {r.code for r in host.writeoff_reasons("patient")}
 
 
+def test_pluggy_is_shown_only_a_plugins_hook_functions_and_finds_every_one():
+    # (what pluggy walks when registering: the hooks, not every attribute of the wrapper)
+    host = PluginHost().load_entrypoints()
+    registered = host.pm.get_plugins()
+    assert len(registered) == len(host.plugins) > 20
+    for obj in registered:
+        called_by = sorted(caller.name for caller in host.pm.get_hookcallers(obj))
+        assert sorted(dir(obj)) == called_by and called_by
+        assert all(name.startswith("claimdesk_") for name in called_by)
+
+
 def test_broken_plugins_are_reported_and_the_rest_keeps_working(tmp_path, monkeypatch):
     _fake_distribution(tmp_path, "clinic-broken", {
         "broken_import": "clinic_broken_import",
