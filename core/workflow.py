@@ -76,7 +76,7 @@ def hashed_fields(ev: AuditEvent) -> dict:
 
 # What a postings digest (hash version 2) covers, per posting in posting-id order: every
 # column of the posting and of its journal entry. Frozen: a new ledger column needs a new
-# hash version (tests/test_audit_digest.py fails until the lists name every column).
+# hash version (tests/test_audit_upgrade.py fails until the lists name every column).
 POSTING_DIGEST_COLUMNS = ("id", "entry_id", "account", "amount", "split_id", "charge_id", "patient_id",
                           "payer_id", "voucher_id", "credit_id", "credit_split_id", "provider_id", "reason_code")
 ENTRY_DIGEST_COLUMNS = ("kind", "reverses_id", "encounter_id", "patient_id", "daysheet_id", "posted_on",
@@ -85,15 +85,20 @@ _DATES = ("posted_on", "posted_at")  # read as the database's text (the same tex
 _DIGEST_SQL = ("SELECT " + ", ".join([f"p.{c}" for c in POSTING_DIGEST_COLUMNS]
                                      + [f"CAST(e.{c} AS TEXT)" if c in _DATES else f"e.{c}"
                                         for c in ENTRY_DIGEST_COLUMNS])
-               + " FROM posting p JOIN journal_entry e ON e.id = p.entry_id WHERE p.entry_id {ids} ORDER BY p.id")
+               + " FROM posting p JOIN journal_entry e ON e.id = p.entry_id WHERE p.entry_id {ids} AND e.id {ids}"
+               " ORDER BY p.id")
 EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 
 
 def posting_rows(entry_ids: list[int]):
     """The digest rows of the postings of ``entry_ids``, in posting-id order (one query; a cursor).
-    Column 1 of each row is the posting's entry id."""
+    Column 1 of each row is the posting's entry id.
+
+    Both tables are narrowed by the ids: given only the postings' side, PostgreSQL guesses
+    dozens of postings an entry and, in a clinic of a few thousand entries, hash-joins every
+    journal entry (4.7 ms a write at 8,000 entries, against 0.06 ms by the two indexes)."""
     among, params = db.ids_in(entry_ids)
-    return db.sql(_DIGEST_SQL.format(ids=among), params)
+    return db.sql(_DIGEST_SQL.format(ids=among), params * 2)
 
 
 def digest_line(row) -> str:
