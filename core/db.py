@@ -182,8 +182,25 @@ def make_database(url: str) -> peewee.Database:
         if read_only:
             ro = peewee.SqliteDatabase(read_only, pragmas=SQLITE_READONLY_PRAGMAS, lock_type="IMMEDIATE", uri=True)
             ro.read_only_path = path  # (write_transaction refuses with ReadOnlyError naming it)
-            return ro
-    return peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+            return _with_functions(ro)
+    return _with_functions(peewee.SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE"))
+
+
+#: SQLite: the name of the SQL function that lower-cases text in every alphabet (see
+#: :func:`_with_functions`); PostgreSQL's ``lower`` does so itself.
+UNICODE_LOWER = "claimdesk_lower"
+
+
+def _unicode_lower(text):
+    return text.lower() if isinstance(text, str) else text
+
+
+def _with_functions(sqlite: peewee.SqliteDatabase) -> peewee.SqliteDatabase:
+    """``sqlite`` with claimdesk's SQL functions on each of its connections: :data:`UNICODE_LOWER`
+    (SQLite's own ``lower`` leaves every letter outside A-Z as it is, so "Élodie" stayed
+    "Élodie" and a search for it found nothing)."""
+    sqlite.register_function(_unicode_lower, UNICODE_LOWER, 1, deterministic=True)
+    return sqlite
 
 
 def connect(url: str) -> peewee.Database:
@@ -292,6 +309,25 @@ def session_user() -> str:
 def is_postgres() -> bool:
     """True when the proxy points at PostgreSQL."""
     return isinstance(database.obj, peewee.PostgresqlDatabase)
+
+
+def contains_text(column, text: str):
+    """SQL condition: ``column`` contains ``text``, upper and lower case the same letter in every
+    alphabet, a typed ``%``, ``_`` or ``\\`` matched as itself (never a wildcard). What a clerk's
+    search box means; every search that looks for typed text inside a column uses it.
+
+    PostgreSQL: ``lower(column) LIKE lower(pattern)``, both sides lowered by the server (so they
+    agree on every letter), the form its trigram indexes (``LOWER(column) gin_trgm_ops``) serve;
+    ``ILIKE`` on lowered texts found the same rows at twice the cost a row (it folds case again,
+    letter by letter). SQLite: its ``LOWER`` folds A-Z only, so for a text with any other letter
+    the column goes through :data:`UNICODE_LOWER` (Python's, slower a row: only then)."""
+    low = text.lower()
+    pattern = "%" + low.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    if is_postgres():  # (backslash is LIKE's escape there by default)
+        return peewee.Expression(peewee.fn.LOWER(column), peewee.OP.LIKE, peewee.fn.LOWER(peewee.Value(pattern)))
+    lower = peewee.fn.LOWER if low.isascii() else getattr(peewee.fn, UNICODE_LOWER)
+    return peewee.Expression(lower(column), peewee.OP.ILIKE,  # (peewee writes SQLite's LIKE so; its LIKE is GLOB)
+                             peewee.NodeList((peewee.Value(pattern), peewee.SQL("ESCAPE '\\'"))))
 
 
 def redact(url: str) -> str:

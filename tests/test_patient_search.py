@@ -86,3 +86,26 @@ def test_a_search_through_the_index_finds_the_same_patients_as_reading_the_table
         assert [r["name"] for r in through_index[1]] == ["Castle, Al", "Castleton, Ann"]
     if needle == "smith, c":
         assert [r["name"] for r in through_index[0]] == ["Smith, Castlemaine", "Smith, Cy"]
+
+
+def test_wildcards_typed_are_letters_and_case_is_ignored_in_every_alphabet(database):
+    """A clerk's ``%`` or ``_`` is looked for as typed (never a wildcard); upper and lower case
+    are the same letter, accented ones too, on both engines (SQLite's own LOWER folds A-Z only:
+    "Élodie", typed exactly, found nobody there)."""
+    b.patient("Abc", "Ann")
+    b.patient("A_C", "Bo")
+    b.patient("Pct", "100%")
+    b.patient("Ørsted", "Élodie")
+    b.patient("Zoë", "Max")
+    b.patient("Back\\slash", "Cy")
+
+    def names(text):
+        return [r["name"] for r in patient_views.find_patients(text)]
+    assert names("a_c") == ["A_C, Bo"]
+    assert names("0%") == ["Pct, 100%"]
+    assert names("k\\s") == ["Back\\slash, Cy"]
+    assert names("ABC") == ["Abc, Ann"]
+    assert names("ØRST") == names("ørst") == names("Ørsted") == ["Ørsted, Élodie"]
+    assert names("ÉLOD") == names("élodie") == names("Élodie") == ["Ørsted, Élodie"]
+    assert names("ZOË") == names("zoë") == ["Zoë, Max"]
+    assert names("zoe") == []  # (an accent is a letter of its own)

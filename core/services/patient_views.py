@@ -13,6 +13,7 @@ from functools import reduce
 
 from peewee import JOIN, SQL, Select, Table, Value, fn
 
+from claimdesk.core import db
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import (
     Adjustment, Charge, ChargeSplit, Coverage, Credit, Encounter, JournalEntry, Patient, Payer, Posting, ServiceCode,
@@ -148,7 +149,6 @@ def _trigram_narrowing(needle: str) -> list | None:
     condition on PostgreSQL (its indexes serve :func:`_contains` itself), on SQLite the patients
     the FTS5 table finds; None when no index can (fewer than three letters; a SQLite without
     the FTS5 table)."""
-    from claimdesk.core import db
     from claimdesk.core.migrations import NAME_SEARCH_TABLE
 
     text = needle.strip()
@@ -168,13 +168,13 @@ def _trigram_narrowing(needle: str) -> list | None:
 
 
 def _contains(needle: str):
-    """The condition: account number or a name contains ``needle``; "last, first" matches both."""
-    low = needle.lower()
-    cond = (fn.LOWER(Patient.account_no).contains(low) | fn.LOWER(Patient.last_name).contains(low)
-            | fn.LOWER(Patient.first_name).contains(low))
+    """The condition: account number or a name contains ``needle`` (:func:`db.contains_text`:
+    case-insensitive in every alphabet); "last, first" matches both parts."""
+    has = db.contains_text
+    cond = has(Patient.account_no, needle) | has(Patient.last_name, needle) | has(Patient.first_name, needle)
     if "," in needle:
-        last, first = (s.strip() for s in low.split(",", 1))
-        cond = cond | (fn.LOWER(Patient.last_name).contains(last) & fn.LOWER(Patient.first_name).contains(first))
+        last, first = (s.strip() for s in needle.split(",", 1))
+        cond = cond | (has(Patient.last_name, last) & has(Patient.first_name, first))
     return cond
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from peewee import fn
 
+from claimdesk.core import db
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.money import MoneyError, to_cents
@@ -83,8 +84,8 @@ SEARCH_LIMIT = 300
 def _matching(word: str):
     """SQL condition: a voucher matching one typed word (its #number, check number or reference,
     payer, method, or an amount: what it was for or what is left on it)."""
-    # (contains: case-insensitive, and a typed % or _ is matched as itself)
-    cond = Payer.name.contains(word) | Voucher.reference.contains(word) | Voucher.method.contains(word)
+    has = db.contains_text
+    cond = has(Payer.name, word) | has(Voucher.reference, word) | has(Voucher.method, word)
     number = word.lstrip("#")
     if number.isdigit() and int(number) <= MAX_ID:
         cond |= Voucher.id == int(number)

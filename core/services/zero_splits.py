@@ -11,7 +11,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 from peewee import JOIN, SQL
 
-from claimdesk.core import workflow
+from claimdesk.core import db, workflow
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode
 from claimdesk.core.validation import MAX_ID, Id, load
@@ -51,10 +51,11 @@ def _outstanding_query():
 def _matching(word: str):
     """SQL condition: a row matching one typed word (charge or encounter number, date, code,
     patient name or account number, primary or secondary payer), case-insensitive."""
-    cond = (Charge.dos.cast("text").contains(word) | ServiceCode.code.contains(word)
-            | Patient.last_name.contains(word) | Patient.first_name.contains(word)
-            | Patient.account_no.contains(word) | _PRIMARY_PAYER.name.contains(word)
-            | _SECONDARY_PAYER.name.contains(word))
+    has = db.contains_text
+    cond = (has(Charge.dos.cast("text"), word) | has(ServiceCode.code, word)
+            | has(Patient.last_name, word) | has(Patient.first_name, word)
+            | has(Patient.account_no, word) | has(_PRIMARY_PAYER.name, word)
+            | has(_SECONDARY_PAYER.name, word))
     number = word.lstrip("#")
     if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
         cond |= (Charge.id == int(number)) | (Charge.encounter == int(number))
