@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 CENT = Decimal("0.01")
 #: Largest amount accepted anywhere (ten million dollars): beyond it is a typo.
 MAX_CENTS = 10_000_000_00
+_MAX_AMOUNT = Decimal(MAX_CENTS).scaleb(-2)  # (dollars)
 
 
 #: What a clerk may type: optional sign and "$", ASCII digits with optional US thousands
@@ -148,12 +149,11 @@ def to_cents(value: Decimal | str | int) -> int:
         raise MoneyError(f"must be an amount like 12.50, not {value!r}")
     if not value.is_finite():
         raise MoneyError("must be a finite amount")
+    if abs(value) > _MAX_AMOUNT:  # (first: rounding 27 digits or more to cents overflows Decimal)
+        raise MoneyError("is larger than the largest amount allowed (10,000,000.00)")
     if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
         raise MoneyError("has more than 2 decimals")
-    cents = int(value * 100)
-    if abs(cents) > MAX_CENTS:
-        raise MoneyError("is larger than the largest amount allowed (10,000,000.00)")
-    return cents
+    return int(value * 100)
 
 
 def to_decimal(cents: int) -> Decimal:

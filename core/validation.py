@@ -57,11 +57,8 @@ class Money(fields.Field):
         if isinstance(value, (Decimal, str, int)) and not isinstance(value, bool):
             try:
                 cents = to_cents(value)
-            except MoneyError as exc:
+            except MoneyError as exc:  # (too many digits included: to_cents refuses them as too large)
                 raise self.make_error("invalid", detail=str(exc)) from None
-            except ArithmeticError:  # (a Decimal beyond the context's precision)
-                raise self.make_error("invalid", detail="is larger than the largest amount allowed "
-                                                        "(10,000,000.00)") from None
         else:
             raise self.make_error("invalid", detail=f"must be an amount in quotes like \"12.50\", not {_kind(value)}")
         if self.positive and cents <= 0:
@@ -82,6 +79,20 @@ class Money(fields.Field):
 #: a bigger one would overflow the SQLite driver before any lookup (SQLite's ids are 64-bit;
 #: PostgreSQL's 32-bit ids compare with a 64-bit parameter without overflowing: no such row).
 MAX_ID = 2**62
+
+
+def typed_id(text) -> int | None:
+    """The record id a clerk typed ("42", " 42 "), or None when the text is not one: digits 0-9
+    only ("²" is a digit to Python, not a number), at most :data:`MAX_ID` (thousands of nines are
+    no id, and too long a text for ``int()``). Every place that tries typed text as an id uses it."""
+    text = str(text).strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > _MAX_ID_DIGITS:
+        return None
+    number = int(text)
+    return number if number <= MAX_ID else None
+
+
+_MAX_ID_DIGITS = len(str(MAX_ID))
 
 
 class Id(fields.Integer):

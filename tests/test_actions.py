@@ -32,6 +32,11 @@ def test_lookup_refuses_malformed_and_unknown_ids(database):
         actions.assess("12abc")
     with pytest.raises(NotFound, match="no encounter with ID 999"):
         actions.assess("999")
+    for typed in ("²", "E١٢", "9" * 5000):  # (digits to Python, or too long a number for int())
+        with pytest.raises(NotFound, match="not an encounter ID"):
+            actions.assess(typed)
+    with pytest.raises(NotFound, match="no encounter with ID 99999999999$"):
+        actions.assess("E99999999999")
 
 
 def test_none_of_the_above_is_always_offered_and_sends_a_message(database):

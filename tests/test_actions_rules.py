@@ -96,6 +96,21 @@ def test_also_refuses_another_patients_encounter_and_writes_nothing_there(databa
     assert verify() == []
 
 
+def test_also_reports_ids_that_are_not_numbers_as_typed_and_goes_on(database):
+    pat = b.patient()
+    first, _ = b.encounter(pat, [50_00])
+    mine, _ = b.encounter(pat, [30_00])
+    actions.apply(first.id, "patient_writeoff_office", COURTESY_5)
+
+    res = actions.apply_to_others("patient_writeoff_office", ["²", "E99999999999", f"E{mine.id}"], COURTESY_5,
+                                  first=first.id)
+
+    assert [(r["encounter_id"], r["ok"]) for r in res] == [("²", False), (99999999999, False), (mine.id, True)]
+    assert "not an encounter ID" in res[0]["error"] and "no encounter with ID 99999999999" in res[1]["error"]
+    assert balances.encounter_balance(mine.id) == 25_00
+    assert verify() == []
+
+
 def test_also_refuses_an_action_that_is_not_repeatable(database):
     pat = b.patient()
     first, _ = b.encounter(pat, [10_00])

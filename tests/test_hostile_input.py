@@ -19,11 +19,13 @@ BAD_AMOUNTS = ["1.234", "0.001", "NaN", "nan", "inf", "-inf", "Infinity", "-5.00
                "0x10", "", " ", "12,50", "$$12", "1.2.3", "99999999999", "10000000.01", "--1", "+-1",
                "1_000", "12.5.", ".", "-", "1 000", "½", "12.50abc", "'; DROP TABLE posting; --",
                "1,2345.00", 1.5, 0.1, True, [], {}, float("nan"),
+               # more digits than Decimal rounds to cents (28): refused as too large, not a crash
+               "9" * 27, "1" * 40 + ".00", "9" * 5000,
                # other scripts' digits (Decimal would read them as 123), and JSON numbers as the CLI
                # and batch files hand them over (not strings: maybe a float on the way, or cents)
                "\u0661\u0662\u0663", "\uff11\uff12\uff13", "\u0967\u0968.\u0969\u0966", "1\u0665.00",
                json_loads("1.5"), json_loads("12"), json_loads("1e2")]
-BAD_IDS = [0, -1, "abc", 1.5, True, 2**63, "1; DROP TABLE patient", [], {}, "", " ", "1e3", 999_999]
+BAD_IDS = [0, -1, "abc", 1.5, True, 2**63, "1; DROP TABLE patient", [], {}, "", " ", "1e3", 999_999, "²", "9" * 5000]
 BAD_DATES = ["2026-13-01", "2026-02-30", "yesterday", "1800-01-01", "3000-01-01", 20260101, "", "2026/01/01",
              "01/02/2026", "2026-1-1T99", [], "0000-00-00",
              # outside the business window (1900-01-01 to a year after today): typos, not dates of money

@@ -26,12 +26,15 @@ def test_a_name_search_finds_the_patients_in_name_order_with_what_each_owes(data
 def test_a_number_beyond_postgresqls_ids_finds_nothing_rather_than_failing(database):
     # Ids are 32-bit on PostgreSQL, 64-bit on SQLite; one limit (validation.MAX_ID) serves both.
     from claimdesk.core.errors import NotFound
-    from claimdesk.core.services import common, zero_splits
+    from claimdesk.core.services import common, payment_views, zero_splits
 
     b.patient("Vance", "Ida")
-    for number in (2**31, 2**40, 2**62):
+    for number in (2**31, 2**40, 2**62, "²", "9" * 5000):  # ("²" a digit to Python; 5,000 nines too long for int())
         assert patient_views.find_patients(str(number)) == []
         assert zero_splits.outstanding(str(number)) == []
+        assert payment_views.voucher_search(str(number), include_used=True)["rows"] == []
+        if isinstance(number, str):
+            continue
         with pytest.raises(NotFound, match=f"no patient with id {number}"):
             common.get(patient_views.Patient, number, "patient")
     assert [r["name"] for r in patient_views.find_patients("vance")] == ["Vance, Ida"]

@@ -292,6 +292,17 @@ def test_a_claim_whose_levels_do_not_hold_together_is_refused():
     assert (refusal.tag, refusal.line) == ("HL", 7)
 
 
+@pytest.mark.parametrize("pointer", ["²", "9" * 5000, "1²"], ids=["superscript", "5000 nines", "1 superscript"])
+def test_a_diagnosis_pointer_that_is_no_number_refuses_the_claim_naming_it(pointer):
+    text = write_837p(make_claims(3, seed=4))
+    lines = [m.start(2) for m in re.finditer(r"^(SV1\*(?:[^*~\n]*\*){6})([^*~\n]*)", text, re.MULTILINE)]
+    end = lines[0] + re.match(r"[^*~\n]*", text[lines[0]:]).end()
+    claim_file = parse_837p(text[:lines[0]] + pointer + text[end:])
+    [refusal] = claim_file.refused
+    assert len(claim_file.claims) == 2 and refusal.element == "SV107"
+    assert f"points at diagnosis {pointer!r}" in refusal.reason
+
+
 # --- the whole file refused -----------------------------------------------------------------------
 
 

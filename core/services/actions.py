@@ -37,7 +37,7 @@ from claimdesk.core.plugins.context import ActionContext
 from claimdesk.core.plugins.host import PluginFailure, get_host
 from claimdesk.core.plugins.records import Action
 from claimdesk.core.prepared import Prepared, by_id
-from claimdesk.core.validation import MAX_ID, Money, load, schema_instance
+from claimdesk.core.validation import Money, load, schema_instance, typed_id
 from claimdesk.core.services import adjustments, balances
 from claimdesk.core.users import require_role
 
@@ -48,14 +48,20 @@ class ActionFailed(ClaimdeskError):
 
 def lookup(encounter_id: Any) -> Encounter:
     """Find an encounter by ID typed by a clerk ("E123", " 123 " and 123 all work)."""
-    text = str(encounter_id).strip().upper().lstrip("E#")
-    if not text.isdigit() or len(text) > 12:
+    number = _typed_number(encounter_id)
+    if number is None:
         raise NotFound(f"{encounter_id!r} is not an encounter ID (expected a number like 1042)",
                        field="encounter_id")
-    enc = by_id(Encounter, int(text)) if int(text) <= MAX_ID else None
+    enc = by_id(Encounter, number)
     if enc is None:
-        raise NotFound(f"no encounter with ID {int(text)}", field="encounter_id")
+        raise NotFound(f"no encounter with ID {number}", field="encounter_id")
     return enc
+
+
+def _typed_number(value: Any) -> int | None:
+    """The id an encounter ID typed by a clerk names ("E12", "#12", " 12 ", 12), or None when it
+    names none (:func:`validation.typed_id`)."""
+    return typed_id(str(value).strip().upper().lstrip("E#"))
 
 
 def _applies(action: Action, ctx: ActionContext, failures: list) -> bool:
@@ -387,6 +393,8 @@ def apply_to_others(key: str, encounter_ids: list, data: dict | None = None, *, 
 
 
 def _id_or_text(value: Any) -> Any:
-    text = str(value).strip().upper().lstrip("E#")
-    return int(text) if text.isdigit() and len(text) <= 12 else value
+    """An encounter ID as typed, as the id it names when it names one; anything else as it was
+    typed (for the results' report)."""
+    number = _typed_number(value)
+    return value if number is None else number
 

@@ -88,7 +88,7 @@ def submission(settings: config.Settings, payer: Payer, control_number: int, whe
     if not receiver_id:
         raise Refused(f"payer {payer.name} has no payer id and [edi] names no receiver: set one of them",
                       field="payer_code")
-    phone = "".join(ch for ch in clinic.phone if ch.isdigit())
+    phone = "".join(ch for ch in clinic.phone if ch in "0123456789")
     return Submission(
         submitter_name=(edi.submitter_name or clinic.name).upper(), submitter_id=edi.submitter_id or clinic.tax_id,
         contact=(edi.contact or "BILLING OFFICE").upper(), phone=phone or "0000000000",

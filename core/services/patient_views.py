@@ -23,7 +23,7 @@ from claimdesk.core.prepared import Prepared
 from claimdesk.core.services import balances
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso
-from claimdesk.core.validation import MAX_ID
+from claimdesk.core.validation import typed_id
 
 
 # --- finding patients -------------------------------------------------------------
@@ -82,7 +82,7 @@ def _exact_matches(needle: str, base, narrowed: bool) -> list[Patient]:
     the query is a prepared one (its SQL built once for each kind of needle: every lookup
     by account number runs it)."""
     key = needle.upper()
-    pid = int(needle) if needle.isascii() and needle.isdigit() and int(needle) <= MAX_ID else None
+    pid = typed_id(needle)
     day = _typed_date(needle)
     if narrowed:
         return list(_exact_query(base, key, pid, day))

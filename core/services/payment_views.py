@@ -12,7 +12,7 @@ from claimdesk.core import db
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.money import MoneyError, to_cents
-from claimdesk.core.validation import MAX_ID
+from claimdesk.core.validation import typed_id
 from claimdesk.core.services import balances, payments
 from claimdesk.core.services.common import get
 from claimdesk.core.services.views import iso
@@ -86,9 +86,9 @@ def _matching(word: str):
     payer, method, or an amount: what it was for or what is left on it)."""
     has = db.contains_text
     cond = has(Payer.name, word) | has(Voucher.reference, word) | has(Voucher.method, word)
-    number = word.lstrip("#")
-    if number.isdigit() and int(number) <= MAX_ID:
-        cond |= Voucher.id == int(number)
+    number = typed_id(word.lstrip("#"))
+    if number is not None:
+        cond |= Voucher.id == number
     try:
         cents = to_cents(word)
     except MoneyError:

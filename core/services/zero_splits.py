@@ -14,7 +14,7 @@ from peewee import JOIN, SQL
 from claimdesk.core import db, workflow
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode
-from claimdesk.core.validation import MAX_ID, Id, load
+from claimdesk.core.validation import Id, load, typed_id
 from claimdesk.core.services import billing, claims
 
 _PSEUDO_KINDS = ("patient", "inactive")
@@ -56,9 +56,9 @@ def _matching(word: str):
             | has(Patient.last_name, word) | has(Patient.first_name, word)
             | has(Patient.account_no, word) | has(_PRIMARY_PAYER.name, word)
             | has(_SECONDARY_PAYER.name, word))
-    number = word.lstrip("#")
-    if number.isascii() and number.isdigit() and int(number) <= MAX_ID:
-        cond |= (Charge.id == int(number)) | (Charge.encounter == int(number))
+    number = typed_id(word.lstrip("#"))
+    if number is not None:
+        cond |= (Charge.id == number) | (Charge.encounter == number)
     return cond
 
 

@@ -23,6 +23,7 @@ record once.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from decimal import Decimal
 
@@ -197,7 +198,7 @@ class _Reader:
             raise sv1.error("has no procedure code (SV101-2)", 1)
         pointers = []
         for text in sv1.components(7):
-            pointer = int(text) if text.isdigit() else 0
+            pointer = int(text) if re.fullmatch(r"[0-9]{1,2}", text) else 0
             if not 1 <= pointer <= diagnoses:
                 raise sv1.error(f"points at diagnosis {text!r}, but the claim has {diagnoses} diagnoses", 7)
             pointers.append(pointer)

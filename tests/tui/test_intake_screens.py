@@ -278,6 +278,11 @@ def test_charge_entry_refusals_are_under_their_fields_and_nothing_is_written(dat
         seen["code"] = dialog_words(screen_text(app))
         await press(pilot, *["backspace"] * 5)
         await type_text(pilot, "99213")
+        await tab_to(pilot, "ln-units")
+        app.focused.value = "9" * 5000  # (pasted: too long a number for int())
+        await press(pilot, "f2")
+        seen["units"] = dialog_words(screen_text(app))
+        app.focused.value = ""
         await press(pilot, "f2")
         await press(pilot, "f2")  # review: no provider, and a claim to Aetna needs a diagnosis
         seen["provider"] = words(screen_text(app))
@@ -291,6 +296,7 @@ def test_charge_entry_refusals_are_under_their_fields_and_nothing_is_written(dat
 
     drive(flow)
     assert "! Code: no service code '99999'" in seen["code"]
+    assert "! Units: must be a whole number" in seen["units"]
     assert "! Provider: fill this in" in seen["provider"]
     assert "! Diagnoses: a claim to an insurer needs at least one diagnosis (ICD-10-CM, like E11.9)" in seen[
         "diagnosis"]

@@ -123,7 +123,7 @@ class LineDialog(FormDialog):
             data["modifiers"] = modifiers
         units = text_of(self.query_one("#ln-units", Input))
         if units:
-            data["units"] = int(units) if units.lstrip("-").isdigit() else units
+            data["units"] = int(units) if re.fullmatch(r"-?[0-9]{1,9}", units) else units  # (else the form says why)
         fee = text_of(self.query_one("#ln-fee", Input))
         if fee:
             data["fee"] = fee

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from claimdesk.core.money import fmt
 from claimdesk.core.services import patient_views, statements
+from claimdesk.core.validation import typed_id
 from claimdesk.tui.screens.base import BaseScreen, SubmitKey, describe_error
 from claimdesk.tui.screens.statement_view import (
     RegenerateScreen,
@@ -243,10 +244,11 @@ class StatementsScreen(KeepWhileRunning, BaseScreen):
         text = self._patient()
         if text is None:
             return
-        if not text.isdigit():
+        patient_id = typed_id(text)
+        if patient_id is None:
             self.query_one("#st-error", ErrorLine).show("type the patient's ID (digits)")
             return
-        self.app.push_screen(RegenerateScreen(int(text)), callback=self.regenerated)
+        self.app.push_screen(RegenerateScreen(patient_id), callback=self.regenerated)
 
     def regenerated(self, res: dict | None) -> None:
         if res:
