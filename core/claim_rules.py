@@ -35,7 +35,7 @@ def make_npi(base: int) -> str:
 def check_npi(text: str) -> str:
     """A National Provider Identifier: 10 digits whose last is the check digit."""
     npi = text.strip()
-    if not re.fullmatch(r"\d{10}", npi):
+    if not re.fullmatch(r"\d{10}", npi, re.ASCII):
         raise ValueError(f"an NPI is 10 digits, got {text!r}")
     if npi[9] != npi_check_digit(npi[:9]):
         raise ValueError(f"{npi} is not a valid NPI (its check digit does not match; check for a typo)")
@@ -45,7 +45,7 @@ def check_npi(text: str) -> str:
 def check_tax_id(text: str) -> str:
     """A federal tax id (EIN ``12-3456789`` or SSN ``123-45-6789``), kept as its 9 digits."""
     digits = re.sub(r"[\s-]", "", text)
-    if not re.fullmatch(r"\d{9}", digits):
+    if not re.fullmatch(r"\d{9}", digits, re.ASCII):
         raise ValueError(f"a tax id is 9 digits (EIN like 12-3456789), got {text!r}")
     return digits
 
@@ -53,7 +53,7 @@ def check_tax_id(text: str) -> str:
 def check_taxonomy(text: str) -> str:
     """A provider taxonomy code: 10 characters ending in X, like 207Q00000X (family medicine)."""
     code = text.strip().upper()
-    if not re.fullmatch(r"\d{3}[0-9A-Z]{6}X", code):
+    if not re.fullmatch(r"\d{3}[0-9A-Z]{6}X", code, re.ASCII):
         raise ValueError(f"a taxonomy code is 10 characters ending in X, like 207Q00000X; got {text!r}")
     return code
 
@@ -65,7 +65,7 @@ MAX_DIAGNOSES = 12
 MAX_MODIFIERS = 4
 MAX_POINTERS = 4
 
-_ICD10 = re.compile(r"([A-Z]\d[0-9A-Z])\.?([0-9A-Z]{0,4})")
+_ICD10 = re.compile(r"([A-Z]\d[0-9A-Z])\.?([0-9A-Z]{0,4})", re.ASCII)
 
 
 def check_diagnosis(text: str) -> str:
@@ -85,7 +85,7 @@ def show_diagnosis(code: str) -> str:
 
 #: Service code kinds: procedure codes a claim carries, and the office's own fee codes.
 CODE_KINDS = ("cpt", "hcpcs", "office")
-_PROCEDURE = {"cpt": re.compile(r"\d{4}[0-9A-Z]"), "hcpcs": re.compile(r"[A-V]\d{4}")}
+_PROCEDURE = {"cpt": re.compile(r"\d{4}[0-9A-Z]", re.ASCII), "hcpcs": re.compile(r"[A-V]\d{4}", re.ASCII)}
 _OFFICE = re.compile(r"[A-Z0-9][A-Z0-9-]{0,11}")
 
 
@@ -194,7 +194,7 @@ PLACES_OF_SERVICE = {
 def check_place_of_service(text: str) -> str:
     """A CMS place of service code: 2 digits (``11`` office, ``02`` telehealth, ``12`` home)."""
     pos = text.strip()
-    if not re.fullmatch(r"\d{2}", pos) or pos == "00":
+    if not re.fullmatch(r"\d{2}", pos, re.ASCII) or pos == "00":
         raise ValueError(f"a place of service is a 2-digit code like 11 (office), got {text!r}")
     return pos
 
@@ -298,7 +298,7 @@ def check_state(text: str) -> str:
 def check_zip(text: str) -> str:
     """A ZIP code: 5 digits, or ZIP+4 (``97401-1234``), kept as its digits."""
     digits = text.strip().replace("-", "")
-    if not re.fullmatch(r"\d{5}(\d{4})?", digits):
+    if not re.fullmatch(r"\d{5}(\d{4})?", digits, re.ASCII):
         raise ValueError(f"a ZIP code is 5 digits or ZIP+4 like 97401-1234, got {text!r}")
     return digits
 
@@ -306,7 +306,7 @@ def check_zip(text: str) -> str:
 def split_address(line: str) -> tuple[str, str, str, str] | None:
     """A one-line address ``"PO Box 1000, Capital City, OR 97301"`` as (street, city, state, zip);
     None when it is not in that shape."""
-    m = re.fullmatch(r"\s*(.+?),\s*([^,]+?),\s*([A-Za-z]{2})\s+(\d{5}(?:-?\d{4})?)\s*", line or "")
+    m = re.fullmatch(r"\s*(.+?),\s*([^,]+?),\s*([A-Za-z]{2})\s+(\d{5}(?:-?\d{4})?)\s*", line or "", re.ASCII)
     if not m or m.group(3).upper() not in US_STATES:
         return None
     return m.group(1), m.group(2), m.group(3).upper(), m.group(4).replace("-", "")

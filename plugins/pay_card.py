@@ -15,7 +15,7 @@ class CardDetails(Schema):
     """Never the full card number: only the last four digits are kept."""
 
     brand = fields.String(required=True, validate=validate.OneOf(BRANDS))
-    last4 = fields.String(required=True, validate=validate.Regexp(r"^\d{4}\Z", error="must be 4 digits"))
+    last4 = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}\Z", error="must be 4 digits"))
     auth_code = Text(required=True, min_length=1, max_length=20)
     kind = fields.String(load_default="credit", validate=validate.OneOf(("credit", "debit")))
 

@@ -12,7 +12,7 @@ CLAIMDESK_API = "1.4"
 class CardReversalDetails(Schema):
     """Never the full card number: the last four digits and the processor's authorization."""
 
-    last4 = fields.String(required=True, validate=validate.Regexp(r"^\d{4}\Z", error="must be 4 digits"))
+    last4 = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{4}\Z", error="must be 4 digits"))
     auth_code = Text(required=True, min_length=1, max_length=20)
 
 

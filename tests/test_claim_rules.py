@@ -58,6 +58,24 @@ def test_tax_ids_taxonomies_states_and_zips():
             rule(bad)
 
 
+FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")  # (what a Japanese keyboard types)
+ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+
+
+@pytest.mark.parametrize("digits", [FULLWIDTH, ARABIC_INDIC], ids=["fullwidth", "arabic-indic"])
+def test_digits_of_other_scripts_are_refused_where_a_claim_needs_0_to_9(digits):
+    """Python's \\d is every script's digits; an 837P carries 0-9 only (a payer refuses the file)."""
+    npi = r.make_npi(123456789)
+    assert r.check_npi(npi) == npi
+    for rule, good in ((r.check_npi, npi), (r.check_tax_id, "931234567"), (r.check_zip, "97402"),
+                       (r.check_place_of_service, "11"), (r.check_taxonomy, "207Q00000X"),
+                       (r.check_diagnosis, "E11.9"), (r.check_service_code, "99213")):
+        rule(good)
+        with pytest.raises(ValueError):
+            rule(good.translate(digits))
+    assert r.split_address("1 Main St, Bend, OR " + "97708".translate(digits)) is None
+
+
 def test_a_one_line_address_splits_into_its_parts():
     assert r.split_address("PO Box 1000, Capital City, OR 97301") == ("PO Box 1000", "Capital City", "OR", "97301")
     assert r.split_address("1 Main St, Suite 2, Bend, or 97708-1234") == ("1 Main St, Suite 2", "Bend", "OR",

@@ -103,8 +103,9 @@ def _cases(w):
     # a trailing newline is not part of a value ("$" alone in a pattern lets one in)
     for a in ("1.50\n", "1.50\t", "\n1.50"):
         yield payments.create_voucher, {**voucher, "amount": a}, "amount"
-    yield payments.create_voucher, {**voucher, "method": "card", "details": {
-        "brand": "visa", "last4": "1234\n", "auth_code": "A1"}}, "details"
+    for last4 in ("1234\n", "١٢٣٤", "１２３４"):  # (a newline; digits of other scripts: a receipt shows 0-9)
+        yield payments.create_voucher, {**voucher, "method": "card", "details": {
+            "brand": "visa", "last4": last4, "auth_code": "A1"}}, "details"
     yield eobs.post_eob, {**eob, "lines": [{"charge_id": w["charge"], "adjustments": [
         {"group_code": "CO", "reason_code": "45\n", "amount": "1.00"}]}]}, "lines"
 

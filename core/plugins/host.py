@@ -49,9 +49,9 @@ WRITEOFF_KINDS = ("insurance", "patient")
 #: payer initiated, correction/reversal; "" for a reason with no group (patient reasons).
 GROUP_CODES = ("CO", "PR", "OA", "PI", "CR", "")
 #: A claim adjustment reason code as on the X12 CARC list: 1-3 digits, or a letter and digits (A1, B7, P14...).
-CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}\Z")
+CARC_PATTERN = re.compile(r"^[A-Z]?\d{1,3}\Z", re.ASCII)
 #: A denial route's code: group and reason (CO-29), a group (CO) or a reason (29).
-ROUTE_CODE_PATTERN = re.compile(r"^(?:(?:CO|PR|OA|PI|CR)(?:-[A-Z]?\d{1,3})?|[A-Z]?\d{1,3})\Z")
+ROUTE_CODE_PATTERN = re.compile(r"^(?:(?:CO|PR|OA|PI|CR)(?:-[A-Z]?\d{1,3})?|[A-Z]?\d{1,3})\Z", re.ASCII)
 #: A work queue key (denied, needs_secondary, review...).
 QUEUE_KEY_PATTERN = re.compile(r"^[a-z][a-z0-9_]*\Z")
 

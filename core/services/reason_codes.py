@@ -22,7 +22,7 @@ from claimdesk.core import config
 
 KINDS = ("CARC", "RARC")
 KEY = "[era] reason_codes"
-_CODE = {"CARC": re.compile(r"^[A-Z]?\d{1,3}\Z"), "RARC": re.compile(r"^(?:MA|M|N)\d{1,3}\Z")}
+_CODE = {"CARC": re.compile(r"^[A-Z]?\d{1,3}\Z", re.ASCII), "RARC": re.compile(r"^(?:MA|M|N)\d{1,3}\Z", re.ASCII)}
 
 
 @functools.lru_cache(maxsize=None)
