@@ -274,3 +274,30 @@ def test_a_void_goes_with_frequency_8_and_the_payer_s_claim_number(database, cli
     never = Claim.select().where(Claim.status == "sent").order_by(Claim.id.desc()).first()
     with pytest.raises(Refused, match="nothing to void"):
         claims.void(never.id, "not seen")
+
+
+def test_names_with_accents_go_out_in_latin_letters_and_a_name_x12_cannot_spell_is_held(database, clinic_config):
+    """A payer's 837P is ASCII: "Núñez, José" goes as NUNEZ, JOSE and a full-width member id as its
+    ASCII self; a name in a script with no Latin spelling holds that claim (naming it) and the
+    batch goes without it. (Before, any accent in a batch stopped it with UnicodeEncodeError.)"""
+    from claimdesk.core.models import Coverage, Patient
+
+    made = make_claims(3, seed=12)
+    import_claims(made)
+    encounters = [Encounter.get(Encounter.claim_no == c.number) for c in made]
+    for claim, enc in zip(made, encounters):
+        claims.queue(enc, Payer.get(Payer.payer_code == claim.payer.payer_id), "primary")
+    Patient.update(last_name="Núñez", first_name="José").where(Patient.id == encounters[0].patient_id).execute()
+    Coverage.update(member_id="ＷＸ１２３").where(Coverage.patient == encounters[0].patient_id).execute()
+    Patient.update(last_name="Жук", first_name="Ivan").where(Patient.id == encounters[1].patient_id).execute()
+
+    result = claims.build_batch(out_dir=clinic_config)
+
+    (held,) = result["held"]
+    assert held["encounter_id"] == encounters[1].id
+    assert held["reason"] == "a name or address on file 'Жук' has a letter an 837P cannot carry ('Ж'): " \
+                             "enter it in Latin letters"
+    assert result["claims_sent"] == 2
+    texts = [t for _, t in batch_files(result)]
+    assert any("NM1*IL*1*NUNEZ*JOSE****MI*WX123~" in t for t in texts), texts
+    assert all(pyx12_errors(t) == [] and "Ж" not in t for t in texts)

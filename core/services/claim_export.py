@@ -41,6 +41,7 @@ from claimdesk.core.x12.claims837 import (
 from claimdesk.core.x12.claims837 import Payer as X12Payer
 from claimdesk.core.x12.claims837 import Provider as X12Provider
 from claimdesk.core.x12.claims837_writer import Submission, cob_problems, write_837p
+from claimdesk.core.x12.text import NotX12Text, x12_id, x12_text
 from claimdesk.core.x12.common import Address, collector_paused
 
 #: SBR01: a payer's responsibility sequence by rank.
@@ -77,8 +78,12 @@ def billing_provider(clinic: config.Clinic) -> X12Provider:
         if not getattr(clinic, key):
             raise Refused(f"an 837P needs the clinic's {key.replace('_', ' ')} as billing provider: set "
                              f"[clinic] {key} in the config file", field=f"[clinic] {key}")
-    return X12Provider(Name(clinic.name.upper(), organisation=True), clinic.npi, clinic.taxonomy, clinic.tax_id,
-                       Address(clinic.address.upper(), "", clinic.city.upper(), clinic.state, clinic.zip))
+    try:
+        return X12Provider(Name(x12_text(clinic.name), organisation=True), clinic.npi, clinic.taxonomy, clinic.tax_id,
+                           Address(x12_text(clinic.address), "", x12_text(clinic.city), clinic.state, clinic.zip))
+    except NotX12Text as exc:
+        raise Refused(f"the clinic's name or address {exc}: set it in the config file's [clinic] section",
+                      field="[clinic]") from None
 
 
 def submission(settings: config.Settings, payer: Payer, control_number: int, when: dt.datetime) -> Submission:
@@ -89,12 +94,16 @@ def submission(settings: config.Settings, payer: Payer, control_number: int, whe
         raise Refused(f"payer {payer.name} has no payer id and [edi] names no receiver: set one of them",
                       field="payer_code")
     phone = "".join(ch for ch in clinic.phone if ch in "0123456789")
-    return Submission(
-        submitter_name=(edi.submitter_name or clinic.name).upper(), submitter_id=edi.submitter_id or clinic.tax_id,
-        contact=(edi.contact or "BILLING OFFICE").upper(), phone=phone or "0000000000",
-        receiver_name=(edi.receiver_name or payer.name).upper(), receiver_id=receiver_id,
-        control_number=control_number, when=when, usage=edi.usage,
-    )
+    try:
+        return Submission(
+            submitter_name=x12_text(edi.submitter_name or clinic.name), submitter_id=edi.submitter_id or clinic.tax_id,
+            contact=x12_text(edi.contact or "BILLING OFFICE"), phone=phone or "0000000000",
+            receiver_name=x12_text(edi.receiver_name or payer.name), receiver_id=receiver_id,
+            control_number=control_number, when=when, usage=edi.usage,
+        )
+    except NotX12Text as exc:
+        raise Refused(f"the sender's or receiver's name {exc}: set it in the config file's [edi] section "
+                      "(or the payer's name)", field="[edi]") from None
 
 
 def next_control_number() -> int:
@@ -115,7 +124,7 @@ def _rows(template: str, ids: list[int]) -> list[tuple]:
 def _address(line: str, city: str, state: str, zip_code: str) -> Address | None:
     if not (line and city and state and zip_code):
         return None
-    return Address(line.upper(), "", city.upper(), state.upper(), zip_code.replace("-", ""))
+    return Address(x12_text(line), "", x12_text(city), state.upper(), zip_code.replace("-", ""))
 
 
 
@@ -189,22 +198,23 @@ def _subscriber(slot: tuple, payer: Payer, patient: tuple) -> Subscriber:
     filing = claim_rules.plan_type_for(payer.kind, plan_type or "") or "CI"
     if (relationship or "self") == "self":
         last, first, dob, sex, address, city, state, zip_code = patient
-        return Subscriber(SEQUENCE[rank], SELF, group or "", filing, Name(last.upper(), first.upper()),
-                          member_id or "", db.date_of(dob), sex or "U", _address(address, city, state, zip_code))
-    return Subscriber(SEQUENCE[rank], claim_rules.relationship_code(relationship), group or "", filing,
-                      Name((sub_last or "").upper(), (sub_first or "").upper()), member_id or "", db.date_of(sub_dob),
-                      sub_sex or "U", _address(sub_address, sub_city, sub_state, sub_zip))
+        return Subscriber(SEQUENCE[rank], SELF, x12_id(group or ""), filing, Name(x12_text(last), x12_text(first)),
+                          x12_id(member_id or ""), db.date_of(dob), sex or "U", _address(address, city, state, zip_code))
+    return Subscriber(SEQUENCE[rank], claim_rules.relationship_code(relationship), x12_id(group or ""), filing,
+                      Name(x12_text(sub_last or ""), x12_text(sub_first or "")), x12_id(member_id or ""),
+                      db.date_of(sub_dob), sub_sex or "U", _address(sub_address, sub_city, sub_state, sub_zip))
 
 
 def _x12_payer(payer: Payer) -> X12Payer:
-    return X12Payer(payer.name.upper(), payer.payer_code, _address(payer.address, payer.city, payer.state, payer.zip))
+    return X12Payer(x12_text(payer.name), payer.payer_code,
+                    _address(payer.address, payer.city, payer.state, payer.zip))
 
 
 def _person(provider: Provider) -> X12Provider:
     if provider.entity == "organization":
-        name = Name((provider.last_name or provider.name).upper(), organisation=True)
+        name = Name(x12_text(provider.last_name or provider.name), organisation=True)
     else:
-        name = Name((provider.last_name or provider.name).upper(), (provider.first_name or "").upper())
+        name = Name(x12_text(provider.last_name or provider.name), x12_text(provider.first_name or ""))
     return X12Provider(name, provider.npi, provider.taxonomy, provider.tax_id)
 
 
@@ -272,6 +282,13 @@ class _Builder:
         return mods, count, point, day
 
     def build(self, row: tuple) -> Claim837 | str:
+        """One claim row's 837P record, or why it is held (a clerk's words)."""
+        try:
+            return self._build(row)
+        except NotX12Text as exc:
+            return f"a name or address on file {exc}"
+
+    def _build(self, row: tuple) -> Claim837 | str:
         (claim_id, enc, payer_id, rank, resend, voids, claim_no, place, diagnoses, provider_id, referring_id, patient_id,
          last, first, dob, sex, address, city, state, zip_code) = row
         reads = self.reads
@@ -343,7 +360,7 @@ class _Builder:
             reference = ""
         patient = Patient(SELF, subscriber.name, subscriber.birth, subscriber.sex, subscriber.address)
         if subscriber.relationship != SELF:
-            patient = Patient(subscriber.relationship, Name(last.upper(), first.upper()), db.date_of(dob), sex or "U",
+            patient = Patient(subscriber.relationship, Name(x12_text(last), x12_text(first)), db.date_of(dob), sex or "U",
                               _address(address, city, state, zip_code))
         claim = Claim837(
             claim_no, Cents(total), place, frequency, tuple(codes), reference,
@@ -414,6 +431,9 @@ def write_file(batch: ClaimBatch, payer: Payer, records: list[Claim837], out_dir
     settings = settings or config.load()
     number = next_control_number()
     text = write_837p(records, submission(settings, payer, number, clock.now()))
+    if not text.isascii():  # (every name, address and id is folded to ASCII above; never a file a payer refuses)
+        at = next(i for i, c in enumerate(text) if not c.isascii())
+        raise Refused(f"the 837P would carry {text[at]!r}, which X12 cannot (in {text[max(0, at - 40):at + 1]!r})")
     files.private_dir(out_dir)
     path = out_dir / file_name(batch.id, number)
     files.write_private(path, text, encoding="ascii")
