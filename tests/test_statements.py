@@ -237,6 +237,18 @@ def test_render_text_and_pdf(database, tmp_path, monkeypatch):
         statement_render.render_text(424242)
 
 
+def test_a_printed_statement_shows_a_name_beyond_latin_1_without_its_accents(database, tmp_path):
+    """The PDF's font has Latin-1 letters only: "Nguyễn" prints as Nguyen (not "Nguy?n"), the
+    Latin-1 "Ánh" as it is."""
+    pat = b.patient("Nguyễn", "Ánh")
+    b.encounter(pat, [75_25], dos=dt.date(2026, 3, 20), codes=["99212"])
+    with clock.frozen(DAY):
+        sid = statements.generate_for(pat.id, rules=RULES)["statement_id"]
+    assert "Ánh Nguyễn" in statement_render.render_text(sid)  # (the text keeps every letter)
+    data = statement_render.render_pdf(sid, tmp_path / "s.pdf").read_bytes()
+    assert "(Ánh Nguyen".encode("latin-1") in data and b"Nguy?n" not in data
+
+
 def test_payment_due_days_comes_from_the_statements_section(tmp_path, monkeypatch):
     from claimdesk.core import config
 

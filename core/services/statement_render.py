@@ -18,6 +18,7 @@ import textwrap
 from pathlib import Path
 
 from claimdesk.core import config, files
+from claimdesk.core.letters import without_accents
 from claimdesk.core.models import Patient, Statement
 from claimdesk.core.money import fmt
 from claimdesk.core.services import statements
@@ -256,8 +257,12 @@ def coupon_text(v: StatementView) -> list[str]:
 
 
 def _latin1(text: str) -> str:
-    """fpdf2's core fonts speak Latin-1: replace anything else."""
-    return text.encode("latin-1", "replace").decode("latin-1")
+    """fpdf2's core fonts speak Latin-1: a letter beyond it is printed without its accent ("Nguyễn"
+    as "Nguyen", :func:`~claimdesk.core.letters.without_accents`), anything still beyond as "?"."""
+    if all(ord(c) < 256 for c in text):
+        return text
+    spelled = "".join([c if ord(c) < 256 else without_accents(c) for c in text])
+    return spelled.encode("latin-1", "replace").decode("latin-1")
 
 
 #: Height of the payment coupon at the foot of the last page (mm).

@@ -2,22 +2,14 @@
 
 People's and places' names have accents (Núñez, José, Zoë); an X12 file is ASCII, and a payer
 refuses anything else. :func:`x12_text` writes a name as payers expect it: its letters without
-their accents ("NUNEZ", "JOSE"), the few letters that have no accent to drop spelled out
-("Ørsted" "ORSTED", "Straße" "STRASSE"). A letter of a script with no Latin spelling (Жук,
-李) is not guessed at: :class:`NotX12Text` names it, and the claim is held until the name on
-file is entered in Latin letters.
+their accents ("NUNEZ", "JOSE"; :func:`claimdesk.core.letters.without_accents`). A letter of a
+script with no Latin spelling (Жук, 李) is not guessed at: :class:`NotX12Text` names it, and the
+claim is held until the name on file is entered in Latin letters.
 """
 
 from __future__ import annotations
 
-import unicodedata
-
-#: Letters (and typographic signs) with no accent to drop, as they are spelled in Latin letters.
-_SPELLED = str.maketrans({
-    "ß": "SS", "ẞ": "SS", "Æ": "AE", "æ": "AE", "Œ": "OE", "œ": "OE", "Ø": "O", "ø": "O", "Ł": "L", "ł": "L",
-    "Đ": "D", "đ": "D", "Ð": "D", "ð": "D", "Þ": "TH", "þ": "TH", "ı": "I", "Ħ": "H", "ħ": "H",
-    "‘": "'", "’": "'", "‐": "-", "‑": "-", "–": "-", "—": "-",
-})
+from claimdesk.core.letters import without_accents
 
 
 class NotX12Text(ValueError):
@@ -38,10 +30,7 @@ def x12_id(value: str) -> str:
     """``value`` (a member id, a group number) in ASCII, its case kept: full-width characters
     as their ASCII selves ("Ｗ１２３" -> "W123"), accents dropped; :class:`NotX12Text` when a
     character is left that ASCII does not have."""
-    if value.isascii():
-        return value
-    decomposed = unicodedata.normalize("NFKD", value.translate(_SPELLED))
-    folded = "".join([c for c in decomposed if not unicodedata.combining(c)])
+    folded = without_accents(value)
     if not folded.isascii():
         raise NotX12Text(value, next(c for c in folded if not c.isascii()))
     return folded
