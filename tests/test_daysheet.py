@@ -94,6 +94,17 @@ def test_provider_activity_csv_total_counts_a_returned_check_fee_once(database):
     assert sum(_net_ar(r) for r in rows) == balances.patient_balance(pat.id).patient_due == 125_00
 
 
+def test_a_provider_name_that_starts_like_a_formula_is_text_in_the_csv(database):
+    from claimdesk.core.models import Provider
+
+    with clock.frozen(DAY):
+        b.encounter(b.patient(), [100_00])
+    Provider.update(name="@SUM(1+1)*cmd|' /C calc'!A0").where(Provider.id == b.provider().id).execute()
+    (row,) = daysheets.provider_activity(DAY, DAY)
+    assert daysheets.provider_activity_csv([row]).splitlines()[1] == \
+        f"{row['provider_id']},'@SUM(1+1)*cmd|' /C calc'!A0,100.00,0.00,0.00,0.00,0.00"
+
+
 def test_provider_activity_csv_from_the_cli(cli, tmp_path):
     with clock.frozen(DAY):
         pat = b.patient()

@@ -36,6 +36,7 @@ from claimdesk.core.models import (
     Posting, Statement,
 )
 from claimdesk.core.money import as_json, fmt
+from claimdesk.core.spreadsheet import text_cell
 from claimdesk.core.services.common import patient_payer
 from claimdesk.core.validation import business_date_field, load
 
@@ -310,7 +311,8 @@ def report_csv(rep: dict) -> str:
     extra = ["account_no"] if rep["by"] == "patient" else []
     writer.writerow([rep["by"], *extra, *[BUCKET_LABELS[b] for b in BUCKETS], "total"])
     for r in rep["rows"]:
-        writer.writerow([r["name"], *[r.get(e, "") for e in extra], *[as_json(r[b]) for b in BUCKETS],
+        writer.writerow([text_cell(r["name"]), *[text_cell(r.get(e, "")) for e in extra],
+                         *[as_json(r[b]) for b in BUCKETS],
                          as_json(r["total"])])
     writer.writerow(["TOTAL", *["" for _ in extra], *[as_json(rep["totals"][b]) for b in BUCKETS],
                      as_json(rep["totals"]["total"])])

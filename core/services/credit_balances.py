@@ -24,6 +24,7 @@ from claimdesk.core import clock, db
 from claimdesk.core.errors import InputError
 from claimdesk.core.models import Patient, Payer
 from claimdesk.core.money import Cents, as_json
+from claimdesk.core.spreadsheet import text_cell
 from claimdesk.core.services import refunds
 
 SORTS = ("age", "amount")
@@ -136,13 +137,10 @@ def to_csv(data: dict) -> str:
     writer.writerow(CSV_COLUMNS)
     for a in data["accounts"]:
         sources = "; ".join(f"{s['kind']} {s['id']} {as_json(s['amount'])}" for s in a["sources"])
-        writer.writerow([a["kind"], a["id"], a.get("account_no", ""), _safe(a["name"]), as_json(a["holds"]),
+        writer.writerow([a["kind"], a["id"], text_cell(a.get("account_no", "")), text_cell(a["name"]),
+                         as_json(a["holds"]),
                          a["since"] or "", a["age_days"],
                          as_json(a["balance_due"]) if "balance_due" in a else "",
                          as_json(a["net"]) if "net" in a else "", as_json(a["overpaid_total"]), sources])
     return buf.getvalue()
 
-
-def _safe(text: str) -> str:
-    """A cell a spreadsheet will not run as a formula."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

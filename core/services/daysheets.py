@@ -15,6 +15,7 @@ from claimdesk.core.errors import Refused
 from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
 from claimdesk.core.posting.charges import RESTATED
+from claimdesk.core.spreadsheet import text_cell
 from claimdesk.core.validation import check_business_date
 
 
@@ -147,6 +148,6 @@ def provider_activity_csv(rows: list[dict]) -> str:
     writer = csv.writer(buf)
     writer.writerow(["provider_id", "provider", *ACTIVITY_COLUMNS])
     for r in rows:
-        writer.writerow([r["provider_id"], r["provider"], *[as_json(r[c]) for c in ACTIVITY_COLUMNS]])
+        writer.writerow([r["provider_id"], text_cell(r["provider"]), *[as_json(r[c]) for c in ACTIVITY_COLUMNS]])
     writer.writerow(["", "TOTAL", *[as_json(sum(r[c] for r in rows)) for c in ACTIVITY_COLUMNS]])
     return buf.getvalue()
