@@ -226,6 +226,20 @@ def test_payer_provider_code_patient_and_coverage_on_file_are_matched_not_duplic
     assert f.imported[0].payers == ("primary: Our Name For Them",) and f.imported[0].patient_new is False
 
 
+def test_a_patient_registered_with_accents_is_the_one_an_ehr_file_names_in_capitals(boss):
+    """An EHR's 837P writes NUNEZ, JOSE; the clinic registered Núñez, José with that member id:
+    the same person, not a second patient (two ledgers, two statements)."""
+    (claim,) = make_claims(1, seed=15)
+    claim.subscriber.last, claim.subscriber.first = "NUNEZ", "JOSE"
+    on_file = clinic_on_file(claim)
+    patients.edit_patient(on_file.pat, {"last_name": "Núñez", "first_name": "José"})
+    before = counts()["Patient"]
+    (f,) = run(write_837p([claim])).files
+    assert (f.tallies["patients"].new, f.tallies["patients"].matched) == (0, 1)
+    assert Encounter.get_by_id(f.imported[0].encounter_id).patient_id == on_file.pat
+    assert counts()["Patient"] == before
+
+
 def test_new_records_are_made_once_and_counted_as_new(database):
     claims = make_claims(3, seed=16, dependants=True)
     claims[2].subscriber, claims[2].patient = claims[0].subscriber, None  # the first patient again

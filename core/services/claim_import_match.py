@@ -37,6 +37,7 @@ from claimdesk.core.claim_rules import (
     payer_kind_for,
     plan_type_for,
 )
+from claimdesk.core.letters import without_accents
 from claimdesk.core.models import Payer, Provider, ServiceCode
 from claimdesk.core.models.imports import ImportedFile
 from claimdesk.core.services.claim_import_rules import (
@@ -100,7 +101,10 @@ class PlannedClaim:
 
 
 def _who(last: str, first: str, dob) -> tuple:
-    return last.strip().upper(), first.strip().upper(), dob
+    """A person as an imported claim and the patients on file are compared: the names in capitals
+    without their accents (an EHR's 837P writes NUNEZ, JOSE for the Núñez, José registered by hand;
+    :func:`~claimdesk.core.letters.without_accents`), and the birth date."""
+    return without_accents(last).strip().upper(), without_accents(first).strip().upper(), dob
 
 
 def _address(address: Address | None) -> dict:
