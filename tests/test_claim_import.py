@@ -240,6 +240,17 @@ def test_a_patient_registered_with_accents_is_the_one_an_ehr_file_names_in_capit
     assert counts()["Patient"] == before
 
 
+def test_a_patient_registered_with_accents_but_not_the_member_id_is_refused_not_made_twice(boss):
+    (claim,) = make_claims(1, seed=18)
+    claim.subscriber.last, claim.subscriber.first = "NUNEZ", "JOSE"
+    pat = patients.add_patient({"last_name": "Núñez", "first_name": "José", "dob": claim.subscriber.birth.isoformat()})
+    before = counts()["Patient"]
+    (f,) = run(write_837p([claim])).files
+    (refused,) = f.refused
+    assert f"patient {pat['patient_id']}," in refused.reason and "no coverage with member id" in refused.reason
+    assert counts()["Patient"] == before
+
+
 def test_new_records_are_made_once_and_counted_as_new(database):
     claims = make_claims(3, seed=16, dependants=True)
     claims[2].subscriber, claims[2].patient = claims[0].subscriber, None  # the first patient again
