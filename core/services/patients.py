@@ -82,8 +82,8 @@ def next_account_no() -> str:
     highest = (Patient.select(Patient.account_no)
                .where(Patient.account_no.startswith(ACCOUNT_PREFIX) & (fn.LENGTH(Patient.account_no) == width))
                .order_by(Patient.account_no.desc()).limit(50).tuples())
-    numbers = [int(a[len(ACCOUNT_PREFIX):]) for (a,) in highest
-               if a[len(ACCOUNT_PREFIX):].isascii() and a[len(ACCOUNT_PREFIX):].isdigit()]
+    tails = [a[len(ACCOUNT_PREFIX):] for (a,) in highest]
+    numbers = [int(t) for t in tails if t.isascii() and t.isdigit()]
     return f"{ACCOUNT_PREFIX}{max(numbers, default=0) + 1:0{ACCOUNT_DIGITS}d}"
 
 

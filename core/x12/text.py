@@ -23,7 +23,7 @@ class NotX12Text(ValueError):
 def x12_text(value: str) -> str:
     """``value`` as an 837P carries a name: upper case, accents dropped ("Núñez" -> "NUNEZ");
     :class:`NotX12Text` when a character is left that ASCII does not have."""
-    return value.upper() if value.isascii() else x12_id(value).upper()
+    return x12_id(value).upper()
 
 
 def x12_id(value: str) -> str:
