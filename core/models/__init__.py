@@ -22,6 +22,7 @@ from claimdesk.core.models.parties import (
     INACTIVE_PAYER,
     PATIENT_PAYER,
     PAYER_KINDS,
+    PSEUDO_KINDS,
     PROVIDER_KINDS,
     ROLES,
     Coverage,

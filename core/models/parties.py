@@ -9,6 +9,8 @@ from claimdesk.core.models.base import BaseModel, CentsField
 ROLES = ("clerk", "supervisor", "admin")
 #: medigap: a Medicare supplement (it pays after Medicare only).
 PAYER_KINDS = ("medicare", "medicaid", "commercial", "medigap", "workers_comp", "patient", "inactive")
+#: The pseudo payers' kinds: the patient's own share and a payer no longer billed.
+PSEUDO_KINDS = ("patient", "inactive")
 #: The two pseudo payers every database has.
 PATIENT_PAYER = "Patient"
 INACTIVE_PAYER = "Inactive Payer"
@@ -40,11 +42,16 @@ class Payer(BaseModel):
 
     @property
     def is_pseudo(self) -> bool:
-        return self.kind in ("patient", "inactive")
+        return self.kind in PSEUDO_KINDS
 
     @property
     def is_insurance(self) -> bool:
-        return self.kind not in ("patient", "inactive")
+        return self.insurance_kind(self.kind)
+
+    @staticmethod
+    def insurance_kind(kind: str) -> bool:
+        """A payer of this kind is a real insurer (not the pseudo payers Patient and Inactive)."""
+        return kind not in PSEUDO_KINDS
 
 
 class Patient(BaseModel):

@@ -25,7 +25,7 @@ from claimdesk.core.models import (
     Statement, StatementLine, WorkQueue,
 )
 from claimdesk.core.money import Cents
-from claimdesk.core.prepared import Prepared
+from claimdesk.core.prepared import Prepared, by_id
 
 #: Coverage details a plugin may read and change (Update Secondary Insurance Info).
 COVERAGE_FIELDS = ("member_id", "group_no", "subscriber", "relationship", "effective_from", "effective_to")
@@ -175,10 +175,13 @@ def encounter_view(e: Encounter, queue_key: str | None) -> EncounterView:
 
 
 def _queue_key(queue_id: int | None) -> str | None:
-    return WorkQueue.get_by_id(queue_id).key if queue_id else None
+    return by_id(WorkQueue, queue_id).key if queue_id else None
 
 
 # The reads every context makes (an assessment runs every plugin on one), prepared once.
+_ENCOUNTER = Prepared(lambda enc: Encounter.select(Encounter, WorkQueue.key.alias("queue_key"))
+                      .join(WorkQueue, JOIN.LEFT_OUTER, on=(Encounter.queue == WorkQueue.id))
+                      .where(Encounter.id == enc).objects())
 _SLOTS = Prepared(lambda enc: EncounterPayer.select(EncounterPayer, Payer, Coverage)
                   .join(Payer, on=(EncounterPayer.payer == Payer.id))
                   .switch(EncounterPayer).join(Coverage, JOIN.LEFT_OUTER, on=(EncounterPayer.coverage == Coverage.id))
@@ -245,8 +248,13 @@ class ActionContext:
     def encounter(self) -> EncounterView:
         """The encounter (claim type, billable, status, queue key, tags...)."""
         def make():
-            e, self._row = self._row or Encounter.get_by_id(self.encounter_id), None
-            return encounter_view(e, _queue_key(e.queue_id))
+            e, self._row = self._row, None
+            if e is not None:  # (read already, without its queue)
+                return encounter_view(e, _queue_key(e.queue_id))
+            e = _ENCOUNTER.first(self.encounter_id)  # (with its queue's key: one query)
+            if e is None:
+                raise Encounter.DoesNotExist(f"no encounter with ID {self.encounter_id}")
+            return encounter_view(e, e.queue_key)
         return self._get("encounter", make)
 
     @property

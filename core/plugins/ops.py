@@ -68,9 +68,7 @@ class ActionOps:
 
     @staticmethod
     def _models(splits: Iterable[SplitView]) -> list[ChargeSplit]:
-        ids = [s.id for s in splits]
-        by_id = {s.id: s for s in ChargeSplit.select().where(ChargeSplit.id.in_(ids))} if ids else {}
-        return [by_id[i] for i in ids if i in by_id]
+        return _services.adjustments.with_payer_kinds([s.id for s in splits])
 
     # -- the payer list -----------------------------------------------------------------------
     def payer(self, payer_id, *, field: str = "payer_id", insurance: bool = True) -> PayerView:

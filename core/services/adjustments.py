@@ -23,9 +23,10 @@ import contextvars
 
 from claimdesk.core import config
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import Adjustment, Charge, ChargeSplit, Payer
+from claimdesk.core.models import Charge, ChargeSplit, Payer
 from claimdesk.core.money import fmt
 from claimdesk.core.posting import adjustments as posting_adjustments, next_claims
+from claimdesk.core.prepared import Prepared
 
 #: Kinds that take insurer balance off without forgiving it: never limited.
 LIMIT_EXEMPT_KINDS = ("contractual", "reclass")
@@ -51,10 +52,24 @@ class writeoff_scope:
         _insurance_written.reset(self._token)
 
 
+def with_payer_kinds(ids: list[int]) -> list[ChargeSplit]:
+    """The splits ``ids`` (in that order, those that exist), each read with its payer's kind
+    (``payer_kind``), so :func:`insurer_amount` need not look the payers up."""
+    if not ids:
+        return []
+    by_id = {s.id: s for s in ChargeSplit.select(ChargeSplit, Payer.kind.alias("payer_kind"))
+             .join(Payer, on=(ChargeSplit.payer == Payer.id)).where(ChargeSplit.id.in_(ids)).objects()}
+    return [by_id[i] for i in ids if i in by_id]
+
+
 def insurer_amount(splits: list[ChargeSplit], amount: int) -> int:
-    """How much of ``amount``, taken from ``splits`` in order, comes off insurers' splits."""
-    ids = {s.payer_id for s in splits}
-    insurers = {p.id for p in Payer.select(Payer.id, Payer.kind).where(Payer.id.in_(list(ids))) if p.is_insurance}
+    """How much of ``amount``, taken from ``splits`` in order, comes off insurers' splits (the
+    payers' kinds those read by :func:`with_payer_kinds` carry; the others' are looked up)."""
+    kinds = {s.payer_id: s.payer_kind for s in splits if hasattr(s, "payer_kind")}
+    unknown = list({s.payer_id for s in splits} - kinds.keys())
+    if unknown:
+        kinds.update(Payer.select(Payer.id, Payer.kind).where(Payer.id.in_(unknown)).tuples())
+    insurers = {pid for pid, kind in kinds.items() if Payer.insurance_kind(kind)}
     out, left = 0, amount
     for s in splits:
         take = min(s.balance, left)
@@ -95,25 +110,33 @@ def _require_authority(amount: int, written, whose: str) -> None:
 
 
 def adjust(split: ChargeSplit, amount: int, *, kind: str, reason_code: str = "",
-           group_code: str = "", memo: str = "") -> Adjustment:
+           group_code: str = "", memo: str = "") -> int:
     """Take ``amount`` off a split's balance as an adjustment/write-off (one entry, through
     :func:`claimdesk.core.posting.adjustments.post_adjustments`); queue the next insurer's
-    claim if that zeroes an insurer's split."""
+    claim if that zeroes an insurer's split. The split is read afresh (its balance now, its
+    payer's kind and its encounter: one query). Returns the adjustment's id."""
     if amount <= 0:
         raise Refused("an adjustment amount must be more than 0.00", field="amount")
-    split = ChargeSplit.get_by_id(split.id)
+    split = _FRESH_SPLIT.first(split.id)
     if amount > split.balance:
         raise Refused(f"charge {split.charge_id}: {fmt(amount)} is more than the open balance "
                       f"{fmt(split.balance)}", field="amount")
     if kind not in LIMIT_EXEMPT_KINDS:
-        insurer = Payer.get_by_id(split.payer_id).is_insurance
+        insurer = Payer.insurance_kind(split.payer_kind)
         (require_insurance_writeoff_authority if insurer else require_patient_writeoff_authority)(amount, kind=kind)
         tally = (_insurance_written if insurer else _patient_written).get()
         if tally is not None:
             tally[0] += amount
-    charge = Charge.get_by_id(split.charge_id)
-    new = posting_adjustments.NewAdjustment(split, amount, charge.encounter_id, reason_code, group_code, memo)
+    new = posting_adjustments.NewAdjustment(split, amount, split.encounter_id, reason_code, group_code, memo)
     (adj_id,) = posting_adjustments.post_adjustments(kind, [new], memo=memo or f"{kind} {new.code}".strip())
     if split.balance == 0:  # an insurer's split adjusted off: the next insurer's claim goes out
         next_claims.queue_due([split.id])
-    return Adjustment.get_by_id(adj_id)
+    return adj_id
+
+
+#: A split as :func:`adjust` reads it: with its payer's kind and its charge's encounter.
+_FRESH_SPLIT = Prepared(lambda sid: ChargeSplit.select(ChargeSplit, Payer.kind.alias("payer_kind"),
+                                                       Charge.encounter.alias("encounter_id"))
+                        .join(Payer, on=(ChargeSplit.payer == Payer.id))
+                        .switch(ChargeSplit).join(Charge, on=(ChargeSplit.charge == Charge.id))
+                        .where(ChargeSplit.id == sid).objects())

@@ -13,6 +13,7 @@ import datetime as dt
 
 from claimdesk.core.errors import Refused
 from claimdesk.core.models import (
+    PSEUDO_KINDS,
     RANKS,
     Charge,
     ChargeSplit,
@@ -55,7 +56,7 @@ def owed_by_insurer(split: ChargeSplit) -> bool:
 def insurer_ids() -> frozenset[int]:
     """Ids of every real insurance payer (workers' comp carriers included)."""
     return frozenset(pid for (pid,) in Payer.select(Payer.id).where(
-        Payer.kind.not_in(["patient", "inactive"])).tuples())
+        Payer.kind.not_in(PSEUDO_KINDS)).tuples())
 
 
 def split_for(charge: Charge, rank: str, payer: Payer) -> ChargeSplit:

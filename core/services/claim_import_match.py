@@ -242,7 +242,7 @@ class Book:
             rec = Rec("payer", f"{name} (payer {pid})", pid, values={"kind": kind}, name=name)
             self.payers_by_id[pid] = rec
             self.payer_names.add(name)
-            if code and kind not in ("patient", "inactive"):
+            if code and Payer.insurance_kind(kind):
                 self.payers_by_code[code.upper()].append(rec)
         for pid, name, npi in Provider.select(Provider.id, Provider.name, Provider.npi).order_by(Provider.id).tuples():
             self.provider_names.add(name)

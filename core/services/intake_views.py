@@ -13,7 +13,9 @@ from claimdesk.core import clock
 from claimdesk.core.claim_rules import (
     CODE_KINDS, PLACES_OF_SERVICE, PLAN_TYPES, RELATIONSHIPS, plan_type_for, show_diagnosis, split_codes,
 )
-from claimdesk.core.models import PROVIDER_KINDS, Coverage, Encounter, EncounterPayer, Patient, Payer, Provider, ServiceCode
+from claimdesk.core.models import (
+    PROVIDER_KINDS, PSEUDO_KINDS, Coverage, Encounter, EncounterPayer, Patient, Payer, Provider, ServiceCode,
+)
 from claimdesk.core.money import Cents
 from claimdesk.core.services import coverages, patients, reference_data
 from claimdesk.core.services.common import get
@@ -115,7 +117,7 @@ def _last_order(earlier: list[Encounter], active: set[int]) -> list[int]:
 def setup_counts() -> dict:
     """How many insurance payers, providers and service codes the clinic has (an empty
     database has none: Home points the clinic at its setup)."""
-    return {"payers": Payer.select().where(Payer.kind.not_in(("patient", "inactive"))).count(),
+    return {"payers": Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS)).count(),
             "providers": Provider.select().count(), "codes": ServiceCode.select().count()}
 
 
@@ -123,7 +125,7 @@ def setup_lists() -> dict:
     """The clinic's insurance payers, providers and service codes, each with every field its
     form edits (by name; codes by code), and the choices those forms offer ``[value, label]``."""
     return {"payers": [reference_data.PAYER.show(p) for p in
-                       Payer.select().where(Payer.kind.not_in(("patient", "inactive"))).order_by(Payer.name)],
+                       Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS)).order_by(Payer.name)],
             "providers": [reference_data.PROVIDER.show(p) for p in Provider.select().order_by(Provider.name)],
             "codes": [reference_data.CODE.show(c) for c in ServiceCode.select().order_by(ServiceCode.code)],
             "choices": {"payer_kinds": [[k, k.replace("_", " ")] for k in reference_data.INSURANCE_KINDS],

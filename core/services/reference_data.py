@@ -13,13 +13,13 @@ from claimdesk.core.claim_rules import (
     CODE_KINDS, check_npi, check_service_code, check_state, check_tax_id, check_taxonomy, check_zip,
 )
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import PAYER_KINDS, PROVIDER_KINDS, Payer, Provider, ServiceCode
+from claimdesk.core.models import PAYER_KINDS, PROVIDER_KINDS, PSEUDO_KINDS, Payer, Provider, ServiceCode
 from claimdesk.core.money import Cents
 from claimdesk.core.services import records
 from claimdesk.core.validation import Coded, Money, Text
 
 #: Payer kinds a person may give (the pseudo payers' kinds are built in).
-INSURANCE_KINDS = tuple(k for k in PAYER_KINDS if k not in ("patient", "inactive"))
+INSURANCE_KINDS = tuple(k for k in PAYER_KINDS if k not in PSEUDO_KINDS)
 ENTITIES = ("person", "organization")
 
 

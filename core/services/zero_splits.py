@@ -13,12 +13,11 @@ from peewee import JOIN, SQL
 
 from claimdesk.core import db, workflow
 from claimdesk.core.errors import Refused
-from claimdesk.core.models import Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode
+from claimdesk.core.models import (
+    PSEUDO_KINDS, Charge, Claim, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
+)
 from claimdesk.core.validation import Id, load, typed_id
 from claimdesk.core.services import billing, claims
-
-_PSEUDO_KINDS = ("patient", "inactive")
-
 
 _PRIMARY_PAYER = Payer.alias("primary_payer")
 _SECONDARY_PAYER = Payer.alias("secondary_payer")
@@ -40,12 +39,12 @@ def _outstanding_query():
             .join(secondary, JOIN.LEFT_OUTER,
                   on=((secondary.encounter == Encounter.id) & (secondary.rank == "secondary")))
             .join(_SECONDARY_PAYER, JOIN.LEFT_OUTER,
-                  on=((secondary.payer == _SECONDARY_PAYER.id) & _SECONDARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
+                  on=((secondary.payer == _SECONDARY_PAYER.id) & _SECONDARY_PAYER.kind.not_in(PSEUDO_KINDS)))
             # fee = 0 written literally: the partial index charge_zero_fee holds only these charges
             .where((Charge.fee == SQL("0")) & (Charge.primary_marked_paid == False)  # noqa: E712
                    & (Charge.status == "active")
                    & Encounter.billable & (Encounter.status == "active")
-                   & _PRIMARY_PAYER.kind.not_in(_PSEUDO_KINDS)))
+                   & _PRIMARY_PAYER.kind.not_in(PSEUDO_KINDS)))
 
 
 def _matching(word: str):
