@@ -67,13 +67,17 @@ def raw(url: str, picks: list[dict]) -> dict:
     """The same reads by hand."""
     r = Raw(url)
     like = "ILIKE" if r.pg else "LIKE"
+    # (names in alphabetical order, case and accents aside, as the core lists them: db.name_order;
+    # SQLite's lower() is that order for the demo's names, all ASCII)
+    by_name = ('last_name COLLATE "und-x-icu", first_name COLLATE "und-x-icu"' if r.pg
+               else "lower(last_name), lower(first_name), last_name, first_name")
     pseudo = r.one("SELECT id FROM payer WHERE kind = 'patient' ORDER BY id LIMIT 1")
 
     def once(pick):
         pid = r.one("SELECT id FROM patient WHERE account_no = ?", (pick["account_no"],))
         _due(r, pid, pseudo)
         named = r.q(f"SELECT id FROM patient WHERE account_no {like} ? OR last_name {like} ? OR first_name {like} ? "
-                    "ORDER BY last_name, first_name, id LIMIT 50", (f"%{pick['name']}%",) * 3)
+                    f"ORDER BY {by_name}, id LIMIT 50", (f"%{pick['name']}%",) * 3)
         for (other,) in named:
             _due(r, other, pseudo)
         r.q("SELECT id, account_no, last_name, first_name, dob, bad_debt FROM patient WHERE id = ?", (pid,))

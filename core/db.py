@@ -195,11 +195,23 @@ def _unicode_lower(text):
     return text.lower() if isinstance(text, str) else text
 
 
+#: SQLite: the name of the SQL function giving a name's :func:`claimdesk.core.letters.sort_key`
+#: (see :func:`name_order`).
+NAME_SORT_KEY = "claimdesk_name_key"
+
+
+def _name_sort_key(text):
+    from claimdesk.core.letters import sort_key
+
+    return sort_key(text) if isinstance(text, str) else text
+
+
 def _with_functions(sqlite: peewee.SqliteDatabase) -> peewee.SqliteDatabase:
     """``sqlite`` with claimdesk's SQL functions on each of its connections: :data:`UNICODE_LOWER`
     (SQLite's own ``lower`` leaves every letter outside A-Z as it is, so "Élodie" stayed
-    "Élodie" and a search for it found nothing)."""
+    "Élodie" and a search for it found nothing) and :data:`NAME_SORT_KEY` (:func:`name_order`)."""
     sqlite.register_function(_unicode_lower, UNICODE_LOWER, 1, deterministic=True)
+    sqlite.register_function(_name_sort_key, NAME_SORT_KEY, 1, deterministic=True)
     return sqlite
 
 
@@ -328,6 +340,43 @@ def contains_text(column, text: str):
     lower = peewee.fn.LOWER if low.isascii() else getattr(peewee.fn, UNICODE_LOWER)
     return peewee.Expression(lower(column), peewee.OP.ILIKE,  # (peewee writes SQLite's LIKE so; its LIKE is GLOB)
                              peewee.NodeList((peewee.Value(pattern), peewee.SQL("ESCAPE '\\'"))))
+
+
+#: PostgreSQL: the collation that orders names by their letters (ICU's root collation).
+NAME_COLLATION = "und-x-icu"
+
+
+def name_order(*columns) -> list:
+    """ORDER BY terms putting rows in the alphabetical order of the names in ``columns`` (last
+    name, then first name...), the order :func:`claimdesk.core.letters.sort_key` gives: by the
+    letters, case and accents aside, on both engines; every list of people by name uses it.
+
+    PostgreSQL: each column in ICU's root collation (:data:`NAME_COLLATION`; a server built
+    without ICU: lowered, which leaves accents in the byte order). SQLite: each column's sort
+    key (:func:`_sqlite_name_key`), then the columns themselves, so names with the same letters
+    still come in one order."""
+    if is_postgres():
+        collation = _pg_name_collation()
+        if collation is None:
+            return [peewee.fn.LOWER(c) for c in columns] + list(columns)
+        return [peewee.NodeList((c, peewee.SQL(f'COLLATE "{collation}"'))) for c in columns]
+    return [_sqlite_name_key(c) for c in columns] + list(columns)
+
+
+def _sqlite_name_key(column):
+    """SQLite: ``column``'s sort key; SQLite's own ``lower`` for a name in printable ASCII (the
+    same key, no call into Python a row: most names), :data:`NAME_SORT_KEY` for the others."""
+    beyond_ascii = peewee.Expression(column, "GLOB", peewee.Value("*[^ -~]*"))
+    return peewee.Case(None, [(beyond_ascii, getattr(peewee.fn, NAME_SORT_KEY)(column))], peewee.fn.LOWER(column))
+
+
+def _pg_name_collation() -> str | None:
+    """:data:`NAME_COLLATION` when this PostgreSQL server has it (asked once a connection)."""
+    conn = database.obj
+    if not hasattr(conn, "_claimdesk_name_collation"):
+        found = sql("SELECT 1 FROM pg_collation WHERE collname = {p}", [NAME_COLLATION]).fetchone()
+        conn._claimdesk_name_collation = NAME_COLLATION if found else None
+    return conn._claimdesk_name_collation
 
 
 def redact(url: str) -> str:

@@ -1,6 +1,7 @@
 """Letters without their accents, for the places that can only carry fewer letters than people's
 names have: an X12 file (ASCII, :mod:`claimdesk.core.x12.text`) and a printed statement's PDF
-font (Latin-1, :mod:`claimdesk.core.services.statement_render`).
+font (Latin-1, :mod:`claimdesk.core.services.statement_render`); and names in the order a
+clerk looks for them in a list (:func:`sort_key`).
 
 "Nguyễn" -> "Nguyen", "Núñez" -> "Nunez", "Ｔａｎａｋａ" -> "Tanaka"; the few letters that have
 no accent to drop are spelled out ("Ørsted" -> "Orsted", "Straße" -> "Strasse"). Letters of
@@ -25,3 +26,11 @@ def without_accents(value: str) -> str:
         return value
     decomposed = unicodedata.normalize("NFKD", value.translate(_SPELLED))
     return "".join([c for c in decomposed if not unicodedata.combining(c)])
+
+
+def sort_key(value: str) -> str:
+    """``value`` as alphabetical lists of names order it: by its letters, case and accents
+    aside ("Ángel" among the A's, "de la Cruz" among the D's, "Mcallister" before "McDonald"),
+    as a clerk looks for a name, not by the byte order of its characters (which put both after
+    "Zimmerman"). :func:`claimdesk.core.db.name_order` is the same order in SQL."""
+    return without_accents(value).casefold()

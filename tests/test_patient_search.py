@@ -112,3 +112,23 @@ def test_wildcards_typed_are_letters_and_case_is_ignored_in_every_alphabet(datab
     assert names("ÉLOD") == names("élodie") == names("Élodie") == ["Ørsted, Élodie"]
     assert names("ZOË") == names("zoë") == ["Zoë, Max"]
     assert names("zoe") == []  # (an accent is a letter of its own)
+
+
+def test_names_come_in_the_order_a_clerk_looks_for_them_case_and_accents_aside(database):
+    """A list of patients by name is alphabetical by the letters, on both engines and whichever
+    way the search found them: "Ángel" among the A's and "de la Cruz" among the D's, where the
+    byte order of their characters put both after "Zimmerman"; "Mcallister" before "McDonald"."""
+    import datetime as dt
+
+    born = dt.date(1961, 4, 5)
+    for last in ("Zimmerman", "de la Cruz", "McDonald", "Ángel", "Mcallister", "Østergaard", "Baker"):
+        b.patient(last, "Annika", dob=born)
+    alphabetical = ["Ángel", "Baker", "de la Cruz", "Mcallister", "McDonald", "Østergaard", "Zimmerman"]
+
+    def lasts(rows):
+        return [r["name"].split(",")[0] for r in rows]
+    assert lasts(patient_views.find_patients("annika")) == alphabetical  # (through the trigram index / FTS5)
+    assert lasts(patient_views.find_patients("ka")) == alphabetical  # (two letters: the table read)
+    assert lasts(patient_views.find_patients(born.isoformat())) == alphabetical  # (born that day)
+    assert lasts(patient_views.find_patients(dob=born)) == alphabetical
+    assert lasts(patient_views.find_patients("ka", limit=3)) == alphabetical[:3]  # (the first three by name)

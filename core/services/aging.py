@@ -31,6 +31,7 @@ from peewee import JOIN, Case, Cast, Select, Value, fn
 
 from claimdesk.core import config, db, workflow
 from claimdesk.core.errors import NotFound
+from claimdesk.core.letters import sort_key
 from claimdesk.core.models import (
     AgingRow, AuditEvent, Charge, ChargeSplit, Credit, CreditSplit, Encounter, JournalEntry, Patient, Payer,
     Posting, Statement,
@@ -290,7 +291,7 @@ def report(as_of: dt.date | str | None = None, by: str = "payer") -> dict:
             r["name"] = f"{r['last_name']}, {r['first_name']}"
             extra = {"account_no": r["account_no"]}
         rows.append({"id": r["key"], "name": r["name"], **extra, **{b: int(r[b]) for b in (*BUCKETS, "total")}})
-    rows.sort(key=lambda r: (-r["total"], r["name"]))
+    rows.sort(key=lambda r: (-r["total"], sort_key(r["name"]), r["name"]))
     return {"as_of": day, "by": by, "rows": rows, "totals": _totals(day), **snapshot_made(day)}
 
 

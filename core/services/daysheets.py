@@ -12,6 +12,7 @@ from peewee import fn
 from claimdesk.core import clock, workflow
 from claimdesk.core.context import current_user
 from claimdesk.core.errors import Refused
+from claimdesk.core.letters import sort_key
 from claimdesk.core.money import as_json
 from claimdesk.core.models import Charge, Daysheet, JournalEntry, Posting, Provider
 from claimdesk.core.posting.charges import RESTATED
@@ -135,7 +136,7 @@ def provider_activity(start: dt.date, end: dt.date) -> list[dict]:
         bucket(pid)["reversals"] += int(total)
     names = dict(Provider.select(Provider.id, Provider.name).tuples())
     return [{"provider_id": pid, "provider": names.get(pid, "?"), **vals}
-            for pid, vals in sorted(stats.items(), key=lambda kv: names.get(kv[0], ""))]
+            for pid, vals in sorted(stats.items(), key=lambda kv: sort_key(names.get(kv[0], "")))]
 
 
 #: The report's money columns (see :func:`provider_activity` for what each holds and its sign).

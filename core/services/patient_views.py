@@ -46,7 +46,7 @@ def find_patients(text: str = "", limit: int = 50, *, dob: dt.date | None = None
         base = base.where(Patient.dob == dob)
     if member:
         base = base.where(Patient.id.in_(_with_member_id(member)))
-    by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
+    by_name = base.order_by(*db.name_order(Patient.last_name, Patient.first_name), Patient.id)
     narrowed = dob is not None or bool(member)
     found = (_exact_matches(needle, base, narrowed) or list(_containing(base, needle, limit))) if needle \
         else list(by_name.limit(limit))
@@ -109,7 +109,7 @@ def _exact_query(base, key, pid, day):
     first = (Select([found], [found.c.pid, fn.MIN(found.c.kind).alias("kind")]).group_by(found.c.pid)
              .alias("first"))
     return (base.join(first, on=(Patient.id == first.c.pid)).with_cte(found)
-            .order_by(first.c.kind, Patient.last_name, Patient.first_name, Patient.id))
+            .order_by(first.c.kind, *db.name_order(Patient.last_name, Patient.first_name), Patient.id))
 
 
 def _exact_build(with_id: bool, with_day: bool):
@@ -134,13 +134,13 @@ def _containing(base, needle: str, limit: int):
     itself the planner walks the name index in order hoping to meet 50 matches soon, and reads
     every patient when few or none match (PostgreSQL: 190 ms at 94,000 patients, for no rows;
     SQLite: 91 ms a search). The index narrows; the same condition decides."""
-    by_name = base.order_by(Patient.last_name, Patient.first_name, Patient.id)
+    by_name = base.order_by(*db.name_order(Patient.last_name, Patient.first_name), Patient.id)
     narrowing = _trigram_narrowing(needle)
     if narrowing is None:
         return by_name.where(_contains(needle)).limit(limit)
     found = (base.select(Patient.id, Patient.last_name, Patient.first_name).where(_contains(needle), *narrowing)
              .cte("found", materialized=True))
-    first = found.select_from(found.c.id).order_by(found.c.last_name, found.c.first_name, found.c.id).limit(limit)
+    first = found.select_from(found.c.id).order_by(*db.name_order(found.c.last_name, found.c.first_name), found.c.id).limit(limit)
     return by_name.where(Patient.id.in_(first)).with_cte(found)
 
 

@@ -10,6 +10,7 @@ from peewee import fn
 
 from claimdesk.core import db
 from claimdesk.core.errors import InputError
+from claimdesk.core.letters import sort_key
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.money import MoneyError, to_cents
 from claimdesk.core.validation import typed_id
@@ -24,7 +25,7 @@ def paying_payers() -> list[dict]:
     first, then by name."""
     rows = [{"id": p.id, "name": p.name, "kind": p.kind}
             for p in Payer.select().where(Payer.kind != "inactive").order_by(Payer.name)]
-    return sorted(rows, key=lambda p: (p["kind"] != "patient", p["name"]))
+    return sorted(rows, key=lambda p: (p["kind"] != "patient", sort_key(p["name"]), p["name"]))
 
 
 # --- vouchers ---------------------------------------------------------------------------

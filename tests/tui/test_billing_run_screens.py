@@ -213,6 +213,27 @@ def test_statements_screen_lists_a_patients_statements_and_opens_one(database):
     assert "PATIENT STATEMENT" in seen["view"] and "r Regenerate" in seen["view"]
 
 
+def test_a_patient_id_too_long_to_be_one_is_refused_on_the_statements_screen(database):
+    """Twenty-five nines in the Patient field: Regenerate says to type the patient's ID and
+    Enter names the field and the ids there are, under the field; nothing is made, nothing breaks."""
+    scenario.build()
+    seen = {}
+
+    async def flow(pilot):
+        await press(pilot, "s")
+        await type_text(pilot, "9" * 25)
+        await press(pilot, "f2")
+        seen["regenerate"] = words(screen_text(pilot.app))
+        await press(pilot, "enter")
+        seen["enter"] = words(screen_text(pilot.app))
+
+    drive(flow)
+    assert "! type the patient's ID (digits)" in seen["regenerate"]
+    assert "Regenerate the statement of patient" not in seen["regenerate"]
+    assert "! patient_id: must be a positive id (1 to 4611686018427387904)" in seen["enter"]
+    assert Statement.select().count() == 0
+
+
 def test_the_statement_run_lists_whom_it_skipped_and_why(database):
     clinic = scenario.build()
     with clock.frozen(scenario.TODAY):
