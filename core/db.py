@@ -356,7 +356,7 @@ def name_order(*columns) -> list:
     key (:func:`_sqlite_name_key`), then the columns themselves, so names with the same letters
     still come in one order."""
     if is_postgres():
-        collation = _pg_name_collation()
+        collation = pg_name_collation()
         if collation is None:
             return [peewee.fn.LOWER(c) for c in columns] + list(columns)
         return [peewee.NodeList((c, peewee.SQL(f'COLLATE "{collation}"'))) for c in columns]
@@ -370,8 +370,9 @@ def _sqlite_name_key(column):
     return peewee.Case(None, [(beyond_ascii, getattr(peewee.fn, NAME_SORT_KEY)(column))], peewee.fn.LOWER(column))
 
 
-def _pg_name_collation() -> str | None:
-    """:data:`NAME_COLLATION` when this PostgreSQL server has it (asked once a connection)."""
+def pg_name_collation() -> str | None:
+    """PostgreSQL: :data:`NAME_COLLATION` when this server has it (built with ICU; asked once a
+    connection), else None."""
     conn = database.obj
     if not hasattr(conn, "_claimdesk_name_collation"):
         found = sql("SELECT 1 FROM pg_collation WHERE collname = {p}", [NAME_COLLATION]).fetchone()

@@ -54,6 +54,21 @@ def test_postgresql_finds_a_name_through_its_trigram_index(database, backend):
     assert "patient_last_name_trigram" in plan
 
 
+def test_postgresql_lists_names_in_order_through_the_name_order_index(database, backend):
+    """Two letters (no trigram index serves them): PostgreSQL can walk the patients in the order
+    lists show them (schema v14) and stop at the first 50 that match, rather than sort them all."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's index in ICU's order (SQLite has none: its order calls Python)")
+    b.patient("Ángel", "Ann")
+    query = patient_views._containing(patient_views.Patient.select(), "an", 50)
+    sql, params = query.sql()
+    with db.database.atomic():
+        for what in ("seqscan", "bitmapscan", "sort"):
+            db.sql(f"SET LOCAL enable_{what} = off")
+        plan = "\n".join(r[0] for r in db.database.execute_sql("EXPLAIN " + sql, params))
+    assert "patient_name_order" in plan and "Sort" not in plan
+
+
 def test_sqlite_finds_a_name_through_its_fts5_table_kept_by_the_patient_triggers(database, backend):
     if backend != "sqlite":
         pytest.skip("SQLite's FTS5 table (PostgreSQL's trigram indexes: the test above)")
