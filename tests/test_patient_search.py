@@ -136,9 +136,11 @@ def test_names_come_in_the_order_a_clerk_looks_for_them_case_and_accents_aside(d
     import datetime as dt
 
     born = dt.date(1961, 4, 5)
-    for last in ("Zimmerman", "de la Cruz", "McDonald", "Ángel", "Mcallister", "Østergaard", "Baker"):
+    for last in ("Zimmerman", "de la Cruz", "McDonald", "Ángel", "Mcallister", "Østergaard", "Baker", "O'Brien",
+                 "Obama", "Smith-Jones", "Smithers", "Dean", "Angel"):
         b.patient(last, "Annika", dob=born)
-    alphabetical = ["Ángel", "Baker", "de la Cruz", "Mcallister", "McDonald", "Østergaard", "Zimmerman"]
+    alphabetical = ["Angel", "Ángel", "Baker", "de la Cruz", "Dean", "Mcallister", "McDonald", "O'Brien", "Obama",
+                    "Østergaard", "Smith-Jones", "Smithers", "Zimmerman"]
 
     def lasts(rows):
         return [r["name"].split(",")[0] for r in rows]
