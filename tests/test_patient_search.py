@@ -149,3 +149,33 @@ def test_names_come_in_the_order_a_clerk_looks_for_them_case_and_accents_aside(d
     assert lasts(patient_views.find_patients(born.isoformat())) == alphabetical  # (born that day)
     assert lasts(patient_views.find_patients(dob=born)) == alphabetical
     assert lasts(patient_views.find_patients("ka", limit=3)) == alphabetical[:3]  # (the first three by name)
+
+
+def test_payer_and_provider_pickers_list_names_alphabetically_case_and_accents_aside(database):
+    """Every picker of payers or providers (registration, setup, the payment screens, an action's
+    form, the claims waiting by payer) is alphabetical like the patient lists: "aetna Better Health"
+    and "Épargne Mutuelle" in their places, not after "Zenith Mutual" as byte order had them."""
+    from claimdesk.core.models import Encounter
+    from claimdesk.core.services import claims, intake_views, payment_views
+    from claimdesk.core.services.actions import ActionContext
+
+    for name in ("Zenith Mutual", "aetna Better Health", "Épargne Mutuelle", "Blue Shield", "Emerald Care"):
+        b.payer(name)
+    for name in ("Dr. Zhou", "dr. adams", "Dr. Émile Roux", "Dr. Baker"):
+        b.provider(name)
+    payers = ["aetna Better Health", "Blue Shield", "Emerald Care", "Épargne Mutuelle", "Zenith Mutual"]
+    providers = ["dr. adams", "Dr. Baker", "Dr. Émile Roux", "Dr. Zhou"]
+
+    def names(rows, key="name"):
+        return [r[key] for r in rows]
+    assert names(intake_views.registration_choices()["payers"]) == payers
+    assert names(intake_views.setup_lists()["payers"]) == payers
+    assert names(intake_views.setup_lists()["providers"]) == providers
+    assert names(intake_views.entry_choices()["rendering"]) == providers
+    assert names(payment_views.paying_payers()) == ["Patient"] + payers
+    assert [label.split(" (")[0] for _, label in payment_views.fee_choices()["provider_id"]] == providers
+    enc, _ = b.encounter(b.patient("Quinn", "Ada"), payers=[b.payer("Emerald Care")])
+    assert [p.name for p in ActionContext(Encounter.get_by_id(enc.id)).insurance_payers()] == payers
+    for name in ("Zenith Mutual", "aetna Better Health", "Épargne Mutuelle"):
+        b.audited(lambda: claims.queue(enc, b.payer(name), "secondary"), "test.queue")
+    assert [c["payer"] for c in claims.queued_list()] == ["aetna Better Health", "Épargne Mutuelle", "Zenith Mutual"]

@@ -62,7 +62,7 @@ def queued_list(payer_id: int | None = None, limit: int | None = None) -> list[d
     not; the first ``limit`` of them when given (:func:`queued_count` says how many in all)."""
     q = (Claim.select(Claim, Payer, Encounter, Patient).join(Payer).switch(Claim)
          .join(Encounter).join(Patient, on=(Encounter.patient == Patient.id))
-         .where(Claim.status == "queued").order_by(Payer.name, Claim.id))
+         .where(Claim.status == "queued").order_by(*db.name_order(Payer.name), Payer.id, Claim.id))
     if payer_id is not None:
         q = q.where(Claim.payer == get(Payer, payer_id, "payer", field="payer_id").id)
     if limit is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import permutations
 
-from claimdesk.core import clock
+from claimdesk.core import clock, db
 from claimdesk.core.claim_rules import (
     CODE_KINDS, PLACES_OF_SERVICE, PLAN_TYPES, RELATIONSHIPS, plan_type_for, show_diagnosis, split_codes,
 )
@@ -32,7 +32,7 @@ def registration_choices() -> dict:
     """What the registration pickers offer: insurance payers (with the plan type each gives by
     default), plan types, relationships and sexes, each ``[value, label]``."""
     payers = [{"payer_id": p.id, "name": p.name, "kind": p.kind, "plan_type": plan_type_for(p.kind)}
-              for p in Payer.select().order_by(Payer.name) if p.is_insurance]
+              for p in Payer.select().order_by(*db.name_order(Payer.name), Payer.id) if p.is_insurance]
     return {"payers": payers,
             "plan_types": [[code, f"{code} {label}"] for code, label in PLAN_TYPES.items()],
             "relationships": [[r, "self (the patient)" if r == "self" else r] for r in RELATIONSHIPS],
@@ -52,7 +52,7 @@ def entry_choices() -> dict:
     """What the charge entry pickers offer: today, the providers who render and those who may
     refer (an NPI), the service codes with their fees, places of service, and the clinic's most
     used diagnoses of late (shown with dots)."""
-    providers = list(Provider.select().order_by(Provider.name))
+    providers = list(Provider.select().order_by(*db.name_order(Provider.name), Provider.id))
     return {"today": clock.today().isoformat(),
             "rendering": [{"provider_id": p.id, "name": p.name} for p in providers if p.kind != "referring"],
             "referring": [{"provider_id": p.id, "name": p.name} for p in providers if p.npi],
@@ -125,8 +125,10 @@ def setup_lists() -> dict:
     """The clinic's insurance payers, providers and service codes, each with every field its
     form edits (by name; codes by code), and the choices those forms offer ``[value, label]``."""
     return {"payers": [reference_data.PAYER.show(p) for p in
-                       Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS)).order_by(Payer.name)],
-            "providers": [reference_data.PROVIDER.show(p) for p in Provider.select().order_by(Provider.name)],
+                       Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS))
+                       .order_by(*db.name_order(Payer.name), Payer.id)],
+            "providers": [reference_data.PROVIDER.show(p) for p in
+                          Provider.select().order_by(*db.name_order(Provider.name), Provider.id)],
             "codes": [reference_data.CODE.show(c) for c in ServiceCode.select().order_by(ServiceCode.code)],
             "choices": {"payer_kinds": [[k, k.replace("_", " ")] for k in reference_data.INSURANCE_KINDS],
                         "provider_kinds": [[k, k] for k in PROVIDER_KINDS],

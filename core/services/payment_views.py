@@ -10,7 +10,6 @@ from peewee import fn
 
 from claimdesk.core import db
 from claimdesk.core.errors import InputError
-from claimdesk.core.letters import sort_key
 from claimdesk.core.models import Payer, Provider, ServiceCode, Voucher
 from claimdesk.core.money import MoneyError, to_cents
 from claimdesk.core.validation import typed_id
@@ -23,9 +22,9 @@ from claimdesk.core.services.views import iso
 def paying_payers() -> list[dict]:
     """Payers that can send money (every payer but the Inactive Payer), the pseudo payer Patient
     first, then by name."""
-    rows = [{"id": p.id, "name": p.name, "kind": p.kind}
-            for p in Payer.select().where(Payer.kind != "inactive").order_by(Payer.name)]
-    return sorted(rows, key=lambda p: (p["kind"] != "patient", sort_key(p["name"]), p["name"]))
+    payers = Payer.select().where(Payer.kind != "inactive")
+    return [{"id": p.id, "name": p.name, "kind": p.kind}
+            for p in payers.order_by(Payer.kind != "patient", *db.name_order(Payer.name), Payer.id)]
 
 
 # --- vouchers ---------------------------------------------------------------------------
@@ -152,7 +151,7 @@ def open_charges(patient_id: int, payer_id: int) -> list[dict]:
 def fee_choices() -> dict:
     """Choices for the fee-charge fields of fee policies: providers and service codes, as
     (value, label) pairs."""
-    provs = Provider.select().order_by(Provider.kind.desc(), Provider.name)
+    provs = Provider.select().order_by(Provider.kind.desc(), *db.name_order(Provider.name), Provider.id)
     codes = ServiceCode.select().order_by(ServiceCode.kind.desc(), ServiceCode.code)
     return {"provider_id": [(str(p.id), f"{p.name} ({p.kind})") for p in provs],
             "service_code": [(c.code, c.code if c.description in ("", c.code) else f"{c.code} {c.description}")
