@@ -15,6 +15,7 @@ import sys
 import time
 
 from claimdesk.bench.common import core_session
+from claimdesk.core.money import to_cents
 
 
 def _credit(item: dict) -> dict:
@@ -43,7 +44,7 @@ def _eob(item: dict) -> dict:
     eobs.post_eob({"encounter_id": item["encounter_id"], "payer_id": item["payer_id"],
                    "voucher_id": item["voucher_id"], "lines": [{"charge_id": item["charge_id"],
                                                                 "paid": item["amount"]}]})
-    return {"paid": int(round(float(item["amount"]) * 100))}
+    return {"paid": int(to_cents(item["amount"]))}
 
 
 def _action(item: dict) -> dict:
@@ -52,7 +53,7 @@ def _action(item: dict) -> dict:
 
     actions.apply(item["encounter_id"], "patient_writeoff_office",
                   {"amount": item["amount"], "reason": item["reason"], "note": "bench"})
-    return {"written_off": int(round(float(item["amount"]) * 100))}
+    return {"written_off": int(to_cents(item["amount"]))}
 
 
 KINDS = {"credit": _credit, "lookup": _lookup, "eob": _eob, "action": _action}

@@ -121,7 +121,7 @@ def test_upgrading_v10_to_v11_adds_the_refund_table_and_keeps_the_books(db_url):
             payments.post_credit({"patient_id": pat.id, "voucher_id": vid, "keep_unapplied": True})
         assert not db.database.table_exists("refund")
         assert verify() == []
-        assert migrations.upgrade() == [11, 12, 13]  # (v12 and v13, the trigram search indexes, follow)
+        assert migrations.upgrade() == list(range(11, migrations.CURRENT_VERSION + 1))  # v11, and what came after
         migrations.check()
         assert db.database.table_exists("refund")
         from claimdesk.core.services import patient_views  # (v13 indexed the patients already there)
