@@ -203,3 +203,33 @@ def test_a_check_of_eobs_reports_each_split_balance_as_the_ledger_keeps_it(datab
     assert Voucher.get_by_id(voucher_id).undistributed == 0
     assert all(c.unapplied == 0 for c in Credit.select().where(Credit.voucher == voucher_id))
     assert verify() == []
+
+
+def test_an_eob_for_no_such_encounter_or_payer_or_a_payer_not_on_the_claim_is_refused_naming_the_field(database):
+    """An EOB keyed by hand is refused, naming the field and writing nothing, when its encounter
+    or payer does not exist or the payer is not on the encounter's payer list; the rank it posts
+    at is the one its payer holds (secondary here)."""
+    from claimdesk.core.errors import NotFound, Refused
+    from claimdesk.core.models import Eob, JournalEntry
+
+    aetna, medicare, cigna = b.payer("Aetna"), b.payer("Medicare", "medicare"), b.payer("Cigna")
+    pat = b.patient()
+    enc, (charge,) = b.encounter(pat, [100_00], payers=[aetna, medicare])
+    line = [{"charge_id": charge.id, "paid": "10.00"}]
+    before = (Eob.select().count(), JournalEntry.select().count())
+    cases = [({"encounter_id": 999_999, "payer_id": aetna.id}, NotFound, "encounter_id", "no encounter with id 999999"),
+             ({"encounter_id": enc.id, "payer_id": 999_999}, NotFound, "payer_id", "no payer with id 999999"),
+             ({"encounter_id": enc.id, "payer_id": cigna.id}, Refused, "payer_id",
+              f"payer 'Cigna' is not on encounter {enc.id}'s payer list")]
+    for data, error, field, says in cases:
+        with pytest.raises(error) as refused:
+            eobs.post_eob({**data, "lines": line})
+        assert (refused.value.field, str(refused.value)) == (field, f"{field}: {says}")
+    assert (Eob.select().count(), JournalEntry.select().count()) == before
+    eobs.post_eob({"encounter_id": enc.id, "payer_id": aetna.id, "lines": [{"charge_id": charge.id, "adjustments": [
+        {"group_code": "PR", "reason_code": "1", "amount": "20.00"}]}]})  # (Medicare owes 20.00 now)
+    out = eobs.post_eob({"encounter_id": enc.id, "payer_id": medicare.id, "voucher_id": b.voucher(medicare, 10_00),
+                         "lines": line})
+    assert (out["rank"], out["patient_id"]) == ("secondary", pat.id)
+    assert _split(charge.id, "secondary").balance == 10_00
+    assert verify() == []

@@ -16,10 +16,12 @@ later ranks (patient first), as SOS does.
 from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
+from peewee import JOIN
 
 from claimdesk.core import workflow
-from claimdesk.core.errors import Refused
-from claimdesk.core.models import Encounter, Eob, Payer, Voucher
+from claimdesk.core.errors import NotFound, Refused
+from claimdesk.core.models import Encounter, EncounterPayer, Eob, Payer, Voucher
+from claimdesk.core.prepared import Prepared
 from claimdesk.core.posting import eobs as posting_eobs
 from claimdesk.core.validation import Id, Money, Text, business_date_field, load
 from claimdesk.core.services import billing
@@ -58,7 +60,36 @@ def rank_of(encounter: Encounter, payer: Payer) -> str:
     for rank, slot in billing.payer_list(encounter).items():
         if slot.payer_id == payer.id:
             return rank
-    raise Refused(f"payer {payer.name!r} is not on encounter {encounter.id}'s payer list", field="payer_id")
+    raise _not_on_list(payer.name, encounter.id)
+
+
+def _not_on_list(payer_name: str, encounter_id: int) -> Refused:
+    return Refused(f"payer {payer_name!r} is not on encounter {encounter_id}'s payer list", field="payer_id")
+
+
+#: An EOB's encounter (its patient), its payer (its name) and the rank that payer holds on the
+#: encounter's payer list (the first, should it hold two), in one read: no row, no encounter.
+_SLOT = Prepared(lambda encounter_id, payer_id: (
+    Encounter.select(Encounter.patient, Payer.name, EncounterPayer.rank)
+    .join(Payer, JOIN.LEFT_OUTER, on=(Payer.id == payer_id))
+    .switch(Encounter)
+    .join(EncounterPayer, JOIN.LEFT_OUTER, on=((EncounterPayer.encounter == Encounter.id)
+                                                & (EncounterPayer.payer == payer_id)))
+    .where(Encounter.id == encounter_id).order_by(EncounterPayer.rank).limit(1).tuples()))
+
+
+def eob_slot(encounter_id: int, payer_id: int) -> tuple[int, str]:
+    """``(patient id, rank)`` of an EOB from ``payer_id`` on ``encounter_id``: refused, naming
+    the field, when there is no such encounter or payer or the payer is not on its payer list."""
+    row = _SLOT.first(encounter_id, payer_id)
+    if row is None:
+        raise NotFound(f"no encounter with id {encounter_id}", field="encounter_id")
+    patient_id, payer_name, rank = row
+    if payer_name is None:
+        raise NotFound(f"no payer with id {payer_id}", field="payer_id")
+    if rank is None:
+        raise _not_on_list(payer_name, encounter_id)
+    return patient_id, rank
 
 
 def post_lines(eob: Eob, encounter: Encounter, payer: Payer, rank: str, lines: list[dict],
@@ -74,14 +105,13 @@ def post_eob(data: dict, *, idempotency_key: str | None = None) -> dict:
     clean = load(EobInput, data)
 
     def body():
-        encounter = get(Encounter, clean["encounter_id"], "encounter", field="encounter_id")
-        payer = get(Payer, clean["payer_id"], "payer", field="payer_id")
-        rank = rank_of(encounter, payer)
+        encounter_id, payer_id = clean["encounter_id"], clean["payer_id"]
+        patient_id, rank = eob_slot(encounter_id, payer_id)
         voucher = (get(Voucher, clean["voucher_id"], "voucher", field="voucher_id", for_update=True)
                    if clean["voucher_id"] else None)
-        (result,) = posting_eobs.post_eobs(payer.id, voucher, [posting_eobs.EobToPost(
-            encounter.id, encounter.patient_id, rank, clean["lines"], clean["claim_ref"], clean["received_on"])])
-        return {**result, "encounter_id": encounter.id, "patient_id": encounter.patient_id, "rank": rank}
+        (result,) = posting_eobs.post_eobs(payer_id, voucher, [posting_eobs.EobToPost(
+            encounter_id, patient_id, rank, clean["lines"], clean["claim_ref"], clean["received_on"])])
+        return {**result, "encounter_id": encounter_id, "patient_id": patient_id, "rank": rank}
 
     return workflow.run("eob.post", body, inputs=clean, encounter_id=clean["encounter_id"],
                         idempotency_key=idempotency_key)
