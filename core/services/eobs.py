@@ -24,7 +24,6 @@ from claimdesk.core.models import Encounter, EncounterPayer, Eob, Payer, Voucher
 from claimdesk.core.prepared import Prepared
 from claimdesk.core.posting import eobs as posting_eobs
 from claimdesk.core.validation import Id, Money, Text, business_date_field, load
-from claimdesk.core.services import billing
 from claimdesk.core.services.common import get
 
 GROUP_CODES = ("CO", "PR", "OA", "PI")
@@ -55,18 +54,6 @@ class EobInput(Schema):
     lines = fields.List(fields.Nested(LineInput), required=True, validate=validate.Length(min=1))
 
 
-def rank_of(encounter: Encounter, payer: Payer) -> str:
-    """The rank ``payer`` holds on ``encounter``'s payer list."""
-    for rank, slot in billing.payer_list(encounter).items():
-        if slot.payer_id == payer.id:
-            return rank
-    raise _not_on_list(payer.name, encounter.id)
-
-
-def _not_on_list(payer_name: str, encounter_id: int) -> Refused:
-    return Refused(f"payer {payer_name!r} is not on encounter {encounter_id}'s payer list", field="payer_id")
-
-
 #: An EOB's encounter (its patient), its payer (its name) and the rank that payer holds on the
 #: encounter's payer list (the first, should it hold two), in one read: no row, no encounter.
 _SLOT = Prepared(lambda encounter_id, payer_id: (
@@ -88,7 +75,7 @@ def eob_slot(encounter_id: int, payer_id: int) -> tuple[int, str]:
     if payer_name is None:
         raise NotFound(f"no payer with id {payer_id}", field="payer_id")
     if rank is None:
-        raise _not_on_list(payer_name, encounter_id)
+        raise Refused(f"payer {payer_name!r} is not on encounter {encounter_id}'s payer list", field="payer_id")
     return patient_id, rank
 
 
