@@ -321,9 +321,9 @@ def _v14() -> None:
     took 67 ms). Only on a server built with ICU (without it lists order by ``lower()``, which no
     index here serves). SQLite: nothing (its order calls Python for names beyond ASCII: no
     index can hold it)."""
-    if not db.is_postgres() or db.pg_name_collation() is None:
+    c = db.pg_name_collation() if db.is_postgres() else None
+    if c is None:
         return
-    c = db.pg_name_collation()
     db.database.execute_sql(f'CREATE INDEX IF NOT EXISTS patient_name_order ON patient '
                             f'(last_name COLLATE "{c}", first_name COLLATE "{c}", id)')
 

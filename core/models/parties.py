@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import peewee
 
+from claimdesk.core import db
 from claimdesk.core.models.base import BaseModel, CentsField
 
 ROLES = ("clerk", "supervisor", "admin")
@@ -52,6 +53,12 @@ class Payer(BaseModel):
     def insurance_kind(kind: str) -> bool:
         """A payer of this kind is a real insurer (not the pseudo payers Patient and Inactive)."""
         return kind not in PSEUDO_KINDS
+
+    @classmethod
+    def insurers_by_name(cls) -> peewee.ModelSelect:
+        """The real insurers (workers' comp carriers included), in alphabetical order of their
+        names as every list of names is (:func:`claimdesk.core.db.name_order`)."""
+        return cls.select().where(cls.kind.not_in(PSEUDO_KINDS)).order_by(*db.name_order(cls.name), cls.id)
 
 
 class Patient(BaseModel):

@@ -19,9 +19,9 @@ from typing import Any
 
 from peewee import JOIN
 
-from claimdesk.core import db, denials, users
+from claimdesk.core import denials, users
 from claimdesk.core.models import (
-    PSEUDO_KINDS, RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
+    RANKS, Charge, ChargeSplit, Claim, Coverage, Encounter, EncounterPayer, Patient, Payer, ServiceCode,
     Statement, StatementLine, WorkQueue,
 )
 from claimdesk.core.money import Cents
@@ -42,7 +42,7 @@ class PayerView:
     @property
     def is_insurance(self) -> bool:
         """A real insurer (workers' comp carriers included), not a pseudo payer."""
-        return self.kind not in ("patient", "inactive")
+        return Payer.insurance_kind(self.kind)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -382,7 +382,7 @@ class ActionContext:
     # -- lookups for forms ------------------------------------------------------------------
     def insurance_payers(self, kind: str | None = None) -> list[PayerView]:
         """Real insurance payers by name (optionally of one kind: ``"workers_comp"``)."""
-        q = Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS)).order_by(*db.name_order(Payer.name), Payer.id)
+        q = Payer.insurers_by_name()
         if kind:
             q = q.where(Payer.kind == kind)
         return [payer_view(p) for p in q]

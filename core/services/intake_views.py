@@ -32,7 +32,7 @@ def registration_choices() -> dict:
     """What the registration pickers offer: insurance payers (with the plan type each gives by
     default), plan types, relationships and sexes, each ``[value, label]``."""
     payers = [{"payer_id": p.id, "name": p.name, "kind": p.kind, "plan_type": plan_type_for(p.kind)}
-              for p in Payer.select().order_by(*db.name_order(Payer.name), Payer.id) if p.is_insurance]
+              for p in Payer.insurers_by_name()]
     return {"payers": payers,
             "plan_types": [[code, f"{code} {label}"] for code, label in PLAN_TYPES.items()],
             "relationships": [[r, "self (the patient)" if r == "self" else r] for r in RELATIONSHIPS],
@@ -124,9 +124,7 @@ def setup_counts() -> dict:
 def setup_lists() -> dict:
     """The clinic's insurance payers, providers and service codes, each with every field its
     form edits (by name; codes by code), and the choices those forms offer ``[value, label]``."""
-    return {"payers": [reference_data.PAYER.show(p) for p in
-                       Payer.select().where(Payer.kind.not_in(PSEUDO_KINDS))
-                       .order_by(*db.name_order(Payer.name), Payer.id)],
+    return {"payers": [reference_data.PAYER.show(p) for p in Payer.insurers_by_name()],
             "providers": [reference_data.PROVIDER.show(p) for p in
                           Provider.select().order_by(*db.name_order(Provider.name), Provider.id)],
             "codes": [reference_data.CODE.show(c) for c in ServiceCode.select().order_by(ServiceCode.code)],
