@@ -46,7 +46,7 @@ class AgingScreen(KeepWhileRunning, BaseScreen):
         with Horizontal(classes="line"):
             yield Label("As of ", classes="pl-label")
             yield Input(clock.today().isoformat(), id="ag-as-of", compact=True)
-            yield Label(" Balances ", classes="pl-label")
+            yield Label("Balances ", classes="pl-label")
             yield Select([("on that date", "point_in_time"), ("today's, aged from it", "base_date")],
                          value="point_in_time", allow_blank=False, id="ag-mode", compact=True)
         yield ErrorLine(id="ag-error")
