@@ -137,6 +137,12 @@ class Provider(BaseModel):
     state = peewee.CharField(default="")
     zip = peewee.CharField(default="")
 
+    @classmethod
+    def by_name(cls, *first) -> peewee.ModelSelect:
+        """Every provider in alphabetical order of their names as every list of names is
+        (:func:`claimdesk.core.db.name_order`), after the orderings ``first`` when given."""
+        return cls.select().order_by(*first, *db.name_order(cls.name), cls.id)
+
 
 class ServiceCode(BaseModel):
     """A CPT/HCPCS code (the procedure code a claim line carries) or an office fee code (never

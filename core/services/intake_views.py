@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import permutations
 
-from claimdesk.core import clock, db
+from claimdesk.core import clock
 from claimdesk.core.claim_rules import (
     CODE_KINDS, PLACES_OF_SERVICE, PLAN_TYPES, RELATIONSHIPS, plan_type_for, show_diagnosis, split_codes,
 )
@@ -52,7 +52,7 @@ def entry_choices() -> dict:
     """What the charge entry pickers offer: today, the providers who render and those who may
     refer (an NPI), the service codes with their fees, places of service, and the clinic's most
     used diagnoses of late (shown with dots)."""
-    providers = list(Provider.select().order_by(*db.name_order(Provider.name), Provider.id))
+    providers = list(Provider.by_name())
     return {"today": clock.today().isoformat(),
             "rendering": [{"provider_id": p.id, "name": p.name} for p in providers if p.kind != "referring"],
             "referring": [{"provider_id": p.id, "name": p.name} for p in providers if p.npi],
@@ -125,8 +125,7 @@ def setup_lists() -> dict:
     """The clinic's insurance payers, providers and service codes, each with every field its
     form edits (by name; codes by code), and the choices those forms offer ``[value, label]``."""
     return {"payers": [reference_data.PAYER.show(p) for p in Payer.insurers_by_name()],
-            "providers": [reference_data.PROVIDER.show(p) for p in
-                          Provider.select().order_by(*db.name_order(Provider.name), Provider.id)],
+            "providers": [reference_data.PROVIDER.show(p) for p in Provider.by_name()],
             "codes": [reference_data.CODE.show(c) for c in ServiceCode.select().order_by(ServiceCode.code)],
             "choices": {"payer_kinds": [[k, k.replace("_", " ")] for k in reference_data.INSURANCE_KINDS],
                         "provider_kinds": [[k, k] for k in PROVIDER_KINDS],

@@ -151,7 +151,7 @@ def open_charges(patient_id: int, payer_id: int) -> list[dict]:
 def fee_choices() -> dict:
     """Choices for the fee-charge fields of fee policies: providers and service codes, as
     (value, label) pairs."""
-    provs = Provider.select().order_by(Provider.kind.desc(), *db.name_order(Provider.name), Provider.id)
+    provs = Provider.by_name(Provider.kind.desc())
     codes = ServiceCode.select().order_by(ServiceCode.kind.desc(), ServiceCode.code)
     return {"provider_id": [(str(p.id), f"{p.name} ({p.kind})") for p in provs],
             "service_code": [(c.code, c.code if c.description in ("", c.code) else f"{c.code} {c.description}")
