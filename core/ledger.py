@@ -282,17 +282,25 @@ class EntryToPost:
     patient_id: int | None = None
 
 
-def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
+def post_many(kind: str, entries: list[EntryToPost], *, user: str, splits_opened: bool = False) -> list[int]:
     """Write one balanced journal entry per item of ``entries`` (each checked as :func:`post`
     checks one), set-based: a few multi-row INSERTs whatever their number, the cached balances
     moved once by all of them. The entries' ids, in order. For work whose entries must each
     belong to their own audit event (an imported file's claims); must run inside a write
-    transaction."""
+    transaction.
+
+    ``splits_opened``: each AR line is the first money on a split written in this transaction
+    with the line's amount as its cached balance (new charge lines: :func:`~claimdesk.core.
+    posting.charges.post_charges`), so those balances are not moved again (on PostgreSQL the
+    second write of every new split cost as much as inserting them). Refused unless every AR
+    line is positive and names its own split; ``claimdesk verify`` proves the balances."""
     if db.database.obj.transaction_depth() == 0:
         raise LedgerError("ledger.post_many must run inside a write transaction")
     if not entries:
         return []
     checked = [_checked(kind, e.lines) for e in entries]
+    if splits_opened:
+        _refuse_unless_opening([ln for lines in checked for ln in lines if ln.account == "AR"])
     now = clock.now()
     shared = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
               "created_by": user, "reverses": None}
@@ -300,11 +308,23 @@ def post_many(kind: str, entries: list[EntryToPost], *, user: str) -> list[int]:
         {**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id})) for e in entries])
     insert_ids(Posting, _POSTING_COLS,
                [_posting_row(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines], ids=False)
-    _apply_to_caches([ln for lines in checked for ln in lines])
+    _apply_to_caches([ln for lines in checked for ln in lines if not (splits_opened and ln.account == "AR")])
     made = _entries_made.get()
     if made is not None:
         made.extend(ids)
     return ids
+
+
+def _refuse_unless_opening(lines: list[Line]) -> None:
+    """Refuse AR ``lines`` that cannot each open a split's balance (see :func:`post_many`):
+    one not positive (it would take the new split below zero), or two on one split."""
+    seen: set[int] = set()
+    for ln in lines:
+        if ln.amount <= 0:
+            raise LedgerError(_CACHES["split"][2].format(ln.split_id))
+        if ln.split_id in seen:
+            raise LedgerError(f"charge split {ln.split_id} is opened twice")
+        seen.add(ln.split_id)
 
 
 def _deltas(lines: list[Line]) -> tuple[tuple[str, dict[int, int]], ...]:

@@ -71,6 +71,35 @@ def test_split_cannot_go_below_zero(database):
             ledger.post("adj", [ledger.ar(split, -5), ledger.Line("WRITEOFF", 5)], user="t")
 
 
+def test_charges_open_their_splits_with_the_fee_and_verify_agrees(database):
+    """New charge lines: each split is written with its fee as balance and the ledger does not
+    move it again (``splits_opened``); the balances and fees are what the postings say."""
+    from claimdesk.core.posting.charges import NewCharge, post_charges
+    from claimdesk.core.services import verify
+
+    with db.write_transaction():
+        split = _split(fee=0)
+        enc = Encounter.get_by_id(Charge.get_by_id(split.charge_id).encounter_id)
+        lines = [NewCharge(enc.id, enc.patient_id, Charge.get_by_id(split.charge_id).service_code_id, 1, fee,
+                           enc.provider_id, enc.dos) for fee in (125_00, 0, 40_50)]
+        made = post_charges(lines, memo="visit")
+    assert [ChargeSplit.get_by_id(m.split_id).balance for m in made] == [125_00, 0, 40_50]
+    assert made[0].entry_id == made[2].entry_id and made[1].entry_id is None
+    assert sorted(p.amount for p in Posting.select().where(Posting.account == "AR")) == [40_50, 125_00]
+    assert verify.check_splits() == [] and verify.check_charges() == []  # (what the postings say)
+
+
+@pytest.mark.parametrize("amounts, refusal", [((-5,), "would go below zero"), ((300, 200), "opened twice")])
+def test_opening_splits_refuses_a_negative_line_or_one_split_twice_and_writes_nothing(database, amounts, refusal):
+    with db.write_transaction():
+        split = _split()
+    lines = [ledger.ar(split, cents) for cents in amounts] + [ledger.Line("REVENUE", -sum(amounts))]
+    with pytest.raises(LedgerError, match=refusal):
+        with db.write_transaction():
+            ledger.post_many("charge", [ledger.EntryToPost(lines)], user="t", splits_opened=True)
+    assert JournalEntry.select().count() == 0 and ChargeSplit.get_by_id(split.id).balance == 0
+
+
 def test_postings_are_append_only(database):
     with db.write_transaction():
         split = _split()

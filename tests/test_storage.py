@@ -80,6 +80,35 @@ def test_upgrading_a_version_4_database_makes_the_posting_indexes_partial(db_url
         db.close()
 
 
+#: v15 drops these (another index begins with each column): table -> (index, its column).
+_LED = {"charge": (("charge_encounter_id", "encounter_id"), ("charge_patient_id", "patient_id")),
+        "charge_split": (("charge_split_charge_id", "charge_id"),),
+        "encounter": (("encounter_queue_id", "queue_id"),),
+        "encounter_payer": (("encounter_payer_encounter_id", "encounter_id"),)}
+
+
+def test_upgrading_a_version_14_database_drops_the_indexes_a_longer_one_begins_with(db_url):
+    db.connect(db_url)
+    try:
+        with db.write_transaction():  # schema version 14 as it was: a single-column index on each
+            migrations.MIGRATIONS[1]()
+            for table, pairs in _LED.items():
+                for name, col in pairs:
+                    db.database.execute_sql(f"CREATE INDEX {name} ON {table} ({col})")
+            SchemaVersion.create(version=14, upgraded_at=clock.now())
+        assert "charge_encounter_id" in _index_names("charge")
+        assert migrations.upgrade() == [15]
+        for table, pairs in _LED.items():
+            assert not {name for name, _col in pairs} & _index_names(table)
+        migrations.check()
+        if not db.is_postgres():  # the lookups by those columns still go through an index
+            for table, pairs in _LED.items():
+                for _name, col in pairs:
+                    plan = " ".join(str(r[-1]) for r in db.database.execute_sql(
+                        f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {col} = 1"))
+                    assert "USING INDEX" in plan, (table, col, plan)
+    finally:
+        db.close()
 # --- a database this user may read but not write ------------------------------------------------
 READS = (["verify"], ["db", "status"], ["patient", "find", "Doe"], ["patient", "show", "{patient}"],
          ["encounter", "show", "{encounter}"], ["actions", "list", "{encounter}"], ["voucher", "list"],

@@ -30,7 +30,7 @@ class Encounter(BaseModel):
     claim_type = peewee.CharField(default="medical")
     billable = peewee.BooleanField(default=True)
     status = peewee.CharField(default="active")  # active | removed
-    queue = peewee.ForeignKeyField(WorkQueue, null=True, index=True)
+    queue = peewee.ForeignKeyField(WorkQueue, null=True, index=False)  # (led by the queue-order index)
     tags = peewee.CharField(default="")  # comma separated, e.g. "Non-Billable"
     replaces = peewee.ForeignKeyField("self", null=True, backref="replaced_by")
     created_at = peewee.DateTimeField()
@@ -59,7 +59,7 @@ class EncounterPayer(BaseModel):
     (self-pay); ``replaced_payer`` remembers the payer it displaced.
     """
 
-    encounter = peewee.ForeignKeyField(Encounter, backref="payers", index=True)
+    encounter = peewee.ForeignKeyField(Encounter, backref="payers", index=False)  # (led by the unique index)
     rank = peewee.CharField()
     payer = peewee.ForeignKeyField(Payer)
     coverage = peewee.ForeignKeyField(Coverage, null=True)
@@ -79,8 +79,8 @@ class Charge(BaseModel):
     ``status`` is "void" once a supervisor voided it (its charge entry reversed, never edited).
     """
 
-    encounter = peewee.ForeignKeyField(Encounter, backref="charges", index=True)
-    patient = peewee.ForeignKeyField(Patient, index=True)
+    encounter = peewee.ForeignKeyField(Encounter, backref="charges", index=False)  # (both lead an index below)
+    patient = peewee.ForeignKeyField(Patient, index=False)
     line_no = peewee.IntegerField(default=1)
     service_code = peewee.ForeignKeyField(ServiceCode)
     units = peewee.IntegerField(default=1)
@@ -107,7 +107,7 @@ class ChargeSplit(BaseModel):
     keeps it and ``claimdesk verify`` recomputes it.
     """
 
-    charge = peewee.ForeignKeyField(Charge, backref="splits", index=True)
+    charge = peewee.ForeignKeyField(Charge, backref="splits", index=False)  # (led by the unique index)
     rank = peewee.CharField()
     payer = peewee.ForeignKeyField(Payer, index=True)
     patient = peewee.ForeignKeyField(Patient, index=True)

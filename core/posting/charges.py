@@ -92,8 +92,10 @@ def post_charges(charges: Sequence[NewCharge], *, memo: str, entry_per_encounter
     charge_ids = insert_ids(Charge, ("encounter", "patient", "line_no", "service_code", "units", "fee", "provider",
                                      "dos", "kind", "primary_marked_paid", "modifiers", "diagnosis_pointers",
                                      "control_no", "status"), charge_rows)
+    # each split opens with its fee as balance: the fee's AR line below is its first money
+    # (``ledger.post_many(splits_opened=True)``)
     split_ids = insert_ids(ChargeSplit, ("charge", "rank", "payer", "patient", "balance", "denied", "denial_code"),
-                           [(cid, rank, payer, c.patient_id, 0, ChargeSplit.denied.db_value(False), "")
+                           [(cid, rank, payer, c.patient_id, c.fee, ChargeSplit.denied.db_value(False), "")
                             for cid, c, (_n, rank, payer) in zip(charge_ids, charges, owed)])
     made = [PostedCharge(cid, n, sid, rank, payer)
             for cid, sid, (n, rank, payer) in zip(charge_ids, split_ids, owed)]
@@ -110,13 +112,12 @@ def post_charges(charges: Sequence[NewCharge], *, memo: str, entry_per_encounter
     fees = [c for c in charges if c.fee]
     if entry_per_encounter:
         patient_of = {c.encounter_id: c.patient_id for c in fees}
-        ids = ledger.post_many("charge", [ledger.EntryToPost(lines, memo, eid, patient_of[eid])
-                                          for eid, lines in postings.items()], user=current_user())
-        entry_of = dict(zip(postings, ids))
+        entries = [ledger.EntryToPost(lines, memo, eid, patient_of[eid]) for eid, lines in postings.items()]
     else:
-        entry = ledger.post("charge", postings[None], memo=memo, user=current_user(),
-                            encounter_id=only(c.encounter_id for c in fees), patient_id=only(c.patient_id for c in fees))
-        entry_of = {c.encounter_id: entry.id for c in fees}
+        entries = [ledger.EntryToPost(postings[None], memo, only(c.encounter_id for c in fees),
+                                      only(c.patient_id for c in fees))]
+    ids = ledger.post_many("charge", entries, user=current_user(), splits_opened=True)
+    entry_of = dict(zip(postings, ids)) if entry_per_encounter else {c.encounter_id: ids[0] for c in fees}
     return [PostedCharge(m.charge_id, m.line_no, m.split_id, m.rank, m.payer_id, entry_of.get(c.encounter_id))
             if c.fee else m for c, m in zip(charges, made)]
 
