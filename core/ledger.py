@@ -304,11 +304,15 @@ def post_many(kind: str, entries: list[EntryToPost], *, user: str, splits_opened
     now = clock.now()
     shared = {"posted_at": now, "posted_on": now.date(), "daysheet": _daysheet_id(), "kind": kind,
               "created_by": user, "reverses": None}
-    ids = insert_ids(JournalEntry, _ENTRY_COLS, [tuple(_entry_params(
-        {**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id})) for e in entries])
-    insert_ids(Posting, _POSTING_COLS,
-               [_posting_row(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines], ids=False)
-    _apply_to_caches([ln for lines in checked for ln in lines if not (splits_opened and ln.account == "AR")])
+    values = [{**shared, "memo": e.memo[:250], "encounter": e.encounter_id, "patient": e.patient_id} for e in entries]
+    moving = [ln for lines in checked for ln in lines if not (splits_opened and ln.account == "AR")]
+    if len(entries) == 1:  # (as post writes one: on PostgreSQL entry, postings and updates in one round trip)
+        ids = [_insert_entry(values[0], checked[0], _cache_updates(moving))]
+    else:
+        ids = insert_ids(JournalEntry, _ENTRY_COLS, [tuple(_entry_params(v)) for v in values])
+        insert_ids(Posting, _POSTING_COLS,
+                   [_posting_row(entry_id, ln) for entry_id, lines in zip(ids, checked) for ln in lines], ids=False)
+        _apply_to_caches(moving)
     made = _entries_made.get()
     if made is not None:
         made.extend(ids)

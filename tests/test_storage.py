@@ -109,6 +109,8 @@ def test_upgrading_a_version_14_database_drops_the_indexes_a_longer_one_begins_w
                     assert "USING INDEX" in plan, (table, col, plan)
     finally:
         db.close()
+
+
 # --- a database this user may read but not write ------------------------------------------------
 READS = (["verify"], ["db", "status"], ["patient", "find", "Doe"], ["patient", "show", "{patient}"],
          ["encounter", "show", "{encounter}"], ["actions", "list", "{encounter}"], ["voucher", "list"],
