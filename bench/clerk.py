@@ -1,7 +1,7 @@
 """One clerk of the many-clerks case (``bench/case_clerks.py``), in its own interpreter.
 
-``python -m claimdesk.bench.clerk URL @ARGS_JSON``: connects, warms up (imports, plugins,
-a first query of each kind), prints ``ready``, waits for ``go`` on stdin (the parent
+``python -m claimdesk.bench.clerk URL @ARGS_JSON``: connects, warms up (plugins, then one
+workflow of each kind on items of its own, untimed), prints ``ready``, waits for ``go`` on stdin (the parent
 releases every clerk at once), then works through its list of workflows, timing each
 (flat out, or at its ``pace``: one workflow every ``pace`` seconds from ``offset``, each
 timed from its scheduled start), and prints one JSON line: per workflow its kind and seconds, the wall-clock start and
@@ -59,18 +59,22 @@ def _action(item: dict) -> dict:
 KINDS = {"credit": _credit, "lookup": _lookup, "eob": _eob, "action": _action}
 
 
-def warm_up(items: list[dict]) -> None:
-    """Import and prepare everything a first workflow of each kind would (outside the clock)."""
+def warm_up(warm: list[dict]) -> tuple[dict, list]:
+    """One workflow of each kind before the clock, as a clerk's app that has been open all day
+    has done: its code paths run once, its server session's catalog caches filled and statements
+    planned. These are real workflows on items of their own (``warm``); what they moved (for the
+    lost-update check) and each one's ``(kind, seconds)``."""
     from claimdesk.core.plugins.host import get_host
-    from claimdesk.core.services import actions, patient_views
 
     get_host()
-    lookups = [i for i in items if i["kind"] == "lookup"]
-    if lookups:
-        patient_views.find_patients(lookups[0]["account_no"])
-        actions.assess(f"E{lookups[0]['encounter_id']}")
-    import claimdesk.core.services.eobs  # noqa: F401
-    import claimdesk.core.services.payments  # noqa: F401
+    totals: dict[str, int] = {}
+    took = []
+    for item in warm:
+        t0 = time.perf_counter()
+        for k, v in KINDS[item["kind"]](item).items():
+            totals[k] = totals.get(k, 0) + v
+        took.append((item["kind"], time.perf_counter() - t0))
+    return totals, took
 
 
 def main(argv: list[str]) -> None:
@@ -78,12 +82,13 @@ def main(argv: list[str]) -> None:
     url, args = argv[0], argv[1]
     spec = json.loads(open(args[1:]).read() if args.startswith("@") else args)
     items, pace, offset = spec["items"], spec.get("pace"), spec.get("offset", 0.0)
+    warm = spec.get("warm", [])
     with core_session(url):
-        warm_up(items)
+        totals, warmed = warm_up(warm)
         print("ready", flush=True)
         if sys.stdin.readline().strip() != "go":
             return
-        done, totals, errors = [], {}, []
+        done, errors = [], []
         start, t_start, cpu = time.time(), time.perf_counter(), time.process_time()
         for n, item in enumerate(items):
             t0 = time.perf_counter()
@@ -102,7 +107,7 @@ def main(argv: list[str]) -> None:
                 totals[k] = totals.get(k, 0) + v
         end, cpu = time.time(), time.process_time() - cpu
     print(json.dumps({"start": start, "end": end, "cpu": cpu, "done": done, "totals": totals, "errors": errors[:20],
-                      "error_count": len(errors)}))
+                      "error_count": len(errors), "warm": warmed}))
 
 
 if __name__ == "__main__":

@@ -51,6 +51,8 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
         assert level["procs"] == procs and level["workflows"] == SMOKE["clerk_workflows"] // 2 * procs
         assert level["errors"] == 0 and measured["lost"] == [] and measured["verify"] == []
         assert set(level["by_kind"]) == {"credit", "lookup", "eob", "action"}
+        # each clerk did one of each before the clock (its money and audit events in the lost check above)
+        assert set(level["first_of_kind"]) == {"credit", "lookup", "eob", "action"}
     paced = clerks["clerks_2_at_20"]["core"]  # 20 workflows offered at 20 a second take about a second
     assert paced["rate"] == SMOKE["clerk_rate"] and paced["seconds"] >= 0.9
     assert "at 20/s offered" in clerks["clerks_2_at_20"]["title"]
