@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sys
 import time
+from pathlib import Path
 
 from claimdesk.bench.common import core_session
 from claimdesk.core.money import to_cents
@@ -85,7 +86,7 @@ def warm_up(warm: list[dict]) -> tuple[dict, list]:
 def main(argv: list[str]) -> None:
     """Warm up, say ready, wait for go, work, print the JSON line."""
     url, args = argv[0], argv[1]
-    spec = json.loads(open(args[1:]).read() if args.startswith("@") else args)
+    spec = json.loads(Path(args[1:]).read_text() if args.startswith("@") else args)
     items, pace, offset = spec["items"], spec.get("pace"), spec.get("offset", 0.0)
     warm = spec.get("warm", [])
     with core_session(url):

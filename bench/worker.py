@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+from pathlib import Path
 
 from claimdesk.bench.memory import peak_rss_mb
 
@@ -16,7 +17,7 @@ from claimdesk.bench.memory import peak_rss_mb
 def main(argv: list[str]) -> None:
     """Import ``claimdesk.bench.case_<CASE>``, call ``PHASE(url, **args)``, print the JSON line."""
     case, phase, url, args = argv[0], argv[1], argv[2], argv[3]
-    args = json.loads(open(args[1:]).read() if args.startswith("@") else args)
+    args = json.loads(Path(args[1:]).read_text() if args.startswith("@") else args)
     module = importlib.import_module(f"claimdesk.bench.case_{case}")
     result = getattr(module, phase)(url, **args)
     print(json.dumps({"result": result, "peak_rss_mb": peak_rss_mb()}, default=str))
