@@ -331,6 +331,26 @@ def test_claims_breaking_the_import_rules_are_refused_with_segment_and_line_and_
     assert verify.verify() == []
 
 
+def test_a_value_longer_than_x12_allows_refuses_its_claim_by_element_on_either_engine(database):
+    # (on PostgreSQL such a name once reached the database, which refused the whole file with an
+    # error of its own, "value too long"; SQLite stored it)
+    claims = make_claims(3, seed=19)
+    claims[0].subscriber.last = "L" * 60  # the most NM103 holds: imported as it is
+    claims[1].subscriber.last = "M" * 61
+    claims[2].subscriber.member_id = "9" * 81
+    text = write_837p(claims)
+    (f,) = run(text).files
+    name, member = f.refused
+    assert (name.claim_no, name.segment, name.element) == (claims[1].number, "NM1", "NM103")
+    assert name.reason.startswith("NM103 is 61 characters long; X12 allows at most 60: segment NM1 (segment ")
+    assert name.line == line_of(text, "NM1*IL*1*" + "M" * 61)
+    assert (member.claim_no, member.element) == (claims[2].number, "NM109")
+    assert "NM109 is 81 characters long; X12 allows at most 80" in member.reason
+    assert [r.claim_no for r in f.imported] == [claims[0].number]
+    assert Patient.select().where(Patient.last_name == "L" * 60).count() == 1
+    assert verify.verify() == []
+
+
 def test_a_void_and_a_claim_number_entered_by_hand_are_refused(database):
     claims = make_claims(2, seed=20)
     claims[0].frequency, claims[0].payer_claim_number = "8", "PCN1"

@@ -153,6 +153,26 @@ def test_a_payment_that_does_not_balance_is_refused_whole_and_nothing_is_written
     assert counts() == before
 
 
+def test_a_value_longer_than_x12_allows_refuses_its_payment_by_element_on_either_engine(database):
+    # (on PostgreSQL a long trace or claim number once reached the database, which refused it with
+    # an error of its own, "value too long", instead of the payment being refused by name)
+    claims = load_claims(12)
+    first, second, *rest = remittances_by_payer(claims)
+    assert rest
+    long_trace = dataclasses.replace(first, trace_number="T" * 51)
+    long_claim = dataclasses.replace(second, claims=(dataclasses.replace(second.claims[0], payer_claim_number="X" * 300),
+                                                     *second.claims[1:]))
+    before = counts()
+    report = post(write_835([long_trace, long_claim]))
+    assert [p.status for p in report.payments] == ["refused", "refused"]
+    assert report.payments[0].reason.startswith("TRN02 is 51 characters long; X12 allows at most 50: segment TRN")
+    assert report.payments[1].reason.startswith("CLP07 is 300 characters long; X12 allows at most 50: segment CLP")
+    assert counts() == before
+    report = post(write_835([dataclasses.replace(first, trace_number="T" * 50), *rest]), name="fixed.835")
+    assert {p.status for p in report.payments} == {"posted"}
+    assert_clean()
+
+
 def test_declared_delimiters_a_stray_component_separator_and_no_payer_contact_are_read(database):
     claims = load_claims(6)
     remittances = remittances_by_payer(claims, missing_per=True)

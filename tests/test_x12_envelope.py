@@ -43,6 +43,9 @@ def test_the_good_file_reads():
         ("ST*837*0001", "ST*837*001", "ST02 '001' is not a control number (4 to 9 characters): segment ST (segment 3, line 3)"),
         ("ST*837*0001", "ST**0001", "ST01 is required: segment ST (segment 3, line 3)"),
         ("GS*HC*", "GS*HP*", "ST01 '837' travels in a GS01 'HC' group, not 'HP': segment ST (segment 3, line 3)"),
+        ("GS*HC*CLINIC01*", "GS*HC*" + "C" * 16 + "*",
+         "GS02 is 16 characters long; X12 allows at most 15: segment GS (segment 2, line 2)"),
+        ("GS*HC*CLINIC01*", "GS*HC*" + "C" * 15 + "*", None),
     ],
 )
 def test_control_numbers_and_counts(old, new, message):

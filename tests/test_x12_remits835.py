@@ -471,6 +471,7 @@ def test_pyx12_does_check_the_generated_835():
 ALNUM = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"
 CODE = st.text(ALNUM, min_size=1, max_size=6)
 TWO = st.text(ALNUM, min_size=2, max_size=2)  # modifiers, PLB reasons
+REASON = st.text(ALNUM, min_size=1, max_size=5)  # CAS reason codes (X12 allows at most 5 characters)
 TEXT = st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .-", min_size=1, max_size=12)
 OPTIONAL = st.just("") | TEXT
 CENTS = st.integers(-(10**9), 10**9).map(Cents)
@@ -481,7 +482,7 @@ AMOUNTS = st.lists(st.tuples(CODE, CENTS), max_size=3).map(tuple)
 ERROR = st.sampled_from([0, 0, 0, 1, -1])
 NAME = st.builds(Name, TEXT, OPTIONAL, OPTIONAL, OPTIONAL, st.sampled_from(["", "MI", "PI"]), OPTIONAL)
 ADDRESS = st.builds(Address, TEXT, OPTIONAL, TEXT, OPTIONAL, OPTIONAL)
-ADJUSTMENTS = st.lists(st.builds(Adjustment, st.sampled_from(sorted(ADJUSTMENT_GROUPS)), CODE, CENTS,
+ADJUSTMENTS = st.lists(st.builds(Adjustment, st.sampled_from(sorted(ADJUSTMENT_GROUPS)), REASON, CENTS,
                                  st.none() | QUANTITY), max_size=8).map(tuple)
 PROCEDURE = st.builds(Procedure, st.sampled_from(["HC", "AD", "NU", "ER", "N4"]), CODE,
                       st.lists(TWO, max_size=4).map(tuple),

@@ -29,6 +29,7 @@ from decimal import Decimal
 
 from claimdesk.core.claim_rules import MAX_DIAGNOSES, MAX_MODIFIERS, check_npi
 from claimdesk.core.money import fmt
+from claimdesk.core.x12 import limits
 from claimdesk.core.x12.claims837 import (
     SELF, Adjustment, Claim837, ClaimFile, LineAdjudication, Name, OtherPayer, Patient, Payer, Provider,
     RefusedClaim, ServiceLine, Subscriber,
@@ -131,6 +132,7 @@ class _Reader:
         """What an HL level says before its claims, with where its segments stand (``at``, see
         :func:`~claimdesk.core.x12.claims837.places_of`): (billing provider, pay-to, at) for 20,
         (subscriber, payer, the subscriber as patient, at) for 22, (the patient, at) for 23."""
+        limits.check(head)
         top, loops, _ = _nm1_loops(head)
         if level == BILLING_PROVIDER:  # 2000A, 2010AA, 2010AB
             prv = find(top, "PRV", "BI")
@@ -157,6 +159,7 @@ class _Reader:
 
     def claim(self, segments: list[Segment], parties: tuple, transaction: str) -> Claim837:
         """Loop 2300 with 2310A/B, 2320/2330A/B and its lines, balanced: CLM02 = the sum of SV102."""
+        limits.check(segments)
         head, line_loops, _ = split_loops(segments, "LX")
         own, other_loops, _ = split_loops(head, "SBR")  # 2300/2310, then one 2320 loop per other payer
         clm = own[0]

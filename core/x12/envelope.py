@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from claimdesk.core.x12 import limits
 from claimdesk.core.x12.delimiters import Delimiters
 from claimdesk.core.x12.errors import X12Warning
 from claimdesk.core.x12.loops import HLNode, hierarchy
@@ -168,6 +169,7 @@ def build_envelope(segments: list[Segment], delimiters: Delimiters, rule: Compon
             if st_index is None:
                 raise segment.error("is outside a transaction set (not between ST and SE)")
             continue
+        limits.check((segment,))
         if tag == "ST":
             if group is None:
                 raise segment.error("is outside a functional group (no GS before it)")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+from claimdesk.core.x12 import limits
 from claimdesk.core.x12.common import collector_paused, read_address
 from claimdesk.core.x12.envelope import Interchange, TransactionSet
 from claimdesk.core.x12.loops import split_loops
@@ -282,6 +283,7 @@ def _first(st: Segment, segments: list[Segment], tag: str, what: str) -> Segment
 def read_remittance(transaction: TransactionSet) -> Remittance:
     """One 835 transaction set as a :class:`Remittance` (balance rules checked, never forced)."""
     st = transaction.st
+    limits.check(transaction.body)
     head, claims, footer = split_loops(transaction.body, "CLP", end={"PLB"})
     bpr = _first(st, head, "BPR", "financial information")
     trn = _first(st, head, "TRN", "trace number")
