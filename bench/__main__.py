@@ -50,7 +50,8 @@ def worker(case: str, phase: str, url: str, args: dict, tmp: Path) -> dict:
     arg_file = tmp / f"args-{case}-{phase}.json"
     arg_file.write_text(json.dumps(args))
     try:
-        proc = subprocess.run([sys.executable, "-m", "claimdesk.bench.worker", case, phase, url, f"@{arg_file}"],
+        proc = subprocess.run([sys.executable, "-m", "claimdesk.bench.worker", case, phase, url, str(tmp),
+                               f"@{arg_file}"],
                               capture_output=True, text=True, timeout=STEP_LIMIT)
     except subprocess.TimeoutExpired:
         return {"error": f"{case}.{phase} took longer than {STEP_LIMIT} s"}

@@ -1,6 +1,7 @@
 """Run one phase of one case in this (fresh) process and print its JSON result.
 
-``python -m claimdesk.bench.worker CASE PHASE URL ARGS_JSON`` (or ``@file`` holding it); the last stdout line is
+``python -m claimdesk.bench.worker CASE PHASE URL TMP ARGS_JSON`` (or ``@file`` holding it): ``TMP`` is the
+run's folder (``bench/run --tmp``), where cases write their files; the last stdout line is
 ``{"result": ..., "peak_rss_mb": ...}`` (peak resident memory of this process).
 """
 
@@ -11,12 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from claimdesk.bench import dataset
 from claimdesk.bench.memory import peak_rss_mb
 
 
 def main(argv: list[str]) -> None:
     """Import ``claimdesk.bench.case_<CASE>``, call ``PHASE(url, **args)``, print the JSON line."""
-    case, phase, url, args = argv[0], argv[1], argv[2], argv[3]
+    case, phase, url, tmp, args = argv[0], argv[1], argv[2], argv[3], argv[4]
+    dataset.TMP = Path(tmp)
     args = json.loads(Path(args[1:]).read_text() if args.startswith("@") else args)
     module = importlib.import_module(f"claimdesk.bench.case_{case}")
     result = getattr(module, phase)(url, **args)

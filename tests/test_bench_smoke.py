@@ -37,6 +37,9 @@ def test_smoke_run_measures_every_case_on_sqlite(tmp_path, capsys):
     imported = cases["claim_import"]  # the same claims in, to the cent (one does not balance: refused by both)
     assert imported["same_work"] is True
     assert (imported["core"]["imported"], imported["core"]["refused"]) == (SMOKE["import_claims"] - 1, 1)
+    # the X12 files are written in the run's folder (--tmp), not over a full run's in bench/results/tmp
+    assert sorted(p.name for p in (tmp_path / "db" / "claim-import").iterdir())[:2] == ["core-1.837", "raw-1.837"]
+    assert (tmp_path / "db" / "era-import" / "core-1.835").is_file()
     assert imported["core"]["total"] == imported["raw"]["total"] > 0
     era = cases["era_import"]  # every claim posted by both, the same rows written, the books clean
     assert era["same_work"] is True and era["all_posted"] is True and era["verify"] == []
