@@ -24,7 +24,7 @@ from claimdesk.core.models import (
     Voucher,
 )
 from claimdesk.core.models.remits import RemitClaim, RemitFile, RemitPayment
-from claimdesk.core.money import Cents
+from claimdesk.core.money import MAX_CENTS, Cents, fmt
 from claimdesk.core.services import balances, claim_import, era_exceptions, era_import, verify
 from claimdesk.core.x12.remittance import Adjustment, ClaimPayment
 
@@ -170,6 +170,37 @@ def test_a_value_longer_than_x12_allows_refuses_its_payment_by_element_on_either
     assert counts() == before
     report = post(write_835([dataclasses.replace(first, trace_number="T" * 50), *rest]), name="fixed.835")
     assert {p.status for p in report.payments} == {"posted"}
+    assert_clean()
+
+
+def scaled(value, factor: int):
+    """``value`` (a remittance, claim, line...) with every amount in it ``factor`` times larger."""
+    if isinstance(value, Cents):
+        return Cents(value * factor)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **{f.name: scaled(getattr(value, f.name), factor)
+                                             for f in dataclasses.fields(value) if f.init})
+    return tuple(scaled(v, factor) for v in value) if isinstance(value, tuple) else value
+
+
+def test_an_amount_above_what_claimdesk_accepts_refuses_its_payment_on_either_engine(database):
+    # (an amount past the ledger's integers once crashed the posting: "bigint out of range" on
+    # PostgreSQL, OverflowError on SQLite; a $20 million charge was posted as it came)
+    claims = load_claims(12)
+    first, second, *_ = remittances_by_payer(claims)
+    huge = scaled(first, 10**15)  # 18-digit dollar amounts, valid X12
+    claim = second.claims[0]
+    typo = dataclasses.replace(claim, charge=claim.charge + 20_000_000_00,
+                               adjustments=(*claim.adjustments, Adjustment("CO", "45", Cents(20_000_000_00))))
+    assert typo.refusal is None  # (it balances: only its size is wrong)
+    before = counts()
+    report = post(write_835([huge, dataclasses.replace(second, claims=(typo, *second.claims[1:]))]))
+    assert [p.status for p in report.payments] == ["refused", "refused"]
+    assert report.payments[0].reason.startswith(
+        f"BPR02 {fmt(huge.amount)} is more than claimdesk accepts in one amount ({fmt(MAX_CENTS)}): segment BPR")
+    assert report.payments[1].reason.startswith(
+        f"CLP03 {fmt(typo.charge)} is more than claimdesk accepts in one amount ({fmt(MAX_CENTS)}): segment CLP")
+    assert counts() == before
     assert_clean()
 
 

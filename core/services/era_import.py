@@ -34,7 +34,7 @@ from typing import Iterable
 from claimdesk.core import db, workflow
 from claimdesk.core.errors import LedgerError, Refused
 from claimdesk.core.models.remits import RemitFile, RemitPayment
-from claimdesk.core.money import Cents, fmt
+from claimdesk.core.money import MAX_CENTS, Cents, fmt
 from claimdesk.core.services import era_post, era_retry
 from claimdesk.core.services.claim_import import Source, read_source
 from claimdesk.core.services.denial_routing import route
@@ -118,7 +118,37 @@ def payment_report(remittance: Remittance, status: str, reason: str = "") -> Pay
 def _refusal(remittance: Remittance) -> str:
     if remittance.refusal is not None:
         return str(remittance.refusal)
+    return _too_large(remittance)
+
+
+def _too_large(remittance: Remittance) -> str:
+    """Why the payment is refused for an amount above what claimdesk accepts anywhere (more than
+    ``MAX_CENTS`` either way: a typo or a damaged file, and beyond some size more than the ledger
+    holds), naming the first such amount and its segment; "" when there is none."""
+    for name, amount, place in _amounts(remittance):
+        if amount is not None and abs(amount) > MAX_CENTS:
+            where = f": {place}" if place is not None else ""
+            return f"{name} {fmt(amount)} is more than claimdesk accepts in one amount ({fmt(MAX_CENTS)}){where}"
     return ""
+
+
+def _amounts(remittance: Remittance):
+    """(element, amount, place) of every amount of ``remittance`` claimdesk would keep."""
+    yield "BPR02", remittance.amount, remittance.place
+    for plb in remittance.provider_adjustments:
+        yield "PLB", plb.amount, plb.place
+    for claim in remittance.claims:
+        yield "CLP03", claim.charge, claim.place
+        yield "CLP04", claim.paid, claim.place
+        yield "CLP05", claim.patient_responsibility, claim.place
+        for record in (claim, *claim.lines):
+            for adjustment in record.adjustments:
+                yield f"CAS {adjustment.group}-{adjustment.reason}", adjustment.amount, record.place
+            for qualifier, amount in record.amounts:
+                yield f"AMT*{qualifier}", amount, record.place
+        for line in claim.lines:
+            yield "SVC02", line.charge, line.place
+            yield "SVC03", line.paid, line.place
 
 
 def _already(payer_id: int, remittance: Remittance) -> str:
