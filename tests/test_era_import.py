@@ -167,6 +167,9 @@ def test_a_value_longer_than_x12_allows_refuses_its_payment_by_element_on_either
     assert [p.status for p in report.payments] == ["refused", "refused"]
     assert report.payments[0].reason.startswith("TRN02 is 51 characters long; X12 allows at most 50: segment TRN")
     assert report.payments[1].reason.startswith("CLP07 is 300 characters long; X12 allows at most 50: segment CLP")
+    # each still named as far as its TRN, BPR and N1*PR can be read: which check it is
+    assert [(p.trace_number, p.amount, p.payer_name) for p in report.payments] == [
+        ("T" * 51, first.amount, first.payer.name), (second.trace_number, second.amount, second.payer.name)]
     assert counts() == before
     report = post(write_835([dataclasses.replace(first, trace_number="T" * 50), *rest]), name="fixed.835")
     assert {p.status for p in report.payments} == {"posted"}

@@ -43,7 +43,7 @@ from claimdesk.core.services.era_plan import PlannedClaim, plan_claim
 from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.core.services.returns import withdraw_premature_claims
 from claimdesk.core.users import require_role
-from claimdesk.core.x12 import X12Error, read_interchange
+from claimdesk.core.x12 import Segment, TransactionSet, X12Error, parse_amount, read_interchange
 from claimdesk.core.x12.common import collector_paused
 from claimdesk.core.x12.remittance import CLAIM_STATUSES, Remittance
 from claimdesk.core.x12.remittance_reader import read_remittance
@@ -101,12 +101,31 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
         try:
             remittance = read_remittance(transaction)
         except X12Error as exc:
-            file.payments.append(PaymentReport(transaction.control_number, "", "", Cents(0), "", None,
-                                               transaction.control_number, "refused", reason=str(exc)))
+            file.payments.append(_unread(transaction, exc))
             continue
         file.payments.append(_payment(file, remittance, dry_run, retry))
     file.warnings = [str(w) for w in interchange.warnings]  # (known once the composites were read)
     return file
+
+
+def _unread(transaction: TransactionSet, error: X12Error) -> PaymentReport:
+    """A payment the reader refused (``error``; nothing of it is posted), named as far as its
+    TRN, BPR and N1*PR can be read, so the clerk knows which check it is."""
+    first: dict[str, Segment] = {}
+    for segment in transaction.body:
+        first.setdefault(f"N1*{segment.get(1)}" if segment.tag == "N1" else segment.tag, segment)
+
+    def shown(key: str, index: int) -> str:
+        value = first[key].get(index) if key in first else ""
+        return value if len(value) <= 60 else value[:59] + "…"
+
+    try:
+        amount = parse_amount(first["BPR"].get(2))
+        amount = Cents(-amount) if first["BPR"].get(3) == "D" else amount
+    except (KeyError, ValueError):
+        amount = Cents(0)
+    return PaymentReport(shown("TRN", 2) or transaction.control_number, shown("N1*PR", 2), shown("N1*PR", 4), amount,
+                         shown("BPR", 4), None, transaction.control_number, "refused", reason=str(error))
 
 
 def payment_report(remittance: Remittance, status: str, reason: str = "") -> PaymentReport:
