@@ -351,6 +351,21 @@ def test_a_value_longer_than_x12_allows_refuses_its_claim_by_element_on_either_e
     assert verify.verify() == []
 
 
+def test_a_name_with_a_control_or_bidirectional_character_is_refused_as_a_clerk_typing_it_would_be(database):
+    claims = make_claims(3, seed=19)
+    claims[0].subscriber.last = "SMITH\u202eFDP.EXE"  # (would show as "SMITHEXE.PDF")
+    claims[1].subscriber.first = "JO\x07N"
+    text = write_837p(claims)
+    (f,) = run(text).files
+    bidi, control = f.refused
+    assert (bidi.claim_no, bidi.element) == (claims[0].number, "NM103")
+    assert bidi.reason.startswith("NM103 must not contain the bidirectional control character U+202E "
+                                  "(it changes how the text is shown): segment NM1 (segment ")
+    assert (control.claim_no, control.element) == (claims[1].number, "NM104")
+    assert "NM104 must not contain control characters" in control.reason
+    assert [r.claim_no for r in f.imported] == [claims[2].number]
+
+
 def test_a_void_and_a_claim_number_entered_by_hand_are_refused(database):
     claims = make_claims(2, seed=20)
     claims[0].frequency, claims[0].payer_claim_number = "8", "PCN1"

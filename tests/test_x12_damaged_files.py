@@ -8,11 +8,13 @@ from __future__ import annotations
 import random
 
 import peewee
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from claimdesk.core import db
 from claimdesk.core.models import ALL_MODELS, Encounter, JournalEntry, Posting
 from claimdesk.core.services import claim_import, era_import, verify
+from claimdesk.core.validation import text_problem
 from claimdesk.core.x12 import X12Error, read_interchange
 from claimdesk.core.x12.claims837_reader import parse_837p
 from claimdesk.core.x12.remittance_reader import read_remittances
@@ -110,9 +112,9 @@ def test_the_imports_preview_damaged_files_without_a_crash_and_write_nothing(dat
     assert verify.verify() == []
 
 
-def every_element_too_long(text: str):
-    """(tag, element, the file with that element 300 characters long) for every non-empty element
-    of every segment between ST and SE."""
+def every_element_set_to(text: str, value: str):
+    """(tag, element, the file with that element set to ``value``) for every non-empty element of
+    every segment between ST and SE."""
     terminator, separator = text[105], text[3]
     segments = text.split(terminator)
     for i, segment in enumerate(segments):
@@ -122,40 +124,44 @@ def every_element_too_long(text: str):
             continue
         for j in range(1, len(elements)):
             if elements[j]:
-                changed = [*elements[:j], "L" * 300, *elements[j + 1:]]
+                changed = [*elements[:j], value, *elements[j + 1:]]
                 yield tag, j, terminator.join([*segments[:i], separator.join(changed), *segments[i + 1:]])
 
 
-def longest_stored() -> list[tuple[str, int, int]]:
-    """(table.column, the longest value stored, the column's limit) of every text column holding
-    more than its limit (on SQLite, which keeps it; PostgreSQL refuses it)."""
-    over = []
+def stored_text_faults() -> list[tuple[str, str]]:
+    """(table.column, what is wrong) of every text column holding a value longer than the column
+    allows (SQLite keeps it; PostgreSQL refuses it) or a character no text may hold."""
+    faults = []
     for model in ALL_MODELS:
         for field in model._meta.sorted_fields:
             if isinstance(field, peewee.CharField) and field.max_length:
                 table, column = model._meta.table_name, field.column_name
-                longest = db.sql(f'SELECT MAX(LENGTH("{column}")) FROM "{table}"').fetchone()[0] or 0
-                if longest > field.max_length:
-                    over.append((f"{table}.{column}", longest, field.max_length))
-    return over
+                for (value,) in db.sql(f'SELECT DISTINCT "{column}" FROM "{table}"'):
+                    if value and len(value) > field.max_length:
+                        faults.append((f"{table}.{column}", f"{len(value)} characters, the column holds {field.max_length}"))
+                    elif value and text_problem(value):
+                        faults.append((f"{table}.{column}", f"{value!r} {text_problem(value)}"))
+    return faults
 
 
-def test_every_element_of_a_claim_or_a_payment_made_too_long_is_refused_by_name_never_stored(database):
-    # (on PostgreSQL a name, a trace number or a claim number longer than X12 allows once reached
-    # the database, which refused the whole import with "value too long"; SQLite stored it)
+@pytest.mark.parametrize("value", ["L" * 300, "SMITH\u202eGNP", "JO\x07NES"], ids=["too long", "bidi", "control"])
+def test_every_element_of_a_claim_or_a_payment_holding_what_no_value_may_is_refused_never_stored(database, value):
+    # (a value longer than X12 allows once reached the database: PostgreSQL refused the whole
+    # import with "value too long", SQLite stored it; a name with a bidirectional or other
+    # control character, which a clerk's form refuses, was imported as it came)
     claims = make_claims(1, seed=5, dependants=True, secondary=True, providers=True)
-    claims[0].number = "LONGBASE"
+    claims[0].number = "BADBASE"
     checked = 0
-    for k, (tag, element, text) in enumerate(every_element_too_long(write_837p(claims, control_number=7))):
-        text = text.replace("CLM*LONGBASE*", f"CLM*LONG{k}*")  # (a claim of its own: never skipped as imported)
-        (f,) = claim_import.import_files([(f"long{k}.837", text)]).files
+    for k, (tag, element, text) in enumerate(every_element_set_to(write_837p(claims, control_number=7), value)):
+        text = text.replace("CLM*BADBASE*", f"CLM*BAD{k}*")  # (a claim of its own: never skipped as imported)
+        (f,) = claim_import.import_files([(f"bad{k}.837", text)]).files
         assert f.error or f.imported or f.refused, (tag, element)
         assert all(r.reason for r in f.refused)
         checked += 1
-    for tag, element, text in every_element_too_long(REMITS_835):
-        (f,) = era_import.preview([("long.835", text)]).files
+    for tag, element, text in every_element_set_to(REMITS_835, value):
+        (f,) = era_import.preview([("bad.835", text)]).files
         assert f.error or f.payments, (tag, element)
         checked += 1
     assert checked > 300
-    assert longest_stored() == []
+    assert stored_text_faults() == []
     assert verify.verify() == []

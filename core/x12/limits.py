@@ -1,4 +1,5 @@
-"""The longest value X12 (005010) allows in each element the readers keep.
+"""The longest value X12 (005010) allows in each element the readers keep, and the characters
+none of them may hold.
 
 A file that breaks one is refused where its part of the file is read, naming the element,
 the segment and the line, as any other element that breaks a rule: an 837P claim (or the
@@ -6,6 +7,11 @@ claims under a subscriber or patient level) is refused and the others import; an
 payment is refused; an envelope segment refuses the file. Nothing longer than the standard
 allows reaches the database, which on PostgreSQL would refuse it with an error of its own
 (``value too long``) instead of saying which element of which segment is at fault.
+
+Such a value must not hold a control character (X12's character sets have none but the
+delimiters, which never stand inside a value) or a bidirectional control, which would change
+how a name shows on a screen or a statement: the rule a clerk's typed text passes
+(:func:`claimdesk.core.validation.text_problem`).
 
 Only maximum lengths are checked (a value shorter than the standard's minimum is left to
 the rules that read it), and only of the elements in :data:`MAX_LENGTHS`: codes checked against
@@ -17,6 +23,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
+from claimdesk.core.validation import text_problem
 from claimdesk.core.x12.segment import Segment
 
 #: Segment tag -> ((element, the most characters it may hold), ...): the free-text and identifier
@@ -56,8 +63,9 @@ MAX_LENGTHS: dict[str, tuple[tuple[int, int], ...]] = {
 
 
 def check(segments: Iterable[Segment]) -> None:
-    """Refuse the first element of ``segments`` longer than X12 allows (see the module):
-    :class:`~claimdesk.core.x12.errors.X12Error` naming the element, its length and the limit."""
+    """Refuse the first element of ``segments`` longer than X12 allows, or holding a character no
+    value may hold (see the module): :class:`~claimdesk.core.x12.errors.X12Error` naming the
+    element and what is wrong with it."""
     limits = MAX_LENGTHS
     for segment in segments:
         rule = limits.get(segment.tag)
@@ -65,5 +73,10 @@ def check(segments: Iterable[Segment]) -> None:
             continue
         elements = segment.elements
         for index, most in rule:
-            if index < len(elements) and len(elements[index]) > most:
-                raise segment.error(f"is {len(elements[index])} characters long; X12 allows at most {most}", index)
+            if index < len(elements):
+                value = elements[index]
+                if len(value) > most:
+                    raise segment.error(f"is {len(value)} characters long; X12 allows at most {most}", index)
+                problem = text_problem(value) if value else None
+                if problem:
+                    raise segment.error(problem, index)
