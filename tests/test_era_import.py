@@ -159,7 +159,8 @@ def test_a_value_longer_than_x12_allows_refuses_its_payment_by_element_on_either
     claims = load_claims(12)
     first, second, *rest = remittances_by_payer(claims)
     assert rest
-    long_trace = dataclasses.replace(first, trace_number="T" * 51)
+    long_trace = dataclasses.replace(first, trace_number="T" * 51,
+                                     payer=dataclasses.replace(first.payer, name="ACME\u202eHEALTH"))
     long_claim = dataclasses.replace(second, claims=(dataclasses.replace(second.claims[0], payer_claim_number="X" * 300),
                                                      *second.claims[1:]))
     before = counts()
@@ -169,7 +170,7 @@ def test_a_value_longer_than_x12_allows_refuses_its_payment_by_element_on_either
     assert report.payments[1].reason.startswith("CLP07 is 300 characters long; X12 allows at most 50: segment CLP")
     # each still named as far as its TRN, BPR and N1*PR can be read: which check it is
     assert [(p.trace_number, p.amount, p.payer_name) for p in report.payments] == [
-        ("T" * 51, first.amount, first.payer.name), (second.trace_number, second.amount, second.payer.name)]
+        ("T" * 51, first.amount, "ACME\\u202eHEALTH"), (second.trace_number, second.amount, second.payer.name)]
     assert counts() == before
     report = post(write_835([dataclasses.replace(first, trace_number="T" * 50), *rest]), name="fixed.835")
     assert {p.status for p in report.payments} == {"posted"}

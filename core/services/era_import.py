@@ -43,6 +43,7 @@ from claimdesk.core.services.era_plan import PlannedClaim, plan_claim
 from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.core.services.returns import withdraw_premature_claims
 from claimdesk.core.users import require_role
+from claimdesk.core.validation import text_problem
 from claimdesk.core.x12 import Segment, TransactionSet, X12Error, parse_amount, read_interchange
 from claimdesk.core.x12.common import collector_paused
 from claimdesk.core.x12.remittance import CLAIM_STATUSES, Remittance
@@ -115,8 +116,9 @@ def _unread(transaction: TransactionSet, error: X12Error) -> PaymentReport:
     for segment in transaction.body:
         first.setdefault(f"N1*{segment.get(1)}" if segment.tag == "N1" else segment.tag, segment)
 
-    def shown(key: str, index: int) -> str:
+    def shown(key: str, index: int) -> str:  # (a value the reader refused is shown safely)
         value = first[key].get(index) if key in first else ""
+        value = value.encode("unicode_escape").decode("ascii") if text_problem(value) else value
         return value if len(value) <= 60 else value[:59] + "…"
 
     try:
