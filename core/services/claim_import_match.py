@@ -11,6 +11,10 @@
   the coverage to that patient (or registers the other person with it) and imports again;
 * a coverage by patient, payer and member id (an active one).
 
+The names, ids and addresses a claim carries fit their columns as they are: the reader refused
+any longer than X12 allows (:mod:`claimdesk.core.x12.limits`); only what the import joins or
+falls back on is cut to size here.
+
 What is not found is made: a payer (kind from the plan type, SBR09; a name another payer holds
 gets the payer id after it), a provider (clinical, or referring when it only refers so far; a
 name taken gets the NPI after it), a service code (kind from its shape, its fee the line's
@@ -112,7 +116,7 @@ def _address(address: Address | None) -> dict:
     if address is None:
         return {}
     street = " ".join(part for part in (address.line1, address.line2) if part)
-    return {"address": street[:55], "city": address.city[:30], "state": _clean(check_state, address.state),
+    return {"address": street[:55], "city": address.city, "state": _clean(check_state, address.state),
             "zip": _clean(check_zip, address.zip)}
 
 
@@ -382,8 +386,8 @@ class _Scope:
         if shown in self.book.provider_names or self._mine("provider", lambda r: r.values["name"] == shown):
             shown = f"{shown[:47]} ({npi})"
         values = {"name": shown, "kind": "clinical" if renders else "referring",
-                  "entity": "person" if person else "organization", "last_name": name.last[:60] or shown,
-                  "first_name": name.first[:35] if person else "", "npi": npi,
+                  "entity": "person" if person else "organization", "last_name": name.last or shown,
+                  "first_name": name.first if person else "", "npi": npi,
                   "taxonomy": _clean(check_taxonomy, who.taxonomy), "tax_id": _clean(check_tax_id, who.tax_id),
                   **_address(who.address)}
         return self.new("provider", f"{shown} (new, NPI {npi})", values)
@@ -421,7 +425,7 @@ class _Scope:
             raise refuse(claim, at, None, f"ambiguous patient: {listed} has the name and date of birth of "
                                           f"{shown} but no coverage with member id {ids}: add that coverage to the "
                                           "patient (or register this other person with it), then import again")
-        values = {"last_name": p.name.last[:60], "first_name": p.name.first[:35], "dob": p.birth,
+        values = {"last_name": p.name.last, "first_name": p.name.first, "dob": p.birth,
                   "sex": p.sex if p.sex in ("M", "F") else "U", **_address(p.address)}
         return self.new("patient", f"{p.name.last}, {p.name.first} (new)", values, who=who,
                         name=f"{p.name.last}, {p.name.first}")
@@ -434,14 +438,14 @@ class _Scope:
             return found
         kind = payer.values.get("kind", "commercial")
         sub = billed.subscriber
-        values = {"member_id": member_id[:80], "group_no": sub.group[:50], "relationship": billed.relationship,
+        values = {"member_id": member_id, "group_no": sub.group, "relationship": billed.relationship,
                   "plan_type": billed.plan_type or plan_type_for(kind)}
         if billed.relationship == "self":
             values["subscriber"] = f"{self.claim.patient.name.last}, {self.claim.patient.name.first}"
         else:
             address = _address(sub.address)
             values.update({"subscriber": f"{sub.name.last}, {sub.name.first}"[:60],
-                           "subscriber_last_name": sub.name.last[:60], "subscriber_first_name": sub.name.first[:35],
+                           "subscriber_last_name": sub.name.last, "subscriber_first_name": sub.name.first,
                            "subscriber_dob": sub.birth, "subscriber_sex": sub.sex if sub.sex in ("M", "F") else "U",
                            **{f"subscriber_{k}": v for k, v in address.items()}})
         return self.new("coverage", f"coverage with {payer.label}, member {member_id} (new)", values, who=key)

@@ -110,10 +110,12 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
 
 
 def _unread(transaction: TransactionSet, error: X12Error) -> PaymentReport:
-    """A payment the reader refused (``error``; nothing of it is posted), named as far as its
-    TRN, BPR and N1*PR can be read, so the clerk knows which check it is."""
+    """A payment the reader refused (``error``; nothing of it is posted), named as far as the
+    TRN, BPR and N1*PR of its header can be read, so the clerk knows which check it is."""
     first: dict[str, Segment] = {}
     for segment in transaction.body:
+        if segment.tag == "CLP":  # (the claims begin: the header is read)
+            break
         first.setdefault(f"N1*{segment.get(1)}" if segment.tag == "N1" else segment.tag, segment)
 
     def shown(key: str, index: int) -> str:  # (a value the reader refused is shown safely)

@@ -77,6 +77,6 @@ def check(segments: Iterable[Segment]) -> None:
                 value = elements[index]
                 if len(value) > most:
                     raise segment.error(f"is {len(value)} characters long; X12 allows at most {most}", index)
-                problem = text_problem(value) if value else None
+                problem = text_problem(value)
                 if problem:
                     raise segment.error(problem, index)
