@@ -122,6 +122,12 @@ class _Reader:
             self.fail(key, f"must be at least {minimum}, got {value}")
         return value
 
+    def flag(self, key: str, default: bool = False) -> bool:
+        value = self.get(key, default)
+        if not isinstance(value, bool):
+            self.fail(key, f"must be true or false (no quotes), got {_kind(value)} {value!r}")
+        return value
+
     def text_list(self, key: str, example: str) -> list[str]:
         value = self.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -191,7 +197,9 @@ class Edi:
     ``submitter_id``/``submitter_name`` (loop 1000A and ISA06; default the clinic's tax id and
     name), ``contact`` (the submitter's PER contact name; default "BILLING OFFICE"),
     ``receiver_id``/``receiver_name`` (loop 1000B and ISA08: the clearinghouse; default each
-    batch's payer, by its payer id) and ``usage`` (ISA15: ``P`` production, the default, or ``T`` test)."""
+    batch's payer, by its payer id) and ``usage`` (ISA15: ``P`` production, the default, or ``T`` test);
+    and of the files coming in, ``accept_test_files``: an 837P or 835 the sender marked as test data
+    (ISA15 ``T``) is imported only when it is true (a training or test copy of the database)."""
 
     submitter_id: str = ""
     submitter_name: str = ""
@@ -199,11 +207,14 @@ class Edi:
     receiver_id: str = ""
     receiver_name: str = ""
     usage: str = "P"
+    accept_test_files: bool = False
 
 
 def _edi(cfg: "_Reader") -> Edi:
     """The ``[edi]`` section (a refusal names ``[edi] key``)."""
-    values = {f.name: cfg.text(f"edi.{f.name}", f.default).strip() for f in dataclasses.fields(Edi)}
+    values = {f.name: cfg.text(f"edi.{f.name}", f.default).strip() for f in dataclasses.fields(Edi)
+              if f.type == "str"}
+    values["accept_test_files"] = cfg.flag("edi.accept_test_files")
     if values["usage"] not in ("P", "T"):
         cfg.fail("edi.usage", f"must be \"P\" (production) or \"T\" (test), got {values['usage']!r}")
     for key in ("submitter_id", "receiver_id"):

@@ -66,6 +66,14 @@ def record_outcome(kind: str, case: str, outcome: str, engine: str = "") -> None
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)]
 
 
+@pytest.fixture(autouse=True)
+def no_machine_config(monkeypatch, tmp_path):
+    """Every test reads its own config file, empty until it writes settings into it (the path is
+    ``CLAIMDESK_CONFIG``): a config on the machine (``bash .ci/app`` writes one, with the demo
+    clinic's ``[clinic]``) never changes what a test sees."""
+    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
+
+
 @pytest.fixture(scope="session")
 def pg_server():
     """The session's PostgreSQL server (skipped locally, failed under CI, without binaries)."""

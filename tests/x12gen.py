@@ -405,7 +405,7 @@ def write_837p(
     component_used: str | None = None,
     claims_per_transaction: int | None = None,
     line_break: str = "\n",
-    usage: str = "T",
+    usage: str = "P",
 ) -> str:
     """An 837P interchange holding ``claims``: one group, one transaction set per
     ``claims_per_transaction`` claims (all in one by default). ``component_used`` writes

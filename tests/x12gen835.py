@@ -377,7 +377,7 @@ def write_835(
     delimiters: Delimiters = Delimiters(),
     component_used: str | None = None,
     line_break: str = "\n",
-    usage: str = "T",
+    usage: str = "P",
     sender_id: str = "BSIL1",
 ) -> str:
     """An 835 interchange holding ``remittances``, one transaction set each, in one HP group.

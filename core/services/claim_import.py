@@ -36,7 +36,7 @@ import os
 from pathlib import Path
 from typing import Iterable, Union
 
-from claimdesk.core import clock, db, files, workflow
+from claimdesk.core import clock, config, db, files, workflow
 from claimdesk.core.errors import InputError
 from claimdesk.core.services import claim_import_write
 from claimdesk.core.services.claim_import_match import Book, PlannedClaim
@@ -88,6 +88,11 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
                 files.append(FileReport(name, dry_run=dry_run, error=str(exc), error_segment=exc.tag,
                                         error_line=exc.line))
                 continue
+            refusal = test_data_refusal(parsed.test)
+            if refusal is not None:
+                files.append(FileReport(name, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number,
+                                        dry_run, error=refusal, error_segment="ISA", error_line=1))
+                continue
             files.append(_plan(parsed, name, book, index, dry_run=True)[0] if dry_run else _import(parsed, name))
     return ImportReport(files, dry_run)
 
@@ -102,6 +107,17 @@ def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
         return name, files.read_limited(name, files.X12_LIMIT, "file"), None
     except InputError as exc:
         return name, None, exc.messages["file"][0]
+
+
+def test_data_refusal(is_test: bool) -> str | None:
+    """Why a file its sender marked as test data (ISA15 ``T``) is not imported, or None. A test
+    file is for trying a connection with a payer or clearinghouse; its claims and payments are
+    not the clinic's, so it is never put on the books, unless ``[edi] accept_test_files`` says
+    this database is a training or test copy."""
+    if not is_test or config.load().edi.accept_test_files:
+        return None
+    return ("its sender marked it as test data (ISA15 T), and a test file is not put on the books: nothing "
+            "of it is imported (on a training or test copy of the database, set [edi] accept_test_files = true)")
 
 
 class _NothingNew(Exception):

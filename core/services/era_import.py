@@ -11,10 +11,13 @@ Per file: one that cannot be read at all (not X12, a bad envelope) is reported w
 reader's message naming the segment and line. Per payment (ST..SE), each in its own
 workflow (one transaction, one audit event ``era.payment``), all of it or nothing:
 
-* refused whole when it does not balance (BPR02 = Σ CLP04 − Σ PLB), when its payer is not on
-  file (matched by payer id), or when a segment cannot be read;
-* posted once: the same payer + TRN02 trace number + amount again posts nothing and says
-  where it went (so the same file twice changes nothing);
+* refused whole when it does not balance (BPR02 = Σ CLP04 − Σ PLB), when its payee is another
+  practice (N1*PE, :func:`.era_match.payee_problem`), when its payer is not on file (matched by
+  payer id), or when a segment cannot be read; a file its sender marked as test data (ISA15 T)
+  is refused whole (:func:`.claim_import.test_data_refusal`);
+* posted once: the same payer + TRN02 trace number + amount + claims again posts nothing and
+  says where it went (so the same file twice changes nothing); the payer's trace number posted
+  before for another amount or other claims is refused (a trace number names one payment);
 * its claims planned by :mod:`.era_plan` (matching in :mod:`.era_match`) and written by
   :mod:`.era_post`: the voucher, the PLB entry, reversals, the EOBs, denials routed,
   exceptions to the ERA exceptions queue (their money stays undistributed on the voucher);
@@ -31,14 +34,14 @@ import os
 from pathlib import Path
 from typing import Iterable
 
-from claimdesk.core import db, workflow
+from claimdesk.core import config, db, workflow
 from claimdesk.core.errors import LedgerError, Refused
-from claimdesk.core.models.remits import RemitFile, RemitPayment
+from claimdesk.core.models.remits import RemitClaim, RemitFile, RemitPayment
 from claimdesk.core.money import MAX_CENTS, Cents, fmt
 from claimdesk.core.services import era_post, era_retry
-from claimdesk.core.services.claim_import import Source, read_source
+from claimdesk.core.services.claim_import import Source, read_source, test_data_refusal
 from claimdesk.core.services.denial_routing import route
-from claimdesk.core.services.era_match import Matcher, find_payer
+from claimdesk.core.services.era_match import Matcher, find_payer, payee_problem
 from claimdesk.core.services.era_plan import PlannedClaim, plan_claim
 from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.core.services.returns import withdraw_premature_claims
@@ -92,6 +95,9 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
         file.error = str(exc)
         return file
     file.file_date, file.sender_id, file.control_number = interchange.date, interchange.sender_id, interchange.control_number
+    file.error = test_data_refusal(interchange.is_test) or ""
+    if file.error:
+        return file
     prior = RemitFile.get_or_none(RemitFile.digest == file.digest)
     if prior is not None:
         file.already = f"this file was imported on {prior.imported_at:%Y-%m-%d %H:%M} by {prior.imported_by}"
@@ -175,14 +181,31 @@ def _amounts(remittance: Remittance):
 
 
 def _already(payer_id: int, remittance: Remittance) -> str:
-    row = (RemitPayment.select(RemitPayment, RemitFile).join(RemitFile)
-           .where((RemitPayment.payer == payer_id) & (RemitPayment.trace_number == remittance.trace_number)
-                  & (RemitPayment.amount == remittance.amount)).first())
-    if row is None:
+    """Where this very payment went, when it was posted before ("" when the payer's trace number
+    is new); :class:`Refused` when the payer's trace number (TRN02, which names one payment
+    between a payer and a clinic) was posted before for another payment: another amount, or
+    other claims (a payer that reuses the number of a zero-pay remittance, say). Posting it
+    would count the same check twice; calling it posted would lose its claims."""
+    rows = list(RemitPayment.select(RemitPayment, RemitFile).join(RemitFile)
+                .where((RemitPayment.payer == payer_id) & (RemitPayment.trace_number == remittance.trace_number))
+                .order_by(RemitPayment.id))
+    if not rows:
         return ""
-    where = f"voucher {row.voucher_id}" if row.voucher_id else "no voucher (no money)"
-    return (f"payment {remittance.trace_number} of {fmt(remittance.amount)} was posted on "
-            f"{row.file.imported_at:%Y-%m-%d} by {row.file.imported_by} from {row.file.name} as {where}")
+    claims = sorted((c.claim_number, c.payer_claim_number or "", c.status, c.charge, c.paid) for c in remittance.claims)
+    for row in rows:
+        if row.amount == remittance.amount and claims == sorted(
+                RemitClaim.select(RemitClaim.claim_no, RemitClaim.payer_claim_no, RemitClaim.status,
+                                  RemitClaim.charge, RemitClaim.paid).where(RemitClaim.payment == row.id).tuples()):
+            where = f"voucher {row.voucher_id}" if row.voucher_id else "no voucher (no money)"
+            return (f"payment {remittance.trace_number} of {fmt(remittance.amount)} was posted on "
+                    f"{row.file.imported_at:%Y-%m-%d} by {row.file.imported_by} from {row.file.name} as {where}")
+    row = rows[0]
+    differs = (f"for {fmt(row.amount)}, where this one is {fmt(remittance.amount)}" if row.amount != remittance.amount
+               else "with other claims")
+    raise Refused(f"trace number {remittance.trace_number} was posted on {row.file.imported_at:%Y-%m-%d} by "
+                  f"{row.file.imported_by} from {row.file.name} {differs}. A trace number names one payment of a "
+                  f"payer, so this one is not posted: ask {remittance.payer.name or 'the payer'} which is right",
+                  field="TRN02")
 
 
 def _plan(remittance: Remittance, payer_id: int) -> list[PlannedClaim]:
@@ -243,13 +266,18 @@ def claim_rows(plans: list[PlannedClaim], eobs: dict[int, int], routes: dict[int
 
 
 def _payment(file: FileReport, remittance: Remittance, dry_run: bool, retry: bool = False) -> PaymentReport:
-    refusal = _refusal(remittance)
+    refusal = _refusal(remittance) or payee_problem(remittance.payee, config.load().clinic)
     if refusal:
         return payment_report(remittance, "refused", refusal)
     payer_id, why = find_payer(remittance.payer.payer_id)
     if payer_id is None:
         return payment_report(remittance, "refused", why)
-    already = _already(payer_id, remittance)
+    try:
+        already = _already(payer_id, remittance)
+    except Refused as exc:
+        report = payment_report(remittance, "refused", str(exc))
+        report.payer_id = payer_id
+        return report
     if already and retry:
         return era_retry.retry(remittance, payer_id, already, dry_run=dry_run)
     if already:

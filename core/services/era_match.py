@@ -1,6 +1,8 @@
 """Matching an 835 payment's claims to what is on file, set-based (a few queries per payment,
 whatever its size); nothing is guessed:
 
+- the payee (N1*PE) against the clinic (``[clinic] npi``/``tax_id`` and its clinical providers'):
+  a payment for another practice is refused (:func:`payee_problem`);
 - the payer by its payer id (REF*2U, else N1*PR04) against ``payer.payer_code``;
 - a claim by CLP01 = the encounter's claim number (CLM01 of the 837P); failing that, by the
   member id (NM1*IL / NM1*QC) on a coverage with this payer, the service dates, procedure codes,
@@ -19,9 +21,9 @@ import dataclasses
 import datetime as dt
 from collections import defaultdict
 
-from claimdesk.core import db
+from claimdesk.core import config, db
 from claimdesk.core.posting import responsibility
-from claimdesk.core.x12.remittance import ClaimPayment, ServicePayment
+from claimdesk.core.x12.remittance import ClaimPayment, Payee, ServicePayment
 
 
 @dataclasses.dataclass(slots=True)
@@ -52,6 +54,35 @@ class EncounterRow:
         """The rank ``payer_id`` holds on this encounter, or None."""
         return next((rank for rank, pid in self.insurers.items() if pid == payer_id), None)
 
+
+
+def payee_problem(payee: Payee, clinic: config.Clinic) -> str:
+    """Why a payment is not this clinic's money ("" when it is, or cannot be told): its payee
+    (N1*PE) names an NPI or a tax id (N104 XX/FI, REF*TJ) of a kind claimdesk knows the clinic's
+    by, and it is neither ``[clinic] npi``/``tax_id`` nor a clinical provider's (a clinic may be
+    paid under its providers' own numbers). Not checked until the clinic's NPI or tax id is set."""
+    if not (clinic.npi or clinic.tax_id):
+        return ""
+    npis, tax_ids = {clinic.npi}, {clinic.tax_id}
+    for npi, tax_id in db.sql("SELECT npi, tax_id FROM provider WHERE kind = 'clinical'"):
+        npis.add(npi)
+        tax_ids.add(tax_id)
+    npis.discard("")
+    tax_ids.discard("")
+    tax_id = "".join(ch for ch in payee.tax_id if ch.isdigit())
+    named = []
+    for kind, value, ours in (("NPI", payee.npi, npis), ("tax id", tax_id, tax_ids)):
+        if value and ours:
+            if value in ours:
+                return ""
+            named.append(f"{kind} {value}")
+    if not named:
+        return ""
+    clinic_ids = " and ".join(f"{kind} {value}" for kind, value in (("NPI", clinic.npi), ("tax id", clinic.tax_id))
+                              if value)
+    return (f"the payee (N1*PE) is {payee.name or 'not named'}, {' and '.join(named)}: not this clinic ({clinic_ids}) "
+            f"nor one of its providers. A remittance for another practice is not posted: return it to the payer "
+            f"or clearinghouse")
 
 
 def find_payer(payer_code: str) -> tuple[int | None, str]:
