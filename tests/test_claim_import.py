@@ -391,6 +391,30 @@ def test_a_file_that_cannot_be_read_names_the_segment_and_line_and_writes_nothin
                                "line": first.error_line}
 
 
+def test_a_file_dated_outside_the_business_window_imports_nothing(database):
+    """ISA09 is the date its claims are marked sent: a file dated more than a year ahead is a
+    damaged or mistyped file, refused as a clerk typing that date would be."""
+    text = write_837p(make_claims(2, seed=21)).replace("*240304*", "*291231*", 1)  # ISA09
+    before = counts()
+    (f,) = run(text).files
+    assert f.error.startswith("ISA09, the file's date (its claims' date sent), must be at most a year after today")
+    assert "got 2029-12-31" in f.error and (f.error_segment, f.error_line, f.imported) == ("ISA", 1, [])
+    assert counts() == before
+
+
+def test_a_claim_for_a_visit_after_the_files_date_is_refused(database):
+    """A claim is sent after the visit: one whose date of service is after the file's date (ISA09)
+    would be on the books as sent before it happened."""
+    claims = make_claims(3, seed=21)
+    claims[1].lines[0].date = FILE_DATE.date() + dt.timedelta(days=1)
+    text = write_837p(claims)
+    (f,) = run(text).files
+    (late,) = f.refused
+    assert (late.claim_no, late.segment, late.element) == (claims[1].number, "DTP", "DTP03")
+    assert "the date of service 2024-03-05 is after the file's date 2024-03-04 (ISA09" in late.reason
+    assert [r.claim_no for r in f.imported] == [claims[0].number, claims[2].number]
+
+
 def test_only_a_claimdesk_user_imports(database):
     before = counts()
     with pytest.raises(PermissionDenied):

@@ -9,6 +9,7 @@ expects; ``verify`` stays clean. Both engines."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 from claimdesk.core.models import (
@@ -428,3 +429,20 @@ def test_the_cli_posts_and_lists_exceptions(cli, tmp_path):
     assert code == 0 and "already posted" in again
     out = cli.ok("era", "resolve", str(listed[0]["id"]), "--reason", "posted by hand")
     assert "resolved" in out
+
+
+@pytest.mark.parametrize("day, problem", [
+    (dt.date(2099, 1, 1), "must be at most a year after today"),
+    (dt.date(1850, 6, 30), "must be on or after 1900-01-01, got 1850-06-30"),
+])
+def test_a_payment_dated_outside_the_business_window_is_refused(database, day, problem):
+    """BPR16 is the date the voucher and its EOBs were received: the window a clerk's typed date
+    is held to holds for it too (a damaged file or the payer's typo)."""
+    claims = load_claims(4)
+    remittance = dataclasses.replace(remittances_by_payer(claims)[0], date=day)
+    before = counts()
+    (payment,) = post(write_835([remittance])).payments
+    assert payment.status == "refused" and payment.reason.startswith(f"BPR16, the payment's date, {problem}")
+    assert "segment BPR (segment" in payment.reason
+    assert counts() == before
+

@@ -49,6 +49,7 @@ from claimdesk.core.services.claim_import_report import (
 )
 from claimdesk.core.services.claim_import_rules import ClaimRefused, check_claim, refuse
 from claimdesk.core.users import require_role
+from claimdesk.core.validation import business_date_problem
 from claimdesk.core.x12.claims837 import ClaimFile
 from claimdesk.core.x12.claims837_reader import parse_837p
 from claimdesk.core.x12.common import collector_paused
@@ -88,7 +89,7 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
                 files.append(FileReport(name, dry_run=dry_run, error=str(exc), error_segment=exc.tag,
                                         error_line=exc.line))
                 continue
-            refusal = test_data_refusal(parsed.test)
+            refusal = _envelope_refusal(parsed)
             if refusal is not None:
                 files.append(FileReport(name, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number,
                                         dry_run, error=refusal, error_segment="ISA", error_line=1))
@@ -107,6 +108,15 @@ def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
         return name, files.read_limited(name, files.X12_LIMIT, "file"), None
     except InputError as exc:
         return name, None, exc.messages["file"][0]
+
+
+def _envelope_refusal(parsed: ClaimFile) -> str | None:
+    """Why nothing of an 837P is imported though it was read: its date (ISA09, which its claims
+    are marked sent on) is not a business date, or it is test data (:func:`test_data_refusal`)."""
+    problem = business_date_problem(parsed.date)
+    if problem is not None:
+        return f"ISA09, the file's date (its claims' date sent), {problem}"
+    return test_data_refusal(parsed.test)
 
 
 def test_data_refusal(is_test: bool) -> str | None:
@@ -182,7 +192,7 @@ def _plan(parsed: ClaimFile, name: str, book: Book, index: int, *, dry_run: bool
     today, checked = clock.today(), []
     for claim in parsed.claims:
         try:
-            checked.append(check_claim(claim, today))
+            checked.append(check_claim(claim, today, parsed.date))
         except ClaimRefused as exc:
             refused.append(_refused_row(claim.number, exc, claim.line))
     book.load(checked)

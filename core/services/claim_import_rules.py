@@ -121,8 +121,9 @@ class CheckedClaim:
     dos: dt.date
 
 
-def check_claim(claim: Claim837, today: dt.date) -> CheckedClaim:
-    """``claim`` checked by every format rule (see the module); raises :class:`ClaimRefused`."""
+def check_claim(claim: Claim837, today: dt.date, sent_on: dt.date | None = None) -> CheckedClaim:
+    """``claim`` checked by every format rule (see the module); raises :class:`ClaimRefused`.
+    ``sent_on``, the file's date (the claim's date sent), is when its services must have been."""
     try:
         claim_no = check_claim_no(claim.number)
     except ValueError as exc:
@@ -140,7 +141,7 @@ def check_claim(claim: Claim837, today: dt.date) -> CheckedClaim:
     diagnoses = _diagnoses(claim)
     _check_patient(claim, today)
     payers, own = _payers(claim)
-    lines = tuple(_line(claim, line, len(diagnoses), today) for line in claim.lines)
+    lines = tuple(_line(claim, line, len(diagnoses), today, sent_on) for line in claim.lines)
     taken: set[str] = set()
     for line in lines:
         if line.control_no is not None:
@@ -217,7 +218,7 @@ def _payers(claim: Claim837) -> tuple[tuple[BilledPayer, ...], int]:
     return payers, ranks.index(own_rank)
 
 
-def _line(claim: Claim837, line: ServiceLine, diagnoses: int, today: dt.date) -> CheckedLine:
+def _line(claim: Claim837, line: ServiceLine, diagnoses: int, today: dt.date, sent_on: dt.date | None) -> CheckedLine:
     if line.qualifier != "HC":
         raise refuse(claim, "SV1", "SV101-1", f"{line.qualifier!r}: claimdesk reads CPT/HCPCS procedure codes "
                                               "(qualifier HC) only", line)
@@ -246,6 +247,10 @@ def _line(claim: Claim837, line: ServiceLine, diagnoses: int, today: dt.date) ->
         raise refuse(claim, "SV1", "SV107", str(exc), line) from None
     if line.service_from > today:
         raise refuse(claim, "DTP*472", "DTP03", f"the date of service {line.service_from} is in the future", line)
+    if sent_on is not None and line.service_from > sent_on:
+        raise refuse(claim, "DTP*472", "DTP03", f"the date of service {line.service_from} is after the file's date "
+                                                f"{sent_on} (ISA09, the claim's date sent): a claim is sent after "
+                                                "the visit", line)
     control = None
     if line.control_number:
         try:

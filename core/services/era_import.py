@@ -46,7 +46,7 @@ from claimdesk.core.services.era_plan import PlannedClaim, plan_claim
 from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, PaymentReport
 from claimdesk.core.services.returns import withdraw_premature_claims
 from claimdesk.core.users import require_role
-from claimdesk.core.validation import text_problem
+from claimdesk.core.validation import business_date_problem, text_problem
 from claimdesk.core.x12 import Segment, TransactionSet, X12Error, parse_amount, read_interchange
 from claimdesk.core.x12.common import collector_paused
 from claimdesk.core.x12.remittance import CLAIM_STATUSES, Remittance
@@ -147,7 +147,15 @@ def payment_report(remittance: Remittance, status: str, reason: str = "") -> Pay
 def _refusal(remittance: Remittance) -> str:
     if remittance.refusal is not None:
         return str(remittance.refusal)
-    return _too_large(remittance)
+    return _too_large(remittance) or _date_problem(remittance)
+
+
+def _date_problem(remittance: Remittance) -> str:
+    """Why BPR16, the payment's date (its voucher's and EOBs' date received), cannot be a business
+    date: the one rule a date a clerk types passes too; "" when it can."""
+    problem = business_date_problem(remittance.date)
+    where = f": {remittance.place}" if remittance.place is not None else ""
+    return f"BPR16, the payment's date, {problem}{where}" if problem else ""
 
 
 def _too_large(remittance: Remittance) -> str:
