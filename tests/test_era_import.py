@@ -446,3 +446,23 @@ def test_a_payment_dated_outside_the_business_window_is_refused(database, day, p
     assert "segment BPR (segment" in payment.reason
     assert counts() == before
 
+
+
+def test_a_wrapped_835_and_837p_post_as_the_files_they_are(database):
+    """A payer or clearinghouse that delivers X12 in lines of 80 characters, cutting segments (the
+    ISA too), and pads the file with NULs: the claims import and the payments post as from the
+    unwrapped files, and the reports say the file was wrapped."""
+    def wrapped(text: str) -> str:
+        flat = text.replace("~\n", "~")
+        return "\r\n".join(flat[i:i + 80] for i in range(0, len(flat), 80)) + "\r\n" + "\0" * 64
+
+    claims = make_claims(8, seed=3, dependants=True)
+    imported = claim_import.import_files([("claims.837", wrapped(write_837p(claims)))]).files[0]
+    assert len(imported.imported) == 8 and any("(a wrapped file)" in w for w in imported.warnings)
+    remittances = remittances_by_payer(claims)
+    report = post(wrapped(write_835(remittances)))
+    assert report.ok and [p.status for p in report.payments] == ["posted"] * len(remittances)
+    assert any("lines of 80 characters" in w for w in report.files[0].warnings)
+    for claim in (c for r in remittances for c in r.claims):
+        assert due(claim.claim_number).patient_due == pr(claim)
+    assert_clean()

@@ -121,7 +121,7 @@ def test_the_generator_s_provider_options_are_valid_837p():
 
 
 def test_envelope_facts_digest_and_places():
-    text = write_837p(make_claims(3), control_number=4321)
+    text = write_837p(make_claims(3), control_number=4321, usage="T")
     claim_file = parse_837p(text.encode())
     assert (claim_file.sender_id, claim_file.receiver_id, claim_file.control_number, claim_file.date,
             claim_file.test) == ("CLINIC01", "ACMECH", "000004321", dt.date(2024, 3, 4), True)

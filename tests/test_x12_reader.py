@@ -113,6 +113,44 @@ def test_bom_blank_lines_and_trailing_whitespace_are_tolerated():
     assert read_interchange("\ufeff" + text).segments[0].line == 1
 
 
+@pytest.mark.parametrize("padding", ["\x1a", "\x00" * 512, "\r\n\x00 \x00\x1a"])
+def test_nul_and_ctrl_z_padding_after_the_last_terminator_is_tolerated(padding):
+    """Some systems pad a file to a block with NULs, or end it with Ctrl-Z (DOS end of file)."""
+    for text in (hand_interchange(BODY), hand_interchange(BODY, segment="\n", line_break="")):
+        ic = read_interchange((text + padding).encode())
+        assert tags(ic)[-1] == "IEA" and ic.segments[-1].get(1) == "1" and ic.warnings == []
+    with pytest.raises(X12Error, match="ends without a segment terminator"):
+        read_interchange(hand_interchange(BODY) + "\x00IEA")
+
+
+def wrapped(text: str, width: int, line_break: str = "\n") -> str:
+    """``text`` as a payer delivering fixed-width lines writes it: cut every ``width`` characters."""
+    return line_break.join(text[i:i + width] for i in range(0, len(text), width)) + line_break
+
+
+@pytest.mark.parametrize("width", [40, 80, 105, 106, 132])
+@pytest.mark.parametrize("line_break", ["\n", "\r\n"])
+def test_a_wrapped_file_is_read_as_the_same_segments_with_a_warning(width, line_break):
+    """Lines of one width that cut segments (the ISA too, below 106 characters) are the
+    delivery's, not the data's: the same segments, each placed on the line it starts on."""
+    flat = hand_interchange(BODY, line_break="")
+    ic = read_interchange(wrapped(flat, width, line_break))
+    assert [s.elements for s in ic.segments] == [s.elements for s in read_interchange(flat).segments]
+    starts = [flat.index(s.tag + "*", sum(len(t.tag) for t in ic.segments[:i])) for i, s in enumerate(ic.segments)]
+    assert [s.line for s in ic.segments][1:] == [1 + offset // width for offset in starts][1:]
+    (warning,) = ic.warnings
+    assert f"lines of {width} characters that cut its segments (a wrapped file)" in str(warning)
+
+
+def test_a_file_with_a_segment_a_line_is_not_taken_for_wrapped():
+    """Lines that all end with the terminator are a segment a line, even when as long as each other."""
+    body = ["BHT*0019*00*B1*20240304*0930*CH", "REF*EI*123456789999999999999999"]
+    text = hand_interchange(body)
+    assert read_interchange(text).warnings == []
+    with pytest.raises(X12Error, match="line break inside a segment"):  # one line cut short: damaged, not wrapped
+        read_interchange(wrapped(hand_interchange(BODY, line_break=""), 80).replace("\n", "", 1))
+
+
 def test_bytes_that_are_not_utf8_are_read_as_latin1():
     text = hand_interchange(["BHT*0019*00*B1*20240304*0930*CH", "NM1*QC*1*MU\xd1OZ*JOS\xc9"])
     ic = read_interchange(text.encode("latin-1"))

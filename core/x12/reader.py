@@ -3,25 +3,32 @@ place in the file, the envelope checked.
 
 The file is cut with ``str.split`` on the segment terminator and each segment on the
 element separator (no per-character loop). Line breaks (CR, LF, CRLF) after segment
-terminators are tolerated, as are a UTF-8 BOM, blank lines before ISA and whitespace
-after the last terminator. A line break inside a segment, an empty segment and text
-after the last terminator are refused.
+terminators are tolerated, as are a UTF-8 BOM, blank lines before ISA and whitespace, NUL
+and Ctrl-Z padding after the last terminator. A file delivered *wrapped* (in lines of one
+width, 80 characters most often, cut wherever the width falls, the ISA too) is read with its
+line breaks taken out, said in a warning (:func:`unwrap`). A line break inside a segment of any
+other file, an empty segment and text after the last terminator are refused.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import count, repeat
+from itertools import accumulate, count, repeat
 from operator import attrgetter
 
-from claimdesk.core.x12.delimiters import Delimiters, read_isa_delimiters
+from claimdesk.core.x12.delimiters import ISA_LENGTH, Delimiters, read_isa_delimiters
 from claimdesk.core.x12.envelope import Interchange, build_envelope
-from claimdesk.core.x12.errors import X12Error
+from claimdesk.core.x12.errors import X12Error, X12Warning
 from claimdesk.core.x12.segment import ComponentRule, Segment
 
 SEGMENT_TAG = re.compile(r"[A-Z][A-Z0-9]{1,2}", re.ASCII)
 BOM = "\ufeff"
+#: What may follow the last segment terminator: whitespace, and the NUL and Ctrl-Z (DOS end of
+#: file) some systems pad a file with.
+PADDING = frozenset(" \t\r\n\x0b\x0c\x00\x1a")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_TEXT = re.compile(r"[^\r\n]")
 
 
 def decode(data: bytes | str) -> str:
@@ -34,6 +41,37 @@ def decode(data: bytes | str) -> str:
         return bytes(data).decode("utf-8-sig")
     except UnicodeDecodeError:
         return bytes(data).decode("latin-1")
+
+
+def padding_start(text: str) -> int:
+    """Where the :data:`PADDING` at the end of ``text`` begins (``len(text)`` when there is none)."""
+    end = len(text)
+    while end and text[end - 1] in PADDING:
+        end -= 1
+    return end
+
+
+def unwrap(text: str) -> tuple[str, int]:
+    """``text`` (starting at ISA) with its line breaks taken out when it is a wrapped file, and
+    the width of its lines (0, and ``text`` as it is, when it is not). Some payers and
+    clearinghouses deliver X12 in lines of one width (80 characters most often), cutting segments
+    wherever the width falls: a file is taken as wrapped when every line but the last is exactly
+    as long as the first, the last no longer, and the lines do not all end with a segment
+    terminator (its first line shorter than an ISA segment, or a line ending inside a segment)."""
+    end = padding_start(text)  # (what follows the last line is no line)
+    first = _LINE_BREAK.search(text, 0, end)
+    if first is None or not text.startswith("ISA"):
+        return text, 0
+    width = first.start()
+    second = _LINE_BREAK.search(text, first.end(), end)
+    if second is not None and second.start() - first.end() != width and _TEXT.search(text, second.end(), end):
+        return text, 0  # (most files: the second line is not as long as the first; no need to cut them all)
+    lines = _LINE_BREAK.split(text[:end])
+    if len(lines) < 2 or width == 0 or any(len(line) != width for line in lines[:-1]) or len(lines[-1]) > width:
+        return text, 0
+    if width >= ISA_LENGTH - 1 and all(line.endswith(text[ISA_LENGTH - 1]) for line in lines[:-1]):
+        return text, 0  # (a segment a line, each as long as the others: not cut)
+    return "".join(lines), width
 
 
 def _cut_uniform(core: str, terminator: str, first_line: int) -> tuple[list[str], Iterable[int]] | None:
@@ -89,22 +127,27 @@ def _check_tags(segments: list[Segment]) -> None:
                        tag=first.tag[:20], segment_number=first.number, line=first.line)
 
 
-def split_segments(text: str, delimiters: Delimiters, rule: ComponentRule, first_line: int = 1) -> list[Segment]:
+def split_segments(text: str, delimiters: Delimiters, rule: ComponentRule, first_line: int = 1,
+                   width: int = 0) -> list[Segment]:
     """Cut ``text`` (starting at ISA, on line ``first_line``) into :class:`Segment` records
-    numbered from 1, each with the line it starts on."""
+    numbered from 1, each with the line it starts on (in a file unwrapped from lines of ``width``
+    characters, the line it started on before)."""
     terminator = delimiters.segment
     if terminator in "\r\n":  # a line-break terminator: the last one may be missing or doubled
-        core, tail = text.rstrip(), ""
+        core, tail = text[:padding_start(text)], ""
     else:
         last = text.rfind(terminator)
         core, tail = text[:last], text[last + 1:]
-    if tail.strip():
+    if padding_start(tail):
         line = first_line + core.count("\n") + (terminator == "\n") + tail.count("\n", 0, len(tail) - len(tail.lstrip()))
         raise X12Error(
             f"the file ends without a segment terminator {terminator!r} after {tail.strip()[:30]!r} (truncated file?)",
             tag=tail.strip()[:3], segment_number=core.count(terminator) + 2, line=line,
         )
     pieces, lines = _cut_uniform(core, terminator, first_line) or _cut_any(core, terminator, first_line)
+    if width:
+        starts = accumulate((len(piece) + 1 for piece in pieces), initial=0)
+        lines = [first_line + start // width for start in starts][:len(pieces)]
     # (map instead of a loop in Python: a file has some 100,000 segments)
     elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
     segments = list(map(Segment, elements, count(1), lines, repeat(rule)))
@@ -123,7 +166,12 @@ def read_interchange(data: bytes | str) -> Interchange:
     text = decode(data)
     start = text.lstrip()
     first_line = 1 + text.count("\n", 0, len(text) - len(start))
+    start, width = unwrap(start)
     delimiters = read_isa_delimiters(start)
     rule = ComponentRule(delimiters)
-    segments = split_segments(start, delimiters, rule, first_line)
+    if width:
+        rule.warnings["wrapped", ""] = X12Warning(
+            f"the file comes in lines of {width} characters that cut its segments (a wrapped file): read with its "
+            "line breaks taken out", "ISA", 1, first_line)
+    segments = split_segments(start, delimiters, rule, first_line, width)
     return build_envelope(segments, delimiters, rule)
