@@ -345,9 +345,16 @@ def _v15() -> None:
         db.database.execute_sql(f"DROP INDEX IF EXISTS {name}")
 
 
+def _v16() -> None:
+    """A payer's ``remit_ids``: the other ids its 835 remittances name it by (REF*2U, N1*PR04 or
+    TRN03), when they are not the payer id its claims carry (docs/era.md, "Matching")."""
+    if "remit_ids" not in {c.name for c in db.database.get_columns("payer")}:
+        db.database.execute_sql("ALTER TABLE payer ADD COLUMN remit_ids VARCHAR(255) NOT NULL DEFAULT ''")
+
+
 #: version -> migration step. Append new versions; never edit an old one.
 MIGRATIONS = {1: _v1, 2: _v2, 3: _v3, 4: _v4, 5: _v5, 6: _v6, 7: _v7, 8: _v8, 9: _v9, 10: _v10, 11: _v11,
-              12: _v12, 13: _v13, 14: _v14, 15: _v15}
+              12: _v12, 13: _v13, 14: _v14, 15: _v15, 16: _v16}
 CURRENT_VERSION = max(MIGRATIONS)
 
 

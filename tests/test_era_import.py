@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 
 import pytest
+from claimdesk.core.context import as_user
 from claimdesk.core.models import (
     Charge,
     ChargeSplit,
@@ -21,14 +22,17 @@ from claimdesk.core.models import (
     Eob,
     EobLine,
     JournalEntry,
+    Payer,
     Posting,
     Voucher,
 )
 from claimdesk.core.models.remits import RemitClaim, RemitFile, RemitPayment
 from claimdesk.core.money import MAX_CENTS, Cents, fmt
-from claimdesk.core.services import balances, claim_import, era_exceptions, era_import, verify
+from claimdesk.core.services import balances, claim_import, era_exceptions, era_import, reference_data, verify
 from claimdesk.core.x12.remittance import Adjustment, ClaimPayment
+from claimdesk.core.x12.remittance import Payer as RemitPayer
 
+from tests.conftest import register
 from tests.test_x12_remits835 import pyx12_errors
 from tests.x12gen import make_claims, write_837p
 from tests.x12gen835 import PAID_ON, make_remittances, payer_of, remittances_by_payer, write_835
@@ -465,4 +469,32 @@ def test_a_wrapped_835_and_837p_post_as_the_files_they_are(database):
     assert any("lines of 80 characters" in w for w in report.files[0].warnings)
     for claim in (c for r in remittances for c in r.claims):
         assert due(claim.claim_number).patient_due == pr(claim)
+    assert_clean()
+
+
+def test_a_payer_is_found_by_the_other_ids_its_remittances_carry(database):
+    """A payer whose 835s carry no REF*2U, or another id than the one its claims go to: each id
+    the payment carries is tried (REF*2U, N1*PR04, TRN03); none on file refuses the payment,
+    saying which ids it carries and how to give one to the payer; given, the payment posts."""
+    claims = load_claims(6)
+    first, second = remittances_by_payer(claims)[:2]
+    bare = dataclasses.replace(first, payer=RemitPayer(first.payer.name))  # no REF*2U, no N1*PR04: TRN03 only
+    (refused,) = post(write_835([bare])).payments
+    assert refused.status == "refused"
+    assert refused.reason.startswith(f"no payer on file has the payer id {first.trace_payer_id} (TRN03)")
+    assert f"claimdesk payer edit ID --remit-ids {first.trace_payer_id}" in refused.reason
+
+    register("boss", role="supervisor")
+    payer = Payer.get(Payer.payer_code == first.payer.payer_id)
+    with as_user("boss"):
+        reference_data.edit_payer(payer.id, {"remit_ids": first.trace_payer_id})
+    (posted,) = post(write_835([bare])).payments
+    assert (posted.status, posted.payer_id) == ("posted", payer.id)
+
+    other = Payer.get(Payer.payer_code == second.payer.payer_id)
+    named = dataclasses.replace(second, payer=RemitPayer(second.payer.name, "XV", "PLAN77"), trace_payer_id="")
+    with as_user("boss"):
+        reference_data.edit_payer(other.id, {"remit_ids": "plan77"})
+    (posted,) = post(write_835([named])).payments
+    assert (posted.status, posted.payer_id) == ("posted", other.id)
     assert_clean()

@@ -169,6 +169,22 @@ def test_reference_data_needs_a_supervisor_and_unique_identifiers(desk):
     assert AuditEvent.get_by_id(edited["audit_id"]).user == "boss"
 
 
+def test_a_payers_era_ids_are_kept_upper_case_once_and_held_by_no_other_payer(desk):
+    """The other ids a payer's 835s carry (``remit_ids``): upper case, each once, its own payer id
+    left out; one another payer holds (as its payer id or as an ERA id) is refused by field."""
+    with as_user("boss"):
+        edited = ref.edit_payer(desk.acme, {"remit_ids": " 1362222222, acmeera , 1362222222,acme1"})
+        assert edited["changed"] == {"remit_ids": ["", "1362222222,ACMEERA"]}
+        assert Payer.get_by_id(desk.acme).remit_ids == "1362222222,ACMEERA"
+        refused(lambda: ref.edit_payer(desk.care, {"remit_ids": "MCRERA, acmeera"}), field="remit_ids",
+                says="payer id ACMEERA is taken by payer")
+        refused(lambda: ref.edit_payer(desk.care, {"remit_ids": "acme1"}), field="remit_ids", says="ACME1 is taken")
+        refused(lambda: ref.add_payer({"name": "Beta", "payer_code": "1362222222"}), field="payer_code",
+                says="payer id 1362222222 is taken by payer")
+        refused(lambda: ref.edit_payer(desk.care, {"remit_ids": "MCR-ERA"}), InputError, field="remit_ids",
+                says="separated by commas")
+
+
 # --- encounters ------------------------------------------------------------------------------------------
 def test_an_encounter_is_entered_with_its_charges_posted_and_its_primary_claim_queued(desk):
     res = visit(desk)

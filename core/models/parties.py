@@ -35,6 +35,8 @@ class Payer(BaseModel):
     name = peewee.CharField(unique=True)
     kind = peewee.CharField(default="commercial")
     payer_code = peewee.CharField(default="")  # the payer id claims and remittances carry
+    #: the other ids its 835 remittances name it by (REF*2U, N1*PR04 or TRN03), comma separated (schema v16)
+    remit_ids = peewee.CharField(default="", constraints=[peewee.SQL("DEFAULT ''")])
     address = peewee.CharField(default="")
     city = peewee.CharField(default="")  # schema v7
     state = peewee.CharField(default="")  # schema v7

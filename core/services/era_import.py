@@ -13,7 +13,7 @@ workflow (one transaction, one audit event ``era.payment``), all of it or nothin
 
 * refused whole when it does not balance (BPR02 = Σ CLP04 − Σ PLB), when its payee is another
   practice (N1*PE, :func:`.era_match.payee_problem`), when its payer is not on file (matched by
-  payer id), or when a segment cannot be read; a file its sender marked as test data (ISA15 T)
+  the payer ids it carries, :func:`.era_match.find_payer`), or when a segment cannot be read; a file its sender marked as test data (ISA15 T)
   is refused whole (:func:`.claim_import.test_data_refusal`);
 * posted once: the same payer + TRN02 trace number + amount + claims again posts nothing and
   says where it went (so the same file twice changes nothing); the payer's trace number posted
@@ -277,7 +277,7 @@ def _payment(file: FileReport, remittance: Remittance, dry_run: bool, retry: boo
     refusal = _refusal(remittance) or payee_problem(remittance.payee, config.load().clinic)
     if refusal:
         return payment_report(remittance, "refused", refusal)
-    payer_id, why = find_payer(remittance.payer.payer_id)
+    payer_id, why = find_payer(remittance)
     if payer_id is None:
         return payment_report(remittance, "refused", why)
     try:

@@ -3,7 +3,8 @@ whatever its size); nothing is guessed:
 
 - the payee (N1*PE) against the clinic (``[clinic] npi``/``tax_id`` and its clinical providers'):
   a payment for another practice is refused (:func:`payee_problem`);
-- the payer by its payer id (REF*2U, else N1*PR04) against ``payer.payer_code``;
+- the payer by the ids the payment carries (REF*2U, N1*PR04, TRN03, in turn) against each
+  payer's payer id (``payer_code``) and the other ids its remittances carry (``remit_ids``);
 - a claim by CLP01 = the encounter's claim number (CLM01 of the 837P); failing that, by the
   member id (NM1*IL / NM1*QC) on a coverage with this payer, the service dates, procedure codes,
   modifiers and charges: exactly one encounter of those patients must carry every line, else
@@ -23,7 +24,8 @@ from collections import defaultdict
 
 from claimdesk.core import config, db
 from claimdesk.core.posting import responsibility
-from claimdesk.core.x12.remittance import ClaimPayment, Payee, ServicePayment
+from claimdesk.core.services.reference_data import payer_remit_ids
+from claimdesk.core.x12.remittance import ClaimPayment, Payee, Remittance, ServicePayment, lookup
 
 
 @dataclasses.dataclass(slots=True)
@@ -85,15 +87,34 @@ def payee_problem(payee: Payee, clinic: config.Clinic) -> str:
             f"or clearinghouse")
 
 
-def find_payer(payer_code: str) -> tuple[int | None, str]:
-    """``(payer id, "")`` for the one payer with this payer id, else ``(None, why)``."""
-    rows = list(db.sql("SELECT id, name FROM payer WHERE UPPER(payer_code) = {p} ORDER BY id",
-                       [payer_code.strip().upper()]))
-    if len(rows) == 1:
-        return rows[0][0], ""
-    if not rows:
-        return None, f"no payer with payer id {payer_code!r} is on file (add it under Clinic setup)"
-    return None, f"payer id {payer_code!r} is held by {len(rows)} payers ({', '.join(r[1] for r in rows)})"
+def payer_ids_named(remittance: Remittance) -> list[tuple[str, str]]:
+    """(where, id) of each payer id a payment carries, in the order they are tried: REF*2U (the
+    payer identification number), N1*PR04, TRN03 (the payer's, "1" and its tax id); upper case."""
+    named = (("REF*2U", lookup(remittance.payer.references, "2U") or ""), ("N1*PR04", remittance.payer.id),
+             ("TRN03", remittance.trace_payer_id))
+    return [(where, value.strip().upper()) for where, value in named if value and value.strip()]
+
+
+def find_payer(remittance: Remittance) -> tuple[int | None, str]:
+    """``(payer id, "")`` for the one payer the payment names, else ``(None, why)``. Each id it
+    carries (:func:`payer_ids_named`) is tried in turn against every payer's payer id (the one
+    its claims carry, ``payer_code``) and the other ids its remittances carry (``remit_ids``):
+    the first that one payer holds names it; one that several hold is refused, never guessed."""
+    named = payer_ids_named(remittance)
+    if not named:
+        return None, "the payment names no payer id (REF*2U, N1*PR04 or TRN03): ask the payer for a complete 835"
+    payers = list(db.sql("SELECT id, name, payer_code, remit_ids FROM payer ORDER BY id"))
+    for where, value in named:
+        found = [(pid, name) for pid, name, code, others in payers
+                 if value == code.upper() or value in payer_remit_ids(others)]
+        if len(found) == 1:
+            return found[0][0], ""
+        if found:
+            return None, f"payer id {value} ({where}) is held by {len(found)} payers ({', '.join(n for _, n in found)})"
+    listed = ", ".join(f"{value} ({where})" for where, value in named)
+    return None, (f"no payer on file has the payer id {listed}: add the payer under Clinic setup, or give the payer "
+                  f"its remittances come from this id as one of its ERA payer ids (Clinic setup; "
+                  f"claimdesk payer edit ID --remit-ids {named[0][1]})")
 
 
 class Matcher:

@@ -48,16 +48,35 @@ class PayerInput(Schema):
     state = Coded(check_state, load_default="")
     zip = Coded(check_zip, load_default="")
     phone = Text(max_length=20, load_default="")
+    remit_ids = Text(max_length=200, load_default="", validate=validate.Regexp(
+        r"^[A-Za-z0-9, ]*\Z", error="payer ids (letters and digits) separated by commas"),
+        metadata={"help": "other ids its 835 remittances carry (REF*2U, N1*PR04, TRN03), comma separated"})
 
 
 def _check_payer(values: dict, record: Payer | None) -> dict:
-    """A payer's rules: not a pseudo payer; a unique name and payer id (stored upper case)."""
+    """A payer's rules: not a pseudo payer; a unique name and payer id (stored upper case); the
+    other ids its remittances carry (``remit_ids``, upper case, each once) no other payer's."""
     if record is not None and record.is_pseudo:
         raise Refused(f"{record.name} is built in and cannot be changed", field="payer_id")
     values["payer_code"] = values["payer_code"].upper()
     _unique(Payer, "name", values["name"], record, "name", "payer")
     _unique(Payer, "payer_code", values["payer_code"], record, "payer id", "payer")
+    ids = [i for i in dict.fromkeys(values.get("remit_ids", "").upper().replace(",", " ").split())
+           if i != values["payer_code"]]
+    mine = [values["payer_code"], *ids]
+    for other in Payer.select().where(Payer.id != (record.id if record else 0)).order_by(Payer.id):
+        theirs = {other.payer_code.upper(), *payer_remit_ids(other.remit_ids)}
+        held = next((i for i in mine if i in theirs), None)
+        if held is not None:
+            raise Refused(f"payer id {held} is taken by payer {other.id} ({other.name})",
+                          field="payer_code" if held == values["payer_code"] else "remit_ids")
+    values["remit_ids"] = ",".join(ids)
     return values
+
+
+def payer_remit_ids(text: str) -> list[str]:
+    """The ids of a payer's ``remit_ids`` column ("" is none)."""
+    return [i for i in text.split(",") if i]
 
 
 PAYER = records.RecordKind(Payer, "payer", "supervisor", PayerInput, _check_payer, work="changing payers")

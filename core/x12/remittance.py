@@ -77,7 +77,7 @@ class Refusal:
         return f"{self.message}: {self.place}" if self.place else self.message
 
 
-def _lookup(pairs, qualifier: str):
+def lookup(pairs, qualifier: str):
     """The value of the first ``(qualifier, value)`` pair with ``qualifier``, or None."""
     for key, value in pairs:
         if key == qualifier:
@@ -146,7 +146,7 @@ class Payer:
     @property
     def payer_id(self) -> str:
         """The payer's id for matching: REF*2U when sent, else N104."""
-        return _lookup(self.references, "2U") or self.id
+        return lookup(self.references, "2U") or self.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +167,7 @@ class Payee:
     @property
     def tax_id(self) -> str:
         """N104 when N103 is FI, else REF*TJ, else ""."""
-        return self.id if self.id_qualifier == "FI" else _lookup(self.references, "TJ") or ""
+        return self.id if self.id_qualifier == "FI" else lookup(self.references, "TJ") or ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,12 +200,12 @@ class ServicePayment:
     @property
     def control_number(self) -> str:
         """REF*6R, the line item control number the 837P sent ("" when not echoed)."""
-        return _lookup(self.references, "6R") or ""
+        return lookup(self.references, "6R") or ""
 
     @property
     def allowed(self) -> Cents | None:
         """AMT*B6, the allowed amount (None when not sent)."""
-        return _lookup(self.amounts, "B6")
+        return lookup(self.amounts, "B6")
 
 
 @dataclass(frozen=True, slots=True)

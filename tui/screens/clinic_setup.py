@@ -31,7 +31,8 @@ FORMS = {
         ((Field("name", "Name"),),
          (Field("kind", "Kind", "w-short", choices="payer_kinds", default="commercial"),
           Field("payer_code", "Payer ID", placeholder="as claims carry it (60054)")),
-         *ADDRESS, (Field("phone", "Phone", "w-phone"),)),
+         *ADDRESS, (Field("phone", "Phone", "w-phone"),),
+         (Field("remit_ids", "ERA ids", placeholder="other payer ids its 835s carry, if any: 1362222222"),)),
         reference_data.add_payer, reference_data.edit_payer,
         lambda r: f"{r['name']} (payer id {r['payer_code']})"),
     "providers": RecordForm(
