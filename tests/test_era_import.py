@@ -498,3 +498,23 @@ def test_a_payer_is_found_by_the_other_ids_its_remittances_carry(database):
     (posted,) = post(write_835([named])).payments
     assert (posted.status, posted.payer_id) == ("posted", other.id)
     assert_clean()
+
+
+def test_a_file_of_several_interchanges_posts_every_payment_once(database):
+    """A clearinghouse's download joining the 835s of several payers, one interchange each (the
+    last with delimiters of its own): every payment posts; the same file again changes nothing."""
+    from claimdesk.core.x12 import Delimiters
+
+    claims = load_claims(12)
+    remittances = remittances_by_payer(claims)
+    joined = "".join(write_835([r], control_number=n, delimiters=Delimiters("|", ">", "^", "'") if n == len(remittances)
+                               else Delimiters()) for n, r in enumerate(remittances, 1))
+    report = post(joined, "download.835")
+    (file,) = report.files
+    assert report.ok and [p.status for p in file.payments] == ["posted"] * len(remittances)
+    assert file.control_number == f"000000001 and {len(remittances) - 1} more interchange(s)"
+    assert [p.trace_number for p in file.payments] == [r.trace_number for r in remittances]
+    before = counts()
+    again = post(joined, "download.835")
+    assert counts() == before and {p.status for p in again.payments} == {"already"}
+    assert_clean()

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from claimdesk.core.x12 import Delimiters, NotX12Error, X12Error, read_interchange
+from claimdesk.core.x12 import Delimiters, NotX12Error, X12Error, read_interchange, read_interchanges
 
 from tests.x12gen import hand_interchange
 
@@ -232,3 +232,20 @@ def test_a_tag_that_is_refused_once_is_refused_at_its_first_place():
 def test_reading_refuses_other_types():
     with pytest.raises(TypeError):
         read_interchange(12)  # type: ignore[arg-type]
+
+
+def test_several_interchanges_in_a_file_are_read_each_with_its_own_delimiters():
+    """A clearinghouse's download may join interchanges, padded between, each declaring its own
+    delimiters; every one is read and checked, its segments on the lines they stand on."""
+    first = hand_interchange(BODY)
+    second = hand_interchange(BODY, element="|", component=">", segment="'")
+    text = first + "\r\n\x00" + second
+    a, b = read_interchanges(text)
+    assert (a.delimiters.element, b.delimiters.element, b.delimiters.segment) == ("*", "|", "'")
+    assert [s.elements for s in b.segments] == [s.elements for s in read_interchange(second).segments]
+    assert b.segments[0].line == first.count("\n") + 2 and b.segments[-1].line == text.count("\n", 0, text.rindex("IEA")) + 1
+    with pytest.raises(X12Error, match=r"ISA a second interchange starts after IEA; read one interchange per file: "
+                                       r"segment ISA \(segment 10, line 11\)"):
+        read_interchange(text)  # (what reads one interchange says where the next begins)
+    with pytest.raises(X12Error, match=r"IEA02 .* \(line 10\): segment IEA \(segment 9, line 18\)"):  # the second one's envelope is checked too
+        read_interchanges(first + second.replace("IEA|1|000000001", "IEA|1|000000009"))

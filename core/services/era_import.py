@@ -47,7 +47,7 @@ from claimdesk.core.services.era_report import ClaimRow, EraReport, FileReport, 
 from claimdesk.core.services.returns import withdraw_premature_claims
 from claimdesk.core.users import require_role
 from claimdesk.core.validation import business_date_problem, text_problem
-from claimdesk.core.x12 import Segment, TransactionSet, X12Error, parse_amount, read_interchange
+from claimdesk.core.x12 import Segment, TransactionSet, X12Error, parse_amount, read_interchanges
 from claimdesk.core.x12.common import collector_paused
 from claimdesk.core.x12.remittance import CLAIM_STATUSES, Remittance
 from claimdesk.core.x12.remittance_reader import read_remittance
@@ -90,18 +90,21 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
     raw = data.encode() if isinstance(data, str) else data
     file.digest = hashlib.sha256(raw).hexdigest()
     try:
-        interchange = read_interchange(raw)
+        interchanges = read_interchanges(raw)  # (a clearinghouse's download may join several)
     except X12Error as exc:
         file.error = str(exc)
         return file
-    file.file_date, file.sender_id, file.control_number = interchange.date, interchange.sender_id, interchange.control_number
-    file.error = test_data_refusal(interchange.is_test) or ""
+    first = interchanges[0]
+    file.file_date, file.sender_id, file.control_number = first.date, first.sender_id, first.control_number
+    if len(interchanges) > 1:
+        file.control_number += f" and {len(interchanges) - 1} more interchange(s)"
+    file.error = test_data_refusal(any(i.is_test for i in interchanges)) or ""
     if file.error:
         return file
     prior = RemitFile.get_or_none(RemitFile.digest == file.digest)
     if prior is not None:
         file.already = f"this file was imported on {prior.imported_at:%Y-%m-%d %H:%M} by {prior.imported_by}"
-    transactions = interchange.transactions("835")
+    transactions = [t for i in interchanges for t in i.transactions("835")]
     if not transactions:
         file.error = f"{file.name} holds no 835 remittance (ST01 835)"
     for transaction in transactions:
@@ -111,7 +114,7 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
             file.payments.append(_unread(transaction, exc))
             continue
         file.payments.append(_payment(file, remittance, dry_run, retry))
-    file.warnings = [str(w) for w in interchange.warnings]  # (known once the composites were read)
+    file.warnings = [str(w) for i in interchanges for w in i.warnings]  # (known once the composites were read)
     return file
 
 

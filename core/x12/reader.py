@@ -128,10 +128,10 @@ def _check_tags(segments: list[Segment]) -> None:
 
 
 def split_segments(text: str, delimiters: Delimiters, rule: ComponentRule, first_line: int = 1,
-                   width: int = 0) -> list[Segment]:
+                   width: int = 0, offset: int = 0) -> list[Segment]:
     """Cut ``text`` (starting at ISA, on line ``first_line``) into :class:`Segment` records
     numbered from 1, each with the line it starts on (in a file unwrapped from lines of ``width``
-    characters, the line it started on before)."""
+    characters, where ``text`` begins at character ``offset``: the line it started on before)."""
     terminator = delimiters.segment
     if terminator in "\r\n":  # a line-break terminator: the last one may be missing or doubled
         core, tail = text[:padding_start(text)], ""
@@ -146,7 +146,7 @@ def split_segments(text: str, delimiters: Delimiters, rule: ComponentRule, first
         )
     pieces, lines = _cut_uniform(core, terminator, first_line) or _cut_any(core, terminator, first_line)
     if width:
-        starts = accumulate((len(piece) + 1 for piece in pieces), initial=0)
+        starts = accumulate((len(piece) + 1 for piece in pieces), initial=offset)
         lines = [first_line + start // width for start in starts][:len(pieces)]
     # (map instead of a loop in Python: a file has some 100,000 segments)
     elements = map(tuple, map(str.split, pieces, repeat(delimiters.element)))
@@ -160,18 +160,57 @@ def read_interchange(data: bytes | str) -> Interchange:
 
     Raises :class:`~claimdesk.core.x12.errors.NotX12Error` for a file that is not X12
     and :class:`~claimdesk.core.x12.errors.X12Error` naming the segment and line for one
-    that breaks a rule. The returned :class:`~claimdesk.core.x12.envelope.Interchange`
-    holds its segments, groups, transaction sets and warnings.
+    that breaks a rule (a second interchange after the IEA too: :func:`read_interchanges`
+    reads those). The returned :class:`~claimdesk.core.x12.envelope.Interchange` holds its
+    segments, groups, transaction sets and warnings.
     """
+    return read_interchanges(data, several=False)[0]
+
+
+def read_interchanges(data: bytes | str, *, several: bool = True) -> list[Interchange]:
+    """Every interchange of ``data``, as :func:`read_interchange` reads one: a file may hold
+    several one after the other (a clearinghouse's download joining the 835s of many payers),
+    each with the delimiters its own ISA declares and its envelope checked, its segments on the
+    lines they stand on in the file. Whitespace and padding may stand between them."""
     text = decode(data)
-    start = text.lstrip()
-    first_line = 1 + text.count("\n", 0, len(text) - len(start))
-    start, width = unwrap(start)
-    delimiters = read_isa_delimiters(start)
-    rule = ComponentRule(delimiters)
-    if width:
-        rule.warnings["wrapped", ""] = X12Warning(
-            f"the file comes in lines of {width} characters that cut its segments (a wrapped file): read with its "
-            "line breaks taken out", "ISA", 1, first_line)
-    segments = split_segments(start, delimiters, rule, first_line, width)
-    return build_envelope(segments, delimiters, rule)
+    body = text.lstrip()
+    first_line = 1 + text.count("\n", 0, len(text) - len(body))
+    body, width = unwrap(body)
+    interchanges: list[Interchange] = []
+    offset, line = 0, first_line
+    while True:
+        delimiters = read_isa_delimiters(body[offset:offset + ISA_LENGTH + 20])
+        end = _next_interchange(body, offset, delimiters)
+        part = body[offset:end]
+        rule = ComponentRule(delimiters)
+        if width and not interchanges:
+            rule.warnings["wrapped", ""] = X12Warning(
+                f"the file comes in lines of {width} characters that cut its segments (a wrapped file): read with its "
+                "line breaks taken out", "ISA", 1, first_line)
+        segments = split_segments(part, delimiters, rule, line if not width else first_line, width, offset)
+        interchanges.append(build_envelope(segments, delimiters, rule))
+        if end is None:
+            return interchanges
+        if not several:
+            raise X12Error("ISA a second interchange starts after IEA; read one interchange per file", tag="ISA",
+                           segment_number=len(segments) + 1,
+                           line=line + part.count("\n") if not width else first_line + end // width)
+        line += part.count("\n")
+        offset = end
+
+
+def _next_interchange(body: str, offset: int, delimiters: Delimiters) -> int | None:
+    """Where the interchange after the one starting at ``offset`` begins (its ISA), or None when
+    nothing but padding follows that one's IEA (or it has none: the envelope check says so)."""
+    terminator, element = delimiters.segment, delimiters.element
+    found = [i for i in (body.find(terminator + brk + "IEA" + element, offset) for brk in ("", "\n", "\r\n", "\r"))
+             if i >= 0]
+    if not found:
+        return None
+    close = body.find(terminator, min(found) + 1 + len("IEA"))
+    if close < 0:
+        return None
+    after = close + 1
+    while after < len(body) and body[after] in PADDING:
+        after += 1
+    return after if body.startswith("ISA", after) else None
