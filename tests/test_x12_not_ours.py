@@ -185,3 +185,18 @@ def test_a_trace_number_reused_with_other_claims_is_refused_not_called_posted(cl
     refused = era_import.import_files([("b.835", write_835([other]))]).payments[0]
     assert refused.status == "refused" and "from a.835 with other claims" in refused.reason
     assert counts() == before
+
+
+# --- a file given to the other import ------------------------------------------------------------
+
+def test_a_file_given_to_the_wrong_import_says_where_it_goes(database):
+    claims = make_claims(3, seed=3)
+    claim_text, remit_text = write_837p(claims), write_835(remittances_by_payer(claims))
+    before = counts()
+    (era,) = era_import.import_files([("claims.837", claim_text)]).files
+    assert era.error == ("claims.837 holds no 835 remittance (ST01 835); it holds 837 claims (import them with "
+                         "Import 837: claimdesk import 837)")
+    (imported,) = claim_import.import_files([("remit.835", remit_text)]).files
+    assert "holds no 837 transaction set; it holds 835 remittances (post them with Post ERA: claimdesk era import)" \
+        in imported.error
+    assert counts() == before

@@ -106,7 +106,8 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
         file.already = f"this file was imported on {prior.imported_at:%Y-%m-%d %H:%M} by {prior.imported_by}"
     transactions = [t for i in interchanges for t in i.transactions("835")]
     if not transactions:
-        file.error = f"{file.name} holds no 835 remittance (ST01 835)"
+        file.error = (f"{file.name} holds no 835 remittance (ST01 835); "
+                      f"{' and '.join(dict.fromkeys(i.contents() for i in interchanges))}")
     for transaction in transactions:
         try:
             remittance = read_remittance(transaction)

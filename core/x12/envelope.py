@@ -120,6 +120,24 @@ class Interchange:
         """Every transaction set in file order, or only those whose ST01 is ``code``."""
         return [t for g in self.groups for t in g.transactions if code is None or t.code == code]
 
+    def contents(self) -> str:
+        """What the interchange holds, for a clerk who gave it to the wrong import ("it holds 835
+        remittances (post them with Post ERA: claimdesk era import)")."""
+        codes = list(dict.fromkeys(t.code for t in self.transactions()))
+        if not codes:
+            return "it holds no transaction set"
+        return "it holds " + " and ".join(TRANSACTION_NAMES.get(code, f"{code} transaction sets") for code in codes)
+
+
+#: What an ST01 code is, named for a clerk (:meth:`Interchange.contents`).
+TRANSACTION_NAMES = {
+    "835": "835 remittances (post them with Post ERA: claimdesk era import)",
+    "837": "837 claims (import them with Import 837: claimdesk import 837)",
+    "999": "999 acknowledgments of files sent", "997": "997 acknowledgments of files sent",
+    "277": "277 claim status reports", "276": "276 claim status requests",
+    "270": "270 eligibility requests", "271": "271 eligibility answers",
+}
+
 
 def _opened(segment: Segment) -> str:
     return f"the {segment.tag} at segment {segment.number} (line {segment.line})"
