@@ -104,8 +104,9 @@ def test_a_payment_to_another_practice_is_refused_whole(claims):
     posted, refused = report.payments
     assert posted.status == "posted" and refused.status == "refused"
     assert refused.reason.startswith(f"the payee (N1*PE) is LAKESIDE ORTHOPEDICS, NPI {OTHER_NPI} and tax id "
-                                     f"987654321: not this clinic (NPI {CLINIC_NPI})")
-    assert "return it to the payer or clearinghouse" in refused.reason
+                                     f"98-7654321: not this clinic (NPI {CLINIC_NPI})")
+    assert "return it to the payer or clearinghouse (if the clinic is paid under that number, give it to its " \
+           "provider under Clinic setup" in refused.reason
     after = counts()
     assert after["Voucher"] == before["Voucher"] + 1 and after["RemitPayment"] == before["RemitPayment"] + 1
     assert Voucher.select().where(Voucher.reference == theirs.trace_number).count() == 0

@@ -77,14 +77,20 @@ def payee_problem(payee: Payee, clinic: config.Clinic) -> str:
         if value and ours:
             if value in ours:
                 return ""
-            named.append(f"{kind} {value}")
+            named.append(f"{kind} {_shown(kind, value)}")
     if not named:
         return ""
-    clinic_ids = " and ".join(f"{kind} {value}" for kind, value in (("NPI", clinic.npi), ("tax id", clinic.tax_id))
-                              if value)
+    clinic_ids = " and ".join(f"{kind} {_shown(kind, value)}"
+                              for kind, value in (("NPI", clinic.npi), ("tax id", clinic.tax_id)) if value)
     return (f"the payee (N1*PE) is {payee.name or 'not named'}, {' and '.join(named)}: not this clinic ({clinic_ids}) "
             f"nor one of its providers. A remittance for another practice is not posted: return it to the payer "
-            f"or clearinghouse")
+            f"or clearinghouse (if the clinic is paid under that number, give it to its provider under Clinic "
+            f"setup, or to [clinic] in the config file)")
+
+
+def _shown(kind: str, value: str) -> str:
+    """An id as a clerk reads it: a 9-digit tax id as an EIN (12-3456789)."""
+    return f"{value[:2]}-{value[2:]}" if kind == "tax id" and len(value) == 9 and value.isdigit() else value
 
 
 def payer_ids_named(remittance: Remittance) -> list[tuple[str, str]]:
