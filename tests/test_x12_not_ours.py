@@ -177,8 +177,8 @@ def test_a_trace_number_reused_with_other_claims_is_refused_not_called_posted(cl
     """A payer that reuses a trace number for another remittance of the same amount (a zero-pay
     one, say) is refused with the reason: calling it "already posted" would lose its claims."""
     first = remittances_by_payer(claims)[0]
-    other = dataclasses.replace(first, claims=tuple(dataclasses.replace(c, payer_claim_number=f"X{c.payer_claim_number}")
-                                                    for c in first.claims))
+    renamed = tuple(dataclasses.replace(c, payer_claim_number=f"X{c.payer_claim_number}") for c in first.claims)
+    other = dataclasses.replace(first, claims=renamed)
     era_import.import_files([("a.835", write_835([first]))])
     again = era_import.import_files([("a-again.835", write_835([first]))]).payments[0]
     assert again.status == "already"  # the very same payment: where it went

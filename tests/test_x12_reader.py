@@ -243,9 +243,11 @@ def test_several_interchanges_in_a_file_are_read_each_with_its_own_delimiters():
     a, b = read_interchanges(text)
     assert (a.delimiters.element, b.delimiters.element, b.delimiters.segment) == ("*", "|", "'")
     assert [s.elements for s in b.segments] == [s.elements for s in read_interchange(second).segments]
-    assert b.segments[0].line == first.count("\n") + 2 and b.segments[-1].line == text.count("\n", 0, text.rindex("IEA")) + 1
+    assert b.segments[0].line == first.count("\n") + 2
+    assert b.segments[-1].line == text.count("\n", 0, text.rindex("IEA")) + 1
     with pytest.raises(X12Error, match=r"ISA a second interchange starts after IEA; read one interchange per file: "
                                        r"segment ISA \(segment 10, line 11\)"):
         read_interchange(text)  # (what reads one interchange says where the next begins)
-    with pytest.raises(X12Error, match=r"IEA02 .* \(line 10\): segment IEA \(segment 9, line 18\)"):  # the second one's envelope is checked too
+    # the second one's envelope is checked too
+    with pytest.raises(X12Error, match=r"IEA02 .* \(line 10\): segment IEA \(segment 9, line 18\)"):
         read_interchanges(first + second.replace("IEA|1|000000001", "IEA|1|000000009"))

@@ -13,8 +13,9 @@ workflow (one transaction, one audit event ``era.payment``), all of it or nothin
 
 * refused whole when it does not balance (BPR02 = Σ CLP04 − Σ PLB), when its payee is another
   practice (N1*PE, :func:`.era_match.payee_problem`), when its payer is not on file (matched by
-  the payer ids it carries, :func:`.era_match.find_payer`), or when a segment cannot be read; a file its sender marked as test data (ISA15 T)
-  is refused whole (:func:`.claim_import.test_data_refusal`);
+  the payer ids it carries, :func:`.era_match.find_payer`), when its date (BPR16) or an amount
+  is out of bounds, or when a segment cannot be read; a file its sender marked as test data
+  (ISA15 T) is refused whole (:func:`.claim_import.test_data_refusal`);
 * posted once: the same payer + TRN02 trace number + amount + claims again posts nothing and
   says where it went (so the same file twice changes nothing); the payer's trace number posted
   before for another amount or other claims is refused (a trace number names one payment);

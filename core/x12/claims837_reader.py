@@ -87,7 +87,8 @@ def _professional_transactions(interchange: Interchange) -> list[TransactionSet]
                 raise transaction.st.error(f"{version!r} is not an 837P ({IMPLEMENTATION}), the only 837 read here", 3)
             found.append(transaction)
     if not found:
-        raise interchange.iea.error(f"closes an interchange that holds no 837 transaction set; {interchange.contents()}")
+        raise interchange.iea.error(
+            f"closes an interchange that holds no 837 transaction set; {interchange.contents()}")
     return found
 
 
