@@ -97,7 +97,7 @@ def test_upgrading_a_version_14_database_drops_the_indexes_a_longer_one_begins_w
                     db.database.execute_sql(f"CREATE INDEX {name} ON {table} ({col})")
             SchemaVersion.create(version=14, upgraded_at=clock.now())
         assert "charge_encounter_id" in _index_names("charge")
-        assert migrations.upgrade() == [15]
+        assert migrations.upgrade() == [15, 16]
         for table, pairs in _LED.items():
             assert not {name for name, _col in pairs} & _index_names(table)
         migrations.check()
@@ -107,6 +107,28 @@ def test_upgrading_a_version_14_database_drops_the_indexes_a_longer_one_begins_w
                     plan = " ".join(str(r[-1]) for r in db.database.execute_sql(
                         f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE {col} = 1"))
                     assert "USING INDEX" in plan, (table, col, plan)
+    finally:
+        db.close()
+
+
+def test_upgrading_a_version_15_database_gives_every_payer_no_era_ids(db_url):
+    """v16 adds ``payer.remit_ids`` (the other ids a payer's 835s carry): the payers on file have
+    none, and a payer added afterwards without them is stored with none too (the column's default)."""
+    db.connect(db_url)
+    try:
+        with db.write_transaction():  # schema version 15 as it was: no remit_ids column
+            migrations.MIGRATIONS[1]()
+            db.database.execute_sql("ALTER TABLE payer DROP COLUMN remit_ids")
+            db.database.execute_sql("INSERT INTO payer (name, kind, payer_code, address, city, state, zip, phone) "
+                                    "VALUES ('Acme Health', 'commercial', 'ACME1', '', '', '', '', '')")
+            SchemaVersion.create(version=15, upgraded_at=clock.now())
+        assert migrations.upgrade() == [16]
+        migrations.check()
+        assert db.sql("SELECT remit_ids FROM payer WHERE payer_code = 'ACME1'").fetchone() == ("",)
+        with db.write_transaction():
+            db.database.execute_sql("INSERT INTO payer (name, kind, payer_code, address, city, state, zip, phone) "
+                                    "VALUES ('Beta Care', 'commercial', 'BETA1', '', '', '', '', '')")
+        assert db.sql("SELECT remit_ids FROM payer WHERE payer_code = 'BETA1'").fetchone() == ("",)
     finally:
         db.close()
 
