@@ -15,7 +15,7 @@ from claimdesk.core import db
 from claimdesk.core.models import ALL_MODELS, Encounter, JournalEntry, Posting
 from claimdesk.core.services import claim_import, era_import, verify
 from claimdesk.core.validation import text_problem
-from claimdesk.core.x12 import X12Error, read_interchange
+from claimdesk.core.x12 import Delimiters, X12Error, read_interchange, read_interchanges
 from claimdesk.core.x12.claims837_reader import parse_837p
 from claimdesk.core.x12.remittance_reader import read_remittances
 
@@ -83,6 +83,36 @@ def test_a_damaged_837p_is_read_or_refused_by_name(mutations):
 def test_a_damaged_835_is_read_or_refused_by_name(mutations):
     try:
         read_remittances(read_interchange(damaged(REMITS_835, mutations)))
+    except X12Error as error:
+        assert "segment " in str(error) or error.tag is None
+
+
+#: Two interchanges joined as a clearinghouse's download joins them, the second with delimiters of its own.
+JOINED_835 = REMITS_835 + "\r\n" + write_835(remittances_by_payer(CLAIMS)[:1], control_number=6,
+                                              delimiters=Delimiters("|", ">", "^", "'"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(mutation, max_size=3), st.sampled_from([0, 40, 80, 132]), st.integers(0, 10**6),
+       st.sampled_from(["none", "drop line", "split line", "join lines", "pad"]))
+def test_a_damaged_joined_or_wrapped_835_is_read_or_refused_by_name(mutations, width, where, line_damage):
+    """The same, for a download of two interchanges, delivered wrapped (``width``) or not, its
+    lines damaged too: every interchange is read or the file refused by name."""
+    text = damaged(JOINED_835, mutations)
+    if width:
+        flat = text.replace("~\n", "~").replace("'\n", "'").replace("\r\n", "")
+        lines = [flat[i:i + width] for i in range(0, len(flat), width)]
+        k = where % max(len(lines), 1)
+        if lines and line_damage == "drop line":
+            del lines[k]
+        elif lines and line_damage == "split line":
+            lines[k:k + 1] = [lines[k][:width // 2], lines[k][width // 2:]]
+        elif len(lines) > 1 and line_damage == "join lines":
+            lines[k:k + 2] = ["".join(lines[k:k + 2])]
+        text = "\n".join(lines) + ("\x00" * 30 if line_damage == "pad" else "\n")
+    try:
+        for interchange in read_interchanges(text):
+            read_remittances(interchange)
     except X12Error as error:
         assert "segment " in str(error) or error.tag is None
 
