@@ -415,6 +415,29 @@ def test_a_claim_for_a_visit_after_the_files_date_is_refused(database):
     assert [r.claim_no for r in f.imported] == [claims[0].number, claims[2].number]
 
 
+def test_a_file_joining_interchanges_imports_each_with_its_own_date_sent(database):
+    """An EHR or clearinghouse file joining two interchanges (the second with delimiters and a
+    date of its own): each imports as a file of its own, its claims sent on its own ISA09; the
+    same file again changes nothing."""
+    from claimdesk.core.x12 import Delimiters
+
+    first, second = make_claims(3, seed=31), make_claims(2, seed=32)
+    later = write_837p(second, control_number=2, delimiters=Delimiters("|", ">", "^", "'")).replace("|240304|", "|240311|")
+    text = write_837p(first) + later
+    preview = run(text, dry_run=True)
+    (a, b) = run(text).files
+    assert [f.file for f in preview.files] == [a.file, b.file] == ["file1.837 (interchange 1 of 2)",
+                                                                    "file1.837 (interchange 2 of 2)"]
+    assert [len(f.imported) for f in (a, b)] == [3, 2] and (a.date, b.date) == (dt.date(2024, 3, 4), dt.date(2024, 3, 11))
+    sent = {c.number: {cl.sent_at.date() for cl in Claim.select().join(Encounter).where(Encounter.claim_no == c.number)}
+            for c in first + second}
+    assert sent == {**{c.number: {dt.date(2024, 3, 4)} for c in first}, **{c.number: {dt.date(2024, 3, 11)} for c in second}}
+    before = counts()
+    again = run(text).files
+    assert counts() == before and all(f.already_imported and not f.imported for f in again)
+    assert verify.verify() == []
+
+
 def test_only_a_claimdesk_user_imports(database):
     before = counts()
     with pytest.raises(PermissionDenied):

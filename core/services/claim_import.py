@@ -11,7 +11,10 @@ marked sent on the file's date; a clerk's work.
 Per file (see :mod:`.claim_import_report` for the report):
 
 * a file that cannot be read at all (missing, not X12, a bad envelope) is reported with the
-  reader's message naming the segment and line, and nothing of it is imported;
+  reader's message naming the segment and line, and nothing of it is imported; nor of one
+  marked as test data (ISA15 T, :func:`test_data_refusal`) or dated outside the business window;
+* a file joining several interchanges imports each as a file of its own ("claims.837
+  (interchange 2 of 3)"), its claims sent on its own ISA09;
 * each claim is checked by the import's format rules (:mod:`.claim_import_rules`; the reader
   already refused claims that do not balance or lack what a claim needs) and matched to the
   records on file (:mod:`.claim_import_match`: payer by payer id, provider by NPI, patient by
@@ -51,7 +54,7 @@ from claimdesk.core.services.claim_import_rules import ClaimRefused, check_claim
 from claimdesk.core.users import require_role
 from claimdesk.core.validation import business_date_problem
 from claimdesk.core.x12.claims837 import ClaimFile
-from claimdesk.core.x12.claims837_reader import parse_837p
+from claimdesk.core.x12.claims837_reader import parse_837p_interchanges
 from claimdesk.core.x12.common import collector_paused
 from claimdesk.core.x12.errors import X12Error
 
@@ -76,25 +79,33 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
                                                     and isinstance(sources[1], (bytes, str))):
         sources = [sources]  # (one file given as it is)
     book = Book() if dry_run else None
-    files = []
-    for index, source in enumerate(sources):
+    files: list[FileReport] = []
+    for source in sources:
         name, data, problem = read_source(source)
         if problem is not None:
             files.append(FileReport(name, dry_run=dry_run, error=problem))
             continue
         with collector_paused():  # (a file's records live until it is written: see collector_paused)
             try:
-                parsed = parse_837p(data)
+                interchanges = parse_837p_interchanges(data)
             except X12Error as exc:
                 files.append(FileReport(name, dry_run=dry_run, error=str(exc), error_segment=exc.tag,
                                         error_line=exc.line))
                 continue
-            refusal = _envelope_refusal(parsed)
-            if refusal is not None:
-                files.append(FileReport(name, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number,
-                                        dry_run, error=refusal, error_segment="ISA", error_line=1))
+            test = next((p for p in interchanges if p.test), None)
+            if test is not None and test_data_refusal(True):  # (test data anywhere: nothing of the file)
+                files.append(FileReport(name, test.digest, test.date, test.sender_id, test.control_number, dry_run,
+                                        error=test_data_refusal(True), error_segment="ISA", error_line=test.line))
                 continue
-            files.append(_plan(parsed, name, book, index, dry_run=True)[0] if dry_run else _import(parsed, name))
+            for k, parsed in enumerate(interchanges, 1):  # (each interchange imports as a file of its own)
+                part = name if len(interchanges) == 1 else f"{name} (interchange {k} of {len(interchanges)})"
+                refusal = _envelope_refusal(parsed)
+                if refusal is not None:
+                    files.append(FileReport(part, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number,
+                                            dry_run, error=refusal, error_segment="ISA", error_line=parsed.line))
+                    continue
+                index = len(files)
+                files.append(_plan(parsed, part, book, index, dry_run=True)[0] if dry_run else _import(parsed, part))
     return ImportReport(files, dry_run)
 
 
@@ -111,12 +122,10 @@ def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
 
 
 def _envelope_refusal(parsed: ClaimFile) -> str | None:
-    """Why nothing of an 837P is imported though it was read: its date (ISA09, which its claims
-    are marked sent on) is not a business date, or it is test data (:func:`test_data_refusal`)."""
+    """Why nothing of an 837P interchange is imported though it was read: its date (ISA09, which
+    its claims are marked sent on) is not a business date."""
     problem = business_date_problem(parsed.date)
-    if problem is not None:
-        return f"ISA09, the file's date (its claims' date sent), {problem}"
-    return test_data_refusal(parsed.test)
+    return f"ISA09, the file's date (its claims' date sent), {problem}" if problem is not None else None
 
 
 def test_data_refusal(is_test: bool) -> str | None:

@@ -256,7 +256,7 @@ class ClaimFile:
     """What one 837P file holds: its envelope facts (ISA06 ``sender_id``, ISA08
     ``receiver_id``, ISA13 ``control_number``, ISA09 ``date``, ISA15 ``test``), the sha256
     ``digest`` of its bytes, the good ``claims``, the ``refused`` ones (both in file order)
-    and what the reader forgave (``warnings``)."""
+    and what the reader forgave (``warnings``); the ``line`` its ISA is on."""
 
     digest: str
     sender_id: str
@@ -267,3 +267,4 @@ class ClaimFile:
     claims: tuple[Claim837, ...]
     refused: tuple[RefusedClaim, ...]
     warnings: tuple[X12Warning, ...]
+    line: int = 1  # where its ISA stands in the file (a file may join several interchanges)

@@ -38,7 +38,7 @@ from claimdesk.core.x12.common import collector_paused, read_address
 from claimdesk.core.x12.envelope import Interchange, TransactionSet
 from claimdesk.core.x12.errors import X12Error
 from claimdesk.core.x12.loops import BILLING_PROVIDER, PATIENT, SUBSCRIBER, HLNode, find, find_all, split_loops
-from claimdesk.core.x12.reader import read_interchange
+from claimdesk.core.x12.reader import read_interchange, read_interchanges
 from claimdesk.core.x12.segment import Segment
 
 #: The implementation guide read here (ST03, else GS08).
@@ -61,17 +61,36 @@ def parse_837p(data: bytes | str) -> ClaimFile:
         return _read_file(raw)
 
 
+def parse_837p_interchanges(data: bytes | str) -> list[ClaimFile]:
+    """Every interchange of an 837P file as a :class:`~claimdesk.core.x12.claims837.ClaimFile`
+    of its own (a file may join several, each read with its own delimiters): its envelope facts
+    (its ISA09 is its claims' date sent) and, when there are several, a digest of the file's and
+    its place in it (the same file again gives the same digests). One for most files."""
+    raw = data.encode("utf-8") if isinstance(data, str) else bytes(data)
+    digest = hashlib.sha256(raw).hexdigest()
+    with collector_paused():
+        interchanges = read_interchanges(raw)
+        if len(interchanges) == 1:
+            return [_claim_file(interchanges[0], digest)]
+        return [_claim_file(interchange, hashlib.sha256(f"{digest}:{n}".encode()).hexdigest())
+                for n, interchange in enumerate(interchanges, 1)]
+
+
 def _read_file(raw: bytes) -> ClaimFile:
     """:func:`parse_837p` with the collector paused; the interchange is freed when it returns."""
-    interchange = read_interchange(raw)
+    return _claim_file(read_interchange(raw), hashlib.sha256(raw).hexdigest())
+
+
+def _claim_file(interchange: Interchange, digest: str) -> ClaimFile:
+    """The claims of one interchange read, with its envelope facts."""
     reader = _Reader()
     for transaction in _professional_transactions(interchange):
         reader.transaction(transaction)
     return ClaimFile(
-        digest=hashlib.sha256(raw).hexdigest(), sender_id=interchange.sender_id,
+        digest=digest, sender_id=interchange.sender_id,
         receiver_id=interchange.receiver_id, control_number=interchange.control_number,
         date=interchange.date, test=interchange.is_test, claims=tuple(reader.claims),
-        refused=tuple(reader.refused), warnings=tuple(interchange.warnings),
+        refused=tuple(reader.refused), warnings=tuple(interchange.warnings), line=interchange.segments[0].line,
     )
 
 
