@@ -125,8 +125,7 @@ def database(backend, request, tmp_path):
 def cli(db_url, capsys, monkeypatch, tmp_path):
     """``claimdesk`` in-process on a fresh database made by ``claimdesk init`` (run by "admin"),
     with the clerk "tester" added by ``claimdesk users add``; connected for the builders as tester.
-    No config file or CLAIMDESK_DB from the machine leaks in."""
-    monkeypatch.setenv("CLAIMDESK_CONFIG", empty_config(tmp_path))
+    No config file (see :func:`no_machine_config`) or CLAIMDESK_DB from the machine leaks in."""
     monkeypatch.delenv("CLAIMDESK_DB", raising=False)
     run = Cli(db_url, capsys)
     run.ok("init", user="admin")

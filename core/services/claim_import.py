@@ -93,16 +93,15 @@ def import_files(sources: Iterable[Source], *, dry_run: bool = False) -> ImportR
                                         error_line=exc.line))
                 continue
             test = next((p for p in interchanges if p.test), None)
-            if test is not None and test_data_refusal(True):  # (test data anywhere: nothing of the file)
-                files.append(FileReport(name, test.digest, test.date, test.sender_id, test.control_number, dry_run,
-                                        error=test_data_refusal(True), error_segment="ISA", error_line=test.line))
+            refusal = test_data_refusal(True) if test is not None else None
+            if refusal is not None:  # (test data anywhere: nothing of the file)
+                files.append(_refused_file(name, test, refusal, dry_run))
                 continue
             for k, parsed in enumerate(interchanges, 1):  # (each interchange imports as a file of its own)
                 part = name if len(interchanges) == 1 else f"{name} (interchange {k} of {len(interchanges)})"
                 refusal = _envelope_refusal(parsed)
                 if refusal is not None:
-                    files.append(FileReport(part, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number,
-                                            dry_run, error=refusal, error_segment="ISA", error_line=parsed.line))
+                    files.append(_refused_file(part, parsed, refusal, dry_run))
                     continue
                 index = len(files)
                 files.append(_plan(parsed, part, book, index, dry_run=True)[0] if dry_run else _import(parsed, part))
@@ -119,6 +118,12 @@ def read_source(source: Source) -> tuple[str, bytes | str | None, str | None]:
         return name, files.read_limited(name, files.X12_LIMIT, "file"), None
     except InputError as exc:
         return name, None, exc.messages["file"][0]
+
+
+def _refused_file(name: str, parsed: ClaimFile, refusal: str, dry_run: bool) -> FileReport:
+    """The report of an interchange read but not imported (``refusal``), placed at its ISA."""
+    return FileReport(name, parsed.digest, parsed.date, parsed.sender_id, parsed.control_number, dry_run,
+                      error=refusal, error_segment="ISA", error_line=parsed.line)
 
 
 def _envelope_refusal(parsed: ClaimFile) -> str | None:

@@ -106,6 +106,7 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
     if prior is not None:
         file.already = f"this file was imported on {prior.imported_at:%Y-%m-%d %H:%M} by {prior.imported_by}"
     transactions = [t for i in interchanges for t in i.transactions("835")]
+    clinic = config.load().clinic  # (whose payments these must be: read once per file)
     if not transactions:
         file.error = (f"{file.name} holds no 835 remittance (ST01 835); "
                       f"{' and '.join(dict.fromkeys(i.contents() for i in interchanges))}")
@@ -115,7 +116,7 @@ def _file(source: Source, dry_run: bool, retry: bool = False) -> FileReport:
         except X12Error as exc:
             file.payments.append(_unread(transaction, exc))
             continue
-        file.payments.append(_payment(file, remittance, dry_run, retry))
+        file.payments.append(_payment(file, remittance, clinic, dry_run, retry))
     file.warnings = [str(w) for i in interchanges for w in i.warnings]  # (known once the composites were read)
     return file
 
@@ -278,8 +279,9 @@ def claim_rows(plans: list[PlannedClaim], eobs: dict[int, int], routes: dict[int
     return out
 
 
-def _payment(file: FileReport, remittance: Remittance, dry_run: bool, retry: bool = False) -> PaymentReport:
-    refusal = _refusal(remittance) or payee_problem(remittance.payee, config.load().clinic)
+def _payment(file: FileReport, remittance: Remittance, clinic: config.Clinic, dry_run: bool,
+             retry: bool = False) -> PaymentReport:
+    refusal = _refusal(remittance) or payee_problem(remittance.payee, clinic)
     if refusal:
         return payment_report(remittance, "refused", refusal)
     payer_id, why = find_payer(remittance)

@@ -54,13 +54,13 @@ class PayerInput(Schema):
 
 
 def _check_payer(values: dict, record: Payer | None) -> dict:
-    """A payer's rules: not a pseudo payer; a unique name and payer id (stored upper case); the
-    other ids its remittances carry (``remit_ids``, upper case, each once) no other payer's."""
+    """A payer's rules: not a pseudo payer; a unique name; its payer id (stored upper case) and
+    the other ids its remittances carry (``remit_ids``, upper case, each once) none another
+    payer holds as either."""
     if record is not None and record.is_pseudo:
         raise Refused(f"{record.name} is built in and cannot be changed", field="payer_id")
     values["payer_code"] = values["payer_code"].upper()
     _unique(Payer, "name", values["name"], record, "name", "payer")
-    _unique(Payer, "payer_code", values["payer_code"], record, "payer id", "payer")
     ids = [i for i in dict.fromkeys(values.get("remit_ids", "").upper().replace(",", " ").split())
            if i != values["payer_code"]]
     mine = [values["payer_code"], *ids]
